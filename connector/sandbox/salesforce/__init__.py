@@ -1,0 +1,1 @@
+"""The Salesforce half of the sandbox: schema, in-memory org, REST, SOQL, SOAP."""

@@ -1,0 +1,80 @@
+"""Shared fixtures: one HTTPS sandbox per test session, reset to a fresh seed for each test."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+from hubspot import HubSpot
+from simple_salesforce import Salesforce
+
+from connector.sandbox.app import SandboxConfig
+from connector.sandbox.server import SandboxServer
+
+API_VERSION = "59.0"
+
+
+@pytest.fixture(scope="session")
+def sandbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
+    """The sandbox, served on a free loopback port for the whole test session."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    with SandboxServer(tls_dir=tmp_path_factory.mktemp("sandbox-tls")) as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> Callable[..., SandboxServer]:
+    """Call with a seed dict: the sandbox holds exactly that seed, with a clean journal."""
+    original = SandboxConfig(**vars(sandbox_server.sandbox.config))
+
+    def reset(seed: dict[str, Any] | None = None) -> SandboxServer:
+        sandbox_server.sandbox.config = SandboxConfig(**vars(original))
+        sandbox_server.sandbox.reset(seed or {})
+        return sandbox_server
+
+    yield reset
+    sandbox_server.sandbox.config = original
+
+
+def sf_token(
+    server: SandboxServer, username: str = "integration@sandbox.local", password: str = "sandbox"
+) -> dict[str, Any]:
+    """Log in through the sandbox's OAuth password grant; the token response as a dict."""
+    config = server.sandbox.config
+    response = requests.post(
+        f"{server.url}/services/oauth2/token",
+        data={
+            "grant_type": "password",
+            "client_id": config.sf_consumer_key,
+            "client_secret": config.sf_consumer_secret,
+            "username": username,
+            "password": password,
+        },
+        verify=str(server.ca_file),
+        timeout=10,
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def sf_client(server: SandboxServer, username: str = "integration@sandbox.local") -> Salesforce:
+    """An unmodified simple-salesforce client logged in to the sandbox as `username`."""
+    token = sf_token(server, username)
+    session = requests.Session()
+    session.verify = str(server.ca_file)
+    # requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override session.verify (psf/requests#3829)
+    session.trust_env = False
+    return Salesforce(
+        session_id=token["access_token"],
+        instance_url=token["instance_url"],
+        version=API_VERSION,
+        session=session,
+    )
+
+
+def hubspot_client(server: SandboxServer, token: str = "sandbox-token") -> HubSpot:
+    """An unmodified hubspot-api-client pointed at the sandbox."""
+    return HubSpot(access_token=token, host=server.url, ssl_ca_cert=str(server.ca_file))
