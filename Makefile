@@ -1,10 +1,10 @@
-# Two commands on a fresh machine: `make demo` and `make test`.
+# `make test` on a fresh machine: creates .venv, installs leadbridge, lints, runs every test.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test lint bench sandbox clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,8 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
-demo: $(STAMP)
-	$(BIN)/leadbridge demo
+sandbox: $(STAMP)
+	$(BIN)/leadbridge sandbox serve --seed connector/sandbox/seeds/example.json
 
 bench: $(STAMP)
 	$(BIN)/python bench/sandbox_speed.py

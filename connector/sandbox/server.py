@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from pathlib import Path
 from typing import Any, Self
@@ -33,8 +34,15 @@ class SandboxServer:
         if config.sf_jwt_cert_file is None:
             config.sf_jwt_cert_file = self.tls.jwt_cert
         self.sandbox = Sandbox(config, seed)
+        # Bind ourselves, so a port in use is an OSError to report, not werkzeug's sys.exit.
+        self._socket = socket.create_server((HOST, port))
         self._server: BaseWSGIServer = make_server(
-            HOST, port, self.sandbox, threaded=True, ssl_context=server_context(self.tls)
+            HOST,
+            port,
+            self.sandbox,
+            threaded=True,
+            ssl_context=server_context(self.tls),
+            fd=self._socket.fileno(),
         )
         self.port = self._server.server_port
         self.url = f"https://{HOST}:{self.port}"
@@ -58,10 +66,12 @@ class SandboxServer:
             self._server.serve_forever()
         finally:
             self._server.server_close()
+            self._socket.close()
 
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        self._socket.close()
         if self._thread:
             self._thread.join(timeout=5)
 
