@@ -19,8 +19,9 @@ def _kind(value: Any) -> str:
     return "object"
 
 
-def shape_diff(documented: Any, actual: Any, path: str = "$", *, nullable: bool = True
-               ) -> list[str]:
+def shape_diff(
+    documented: Any, actual: Any, path: str = "$", *, nullable: bool = True
+) -> list[str]:
     """Differences in shape between a documented example and an actual body.
 
     Objects must have the same keys; arrays are compared element-wise against the documented

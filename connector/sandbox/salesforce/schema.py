@@ -249,6 +249,7 @@ def build_schema(lead_statuses: tuple[str, ...]) -> dict[str, SObject]:
             "001",
             [
                 _s("Name", 255, nillable=False),
+                _s("AccountNumber", 40),
                 _ref("ParentId", ("Account",), "Parent"),
                 _pick("Type", ACCOUNT_TYPES),
                 _pick("Industry", INDUSTRIES),
