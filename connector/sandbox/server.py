@@ -44,7 +44,7 @@ class SandboxServer:
             ssl_context=server_context(self.tls),
             fd=self._socket.fileno(),
         )
-        self.port = self._server.server_port
+        self.port = self._server.port
         self.url = f"https://{HOST}:{self.port}"
         config.base_url = self.url
         self._thread: threading.Thread | None = None
