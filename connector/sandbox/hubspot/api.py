@@ -1,7 +1,683 @@
-"""Placeholder: being written."""
+"""The HubSpot endpoints leadbridge calls: CRM v3 objects (get, create, update, archive, list,
+search, batch read/create/update/upsert/archive), properties, owners and v4 associations.
+
+Every call is checked like a private-app call: `Authorization: Bearer <token>` (401 otherwise),
+then counted against the token's budgets (see `ratelimit`); non-search answers carry the
+`X-HubSpot-RateLimit-*` headers. Bodies, status codes and error messages follow HubSpot's
+documentation and, where it is silent, answers HubSpot has been observed to give.
+"""
 
 from __future__ import annotations
 
+import functools
+import hmac
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-def routes() -> list:
+from werkzeug.wrappers import Request, Response
+
+from connector.sandbox.http import json_response, read_json
+from connector.sandbox.hubspot import errors
+from connector.sandbox.hubspot.portal import TYPE_ALIASES, Conflict, ObjectType, Portal, Record
+from connector.sandbox.hubspot.properties import Issue, issues_message
+from connector.sandbox.hubspot.search import SearchError, search
+from connector.sandbox.hubspot.values import iso_ms
+
+if TYPE_CHECKING:
+    from connector.sandbox.app import Handler, Sandbox
+
+BATCH_LIMIT = 100
+ASSOCIATION_BATCH_LIMIT = 1000
+LIST_LIMIT = 100
+OWNER_LIMIT = 500
+#: The sandbox portal and private app, as they appear in rate-limit group names.
+PORTAL_ID = 20_000_001
+APP_ID = 3_000_001
+TOKEN_USER = "hubspot-token"  # noqa: S105 - the journal label, not a secret
+#: HubSpot-defined association types between contacts and companies (v4 typeIds).
+PRIMARY = {("contacts", "companies"): 1, ("companies", "contacts"): 2}
+UNLABELED = {("contacts", "companies"): 279, ("companies", "contacts"): 280}
+
+
+class _Refused(Exception):
+    """Stops a handler with a ready answer (bad JSON, unknown type, too many inputs)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def routes() -> list[tuple[str, list[str], Handler]]:
+    objects = "/crm/v3/objects/<object_type>"
+    return [
+        (objects, ["GET"], list_objects),
+        (objects, ["POST"], create_object),
+        (f"{objects}/search", ["POST"], search_objects),
+        (f"{objects}/batch/read", ["POST"], batch_read),
+        (f"{objects}/batch/create", ["POST"], batch_create),
+        (f"{objects}/batch/update", ["POST"], batch_update),
+        (f"{objects}/batch/upsert", ["POST"], batch_upsert),
+        (f"{objects}/batch/archive", ["POST"], batch_archive),
+        (f"{objects}/<object_id>", ["GET"], get_object),
+        (f"{objects}/<object_id>", ["PATCH"], update_object),
+        (f"{objects}/<object_id>", ["DELETE"], archive_object),
+        ("/crm/v3/properties/<object_type>", ["GET"], get_properties),
+        ("/crm/v3/properties/<object_type>/<property_name>", ["GET"], get_property),
+        ("/crm/v4/associations/<from_type>/<to_type>/batch/read", ["POST"], read_associations),
+        ("/crm/v3/owners/", ["GET"], get_owners),
+        ("/crm/v3/owners/<owner_id>", ["GET"], get_owner),
+    ]
+
+
+# -- call accounting ----------------------------------------------------------------------
+def _hubspot_call(*, search_limit: bool = False) -> Callable[[Handler], Handler]:
+    """Authenticate, count and rate-limit a call; add the rate-limit headers to its answer."""
+
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def call(sb: Sandbox, request: Request, **args: Any) -> Response:
+            if not _authenticated(sb, request):
+                return errors.unauthorized()
+            request.environ["sandbox.user"] = TOKEN_USER
+            config, limiter = sb.config, sb.portal.limiter
+            enforce = config.enforce_rate_limits
+            if search_limit:
+                verdict = limiter.search(
+                    config.hubspot_search_per_second, config.hubspot_daily_limit, enforce=enforce
+                )
+            else:
+                verdict = limiter.standard(
+                    config.hubspot_ten_second_limit, config.hubspot_daily_limit, enforce=enforce
+                )
+            if verdict.policy:
+                group = f"publicapi:private_app-api-calls-ten-secondly:{APP_ID}:{PORTAL_ID}"
+                response = errors.rate_limited(verdict.policy, group)
+            else:
+                try:
+                    response = handler(sb, request, **args)
+                except _Refused as refused:
+                    response = refused.response
+            for name, value in verdict.headers.items():
+                response.headers[name] = value
+            return response
+
+        return call
+
+    return wrap
+
+
+def _authenticated(sb: Sandbox, request: Request) -> bool:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return False
+    return hmac.compare_digest(token.strip().encode(), sb.config.hubspot_token.encode())
+
+
+# -- helpers ------------------------------------------------------------------------------
+def _otype(sb: Sandbox, name: str) -> ObjectType:
+    canonical = TYPE_ALIASES.get(name.lower())
+    if canonical is None:
+        raise _Refused(errors.unknown_type(name))
+    return sb.portal.types[canonical]
+
+
+def _body(request: Request) -> Any:
+    try:
+        return read_json(request)
+    except ValueError as exc:
+        where = ""
+        if isinstance(exc, json.JSONDecodeError):
+            where = f" on line {exc.lineno}, column {exc.colno}"
+        raise _Refused(errors.validation(f"Invalid input JSON{where}: {exc}")) from None
+
+
+def _inputs(body: Any, limit: int = BATCH_LIMIT) -> list[dict[str, Any]]:
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    if not isinstance(inputs, list) or not all(isinstance(i, dict) for i in inputs):
+        message = "Invalid input JSON: the request body needs an inputs array of objects"
+        raise _Refused(errors.validation(message))
+    if len(inputs) > limit:
+        raise _Refused(errors.validation(errors.BATCH_LIMIT_MESSAGE.format(limit=limit)))
+    return inputs
+
+
+def _names(request: Request, key: str) -> list[str]:
+    """A list query parameter sent repeated (`?properties=a&properties=b`) or comma-separated."""
+    return [n.strip() for raw in request.args.getlist(key) for n in raw.split(",") if n.strip()]
+
+
+def _archived(request: Request) -> bool:
+    return request.args.get("archived", "false").lower() == "true"
+
+
+def _properties_of(body: dict[str, Any]) -> list[str]:
+    raw = body.get("properties") or []
+    return [str(n) for n in raw] if isinstance(raw, list) else []
+
+
+def _invalid(issues: list[Issue]) -> Response:
+    return errors.validation(issues_message(issues), errors=[i.detail() for i in issues])
+
+
+def _conflict(exc: Conflict) -> Response:
+    return errors.error(409, str(exc), "CONFLICT")
+
+
+def _written(otype: ObjectType, changes: dict[str, str]) -> list[str]:
+    """Which properties a write's answer shows: what was written plus the system ones."""
+    return [*otype.always, *changes]
+
+
+def _batch_answer(
+    portal: Portal,
+    started: int,
+    results: list[dict[str, Any]],
+    failures: list[dict[str, Any]],
+    ok_status: int,
+) -> Response:
+    body: dict[str, Any] = {"status": "COMPLETE", "results": results}
+    if failures:
+        body["numErrors"] = len(failures)
+        body["errors"] = failures
+    body["startedAt"] = iso_ms(started)
+    body["completedAt"] = iso_ms(max(portal.now_ms(), started))
+    return json_response(body, 207 if failures else ok_status)
+
+
+def _trace_context(ids: list[str], traces: list[str]) -> dict[str, list[str]]:
+    context: dict[str, list[str]] = {}
+    if ids:
+        context["ids"] = ids
+    if traces:
+        context["objectWriteTraceId"] = traces
+    return context
+
+
+def _not_found_error(otype: ObjectType, ids: list[str], traces: list[str]) -> dict[str, Any]:
+    message = (
+        f"Could not get some {otype.upper} objects, they may be deleted or not exist. "
+        "Check that ids are valid."
+    )
+    return errors.batch_error("OBJECT_NOT_FOUND", message, _trace_context(ids, traces))
+
+
+def _input_error(item: dict[str, Any], ids: list[str], issues: list[Issue]) -> dict[str, Any]:
+    traces = [str(item["objectWriteTraceId"])] if item.get("objectWriteTraceId") else []
+    return errors.batch_error(
+        "VALIDATION_ERROR",
+        issues_message(issues),
+        _trace_context(ids, traces),
+        errors=[i.detail() for i in issues],
+    )
+
+
+def _conflict_error(item: dict[str, Any], ids: list[str], exc: Conflict) -> dict[str, Any]:
+    traces = [str(item["objectWriteTraceId"])] if item.get("objectWriteTraceId") else []
+    return errors.batch_error("CONFLICT", str(exc), _trace_context(ids, traces))
+
+
+def _duplicates(keys: list[str]) -> Response | None:
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for key in keys:
+        if key in seen:
+            repeated.append(key)
+        seen.add(key)
+    if not repeated:
+        return None
+    listed = ", ".join(dict.fromkeys(repeated))
+    return errors.validation(f"Duplicate IDs found in batch input: [{listed}]. IDs must be unique")
+
+
+# -- single objects -----------------------------------------------------------------------
+@_hubspot_call()
+def get_object(sb: Sandbox, request: Request, object_type: str, object_id: str) -> Response:
+    """`GET /crm/v3/objects/{type}/{id}`, also by `idProperty=email`."""
+    otype = _otype(sb, object_type)
+    id_property = request.args.get("idProperty")
+    if _archived(request):
+        found = sb.portal.stores[otype.name].get(object_id, archived=True)
+    else:
+        found = sb.portal.find(otype, object_id, id_property)
+    if found is None:
+        return errors.error(
+            404, errors.NOT_FOUND_MESSAGE, "OBJECT_NOT_FOUND", context={"id": [object_id]}
+        )
+    return json_response(sb.portal.view(otype, found, _names(request, "properties")))
+
+
+@_hubspot_call()
+def create_object(sb: Sandbox, request: Request, object_type: str) -> Response:
+    """`POST /crm/v3/objects/{type}`: 201 with the new object."""
+    otype = _otype(sb, object_type)
+    body = _body(request)
+    if not isinstance(body, dict) or not isinstance(body.get("properties", {}), dict):
+        return errors.validation('Invalid input JSON: expected {"properties": {...}}')
+    portal = sb.portal
+    changes, issues = portal.prepare(otype, body.get("properties") or {})
+    associations, assoc_issue = _association_inputs(portal, otype, body.get("associations"))
+    if issues:
+        return _invalid(issues)
+    if assoc_issue:
+        return errors.validation(assoc_issue)
+    try:
+        portal.conflict(otype, changes, None)
+    except Conflict as exc:
+        return _conflict(exc)
+    record = portal.create(otype, changes)
+    _link(portal, otype, record, associations)
+    return json_response(portal.view(otype, record, _written(otype, changes)), 201)
+
+
+@_hubspot_call()
+def update_object(sb: Sandbox, request: Request, object_type: str, object_id: str) -> Response:
+    """`PATCH /crm/v3/objects/{type}/{id}` (or `{email}?idProperty=email`)."""
+    otype = _otype(sb, object_type)
+    body = _body(request)
+    if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
+        return errors.validation('Invalid input JSON: expected {"properties": {...}}')
+    portal = sb.portal
+    record = portal.find(otype, object_id, request.args.get("idProperty"))
+    if record is None:
+        return errors.error(
+            404, errors.NOT_FOUND_MESSAGE, "OBJECT_NOT_FOUND", context={"id": [object_id]}
+        )
+    changes, issues = portal.prepare(otype, body["properties"])
+    if issues:
+        return _invalid(issues)
+    try:
+        portal.conflict(otype, changes, record.id)
+    except Conflict as exc:
+        return _conflict(exc)
+    portal.update(otype, record, changes)
+    return json_response(portal.view(otype, record, _written(otype, changes)))
+
+
+@_hubspot_call()
+def archive_object(sb: Sandbox, request: Request, object_type: str, object_id: str) -> Response:
+    """`DELETE /crm/v3/objects/{type}/{id}`: 204 whether or not the object existed."""
+    otype = _otype(sb, object_type)
+    record = sb.portal.stores[otype.name].get(object_id)
+    if record is not None:
+        sb.portal.archive(otype, record)
+    return json_response(None, 204)
+
+
+@_hubspot_call()
+def list_objects(sb: Sandbox, request: Request, object_type: str) -> Response:
+    """`GET /crm/v3/objects/{type}?limit&after&properties`: a page in id order."""
+    otype = _otype(sb, object_type)
+    try:
+        limit = min(max(int(request.args.get("limit", "10")), 1), LIST_LIMIT)
+        after = int(request.args.get("after") or 0)
+    except ValueError:
+        return errors.validation("limit and after must be integers")
+    archived = _archived(request)
+    records = sorted(
+        (r for r in sb.portal.stores[otype.name].records.values() if r.archived == archived),
+        key=lambda r: int(r.id),
+    )
+    page = [r for r in records if int(r.id) >= after][: limit + 1]
+    names = _names(request, "properties")
+    body: dict[str, Any] = {"results": [sb.portal.view(otype, r, names) for r in page[:limit]]}
+    if len(page) > limit:
+        nxt = page[limit].id
+        link = f"{sb.config.base_url}/crm/v3/objects/{otype.name}?after={nxt}"
+        body["paging"] = {"next": {"after": nxt, "link": link}}
+    return json_response(body)
+
+
+# -- search -------------------------------------------------------------------------------
+@_hubspot_call(search_limit=True)
+def search_objects(sb: Sandbox, request: Request, object_type: str) -> Response:
+    """`POST /crm/v3/objects/{type}/search`: `{"total", "results", "paging"?}`."""
+    otype = _otype(sb, object_type)
+    body = _body(request)
+    try:
+        page = search(sb.portal, otype, body)
+    except SearchError as exc:
+        return errors.validation(str(exc))
+    names = _properties_of(body or {})
+    answer: dict[str, Any] = {
+        "total": page.total,
+        "results": [sb.portal.view(otype, r, names) for r in page.records],
+    }
+    if page.next_after is not None:
+        answer["paging"] = {"next": {"after": page.next_after}}
+    return json_response(answer)
+
+
+# -- batches ------------------------------------------------------------------------------
+@_hubspot_call()
+def batch_read(sb: Sandbox, request: Request, object_type: str) -> Response:
+    """`POST .../batch/read`: found objects in `results`, missing ids in one OBJECT_NOT_FOUND."""
+    otype = _otype(sb, object_type)
+    body = _body(request)
+    inputs = _inputs(body)
+    portal, started = sb.portal, sb.portal.now_ms()
+    id_property = body.get("idProperty")
+    store = portal.stores[otype.name]
+    archived = _archived(request)
+    names = _properties_of(body)
+    results, missing, seen = [], [], set()
+    for item in inputs:
+        key = str(item.get("id", ""))
+        found = store.get(key, archived=True) if archived else None
+        record = found if archived else portal.find(otype, key, id_property)
+        if record is None:
+            missing.append(key)
+        elif record.id not in seen:
+            seen.add(record.id)
+            results.append(portal.view(otype, record, names))
+    failures = [_not_found_error(otype, missing, [])] if missing else []
+    return _batch_answer(portal, started, results, failures, 200)
+
+
+@_hubspot_call()
+def batch_create(sb: Sandbox, request: Request, object_type: str) -> Response:
+    """`POST .../batch/create`: 201; 207 naming the refused inputs; 409 on a taken email."""
+    otype = _otype(sb, object_type)
+    inputs = _inputs(_body(request))
+    portal, started = sb.portal, sb.portal.now_ms()
+    prepared: list[tuple[dict[str, Any], dict[str, str], list[tuple[str, list[str]]]]] = []
+    failures: list[dict[str, Any]] = []
+    for item in inputs:
+        raw = item.get("properties")
+        if not isinstance(raw, dict):
+            issue = Issue("properties", "INVALID_INPUT", "properties must be an object")
+            failures.append(_input_error(item, [], [issue]))
+            continue
+        changes, issues = portal.prepare(otype, raw)
+        associations, assoc_issue = _association_inputs(portal, otype, item.get("associations"))
+        if assoc_issue:
+            issues.append(Issue("associations", "INVALID_ASSOCIATION", assoc_issue))
+        if issues:
+            failures.append(_input_error(item, [], issues))
+        else:
+            prepared.append((item, changes, associations))
+    emails = [c.get(n, "") for _, c, _ in prepared for n in otype.unique if c.get(n)]
+    duplicate = _duplicates(emails)
+    if duplicate is not None:
+        return duplicate
+    try:
+        for _, changes, _ in prepared:
+            portal.conflict(otype, changes, None)
+    except Conflict as exc:
+        return _conflict(exc)
+    results = []
+    for _, changes, associations in prepared:
+        record = portal.create(otype, changes)
+        _link(portal, otype, record, associations)
+        results.append(portal.view(otype, record, _written(otype, changes)))
+    return _batch_answer(portal, started, results, failures, 201)
+
+
+@_hubspot_call()
+def batch_update(sb: Sandbox, request: Request, object_type: str) -> Response:
+    """`POST .../batch/update`: 200; 207 with unknown ids and refused values in `errors`."""
+    otype = _otype(sb, object_type)
+    body = _body(request)
+    inputs = _inputs(body)
+    portal, started = sb.portal, sb.portal.now_ms()
+    duplicate = _duplicates([str(i.get("id", "")) for i in inputs])
+    if duplicate is not None:
+        return duplicate
+    results: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    missing: list[str] = []
+    missing_traces: list[str] = []
+    for item in inputs:
+        key = str(item.get("id", ""))
+        record = portal.find(otype, key, item.get("idProperty") or body.get("idProperty"))
+        if record is None:
+            missing.append(key)
+            if item.get("objectWriteTraceId"):
+                missing_traces.append(str(item["objectWriteTraceId"]))
+            continue
+        raw = item.get("properties")
+        changes, issues = portal.prepare(otype, raw if isinstance(raw, dict) else {})
+        if issues:
+            failures.append(_input_error(item, [key], issues))
+            continue
+        try:
+            portal.conflict(otype, changes, record.id)
+        except Conflict as exc:
+            failures.append(_conflict_error(item, [key], exc))
+            continue
+        portal.update(otype, record, changes)
+        results.append(portal.view(otype, record, _written(otype, changes)))
+    if missing:
+        failures.insert(0, _not_found_error(otype, missing, missing_traces))
+    return _batch_answer(portal, started, results, failures, 200)
+
+
+@_hubspot_call()
+def batch_upsert(sb: Sandbox, request: Request, object_type: str) -> Response:
+    """`POST .../batch/upsert`: update by `idProperty` value or create; results carry `new`."""
+    otype = _otype(sb, object_type)
+    inputs = _inputs(_body(request))
+    portal, started = sb.portal, sb.portal.now_ms()
+    for item in inputs:
+        id_property = item.get("idProperty")
+        if id_property and id_property not in (*otype.unique, "hs_object_id"):
+            message = f"{id_property} is not a unique property of {otype.name}"
+            return errors.validation(message)
+    keys = [
+        str(i.get("id", "")).strip().lower() if i.get("idProperty") else str(i.get("id", ""))
+        for i in inputs
+    ]
+    duplicate = _duplicates(keys)
+    if duplicate is not None:
+        return duplicate
+    results: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    missing: list[str] = []
+    for item in inputs:
+        key = str(item.get("id", ""))
+        id_property = item.get("idProperty")
+        record = portal.find(otype, key, id_property)
+        raw = item.get("properties")
+        values = dict(raw) if isinstance(raw, dict) else {}
+        if record is None and id_property in otype.unique:
+            values.setdefault(id_property, key)
+        elif record is None:
+            missing.append(key)
+            continue
+        changes, issues = portal.prepare(otype, values)
+        if issues:
+            failures.append(_input_error(item, [key], issues))
+            continue
+        try:
+            portal.conflict(otype, changes, record.id if record else None)
+        except Conflict as exc:
+            failures.append(_conflict_error(item, [key], exc))
+            continue
+        created = record is None
+        if record is None:
+            record = portal.create(otype, changes)
+        else:
+            portal.update(otype, record, changes)
+        shown = _written(otype, changes)
+        if id_property in otype.unique:
+            shown.append(id_property)
+        view = portal.view(otype, record, shown)
+        view["new"] = created
+        results.append(view)
+    if missing:
+        failures.insert(0, _not_found_error(otype, missing, []))
+    return _batch_answer(portal, started, results, failures, 200)
+
+
+@_hubspot_call()
+def batch_archive(sb: Sandbox, request: Request, object_type: str) -> Response:
+    """`POST .../batch/archive`: 204 whatever the ids."""
+    otype = _otype(sb, object_type)
+    store = sb.portal.stores[otype.name]
+    for item in _inputs(_body(request)):
+        record = store.get(str(item.get("id", "")))
+        if record is not None:
+            sb.portal.archive(otype, record)
+    return json_response(None, 204)
+
+
+# -- associations -------------------------------------------------------------------------
+def _association_inputs(
+    portal: Portal, otype: ObjectType, raw: Any
+) -> tuple[list[tuple[str, list[str]]], str | None]:
+    """Inline `associations` of a create: `[{"to": {"id"}, "types": [...]}]` to companies or
+    contacts; the (other id, typeIds) pairs, or why they are invalid."""
+    if not raw:
+        return [], None
+    other = "companies" if otype.name == "contacts" else "contacts"
+    allowed = {PRIMARY[(otype.name, other)], UNLABELED[(otype.name, other)]}
+    links: list[tuple[str, list[str]]] = []
+    for entry in raw if isinstance(raw, list) else [None]:
+        to_id = str(((entry or {}).get("to") or {}).get("id", ""))
+        types = (entry or {}).get("types") or []
+        type_ids = [t.get("associationTypeId") for t in types if isinstance(t, dict)]
+        if portal.stores[other].get(to_id) is None or not type_ids:
+            return [], "One or more associations are invalid"
+        if any(t not in allowed for t in type_ids):
+            return [], "One or more associations are invalid"
+        links.append((to_id, [str(t) for t in type_ids]))
+    return links, None
+
+
+def _link(
+    portal: Portal, otype: ObjectType, record: Record, links: list[tuple[str, list[str]]]
+) -> None:
+    for other_id, _types in links:
+        if otype.name == "contacts":
+            portal.associate(record.id, [other_id])
+            record.props.setdefault("associatedcompanyid", other_id)
+        else:
+            portal.associate(other_id, [record.id])
+
+
+@_hubspot_call()
+def read_associations(sb: Sandbox, request: Request, from_type: str, to_type: str) -> Response:
+    """`POST /crm/v4/associations/{from}/{to}/batch/read`: labels per associated record.
+
+    A contact's first company is its primary (typeId 1 "Primary" besides the unlabeled 279);
+    inputs without associations get an OBJECT_NOT_FOUND / NO_ASSOCIATIONS_FOUND error each.
+    """
+    source, target = _otype(sb, from_type), _otype(sb, to_type)
+    inputs = _inputs(_body(request), ASSOCIATION_BATCH_LIMIT)
+    portal, started = sb.portal, sb.portal.now_ms()
+    pair = (source.name, target.name)
+    results: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    for item in inputs:
+        from_id = str(item.get("id", ""))
+        targets = _associated(portal, pair, from_id)
+        if not targets:
+            message = f"No {target.singular} is associated with {source.singular} {from_id}."
+            context = {
+                "fromObjectId": [from_id],
+                "fromObjectType": [source.singular],
+                "toObjectType": [target.singular],
+            }
+            failures.append(
+                errors.batch_error(
+                    "OBJECT_NOT_FOUND",
+                    message,
+                    context,
+                    sub_category="crm.associations.NO_ASSOCIATIONS_FOUND",
+                )
+            )
+            continue
+        to = []
+        for to_id, primary in targets:
+            types: list[dict[str, Any]] = []
+            if primary:
+                types.append(
+                    {"category": "HUBSPOT_DEFINED", "typeId": PRIMARY[pair], "label": "Primary"}
+                )
+            types.append({"category": "HUBSPOT_DEFINED", "typeId": UNLABELED[pair], "label": None})
+            to.append({"toObjectId": int(to_id), "associationTypes": types})
+        results.append({"from": {"id": from_id}, "to": to})
+    return _batch_answer(portal, started, results, failures, 200)
+
+
+def _associated(portal: Portal, pair: tuple[str, str], from_id: str) -> list[tuple[str, bool]]:
+    """(associated id, whether the association is the contact's primary company)."""
+    if pair == ("contacts", "companies"):
+        if portal.stores["contacts"].get(from_id) is None:
+            return []
+        ids = portal.contact_companies.get(from_id, [])
+        live = [i for i in ids if portal.stores["companies"].get(i) is not None]
+        return [(i, n == 0) for n, i in enumerate(live)]
+    if pair == ("companies", "contacts"):
+        if portal.stores["companies"].get(from_id) is None:
+            return []
+        contacts = portal.stores["contacts"]
+        ids = [i for i in portal.company_contacts.get(from_id, []) if contacts.get(i)]
+        primary = {i for i in ids if (portal.contact_companies.get(i) or [None])[0] == from_id}
+        return [(i, i in primary) for i in ids]
     return []
+
+
+# -- properties ---------------------------------------------------------------------------
+@_hubspot_call()
+def get_properties(sb: Sandbox, request: Request, object_type: str) -> Response:
+    """`GET /crm/v3/properties/{type}`: every property definition."""
+    otype = _otype(sb, object_type)
+    if _archived(request):
+        return json_response({"results": []})
+    return json_response({"results": [p.to_api() for p in otype.properties.values()]})
+
+
+@_hubspot_call()
+def get_property(sb: Sandbox, request: Request, object_type: str, property_name: str) -> Response:
+    """`GET /crm/v3/properties/{type}/{name}`."""
+    otype = _otype(sb, object_type)
+    prop = otype.properties.get(property_name)
+    if prop is None or _archived(request):
+        message = f"Unable to find property with name: {property_name}"
+        return errors.error(404, message, "OBJECT_NOT_FOUND")
+    return json_response(prop.to_api())
+
+
+# -- owners -------------------------------------------------------------------------------
+@_hubspot_call()
+def get_owners(sb: Sandbox, request: Request) -> Response:
+    """`GET /crm/v3/owners/?email&limit&after&archived`: owners in id order, paged."""
+    try:
+        limit = int(request.args.get("limit", "100"))
+        after = int(request.args.get("after") or 0)
+    except ValueError:
+        return errors.validation("limit and after must be integers")
+    if limit < 1 or limit > OWNER_LIMIT:
+        return errors.validation(f"limit must be between 1 and {OWNER_LIMIT}, but was {limit}")
+    email = (request.args.get("email") or "").strip().lower()
+    archived = _archived(request)
+    owners = sorted(
+        (
+            o
+            for o in sb.portal.owners.values()
+            if o["archived"] == archived
+            and (not email or o["email"].lower() == email)
+            and int(o["id"]) >= after
+        ),
+        key=lambda o: int(o["id"]),
+    )
+    body: dict[str, Any] = {"results": owners[:limit]}
+    if len(owners) > limit:
+        nxt = owners[limit]["id"]
+        link = f"{sb.config.base_url}/crm/v3/owners/?after={nxt}"
+        body["paging"] = {"next": {"after": nxt, "link": link}}
+    return json_response(body)
+
+
+@_hubspot_call()
+def get_owner(sb: Sandbox, request: Request, owner_id: str) -> Response:
+    """`GET /crm/v3/owners/{id}` (or by `idProperty=userId`)."""
+    by_user = request.args.get("idProperty") == "userId"
+    archived = _archived(request)
+    for owner in sb.portal.owners.values():
+        key = str(owner["userId"]) if by_user else owner["id"]
+        if key == owner_id and owner["archived"] == archived:
+            return json_response(owner)
+    return errors.error(404, f"Unable to find owner with id: {owner_id}", "OBJECT_NOT_FOUND")

@@ -1,14 +1,483 @@
-"""Placeholder: being written."""
+"""The in-memory HubSpot portal: contacts, companies, their associations, owners and properties.
+
+Records keep their property values as HubSpot returns them (strings; datetimes in ISO 8601 with
+milliseconds and `Z`). Every write goes through `prepare()` (the property checks HubSpot makes)
+and then `create()` / `update()`, which stamp `createdate` / the last-modified property and keep
+the email index current. The portal also holds the token's rate-limit counters and the clock
+they and the timestamps read, so tests can move time by replacing `portal.clock`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from connector.sandbox.hubspot.properties import (
+    Issue,
+    PropertyDef,
+    company_properties,
+    contact_properties,
+    custom_property,
+    normalize,
+)
+from connector.sandbox.hubspot.ratelimit import RateLimiter
+from connector.sandbox.hubspot.values import as_text, iso_ms, parse_datetime_ms, typed
+
+if TYPE_CHECKING:
+    from connector.sandbox.app import SandboxConfig
+
+#: The first id handed out when a seed gives none (HubSpot ids are numeric strings).
+FIRST_ID = 1001
+FIRST_OWNER_ID = 50_000_001
+FIRST_USER_ID = 9_000_001
+_NUMERIC = re.compile(r"^[1-9]\d{0,17}$")
+_SEED_KEYS = ("contacts", "companies", "owners", "properties")
+
+
+@dataclass
+class ObjectType:
+    """What differs between contacts and companies."""
+
+    name: str  # "contacts"
+    singular: str  # "contact"
+    upper: str  # "CONTACT" (as in "Could not get some CONTACT objects")
+    type_id: str  # "0-1"
+    defaults: tuple[str, ...]  # returned when no properties are requested
+    modified: str  # the last-modified property
+    unique: tuple[str, ...]  # properties usable as idProperty
+    properties: dict[str, PropertyDef] = field(default_factory=dict)
+
+    @property
+    def always(self) -> tuple[str, ...]:
+        """Returned whatever properties are requested (HubSpot's search guide shows these)."""
+        return ("createdate", "hs_object_id", self.modified)
+
+
+def _object_types() -> dict[str, ObjectType]:
+    contacts = ObjectType(
+        name="contacts",
+        singular="contact",
+        upper="CONTACT",
+        type_id="0-1",
+        defaults=(
+            "createdate",
+            "email",
+            "firstname",
+            "hs_object_id",
+            "lastmodifieddate",
+            "lastname",
+        ),
+        modified="lastmodifieddate",
+        unique=("email",),
+        properties={p.name: p for p in contact_properties()},
+    )
+    companies = ObjectType(
+        name="companies",
+        singular="company",
+        upper="COMPANY",
+        type_id="0-2",
+        defaults=("createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"),
+        modified="hs_lastmodifieddate",
+        unique=(),
+        properties={p.name: p for p in company_properties()},
+    )
+    return {"contacts": contacts, "companies": companies}
+
+
+#: Names an object type may be given by in a URL (HubSpot accepts these aliases).
+TYPE_ALIASES = {
+    "contacts": "contacts",
+    "contact": "contacts",
+    "0-1": "contacts",
+    "companies": "companies",
+    "company": "companies",
+    "0-2": "companies",
+}
+
+
+class Record:
+    """One CRM object. `props` holds non-empty values only; absent means no value."""
+
+    __slots__ = ("_typed", "archived", "archived_ms", "created_ms", "id", "props", "updated_ms")
+
+    def __init__(self, record_id: str, props: dict[str, str], created_ms: int, updated_ms: int):
+        self.id = record_id
+        self.props = props
+        self.created_ms = created_ms
+        self.updated_ms = updated_ms
+        self.archived = False
+        self.archived_ms = 0
+        self._typed: dict[str, Any] = {}
+
+    def typed(self, name: str, kind: str) -> Any:
+        """The comparable form of a value (cached until the record changes)."""
+        try:
+            return self._typed[name]
+        except KeyError:
+            stored = self.props.get(name)
+            value = None if stored is None else typed(kind, stored)
+            self._typed[name] = value
+            return value
+
+    def touched(self) -> None:
+        self._typed = {}
+
+
+class Store:
+    """The records of one object type, with an index per unique property (email)."""
+
+    def __init__(self, otype: ObjectType) -> None:
+        self.type = otype
+        self.records: dict[str, Record] = {}
+        self.index: dict[str, dict[str, str]] = {name: {} for name in otype.unique}
+        self.next_id = FIRST_ID
+
+    def get(self, record_id: str, *, archived: bool = False) -> Record | None:
+        record = self.records.get(record_id)
+        if record is None or record.archived != archived:
+            return None
+        return record
+
+    def by(self, prop: str, value: str) -> Record | None:
+        """The live record whose unique property has this value (emails case-insensitively)."""
+        record_id = self.index.get(prop, {}).get(value.strip().lower())
+        return self.records.get(record_id) if record_id else None
+
+    def live(self) -> Iterable[Record]:
+        return (r for r in self.records.values() if not r.archived)
+
+    def new_id(self) -> str:
+        record_id = str(self.next_id)
+        self.next_id += 1
+        return record_id
+
+    def reindex(self, record: Record, before: dict[str, str]) -> None:
+        for name, index in self.index.items():
+            old = before.get(name)
+            if old and index.get(old) == record.id:
+                del index[old]
+            new = record.props.get(name)
+            if new and not record.archived:
+                index[new.lower()] = record.id
+
+
+class Conflict(Exception):
+    """A create or update would give a second contact an email already in use."""
+
+    def __init__(self, existing_id: str) -> None:
+        super().__init__(f"Contact already exists. Existing ID: {existing_id}")
+        self.existing_id = existing_id
 
 
 class Portal:
+    """The portal's state; `from_seed` builds one, the API handlers read and write it."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.types = _object_types()
+        self.stores = {name: Store(t) for name, t in self.types.items()}
+        self.owners: dict[str, dict[str, Any]] = {}
+        #: contact id → company ids, primary first; and the reverse.
+        self.contact_companies: dict[str, list[str]] = {}
+        self.company_contacts: dict[str, list[str]] = {}
+        self.limiter = RateLimiter(lambda: self.clock())
+        self._owner_ids: frozenset[str] | None = None
+
+    # -- seed -----------------------------------------------------------------------------
     @classmethod
-    def from_seed(cls, data: dict[str, Any], config: Any) -> Portal:
-        return cls()
+    def from_seed(cls, data: dict[str, Any], config: SandboxConfig | None = None) -> Portal:
+        """A portal holding the seed's owners, custom properties, companies and contacts.
+
+        Raises `ValueError` naming the offending entry (`seed.hubspot.contacts[3].properties.
+        lifecyclestage: ...`). Loading never deep-copies records: each gets one shallow dict.
+        """
+        portal = cls()
+        if not isinstance(data, dict):
+            msg = "seed.hubspot: expected an object with contacts, companies, owners, properties"
+            raise ValueError(msg)
+        unknown = sorted(set(data) - set(_SEED_KEYS))
+        if unknown:
+            msg = f"seed.hubspot: unknown keys {unknown}; expected some of {list(_SEED_KEYS)}"
+            raise ValueError(msg)
+        now = portal.now_ms()
+        portal._load_owners(data.get("owners") or [], now)
+        portal._load_properties(data.get("properties") or {}, now)
+        for name in ("companies", "contacts"):
+            rows = data.get(name) or []
+            if not isinstance(rows, list):
+                msg = f"seed.hubspot.{name}: expected a list of records"
+                raise ValueError(msg)
+            portal._load_records(name, rows, now)
+        return portal
+
+    def _load_owners(self, rows: list[Any], now: int) -> None:
+        next_id, next_user = FIRST_OWNER_ID, FIRST_USER_ID
+        for index, row in enumerate(rows):
+            where = f"seed.hubspot.owners[{index}]"
+            if not isinstance(row, dict) or not isinstance(row.get("email"), str):
+                msg = f"{where}: an owner is an object with at least an email"
+                raise ValueError(msg)
+            owner_id = str(row.get("id") or next_id)
+            if not _NUMERIC.match(owner_id) or owner_id in self.owners:
+                msg = f"{where}.id: {owner_id!r} is not a new numeric owner id"
+                raise ValueError(msg)
+            next_id = max(next_id, int(owner_id)) + 1
+            user_id = int(row.get("userId") or next_user)
+            next_user = max(next_user, user_id) + 1
+            stamp = iso_ms(now)
+            owner: dict[str, Any] = {
+                "id": owner_id,
+                "email": row["email"],
+                "type": row.get("type", "PERSON"),
+                "firstName": row.get("firstName", ""),
+                "lastName": row.get("lastName", ""),
+                "userId": user_id,
+                "userIdIncludingInactive": user_id,
+                "createdAt": row.get("createdAt", stamp),
+                "updatedAt": row.get("updatedAt", stamp),
+                "archived": bool(row.get("archived", False)),
+            }
+            if row.get("teams"):
+                owner["teams"] = row["teams"]
+            self.owners[owner_id] = owner
+
+    def _load_properties(self, data: Any, now: int) -> None:
+        if not isinstance(data, dict):
+            msg = 'seed.hubspot.properties: expected {"contacts": [...], "companies": [...]}'
+            raise ValueError(msg)
+        for type_name, specs in data.items():
+            otype = self.types.get(type_name)
+            if otype is None or not isinstance(specs, list):
+                msg = f"seed.hubspot.properties.{type_name}: expected contacts or companies: [...]"
+                raise ValueError(msg)
+            for index, spec in enumerate(specs):
+                where = f"seed.hubspot.properties.{type_name}[{index}]"
+                prop = custom_property(spec, where, now)
+                if prop.name in otype.properties:
+                    msg = f"{where}.name: {type_name} already have a property {prop.name!r}"
+                    raise ValueError(msg)
+                otype.properties[prop.name] = prop
+
+    def _load_records(self, type_name: str, rows: list[Any], now: int) -> None:
+        store = self.stores[type_name]
+        otype = store.type
+        given = [str(r["id"]) for r in rows if isinstance(r, dict) and r.get("id") is not None]
+        numeric = [int(i) for i in given if _NUMERIC.match(i)]
+        store.next_id = max([FIRST_ID - 1, *numeric]) + 1
+        for index, row in enumerate(rows):
+            where = f"seed.hubspot.{type_name}[{index}]"
+            if not isinstance(row, dict):
+                msg = f"{where}: a record is an object with properties (and optionally id)"
+                raise ValueError(msg)
+            unknown = sorted(set(row) - {"id", "properties", "associations", "archived"})
+            if unknown:
+                msg = f"{where}: unknown keys {unknown}; expected id, properties, associations"
+                raise ValueError(msg)
+            record_id = str(row["id"]) if row.get("id") is not None else store.new_id()
+            if not _NUMERIC.match(record_id):
+                msg = f"{where}.id: {record_id!r} is not a HubSpot id (a number as a string)"
+                raise ValueError(msg)
+            if record_id in store.records:
+                msg = f"{where}.id: {record_id!r} is used by another {otype.singular}"
+                raise ValueError(msg)
+            raw = row.get("properties") or {}
+            if not isinstance(raw, dict):
+                msg = f"{where}.properties: expected an object of property values"
+                raise ValueError(msg)
+            changes, issues = self.prepare(otype, raw, seed=True)
+            if issues:
+                issue = issues[0]
+                msg = f"{where}.properties.{issue.name}: {issue.message} ({issue.code})"
+                raise ValueError(msg)
+            props = {k: v for k, v in changes.items() if v != ""}
+            created = _seed_ms(props.get("createdate"), now)
+            updated = _seed_ms(props.get(otype.modified), created)
+            object_id = props.get("hs_object_id")
+            if object_id is not None and object_id != record_id:
+                msg = (
+                    f"{where}.properties.hs_object_id: {object_id!r} differs from id {record_id!r}"
+                )
+                raise ValueError(msg)
+            props["createdate"] = iso_ms(created)
+            props[otype.modified] = iso_ms(updated)
+            props["hs_object_id"] = record_id
+            for name in otype.unique:
+                value = props.get(name)
+                if value and store.by(name, value):
+                    msg = f"{where}.properties.{name}: {value!r} is already used by another record"
+                    raise ValueError(msg)
+            record = Record(record_id, props, created, updated)
+            record.archived = bool(row.get("archived", False))
+            store.records[record_id] = record
+            store.reindex(record, {})
+            if type_name == "contacts":
+                self._load_associations(record, row.get("associations") or {}, where)
+
+    def _load_associations(self, contact: Record, data: Any, where: str) -> None:
+        if not isinstance(data, dict) or set(data) - {"companies"}:
+            msg = f'{where}.associations: expected {{"companies": ["<company id>", ...]}}'
+            raise ValueError(msg)
+        companies = self.stores["companies"]
+        ids = [str(i) for i in data.get("companies") or []]
+        for index, company_id in enumerate(ids):
+            if company_id not in companies.records:
+                msg = f"{where}.associations.companies[{index}]: no company has id {company_id!r}"
+                raise ValueError(msg)
+        if ids:
+            self.associate(contact.id, ids)
+            contact.props.setdefault("associatedcompanyid", ids[0])
+
+    # -- reads ----------------------------------------------------------------------------
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
 
     def counts(self) -> dict[str, int]:
-        return {}
+        """How many live records of each kind the portal holds (for /_sandbox/health)."""
+        counts = {name: sum(1 for _ in store.live()) for name, store in self.stores.items()}
+        counts["owners"] = len(self.owners)
+        return counts
+
+    def owner_ids(self) -> frozenset[str]:
+        """Ids a `hubspot_owner_id` may take (owners are fixed once the seed is loaded)."""
+        if self._owner_ids is None:
+            self._owner_ids = frozenset(o["id"] for o in self.owners.values() if not o["archived"])
+        return self._owner_ids
+
+    def view(
+        self, otype: ObjectType, record: Record, properties: Iterable[str] | None
+    ) -> dict[str, Any]:
+        """A record as `SimplePublicObject`: the default properties, or the requested known
+        ones plus createdate, hs_object_id and the last-modified date; null where empty."""
+        wanted = list(properties or ())
+        names = set(otype.defaults) if not wanted else {*otype.always, *wanted}
+        props = {n: record.props.get(n) for n in sorted(names) if n in otype.properties}
+        body: dict[str, Any] = {
+            "id": record.id,
+            "properties": props,
+            "createdAt": iso_ms(record.created_ms),
+            "updatedAt": iso_ms(record.updated_ms),
+            "archived": record.archived,
+        }
+        if record.archived:
+            body["archivedAt"] = iso_ms(record.archived_ms)
+        return body
+
+    def find(self, otype: ObjectType, key: str, id_property: str | None) -> Record | None:
+        """A live record by id, or by a unique property's value when `id_property` names one."""
+        store = self.stores[otype.name]
+        if id_property and id_property not in ("hs_object_id", "id"):
+            return store.by(id_property, key) if id_property in otype.unique else None
+        return store.get(key)
+
+    # -- writes ---------------------------------------------------------------------------
+    def prepare(
+        self, otype: ObjectType, values: dict[str, Any], *, seed: bool = False
+    ) -> tuple[dict[str, str], list[Issue]]:
+        """Check written values the way HubSpot does; the normalized changes and the issues.
+
+        An empty string (or null) clears a value. A seed may set read-only properties.
+        """
+        changes: dict[str, str] = {}
+        issues: list[Issue] = []
+        owners = self.owner_ids()
+        for name, raw in values.items():
+            prop = otype.properties.get(name)
+            if prop is None:
+                issues.append(
+                    Issue(name, "PROPERTY_DOESNT_EXIST", f'Property "{name}" does not exist')
+                )
+                continue
+            if prop.read_only_value and not seed:
+                message = f'"{name}" is a read only property; its value cannot be set.'
+                issues.append(Issue(name, "READ_ONLY_VALUE", message))
+                continue
+            text = raw if type(raw) is str else as_text(raw)
+            if text == "":
+                changes[name] = ""
+                continue
+            if prop.plain:
+                changes[name] = text
+                continue
+            value, issue = normalize(prop, text, owners)
+            if issue:
+                issues.append(issue)
+            else:
+                changes[name] = value
+        return changes, issues
+
+    def conflict(self, otype: ObjectType, changes: dict[str, str], exclude: str | None) -> None:
+        """Raise `Conflict` if a unique value (email) already belongs to another record."""
+        store = self.stores[otype.name]
+        for name in otype.unique:
+            value = changes.get(name)
+            if value:
+                other = store.by(name, value)
+                if other is not None and other.id != exclude:
+                    raise Conflict(other.id)
+
+    def create(self, otype: ObjectType, changes: dict[str, str]) -> Record:
+        """Store a new record from prepared changes; the caller checked `conflict()`."""
+        store = self.stores[otype.name]
+        now = self.now_ms()
+        record_id = store.new_id()
+        props = {k: v for k, v in changes.items() if v != ""}
+        props.update(
+            {"createdate": iso_ms(now), otype.modified: iso_ms(now), "hs_object_id": record_id}
+        )
+        record = Record(record_id, props, now, now)
+        store.records[record_id] = record
+        store.reindex(record, {})
+        return record
+
+    def update(self, otype: ObjectType, record: Record, changes: dict[str, str]) -> Record:
+        """Apply prepared changes and stamp the last-modified date.
+
+        Lifecycle stage only moves forward: a write that names an earlier stage than the current
+        one is ignored (the request still succeeds), unless the stage is cleared to "" first.
+        A HubSpot engineer describes this answer ("a successful response ... but the change was
+        not made"; set "" then the earlier stage in a separate request) at
+        https://integrate.hubspot.com/t/update-lifecycle-stage-using-api/1333.
+        """
+        store = self.stores[otype.name]
+        before = dict(record.props)
+        stage = otype.properties.get("lifecyclestage")
+        for name, value in changes.items():
+            if name == "lifecyclestage" and stage is not None and value:
+                current = record.props.get(name)
+                if current and stage.option_index(value) < stage.option_index(current):
+                    continue
+            if value == "":
+                record.props.pop(name, None)
+            else:
+                record.props[name] = value
+        now = max(self.now_ms(), record.created_ms)
+        record.updated_ms = now
+        record.props[otype.modified] = iso_ms(now)
+        record.touched()
+        store.reindex(record, before)
+        return record
+
+    def archive(self, otype: ObjectType, record: Record) -> None:
+        store = self.stores[otype.name]
+        before = dict(record.props)
+        record.archived = True
+        record.archived_ms = self.now_ms()
+        store.reindex(record, before)
+
+    def associate(self, contact_id: str, company_ids: list[str]) -> None:
+        """Associate a contact with companies; the first company of a contact is its primary."""
+        current = self.contact_companies.setdefault(contact_id, [])
+        for company_id in company_ids:
+            if company_id not in current:
+                current.append(company_id)
+                self.company_contacts.setdefault(company_id, []).append(contact_id)
+
+
+def _seed_ms(value: str | None, default: int) -> int:
+    if not value:
+        return default
+    parsed = parse_datetime_ms(value)
+    return default if parsed is None else parsed

@@ -1,0 +1,302 @@
+"""`POST /crm/v3/objects/{type}/search`: request checks, filter evaluation, sorting and paging.
+
+Follows HubSpot's search guide (developers.hubspot.com/docs/api-reference/search/guide):
+filterGroups are ORed, the filters inside a group ANDed; at most 5 groups of 6 filters and 18
+filters in all; pages of 10 by default and 200 at most; `after` is an integer offset; a query
+can never reach past the 10,000th result (400). Values compare case-insensitively except for
+enumerations (case-sensitive), and `IN`/`NOT_IN` on strings match the lowercased value, so
+their values must be lowercase. Dates and datetimes compare as epoch milliseconds (values may
+be epoch ms or ISO 8601), numbers numerically. Without sorts, results come oldest first.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from connector.sandbox.hubspot.portal import ObjectType, Portal, Record
+from connector.sandbox.hubspot.properties import PropertyDef
+from connector.sandbox.hubspot.values import typed
+
+MAX_GROUPS = 5
+MAX_FILTERS_PER_GROUP = 6
+MAX_FILTERS = 18
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 10
+MAX_RESULTS = 10_000
+MAX_QUERY = 3000
+OPERATORS = (
+    "EQ",
+    "NEQ",
+    "LT",
+    "LTE",
+    "GT",
+    "GTE",
+    "BETWEEN",
+    "IN",
+    "NOT_IN",
+    "HAS_PROPERTY",
+    "NOT_HAS_PROPERTY",
+    "CONTAINS_TOKEN",
+    "NOT_CONTAINS_TOKEN",
+)
+#: Properties the free-text `query` looks in (the guide's "default searchable properties").
+QUERY_PROPERTIES = {
+    "contacts": (
+        "firstname",
+        "lastname",
+        "email",
+        "phone",
+        "hs_additional_emails",
+        "fax",
+        "mobilephone",
+        "company",
+        "hs_marketable_until_renewal",
+    ),
+    "companies": ("website", "phone", "name", "domain"),
+}
+_TOKEN_SPLIT = re.compile(r"[\s,;:/()\[\]<>\"'@.+_-]+")
+
+Matcher = Callable[[Record], bool]
+
+
+class SearchError(Exception):
+    """A search request HubSpot would refuse with 400 VALIDATION_ERROR."""
+
+
+@dataclass(frozen=True)
+class Page:
+    total: int
+    records: list[Record]
+    next_after: str | None
+
+
+def search(portal: Portal, otype: ObjectType, body: Any) -> Page:
+    """Run a search request body against the portal; `SearchError` for a refused request."""
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        msg = "Invalid input JSON: expected an object"
+        raise SearchError(msg)
+    limit = _int(body.get("limit", DEFAULT_LIMIT), "limit")
+    if limit < 0 or limit > MAX_LIMIT:
+        msg = f"limit must be between 0 and {MAX_LIMIT}, but was {limit}"
+        raise SearchError(msg)
+    after = _int(body.get("after") or 0, "after")
+    if after < 0:
+        msg = f"after must be a non-negative integer, but was {after}"
+        raise SearchError(msg)
+    if after + limit > MAX_RESULTS:
+        msg = (
+            f"Paging past {MAX_RESULTS:,} results is not supported: after ({after}) plus limit "
+            f"({limit}) exceeds {MAX_RESULTS:,}. Narrow the query and page again."
+        )
+        raise SearchError(msg)
+    query = body.get("query")
+    if query is not None and (not isinstance(query, str) or len(query) > MAX_QUERY):
+        msg = f"query must be a string of at most {MAX_QUERY} characters"
+        raise SearchError(msg)
+
+    groups = [_compile_group(otype, group) for group in _groups(body.get("filterGroups"))]
+    text = _query_matcher(otype, query) if query else None
+    matches = [
+        r
+        for r in portal.stores[otype.name].live()
+        if (not groups or any(all(f(r) for f in g) for g in groups)) and (text is None or text(r))
+    ]
+    _sort(otype, matches, body.get("sorts"))
+    page = matches[after : after + limit]
+    more = after + limit < len(matches) and limit > 0
+    return Page(len(matches), page, str(after + limit) if more else None)
+
+
+def _int(value: Any, name: str) -> int:
+    if isinstance(value, bool):
+        value = str(value)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        msg = f"{name} must be an integer, but was {value!r}"
+        raise SearchError(msg) from None
+
+
+def _groups(raw: Any) -> list[list[dict[str, Any]]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        msg = "filterGroups must be an array"
+        raise SearchError(msg)
+    if len(raw) > MAX_GROUPS:
+        msg = f"Too many filter groups: {len(raw)}. The maximum is {MAX_GROUPS}."
+        raise SearchError(msg)
+    groups: list[list[dict[str, Any]]] = []
+    for group in raw:
+        filters = group.get("filters") if isinstance(group, dict) else None
+        if not isinstance(filters, list) or not all(isinstance(f, dict) for f in filters):
+            msg = "each filter group needs a filters array of objects"
+            raise SearchError(msg)
+        if len(filters) > MAX_FILTERS_PER_GROUP:
+            msg = (
+                f"Too many filters in a filter group: {len(filters)}. The maximum is "
+                f"{MAX_FILTERS_PER_GROUP}."
+            )
+            raise SearchError(msg)
+        groups.append(filters)
+    total = sum(len(g) for g in groups)
+    if total > MAX_FILTERS:
+        msg = f"Too many filters: {total}. The maximum across all filter groups is {MAX_FILTERS}."
+        raise SearchError(msg)
+    return groups
+
+
+def _compile_group(otype: ObjectType, filters: list[dict[str, Any]]) -> list[Matcher]:
+    return [_compile(otype, f) for f in filters]
+
+
+def _compile(otype: ObjectType, spec: dict[str, Any]) -> Matcher:
+    name = spec.get("propertyName")
+    operator = spec.get("operator")
+    if not isinstance(name, str) or name not in otype.properties:
+        msg = f'Property "{name}" does not exist'
+        raise SearchError(msg)
+    if operator not in OPERATORS:
+        msg = f"Unknown filter operator {operator!r}; expected one of {list(OPERATORS)}"
+        raise SearchError(msg)
+    prop = otype.properties[name]
+    if operator == "HAS_PROPERTY":
+        return lambda r: name in r.props
+    if operator == "NOT_HAS_PROPERTY":
+        return lambda r: name not in r.props
+    if operator in ("IN", "NOT_IN"):
+        values = spec.get("values")
+        if not isinstance(values, list) or not values:
+            msg = f"operator {operator} needs a non-empty values array"
+            raise SearchError(msg)
+        wanted = {_filter_value(prop, v, exact=True) for v in values}
+        inside = _membership(prop, wanted)
+        return inside if operator == "IN" else (lambda r: not inside(r))
+    if "value" not in spec or spec["value"] is None:
+        msg = f"operator {operator} needs a value"
+        raise SearchError(msg)
+    if operator in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
+        contains = _token_matcher(name, str(spec["value"]))
+        return contains if operator == "CONTAINS_TOKEN" else (lambda r: not contains(r))
+    value = _filter_value(prop, spec["value"])
+    if operator == "BETWEEN":
+        if spec.get("highValue") is None:
+            msg = "operator BETWEEN needs a highValue"
+            raise SearchError(msg)
+        high = _filter_value(prop, spec["highValue"])
+        return _compare(prop, lambda v: value <= v <= high)
+    if operator == "EQ":
+        return _equals(prop, value)
+    if operator == "NEQ":
+        equals = _equals(prop, value)
+        return lambda r: not equals(r)
+    tests: dict[str, Callable[[Any], bool]] = {
+        "LT": lambda v: v < value,
+        "LTE": lambda v: v <= value,
+        "GT": lambda v: v > value,
+        "GTE": lambda v: v >= value,
+    }
+    return _compare(prop, tests[operator])
+
+
+def _filter_value(prop: PropertyDef, raw: Any, *, exact: bool = False) -> Any:
+    """A filter value in the comparable form of its property (see module docstring)."""
+    text = "true" if raw is True else "false" if raw is False else str(raw)
+    if prop.type in ("number", "datetime", "date"):
+        value = typed(prop.type, text)
+        if value is None:
+            kind = "number" if prop.type == "number" else "date (epoch milliseconds or ISO 8601)"
+            msg = f"{text} is not a valid {kind} for property {prop.name}"
+            raise SearchError(msg)
+        return value
+    if prop.type == "enumeration" or exact:
+        return text
+    return text.lower()
+
+
+def _stored(prop: PropertyDef, record: Record) -> Any:
+    if prop.type in ("number", "datetime", "date"):
+        return record.typed(prop.name, prop.type)
+    stored = record.props.get(prop.name)
+    if stored is None or prop.type == "enumeration":
+        return stored
+    return stored.lower()
+
+
+def _compare(prop: PropertyDef, test: Callable[[Any], bool]) -> Matcher:
+    def match(record: Record) -> bool:
+        value = _stored(prop, record)
+        return value is not None and test(value)
+
+    return match
+
+
+def _equals(prop: PropertyDef, value: Any) -> Matcher:
+    if prop.type == "enumeration" and prop.field_type == "checkbox":
+        return lambda r: value in (r.props.get(prop.name) or "").split(";")
+    return _compare(prop, lambda v: v == value)
+
+
+def _membership(prop: PropertyDef, wanted: set[Any]) -> Matcher:
+    if prop.type == "enumeration" and prop.field_type == "checkbox":
+        return lambda r: bool(wanted & set((r.props.get(prop.name) or "").split(";")))
+    return _compare(prop, lambda v: v in wanted)
+
+
+def _token_matcher(name: str, raw: str) -> Matcher:
+    pattern = raw.lower().replace("[", "[[]").replace("?", "[?]")
+
+    def match(record: Record) -> bool:
+        stored = record.props.get(name)
+        if stored is None:
+            return False
+        value = stored.lower()
+        if fnmatch.fnmatchcase(value, pattern):
+            return True
+        return any(fnmatch.fnmatchcase(t, pattern) for t in _TOKEN_SPLIT.split(value) if t)
+
+    return match
+
+
+def _query_matcher(otype: ObjectType, query: str) -> Matcher:
+    needle = query.strip().lower()
+    names = [n for n in QUERY_PROPERTIES.get(otype.name, ()) if n in otype.properties]
+
+    def match(record: Record) -> bool:
+        return any(needle in (record.props.get(n) or "").lower() for n in names)
+
+    return match
+
+
+def _sort(otype: ObjectType, records: list[Record], sorts: Any) -> None:
+    """Sort in place by the first sort rule (HubSpot applies one), oldest first by default.
+
+    Records without a value for the sort property come last; ties keep id order.
+    """
+    records.sort(key=lambda r: int(r.id))
+    name, descending = "createdate", False
+    if isinstance(sorts, list) and sorts:
+        rule = sorts[0]
+        if isinstance(rule, str):
+            name, descending = rule.lstrip("-"), rule.startswith("-")
+        elif isinstance(rule, dict):
+            name = str(rule.get("propertyName", ""))
+            direction = str(rule.get("direction", "ASCENDING")).upper()
+            if direction not in ("ASCENDING", "DESCENDING"):
+                msg = f"direction must be ASCENDING or DESCENDING, but was {direction!r}"
+                raise SearchError(msg)
+            descending = direction == "DESCENDING"
+        if name not in otype.properties:
+            msg = f'Property "{name}" does not exist'
+            raise SearchError(msg)
+    prop = otype.properties[name]
+    present = [r for r in records if _stored(prop, r) is not None]
+    missing = [r for r in records if _stored(prop, r) is None]
+    present.sort(key=lambda r: _stored(prop, r), reverse=descending)
+    records[:] = present + missing
