@@ -10,6 +10,7 @@ time to serve a 200-record sObject Collections upsert and a 200-contact HubSpot 
 from __future__ import annotations
 
 import argparse
+import logging
 import statistics
 import tempfile
 import time
@@ -70,6 +71,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     seed = make_seed(args.contacts, args.leads)
     with tempfile.TemporaryDirectory() as tls_dir:
         started = time.perf_counter()

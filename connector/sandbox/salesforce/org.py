@@ -409,6 +409,20 @@ class Org:
         self._unindex(obj.name, current)
         del self.records[obj.name][current["Id"]]
 
+    @staticmethod
+    def external_id_field(obj: SObject, name: str) -> str:
+        """The canonical name of an external id field (or Id), else 404 as Salesforce answers."""
+        f = obj.field(name)
+        if f is None or not (f.external_id or f.name == "Id"):
+            raise RequestError(
+                404,
+                SfError(
+                    "NOT_FOUND",
+                    f"Provided external ID field does not exist or is not accessible: {name}",
+                ),
+            )
+        return f.name
+
     def upsert(
         self,
         sobject: str,
@@ -421,15 +435,7 @@ class Org:
     ) -> tuple[dict[str, Any], bool]:
         """Create or update by external id; returns (record, created)."""
         obj = self.sobject(sobject)
-        f = obj.field(ext_field)
-        if f is None or not (f.external_id or f.name == "Id"):
-            raise RequestError(
-                404,
-                SfError(
-                    "NOT_FOUND",
-                    f"Provided external ID field does not exist or is not accessible: {ext_field}",
-                ),
-            )
+        f = obj.fields[self.external_id_field(obj, ext_field)]
         if f.name == "Id":
             if ext_value and self.get(obj.name, ext_value):
                 return self.update(obj.name, ext_value, values, user_id), False

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from connector.sandbox.ids import is_valid_id
 from connector.sandbox.salesforce.org import RecordError, RequestError, SfError
 from connector.sandbox.salesforce.rest_call import Call, Reply
-from connector.sandbox.salesforce.rest_records import external_id_field, field_names, record_body
+from connector.sandbox.salesforce.rest_records import field_names, record_body
 
 if TYPE_CHECKING:
     from connector.sandbox.salesforce.schema import SObject
@@ -149,7 +149,7 @@ def upsert(call: Call, sobject: str, ext_field: str) -> Reply:
     Every record must carry the external id; a value given twice in one request fails both.
     """
     obj = call.org.sobject(sobject)
-    field_name = external_id_field(obj, ext_field)
+    field_name = call.org.external_id_field(obj, ext_field)
     records, all_or_none = _records(call)
     auto_assign = call.auto_assign()
     values = [_external_value(record, field_name) for record in records]

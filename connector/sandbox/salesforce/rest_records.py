@@ -199,23 +199,9 @@ def create_by_id_field(call: Call, sobject: str, record_id: str) -> Reply:
 
 
 # -- by external id ---------------------------------------------------------------------------
-def external_id_field(obj: SObject, ext_field: str) -> str:
-    """The canonical name of an external id field (or Id), else 404 as Salesforce answers."""
-    f = obj.field(ext_field)
-    if f is None or not (f.external_id or f.name == "Id"):
-        raise RequestError(
-            404,
-            SfError(
-                "NOT_FOUND",
-                f"Provided external ID field does not exist or is not accessible: {ext_field}",
-            ),
-        )
-    return f.name
-
-
 def _one_match(call: Call, obj: SObject, ext_field: str, value: str) -> str | Reply | None:
     """The id matching an external id value, None for none, or the 300 reply for several."""
-    field_name = external_id_field(obj, ext_field)
+    field_name = call.org.external_id_field(obj, ext_field)
     if field_name == "Id":
         record = call.org.get(obj.name, value) if is_valid_id(value) else None
         hits = [record["Id"]] if record else []
