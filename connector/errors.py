@@ -1,0 +1,63 @@
+"""One exception root, split by what the caller must do about it.
+
+Every message names what it is about: the file and line, the record and the field, the setting.
+"""
+
+from __future__ import annotations
+
+
+class LeadbridgeError(Exception):
+    """Root of every error leadbridge raises on purpose."""
+
+
+class ConfigError(LeadbridgeError):
+    """A setting is missing or wrong, or a host cannot be reached: fix the configuration."""
+
+
+class MappingError(LeadbridgeError):
+    """A mapping file is invalid: nothing may be written until it is fixed."""
+
+
+class ApiError(LeadbridgeError):
+    """A remote API answered with an error; `status` is its HTTP status (0: no answer)."""
+
+    def __init__(self, message: str, *, status: int = 0, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class RetriableApiError(ApiError):
+    """Transient (429, 5xx, lock contention, connection): try again after `retry_after` s."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 0,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status=status, code=code)
+        self.retry_after = retry_after
+
+
+class ReauthRequired(ApiError):
+    """The session expired or was revoked: log in again, then retry once."""
+
+
+class FatalApiError(ApiError):
+    """The call cannot succeed as made (bad request, no permission, limit spent): stop the pass."""
+
+
+class RecordRejected(LeadbridgeError):
+    """One record cannot be written: dead-letter it with the reason; the rest goes on."""
+
+    def __init__(
+        self, record_id: str, message: str, *, code: str | None = None, fields: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(f"{record_id}: {message}")
+        self.record_id = record_id
+        self.reason = message
+        self.code = code
+        self.fields = fields

@@ -1,0 +1,109 @@
+"""Domain types shared by every stage: what gateways return and what the engine decides.
+
+Once data leaves a gateway it travels in these types, never as raw API dicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+SalesforceObject = Literal["Lead", "Contact"]
+
+
+@dataclass(frozen=True)
+class HubSpotContact:
+    """A HubSpot contact as pulled: its id, the properties asked for, its change time (UTC)."""
+
+    id: str
+    properties: dict[str, str | None]
+    updated_at: datetime
+
+    @property
+    def email(self) -> str | None:
+        return self.properties.get("email")
+
+
+@dataclass(frozen=True)
+class SalesforceMatch:
+    """An existing Lead or Contact found by email before creating a Lead."""
+
+    object: SalesforceObject
+    id: str
+    email: str
+    hubspot_id: str | None = None  # its HubSpot_Contact_Id__c, when it has one
+    account_id: str | None = None  # Contact.AccountId
+    owner_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LeadUpsert:
+    """One Lead to upsert by external id (the HubSpot contact id)."""
+
+    hubspot_id: str
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LeadUpdate:
+    """One existing Lead (found by email) to update by its Salesforce id, linking it."""
+
+    hubspot_id: str
+    lead_id: str
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One error Salesforce or HubSpot reported for a record."""
+
+    code: str
+    message: str
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """The outcome of writing one record: its Salesforce id, or the errors."""
+
+    hubspot_id: str
+    success: bool
+    salesforce_id: str | None = None
+    created: bool = False
+    errors: tuple[FieldError, ...] = ()
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(
+            f"{e.code}: {e.message}" + (f" ({', '.join(e.fields)})" if e.fields else "")
+            for e in self.errors
+        )
+
+
+@dataclass(frozen=True)
+class Link:
+    """What a HubSpot contact is linked to in Salesforce."""
+
+    hubspot_id: str
+    object: SalesforceObject
+    salesforce_id: str
+    lead_id: str | None = None
+    contact_id: str | None = None
+    account_id: str | None = None
+    opportunity_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A record that could not be written, kept with its reason until it succeeds."""
+
+    stream: str
+    record_id: str
+    reason: str
+    code: str | None = None
+    fields: tuple[str, ...] = ()
+    payload: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 1
+    first_failed_at: datetime | None = None
+    last_failed_at: datetime | None = None
