@@ -107,3 +107,13 @@ class DeadLetter:
     attempts: int = 1
     first_failed_at: datetime | None = None
     last_failed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """One HubSpot search filter (`EQ`, `IN`, `GTE`, `HAS_PROPERTY`, ...)."""
+
+    property: str
+    operator: str
+    value: str | None = None
+    values: tuple[str, ...] = ()
