@@ -1,0 +1,1 @@
+"""The engine (one pass over the streams), and later the daemon and backfill."""

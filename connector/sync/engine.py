@@ -1,0 +1,325 @@
+"""One pass of the engine over `hubspot.contacts`: pull, decide, push, record.
+
+The cursor moves only after the writes it covers are recorded (one transaction per page). A crash
+between push and record replays the page; writes are upserts by external id, so a replay
+changes nothing: at-least-once delivery, exactly-once effect.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import structlog
+
+from connector.lifecycle import qualifies, search_filters
+from connector.mapping.plan import LeadPlan, values_hash
+from connector.model import (
+    DeadLetter,
+    HubSpotContact,
+    LeadUpdate,
+    LeadUpsert,
+    Link,
+    SalesforceMatch,
+    SearchFilter,
+    WriteResult,
+)
+from connector.state.store import Commit, StateStore
+from connector.sync.decide import Decision, decide, needs_lookup
+
+log = structlog.get_logger(__name__)
+
+STREAM = "hubspot.contacts"
+WRITEBACK_STREAM = "hubspot.writeback"
+
+
+class SalesforceSide(Protocol):
+    def find_by_emails(self, emails: Sequence[str]) -> list[SalesforceMatch]: ...
+    def upsert_leads(
+        self, upserts: Sequence[LeadUpsert], *, auto_assign: bool = False
+    ) -> list[WriteResult]: ...
+    def update_leads(self, updates: Sequence[LeadUpdate]) -> list[WriteResult]: ...
+
+
+class HubSpotSide(Protocol):
+    def changed_contacts(
+        self,
+        since: datetime | None,
+        properties: Sequence[str],
+        *,
+        any_of: Sequence[Sequence[SearchFilter]] = (),
+    ) -> Iterator[list[HubSpotContact]]: ...
+    def update_contacts(
+        self, updates: Mapping[str, Mapping[str, str | None]]
+    ) -> list[WriteResult]: ...
+
+
+@dataclass
+class PassSummary:
+    """What one pass did, for people (`render`) and for tests (the counts)."""
+
+    run_id: str
+    pulled: int = 0
+    created: int = 0
+    updated: int = 0
+    linked: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (hubspot id, reason)
+    written_back: int = 0
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    @property
+    def writes(self) -> int:
+        return self.created + self.updated + self.linked
+
+    def render(self) -> str:
+        lines = [
+            f"sync {self.run_id}: pulled {self.pulled} contacts from HubSpot",
+            f"  created {self.created}, updated {self.updated}, linked {self.linked}, "
+            f"unchanged {self.unchanged}, not qualified {self.skipped}, failed {self.failed}",
+            f"  wrote Salesforce ids back to {self.written_back} HubSpot contacts",
+        ]
+        for hubspot_id, reason in self.failures:
+            lines.append(f"  failed: HubSpot contact {hubspot_id}: {reason}")
+        return "\n".join(lines)
+
+
+class SyncEngine:
+    """Moves qualified HubSpot contacts to Salesforce Leads."""
+
+    def __init__(
+        self,
+        *,
+        salesforce: SalesforceSide,
+        hubspot: HubSpotSide,
+        store: StateStore,
+        plan: LeadPlan,
+        external_id_field: str = "HubSpot_Contact_Id__c",
+        overlap: timedelta = timedelta(minutes=1),
+    ) -> None:
+        self.salesforce = salesforce
+        self.hubspot = hubspot
+        self.store = store
+        self.plan = plan
+        self.external_id_field = external_id_field
+        self.overlap = overlap
+
+    def run_once(self, run_id: str | None = None) -> PassSummary:
+        """One pass over the contacts changed since the cursor (minus the overlap window)."""
+        summary = PassSummary(run_id or uuid.uuid4().hex[:12])
+        cursor = self.store.cursor(STREAM)
+        since = cursor - self.overlap if cursor else None
+        log.info(
+            "sync.start",
+            stream=STREAM,
+            since=since.isoformat() if since else None,
+            run_id=summary.run_id,
+        )
+        include = self.plan.mapping.include
+        pages = self.hubspot.changed_contacts(
+            since, self.plan.hubspot_properties(), any_of=search_filters(include)
+        )
+        for page in pages:
+            cursor = self._page(page, summary, cursor)
+        log.info(
+            "sync.done",
+            stream=STREAM,
+            run_id=summary.run_id,
+            pulled=summary.pulled,
+            created=summary.created,
+            updated=summary.updated,
+            linked=summary.linked,
+            unchanged=summary.unchanged,
+            failed=summary.failed,
+        )
+        return summary
+
+    # -- one page: decide, push, record ---------------------------------------------------
+    def _page(
+        self, page: list[HubSpotContact], summary: PassSummary, cursor: datetime | None
+    ) -> datetime:
+        """Decide, push and record one page; the stream's cursor after it."""
+        summary.pulled += len(page)
+        ids = [c.id for c in page]
+        links = self.store.links(ids)
+        hashes = self.store.hashes([_key(i) for i in ids], "to_salesforce")
+        lookup = sorted(
+            {c.email.lower() for c in page if needs_lookup(c, links.get(c.id)) and c.email}
+        )
+        matches: dict[str, list[SalesforceMatch]] = {}
+        for match in self.salesforce.find_by_emails(lookup) if lookup else []:
+            matches.setdefault(match.email.lower(), []).append(match)
+
+        decisions = []
+        for contact in page:
+            fields = self.plan.map(contact.properties)
+            decisions.append(
+                decide(
+                    contact,
+                    qualified=qualifies(contact.properties, self.plan.mapping.include),
+                    fields=fields,
+                    values_hash=values_hash(fields),
+                    link=links.get(contact.id),
+                    last_hash=hashes.get(_key(contact.id)),
+                    matches=matches.get((contact.email or "").lower(), []),
+                )
+            )
+        commit = Commit(stream=STREAM, direction="to_salesforce")
+        results = self._push(decisions)
+        writeback: dict[str, dict[str, str | None]] = {}
+        counts: Counter[str] = Counter()
+        for decision in decisions:
+            self._settle(
+                decision, results.get(decision.contact.id), commit, writeback, counts, summary
+            )
+        summary.written_back += self._write_back(writeback, commit, summary)
+        newest = max(c.updated_at for c in page)
+        commit.cursor = max(cursor, newest) if cursor else newest
+        self.store.record(commit, run_id=summary.run_id)
+        log.info(
+            "sync.page",
+            stream=STREAM,
+            run_id=summary.run_id,
+            size=len(page),
+            **dict(counts),
+        )
+        return commit.cursor
+
+    def _push(self, decisions: list[Decision]) -> dict[str, WriteResult]:
+        """Upserts (new ones with Salesforce's assignment rules, known ones without) and links."""
+        ext = self.external_id_field
+        new = [
+            LeadUpsert(d.contact.id, d.fields or {})
+            for d in decisions
+            if d.action == "upsert" and not d.known
+        ]
+        known = [
+            LeadUpsert(d.contact.id, d.fields or {})
+            for d in decisions
+            if d.action == "upsert" and d.known
+        ]
+        links = [
+            LeadUpdate(d.contact.id, d.target_id or "", {**(d.fields or {}), ext: d.contact.id})
+            for d in decisions
+            if d.action == "link_lead"
+        ]
+        results: list[WriteResult] = []
+        if new:
+            results += self.salesforce.upsert_leads(new, auto_assign=True)
+        if known:
+            results += self.salesforce.upsert_leads(known, auto_assign=False)
+        if links:
+            results += self.salesforce.update_leads(links)
+        return {r.hubspot_id: r for r in results}
+
+    def _settle(
+        self,
+        decision: Decision,
+        result: WriteResult | None,
+        commit: Commit,
+        writeback: dict[str, dict[str, str | None]],
+        counts: Counter[str],
+        summary: PassSummary,
+    ) -> None:
+        contact = decision.contact
+        wb = self.plan.mapping.writeback
+        action = decision.action
+        counts[action] += 1
+        if action == "skip":
+            summary.skipped += 1
+            return
+        if action == "unchanged":
+            summary.unchanged += 1
+            commit.resolved.append(contact.id)
+            return
+        if action == "fail":
+            self._fail(commit, summary, contact, decision.reason, code="LINK_CONFLICT")
+            return
+        if action == "link_contact":
+            target = decision.target_id or ""
+            commit.links.append(Link(contact.id, "Contact", target, contact_id=target))
+            commit.resolved.append(contact.id)
+            summary.linked += 1
+            if contact.properties.get(wb.contact_id) != target:
+                writeback.setdefault(contact.id, {})[wb.contact_id] = target
+            return
+        if result is None or not result.success or not result.salesforce_id:
+            reason = result.reason if result else "no result from Salesforce"
+            first = result.errors[0] if result and result.errors else None
+            self._fail(
+                commit,
+                summary,
+                contact,
+                reason,
+                code=first.code if first else None,
+                fields=first.fields if first else (),
+                payload=decision.fields or {},
+            )
+            return
+        lead_id = result.salesforce_id
+        commit.links.append(Link(contact.id, "Lead", lead_id, lead_id=lead_id))
+        if decision.hash:
+            commit.hashes[_key(contact.id)] = decision.hash
+        commit.resolved.append(contact.id)
+        if action == "link_lead":
+            summary.linked += 1
+        elif result.created:
+            summary.created += 1
+        else:
+            summary.updated += 1
+        if contact.properties.get(wb.lead_id) != lead_id:
+            writeback.setdefault(contact.id, {})[wb.lead_id] = lead_id
+
+    def _write_back(
+        self, writeback: dict[str, dict[str, str | None]], commit: Commit, summary: PassSummary
+    ) -> int:
+        """Salesforce ids into the HubSpot contacts; a failure is kept, never fatal."""
+        if not writeback:
+            return 0
+        done = 0
+        for result in self.hubspot.update_contacts(writeback):
+            if result.success:
+                done += 1
+                continue
+            commit.failures.append(
+                DeadLetter(
+                    WRITEBACK_STREAM,
+                    result.hubspot_id,
+                    result.reason,
+                    code=result.errors[0].code if result.errors else None,
+                    payload={k: v for k, v in writeback[result.hubspot_id].items()},
+                )
+            )
+            summary.failures.append((result.hubspot_id, f"write-back: {result.reason}"))
+        return done
+
+    @staticmethod
+    def _fail(
+        commit: Commit,
+        summary: PassSummary,
+        contact: HubSpotContact,
+        reason: str,
+        *,
+        code: str | None,
+        fields: tuple[str, ...] = (),
+        payload: dict[str, Any] | None = None,
+    ) -> None:
+        commit.failures.append(
+            DeadLetter(STREAM, contact.id, reason, code=code, fields=fields, payload=payload or {})
+        )
+        summary.failures.append((contact.id, reason))
+        log.warning(
+            "sync.record_failed", stream=STREAM, record_id=contact.id, code=code, reason=reason
+        )
+
+
+def _key(hubspot_id: str) -> str:
+    return f"hubspot:{hubspot_id}"
