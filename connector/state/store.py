@@ -1,0 +1,497 @@
+"""The state store: what the engine knows between passes, kept so a pass can be replayed safely.
+
+Cursors, links (HubSpot contact → Salesforce ids), hashes of what we wrote (to skip our own
+echoes), dead letters and the audit log, in SQLAlchemy Core over SQLite (the embedded default) or
+PostgreSQL. Everything one batch learns is recorded by `record()` in one transaction, so the
+cursor never moves past writes that are not recorded. Reads and writes are batched: a call costs
+a constant number of statements, never one per record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, NamedTuple, cast
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+
+from connector.errors import ConfigError
+from connector.model import DeadLetter, Link, SalesforceObject
+from connector.state import migrate
+from connector.state.schema import audit, cursors, dead_letters, links, written_hashes
+
+log = structlog.get_logger(__name__)
+
+# Ids per IN list: well under SQLite's bound-variable limit (999 before SQLite 3.32).
+IN_CHUNK = 500
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 10
+_WRITE = "leadbridge_write"  # execution option: this transaction will write
+_URL_HELP = "use sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE"
+_LINK_IDS = ("lead_id", "contact_id", "account_id", "opportunity_id")
+
+
+class AuditEvent(NamedTuple):
+    """One thing worth explaining later (a routing decision, a skip): recorded with run and time."""
+
+    kind: str
+    record_id: str | None
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """An audit event as stored: with its sequence number, time (UTC) and run."""
+
+    id: int
+    at: datetime
+    run_id: str
+    kind: str
+    record_id: str | None
+    details: dict[str, Any]
+
+
+@dataclass
+class Commit:
+    """Everything one batch of a stream records, in one transaction.
+
+    `hashes` are keyed by record key, for `direction`. `failures` add dead letters or, for one
+    still open, count another attempt; `resolved` names this stream's records that now succeeded.
+    `cursor=None` leaves the stream's cursor where it is.
+    """
+
+    stream: str
+    links: list[Link] = field(default_factory=list)
+    hashes: dict[str, str] = field(default_factory=dict)
+    direction: str = "to_salesforce"
+    failures: list[DeadLetter] = field(default_factory=list)
+    resolved: list[str] = field(default_factory=list)
+    cursor: datetime | None = None
+    audit: list[AuditEvent] = field(default_factory=list)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime, what: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        msg = f"{what} {value.isoformat()} has no time zone: the state store keeps UTC"
+        raise ValueError(msg)
+    return value.astimezone(UTC)
+
+
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), IN_CHUNK):
+        yield values[start : start + IN_CHUNK]
+
+
+class StateStore:
+    """The store over one database; build it with `StateStore.open(url)`.
+
+    Safe to share between threads (connections come from the engine's pool).
+    """
+
+    def __init__(self, engine: sa.Engine, *, clock: Callable[[], datetime] = _utcnow) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    @classmethod
+    def open(cls, url: str, *, clock: Callable[[], datetime] = _utcnow) -> StateStore:
+        """Connect to `url` (LEADBRIDGE_DATABASE_URL), creating or migrating its schema.
+
+        Raises `ConfigError` naming the setting (never the password) when the URL is wrong or
+        the database cannot be reached.
+        """
+        engine = _create_engine(url)
+        where = engine.url.render_as_string(hide_password=True)
+        try:
+            connection = engine.connect()
+        except (sa.exc.DBAPIError, OSError) as exc:
+            engine.dispose()
+            reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+            if engine.url.password:
+                reason = reason.replace(engine.url.password, "***")
+            msg = f"LEADBRIDGE_DATABASE_URL: cannot open the state store at {where}: {reason}"
+            raise ConfigError(msg) from exc
+        try:
+            with connection:
+                connection.execution_options(**{_WRITE: True})
+                with connection.begin():
+                    migrate.upgrade(connection, where=where)
+        except BaseException:
+            engine.dispose()
+            raise
+        log.info("state.opened", database=where, dialect=engine.dialect.name)
+        return cls(engine, clock=clock)
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine (for row leases, tests and tools that need the connection)."""
+        return self._engine
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self._engine.dispose()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        with self._engine.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        with self._engine.connect() as connection:
+            connection.execution_options(**{_WRITE: True})
+            with connection.begin():
+                yield connection
+
+    # reads
+
+    def cursor(self, stream: str) -> datetime | None:
+        """Where `stream` stopped (aware UTC), or None before its first recorded batch."""
+        with self._read() as connection:
+            return connection.scalar(sa.select(cursors.c.value).where(cursors.c.stream == stream))
+
+    def links(self, hubspot_ids: Iterable[str]) -> dict[str, Link]:
+        """The links of those HubSpot contacts that have one, keyed by HubSpot id."""
+        ids = list(dict.fromkeys(hubspot_ids))
+        found: dict[str, Link] = {}
+        with self._read() as connection:
+            for chunk in _chunks(ids):
+                query = sa.select(links).where(links.c.hubspot_id.in_(chunk))
+                for row in connection.execute(query):
+                    found[row.hubspot_id] = Link(
+                        hubspot_id=row.hubspot_id,
+                        object=cast(SalesforceObject, row.salesforce_object),
+                        salesforce_id=row.salesforce_id,
+                        lead_id=row.lead_id,
+                        contact_id=row.contact_id,
+                        account_id=row.account_id,
+                        opportunity_id=row.opportunity_id,
+                    )
+        return found
+
+    def hashes(self, keys: Iterable[str], direction: str) -> dict[str, str]:
+        """The hash of the values last written for each known record key, in `direction`."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, str] = {}
+        with self._read() as connection:
+            for chunk in _chunks(wanted):
+                query = sa.select(written_hashes.c.record_key, written_hashes.c.hash).where(
+                    written_hashes.c.direction == direction,
+                    written_hashes.c.record_key.in_(chunk),
+                )
+                for key, value in connection.execute(query):
+                    found[key] = value
+        return found
+
+    def dead_letters(
+        self, stream: str | None = None, *, include_resolved: bool = False
+    ) -> list[DeadLetter]:
+        """Records that failed (open ones unless `include_resolved`), oldest failure first."""
+        query = sa.select(dead_letters).order_by(
+            dead_letters.c.stream, dead_letters.c.first_failed_at, dead_letters.c.record_id
+        )
+        if stream is not None:
+            query = query.where(dead_letters.c.stream == stream)
+        if not include_resolved:
+            query = query.where(dead_letters.c.resolved_at.is_(None))
+        with self._read() as connection:
+            return [
+                DeadLetter(
+                    stream=row.stream,
+                    record_id=row.record_id,
+                    reason=row.reason,
+                    code=row.code,
+                    fields=tuple(row.fields),
+                    payload=row.payload,
+                    attempts=row.attempts,
+                    first_failed_at=row.first_failed_at,
+                    last_failed_at=row.last_failed_at,
+                )
+                for row in connection.execute(query)
+            ]
+
+    def audit_events(
+        self, record_id: str | None = None, kind: str | None = None
+    ) -> list[AuditEntry]:
+        """The audit log, oldest first, optionally of one record and/or one kind."""
+        query = sa.select(audit).order_by(audit.c.id)
+        if record_id is not None:
+            query = query.where(audit.c.record_id == record_id)
+        if kind is not None:
+            query = query.where(audit.c.kind == kind)
+        with self._read() as connection:
+            return [
+                AuditEntry(
+                    id=row.id,
+                    at=row.at,
+                    run_id=row.run_id,
+                    kind=row.kind,
+                    record_id=row.record_id,
+                    details=row.details,
+                )
+                for row in connection.execute(query)
+            ]
+
+    # the one write
+
+    def record(self, commit: Commit, *, run_id: str) -> None:
+        """Record a batch in one transaction: all of it, or (on any error) none of it."""
+        now = _aware(self._clock(), "clock")
+        cursor = None if commit.cursor is None else _aware(commit.cursor, f"{commit.stream} cursor")
+        failures = {
+            (failure.stream, failure.record_id): failure for failure in commit.failures
+        }.values()
+        with self._write() as connection:
+            self._write_links(connection, commit.links, now)
+            self._write_hashes(connection, commit.hashes, commit.direction, now)
+            self._resolve(connection, commit.stream, commit.resolved, now)
+            self._write_failures(connection, failures, now)
+            if cursor is not None:
+                self._write_cursor(connection, commit.stream, cursor, now)
+            self._write_audit(connection, commit.audit, run_id, now)
+        log.info(
+            "state.recorded",
+            run_id=run_id,
+            stream=commit.stream,
+            links=len(commit.links),
+            hashes=len(commit.hashes),
+            failures=len(failures),
+            resolved=len(commit.resolved),
+            cursor=cursor.isoformat() if cursor else None,
+        )
+
+    def _write_links(self, connection: sa.Connection, batch: list[Link], now: datetime) -> None:
+        """Upsert by HubSpot id; an id not given keeps its stored value (lead_id survives)."""
+        merged: dict[str, dict[str, Any]] = {}
+        for link in batch:
+            row = merged.setdefault(link.hubspot_id, {"hubspot_id": link.hubspot_id})
+            row["salesforce_object"] = link.object
+            row["salesforce_id"] = link.salesforce_id
+            for name in _LINK_IDS:
+                value = getattr(link, name)
+                if value is not None or name not in row:
+                    row[name] = value
+            row["updated_at"] = now
+        if not merged:
+            return
+        insert = self._insert(links)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[links.c.hubspot_id],
+            set_={
+                "salesforce_object": insert.excluded.salesforce_object,
+                "salesforce_id": insert.excluded.salesforce_id,
+                **{
+                    name: sa.func.coalesce(insert.excluded[name], links.c[name])
+                    for name in _LINK_IDS
+                },
+                "updated_at": insert.excluded.updated_at,
+            },
+        )
+        connection.execute(upsert, list(merged.values()))
+
+    def _write_hashes(
+        self, connection: sa.Connection, batch: dict[str, str], direction: str, now: datetime
+    ) -> None:
+        if not batch:
+            return
+        insert = self._insert(written_hashes)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[written_hashes.c.record_key, written_hashes.c.direction],
+            set_={"hash": insert.excluded.hash, "written_at": insert.excluded.written_at},
+        )
+        rows = [
+            {"record_key": key, "direction": direction, "hash": value, "written_at": now}
+            for key, value in batch.items()
+        ]
+        connection.execute(upsert, rows)
+
+    def _resolve(
+        self, connection: sa.Connection, stream: str, record_ids: list[str], now: datetime
+    ) -> None:
+        for chunk in _chunks(list(dict.fromkeys(record_ids))):
+            connection.execute(
+                sa.update(dead_letters)
+                .where(
+                    dead_letters.c.stream == stream,
+                    dead_letters.c.record_id.in_(chunk),
+                    dead_letters.c.resolved_at.is_(None),
+                )
+                .values(resolved_at=now)
+            )
+
+    def _write_failures(
+        self, connection: sa.Connection, batch: Iterable[DeadLetter], now: datetime
+    ) -> None:
+        """Add dead letters; one still open counts another attempt, a resolved one reopens.
+
+        The store counts attempts itself: a failure's own `attempts` is not read.
+        """
+        rows = []
+        for failure in batch:
+            failed_at = (
+                now
+                if failure.last_failed_at is None
+                else _aware(failure.last_failed_at, f"{failure.record_id} last_failed_at")
+            )
+            first = (
+                failed_at
+                if failure.first_failed_at is None
+                else _aware(failure.first_failed_at, f"{failure.record_id} first_failed_at")
+            )
+            rows.append(
+                {
+                    "stream": failure.stream,
+                    "record_id": failure.record_id,
+                    "reason": failure.reason,
+                    "code": failure.code,
+                    "fields": list(failure.fields),
+                    "payload": failure.payload,
+                    "attempts": 1,
+                    "first_failed_at": first,
+                    "last_failed_at": failed_at,
+                    "resolved_at": None,
+                }
+            )
+        if not rows:
+            return
+        insert = self._insert(dead_letters)
+        still_open = dead_letters.c.resolved_at.is_(None)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[dead_letters.c.stream, dead_letters.c.record_id],
+            set_={
+                "reason": insert.excluded.reason,
+                "code": insert.excluded.code,
+                "fields": insert.excluded.fields,
+                "payload": insert.excluded.payload,
+                "attempts": sa.case(
+                    (still_open, dead_letters.c.attempts + 1), else_=insert.excluded.attempts
+                ),
+                "first_failed_at": sa.case(
+                    (still_open, dead_letters.c.first_failed_at),
+                    else_=insert.excluded.first_failed_at,
+                ),
+                "last_failed_at": insert.excluded.last_failed_at,
+                "resolved_at": insert.excluded.resolved_at,
+            },
+        )
+        connection.execute(upsert, rows)
+
+    def _write_cursor(
+        self, connection: sa.Connection, stream: str, value: datetime, now: datetime
+    ) -> None:
+        insert = self._insert(cursors)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[cursors.c.stream],
+            set_={"value": insert.excluded.value, "updated_at": insert.excluded.updated_at},
+        )
+        connection.execute(upsert, {"stream": stream, "value": value, "updated_at": now})
+
+    def _write_audit(
+        self, connection: sa.Connection, events: list[AuditEvent], run_id: str, now: datetime
+    ) -> None:
+        if not events:
+            return
+        rows = [
+            {
+                "at": now,
+                "run_id": run_id,
+                "kind": kind,
+                "record_id": record_id,
+                "details": details,
+            }
+            for kind, record_id, details in events
+        ]
+        connection.execute(sa.insert(audit), rows)
+
+
+def _create_engine(url: str) -> sa.Engine:
+    """An engine for `url`, set up for the store; `ConfigError` when the URL cannot be used."""
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        msg = f"LEADBRIDGE_DATABASE_URL is not a database URL: {_URL_HELP}"
+        raise ConfigError(msg) from None
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        msg = (
+            f"LEADBRIDGE_DATABASE_URL names an unsupported database {parsed.drivername!r}: "
+            f"{_URL_HELP}"
+        )
+        raise ConfigError(msg)
+    kwargs: dict[str, Any] = {}
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            # psycopg 3 is the driver leadbridge installs; SQLAlchemy's default is psycopg2.
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if "connect_timeout" not in parsed.query:
+            kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+        kwargs["pool_pre_ping"] = True
+    else:
+        _make_parent_dir(parsed)
+    try:
+        engine = sa.create_engine(parsed, **kwargs)
+    except (ImportError, sa.exc.NoSuchModuleError) as exc:
+        msg = f"LEADBRIDGE_DATABASE_URL: no driver for {parsed.drivername!r} ({exc}): {_URL_HELP}"
+        raise ConfigError(msg) from None
+    if backend == "sqlite":
+        _tune_sqlite(engine)
+    return engine
+
+
+def _make_parent_dir(url: sa.URL) -> None:
+    database = url.database
+    if not database or database == ":memory:" or url.query.get("uri"):
+        return
+    parent = Path(database).expanduser().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"LEADBRIDGE_DATABASE_URL: cannot create the directory {parent} ({exc.strerror})"
+        raise ConfigError(msg) from None
+
+
+def _tune_sqlite(engine: sa.Engine) -> None:
+    """WAL (readers never block the writer), a busy timeout, and real transactions.
+
+    sqlite3's legacy transaction control begins no transaction for DDL and SELECT; SQLAlchemy
+    emits BEGIN itself instead (its documented recipe), so migrations are atomic too, and a
+    writing transaction takes the write lock up front (`BEGIN IMMEDIATE`), so a second process
+    waits out the busy timeout rather than failing midway.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_MS)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        write = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

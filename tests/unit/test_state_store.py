@@ -1,0 +1,546 @@
+"""The state store on SQLite (a temporary file) and, when LEADBRIDGE_TEST_DATABASE_URL is set,
+on PostgreSQL (a schema of its own per test)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import event
+from structlog.testing import capture_logs
+
+from connector.errors import ConfigError
+from connector.model import DeadLetter, Link
+from connector.state import AuditEvent, Commit, StateStore, migrate
+from connector.state.schema import metadata
+from connector.state.store import IN_CHUNK
+
+PG_URL = os.environ.get("LEADBRIDGE_TEST_DATABASE_URL")
+STREAM = "hubspot.contacts"
+T0 = datetime(2026, 11, 23, 10, 0, 0, 123456, tzinfo=UTC)
+
+
+class Clock:
+    """The store's clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(not PG_URL, reason="LEADBRIDGE_TEST_DATABASE_URL not set"),
+            ],
+        ),
+    ]
+)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file in a directory not yet made, or a new PG schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state' / 'leadbridge.db'}"
+        return
+    assert PG_URL is not None
+    schema = f"lb_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    # lock_timeout: a locking bug fails the test instead of hanging the run
+    options = f"-csearch_path={schema} -clock_timeout=20s"
+    url = sa.make_url(PG_URL).update_query_dict({"options": options})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(database_url: str, clock: Clock) -> Iterator[StateStore]:
+    with StateStore.open(database_url, clock=clock) as opened:
+        yield opened
+
+
+@contextmanager
+def statements(target: Any) -> Iterator[list[str]]:
+    """The SQL statements sent through `target` (an engine, or sa.Engine for all), BEGIN aside."""
+    seen: list[str] = []
+
+    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.strip().upper() not in ("BEGIN", "BEGIN IMMEDIATE"):
+            seen.append(" ".join(statement.split()))
+
+    event.listen(target, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(target, "before_cursor_execute", listener)
+
+
+def lead_link(hubspot_id: str, lead_id: str = "00Q000000000001AAA") -> Link:
+    return Link(hubspot_id=hubspot_id, object="Lead", salesforce_id=lead_id, lead_id=lead_id)
+
+
+def failure(record_id: str, reason: str = "REQUIRED_FIELD_MISSING: LastName") -> DeadLetter:
+    return DeadLetter(
+        stream=STREAM,
+        record_id=record_id,
+        reason=reason,
+        code="REQUIRED_FIELD_MISSING",
+        fields=("LastName",),
+        payload={"email": "x@example.test", "lifecyclestage": "marketingqualifiedlead"},
+    )
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# cursors
+
+
+def test_cursor_round_trips_as_aware_utc(store: StateStore) -> None:
+    """A cursor given in any zone reads back as the same instant in UTC, to the microsecond."""
+    assert store.cursor(STREAM) is None
+    cest = timezone(timedelta(hours=2))
+    store.record(
+        Commit(STREAM, cursor=datetime(2026, 11, 23, 12, 30, 1, 654321, tzinfo=cest)), run_id="r1"
+    )
+
+    value = store.cursor(STREAM)
+
+    assert value == datetime(2026, 11, 23, 10, 30, 1, 654321, tzinfo=UTC)
+    assert value is not None and value.tzinfo is UTC
+    assert store.cursor("salesforce.leads") is None
+
+
+def test_commit_without_cursor_leaves_the_cursor(store: StateStore) -> None:
+    """A batch recorded with cursor=None does not move (or clear) the stream's cursor."""
+    store.record(Commit(STREAM, cursor=T0), run_id="r1")
+    store.record(Commit(STREAM, links=[lead_link("101")]), run_id="r2")
+    assert store.cursor(STREAM) == T0
+
+
+def test_naive_cursor_is_refused_before_anything_is_written(store: StateStore) -> None:
+    """A cursor without a time zone is an error, and the rest of its batch is not recorded."""
+    with pytest.raises(ValueError, match=r"hubspot\.contacts cursor .* has no time zone"):
+        store.record(
+            Commit(STREAM, links=[lead_link("101")], cursor=datetime(2026, 1, 1)),  # noqa: DTZ001
+            run_id="r1",
+        )
+    assert store.links(["101"]) == {}
+    assert store.cursor(STREAM) is None
+
+
+# links
+
+
+def test_links_upsert_and_accumulate_ids_through_conversion(store: StateStore) -> None:
+    """A converted lead's link gains contact, account and opportunity ids and keeps its lead id."""
+    store.record(Commit(STREAM, links=[lead_link("101", "00QLEAD"), lead_link("102")]), run_id="r1")
+    converted = Link(
+        hubspot_id="101",
+        object="Contact",
+        salesforce_id="003CONTACT",
+        contact_id="003CONTACT",
+        account_id="001ACCOUNT",
+        opportunity_id="006OPP",
+    )
+    store.record(Commit(STREAM, links=[converted]), run_id="r2")
+
+    found = store.links(["101", "102", "999", "101"])
+
+    assert found == {
+        "101": Link(
+            hubspot_id="101",
+            object="Contact",
+            salesforce_id="003CONTACT",
+            lead_id="00QLEAD",
+            contact_id="003CONTACT",
+            account_id="001ACCOUNT",
+            opportunity_id="006OPP",
+        ),
+        "102": lead_link("102"),
+    }
+
+
+def test_links_repeated_in_one_batch_merge(store: StateStore) -> None:
+    """Two links for one contact in a batch make one row: the later ids win, earlier ones stay."""
+    later = Link(hubspot_id="101", object="Contact", salesforce_id="003C", contact_id="003C")
+    store.record(Commit(STREAM, links=[lead_link("101", "00QL"), later]), run_id="r1")
+    assert store.links(["101"])["101"] == Link(
+        hubspot_id="101", object="Contact", salesforce_id="003C", lead_id="00QL", contact_id="003C"
+    )
+
+
+# written hashes
+
+
+def test_hashes_are_kept_per_direction(store: StateStore) -> None:
+    """The same record key has its own last-written hash in each direction; a write replaces it."""
+    store.record(Commit(STREAM, hashes={"101": "a1", "102": "b1"}), run_id="r1")
+    store.record(
+        Commit("salesforce.leads", hashes={"101": "z1"}, direction="to_hubspot"), run_id="r1"
+    )
+    store.record(Commit(STREAM, hashes={"101": "a2"}), run_id="r2")
+
+    assert store.hashes(["101", "102", "103"], "to_salesforce") == {"101": "a2", "102": "b1"}
+    assert store.hashes(["101", "102"], "to_hubspot") == {"101": "z1"}
+    assert store.hashes([], "to_hubspot") == {}
+
+
+# dead letters
+
+
+def test_dead_letter_repeat_bumps_attempts_and_keeps_first_failure(
+    store: StateStore, clock: Clock
+) -> None:
+    """A record failing again counts an attempt, takes the new reason, keeps its first time."""
+    store.record(Commit(STREAM, failures=[failure("101")]), run_id="r1")
+    t1 = clock.advance(minutes=20)
+    store.record(Commit(STREAM, failures=[failure("101", "STRING_TOO_LONG: Company")]), run_id="r2")
+
+    assert store.dead_letters() == [
+        DeadLetter(
+            stream=STREAM,
+            record_id="101",
+            reason="STRING_TOO_LONG: Company",
+            code="REQUIRED_FIELD_MISSING",
+            fields=("LastName",),
+            payload={"email": "x@example.test", "lifecyclestage": "marketingqualifiedlead"},
+            attempts=2,
+            first_failed_at=T0,
+            last_failed_at=t1,
+        )
+    ]
+
+
+def test_resolved_dead_letter_leaves_the_default_list(store: StateStore, clock: Clock) -> None:
+    """A record that succeeds is resolved: hidden by default, listed with include_resolved."""
+    store.record(Commit(STREAM, failures=[failure("101"), failure("102")]), run_id="r1")
+    other = DeadLetter(stream="salesforce.leads", record_id="101", reason="x")
+    store.record(Commit("salesforce.leads", failures=[other]), run_id="r1")
+    clock.advance(minutes=1)
+
+    store.record(Commit(STREAM, resolved=["101"]), run_id="r2")
+
+    assert [(d.stream, d.record_id) for d in store.dead_letters()] == [
+        ("hubspot.contacts", "102"),
+        ("salesforce.leads", "101"),
+    ]
+    assert [d.record_id for d in store.dead_letters(STREAM)] == ["102"]
+    assert [d.record_id for d in store.dead_letters(STREAM, include_resolved=True)] == [
+        "101",
+        "102",
+    ]
+
+
+def test_dead_letter_failing_after_resolution_reopens_fresh(
+    store: StateStore, clock: Clock
+) -> None:
+    """A resolved record that fails again is a new failure: one attempt, first failed now."""
+    store.record(Commit(STREAM, failures=[failure("101")]), run_id="r1")
+    store.record(Commit(STREAM, failures=[failure("101")]), run_id="r2")
+    clock.advance(hours=1)
+    store.record(Commit(STREAM, resolved=["101"]), run_id="r3")
+    t2 = clock.advance(hours=1)
+
+    store.record(Commit(STREAM, failures=[failure("101")]), run_id="r4")
+
+    (letter,) = store.dead_letters()
+    assert (letter.attempts, letter.first_failed_at, letter.last_failed_at) == (1, t2, t2)
+
+
+# audit
+
+
+def test_audit_events_carry_run_and_time_and_filter(store: StateStore, clock: Clock) -> None:
+    """Audit events are stored in order with their run id and time, and filter by record/kind."""
+    store.record(
+        Commit(
+            STREAM,
+            audit=[
+                AuditEvent("routing", "101", {"owner": "005A", "reasons": ["domain match"]}),
+                AuditEvent("skip.echo", "102", {}),
+            ],
+        ),
+        run_id="run-1",
+    )
+    t1 = clock.advance(seconds=5)
+    store.record(
+        Commit(STREAM, audit=[AuditEvent("routing", "102", {"owner": "00G"})]), run_id="run-2"
+    )
+
+    every = store.audit_events()
+    assert [(e.run_id, e.kind, e.record_id, e.details, e.at) for e in every] == [
+        ("run-1", "routing", "101", {"owner": "005A", "reasons": ["domain match"]}, T0),
+        ("run-1", "skip.echo", "102", {}, T0),
+        ("run-2", "routing", "102", {"owner": "00G"}, t1),
+    ]
+    assert [e.id for e in every] == sorted(e.id for e in every)
+    assert [e.kind for e in store.audit_events(record_id="102")] == ["skip.echo", "routing"]
+    assert [e.record_id for e in store.audit_events(kind="routing")] == ["101", "102"]
+    assert [e.run_id for e in store.audit_events("102", "routing")] == ["run-2"]
+
+
+# atomicity
+
+
+def _break_after_links(monkeypatch: pytest.MonkeyPatch) -> type[Exception]:
+    def boom(*args: Any) -> None:
+        raise RuntimeError("crash after the links were written")
+
+    monkeypatch.setattr(StateStore, "_write_audit", boom)
+    return RuntimeError
+
+
+def _break_last_audit_row(monkeypatch: pytest.MonkeyPatch) -> type[Exception]:
+    return sa.exc.IntegrityError  # the last audit event below has no kind (NOT NULL)
+
+
+@pytest.mark.parametrize("breaker", [_break_after_links, _break_last_audit_row])
+def test_record_is_all_or_nothing(
+    store: StateStore,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    breaker: Callable[[pytest.MonkeyPatch], type[Exception]],
+) -> None:
+    """A batch that fails after its links were written leaves cursor, links, hashes untouched."""
+    store.record(
+        Commit(STREAM, links=[lead_link("101", "00QOLD")], hashes={"101": "h1"}, cursor=T0),
+        run_id="r1",
+    )
+    store.record(Commit(STREAM, failures=[failure("105")]), run_id="r1")
+    clock.advance(minutes=5)
+    expected_error = breaker(monkeypatch)
+    doomed = Commit(
+        STREAM,
+        links=[lead_link("101", "00QNEW"), lead_link("102")],
+        hashes={"101": "h2", "102": "h2"},
+        failures=[failure("103")],
+        resolved=["105"],
+        cursor=T0 + timedelta(hours=1),
+        audit=[AuditEvent("routing", "102", {}), AuditEvent(None, "101", {})],  # type: ignore[arg-type]
+    )
+
+    with statements(store.engine) as sent, pytest.raises(expected_error):
+        store.record(doomed, run_id="r2")
+
+    assert any(s.startswith("INSERT INTO links") for s in sent)  # it failed midway, not before
+    assert store.cursor(STREAM) == T0
+    assert store.links(["101", "102"]) == {"101": lead_link("101", "00QOLD")}
+    assert store.hashes(["101", "102"], "to_salesforce") == {"101": "h1"}
+    assert [d.record_id for d in store.dead_letters()] == ["105"]
+    assert store.audit_events() == []
+
+
+# batching
+
+
+def test_thousand_links_take_a_constant_number_of_statements(store: StateStore) -> None:
+    """1,000 links and hashes are written in one statement each and read back in 2 IN-chunks."""
+    ids = [str(100000 + n) for n in range(1000)]
+    commit = Commit(
+        STREAM,
+        links=[lead_link(i, f"00Q{i}") for i in ids],
+        hashes={i: f"hash-{i}" for i in ids},
+        cursor=T0,
+    )
+
+    with statements(store.engine) as written:
+        store.record(commit, run_id="r1")
+    with statements(store.engine) as read_links:
+        found = store.links(ids)
+    with statements(store.engine) as read_hashes:
+        hashes = store.hashes(ids, "to_salesforce")
+
+    assert [s.split(" (")[0] for s in written] == [
+        "INSERT INTO links",
+        "INSERT INTO written_hashes",
+        "INSERT INTO cursors",
+    ]
+    assert IN_CHUNK == 500
+    assert len(read_links) == 2 and all(s.startswith("SELECT") for s in read_links)
+    assert len(read_hashes) == 2
+    assert len(found) == 1000 and found["100999"] == lead_link("100999", "00Q100999")
+    assert len(hashes) == 1000 and hashes["100000"] == "hash-100000"
+
+
+# reopening and migrations
+
+
+def test_reopening_keeps_state(database_url: str) -> None:
+    """What one process recorded is there for the next one that opens the same database."""
+    with StateStore.open(database_url) as first:
+        first.record(
+            Commit(STREAM, links=[lead_link("101")], failures=[failure("102")], cursor=T0),
+            run_id="r1",
+        )
+    with StateStore.open(database_url) as second:
+        assert second.cursor(STREAM) == T0
+        assert second.links(["101"]) == {"101": lead_link("101")}
+        assert [d.record_id for d in second.dead_letters()] == ["102"]
+
+
+def test_fresh_database_is_migrated_to_head_and_reopening_is_a_no_op(database_url: str) -> None:
+    """Opening creates the schema at the newest revision; opening again changes nothing."""
+    with (
+        capture_logs() as first_logs,
+        StateStore.open(database_url) as store,
+        store.engine.connect() as connection,
+    ):
+        versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+        assert versions.scalars().all() == [migrate.head()] == ["0001"]
+        assert set(sa.inspect(connection).get_table_names()) == {
+            "alembic_version",
+            "cursors",
+            "links",
+            "written_hashes",
+            "dead_letters",
+            "audit",
+        }
+    assert [e["event"] for e in first_logs if e["event"] == "state.migrated"] == ["state.migrated"]
+
+    with capture_logs() as again_logs, statements(sa.Engine) as sent:
+        StateStore.open(database_url).close()
+
+    assert not [e for e in again_logs if e["event"] == "state.migrated"]
+    assert any("alembic_version" in s for s in sent)  # the listener did see the version check
+    changes = ("CREATE", "ALTER", "DROP", "INSERT", "UPDATE", "DELETE")
+    assert [s for s in sent if s.upper().startswith(changes)] == []
+
+
+def test_migrated_schema_matches_the_tables_the_store_uses(store: StateStore) -> None:
+    """The migrations and `connector.state.schema` describe the same tables, columns, indexes."""
+    with store.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert differences == []
+
+
+def test_database_from_a_newer_leadbridge_is_refused(database_url: str) -> None:
+    """A schema revision this version does not know stops the start with a clear message."""
+    with StateStore.open(database_url) as store, store.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0099'")
+
+    with pytest.raises(ConfigError, match=r"LEADBRIDGE_DATABASE_URL: .* revision 0099, newer"):
+        StateStore.open(database_url)
+
+
+# SQLite specifics and bad configuration
+
+
+def test_sqlite_file_gets_wal_busy_timeout_and_its_directory(tmp_path: Path) -> None:
+    """The default SQLite store makes its directory, uses WAL and waits on a locked database."""
+    path = tmp_path / "deep" / "er" / "leadbridge.db"
+    with StateStore.open(f"sqlite:///{path}") as store, store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+    assert path.is_file()
+
+
+@pytest.mark.parametrize("scheme", ["postgresql+psycopg", "postgresql"])
+def test_unreachable_postgres_is_a_config_error_without_the_password(scheme: str) -> None:
+    """A database that does not answer stops the start naming the setting, never the password.
+
+    A plain postgresql:// URL gets psycopg 3, the driver leadbridge installs.
+    """
+    url = f"{scheme}://leadbridge:s3cret-pw@127.0.0.1:{closed_port()}/leadbridge"
+
+    with pytest.raises(ConfigError) as caught:
+        StateStore.open(url)
+
+    message = str(caught.value)
+    assert message.startswith("LEADBRIDGE_DATABASE_URL: cannot open the state store at ")
+    assert "postgresql+psycopg://leadbridge:***@127.0.0.1" in message
+    assert "s3cret-pw" not in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("not a database url", "is not a database URL"),
+        ("postgres://leadbridge:s3cret-pw@db.internal/leadbridge", "unsupported database"),
+        ("mysql://leadbridge:s3cret-pw@db.internal/leadbridge", "unsupported database"),
+    ],
+)
+def test_bad_url_is_a_config_error_without_the_password(url: str, expected: str) -> None:
+    """A malformed or unsupported URL is named as LEADBRIDGE_DATABASE_URL, password hidden."""
+    with pytest.raises(ConfigError, match=expected) as caught:
+        StateStore.open(url)
+    assert str(caught.value).startswith("LEADBRIDGE_DATABASE_URL")
+    assert "s3cret-pw" not in str(caught.value)
+
+
+def test_sqlite_path_that_cannot_be_made_is_a_config_error(tmp_path: Path) -> None:
+    """A SQLite path under a regular file is reported as a setting to fix, not a traceback."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match="LEADBRIDGE_DATABASE_URL: cannot create the directory"):
+        StateStore.open(f"sqlite:///{blocker / 'state' / 'leadbridge.db'}")
+
+
+# several processes or threads on one database
+
+
+def test_workers_opening_a_fresh_database_together_all_start(database_url: str) -> None:
+    """Workers started at once on an empty database migrate it once; none of them fails."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        stores = list(pool.map(lambda _: StateStore.open(database_url), range(4)))
+    try:
+        with stores[0].engine.connect() as connection:
+            versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+            assert versions.scalars().all() == ["0001"]
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_sqlite_writer_waits_for_another_writer(tmp_path: Path) -> None:
+    """A second writer on the same SQLite file waits for the first instead of failing."""
+    path = tmp_path / "leadbridge.db"
+    with StateStore.open(f"sqlite:///{path}") as store:
+        holder = sqlite3.connect(path, isolation_level=None)
+        try:
+            holder.execute("BEGIN IMMEDIATE")  # another process holding the write lock
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                waiting = pool.submit(store.record, Commit(STREAM, cursor=T0), run_id="r1")
+                time.sleep(0.3)
+                assert not waiting.done()
+                holder.execute("COMMIT")
+                waiting.result(timeout=10)
+        finally:
+            holder.close()
+        assert store.cursor(STREAM) == T0
