@@ -1,0 +1,138 @@
+"""What to do about a Salesforce error: a pure table from (status, errorCode) to an action.
+
+`classify` decides for a whole response (retry, log in again, reject the record(s), or stop);
+`classify_record` decides for one record inside an sObject Collections result. The gateway only
+carries the decision out. Reasons hold Salesforce's own `errorCode: message`, never a token,
+a header or any other part of the body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+
+Action = Literal["retry", "reauth", "reject_record", "fail"]
+
+#: Longest wait a `Retry-After` may ask for; longer asks are clamped to it.
+MAX_RETRY_AFTER = 60.0
+#: Longest Salesforce message a reason carries.
+MAX_MESSAGE = 500
+
+#: Transient whatever the status: another transaction holds the row.
+TRANSIENT_CODES = frozenset({"UNABLE_TO_LOCK_ROW"})
+#: Statuses that mean "busy or briefly broken, try again".
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: Errors about the record's data: this record cannot be written as it is; the rest can.
+DATA_CODES = frozenset(
+    {
+        "CANNOT_UPDATE_CONVERTED_LEAD",
+        "DUPLICATES_DETECTED",
+        "DUPLICATE_EXTERNAL_ID",
+        "DUPLICATE_VALUE",
+        "ENTITY_IS_DELETED",
+        "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+        "FIELD_FILTER_VALIDATION_EXCEPTION",
+        "FIELD_INTEGRITY_EXCEPTION",
+        "INACTIVE_OWNER_OR_USER",
+        "INVALID_CROSS_REFERENCE_KEY",
+        "INVALID_EMAIL_ADDRESS",
+        "INVALID_FIELD_FOR_INSERT_UPDATE",
+        "INVALID_ID_FIELD",
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+        "MALFORMED_ID",
+        "NUMBER_OUTSIDE_VALID_RANGE",
+        "REQUIRED_FIELD_MISSING",
+        "STRING_TOO_LONG",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The decision about one failure, and why (Salesforce's `errorCode: message`)."""
+
+    action: Action
+    reason: str
+    code: str | None = None
+    retry_after: float | None = None
+
+
+def first_error(body: Any) -> tuple[str | None, str | None]:
+    """The `(errorCode, message)` of a REST error body `[{"errorCode", "message"}]`, an OAuth
+    error `{"error", "error_description"}`, or `(None, None)` for anything else."""
+    item = body[0] if isinstance(body, list) and body else body
+    if not isinstance(item, Mapping):
+        return None, None
+    code = item.get("errorCode") or item.get("statusCode") or item.get("error")
+    message = item.get("message") or item.get("error_description")
+    return (
+        str(code) if code is not None else None,
+        str(message)[:MAX_MESSAGE] if message is not None else None,
+    )
+
+
+def retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
+    """`Retry-After` in seconds (a number or an HTTP-date), clamped to 0..MAX_RETRY_AFTER."""
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, min(seconds, MAX_RETRY_AFTER))
+
+
+def _reason(status: int, code: str | None, message: str | None) -> str:
+    if code and message:
+        return f"{code}: {message}"
+    if code or message:
+        return str(code or message)
+    return f"HTTP {status}" if status else "no answer"
+
+
+def classify(
+    status: int, body: Any, headers: Mapping[str, str], *, now: datetime | None = None
+) -> Resolution:
+    """Decide what a failed call's caller must do. `status` 0 means no answer at all."""
+    code, message = first_error(body)
+    reason = _reason(status, code, message)
+
+    if code in TRANSIENT_CODES or status in RETRY_STATUSES or status == 0:
+        return Resolution("retry", reason, code, retry_after(headers, now=now))
+    if status == 401:
+        return Resolution("reauth", reason, code)
+    if status == 403 and code == "REQUEST_LIMIT_EXCEEDED":
+        return Resolution("fail", f"daily API limit spent ({reason})", code)
+    if status == 300:  # an upsert whose external id matches several records
+        return Resolution("reject_record", "the external id matches several records", code)
+    if status == 400 and code in DATA_CODES:
+        return Resolution("reject_record", reason, code)
+    return Resolution("fail", reason, code)
+
+
+def classify_record(errors: Sequence[Mapping[str, Any]]) -> Resolution:
+    """Decide for one record of a collections result from its `errors[].statusCode`: retry it
+    alone when every error is transient, otherwise reject it (the caller dead-letters it)."""
+    codes = [str(e.get("statusCode") or e.get("errorCode") or "") for e in errors]
+    reason = "; ".join(
+        _reason(0, code or None, (str(e.get("message") or "")[:MAX_MESSAGE] or None))
+        for code, e in zip(codes, errors, strict=True)
+    )
+    if codes and all(code in TRANSIENT_CODES for code in codes):
+        return Resolution("retry", reason, codes[0])
+    return Resolution(
+        "reject_record", reason or "rejected without a reason", next(iter(codes), None)
+    )

@@ -1,0 +1,430 @@
+"""`SalesforceGateway`: the CRM side of a pass (email look-ups, Lead upserts and updates, SOQL).
+
+It speaks through simple-salesforce over our `SalesforceSession`, batches as the API allows
+(Composite for the look-ups, sObject Collections for writes), checks every per-record result,
+and turns every failure into a `connector.errors` error through `classify`: transient ones are
+retried by the shared tenacity policy, an expired session logs in again once, a record-level
+problem comes back as a failed `WriteResult` for the caller to dead-letter.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import requests
+import structlog
+import tenacity
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceError
+
+from connector.errors import ApiError, FatalApiError, ReauthRequired, RetriableApiError
+from connector.model import FieldError, LeadUpdate, LeadUpsert, SalesforceMatch, WriteResult
+from connector.retry import retry_policy
+from connector.salesforce import auth
+from connector.salesforce.classify import Resolution, classify, classify_record
+from connector.salesforce.session import SalesforceSession, build_session
+from connector.salesforce.soql import in_chunks, soql
+from connector.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+#: Emails per look-up query, and the longest IN list a look-up query may carry.
+EMAILS_PER_LOOKUP = 200
+MAX_IN_LIST_CHARS = 9_000
+
+
+class _Rejected(FatalApiError):
+    """A whole request refused for its data: each record in it is rejected, the pass goes on.
+
+    Outside the collection writes it is what it derives from: a FatalApiError.
+    """
+
+    def __init__(self, message: str, *, status: int, code: str | None, reason: str) -> None:
+        super().__init__(message, status=status, code=code)
+        self.reason = reason
+
+
+class _Locked(RetriableApiError):
+    """Some records of a collections call hit UNABLE_TO_LOCK_ROW: send just them again."""
+
+
+def _error(what: str, resolution: Resolution, status: int) -> ApiError:
+    """The error to raise for a classified failure of the call `what`."""
+    message = f"Salesforce {what} failed (HTTP {status}): {resolution.reason}"
+    if resolution.action == "retry":
+        return RetriableApiError(
+            message, status=status, code=resolution.code, retry_after=resolution.retry_after
+        )
+    if resolution.action == "reauth":
+        return ReauthRequired(message, status=status, code=resolution.code)
+    if resolution.action == "reject_record":
+        return _Rejected(message, status=status, code=resolution.code, reason=resolution.reason)
+    return FatalApiError(message, status=status, code=resolution.code)
+
+
+def _strip_attributes(value: Any) -> Any:
+    """A query record without the `attributes` entries (type and URL) at every level."""
+    if isinstance(value, dict):
+        return {k: _strip_attributes(v) for k, v in value.items() if k != "attributes"}
+    if isinstance(value, list):
+        return [_strip_attributes(v) for v in value]
+    return value
+
+
+def _field_errors(errors: Any) -> tuple[FieldError, ...]:
+    return tuple(
+        FieldError(
+            code=str(e.get("statusCode") or e.get("errorCode") or "UNKNOWN"),
+            message=str(e.get("message") or ""),
+            fields=tuple(str(f) for f in e.get("fields") or ()),
+        )
+        for e in errors or ()
+        if isinstance(e, Mapping)
+    )
+
+
+def _write_result(hubspot_id: str, result: Mapping[str, Any]) -> WriteResult:
+    """One SaveResult/UpsertResult as a WriteResult."""
+    success = result.get("success") is True
+    return WriteResult(
+        hubspot_id=hubspot_id,
+        success=success,
+        salesforce_id=result.get("id") or None,
+        created=bool(result.get("created")) and success,
+        errors=() if success else _field_errors(result.get("errors")),
+    )
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class SalesforceGateway:
+    """Salesforce as the engine sees it. Build it with `connect`; the constructor does no I/O."""
+
+    def __init__(
+        self,
+        client: Salesforce,
+        settings: Settings,
+        *,
+        sleep: Callable[[float], Any] = time.sleep,
+    ) -> None:
+        self._client = client
+        self._settings = settings
+        self._sleep = sleep
+
+    @classmethod
+    def connect(
+        cls, settings: Settings, *, sleep: Callable[[float], Any] = time.sleep
+    ) -> SalesforceGateway:
+        """Log in as `settings` say and return a gateway over the new session."""
+        session = build_session(settings)
+        retrying = retry_policy(
+            "salesforce", attempts=settings.salesforce_max_attempts, sleep=sleep
+        )
+        login = retrying(auth.login, settings, session)
+        client = Salesforce(
+            session_id=login.access_token.get_secret_value(),
+            instance_url=login.instance_url,
+            version=settings.salesforce_api_version,
+            session=session,
+        )
+        return cls(client, settings, sleep=sleep)
+
+    # -- public interface ----------------------------------------------------------------------
+    @property
+    def api_usage(self) -> tuple[int, int] | None:
+        """`(used, max)` of the org's daily API requests, as of the latest response."""
+        session = self._client.session
+        if isinstance(session, SalesforceSession) and session.api_usage is not None:
+            return session.api_usage
+        usage = self._client.api_usage.get("api-usage")
+        return (usage.used, usage.total) if usage is not None else None
+
+    def find_by_emails(self, emails: Sequence[str]) -> list[SalesforceMatch]:
+        """Unconverted Leads and Contacts whose Email is one of `emails` (case-insensitive).
+
+        Each chunk of up to 200 emails costs one API call: its Lead and Contact queries travel
+        together in one Composite request.
+        """
+        unique: dict[str, str] = {}  # by lower case, first spelling kept
+        for email in emails:
+            if email and email.strip():
+                unique.setdefault(email.strip().lower(), email.strip())
+        ext = self._settings.salesforce_external_id_field
+        matches: list[SalesforceMatch] = []
+        for chunk in in_chunks(list(unique.values()), MAX_IN_LIST_CHARS, EMAILS_PER_LOOKUP):
+            queries = {
+                "leads": soql(
+                    "SELECT Id, Email, {ext:literal}, OwnerId FROM Lead "
+                    "WHERE IsConverted = false AND Email IN {emails}",
+                    ext=ext,
+                    emails=chunk,
+                ),
+                "contacts": soql(
+                    "SELECT Id, Email, {ext:literal}, AccountId, OwnerId FROM Contact "
+                    "WHERE Email IN {emails}",
+                    ext=ext,
+                    emails=chunk,
+                ),
+            }
+            results = self._composite_queries(queries)
+            for obj, ref in (("Lead", "leads"), ("Contact", "contacts")):
+                matches.extend(
+                    SalesforceMatch(
+                        object=obj,  # type: ignore[arg-type]
+                        id=record["Id"],
+                        email=record.get("Email") or "",
+                        hubspot_id=record.get(ext) or None,
+                        account_id=record.get("AccountId") or None,
+                        owner_id=record.get("OwnerId") or None,
+                    )
+                    for record in results[ref]
+                )
+        log.info("salesforce.lookup", emails=len(unique), matches=len(matches))
+        return matches
+
+    def upsert_leads(
+        self, upserts: Sequence[LeadUpsert], *, auto_assign: bool = False
+    ) -> list[WriteResult]:
+        """Upsert Leads by the external id (the HubSpot contact id), in request order.
+
+        Without `auto_assign`, Salesforce's assignment rules stay out (`Sforce-Auto-Assign:
+        FALSE`): leadbridge sets the owner itself. A FatalApiError part-way leaves earlier
+        chunks written; replaying them is harmless (upsert by external id).
+        """
+        ext = self._settings.salesforce_external_id_field
+        soql("{:literal}", ext)  # an external id field must be a field name
+        records = [
+            (
+                u.hubspot_id,
+                {
+                    "attributes": {"type": "Lead"},
+                    ext: u.hubspot_id,
+                    **{k: v for k, v in u.fields.items() if k not in ("attributes", ext)},
+                },
+            )
+            for u in upserts
+        ]
+        return self._write(
+            "upsert", f"composite/sobjects/Lead/{ext}", records, auto_assign=auto_assign
+        )
+
+    def update_leads(
+        self, updates: Sequence[LeadUpdate], *, auto_assign: bool = False
+    ) -> list[WriteResult]:
+        """Update existing Leads by their Salesforce id (linking a Lead found by email)."""
+        records = [
+            (
+                u.hubspot_id,
+                {
+                    "attributes": {"type": "Lead"},
+                    "Id": u.lead_id,
+                    **{k: v for k, v in u.fields.items() if k not in ("attributes", "Id")},
+                },
+            )
+            for u in updates
+        ]
+        return self._write("update", "composite/sobjects", records, auto_assign=auto_assign)
+
+    def query(self, text: str) -> list[dict[str, Any]]:
+        """Every record `text` selects (all pages), without `attributes`. Build `text` with
+        `connector.salesforce.soql.soql`."""
+        result = self._run("query", lambda: self._client.query_all(text))
+        return [_strip_attributes(r) for r in result["records"]]
+
+    # -- calls -----------------------------------------------------------------------------
+    def _retrying(self) -> tenacity.Retrying:
+        return retry_policy(
+            "salesforce", attempts=self._settings.salesforce_max_attempts, sleep=self._sleep
+        )
+
+    def _run(self, what: str, call: Callable[[], T]) -> T:
+        """`call` under the retry policy, logging in again once if the session expired."""
+        return self._retrying()(self._reauthing(what, call))
+
+    def _reauthing(self, what: str, call: Callable[[], T]) -> Callable[[], T]:
+        relogged = False
+
+        def attempt() -> T:
+            nonlocal relogged
+            while True:
+                try:
+                    return self._once(what, call)
+                except ReauthRequired as exc:
+                    if relogged:
+                        msg = (
+                            f"{exc} even after logging in again; check the integration "
+                            "user's access and the connected app's session policies"
+                        )
+                        raise FatalApiError(msg, status=exc.status, code=exc.code) from None
+                    self._relogin()
+                    relogged = True
+
+        return attempt
+
+    def _once(self, what: str, call: Callable[[], T]) -> T:
+        """`call` once, with every simple-salesforce or requests failure classified."""
+        try:
+            return call()
+        except SalesforceError as exc:
+            headers = getattr(self._client.session, "last_headers", {})
+            raise _error(what, classify(exc.status, exc.content, headers), exc.status) from None
+        except requests.exceptions.SSLError as exc:
+            raise auth.connection_config_error(exc, self._client.base_url) from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            why = auth.describe_connection_error(exc)
+            host = auth.origin(self._client.base_url)
+            msg = f"Salesforce {what} failed: no answer from {host} ({why})"
+            raise RetriableApiError(msg, status=0) from None
+        except ValueError:  # a 2xx whose body is not JSON
+            msg = f"Salesforce {what} failed: the answer was not JSON"
+            raise FatalApiError(msg) from None
+
+    def _relogin(self) -> None:
+        """A new session for the client (same HTTP session, API version and instance)."""
+        login = auth.login(self._settings, self._client.session)
+        self._client = Salesforce(
+            session_id=login.access_token.get_secret_value(),
+            instance_url=login.instance_url,
+            version=self._client.sf_version,
+            session=self._client.session,
+        )
+        log.info("salesforce.reauth")
+
+    # -- look-ups ----------------------------------------------------------------------------
+    def _composite_queries(self, queries: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
+        """Run several queries as GET subrequests of one Composite call; records by reference."""
+        version = self._client.sf_version
+        body = {
+            "allOrNone": False,
+            "compositeRequest": [
+                {
+                    "method": "GET",
+                    "url": f"/services/data/v{version}/query?{urlencode({'q': text})}",
+                    "referenceId": ref,
+                }
+                for ref, text in queries.items()
+            ],
+        }
+
+        def fetch() -> dict[str, Any]:
+            answer = self._client.restful("composite", method="POST", json=body)
+            replies = {
+                r.get("referenceId"): r
+                for r in (answer or {}).get("compositeResponse", [])
+                if isinstance(r, Mapping)
+            }
+            pages: dict[str, Any] = {}
+            for ref in queries:
+                reply = replies.get(ref)
+                if reply is None:
+                    msg = f"Salesforce composite query failed: no answer for subrequest {ref}"
+                    raise FatalApiError(msg, status=200)
+                status = int(reply.get("httpStatusCode") or 0)
+                if status >= 300:
+                    what = f"query {ref}"
+                    resolution = classify(status, reply.get("body"), reply.get("httpHeaders") or {})
+                    raise _error(what, resolution, status)
+                pages[ref] = reply.get("body") or {}
+            return pages
+
+        pages = self._run("composite query", fetch)
+        out: dict[str, list[dict[str, Any]]] = {}
+        for ref in queries:
+            page = pages[ref]
+            records = list(page.get("records") or [])
+            while not page.get("done", True) and page.get("nextRecordsUrl"):
+                next_url = page["nextRecordsUrl"]
+                page = self._run(
+                    f"query {ref} (more)",
+                    lambda url=next_url: self._client.query_more(url, identifier_is_url=True),
+                )
+                records.extend(page.get("records") or [])
+            out[ref] = [_strip_attributes(r) for r in records]
+        return out
+
+    # -- writes ------------------------------------------------------------------------------
+    def _write(
+        self,
+        operation: str,
+        path: str,
+        records: Sequence[tuple[str, dict[str, Any]]],
+        *,
+        auto_assign: bool,
+    ) -> list[WriteResult]:
+        headers = {} if auto_assign else {"Sforce-Auto-Assign": "FALSE"}
+        results: list[WriteResult] = []
+        for chunk in _chunks(records, self._settings.salesforce_batch_size):
+            results.extend(self._write_chunk(operation, path, chunk, headers))
+        failed = sum(not r.success for r in results)
+        log.info(
+            "salesforce.write",
+            object="Lead",
+            operation=operation,
+            count=len(results),
+            failed=failed,
+            created=sum(r.created for r in results),
+        )
+        return results
+
+    def _write_chunk(
+        self,
+        operation: str,
+        path: str,
+        chunk: Sequence[tuple[str, dict[str, Any]]],
+        headers: dict[str, str],
+    ) -> list[WriteResult]:
+        """One collections call (and, for locked rows, calls with just those records)."""
+        what = f"PATCH {path}"
+        done: dict[int, WriteResult] = {}
+        pending = list(range(len(chunk)))
+
+        def send() -> None:
+            nonlocal pending
+            body = {"allOrNone": False, "records": [chunk[i][1] for i in pending]}
+            answer = self._client.restful(path, method="PATCH", json=body, headers=headers)
+            if not isinstance(answer, list) or len(answer) != len(pending):
+                msg = (
+                    f"Salesforce {what} answered {type(answer).__name__} instead of "
+                    f"{len(pending)} results"
+                )
+                raise FatalApiError(msg, status=200)
+            locked: list[int] = []
+            reasons: list[str] = []
+            for i, result in zip(pending, answer, strict=True):
+                item = result if isinstance(result, Mapping) else {}
+                done[i] = _write_result(chunk[i][0], item)
+                if not done[i].success:
+                    verdict = classify_record(item.get("errors") or [])
+                    if verdict.action == "retry":
+                        locked.append(i)
+                        reasons.append(verdict.reason)
+            pending = locked
+            if locked:
+                msg = f"Salesforce {what}: {len(locked)} records locked ({reasons[0]})"
+                raise _Locked(msg, status=200, code="UNABLE_TO_LOCK_ROW")
+
+        try:
+            self._run(what, send)
+        except _Locked:
+            pass  # still locked after every attempt: failed results, the caller dead-letters
+        except _Rejected as exc:
+            for i in pending:
+                done[i] = WriteResult(
+                    hubspot_id=chunk[i][0],
+                    success=False,
+                    errors=(
+                        FieldError(
+                            code=exc.code or "REJECTED",
+                            message=exc.reason.removeprefix(f"{exc.code}: "),
+                        ),
+                    ),
+                )
+        return [done[i] for i in range(len(chunk))]
