@@ -1,0 +1,285 @@
+"""The HubSpot side: contacts searched, read and updated through hubspot-api-client.
+
+The only module that talks to HubSpot. Every call goes through the pacer (stay under the rate
+limits), the retry policy (429, 5xx, dropped connections) and `classify` (what an error means);
+whatever the client library raises leaves as a `connector.errors` type, never with the token in
+it. Answers are read as HubSpot's own JSON (`_preload_content=False`), so `classify` and the
+per-record results see exactly what HubSpot sent.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import hubspot
+import structlog
+import urllib3
+from hubspot.crm.contacts import ApiException as ContactsApiException
+
+from connector.errors import ConfigError, FatalApiError, RetriableApiError
+from connector.hubspot.classify import Resolution, classify
+from connector.hubspot.pacing import Pacer
+from connector.hubspot.search import (
+    MODIFIED,
+    OBJECT_ID,
+    check_filters,
+    contact_from_api,
+    incremental_pages,
+)
+from connector.model import FieldError, HubSpotContact, SearchFilter, WriteResult
+from connector.retry import retry_policy
+from connector.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+#: What the client library raises for an HTTP error answer (each API package has its own
+#: `ApiException`; the gateway calls only the contacts package).
+_API_EXCEPTIONS: tuple[type[Exception], ...] = (ContactsApiException,)
+_BASE_URL_SETTING = "LEADBRIDGE_HUBSPOT_BASE_URL"
+_CA_SETTING = "LEADBRIDGE_HUBSPOT_CA_BUNDLE"
+
+
+class _Unreachable(RetriableApiError):
+    """No answer at all; retried, and a `ConfigError` naming the host once retries run out."""
+
+
+class HubSpotGateway:
+    """Contacts in and out of HubSpot, as `connector.model` types."""
+
+    def __init__(
+        self,
+        client: hubspot.Client,
+        settings: Settings,
+        *,
+        pacer: Pacer,
+        sleep: Callable[[float], Any] = time.sleep,
+    ) -> None:
+        # The discovery properties build a new API client (and connection pool) on each
+        # access: take each API once.
+        contacts = client.crm.contacts
+        self._search_api = contacts.search_api
+        self._batch_api = contacts.batch_api
+        self._settings = settings
+        self._pacer = pacer
+        self._sleep = sleep
+        self._base_url = str(settings.hubspot_base_url).rstrip("/")
+
+    @classmethod
+    def connect(
+        cls,
+        settings: Settings,
+        *,
+        sleep: Callable[[float], Any] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> HubSpotGateway:
+        """A gateway for the portal `settings` name; no call is made until one is needed."""
+        if settings.hubspot_access_token is None:
+            msg = "LEADBRIDGE_HUBSPOT_ACCESS_TOKEN is not set (a private app's access token)"
+            raise ConfigError(msg)
+        options: dict[str, Any] = {
+            "access_token": settings.hubspot_access_token.get_secret_value(),
+            "host": str(settings.hubspot_base_url).rstrip("/"),
+            # urllib3 would retry connection errors itself and wrap them in MaxRetryError;
+            # our retry policy does that, so urllib3 must hand each failure straight back.
+            "retry": False,
+        }
+        if settings.hubspot_ca_bundle is not None:
+            options["ssl_ca_cert"] = str(settings.hubspot_ca_bundle)
+        client = hubspot.Client.create(**options)
+        pacer = Pacer(
+            requests_per_10s=settings.hubspot_requests_per_10s,
+            searches_per_second=settings.hubspot_searches_per_second,
+            clock=clock,
+            sleep=sleep,
+        )
+        return cls(client, settings, pacer=pacer, sleep=sleep)
+
+    # -- reads ----------------------------------------------------------------------------
+    def changed_contacts(
+        self,
+        since: datetime | None,
+        properties: Sequence[str],
+        *,
+        any_of: Sequence[Sequence[SearchFilter]] = (),
+        until: datetime | None = None,
+    ) -> Iterator[list[HubSpotContact]]:
+        """Contacts modified from `since` (all when None) to `until` (no end when None) that
+        match one of the `any_of` filter groups, one list per search page, oldest first; each
+        contact once per call, even while contacts change as we page.
+
+        Each group gets at most `search.MAX_CALLER_FILTERS` filters (ValueError otherwise).
+        """
+
+        def fetch(body: dict[str, Any]) -> Mapping[str, Any]:
+            answer = self._call("search", self._search_api.do_search_with_http_info, body)
+            log.debug(
+                "hubspot.search.page",
+                after=body.get("after"),
+                count=len(answer.get("results") or []),
+            )
+            return answer
+
+        check_filters(any_of)
+        size = self._settings.hubspot_search_page_size
+        return incremental_pages(fetch, since, properties, any_of, size, until)
+
+    def read_contacts(self, ids: Sequence[str], properties: Sequence[str]) -> list[HubSpotContact]:
+        """The contacts with these ids, in the order asked; ids HubSpot does not know are absent."""
+        names = list(dict.fromkeys([*properties, MODIFIED, OBJECT_ID]))
+        wanted = list(dict.fromkeys(str(i) for i in ids))
+        found: dict[str, HubSpotContact] = {}
+        for chunk in _chunks(wanted, self._settings.hubspot_batch_size):
+            body = {"inputs": [{"id": i} for i in chunk], "properties": names}
+            answer = self._call("batch_read", self._batch_api.read_with_http_info, body)
+            for raw in answer.get("results") or []:
+                contact = contact_from_api(raw)
+                found[contact.id] = contact
+        return [found[i] for i in wanted if i in found]
+
+    # -- writes ---------------------------------------------------------------------------
+    def update_contacts(self, updates: Mapping[str, Mapping[str, str | None]]) -> list[WriteResult]:
+        """Write properties (None clears one) to existing contacts; one result per contact, in
+        input order. Records HubSpot refuses come back failed with its category and message."""
+        ids = [str(i) for i in updates]
+        results: dict[str, WriteResult] = {}
+        for chunk in _chunks(ids, self._settings.hubspot_batch_size):
+            # objectWriteTraceId asks HubSpot to report refused inputs one by one (multi-status).
+            inputs = [
+                {
+                    "id": i,
+                    "objectWriteTraceId": i,
+                    "properties": {k: "" if v is None else v for k, v in updates[i].items()},
+                }
+                for i in chunk
+            ]
+            answer = self._call(
+                "batch_update", self._batch_api.update_with_http_info, {"inputs": inputs}
+            )
+            results.update(_write_results(chunk, answer))
+        failed = sum(1 for r in results.values() if not r.success)
+        log.info("hubspot.contacts.updated", count=len(ids), failed=failed)
+        return [results[i] for i in ids]
+
+    # -- one call -------------------------------------------------------------------------
+    def _call(
+        self, operation: str, method: Callable[..., Any], body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Send one request, paced and retried; HubSpot's JSON answer (a 207's included)."""
+        policy = retry_policy(
+            "hubspot", attempts=self._settings.hubspot_max_attempts, sleep=self._sleep
+        )
+        try:
+            return policy(self._send, operation, method, body)
+        except _Unreachable as exc:
+            msg = f"cannot reach HubSpot at {self._base_url} ({exc}); check {_BASE_URL_SETTING}"
+            raise ConfigError(msg) from None
+
+    def _send(
+        self, operation: str, method: Callable[..., Any], body: dict[str, Any]
+    ) -> dict[str, Any]:
+        timeout = self._settings.hubspot_timeout_seconds
+        search = operation == "search"
+        try:
+            with self._pacer.call(search=search):
+                response = method(body, _request_timeout=timeout, _preload_content=False)
+                status, data, headers = response.status, response.data, response.headers
+                response.release_conn()
+        except _API_EXCEPTIONS as exc:
+            status = int(getattr(exc, "status", 0) or 0)
+            if status == 0:
+                raise self._unsent(operation, exc) from None
+            headers = getattr(exc, "headers", None) or {}
+            self._pacer.observe(headers)
+            resolution = classify(status, getattr(exc, "body", None), headers)
+            raise _error(operation, status, resolution) from None
+        except AttributeError as exc:
+            # hubspot-api-client 12 turns its own status-0 ApiException (a TLS failure) into
+            # AttributeError: its handler calls `e.body.decode()` on a body that is None.
+            failed = exc.__context__
+            if not isinstance(failed, _API_EXCEPTIONS) or getattr(failed, "status", None) != 0:
+                raise
+            raise self._unsent(operation, failed) from None
+        except urllib3.exceptions.HTTPError as exc:
+            innermost = _innermost(exc)
+            detail = f"{type(innermost).__name__}: {innermost}"
+            if isinstance(innermost, urllib3.exceptions.SSLError | ssl.SSLError):
+                raise self._untrusted(detail) from None
+            resolution = classify(0, None, None)
+            raise _Unreachable(detail, status=0, code=resolution.code) from None
+        self._pacer.observe(headers)
+        try:
+            return json.loads(data) if data else {}
+        except ValueError:
+            msg = f"HubSpot answered {operation} with {status} and a body that is not JSON"
+            raise RetriableApiError(msg, status=status, code="BAD_JSON") from None
+
+    def _unsent(self, operation: str, exc: Exception) -> Exception:
+        """The library's status-0 `ApiException`: TLS refused, or a request it could not build."""
+        reason = " ".join(str(getattr(exc, "reason", "") or "").split())
+        if reason.startswith("SSLError"):
+            return self._untrusted(reason)
+        msg = f"HubSpot {operation}: the client library could not send the request ({reason})"
+        return FatalApiError(msg, status=0, code="REQUEST_NOT_SENT")
+
+    def _untrusted(self, detail: str) -> ConfigError:
+        msg = (
+            f"cannot verify HubSpot's TLS certificate at {self._base_url} ({detail}); "
+            f"check {_CA_SETTING}"
+        )
+        return ConfigError(msg)
+
+
+def _error(operation: str, status: int, resolution: Resolution) -> Exception:
+    """The exception that carries out a resolution of a failed call."""
+    if resolution.action == "retry":
+        return RetriableApiError(
+            f"HubSpot {operation}: {resolution.reason}",
+            status=status,
+            code=resolution.code,
+            retry_after=resolution.retry_after,
+        )
+    if resolution.setting is not None:
+        return ConfigError(resolution.reason)
+    return FatalApiError(
+        f"HubSpot {operation}: {resolution.reason}", status=status, code=resolution.code
+    )
+
+
+def _write_results(ids: Sequence[str], answer: Mapping[str, Any]) -> dict[str, WriteResult]:
+    """Per-contact outcomes of one batch write: HubSpot's results and its 207 `errors`."""
+    written = {str(r.get("id")) for r in answer.get("results") or []}
+    refused: dict[str, list[FieldError]] = {}
+    for record in classify(207, answer).rejected:
+        refused.setdefault(record.id, []).append(
+            FieldError(code=record.code, message=record.message, fields=record.fields)
+        )
+    results: dict[str, WriteResult] = {}
+    for hubspot_id in ids:
+        if hubspot_id in refused:
+            results[hubspot_id] = WriteResult(
+                hubspot_id, success=False, errors=tuple(refused[hubspot_id])
+            )
+        elif hubspot_id in written:
+            results[hubspot_id] = WriteResult(hubspot_id, success=True)
+        else:
+            missing = FieldError("NO_RESULT", "HubSpot reported neither a result nor an error")
+            results[hubspot_id] = WriteResult(hubspot_id, success=False, errors=(missing,))
+    return results
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """The real failure inside urllib3's wrappers (`MaxRetryError.reason`, `ProtocolError`)."""
+    reason = getattr(exc, "reason", None)
+    if isinstance(reason, BaseException) and reason is not exc:
+        return _innermost(reason)
+    return exc
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,217 @@
+"""Incremental contact search that never skips a record, past HubSpot's 10,000-results cap.
+
+HubSpot's search pages by offset (`after`) over a live result set: a contact modified while we
+page (by marketing, or by our own write-back of the page before) leaves its place, every later
+one moves up, and the next offset skips one. So this module pages by *keyset* instead: every
+page is a fresh query from the last `lastmodifieddate` seen (GTE), skipping the contacts already
+yielded at that instant, which also never nears the 10,000 cap. The query has an upper bound,
+`until` (the pass's start): contacts changed after it, our write-backs included, belong to the
+next pass. If a whole page shares one timestamp (a bulk import can do that), that instant is read
+by `lastmodifieddate EQ ts AND hs_object_id GT last_id` sorted by `hs_object_id`, and the pages
+go on after it (GT ts).
+
+`incremental_pages` holds the paging logic only; the gateway hands it `fetch`, which sends one
+search request body and returns HubSpot's JSON answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from connector.model import HubSpotContact, SearchFilter
+
+log = structlog.get_logger(__name__)
+
+#: HubSpot never returns results past this position of one query.
+MAX_RESULTS = 10_000
+MODIFIED = "lastmodifieddate"
+OBJECT_ID = "hs_object_id"
+#: HubSpot's search limits: filter groups, filters per group, filters in all.
+MAX_GROUPS, MAX_FILTERS_PER_GROUP, MAX_FILTERS = 5, 6, 18
+#: Filters added to each caller's group (change time from and until, and the id when reading an
+#: instant by keyset), so callers get this many per group.
+ADDED_FILTERS = 3
+MAX_CALLER_FILTERS = MAX_FILTERS_PER_GROUP - ADDED_FILTERS
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+Fetch = Callable[[dict[str, Any]], Mapping[str, Any]]
+
+
+def epoch_ms(moment: datetime) -> int:
+    """Epoch milliseconds of an aware datetime (rounded down), as HubSpot filters take them."""
+    if moment.tzinfo is None:
+        msg = f"expected a timezone-aware datetime, got {moment.isoformat()}"
+        raise ValueError(msg)
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+def contact_from_api(raw: Mapping[str, Any]) -> HubSpotContact:
+    """A `HubSpotContact` from one `SimplePublicObject` (its `lastmodifieddate` as `updated_at`)."""
+    properties = dict(raw.get("properties") or {})
+    stamp = properties.get(MODIFIED) or raw.get("updatedAt")
+    if not stamp:
+        msg = f"HubSpot returned contact {raw.get('id')} without {MODIFIED}"
+        raise ValueError(msg)
+    updated = datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).astimezone(UTC)
+    return HubSpotContact(id=str(raw["id"]), properties=properties, updated_at=updated)
+
+
+def filter_json(spec: SearchFilter) -> dict[str, Any]:
+    """One filter as HubSpot's search body spells it."""
+    body: dict[str, Any] = {"propertyName": spec.property, "operator": spec.operator}
+    if spec.values:
+        body["values"] = list(spec.values)
+    if spec.value is not None:
+        body["value"] = spec.value
+    return body
+
+
+@dataclass(frozen=True)
+class _Bound:
+    """Where a page starts: `lastmodifieddate` GTE (or GT) `ms` (None: from the beginning), and
+    where every page ends: LTE `until_ms` (None: no end)."""
+
+    ms: int | None
+    inclusive: bool = True
+    until_ms: int | None = None
+
+    def filters(self) -> list[dict[str, Any]]:
+        out = []
+        if self.ms is not None:
+            operator = "GTE" if self.inclusive else "GT"
+            out.append({"propertyName": MODIFIED, "operator": operator, "value": str(self.ms)})
+        if self.until_ms is not None:
+            out.append({"propertyName": MODIFIED, "operator": "LTE", "value": str(self.until_ms)})
+        return out
+
+
+class _Query:
+    """Builds the request bodies of one `changed_contacts` call."""
+
+    def __init__(
+        self, properties: Sequence[str], any_of: Sequence[Sequence[SearchFilter]], limit: int
+    ) -> None:
+        check_filters(any_of)
+        self.properties = list(dict.fromkeys([*properties, MODIFIED, OBJECT_ID]))
+        self.groups = [[filter_json(f) for f in group] for group in any_of] or [[]]
+        self.limit = limit
+
+    def window(self, bound: _Bound) -> dict[str, Any]:
+        return self._body(bound.filters(), MODIFIED)
+
+    def instant(self, ms: int, last_id: int) -> dict[str, Any]:
+        extra = [
+            {"propertyName": MODIFIED, "operator": "EQ", "value": str(ms)},
+            {"propertyName": OBJECT_ID, "operator": "GT", "value": str(last_id)},
+        ]
+        return self._body(extra, OBJECT_ID)
+
+    def _body(self, extra: list[dict[str, Any]], sort: str) -> dict[str, Any]:
+        groups = [[*group, *extra] for group in self.groups]
+        return {
+            # An empty group would match everything, so would the OR: then send no groups.
+            "filterGroups": [{"filters": g} for g in groups] if all(groups) else [],
+            "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
+            "properties": self.properties,
+            "limit": self.limit,
+        }
+
+
+def check_filters(any_of: Sequence[Sequence[SearchFilter]]) -> None:
+    """Refuse up front filters that would leave no room for the two this module adds to each
+    group (HubSpot would only refuse them once an instant needs reading by id)."""
+    groups = max(len(any_of), 1)
+    filters = sum(len(g) for g in any_of) + ADDED_FILTERS * groups
+    widest = max((len(g) for g in any_of), default=0)
+    if groups > MAX_GROUPS or widest > MAX_CALLER_FILTERS or filters > MAX_FILTERS:
+        msg = (
+            f"too many search filters: at most {MAX_GROUPS} groups of {MAX_CALLER_FILTERS} "
+            f"filters, {MAX_FILTERS - ADDED_FILTERS * groups} in all for {groups} groups "
+            f"(HubSpot's limits less the {ADDED_FILTERS} filters added to each group)"
+        )
+        raise ValueError(msg)
+
+
+class _Seen:
+    """The contacts yielded at the latest instant so far: the only ones a new window repeats.
+
+    Remembering just these keeps memory flat on a backfill of millions. A contact changed again
+    while the call pages comes back with its new change time: that is a new change, yielded.
+    """
+
+    def __init__(self) -> None:
+        self.ms: int | None = None
+        self.ids: set[str] = set()
+
+    def fresh(self, contacts: list[HubSpotContact]) -> list[HubSpotContact]:
+        """Drop contacts already yielded; note the others; sorted by (updated_at, id)."""
+        kept = sorted(
+            (c for c in contacts if not (epoch_ms(c.updated_at) == self.ms and c.id in self.ids)),
+            key=lambda c: (c.updated_at, int(c.id)),
+        )
+        for contact in kept:
+            ms = epoch_ms(contact.updated_at)
+            if self.ms is None or ms > self.ms:
+                self.ms, self.ids = ms, set()
+            if ms == self.ms:
+                self.ids.add(contact.id)
+        return kept
+
+
+def incremental_pages(
+    fetch: Fetch,
+    since: datetime | None,
+    properties: Sequence[str],
+    any_of: Sequence[Sequence[SearchFilter]],
+    limit: int,
+    until: datetime | None = None,
+) -> Iterator[list[HubSpotContact]]:
+    """Every contact matching `any_of` modified from `since` to `until` (both inclusive), once,
+    oldest first."""
+    query = _Query(properties, any_of, limit)
+    seen = _Seen()
+    until_ms = None if until is None else epoch_ms(until)
+    bound = _Bound(None if since is None else epoch_ms(since), until_ms=until_ms)
+    while True:
+        answer = fetch(query.window(bound))
+        contacts = [contact_from_api(r) for r in answer.get("results") or []]
+        page = seen.fresh(contacts)
+        if page:
+            yield page
+        if not contacts or _next_after(answer) is None:
+            return
+        stamps = [epoch_ms(c.updated_at) for c in contacts]
+        if min(stamps) == max(stamps):
+            # A whole page at one instant: read that instant by id, then go on after it.
+            yield from _instant_pages(fetch, query, seen, stamps[0])
+            bound = _Bound(stamps[0], inclusive=False, until_ms=until_ms)
+        else:
+            bound = _Bound(max(stamps), until_ms=until_ms)
+
+
+def _instant_pages(
+    fetch: Fetch, query: _Query, seen: _Seen, ms: int
+) -> Iterator[list[HubSpotContact]]:
+    """Every contact modified exactly at `ms`, by keyset on `hs_object_id` (no offset cap)."""
+    log.info("hubspot.search.instant", ms=ms)
+    last_id = 0
+    while True:
+        answer = fetch(query.instant(ms, last_id))
+        contacts = [contact_from_api(r) for r in answer.get("results") or []]
+        page = seen.fresh(contacts)
+        if page:
+            yield page
+        if not contacts or _next_after(answer) is None:
+            return
+        last_id = max(int(c.id) for c in contacts)
+
+
+def _next_after(answer: Mapping[str, Any]) -> int | None:
+    paging = answer.get("paging") or {}
+    after = (paging.get("next") or {}).get("after")
+    return None if after in (None, "") else int(after)
