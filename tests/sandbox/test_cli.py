@@ -69,6 +69,7 @@ def test_serve_and_env_point_a_shell_at_the_sandbox(tmp_path):
             '"token": s.hubspot_access_token.get_secret_value()}))\''
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEADBRIDGE_")}
+        (tmp_path / "mappings").mkdir()  # Settings checks LEADBRIDGE_MAPPINGS_DIR exists
         out = subprocess.run(
             ["bash", "-c", script],
             capture_output=True,
