@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
+from connector.errors import ConfigError, LeadbridgeError, MappingError
+from connector.logging import configure_logging
 from connector.sandbox.app import SandboxConfig
+from connector.settings import Settings, load_settings
 
 DEFAULT_PORT = 8443
 DEFAULT_TLS_DIR = Path(".sandbox/tls")
@@ -150,6 +155,67 @@ def sandbox_env_command(
 
     config = SandboxConfig(sf_password=sf_password, hubspot_token=hubspot_token)
     click.echo(export_lines(sandbox_env(port, tls_dir, config, auth=auth)))
+
+
+@main.command("sync")
+@click.option("--once", is_flag=True, required=True, help="Run one pass and exit (required).")
+def sync_command(once: bool) -> None:
+    """Move qualified HubSpot contacts to Salesforce Leads: one pass, then a summary."""
+    from connector.sync.service import open_engine
+
+    settings = _settings_or_exit()
+    with _errors_to_exit():
+        with open_engine(settings) as engine:
+            summary = engine.run_once()
+        click.echo(summary.render())
+
+
+@main.command("demo")
+@click.option(
+    "--mappings",
+    "mappings_dir",
+    default="mappings",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The mapping files to use.",
+)
+def demo_command(mappings_dir: Path) -> None:
+    """Run the first sync against a throwaway sandbox with demo data, and show what it did."""
+    from connector.demo import run_demo
+
+    configure_logging("console", level="error")
+    with _errors_to_exit():
+        run_demo(mappings_dir, echo=click.echo)
+
+
+def _settings_or_exit() -> Settings:
+    """Settings from the environment, or every problem on its own line and exit status 2."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        click.echo(f"error: {exc}".replace("\n", "\nerror: "), err=True)
+        sys.exit(2)
+    configure_logging(
+        settings.log_format, redact_pii=settings.log_redact_pii, level=settings.log_level
+    )
+    return settings
+
+
+@contextmanager
+def _errors_to_exit() -> Iterator[None]:
+    """Our errors as one clear message and an exit status; never a traceback."""
+    try:
+        yield
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except MappingError as exc:
+        for line in str(exc).splitlines():
+            click.echo(f"error: {line}", err=True)
+        sys.exit(1)
+    except LeadbridgeError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,10 @@ from typing import Any, Literal
 
 from connector.model import HubSpotContact, Link, SalesforceMatch
 
-Action = Literal["upsert", "link_lead", "link_contact", "unchanged", "skip", "fail"]
+Action = Literal["upsert", "link_lead", "link_contact", "unchanged", "held", "skip", "fail"]
+
+#: Failures worth retrying with the same values (the record itself was fine).
+TRANSIENT_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "NO_RESULT"})
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class Decision:
     hash: str | None = None
     target_id: str | None = None  # the Lead (link_lead) or Contact (link_contact) matched
     known: bool = False  # the Lead exists already (an update, not a create)
+    target_object: str | None = None  # "Lead" or "Contact", for an unchanged linked contact
 
 
 def needs_lookup(contact: HubSpotContact, link: Link | None) -> bool:
@@ -41,15 +45,37 @@ def decide(
     link: Link | None,
     last_hash: str | None,
     matches: list[SalesforceMatch],
+    failed: tuple[str | None, str] | None = None,
 ) -> Decision:
-    """The decision for one contact; `matches` are the Leads/Contacts with its email."""
+    """The decision for one contact; `matches` are the Leads/Contacts with its email.
+
+    `failed` is (code, hash of the values) of its open dead letter, if it has one: the same
+    values refused again would fail again, so they wait there until the contact changes.
+    """
     if not qualified:
         return Decision(contact, "skip", "not qualified for sales (stage and score)")
+    if failed is not None and failed[1] == values_hash and failed[0] not in TRANSIENT_CODES:
+        return Decision(
+            contact,
+            "held",
+            "refused before with these same values; waiting in "
+            "the dead-letter store until the contact changes",
+        )
     if link is not None and link.object == "Contact":
-        return Decision(contact, "unchanged", f"already a customer: Contact {link.salesforce_id}")
+        return Decision(
+            contact,
+            "unchanged",
+            f"already a customer: Contact {link.salesforce_id}",
+            target_id=link.salesforce_id,
+            target_object="Contact",
+        )
     if link is not None and last_hash == values_hash:
         return Decision(
-            contact, "unchanged", "values equal what we last wrote", target_id=link.salesforce_id
+            contact,
+            "unchanged",
+            "values equal what we last wrote",
+            target_id=link.salesforce_id,
+            target_object="Lead",
         )
     if link is not None:
         return Decision(

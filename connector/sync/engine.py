@@ -11,7 +11,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
@@ -52,6 +52,7 @@ class HubSpotSide(Protocol):
         properties: Sequence[str],
         *,
         any_of: Sequence[Sequence[SearchFilter]] = (),
+        until: datetime | None = None,
     ) -> Iterator[list[HubSpotContact]]: ...
     def update_contacts(
         self, updates: Mapping[str, Mapping[str, str | None]]
@@ -71,6 +72,7 @@ class PassSummary:
     skipped: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (hubspot id, reason)
     written_back: int = 0
+    held: int = 0  # failed before with the same values; waiting in the dead-letter store
 
     @property
     def failed(self) -> int:
@@ -87,6 +89,11 @@ class PassSummary:
             f"unchanged {self.unchanged}, not qualified {self.skipped}, failed {self.failed}",
             f"  wrote Salesforce ids back to {self.written_back} HubSpot contacts",
         ]
+        if self.held:
+            lines.append(
+                f"  {self.held} contacts still wait in the dead-letter store, unchanged "
+                "since Salesforce refused them"
+            )
         for hubspot_id, reason in self.failures:
             lines.append(f"  failed: HubSpot contact {hubspot_id}: {reason}")
         return "\n".join(lines)
@@ -124,11 +131,16 @@ class SyncEngine:
             run_id=summary.run_id,
         )
         include = self.plan.mapping.include
+        # Changes after the pass starts (our own write-backs among them) are the next pass's.
         pages = self.hubspot.changed_contacts(
-            since, self.plan.hubspot_properties(), any_of=search_filters(include)
+            since,
+            self.plan.hubspot_properties(),
+            any_of=search_filters(include),
+            until=datetime.now(UTC),
         )
+        dead = self._dead_letters()
         for page in pages:
-            cursor = self._page(page, summary, cursor)
+            cursor = self._page(page, summary, cursor, dead)
         log.info(
             "sync.done",
             stream=STREAM,
@@ -144,7 +156,11 @@ class SyncEngine:
 
     # -- one page: decide, push, record ---------------------------------------------------
     def _page(
-        self, page: list[HubSpotContact], summary: PassSummary, cursor: datetime | None
+        self,
+        page: list[HubSpotContact],
+        summary: PassSummary,
+        cursor: datetime | None,
+        dead: dict[str, tuple[str | None, str]],
     ) -> datetime:
         """Decide, push and record one page; the stream's cursor after it."""
         summary.pulled += len(page)
@@ -170,6 +186,7 @@ class SyncEngine:
                     link=links.get(contact.id),
                     last_hash=hashes.get(_key(contact.id)),
                     matches=matches.get((contact.email or "").lower(), []),
+                    failed=dead.get(contact.id),
                 )
             )
         commit = Commit(stream=STREAM, direction="to_salesforce")
@@ -192,6 +209,12 @@ class SyncEngine:
             **dict(counts),
         )
         return commit.cursor
+
+    def _dead_letters(self) -> dict[str, tuple[str | None, str]]:
+        """Open dead letters of the stream: record id -> (code, hash of the refused values)."""
+        return {
+            d.record_id: (d.code, values_hash(d.payload)) for d in self.store.dead_letters(STREAM)
+        }
 
     def _push(self, decisions: list[Decision]) -> dict[str, WriteResult]:
         """Upserts (new ones with Salesforce's assignment rules, known ones without) and links."""
@@ -236,9 +259,16 @@ class SyncEngine:
         if action == "skip":
             summary.skipped += 1
             return
+        if action == "held":
+            summary.held += 1
+            return
         if action == "unchanged":
             summary.unchanged += 1
             commit.resolved.append(contact.id)
+            # Self-healing: a write-back lost to a crash is made when the contact comes by again.
+            prop = wb.contact_id if decision.target_object == "Contact" else wb.lead_id
+            if decision.target_id and contact.properties.get(prop) != decision.target_id:
+                writeback.setdefault(contact.id, {})[prop] = decision.target_id
             return
         if action == "fail":
             self._fail(commit, summary, contact, decision.reason, code="LINK_CONFLICT")

@@ -84,3 +84,14 @@ def test_only_never_linked_contacts_with_email_are_looked_up():
     assert needs_lookup(CONTACT, None)
     assert not needs_lookup(CONTACT, Link("101", "Lead", "00Q1"))
     assert not needs_lookup(HubSpotContact("102", {"email": None}, NOW), None)
+
+
+def test_values_refused_before_wait_in_the_dead_letter_store():
+    """The same values Salesforce refused are not sent again until the contact changes."""
+    assert _decide(failed=("REQUIRED_FIELD_MISSING", "h1")).action == "held"
+    assert _decide(failed=("REQUIRED_FIELD_MISSING", "older")).action == "upsert"
+
+
+def test_transient_failures_are_retried_with_the_same_values():
+    """A lock timeout says nothing about the record: it is tried again."""
+    assert _decide(failed=("UNABLE_TO_LOCK_ROW", "h1")).action == "upsert"

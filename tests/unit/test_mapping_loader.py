@@ -61,7 +61,9 @@ def test_every_error_is_reported_with_line_and_column(tmp_path):
     assert any(
         line.startswith(f"{path}:6:5: fields.1.salesforce: Field required") for line in lines
     ), lines
-    assert any(line.startswith(f"{path}:7:24: fields.1.transform.1: unknown transform") for line in lines), lines
+    assert any(
+        line.startswith(f"{path}:7:24: fields.1.transform.1: unknown transform") for line in lines
+    ), lines
 
 
 def test_unknown_min_stage_names_the_known_stages(tmp_path):

@@ -1,0 +1,200 @@
+"""`leadbridge sync --once` against the sandbox, through the real CLI and client libraries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hubspot.crm.contacts import SimplePublicObjectInput
+
+from connector.cli import main
+from connector.sandbox.env import sandbox_env
+from connector.state.store import StateStore
+from tests.conftest import hubspot_client
+
+MAPPINGS = Path(__file__).parents[2] / "mappings"
+WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
+
+
+def _contact(cid: str, stage: str = "marketingqualifiedlead", **props: str) -> dict:
+    base = {
+        "email": f"person{cid}@example-{cid}.test",
+        "firstname": f"First{cid}",
+        "lastname": f"Last{cid}",
+        "company": f"Company {cid}",
+        "lifecyclestage": stage,
+    }
+    return {"id": cid, "properties": {**base, **props}}
+
+
+SEED = {
+    "hubspot": {
+        "contacts": [
+            *[_contact(str(100 + i)) for i in range(6)],
+            _contact("200", stage="lead"),  # not qualified
+            _contact("201", stage="subscriber", hubspotscore="95"),  # qualified by score
+            _contact("300", email="known.lead@acme.test"),  # matches an unlinked Lead
+            _contact("301", email="Customer@Globex.test"),  # matches a Contact: no Lead
+            _contact("400", lastname=""),  # Salesforce: REQUIRED_FIELD_MISSING
+            _contact("401", company="X" * 300),  # Salesforce: STRING_TOO_LONG
+        ]
+    },
+    "salesforce": {
+        "Account": [{"Id": "@globex", "Name": "Globex"}],
+        "Contact": [
+            {
+                "Id": "@cust",
+                "AccountId": "@globex",
+                "LastName": "Customer",
+                "Email": "customer@globex.test",
+            }
+        ],
+        "Lead": [
+            {
+                "Id": "@known",
+                "LastName": "Known",
+                "Company": "Acme",
+                "Email": "KNOWN.LEAD@acme.test",
+                "Status": "Working - Contacted",
+            }
+        ],
+    },
+}
+
+
+@pytest.fixture
+def run_cli(sandbox_server, tmp_path, monkeypatch):
+    """Run `leadbridge ARGS` in-process with settings pointing at the sandbox."""
+    for key, value in sandbox_env(sandbox_server.port, sandbox_server.tls.directory).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("LEADBRIDGE_DATABASE_URL", f"sqlite:///{tmp_path / 'state.db'}")
+    monkeypatch.setenv("LEADBRIDGE_MAPPINGS_DIR", str(MAPPINGS))
+    monkeypatch.setenv("LEADBRIDGE_LOG_FORMAT", "json")
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str):
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+    return run
+
+
+def _writes(server, since: int = 0) -> list:
+    return [
+        e
+        for e in server.sandbox.journal.entries(since=since)
+        if e.method in WRITE_METHODS
+        and not e.path.endswith(("/search", "/token"))
+        and "/query" not in e.path
+        and not e.path.endswith("/composite")
+    ]
+
+
+def _hubspot(server, contact_id: str) -> dict[str, str]:
+    return server.sandbox.portal.stores["contacts"].get(contact_id).props
+
+
+def _leads(server) -> list[dict]:
+    return list(server.sandbox.org.records["Lead"].values())
+
+
+def test_first_pass_creates_links_and_reports_failures(sandbox, run_cli, tmp_path):
+    """Qualified contacts become Leads; email matches link; rejected records fail alone."""
+    server = sandbox(SEED)
+    result = run_cli("sync", "--once")
+    assert result.exit_code == 0, result.output
+    assert "created 7, updated 0, linked 2, unchanged 0, not qualified 0, failed 2" in result.output
+    assert "failed: HubSpot contact 400: REQUIRED_FIELD_MISSING" in result.output
+    assert "failed: HubSpot contact 401: STRING_TOO_LONG" in result.output
+
+    by_hubspot = {lead["HubSpot_Contact_Id__c"]: lead for lead in _leads(server)}
+    assert set(by_hubspot) == {"100", "101", "102", "103", "104", "105", "201", "300"}
+    assert by_hubspot["300"]["Status"] == "Working - Contacted"  # the sales-owned Lead, linked
+    assert len(_leads(server)) == 8  # 7 new + the linked one; none for the customer
+    assert _hubspot(server, "300")["salesforceleadid"] == by_hubspot["300"]["Id"]
+    cust = next(iter(server.sandbox.org.records["Contact"].values()))
+    assert _hubspot(server, "301")["salesforcecontactid"] == cust["Id"]
+    assert "salesforceleadid" not in _hubspot(server, "301")
+
+    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        dead = {d.record_id: d for d in store.dead_letters("hubspot.contacts")}
+        assert set(dead) == {"400", "401"}
+        assert dead["400"].code == "REQUIRED_FIELD_MISSING"
+        assert dead["401"].fields == ("Company",)
+        assert store.cursor("hubspot.contacts") is not None
+    finally:
+        store.close()
+
+
+def test_second_pass_writes_nothing(sandbox, run_cli):
+    """Our own write-back comes back as a change, is recognised as our echo, and is skipped."""
+    server = sandbox(SEED)
+    assert run_cli("sync", "--once").exit_code == 0
+    mark = server.sandbox.journal.last_seq()
+    result = run_cli("sync", "--once")
+    assert result.exit_code == 0, result.output
+    assert "created 0, updated 0, linked 0" in result.output
+    assert _writes(server, since=mark) == []
+
+
+def test_lost_state_database_creates_no_duplicate(sandbox, run_cli, tmp_path):
+    """Deleting the state database and syncing again finds every Lead: no duplicate."""
+    server = sandbox(SEED)
+    assert run_cli("sync", "--once").exit_code == 0
+    before = sorted(lead["Id"] for lead in _leads(server))
+    (tmp_path / "state.db").unlink()
+    result = run_cli("sync", "--once")
+    assert result.exit_code == 0, result.output
+    assert "created 0" in result.output
+    assert sorted(lead["Id"] for lead in _leads(server)) == before
+
+
+def test_fixed_contact_lands_and_its_dead_letter_resolves(sandbox, run_cli, tmp_path):
+    """A rejected contact corrected in HubSpot is written on the next pass and leaves the DLQ."""
+    server = sandbox(SEED)
+    assert run_cli("sync", "--once").exit_code == 0
+    hubspot_client(server).crm.contacts.basic_api.update(
+        "400", simple_public_object_input=SimplePublicObjectInput(properties={"lastname": "Fixed"})
+    )
+    result = run_cli("sync", "--once")
+    assert "created 1" in result.output, result.output
+    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        assert {d.record_id for d in store.dead_letters("hubspot.contacts")} == {"401"}
+    finally:
+        store.close()
+
+
+def test_invalid_mapping_stops_before_any_call(sandbox, run_cli, tmp_path, monkeypatch):
+    """A broken mapping file prints its errors, exits 1 and sends nothing to either API."""
+    server = sandbox(SEED)
+    bad = tmp_path / "bad-mappings"
+    bad.mkdir()
+    (bad / "lead.yaml").write_text("fields:\n  - {hubspot: email, salesfroce: Email}\n")
+    monkeypatch.setenv("LEADBRIDGE_MAPPINGS_DIR", str(bad))
+    result = CliRunner().invoke(main, ["sync", "--once"])
+    assert result.exit_code == 1
+    assert f"{bad / 'lead.yaml'}:2:" in result.stderr
+    assert "unknown key 'salesfroce'" in result.stderr
+    assert server.sandbox.journal.entries() == []
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("LEADBRIDGE_SALESFORCE_PASSWORD", "Wr0ng-Pa55", "LEADBRIDGE_SALESFORCE_PASSWORD"),
+        ("LEADBRIDGE_HUBSPOT_ACCESS_TOKEN", "wrong-token", "LEADBRIDGE_HUBSPOT_ACCESS_TOKEN"),
+    ],
+)
+def test_wrong_credentials_are_one_line_and_exit_2(
+    sandbox, run_cli, monkeypatch, variable, value, expected
+):
+    """A wrong password or token: one clear line naming the variable, no secret, status 2."""
+    sandbox(SEED)
+    monkeypatch.setenv(variable, value)
+    result = CliRunner().invoke(main, ["sync", "--once"])
+    assert result.exit_code == 2, result.stderr
+    assert expected in result.stderr
+    assert value not in result.stderr
+    assert "Traceback" not in result.stderr
