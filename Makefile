@@ -1,10 +1,11 @@
-# `make test` on a fresh machine: creates .venv, installs leadbridge, lints, runs every test.
+# Two commands on a fresh machine: `make demo` (the first sync against a throwaway sandbox) and
+# `make test` (ruff and every test). Both create .venv and install leadbridge when needed.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint bench sandbox clean
+.PHONY: install test lint demo bench sandbox clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +24,15 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+demo: $(STAMP)
+	$(BIN)/leadbridge demo
+
 sandbox: $(STAMP)
 	$(BIN)/leadbridge sandbox serve --seed connector/sandbox/seeds/example.json
 
 bench: $(STAMP)
 	$(BIN)/python bench/sandbox_speed.py
+	$(BIN)/python bench/sync_throughput.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

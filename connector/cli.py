@@ -112,6 +112,8 @@ def sandbox_serve(
         click.echo(f"error: cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}", err=True)
         sys.exit(2)
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
+    # werkzeug sets its own logger to INFO when it first logs: set it ourselves.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING if quiet else logging.INFO)
     counts = server.sandbox.org.records
     click.echo(f"sandbox: serving {server.url} (Salesforce /services/, HubSpot /crm/)", err=True)
     click.echo(f"sandbox: CA certificate {server.ca_file.resolve()}", err=True)

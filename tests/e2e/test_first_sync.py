@@ -198,3 +198,54 @@ def test_wrong_credentials_are_one_line_and_exit_2(
     assert expected in result.stderr
     assert value not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("LEADBRIDGE_SALESFORCE_LOGIN_URL", "https://127.0.0.1:9", "https://127.0.0.1:9"),
+        ("LEADBRIDGE_HUBSPOT_ACCESS_TOKEN", None, "LEADBRIDGE_HUBSPOT_ACCESS_TOKEN"),
+        (
+            "LEADBRIDGE_DATABASE_URL",
+            "postgresql+psycopg://u:s3cr3t@127.0.0.1:9/x",
+            "LEADBRIDGE_DATABASE_URL",
+        ),
+    ],
+)
+def test_missing_settings_and_unreachable_hosts_are_one_line(
+    sandbox, run_cli, monkeypatch, variable, value, expected
+):
+    """A missing setting or a host that does not answer: one line naming it, status 2."""
+    sandbox(SEED)
+    if value is None:
+        monkeypatch.delenv(variable)
+    else:
+        monkeypatch.setenv(variable, value)
+    result = CliRunner().invoke(main, ["sync", "--once"])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    assert expected in errors[0]
+    assert "s3cr3t" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_crash_between_push_and_record_replays_without_duplicates(sandbox, run_cli, monkeypatch):
+    """Writes pushed but never recorded (a crash) are replayed by the next pass: same Leads."""
+    server = sandbox(SEED)
+
+    def crash(self, commit, *, run_id):
+        raise RuntimeError("power cut after the Salesforce upsert")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(StateStore, "record", crash)
+        with pytest.raises(RuntimeError, match="power cut"):
+            run_cli("sync", "--once")
+    pushed = sorted(lead["Id"] for lead in _leads(server))
+    assert len(pushed) == 8
+
+    result = run_cli("sync", "--once")
+    assert result.exit_code == 0, result.output
+    assert "created 0" in result.output
+    assert sorted(lead["Id"] for lead in _leads(server)) == pushed
+    assert run_cli("sync", "--once").output.count("created 0, updated 0, linked 0") == 1

@@ -1,0 +1,32 @@
+"""`leadbridge demo`, the command `make demo` runs, as a new user runs it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).parents[2]
+LEADBRIDGE = str(Path(sys.executable).with_name("leadbridge"))
+
+
+def test_demo_syncs_the_demo_seed_and_the_second_pass_writes_nothing():
+    """The demo creates Leads, shows the refused contacts and Leads read back, then writes 0."""
+    result = subprocess.run(
+        [LEADBRIDGE, "demo"], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    first = re.search(
+        r"created (\d+), updated 0, linked (\d+), unchanged 0, "
+        r"not qualified 0, failed (\d+)",
+        out,
+    )
+    assert first, out
+    created, linked, failed = map(int, first.groups())
+    assert created > 100 and linked >= 4 and failed == 3
+    assert "STRING_TOO_LONG" in out and "REQUIRED_FIELD_MISSING" in out
+    assert out.count("(HubSpot ") == 5  # five Leads read back from Salesforce
+    assert "created 0, updated 0, linked 0" in out
+    assert "writes in the second pass: 0" in out
