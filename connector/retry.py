@@ -8,7 +8,10 @@ count attempts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import structlog
@@ -17,6 +20,31 @@ import tenacity
 from connector.errors import RetriableApiError
 
 log = structlog.get_logger(__name__)
+
+#: Longest wait a `Retry-After` may ask for; longer asks are clamped to it.
+MAX_RETRY_AFTER = 60.0
+
+
+def retry_after(headers: Mapping[str, str] | None, *, now: datetime | None = None) -> float | None:
+    """`Retry-After` in seconds (a number or an HTTP-date), clamped to 0..MAX_RETRY_AFTER;
+    None when the answer has no usable one."""
+    value = next((v for k, v in (headers or {}).items() if k.lower() == "retry-after"), None)
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, min(seconds, MAX_RETRY_AFTER))
 
 
 def _wait(max_wait: float) -> Callable[[tenacity.RetryCallState], float]:

@@ -9,10 +9,11 @@ names it) and `FatalApiError` otherwise, `reject_record` dead-letters the record
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from connector.retry import retry_after
 
 Action = Literal["ok", "retry", "reject_record", "fail"]
 
@@ -56,7 +57,7 @@ def classify(status: int, body: Any, headers: Mapping[str, str] | None = None) -
         return _rate_limited(data, headers or {})
     if status >= 500:
         reason = f"HubSpot answered {status}" + (f": {message}" if message else "")
-        return Resolution("retry", reason, category or f"HTTP_{status}", _retry_after(headers))
+        return Resolution("retry", reason, category or f"HTTP_{status}", retry_after(headers))
     if status == 401:
         reason = f"HubSpot refused the access token (401); check {TOKEN_SETTING}"
         return Resolution(
@@ -83,7 +84,7 @@ def _rate_limited(data: Mapping[str, Any], headers: Mapping[str, str]) -> Resolu
         reason = "HubSpot's daily API budget for this account is spent; calls resume tomorrow"
         return Resolution("fail", reason, "DAILY")
     default = SECONDLY_WAIT if policy == "SECONDLY" else TEN_SECONDLY_WAIT
-    after = _retry_after(headers)
+    after = retry_after(headers)
     reason = f"HubSpot rate limit reached ({policy})"
     return Resolution("retry", reason, policy, default if after is None else after)
 
@@ -142,20 +143,6 @@ def _fields(error: Mapping[str, Any]) -> list[str]:
         if isinstance(context, Mapping):
             names.extend(str(n) for n in _list(context.get("propertyName")))
     return names
-
-
-def _retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """`Retry-After` in seconds, if the answer carries a usable one (HTTP dates are ignored)."""
-    if not headers:
-        return None
-    for key, value in headers.items():
-        if key.lower() == "retry-after":
-            try:
-                seconds = float(value)
-            except (TypeError, ValueError):
-                return None
-            return seconds if math.isfinite(seconds) and seconds >= 0 else None
-    return None
 
 
 def _json(body: Any) -> Mapping[str, Any]:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any, Literal
+
+from connector.retry import retry_after
 
 Action = Literal["retry", "reauth", "reject_record", "fail"]
 
-#: Longest wait a `Retry-After` may ask for; longer asks are clamped to it.
-MAX_RETRY_AFTER = 60.0
 #: Longest Salesforce message a reason carries.
 MAX_MESSAGE = 500
 
@@ -72,27 +71,6 @@ def first_error(body: Any) -> tuple[str | None, str | None]:
         str(code) if code is not None else None,
         str(message)[:MAX_MESSAGE] if message is not None else None,
     )
-
-
-def retry_after(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
-    """`Retry-After` in seconds (a number or an HTTP-date), clamped to 0..MAX_RETRY_AFTER."""
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
-    if value is None or not str(value).strip():
-        return None
-    text = str(value).strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return max(0.0, min(seconds, MAX_RETRY_AFTER))
 
 
 def _reason(status: int, code: str | None, message: str | None) -> str:

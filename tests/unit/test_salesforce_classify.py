@@ -7,13 +7,8 @@ from typing import Any
 
 import pytest
 
-from connector.salesforce.classify import (
-    MAX_RETRY_AFTER,
-    Resolution,
-    classify,
-    classify_record,
-    retry_after,
-)
+from connector.retry import MAX_RETRY_AFTER, retry_after
+from connector.salesforce.classify import Resolution, classify, classify_record
 
 
 def sf_error(code: str, message: str = "msg") -> list[dict[str, Any]]:
