@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     salesforce_consumer_key: str | None = None
     salesforce_consumer_secret: SecretStr | None = None
     salesforce_private_key_file: Path | None = None
+    # The REST host to call; by default the one the login answers with.
+    salesforce_instance_url: AnyHttpUrl | None = None
     salesforce_api_version: str = "59.0"
     salesforce_ca_bundle: Path | None = None
     # Salesforce gateway tuning

@@ -247,5 +247,7 @@ def login(
             f"check {env_name('salesforce_login_url')}"
         )
         raise ConfigError(msg)
+    if settings.salesforce_instance_url is not None:  # e.g. behind a proxy or private link
+        instance_url = str(settings.salesforce_instance_url).rstrip("/")
     log.info("salesforce.login", grant=grant, instance_url=instance_url)
     return Login(access_token=SecretStr(token), instance_url=instance_url)

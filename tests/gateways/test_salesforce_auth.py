@@ -79,6 +79,19 @@ def test_password_grant_request(http: responses.RequestsMock) -> None:
     assert "T" not in repr(login.access_token)
 
 
+def test_configured_instance_url_wins_over_the_logins(http: responses.RequestsMock) -> None:
+    """LEADBRIDGE_SALESFORCE_INSTANCE_URL, when set, is the REST host the gateway calls."""
+    http.add(
+        responses.POST, TOKEN_URL, json={"access_token": "T", "instance_url": "https://sf.test"}
+    )
+
+    login = auth.login(
+        make_settings(salesforce_instance_url="https://proxy.sf.test/"), SalesforceSession()
+    )
+
+    assert login.instance_url == "https://proxy.sf.test"
+
+
 def test_password_without_security_token(http: responses.RequestsMock) -> None:
     """Without a security token (trusted IP ranges) the password is sent alone."""
     http.add(
