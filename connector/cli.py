@@ -220,5 +220,8 @@ def _errors_to_exit() -> Iterator[None]:
         sys.exit(1)
 
 
+# Command families in their own modules (STYLE: one module per command family).
+# -- registered command families --
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,1 @@
+"""`leadbridge` command families, one module each, registered in `connector/cli.py`."""
