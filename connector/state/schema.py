@@ -108,3 +108,12 @@ audit = sa.Table(
     sa.Index("ix_audit_record_id", "record_id"),
     sa.Index("ix_audit_kind", "kind"),
 )
+
+round_robin = sa.Table(
+    "round_robin",
+    metadata,
+    sa.Column("rule", sa.Text, primary_key=True),
+    sa.Column("member", sa.Text, primary_key=True),
+    sa.Column("turns", sa.Integer, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)

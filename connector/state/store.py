@@ -9,7 +9,8 @@ a constant number of statements, never one per record.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,13 +20,21 @@ from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 import structlog
+import tenacity
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.errors import ConfigError
 from connector.model import DeadLetter, Link, SalesforceObject
 from connector.state import migrate
-from connector.state.schema import audit, cursors, dead_letters, links, written_hashes
+from connector.state.schema import (
+    audit,
+    cursors,
+    dead_letters,
+    links,
+    round_robin,
+    written_hashes,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -253,6 +262,38 @@ class StateStore:
                 )
                 for row in connection.execute(query)
             ]
+
+    def next_turns(self, rule: str) -> dict[str, int]:
+        """How many leads each member of the round-robin `rule` has had so far."""
+        query = sa.select(round_robin.c.member, round_robin.c.turns).where(
+            round_robin.c.rule == rule
+        )
+        with self._read() as connection:
+            return {member: turns for member, turns in connection.execute(query)}
+
+    def record_turns(self, rule: str, turns: Mapping[str, int]) -> None:
+        """Add `turns` (member → leads just given) to `rule`'s counts, in one transaction.
+
+        Increments, not totals: workers routing at the same time add up instead of overwriting.
+        """
+        now = _aware(self._clock(), "clock")
+        rows = [
+            {"rule": rule, "member": member, "turns": count, "updated_at": now}
+            for member, count in turns.items()
+            if count
+        ]
+        if not rows:
+            return
+        insert = self._insert(round_robin)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[round_robin.c.rule, round_robin.c.member],
+            set_={
+                "turns": round_robin.c.turns + insert.excluded.turns,
+                "updated_at": insert.excluded.updated_at,
+            },
+        )
+        with self._write() as connection:
+            connection.execute(upsert, rows)
 
     # the one write
 
@@ -487,7 +528,7 @@ def _tune_sqlite(engine: sa.Engine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_MS)}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _while_busy(lambda: cursor.execute("PRAGMA journal_mode = WAL"))
         finally:
             cursor.close()
 
@@ -495,3 +536,27 @@ def _tune_sqlite(engine: sa.Engine) -> None:
     def _on_begin(connection: sa.Connection) -> None:
         write = connection.get_execution_options().get(_WRITE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _sqlite_busy(exc: BaseException) -> bool:
+    """SQLITE_BUSY, with any extended code: another connection holds a lock this one needs."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+
+
+def _while_busy(statement: Callable[[], object]) -> None:
+    """Run `statement` again, for as long as the busy timeout, while SQLite answers BUSY.
+
+    For what SQLite fails at once instead of calling its busy handler: switching a file still in
+    rollback mode to WAL reads page 1 and then upgrades to the write lock, and an upgrade from a
+    read never waits (SQLite's deadlock avoidance). So workers opening a fresh file together
+    would all but one fail with "database is locked". Once the file is in WAL (persistent), the
+    pragma takes no write lock and succeeds at the first attempt.
+    """
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(_sqlite_busy),
+        wait=tenacity.wait_random_exponential(multiplier=0.005, max=0.25),
+        stop=tenacity.stop_after_delay(SQLITE_BUSY_TIMEOUT_MS / 1000),
+        reraise=True,
+    )
+    retrying(statement)

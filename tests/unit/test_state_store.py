@@ -422,7 +422,7 @@ def test_fresh_database_is_migrated_to_head_and_reopening_is_a_no_op(database_ur
         store.engine.connect() as connection,
     ):
         versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
-        assert versions.scalars().all() == [migrate.head()] == ["0001"]
+        assert versions.scalars().all() == [migrate.head()] == ["0002"]
         assert set(sa.inspect(connection).get_table_names()) == {
             "alembic_version",
             "cursors",
@@ -430,6 +430,7 @@ def test_fresh_database_is_migrated_to_head_and_reopening_is_a_no_op(database_ur
             "written_hashes",
             "dead_letters",
             "audit",
+            "round_robin",
         }
     assert [e["event"] for e in first_logs if e["event"] == "state.migrated"] == ["state.migrated"]
 
@@ -522,10 +523,30 @@ def test_workers_opening_a_fresh_database_together_all_start(database_url: str) 
     try:
         with stores[0].engine.connect() as connection:
             versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
-            assert versions.scalars().all() == ["0001"]
+            assert versions.scalars().all() == ["0002"]
     finally:
         for store in stores:
             store.close()
+
+
+def test_sqlite_open_waits_while_another_connection_locks_a_fresh_file(tmp_path: Path) -> None:
+    """Opening a fresh SQLite file another worker is switching to WAL waits, then starts."""
+    path = tmp_path / "leadbridge.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        # still in rollback mode, write lock held: what a worker switching the file to WAL holds
+        holder.execute("BEGIN IMMEDIATE")
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            opening = pool.submit(StateStore.open, f"sqlite:///{path}")
+            time.sleep(0.3)
+            assert not opening.done()
+            holder.execute("COMMIT")
+            store = opening.result(timeout=10)
+    finally:
+        holder.close()
+    with store, store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert migrate.current(connection) == (migrate.head(),)
 
 
 def test_sqlite_writer_waits_for_another_writer(tmp_path: Path) -> None:
