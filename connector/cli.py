@@ -222,6 +222,13 @@ def _errors_to_exit() -> Iterator[None]:
 
 # Command families in their own modules (STYLE: one module per command family).
 # -- registered command families --
+from connector.commands.routing import routing as _routing  # noqa: E402
+
+main.add_command(_routing)
+
+from connector.commands.mappings import mappings  # noqa: E402
+
+main.add_command(mappings)
 
 if __name__ == "__main__":
     main()

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     log_level: str = "info"
     # Mask emails, phone numbers and names in log lines (secrets are always redacted).
     log_redact_pii: bool = True
+    # Where `mappings validate` caches the live schemas it checks against (default:
+    # `<mappings_dir>/.schema-cache.json`); `--offline` reads it.
+    mappings_schema_cache: Path | None = None
 
     # -- validation: every problem of one load, each naming its variable (see load_settings) --
 

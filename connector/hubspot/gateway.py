@@ -233,6 +233,32 @@ class HubSpotGateway:
         )
         return ConfigError(msg)
 
+    # -- metadata -------------------------------------------------------------------------
+    def properties(self, object_type: str = "contacts") -> list[dict[str, Any]]:
+        """`GET /crm/v3/properties/{object_type}`: every property definition (name, type,
+        fieldType, options, modificationMetadata, ...) as HubSpot's JSON, for `mappings
+        validate`.
+
+        Sent through the contacts API's client (same host, token and TLS settings), so it
+        takes the pacer, the retry policy and `classify` like every other call.
+        """
+        if not object_type.replace("_", "").isalnum():
+            msg = f"not a HubSpot object type: {object_type!r}"
+            raise ValueError(msg)
+        api_client = self._search_api.api_client
+
+        def get_all(_body: dict[str, Any], **options: Any) -> Any:
+            return api_client.call_api(
+                f"/crm/v3/properties/{object_type}",
+                "GET",
+                header_params={"Accept": "application/json"},
+                auth_settings=["oauth2"],
+                **options,
+            )
+
+        answer = self._call("properties", get_all, {})
+        return [p for p in answer.get("results") or [] if isinstance(p, dict)]
+
 
 def _error(operation: str, status: int, resolution: Resolution) -> Exception:
     """The exception that carries out a resolution of a failed call."""

@@ -428,3 +428,12 @@ class SalesforceGateway:
                     ),
                 )
         return [done[i] for i in range(len(chunk))]
+
+    # -- metadata ----------------------------------------------------------------------------
+    def describe(self, sobject: str) -> dict[str, Any]:
+        """`GET /sobjects/{sobject}/describe`: the object's fields with their types, lengths,
+        picklist values and permissions (for `mappings validate`)."""
+        if not (sobject.isascii() and sobject.isidentifier()):  # an object name, never a path
+            msg = f"not an sObject name: {sobject!r}"
+            raise ValueError(msg)
+        return self._run(f"describe {sobject}", lambda: getattr(self._client, sobject).describe())

@@ -1,0 +1,257 @@
+"""`leadbridge mappings validate|plan`: check the mapping files, and see what they would change.
+
+`validate` checks the structure of `lead.yaml` (every error with its line), then the file
+against the live schemas (the Lead describe and the contact properties, fetched through the
+gateways and cached with a timestamp; `--offline` uses the cache). Exit status 0 when valid
+(warnings allowed), 1 when not, 2 for a settings or connection problem.
+
+`plan` reads contacts and their Leads (searches and queries only; nothing is written) and
+prints, per record, the field changes the mapping would make in each direction, with the rule
+that decided each one, and totals.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from connector.errors import MappingError
+from connector.mapping.loader import Loaded, MappingFileError, Problem, load_source
+from connector.mapping.model import LeadMapping
+from connector.settings import Settings
+
+
+@click.group("mappings")
+def mappings() -> None:
+    """The admin-edited mapping files: validate them, and preview what they would change."""
+
+
+def _cli() -> Any:
+    # Imported when a command runs: connector.cli registers this module at import time.
+    from connector import cli
+
+    return cli
+
+
+def cache_path(settings: Settings) -> Path:
+    """Where the schema cache lives (LEADBRIDGE_MAPPINGS_SCHEMA_CACHE, else the mappings dir)."""
+    from connector.mapping.schema import CACHE_NAME
+
+    return settings.mappings_schema_cache or settings.mappings_dir / CACHE_NAME
+
+
+@mappings.command("validate")
+@click.option("--offline", is_flag=True, help="Check against the cached schema; call no API.")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON document on stdout, for CI pipelines.",
+)
+def validate_command(offline: bool, output: str) -> None:
+    """Check lead.yaml: its structure, then against Salesforce's and HubSpot's schemas."""
+    cli = _cli()
+    settings = cli._settings_or_exit()
+    path = settings.mappings_dir / "lead.yaml"
+    loaded: Loaded[LeadMapping] | None = None
+    problems: list[Problem] = []
+    schema = None
+    with cli._errors_to_exit():
+        try:
+            loaded = load_source(path, LeadMapping)
+        except MappingFileError as exc:
+            problems = list(exc.problems)
+        except MappingError as exc:  # the file cannot be read at all
+            problems = [Problem(path, 1, 1, str(exc).removeprefix(f"{path}: "))]
+        if loaded is not None:
+            schema = _schema(settings, offline)
+            from connector.mapping.validate import check
+
+            problems = check(
+                loaded, schema, external_id_field=settings.salesforce_external_id_field
+            )
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = [p for p in problems if p.severity == "warning"]
+    if output == "json":
+        document = {
+            "valid": not errors,
+            "file": str(path),
+            "errors": [p.to_json() for p in errors],
+            "warnings": [p.to_json() for p in warnings],
+            "schema": None
+            if schema is None
+            else {
+                "fetched_at": schema.fetched_at.isoformat(),
+                "age": schema.age(),
+                "offline": offline,
+                "cache": str(cache_path(settings)),
+                "source": schema.source,
+            },
+        }
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        for problem in problems:
+            click.echo(f"{problem.severity}: {problem.where()}")
+        if schema is not None:
+            how = f"cached {schema.age()} ago" if offline else "fetched just now"
+            click.echo(
+                f"schema: Lead ({len(schema.lead)} fields) and contact properties "
+                f"({len(schema.contact)}), {how} ({schema.fetched_at:%Y-%m-%d %H:%M} UTC)"
+            )
+        verdict = "valid" if not errors else "invalid"
+        click.echo(f"{path}: {verdict} ({len(errors)} errors, {len(warnings)} warnings)")
+    sys.exit(1 if errors else 0)
+
+
+def _schema(settings: Settings, offline: bool) -> Any:
+    """The live schema: from the cache (offline) or fetched now and cached."""
+    from connector.mapping import schema as live
+
+    path = cache_path(settings)
+    if offline:
+        return live.load(path)
+    from connector.hubspot.gateway import HubSpotGateway
+    from connector.salesforce.gateway import SalesforceGateway
+
+    salesforce = SalesforceGateway.connect(settings)
+    hubspot = HubSpotGateway.connect(settings)
+    fetched = live.fetch(
+        salesforce,
+        hubspot,
+        source={
+            "salesforce": str(settings.salesforce_instance_url or settings.salesforce_login_url),
+            "hubspot": str(settings.hubspot_base_url),
+        },
+        now=datetime.now(UTC),
+    )
+    try:
+        live.save(fetched, path)
+    except OSError as exc:
+        click.echo(f"warning: cannot write the schema cache {path}: {exc.strerror}", err=True)
+    return fetched
+
+
+@mappings.command("plan")
+@click.option(
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="How many contacts to read: those a sync would pull, oldest change first.",
+)
+@click.option(
+    "--email",
+    "emails",
+    multiple=True,
+    help="Preview these contacts (repeatable), whether they qualify or not.",
+)
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+def plan_command(limit: int, emails: Sequence[str], output: str) -> None:
+    """Show, per record, what the mapping would change in each direction (writes nothing)."""
+    from connector.mapping.loader import load_lead_mapping
+    from connector.mapping.plan import LeadPlan
+    from connector.mapping.preview import Totals, preview, render
+
+    cli = _cli()
+    settings = cli._settings_or_exit()
+    with cli._errors_to_exit():
+        plan = LeadPlan.compile(load_lead_mapping(settings.mappings_dir))
+        contacts, existing = _read(settings, plan, limit, [e.strip() for e in emails])
+        records = [preview(plan, c, existing(c)) for c in contacts]
+    totals = Totals()
+    for record in records:
+        totals.add(record)
+    if output == "json":
+        document = {
+            "records": [r.to_json() for r in records],
+            "totals": totals.to_json(),
+            "writes": 0,
+        }
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return
+    for record in records:
+        click.echo(render(record))
+    if emails:
+        found = {(c.email or "").lower() for c in contacts}
+        for email in emails:
+            if email.strip().lower() not in found:
+                click.echo(f"no HubSpot contact has the email {email!r}")
+    click.echo(totals.render())
+    click.echo("nothing was written (plan reads only)")
+
+
+def _read(settings: Settings, plan: Any, limit: int, emails: list[str]) -> tuple[list[Any], Any]:
+    """The contacts to preview and, for each, what Salesforce has: searches and queries only."""
+    from itertools import islice
+
+    from connector.hubspot.gateway import HubSpotGateway
+    from connector.lifecycle import search_filters
+    from connector.mapping.preview import Existing
+    from connector.model import SearchFilter
+    from connector.salesforce.gateway import SalesforceGateway
+
+    hubspot = HubSpotGateway.connect(settings)
+    properties = plan.hubspot_properties()
+    if emails:
+        wanted = sorted({e.lower() for e in emails if e})
+        any_of = [[SearchFilter("email", "IN", values=tuple(wanted))]]
+    else:
+        any_of = search_filters(plan.mapping.include)
+    pages = hubspot.changed_contacts(None, properties, any_of=any_of)
+    contacts = list(islice((c for page in pages for c in page), limit))
+    if not contacts:
+        return [], lambda _contact: Existing()
+    salesforce = SalesforceGateway.connect(settings)
+    ext = settings.salesforce_external_id_field
+    fields = ["Id", "Email", "LastModifiedDate", ext, *plan.salesforce_fields()]
+    columns = list(dict.fromkeys(fields))
+    linked: dict[str, dict[str, Any]] = {}
+    for record in _select(
+        salesforce, columns, "Lead", "{ext:literal} IN {values}", [c.id for c in contacts], ext=ext
+    ):
+        linked[record[ext]] = record
+    addresses = sorted({c.email.lower() for c in contacts if c.email and c.id not in linked})
+    by_email: dict[str, dict[str, Any]] = {}
+    customers: dict[str, str] = {}
+    where_lead = "IsConverted = false AND Email IN {values}"
+    for record in _select(salesforce, columns, "Lead", where_lead, addresses):
+        if not record.get(ext):
+            by_email.setdefault((record.get("Email") or "").lower(), record)
+    for record in _select(salesforce, ["Id", "Email"], "Contact", "Email IN {values}", addresses):
+        customers.setdefault((record.get("Email") or "").lower(), record["Id"])
+
+    def existing(contact: Any) -> Existing:
+        if contact.id in linked:
+            return Existing(lead=linked[contact.id], linked=True)
+        email = (contact.email or "").lower()
+        if email in customers:
+            return Existing(contact_id=customers[email])
+        return Existing(lead=by_email.get(email))
+
+    return contacts, existing
+
+
+def _select(
+    salesforce: Any, columns: list[str], sobject: str, where: str, values: list[str], **names: str
+) -> list[dict[str, Any]]:
+    """`SELECT columns FROM sobject WHERE where` for `values` in IN-list chunks, through the
+    SOQL helper (columns and names as checked literals, values escaped)."""
+    from connector.salesforce.soql import in_chunks, soql
+
+    placeholders = {f"c{i}": name for i, name in enumerate(columns)}
+    # Only placeholders are joined here; `soql` checks each name and escapes each value.
+    columns_text = ", ".join("{" + key + ":literal}" for key in placeholders)
+    template = "SELECT " + columns_text + " FROM {sobject:literal} WHERE " + where  # noqa: S608
+    records: list[dict[str, Any]] = []
+    for chunk in in_chunks(values, 9_000, 200):
+        text = soql(template, sobject=sobject, values=chunk, **placeholders, **names)
+        records += salesforce.query(text)
+    return records

@@ -1,0 +1,250 @@
+"""What the current mapping would change, record by record, for `leadbridge mappings plan`.
+
+Pure: the caller reads a contact and its Lead (if any); `preview` says, per field, which side
+would be written, from what to what, and the rule that decided it. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from connector.lifecycle import why_not
+from connector.mapping.plan import CompiledField, LeadPlan, MappingFailure, resolve, same
+from connector.mapping.transforms import text_of
+from connector.model import HubSpotContact
+
+Side = Literal["salesforce", "hubspot", "kept"]
+Action = Literal["create", "update", "link", "customer", "unchanged", "not_included", "fail"]
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field's outcome: the side written (or `kept`: a difference the rule leaves)."""
+
+    side: Side
+    name: str  # the Lead field or HubSpot property written (for kept: the Lead field)
+    old: Any
+    new: Any
+    rule: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "side": self.side,
+            "field": self.name,
+            "old": _jsonable(self.old),
+            "new": _jsonable(self.new),
+            "rule": self.rule,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class RecordPreview:
+    """What a sync would do with one contact."""
+
+    hubspot_id: str
+    email: str | None
+    action: Action
+    reason: str
+    salesforce_id: str | None = None
+    changes: tuple[FieldChange, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "hubspot_id": self.hubspot_id,
+            "email": self.email,
+            "action": self.action,
+            "reason": self.reason,
+            "salesforce_id": self.salesforce_id,
+            "changes": [c.to_json() for c in self.changes],
+        }
+
+
+@dataclass(frozen=True)
+class Existing:
+    """What Salesforce already has for a contact: its linked Lead, or one found by email."""
+
+    lead: dict[str, Any] | None = None
+    linked: bool = False
+    contact_id: str | None = None  # a Contact with the same email: already a customer
+
+
+def preview(plan: LeadPlan, contact: HubSpotContact, existing: Existing) -> RecordPreview:
+    """The outcome of syncing `contact` with `plan` (pure)."""
+    props = contact.properties
+    base = {"hubspot_id": contact.id, "email": contact.email}
+    excluded = why_not(props, plan.mapping.include)
+    if excluded is not None:
+        return RecordPreview(**base, action="not_included", reason=excluded)
+    try:
+        forward = {
+            f.salesforce: f.salesforce_value(props) for f in plan.fields if f.spec.to_salesforce
+        }
+    except MappingFailure as failure:
+        return RecordPreview(**base, action="fail", reason=f"MAPPING_FAILED: {failure}")
+    lead = existing.lead
+    if lead is None and existing.contact_id:
+        return RecordPreview(
+            **base,
+            action="customer",
+            reason=f"email matches Contact {existing.contact_id}: already a customer, no Lead",
+            salesforce_id=existing.contact_id,
+        )
+    if lead is None:
+        changes = tuple(
+            FieldChange("salesforce", name, None, value, "new Lead", "")
+            for name, value in forward.items()
+            if value is not None
+        )
+        return RecordPreview(
+            **base, action="create", reason="new qualified contact", changes=changes
+        )
+    changed_at = _moment(lead.get("LastModifiedDate"))
+    changes = []
+    try:
+        for f in plan.fields:
+            changes += _field(f, props, contact.updated_at, forward, lead, changed_at)
+    except MappingFailure as failure:
+        return RecordPreview(
+            **base,
+            action="fail",
+            reason=f"MAPPING_FAILED: {failure}",
+            salesforce_id=lead.get("Id"),
+        )
+    writes = [c for c in changes if c.side != "kept"]
+    if existing.linked:
+        action: Action = "update" if writes else "unchanged"
+        reason = "linked Lead" if writes else "the Lead already has these values"
+    else:
+        action, reason = "link", "email matches an unlinked Lead: linked, not duplicated"
+    return RecordPreview(
+        **base, action=action, reason=reason, salesforce_id=lead.get("Id"), changes=tuple(changes)
+    )
+
+
+def _field(
+    f: CompiledField,
+    props: dict[str, str | None],
+    hubspot_at: datetime,
+    forward: dict[str, Any],
+    lead: dict[str, Any],
+    salesforce_at: datetime | None,
+) -> list[FieldChange]:
+    rule = f.conflict
+    sf_value = lead.get(f.salesforce)
+    if f.spec.to_salesforce:
+        hs_value = forward[f.salesforce]
+        decision = resolve(rule, hs_value, hubspot_at, sf_value, salesforce_at)
+    else:
+        # to_hubspot: compare in HubSpot's terms
+        hs_value = props.get(f.hubspot or "")
+        decision = resolve(rule, hs_value, hubspot_at, f.hubspot_value(sf_value), salesforce_at)
+    if decision.winner == "hubspot" and f.spec.to_salesforce:
+        return [FieldChange("salesforce", f.salesforce, sf_value, hs_value, rule, decision.reason)]
+    if decision.winner == "salesforce" and f.spec.to_hubspot:
+        current = props.get(f.hubspot or "")
+        new = f.hubspot_value(sf_value)
+        if same(current, new):
+            return []
+        return [FieldChange("hubspot", f.hubspot or "", current, new, rule, decision.reason)]
+    if decision.winner == "none" and decision.reason.startswith("both sides already"):
+        return []
+    return [FieldChange("kept", f.salesforce, sf_value, hs_value, rule, decision.reason)]
+
+
+def _moment(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(
+            str(value).replace("+0000", "+00:00").replace("Z", "+00:00")
+        )
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return text_of(value)
+
+
+@dataclass
+class Totals:
+    """Counts over a plan's records, for the last lines."""
+
+    records: int = 0
+    actions: Counter[str] = field(default_factory=Counter)
+    to_salesforce: int = 0
+    to_hubspot: int = 0
+    kept: int = 0
+
+    def add(self, record: RecordPreview) -> None:
+        self.records += 1
+        self.actions[record.action] += 1
+        for change in record.changes:
+            if change.side == "salesforce":
+                self.to_salesforce += 1
+            elif change.side == "hubspot":
+                self.to_hubspot += 1
+            else:
+                self.kept += 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            **{a: self.actions.get(a, 0) for a in Action.__args__},  # type: ignore[attr-defined]
+            "field_changes_to_salesforce": self.to_salesforce,
+            "field_changes_to_hubspot": self.to_hubspot,
+            "differences_kept": self.kept,
+        }
+
+    def render(self) -> str:
+        a = self.actions
+        return (
+            f"{self.records} contacts read: {a['create']} Leads to create, {a['update']} to "
+            f"update, {a['link']} to link by email, {a['customer']} customers (no Lead), "
+            f"{a['unchanged']} unchanged, {a['not_included']} not included, {a['fail']} "
+            f"failing\n{self.to_salesforce} field changes to Salesforce, {self.to_hubspot} to "
+            f"HubSpot, {self.kept} differences kept by their conflict rule"
+        )
+
+
+def render(record: RecordPreview) -> str:
+    """A record's outcome for people, one line per field."""
+    who = f"HubSpot contact {record.hubspot_id}" + (f" ({record.email})" if record.email else "")
+    target = f" {record.salesforce_id}" if record.salesforce_id else ""
+    headline = {
+        "create": "create a Lead",
+        "update": f"update Lead{target}",
+        "link": f"link and update Lead{target}",
+        "customer": f"nothing (Contact{target})",
+        "unchanged": f"nothing (Lead{target} unchanged)",
+        "not_included": "nothing (not included)",
+        "fail": "fail",
+    }[record.action]
+    lines = [f"{who}: {headline}: {record.reason}"]
+    for c in record.changes:
+        if c.side == "kept":
+            lines.append(
+                f"  = Lead.{c.name} keeps {_shown(c.old)} (HubSpot has {_shown(c.new)})"
+                f"   [{c.rule}: {c.reason}]"
+            )
+        else:
+            where = f"Lead.{c.name}" if c.side == "salesforce" else f"HubSpot {c.name}"
+            mark = "+" if c.old is None else "~"
+            why = f"{c.rule}: {c.reason}" if c.reason else c.rule
+            lines.append(f"  {mark} {where}: {_shown(c.old)} -> {_shown(c.new)}   [{why}]")
+    return "\n".join(lines)
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(empty)"
+    text = text_of(value) or ""
+    return repr(text if len(text) <= 60 else text[:57] + "...")
