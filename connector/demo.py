@@ -51,20 +51,25 @@ def run_demo(mappings_dir: Path, echo: Callable[[str], object] = print) -> None:
             echo(first.render())
             echo(_calls(Counter(e.api for e in journal.entries())))
 
-            rows = engine.salesforce.query(
-                soql(
-                    "SELECT Id, Name, Company, Email, Status, Owner.Name, HubSpot_Contact_Id__c "
-                    "FROM Lead WHERE HubSpot_Contact_Id__c != null ORDER BY CreatedDate LIMIT {}",
-                    5,
+            echo("\n== a few Leads read back from Salesforce, with the owner routing chose")
+            for global_lead in (True, False):
+                rows = engine.salesforce.query(
+                    soql(
+                        "SELECT Id, Name, Company, Status, Owner.Name, Global_Lead__c, "
+                        "HubSpot_Contact_Id__c FROM Lead WHERE HubSpot_Contact_Id__c != null "
+                        "AND Global_Lead__c = {} ORDER BY CreatedDate DESC LIMIT {}",
+                        global_lead,
+                        3,
+                    )
                 )
-            )
-            echo("\n== a few Leads read back from Salesforce")
-            for row in rows:
-                owner = (row.get("Owner") or {}).get("Name")
-                echo(
-                    f"  {row['Id']}  {row['Name']!s:<24.24} {row['Company']!s:<28.28} "
-                    f"{row['Status']!s:<22} owner {owner}  (HubSpot {row['HubSpot_Contact_Id__c']})"
-                )
+                for row in rows:
+                    owner = (row.get("Owner") or {}).get("Name")
+                    kind = "global  " if row["Global_Lead__c"] else "regional"
+                    echo(
+                        f"  {row['Id']}  {kind} {row['Name']!s:<22.22} "
+                        f"{row['Company']!s:<26.26} owner {owner!s:<18} "
+                        f"(HubSpot {row['HubSpot_Contact_Id__c']})"
+                    )
 
             echo("\n== second pass: nothing changed, so nothing is written")
             mark = journal.last_seq()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import structlog
 
 from connector.lifecycle import qualifies, search_filters
-from connector.mapping.plan import LeadPlan, values_hash
+from connector.mapping.plan import LeadPlan, MappingFailure, values_hash
 from connector.model import (
     DeadLetter,
     HubSpotContact,
@@ -28,7 +28,7 @@ from connector.model import (
     SearchFilter,
     WriteResult,
 )
-from connector.state.store import Commit, StateStore
+from connector.state.store import AuditEvent, Commit, StateStore
 from connector.sync.decide import Decision, decide, needs_lookup
 
 log = structlog.get_logger(__name__)
@@ -43,6 +43,12 @@ class SalesforceSide(Protocol):
         self, upserts: Sequence[LeadUpsert], *, auto_assign: bool = False
     ) -> list[WriteResult]: ...
     def update_leads(self, updates: Sequence[LeadUpdate]) -> list[WriteResult]: ...
+
+
+class RouterSide(Protocol):
+    def properties(self) -> list[str]: ...
+    def route_contacts(self, contacts: Sequence[HubSpotContact]) -> dict[str, Any]: ...
+    def hubspot_values(self, decision: Any) -> dict[str, str | None]: ...
 
 
 class HubSpotSide(Protocol):
@@ -72,6 +78,7 @@ class PassSummary:
     skipped: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (hubspot id, reason)
     written_back: int = 0
+    routed: Counter[str] = field(default_factory=Counter)  # new leads by routing outcome
     held: int = 0  # failed before with the same values; waiting in the dead-letter store
 
     @property
@@ -89,6 +96,11 @@ class PassSummary:
             f"unchanged {self.unchanged}, not qualified {self.skipped}, failed {self.failed}",
             f"  wrote Salesforce ids back to {self.written_back} HubSpot contacts",
         ]
+        if self.routed:
+            lines.append(
+                "  routed new leads: "
+                + ", ".join(f"{kind} {n}" for kind, n in sorted(self.routed.items()))
+            )
         if self.held:
             lines.append(
                 f"  {self.held} contacts still wait in the dead-letter store, unchanged "
@@ -111,6 +123,7 @@ class SyncEngine:
         plan: LeadPlan,
         external_id_field: str = "HubSpot_Contact_Id__c",
         overlap: timedelta = timedelta(minutes=1),
+        router_factory: Callable[[], RouterSide] | None = None,
     ) -> None:
         self.salesforce = salesforce
         self.hubspot = hubspot
@@ -118,6 +131,8 @@ class SyncEngine:
         self.plan = plan
         self.external_id_field = external_id_field
         self.overlap = overlap
+        # Without routing.yaml no owner is set: Salesforce's assignment rules assign new Leads.
+        self.router_factory = router_factory
 
     def run_once(self, run_id: str | None = None) -> PassSummary:
         """One pass over the contacts changed since the cursor (minus the overlap window)."""
@@ -131,16 +146,20 @@ class SyncEngine:
             run_id=summary.run_id,
         )
         include = self.plan.mapping.include
+        router = self.router_factory() if self.router_factory else None
+        properties = sorted(
+            {*self.plan.hubspot_properties(), *(router.properties() if router else ())}
+        )
         # Changes after the pass starts (our own write-backs among them) are the next pass's.
         pages = self.hubspot.changed_contacts(
             since,
-            self.plan.hubspot_properties(),
+            properties,
             any_of=search_filters(include),
             until=datetime.now(UTC),
         )
         dead = self._dead_letters()
         for page in pages:
-            cursor = self._page(page, summary, cursor, dead)
+            cursor = self._page(page, summary, cursor, dead, router)
         log.info(
             "sync.done",
             stream=STREAM,
@@ -161,6 +180,7 @@ class SyncEngine:
         summary: PassSummary,
         cursor: datetime | None,
         dead: dict[str, tuple[str | None, str]],
+        router: RouterSide | None,
     ) -> datetime:
         """Decide, push and record one page; the stream's cursor after it."""
         summary.pulled += len(page)
@@ -174,13 +194,34 @@ class SyncEngine:
         for match in self.salesforce.find_by_emails(lookup) if lookup else []:
             matches.setdefault(match.email.lower(), []).append(match)
 
+        commit = Commit(stream=STREAM, direction="to_salesforce")
         decisions = []
         for contact in page:
-            fields = self.plan.map(contact.properties)
+            qualified = qualifies(contact.properties, self.plan.mapping.include)
+            try:
+                fields = self.plan.map(contact.properties) if qualified else {}
+            except MappingFailure as failure:
+                # A value the mapping cannot handle: this contact fails alone, nothing is sent;
+                # the same value seen again waits in the dead-letter store (held).
+                refused = {"field": failure.field, "value": failure.value}
+                if dead.get(contact.id) == ("MAPPING_FAILED", values_hash(refused)):
+                    summary.held += 1
+                    continue
+                reason = f"MAPPING_FAILED: {failure}"
+                self._fail(
+                    commit,
+                    summary,
+                    contact,
+                    reason,
+                    code="MAPPING_FAILED",
+                    fields=(failure.field,),
+                    payload=refused,
+                )
+                continue
             decisions.append(
                 decide(
                     contact,
-                    qualified=qualifies(contact.properties, self.plan.mapping.include),
+                    qualified=qualified,
                     fields=fields,
                     values_hash=values_hash(fields),
                     link=links.get(contact.id),
@@ -189,14 +230,18 @@ class SyncEngine:
                     failed=dead.get(contact.id),
                 )
             )
-        commit = Commit(stream=STREAM, direction="to_salesforce")
-        results = self._push(decisions)
+        # New Leads are routed before they are written, so the owner lands in the same upsert.
+        new = [d.contact for d in decisions if d.action == "upsert" and not d.known]
+        routes = router.route_contacts(new) if router and new else {}
+        results = self._push(decisions, routes, routed=router is not None)
         writeback: dict[str, dict[str, str | None]] = {}
         counts: Counter[str] = Counter()
         for decision in decisions:
             self._settle(
                 decision, results.get(decision.contact.id), commit, writeback, counts, summary
             )
+        if router is not None:
+            self._record_routes(routes, results, router, commit, writeback, summary)
         summary.written_back += self._write_back(writeback, commit, summary)
         newest = max(c.updated_at for c in page)
         commit.cursor = max(cursor, newest) if cursor else newest
@@ -216,11 +261,15 @@ class SyncEngine:
             d.record_id: (d.code, values_hash(d.payload)) for d in self.store.dead_letters(STREAM)
         }
 
-    def _push(self, decisions: list[Decision]) -> dict[str, WriteResult]:
-        """Upserts (new ones with Salesforce's assignment rules, known ones without) and links."""
+    def _push(
+        self, decisions: list[Decision], routes: dict[str, Any], *, routed: bool
+    ) -> dict[str, WriteResult]:
+        """Upserts and links. New Leads carry their routed owner (and Salesforce's assignment
+        rules are told to keep out); without routing they are left to those rules. Known Leads
+        keep their owner."""
         ext = self.external_id_field
         new = [
-            LeadUpsert(d.contact.id, d.fields or {})
+            LeadUpsert(d.contact.id, {**(d.fields or {}), **_route_fields(routes, d.contact.id)})
             for d in decisions
             if d.action == "upsert" and not d.known
         ]
@@ -236,7 +285,7 @@ class SyncEngine:
         ]
         results: list[WriteResult] = []
         if new:
-            results += self.salesforce.upsert_leads(new, auto_assign=True)
+            results += self.salesforce.upsert_leads(new, auto_assign=not routed)
         if known:
             results += self.salesforce.upsert_leads(known, auto_assign=False)
         if links:
@@ -308,6 +357,28 @@ class SyncEngine:
         if contact.properties.get(wb.lead_id) != lead_id:
             writeback.setdefault(contact.id, {})[wb.lead_id] = lead_id
 
+    @staticmethod
+    def _record_routes(
+        routes: dict[str, Any],
+        results: dict[str, WriteResult],
+        router: RouterSide,
+        commit: Commit,
+        writeback: dict[str, dict[str, str | None]],
+        summary: PassSummary,
+    ) -> None:
+        """Every routed Lead that landed: its decision path to the audit log, what HubSpot should
+        know of it (global, watchers) to the write-back, its outcome to the summary."""
+        for hubspot_id, route in routes.items():
+            result = results.get(hubspot_id)
+            if result is None or not result.success:
+                continue
+            commit.audit.append(AuditEvent("routing", hubspot_id, route.explain))
+            writeback.setdefault(hubspot_id, {}).update(router.hubspot_values(route))
+            kind = "global" if route.global_lead else route.rule.split(":", 1)[0].strip()
+            summary.routed[kind or "routed"] += 1
+            if route.watchers:
+                log.info("routing.watchers", record_id=hubspot_id, watchers=list(route.watchers))
+
     def _write_back(
         self, writeback: dict[str, dict[str, str | None]], commit: Commit, summary: PassSummary
     ) -> int:
@@ -349,6 +420,11 @@ class SyncEngine:
         log.warning(
             "sync.record_failed", stream=STREAM, record_id=contact.id, code=code, reason=reason
         )
+
+
+def _route_fields(routes: dict[str, Any], hubspot_id: str) -> dict[str, Any]:
+    route = routes.get(hubspot_id)
+    return dict(route.lead_fields) if route is not None else {}
 
 
 def _key(hubspot_id: str) -> str:

@@ -7,11 +7,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from connector.hubspot.gateway import HubSpotGateway
 from connector.mapping.loader import load_lead_mapping
 from connector.mapping.plan import LeadPlan
+from connector.routing.contacts import ContactRouter
+from connector.routing.router import load_routing
 from connector.salesforce.gateway import SalesforceGateway
 from connector.settings import Settings
 from connector.state.store import StateStore
@@ -24,10 +27,15 @@ def open_engine(
 ) -> Iterator[SyncEngine]:
     """A ready `SyncEngine`; raises MappingError or ConfigError before anything is written."""
     plan = LeadPlan.compile(load_lead_mapping(settings.mappings_dir))
+    routing_file = Path(settings.mappings_dir) / "routing.yaml"
+    routing = load_routing(settings.mappings_dir) if routing_file.exists() else None
     store = StateStore.open(settings.database_url)
     try:
         salesforce = SalesforceGateway.connect(settings, sleep=sleep)
         hubspot = HubSpotGateway.connect(settings, sleep=sleep)
+        router_factory = (
+            (lambda: ContactRouter(routing, salesforce, state=store)) if routing else None
+        )
         yield SyncEngine(
             salesforce=salesforce,
             hubspot=hubspot,
@@ -35,6 +43,7 @@ def open_engine(
             plan=plan,
             external_id_field=settings.salesforce_external_id_field,
             overlap=timedelta(seconds=settings.sync_overlap_seconds),
+            router_factory=router_factory,
         )
     finally:
         store.close()

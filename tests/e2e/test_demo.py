@@ -27,6 +27,8 @@ def test_demo_syncs_the_demo_seed_and_the_second_pass_writes_nothing():
     created, linked, failed = map(int, first.groups())
     assert created > 100 and linked >= 4 and failed == 3
     assert "STRING_TOO_LONG" in out and "REQUIRED_FIELD_MISSING" in out
-    assert out.count("(HubSpot ") == 5  # five Leads read back from Salesforce
+    assert out.count("(HubSpot ") == 6  # six Leads read back from Salesforce
+    assert re.search(r"routed new leads: .*global \d+", out), out
+    assert out.count("  global  ") == 3
     assert "created 0, updated 0, linked 0" in out
     assert "writes in the second pass: 0" in out

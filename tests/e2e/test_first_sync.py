@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,11 @@ def run_cli(sandbox_server, tmp_path, monkeypatch):
     for key, value in sandbox_env(sandbox_server.port, sandbox_server.tls.directory).items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("LEADBRIDGE_DATABASE_URL", f"sqlite:///{tmp_path / 'state.db'}")
-    monkeypatch.setenv("LEADBRIDGE_MAPPINGS_DIR", str(MAPPINGS))
+    # Only lead.yaml: without routing.yaml, Salesforce's assignment rules own new Leads.
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    shutil.copy(MAPPINGS / "lead.yaml", mappings / "lead.yaml")
+    monkeypatch.setenv("LEADBRIDGE_MAPPINGS_DIR", str(mappings))
     monkeypatch.setenv("LEADBRIDGE_LOG_FORMAT", "json")
     monkeypatch.chdir(tmp_path)
 
@@ -249,3 +254,105 @@ def test_crash_between_push_and_record_replays_without_duplicates(sandbox, run_c
     assert "created 0" in result.output
     assert sorted(lead["Id"] for lead in _leads(server)) == pushed
     assert run_cli("sync", "--once").output.count("created 0, updated 0, linked 0") == 1
+
+
+ROUTED_SEED = {
+    "hubspot": {
+        "contacts": [
+            _contact(
+                "500", email="anna@globex-nordics.se", company="Globex Nordics AB", country="Sweden"
+            ),
+            _contact("501", email="bo@smallco.se", company="Smallco AB", country="Sweden"),
+        ]
+    },
+    "salesforce": {
+        "settings": {"leadAssignmentOwner": "@inbound"},  # an assignment rule that must keep out
+        "Group": [
+            {"Id": "@inbound", "Name": "Inbound", "DeveloperName": "Inbound", "Type": "Queue"},
+            {"Id": "@nordics", "Name": "Nordics", "DeveloperName": "Nordics", "Type": "Queue"},
+        ],
+        "User": [
+            {
+                "Id": "@gad",
+                "Username": "gad@acme.test",
+                "LastName": "Global",
+                "Email": "gad@acme.test",
+            },
+            {"Id": "@ae", "Username": "ae@acme.test", "LastName": "Exec", "Email": "ae@acme.test"},
+        ],
+        "Account": [
+            {
+                "Id": "@top",
+                "Name": "Globex Corporation",
+                "Website": "globex.com",
+                "Global_Account__c": True,
+                "OwnerId": "@gad",
+            },
+            {
+                "Id": "@mid",
+                "Name": "Globex Europe GmbH",
+                "ParentId": "@top",
+                "Website": "globex.eu",
+            },
+            {
+                "Id": "@sub",
+                "Name": "Globex Nordics AB",
+                "ParentId": "@mid",
+                "Website": "www.globex-nordics.se",
+            },
+        ],
+        "Opportunity": [
+            {
+                "Name": "Globex renewal",
+                "AccountId": "@top",
+                "OwnerId": "@ae",
+                "StageName": "Negotiation/Review",
+                "CloseDate": "2026-12-31",
+            }
+        ],
+    },
+}
+
+ROUTING_YAML = """
+global:
+  when:
+    - {field: Global_Account__c, equals: true}
+rules:
+  - name: nordics
+    when: {country: [Sweden]}
+    assign: {queue: Nordics}
+default: {queue: Inbound}
+"""
+
+
+def test_new_leads_are_routed_in_the_same_upsert(sandbox, run_cli, tmp_path):
+    """A subsidiary two levels under a global parent goes to the global owner, flagged, with
+    the decision audited and HubSpot told; a regional lead goes to its queue, not to
+    Salesforce's assignment rule."""
+    server = sandbox(ROUTED_SEED)
+    (tmp_path / "mappings" / "routing.yaml").write_text(ROUTING_YAML)
+    result = run_cli("sync", "--once")
+    assert result.exit_code == 0, result.output
+    assert "routed new leads: global 1, regional 1" in result.output
+
+    org = server.sandbox.org
+    ids = {r["Username"]: r["Id"] for r in org.records["User"].values()}
+    queues = {r["DeveloperName"]: r["Id"] for r in org.records["Group"].values()}
+    accounts = {r["Name"]: r["Id"] for r in org.records["Account"].values()}
+    by_hubspot = {lead["HubSpot_Contact_Id__c"]: lead for lead in _leads(server)}
+    assert by_hubspot["500"]["OwnerId"] == ids["gad@acme.test"]
+    assert by_hubspot["500"]["Global_Lead__c"] is True
+    assert by_hubspot["500"]["Matched_Account__c"] == accounts["Globex Nordics AB"]
+    assert by_hubspot["501"]["OwnerId"] == queues["Nordics"]
+    assert by_hubspot["501"]["Global_Lead__c"] is False
+
+    assert _hubspot(server, "500")["salesforce_global_lead"] == "true"
+    assert _hubspot(server, "500")["salesforce_watchers"] == "Exec"
+    assert _hubspot(server, "501")["salesforce_global_lead"] == "false"
+
+    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        (event,) = store.audit_events(record_id="500", kind="routing")
+        assert event.details["global"]["value"] is True
+    finally:
+        store.close()

@@ -1,0 +1,477 @@
+"""Lead-to-account matching: which existing accounts a lead belongs to, best first, and why.
+
+Pure: the caller fetches the candidate accounts (`candidate_keys` → `candidate_soql` → its
+gateway) and hands them in as `AccountCandidate`s. Three tiers, best first:
+
+1. domain: the lead's email domain is one of the account's known domains (the registrable
+   domain of its Website, plus `domains`); free-mail domains never match;
+2. name: the normalized company name equals the account's (the same words, maybe in another
+   order), or the name of one of its domains (a romanized name for an account in kanji);
+3. fuzzy: the normalized names are at least `fuzzy_threshold` similar (rapidfuzz), unless the
+   lead's company domain contradicts the account's known domains.
+
+Within a tier, matches order by score, then same country, more contacts, more open
+opportunities. Whether the best one is clear or ambiguous is for the caller to say
+(`contenders` gives the matches within `ambiguity_margin` of the best).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from rapidfuzz import fuzz
+
+from connector.routing.domains import (
+    DEFAULT_FREE_MAIL_DOMAINS,
+    FreeMail,
+    ascii_domain,
+    check_free_mail_pattern,
+    email_domain,
+    public_suffix,
+    registrable_domain,
+)
+from connector.routing.normalize import (
+    DEFAULT_LEGAL_SUFFIXES,
+    LegalForms,
+    NameKey,
+    country_code,
+    fold,
+    like_parts,
+    name_key,
+    search_words,
+    spellings,
+)
+from connector.salesforce.soql import soql
+
+Tier = Literal["domain", "name", "fuzzy"]
+_TIER_RANK: dict[str, int] = {"domain": 0, "name": 1, "fuzzy": 2}
+
+#: Score taken off a name or fuzzy match when the lead's and the account's countries differ
+#: (both known): weak evidence, since global companies have leads everywhere, but enough to
+#: tell `Nordic Consulting AB` (Sweden) from `Nordic Consulting AS` (Norway).
+COUNTRY_PENALTY = 5.0
+#: A name match on the same words in another order scores this.
+REORDERED_SCORE = 98.0
+#: A name match on the name of the account's domain (`Changjiang Dianzi` for the account
+#: `长江电子有限公司`, website changjiang-dianzi.com.cn) scores this.
+WEBSITE_NAME_SCORE = 97.0
+#: A domain match scores 100 less this share of how much the company name disagrees with the
+#: account's, so that of several accounts sharing a domain the one named like the lead leads.
+DOMAIN_NAME_WEIGHT = 0.1
+
+
+class MatchConfig(BaseModel):
+    """How leads match accounts: the `matching:` section of `mappings/routing.yaml`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Domains whose senders never match by domain (`label.*`: under any public suffix).
+    free_mail_domains: list[str] = Field(default_factory=lambda: list(DEFAULT_FREE_MAIL_DOMAINS))
+    #: Added to `free_mail_domains` (to extend the defaults without copying them).
+    extra_free_mail_domains: list[str] = Field(default_factory=list)
+    #: Legal forms removed from company names before comparing them.
+    legal_suffixes: list[str] = Field(default_factory=lambda: list(DEFAULT_LEGAL_SUFFIXES))
+    #: Added to `legal_suffixes`.
+    extra_legal_suffixes: list[str] = Field(default_factory=list)
+    #: Least similarity (0..100) of two normalized names for a fuzzy match.
+    fuzzy_threshold: float = Field(90.0, ge=0, le=100)
+    #: Matches of the best tier within this many points of the best are its contenders.
+    ambiguity_margin: float = Field(3.0, ge=0, le=100)
+
+    @field_validator("free_mail_domains", "extra_free_mail_domains")
+    @classmethod
+    def _domains_or_wildcards(cls, value: list[str]) -> list[str]:
+        problems = [p for p in map(check_free_mail_pattern, value) if p]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+    @field_validator("legal_suffixes", "extra_legal_suffixes")
+    @classmethod
+    def _not_blank(cls, value: list[str]) -> list[str]:
+        if any(not s.strip() for s in value):
+            msg = "a legal suffix cannot be blank"
+            raise ValueError(msg)
+        return value
+
+    def is_free_mail(self, domain: str | None) -> bool:
+        """Whether a registrable domain is a free-mail or ISP domain."""
+        return domain is not None and domain in _compiled(self).free_mail
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    free_mail: FreeMail
+    forms: LegalForms
+    threshold: float
+
+
+def _compiled(config: MatchConfig) -> _Compiled:
+    """The config's lists compiled for lookups (cached by their contents, so that a
+    `model_copy(update=...)` is never served a stale copy)."""
+    return _compile(
+        (*config.free_mail_domains, *config.extra_free_mail_domains),
+        (*config.legal_suffixes, *config.extra_legal_suffixes),
+        config.fuzzy_threshold,
+    )
+
+
+@lru_cache(maxsize=16)
+def _compile(free_mail: tuple[str, ...], suffixes: tuple[str, ...], threshold: float) -> _Compiled:
+    return _Compiled(FreeMail.of(free_mail), LegalForms.of(suffixes), threshold)
+
+
+@dataclass(frozen=True)
+class AccountCandidate:
+    """An existing account a lead may belong to, as fetched by the caller."""
+
+    id: str
+    name: str
+    website: str | None = None
+    country: str | None = None
+    parent_id: str | None = None
+    owner_id: str | None = None
+    number_of_contacts: int = 0
+    open_opportunities: int = 0
+    domains: tuple[str, ...] = ()  # extra known domains of the account, if any
+
+
+@dataclass(frozen=True)
+class Match:
+    """One account a lead matches, with how and how well."""
+
+    account_id: str
+    tier: Tier
+    score: float  # 0..100
+    fields: tuple[str, ...]  # what decided it, e.g. ("Email domain globex.se", ...)
+    detail: str  # one human sentence
+
+
+@dataclass(frozen=True)
+class LeadFacts:
+    """What matching reads from a lead."""
+
+    email: str | None
+    company: str | None
+    country: str | None = None
+
+
+@dataclass(frozen=True)
+class CandidateKeys:
+    """What to fetch accounts by so that every account `match_lead` could return is among them.
+
+    `domains`: registrable email domains (free mail removed), found in `Account.Website`.
+    `names`: searches of `Account.Name`; each is a tuple of LIKE patterns that must all occur
+    in the name, and each pattern is a tuple of literal parts joined by single-character
+    wildcards (`("m", "ll", "r")` is `%m_ll_r%`, finding Müller, Muller and Møller).
+    `website_words`: company words in ASCII, found in `Account.Website` (an account kept in
+    kanji whose website is changjiang-dianzi.com.cn, for the lead's `Changjiang Dianzi`).
+    """
+
+    domains: tuple[str, ...] = ()
+    names: tuple[tuple[tuple[str, ...], ...], ...] = ()
+    website_words: tuple[str, ...] = ()
+
+
+# -- matching -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _AccountView:
+    domains: dict[str, str]  # registrable domain → where it is known from
+    labels: frozenset[str]  # the domains less their public suffixes
+    label_keys: tuple[tuple[str, NameKey], ...]  # (domain, its label as a name key)
+    key: NameKey | None
+    country: str | None
+
+
+@lru_cache(maxsize=65536)
+def _view(account: AccountCandidate, compiled: _Compiled) -> _AccountView:
+    known: dict[str, str] = {}
+    website = registrable_domain(account.website)
+    if website and website not in compiled.free_mail:
+        known[website] = f"Account.Website {account.website.strip()}"  # type: ignore[union-attr]
+    for value in account.domains:
+        domain = registrable_domain(value)
+        if domain and domain not in compiled.free_mail and domain not in known:
+            known[domain] = f"Account domain {domain}"
+    label_keys = []
+    for domain in known:
+        label_key = name_key(_label(domain).replace(".", " "), compiled.forms)
+        if label_key is not None:
+            label_keys.append((domain, label_key))
+    return _AccountView(
+        known,
+        frozenset(_label(d) for d in known),
+        tuple(label_keys),
+        name_key(account.name, compiled.forms),
+        country_code(account.country),
+    )
+
+
+def _label(domain: str) -> str:
+    suffix = public_suffix(domain)
+    return domain.removesuffix("." + suffix) if suffix else domain
+
+
+def similarity(a: NameKey, b: NameKey) -> float:
+    """How alike two normalized names are, 0..100: the better of their spellings compared
+    whole and with their words sorted (rapidfuzz's normalized Indel similarity)."""
+    return max(
+        fuzz.ratio(a.compact, b.compact),
+        fuzz.ratio(a.sorted_compact, b.sorted_compact),
+    )
+
+
+def match_lead(
+    lead: LeadFacts, accounts: Sequence[AccountCandidate], config: MatchConfig
+) -> list[Match]:
+    """Every account the lead plausibly belongs to, best first (see the module docstring);
+    never by a free-mail domain; empty when nothing matches."""
+    compiled = _compiled(config)
+    domain = email_domain(lead.email)
+    free = domain is not None and domain in compiled.free_mail
+    company_domain = None if free else domain
+    key = name_key(lead.company, compiled.forms)
+    country = country_code(lead.country)
+    ranked: list[tuple[tuple[Any, ...], Match]] = []
+    seen: set[str] = set()
+    for account in accounts:
+        if account.id in seen:
+            continue
+        seen.add(account.id)
+        view = _view(account, compiled)
+        match = (
+            _by_domain(lead, account, view, company_domain, key)
+            or _by_name(lead, account, view, key, country)
+            or _by_fuzzy(lead, account, view, key, country, company_domain, compiled.threshold)
+        )
+        if match is None:
+            continue
+        same_country = country is not None and country == view.country
+        order = (
+            _TIER_RANK[match.tier],
+            -match.score,
+            not same_country,
+            -account.number_of_contacts,
+            -account.open_opportunities,
+            account.id,
+        )
+        ranked.append((order, match))
+    ranked.sort(key=lambda item: item[0])
+    return [match for _, match in ranked]
+
+
+def contenders(matches: Sequence[Match], config: MatchConfig) -> list[Match]:
+    """The best match and the others of its tier within `ambiguity_margin` of its score: when
+    they lie in different account hierarchies, the lead is ambiguous (a review, not a guess)."""
+    if not matches:
+        return []
+    best = matches[0]
+    return [
+        m
+        for m in matches
+        if m.tier == best.tier and best.score - m.score <= config.ambiguity_margin + 1e-9
+    ]
+
+
+def _by_domain(
+    lead: LeadFacts,
+    account: AccountCandidate,
+    view: _AccountView,
+    domain: str | None,
+    key: NameKey | None,
+) -> Match | None:
+    if domain is None or domain not in view.domains:
+        return None
+    score = 100.0
+    detail = f"The email domain {domain} is one of the account's known domains"
+    if view.domains[domain].startswith("Account.Website"):
+        detail = f"The email domain {domain} is the domain of the account's website"
+    if key is not None and view.key is not None:
+        agreement = similarity(key, view.key)
+        score = round(100.0 - (100.0 - agreement) * DOMAIN_NAME_WEIGHT, 2)
+        if agreement < 100:
+            detail += f"; the company name is {agreement:.0f}% like the account's"
+    return Match(
+        account.id,
+        "domain",
+        score,
+        (f"Email domain {domain}", view.domains[domain]),
+        detail + ".",
+    )
+
+
+def _by_name(
+    lead: LeadFacts,
+    account: AccountCandidate,
+    view: _AccountView,
+    key: NameKey | None,
+    country: str | None,
+) -> Match | None:
+    if key is None:
+        return None
+    fields: tuple[str, ...] = (f"Company {lead.company!r} → {key.text}",)
+    if view.key is not None and key.compact == view.key.compact:
+        score, how = 100.0, "and the account name are the same name"
+        fields += (f"Account.Name {account.name!r}",)
+    elif view.key is not None and key.sorted_compact == view.key.sorted_compact:
+        score, how = REORDERED_SCORE, "and the account name are the same words in another order"
+        fields += (f"Account.Name {account.name!r}",)
+    else:
+        domain = next((d for d, k in view.label_keys if k.compact == key.compact), None)
+        if domain is None:
+            return None
+        score, how = WEBSITE_NAME_SCORE, f"is the name of the account's domain {domain}"
+        fields += (view.domains[domain],)
+    score, note = _country_adjusted(score, country, view.country)
+    return Match(
+        account.id,
+        "name",
+        score,
+        fields,
+        f"The company name {how} once normalized ({key.text}){note}.",
+    )
+
+
+def _by_fuzzy(
+    lead: LeadFacts,
+    account: AccountCandidate,
+    view: _AccountView,
+    key: NameKey | None,
+    country: str | None,
+    domain: str | None,
+    threshold: float,
+) -> Match | None:
+    if key is None or view.key is None or min(len(key.compact), len(view.key.compact)) < 3:
+        return None
+    if domain is not None and view.labels and _label(domain) not in view.labels:
+        return None  # the lead's company has its own domain, and it is not this account's
+    raw = similarity(key, view.key)
+    if raw < threshold:
+        return None
+    score, note = _country_adjusted(round(raw, 2), country, view.country)
+    return Match(
+        account.id,
+        "fuzzy",
+        score,
+        (
+            f"Company {lead.company!r} → {key.text}",
+            f"Account.Name {account.name!r} → {view.key.text}",
+            f"similarity {raw:.1f}",
+        ),
+        f"The company name is {raw:.1f}% similar to the account name "
+        f"({key.text} ~ {view.key.text}){note}.",
+    )
+
+
+def _country_adjusted(score: float, lead: str | None, account: str | None) -> tuple[float, str]:
+    if lead is None or account is None or lead == account:
+        return score, ""
+    return (
+        max(0.0, score - COUNTRY_PENALTY),
+        f"; the countries differ ({lead}, {account}), less {COUNTRY_PENALTY:g}",
+    )
+
+
+# -- what to fetch ------------------------------------------------------------------------------
+
+
+def candidate_keys(leads: Sequence[LeadFacts], config: MatchConfig) -> CandidateKeys:
+    """What the caller must query Salesforce for to find every account `match_lead` could
+    return for these leads: their registrable email domains (free mail removed) and searches of
+    account names by the most distinctive words of each company, in every likely spelling."""
+    compiled = _compiled(config)
+    domains: set[str] = set()
+    names: set[tuple[tuple[str, ...], ...]] = set()
+    website_words: set[str] = set()
+    for lead in leads:
+        domain = email_domain(lead.email)
+        if domain and domain not in compiled.free_mail:
+            domains.add(domain)
+        words, together = search_words(lead.company, compiled.forms)
+        if together:
+            names.add(tuple(like_parts(w) for w in words))
+            website_words.update(_website_word("".join(s)) for s in _spelled_together(words))
+        else:
+            names.update((like_parts(s),) for w in words for s in spellings(w))
+            website_words.update(_website_word(s) for w in words for s in spellings(w))
+    website_words.discard("")
+    return CandidateKeys(tuple(sorted(domains)), tuple(sorted(names)), tuple(sorted(website_words)))
+
+
+def _spelled_together(words: Sequence[str]) -> list[tuple[str, ...]]:
+    """The spellings of a run of words, combined (few words, few spellings each)."""
+    combos: list[tuple[str, ...]] = [()]
+    for word in words:
+        combos = [(*c, s) for c in combos for s in sorted(spellings(word))]
+    return combos
+
+
+def _website_word(text: str) -> str:
+    """`text` as it would appear in a domain (ASCII letters and digits), or "" if it cannot or
+    is too short to find a website by."""
+    word = "".join(ch for ch in fold(text) if ch.isalnum())
+    return word if word.isascii() and len(word) >= 4 else ""
+
+
+def candidate_soql(
+    keys: CandidateKeys,
+    fields: Sequence[str],
+    *,
+    domain_fields: Sequence[str] = ("Website",),
+    max_chars: int = 20_000,
+) -> list[str]:
+    """SOQL texts fetching the accounts `keys` point to (`fields` of each), every one within
+    `max_chars`: `Website LIKE '%globex.se%' OR Name LIKE '%gl_b_x%' OR ...`.
+
+    Built only with the escaping helper: domains and name parts go in through `{:like}`, so
+    quotes, backslashes, `%` and `_` in them match literally. `domain_fields` names the fields
+    holding domains (a custom field of extra domains, say). A GET `/query` also carries the text
+    URL-encoded in its URI (16,384 bytes at most): send long ones through Composite, or lower
+    `max_chars`.
+    """
+    # a template for `soql`, which fills in every name and value escaped
+    head = "SELECT " + ", ".join("{:literal}" for _ in fields) + " FROM Account WHERE "  # noqa: S608
+    head_text = soql(head, *fields)
+    clauses: list[tuple[str, list[Any]]] = []
+    for domain in keys.domains:
+        for spelled in dict.fromkeys((domain, ascii_domain(domain))):
+            for field in domain_fields:
+                clauses.append(("{:literal} LIKE '%{:like}%'", [field, spelled]))
+    for word in keys.website_words:
+        for field in domain_fields:
+            clauses.append(("{:literal} LIKE '%{:like}%'", [field, word]))
+    for search in keys.names:
+        patterns = [_like_template(parts) for parts in search]
+        template = " AND ".join("Name LIKE '%" + t + "%'" for t, _ in patterns)
+        if len(search) > 1:
+            template = "(" + template + ")"
+        clauses.append((template, [v for _, values in patterns for v in values]))
+    queries: list[str] = []
+    chunk: list[tuple[str, list[Any]]] = []
+    size = len(head_text)
+    for clause in clauses:
+        length = len(soql(clause[0], *clause[1])) + (4 if chunk else 0)  # " OR "
+        if chunk and size + length > max_chars:
+            queries.append(_query(head, fields, chunk))
+            chunk, size, length = [], len(head_text), length - 4
+        chunk.append(clause)
+        size += length
+    if chunk:
+        queries.append(_query(head, fields, chunk))
+    return queries
+
+
+def _like_template(parts: tuple[str, ...]) -> tuple[str, list[str]]:
+    return "_".join("{:like}" for _ in parts), list(parts)
+
+
+def _query(head: str, fields: Sequence[str], clauses: Iterable[tuple[str, list[Any]]]) -> str:
+    items = list(clauses)
+    template = head + " OR ".join(t for t, _ in items)
+    return soql(template, *fields, *(v for _, values in items for v in values))

@@ -1,0 +1,362 @@
+"""The router: fetches what a batch of leads needs from Salesforce, then lets the policy decide.
+
+For a whole batch, in a handful of queries whatever its size: the candidate accounts (which
+also bring the first five levels of their hierarchies), the rest of the hierarchies, the open
+opportunities on them, and the users and queues involved. Build one `Router` per pass: it keeps
+what it read (accounts, users, queues, opportunities) for the pass's later batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import zip_longest
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+import structlog
+
+from connector.model import HubSpotContact
+from connector.routing.config import (
+    QUEUE_PREFIX,
+    USER_PREFIX,
+    RoutingConfig,
+    is_id,
+)
+from connector.routing.config import load_routing as _load_routing
+from connector.routing.hierarchy import MAX_IN_LIST_CHARS, HierarchyWalker
+from connector.routing.match import (
+    AccountCandidate,
+    LeadFacts,
+    Match,
+    candidate_keys,
+    candidate_soql,
+    contenders,
+    match_lead,
+)
+from connector.routing.policy import (
+    Directory,
+    Opportunity,
+    Policy,
+    QueueInfo,
+    RoundRobin,
+    RoutingDecision,
+    RoutingInput,
+    TurnStore,
+    UserInfo,
+    check_config_refs,
+    config_refs,
+    id_key,
+)
+from connector.salesforce.soql import in_chunks, soql
+
+__all__ = [
+    "Router",
+    "RoutingDecision",
+    "RoutingInput",
+    "load_routing",
+    "parse_employees",
+    "routing_input",
+]
+
+log = structlog.get_logger(__name__)
+
+#: Account fields the matcher reads besides the hierarchy's.
+MATCH_FIELDS = ("Website", "BillingCountry")
+#: Bytes a query may take in a GET URI (`q=...`), leaving room for the path and the headers
+#: within Salesforce's 16,384.
+MAX_QUERY_URI_BYTES = 14_000
+FIRST_QUERY_CHARS = 12_000
+MIN_QUERY_CHARS = 2_000
+
+
+#: The users and queues queries, by (ids given, names given): an empty IN list is refused.
+_USER_QUERIES = {
+    (True, True): "SELECT Id, Name, Username, IsActive, UserRole.Name FROM User "
+    "WHERE Id IN {ids} OR Username IN {names}",
+    (True, False): "SELECT Id, Name, Username, IsActive, UserRole.Name FROM User WHERE Id IN {ids}",
+    (False, True): "SELECT Id, Name, Username, IsActive, UserRole.Name FROM User "
+    "WHERE Username IN {names}",
+}
+_QUEUE_QUERIES = {
+    (True, True): "SELECT Id, Name, DeveloperName FROM Group "
+    "WHERE Type = 'Queue' AND (Id IN {ids} OR DeveloperName IN {names})",
+    (True, False): "SELECT Id, Name, DeveloperName FROM Group WHERE Type = 'Queue' AND Id IN {ids}",
+    (False, True): "SELECT Id, Name, DeveloperName FROM Group "
+    "WHERE Type = 'Queue' AND DeveloperName IN {names}",
+}
+
+
+class Queryable(Protocol):
+    """Anything that runs SOQL (`SalesforceGateway`)."""
+
+    def query(self, text: str) -> list[dict[str, Any]]: ...
+
+
+def load_routing(mappings_dir: str | Path) -> RoutingConfig:
+    """`DIR/routing.yaml`, validated."""
+    return _load_routing(mappings_dir)
+
+
+class Router:
+    """Routes batches of leads; one instance per pass (it caches what it read)."""
+
+    def __init__(
+        self,
+        config: RoutingConfig,
+        salesforce: Queryable,
+        *,
+        state: TurnStore | None = None,
+    ) -> None:
+        self._config = config
+        self._query: Callable[[str], list[dict[str, Any]]] = salesforce.query
+        self._walker = HierarchyWalker(
+            self._query, fields=config.account_fields(), max_depth=config.hierarchy.max_depth
+        )
+        self._round_robin = RoundRobin(state)
+        self._users: dict[str, UserInfo] = {}  # by id key
+        self._usernames_read: set[str] = set()
+        self._queues: dict[str, QueueInfo] = {}  # by id key
+        self._queue_refs_read: set[str] = set()
+        self._opportunities: dict[str, list[Opportunity]] = {}  # by account id key
+        self._accounts: dict[str, str] = {}  # id → name, every account seen
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Names of every account, user and queue this router has read, by id."""
+        out = dict(self._accounts)
+        out.update({u.id: u.name for u in self._users.values()})
+        out.update({q.id: q.name for q in self._queues.values()})
+        return out
+
+    def route(self, leads: Sequence[RoutingInput]) -> dict[str, RoutingDecision]:
+        """A decision for every lead, keyed by HubSpot id."""
+        if not leads:
+            return {}
+        config = self._config
+        facts = {
+            lead.hubspot_id: LeadFacts(email=lead.email, company=lead.company, country=lead.country)
+            for lead in leads
+        }
+        accounts = self._candidates(list(facts.values()))
+        matches = {
+            lead.hubspot_id: match_lead(facts[lead.hubspot_id], accounts, config.matching)
+            for lead in leads
+        }
+        hierarchies = self._walker.walk(
+            m.account_id for found in matches.values() for m in self._contenders(found)
+        )
+        for hierarchy in hierarchies.values():
+            self._accounts.update({node.id: node.name for node in hierarchy.chain})
+        chains = {id_key(i): i for h in hierarchies.values() for i in h.ids}
+        self._read_opportunities(chains)
+        owners = {
+            h.ultimate.owner_id for h in hierarchies.values() if h.ultimate and h.ultimate.owner_id
+        }
+        opportunity_owners = {
+            o.owner_id for key in chains for o in self._opportunities.get(key, ())
+        }
+        directory = self._directory(owners | opportunity_owners)
+        policy = Policy(config, directory, self._round_robin, account_name=self._account_name)
+        self._round_robin.begin()
+        decisions: dict[str, RoutingDecision] = {}
+        try:
+            for lead in leads:
+                found = matches[lead.hubspot_id]
+                involved = [hierarchies[m.account_id] for m in self._contenders(found)]
+                opportunities = [
+                    o
+                    for h in involved
+                    for i in h.ids
+                    for o in self._opportunities.get(id_key(i), ())
+                ]
+                decisions[lead.hubspot_id] = policy.decide(
+                    lead, found, hierarchies, list(dict.fromkeys(opportunities))
+                )
+        except BaseException:
+            self._round_robin.discard()
+            raise
+        self._round_robin.commit()
+        log.info(
+            "routing.batch",
+            leads=len(leads),
+            matched=sum(1 for d in decisions.values() if d.matched_account_id),
+            global_leads=sum(1 for d in decisions.values() if d.global_lead),
+        )
+        return decisions
+
+    # -- reads -----------------------------------------------------------------------------------
+    def _candidates(self, facts: Sequence[LeadFacts]) -> list[AccountCandidate]:
+        """The accounts any lead could match; their rows also seed the hierarchy walk."""
+        keys = candidate_keys(facts, self._config.matching)
+        fields = list(dict.fromkeys([*self._walker.select_fields(), *MATCH_FIELDS]))
+        rows: list[dict[str, Any]] = []
+        for text in _fitting(lambda limit: candidate_soql(keys, fields, max_chars=limit)):
+            rows.extend(self._query(text))
+        self._walker.absorb(rows)
+        found: dict[str, AccountCandidate] = {}
+        for row in rows:
+            account_id = str(row["Id"])
+            self._accounts[account_id] = str(row.get("Name") or "")
+            found.setdefault(
+                id_key(account_id),
+                AccountCandidate(
+                    id=account_id,
+                    name=str(row.get("Name") or ""),
+                    website=row.get("Website"),
+                    country=row.get("BillingCountry"),
+                    parent_id=row.get("ParentId"),
+                    owner_id=row.get("OwnerId"),
+                ),
+            )
+        return list(found.values())
+
+    def _contenders(self, matches: Sequence[Match]) -> list[Match]:
+        """The best match and those close enough to make it ambiguous."""
+        return contenders(matches, self._config.matching)
+
+    def _read_opportunities(self, accounts: Mapping[str, str]) -> None:
+        """Open opportunities on `accounts` (id key → id) not read yet in this pass."""
+        ids = sorted(i for key, i in accounts.items() if key not in self._opportunities)
+        for account_id in ids:
+            self._opportunities[id_key(account_id)] = []
+        for chunk in in_chunks(ids, MAX_IN_LIST_CHARS):
+            text = soql(
+                "SELECT Id, OwnerId, AccountId FROM Opportunity "
+                "WHERE IsClosed = false AND AccountId IN {}",
+                chunk,
+            )
+            for row in self._query(text):
+                opportunity = Opportunity(
+                    id=str(row["Id"]),
+                    account_id=str(row["AccountId"]),
+                    owner_id=str(row["OwnerId"]),
+                )
+                self._opportunities.setdefault(id_key(opportunity.account_id), []).append(
+                    opportunity
+                )
+
+    def _directory(self, owner_ids: Iterable[str]) -> Directory:
+        """Users and queues for this batch: those routing.yaml names and `owner_ids`."""
+        user_refs, queue_refs = config_refs(self._config)
+        user_ids = {r for _, r in user_refs if is_id(r, USER_PREFIX)}
+        user_ids |= {o for o in owner_ids if o.startswith(USER_PREFIX)}
+        usernames = {r.casefold() for _, r in user_refs if not is_id(r, USER_PREFIX)}
+        queue_ids = {r for _, r in queue_refs if is_id(r, QUEUE_PREFIX)}
+        queue_ids |= {o for o in owner_ids if o.startswith(QUEUE_PREFIX)}
+        developer_names = {r for _, r in queue_refs if not is_id(r, QUEUE_PREFIX)}
+        self._read_users(
+            sorted(i for i in user_ids if id_key(i) not in self._users),
+            sorted(usernames - self._usernames_read),
+        )
+        self._read_queues(
+            sorted(i for i in queue_ids if id_key(i) not in self._queues),
+            sorted(d for d in developer_names if d.casefold() not in self._queue_refs_read),
+        )
+        directory = Directory(list(self._users.values()), list(self._queues.values()))
+        check_config_refs(self._config, directory)
+        return directory
+
+    def _read_users(self, ids: list[str], usernames: list[str]) -> None:
+        self._usernames_read.update(usernames)
+        for id_chunk, name_chunk in _paired_chunks(ids, usernames):
+            template = _USER_QUERIES[bool(id_chunk), bool(name_chunk)]
+            for row in self._query(soql(template, ids=id_chunk, names=name_chunk)):
+                role = row.get("UserRole") or {}
+                user = UserInfo(
+                    id=str(row["Id"]),
+                    name=str(row.get("Name") or row.get("Username") or ""),
+                    username=str(row.get("Username") or ""),
+                    active=bool(row.get("IsActive")),
+                    role=role.get("Name") if isinstance(role, Mapping) else None,
+                )
+                self._users[id_key(user.id)] = user
+
+    def _read_queues(self, ids: list[str], developer_names: list[str]) -> None:
+        self._queue_refs_read.update(d.casefold() for d in developer_names)
+        for id_chunk, name_chunk in _paired_chunks(ids, developer_names):
+            template = _QUEUE_QUERIES[bool(id_chunk), bool(name_chunk)]
+            for row in self._query(soql(template, ids=id_chunk, names=name_chunk)):
+                queue = QueueInfo(
+                    id=str(row["Id"]),
+                    name=str(row.get("Name") or ""),
+                    developer_name=str(row.get("DeveloperName") or ""),
+                )
+                self._queues[id_key(queue.id)] = queue
+
+    def _account_name(self, account_id: str) -> str | None:
+        node = self._walker.node(account_id)
+        return node.name if node else self._accounts.get(account_id)
+
+
+def _fitting(build: Callable[[int], list[str]]) -> list[str]:
+    """Queries from `build(max_chars)`, with max_chars lowered until each fits in a GET URI.
+
+    Salesforce refuses a request whose URI and headers pass 16,384 bytes, and the URI carries
+    the query URL-encoded (a `%` or `'` takes three bytes).
+    """
+    limit = FIRST_QUERY_CHARS
+    while True:
+        texts = build(limit)
+        if limit <= MIN_QUERY_CHARS or all(
+            len(urlencode({"q": text})) <= MAX_QUERY_URI_BYTES for text in texts
+        ):
+            return texts
+        limit = max(MIN_QUERY_CHARS, limit * 3 // 4)
+
+
+def _paired_chunks(first: list[str], second: list[str]) -> list[tuple[list[str], list[str]]]:
+    """Both lists cut to fit the IN-list limit together, paired up for one query each."""
+    half = MAX_IN_LIST_CHARS // 2
+    firsts = list(in_chunks(first, half)) if first else []
+    seconds = list(in_chunks(second, half)) if second else []
+    return [(a or [], b or []) for a, b in zip_longest(firsts, seconds)]
+
+
+def parse_employees(value: str | None) -> int | None:
+    """An employee count from HubSpot: `250`, or a range's lower bound (`25-50` → 25,
+    `10000+` → 10000); None when it holds no number."""
+    if value is None:
+        return None
+    text = value.strip().replace(",", "").replace(" ", "")
+    digits = ""
+    for char in text:
+        if char.isdigit():
+            digits += char
+        elif digits:
+            break
+    return int(digits) if digits else None
+
+
+def routing_input(contact: HubSpotContact, config: RoutingConfig) -> RoutingInput:
+    """What routing reads from a HubSpot contact, by the properties routing.yaml names."""
+    names = config.hubspot
+    props = contact.properties
+
+    def prop(name: str | None) -> str | None:
+        value = props.get(name) if name else None
+        return (value.strip() or None) if isinstance(value, str) else None
+
+    return RoutingInput(
+        hubspot_id=contact.id,
+        email=prop(names.email),
+        company=prop(names.company),
+        country=prop(names.country),
+        state=prop(names.state),
+        employees=parse_employees(prop(names.employees)),
+        industry=prop(names.industry),
+    )
+
+
+def routing_properties(config: RoutingConfig) -> list[str]:
+    """The HubSpot contact properties `routing_input` reads."""
+    names = config.hubspot
+    values = (
+        names.email,
+        names.company,
+        names.country,
+        names.state,
+        names.employees,
+        names.industry,
+    )
+    return [n for n in values if n]
