@@ -33,6 +33,7 @@ sandbox: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/sandbox_speed.py
 	$(BIN)/python bench/sync_throughput.py
+	$(BIN)/python bench/routing_accuracy.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,31 +1,57 @@
-"""Accuracy of routing on the labelled cases of `bench/routing_cases/` (issue 5).
+"""Accuracy and Salesforce cost of routing on the labelled cases of `bench/routing_cases/`
+(issue 5).
 
     .venv/bin/python bench/routing_accuracy.py [--cases DIR] [--batch 200] [--list]
 
-The account universe is loaded into a sandbox org; the leads go through routing as the sync runs
-it, in batches: `candidate_keys` → `candidate_soql` → the sandbox's SOQL engine → `match_lead`.
+Two runs over the same cases, in batches of `--batch` leads:
+
+- matching alone: the account universe is loaded into an in-memory sandbox org; per batch
+  `candidate_keys` → `candidate_soql` → the sandbox's SOQL engine → `match_lead`;
+- the real `Router`: an HTTPS sandbox (in-process) seeded with the universe, a
+  `SalesforceGateway` logged in with the password flow, and `routing_config` (global when the
+  ultimate parent has `Global_Account__c = true`, as the shipped routing.yaml says; ambiguous
+  leads and broken hierarchies to a review queue; no regional rules, everything else to a
+  default queue). A new Router per batch, so every batch starts with an empty cache (the most a
+  batch can cost; a sync pass keeps one Router for all its batches, and later batches then
+  cost less or the same). The Router reads no field of extra known domains (the universe's
+  `domains`, which the first run adds as such a field would find them), so a lead at a country
+  domain that only its account's known domains list is not matched by it.
+
 Prints, per metric:
 
 - account match: precision and recall (a case is right when the chosen account is the expected
   one; a wrong account is a false positive; no answer, or an ambiguous one, when an account was
   expected is a miss), per variant kind, and every miss and false positive with `--list`;
 - candidate fetch: how many SOQL queries a batch costs, the rows they return, and how often the
-  expected account is among them.
+  expected account is among them;
+- global decision (Router): precision and recall of "routed as global" against the label's
+  `expected_global` (a lead without an account, or ambiguous, counts as not global);
+- ultimate parent (Router): how often the decision names the labelled ultimate parent (none
+  when the lead has no account);
+- Salesforce calls (Router): API calls per batch, counted in the sandbox's journal; the OAuth
+  token call of the login is not counted (it happens once per process, not per batch).
 
-Target (issue 5): precision ≥ 0.99 at recall ≥ 0.95.
+Targets (issue 5): precision ≥ 0.99 at recall ≥ 0.95 (account match and global decision);
+≤ 5 Salesforce calls to route 200 leads. Each prints PASS or FAIL; a FAIL exits with status 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import re
 import sys
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
+from connector.logging import configure_logging
+from connector.routing.config import RoutingConfig
 from connector.routing.match import (
     AccountCandidate,
     LeadFacts,
@@ -36,14 +62,30 @@ from connector.routing.match import (
     contenders,
     match_lead,
 )
+from connector.routing.policy import RoutingDecision, id_key
+from connector.routing.router import Router, RoutingInput
+from connector.salesforce.gateway import SalesforceGateway
 from connector.sandbox.app import SandboxConfig
+from connector.sandbox.env import sandbox_env
 from connector.sandbox.salesforce.org import Org
 from connector.sandbox.salesforce.soql import run
 from connector.sandbox.seed import load_seed
+from connector.sandbox.server import SandboxServer
+from connector.settings import Settings
 
 CASES = Path(__file__).resolve().parent / "routing_cases"
+MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 #: The fields routing reads from a candidate account.
 FIELDS = ("Id", "AccountNumber", "Name", "Website", "BillingCountry", "ParentId", "OwnerId")
+#: The queues `routing_config` names (DeveloperName), seeded by `to_seed`.
+DEFAULT_QUEUE = "Inbound_Leads"
+REVIEW_QUEUE = "Routing_Review"
+#: The OAuth login; not a call of routing (see `route_with_router`).
+LOGIN_PATH = "/services/oauth2/token"
+#: Targets (issue 5).
+MIN_PRECISION = 0.99
+MIN_RECALL = 0.95
+MAX_CALLS_PER_200 = 5
 
 
 # -- the labelled set --------------------------------------------------------------------------
@@ -111,7 +153,12 @@ def load_universe(directory: Path = CASES) -> Universe:
 
 
 def to_seed(data: dict[str, Any]) -> dict[str, Any]:
-    """A sandbox seed holding the universe's roles, users and accounts."""
+    """A sandbox seed holding the universe's roles, users and accounts, and the default and
+    review queues of `routing_config`."""
+    queues = [
+        {"Id": "@queue-default", "Name": "Inbound Leads", "DeveloperName": DEFAULT_QUEUE},
+        {"Id": "@queue-review", "Name": "Routing Review", "DeveloperName": REVIEW_QUEUE},
+    ]
     roles = [{"Id": "@" + r["Id"], "Name": r["Name"]} for r in data["roles"]]
     users = [
         {
@@ -140,7 +187,23 @@ def to_seed(data: dict[str, Any]) -> dict[str, Any]:
         if a["parent_id"]:
             record["ParentId"] = "@" + a["parent_id"]
         accounts.append(record)
-    return {"salesforce": {"UserRole": roles, "User": users, "Account": accounts}}
+    return {
+        "salesforce": {
+            "UserRole": roles,
+            "Group": [{**q, "Type": "Queue"} for q in queues],
+            "User": users,
+            "Account": accounts,
+        }
+    }
+
+
+def universe_data(universe: Universe) -> dict[str, Any]:
+    """The universe as `accounts.json` holds it (what `to_seed` reads)."""
+    return {
+        "roles": universe.roles,
+        "users": universe.users,
+        "accounts": list(universe.accounts.values()),
+    }
 
 
 # -- routing the cases -------------------------------------------------------------------------
@@ -244,6 +307,106 @@ def decide(
     return matches[0].account_id, False
 
 
+# -- routing the cases through the Router, against a sandbox ---------------------------------
+
+
+def routing_config(matching: MatchConfig) -> RoutingConfig:
+    """routing.yaml for the universe: the shipped global policy (`Global_Account__c = true` on
+    the ultimate parent), the review and default queues of `to_seed`, and no regional rules
+    (which regional owner a lead gets is not what the cases label)."""
+    return RoutingConfig.model_validate(
+        {
+            "matching": matching,
+            "global": {"when": [{"field": "Global_Account__c", "equals": True}]},
+            "review": {"queue": REVIEW_QUEUE},
+            "default": {"queue": DEFAULT_QUEUE},
+        }
+    )
+
+
+def settings_for(server: SandboxServer) -> Settings:
+    """Settings for `server`, password login (as the end-to-end tests have them)."""
+    env = sandbox_env(server.port, server.tls.directory, server.sandbox.config)
+    values: dict[str, Any] = {k.removeprefix("LEADBRIDGE_").lower(): v for k, v in env.items()}
+    return Settings(_env_file=None, mappings_dir=MAPPINGS, **values)
+
+
+@dataclass(frozen=True)
+class Routed:
+    """What the Router decided for one case, with account ids as universe ids."""
+
+    case: Case
+    global_lead: bool
+    matched: str | None
+    ultimate_parent: str | None
+    rule: str
+
+
+@dataclass(frozen=True)
+class BatchCalls:
+    """The Salesforce calls one batch cost: how many leads, and the object each call read."""
+
+    leads: int
+    objects: tuple[str, ...]  # `FROM` of each query ("?" for a call that is not one)
+
+
+def route_with_router(
+    server: SandboxServer,
+    universe: Universe,
+    cases: Sequence[Case],
+    config: RoutingConfig,
+    *,
+    batch: int = 200,
+) -> tuple[list[Routed], list[BatchCalls]]:
+    """Route every case through a real `Router` and `SalesforceGateway` against `server`
+    (seeded with `to_seed` of the universe), a new Router per batch; the calls of each batch
+    from the sandbox's journal, the OAuth token call (the login) left out."""
+    gateway = SalesforceGateway.connect(settings_for(server))
+    journal = server.sandbox.journal
+    to_universe = {
+        id_key(r["Id"]): r["AccountNumber"] for r in server.sandbox.org.records["Account"].values()
+    }
+
+    def universe_id(salesforce_id: str | None) -> str | None:
+        return to_universe[id_key(salesforce_id)] if salesforce_id else None
+
+    routed: list[Routed] = []
+    calls: list[BatchCalls] = []
+    for start in range(0, len(cases), batch):
+        chunk = cases[start : start + batch]
+        leads = [
+            RoutingInput(
+                hubspot_id=c.id, email=c.lead.email, company=c.lead.company, country=c.lead.country
+            )
+            for c in chunk
+        ]
+        seq = journal.last_seq()
+        decisions: dict[str, RoutingDecision] = Router(config, gateway).route(leads)
+        sent = [e for e in journal.entries(since=seq, api="salesforce") if e.path != LOGIN_PATH]
+        calls.append(BatchCalls(len(chunk), tuple(_queried_object(e.query) for e in sent)))
+        for case in chunk:
+            decision = decisions[case.id]
+            routed.append(
+                Routed(
+                    case,
+                    decision.global_lead,
+                    universe_id(decision.matched_account_id),
+                    universe_id(decision.ultimate_parent_id),
+                    decision.rule,
+                )
+            )
+    return routed, calls
+
+
+_FROM = re.compile(r"\bFROM\s+(\w+)", re.IGNORECASE)
+
+
+def _queried_object(query_string: str) -> str:
+    text = parse_qs(query_string).get("q", [""])[0]
+    found = _FROM.search(text)
+    return found.group(1) if found else "?"
+
+
 # -- metrics: one function each ----------------------------------------------------------------
 
 
@@ -322,6 +485,91 @@ def fetch_metrics(outcomes: Sequence[Outcome], stats: FetchStats) -> FetchMetric
     )
 
 
+@dataclass
+class GlobalMetrics:
+    """Precision and recall of the global decision (positive: routed as global)."""
+
+    true_positives: int
+    false_positives: int
+    misses: int
+    wrong: list[Routed]  # routed as global, labelled not global
+    missed: list[Routed]  # labelled global, not routed as global
+
+    @property
+    def precision(self) -> float:
+        answered = self.true_positives + self.false_positives
+        return self.true_positives / answered if answered else 1.0
+
+    @property
+    def recall(self) -> float:
+        expected = self.true_positives + self.misses
+        return self.true_positives / expected if expected else 1.0
+
+
+def global_metrics(routed: Iterable[Routed]) -> GlobalMetrics:
+    """A case without an account (`expected_global` null) is labelled not global."""
+    tp = 0
+    wrong: list[Routed] = []
+    missed: list[Routed] = []
+    for r in routed:
+        expected = bool(r.case.expected_global)
+        if r.global_lead and expected:
+            tp += 1
+        elif r.global_lead:
+            wrong.append(r)
+        elif expected:
+            missed.append(r)
+    return GlobalMetrics(tp, len(wrong), len(missed), wrong, missed)
+
+
+@dataclass
+class ParentMetrics:
+    """How often the decision names the labelled ultimate parent (none for no account)."""
+
+    right: int
+    cases: int
+    wrong: list[Routed]  # another hierarchy's ultimate parent
+    missed: list[Routed]  # none, where the case has one
+
+    @property
+    def accuracy(self) -> float:
+        return self.right / self.cases if self.cases else 1.0
+
+
+def parent_metrics(routed: Sequence[Routed]) -> ParentMetrics:
+    wrong = [
+        r
+        for r in routed
+        if r.ultimate_parent is not None and r.ultimate_parent != r.case.expected_ultimate_parent
+    ]
+    missed = [
+        r
+        for r in routed
+        if r.ultimate_parent is None and r.case.expected_ultimate_parent is not None
+    ]
+    return ParentMetrics(len(routed) - len(wrong) - len(missed), len(routed), wrong, missed)
+
+
+@dataclass
+class CallMetrics:
+    """Salesforce calls per batch (login left out)."""
+
+    batches: list[BatchCalls]
+
+    @property
+    def per_batch(self) -> list[int]:
+        return [len(b.objects) for b in self.batches]
+
+    @property
+    def most(self) -> int:
+        """The most calls a batch took (each batch holds at most 200 leads)."""
+        return max(self.per_batch, default=0)
+
+
+def call_metrics(batches: Sequence[BatchCalls]) -> CallMetrics:
+    return CallMetrics(list(batches))
+
+
 # -- printing ----------------------------------------------------------------------------------
 
 
@@ -348,6 +596,76 @@ def print_fetch(metrics: FetchMetrics) -> None:
         f"  SOQL queries per batch {metrics.queries_per_batch}, rows {metrics.rows}, "
         f"longest query {metrics.longest_query} characters; expected account fetched "
         f"{metrics.found}/{metrics.expected} ({metrics.recall:.4f})"
+    )
+
+
+def print_global(metrics: GlobalMetrics, *, listing: bool) -> None:
+    print("global decision (Router)")
+    print(
+        f"  precision {metrics.precision:.4f}  recall {metrics.recall:.4f}  "
+        f"(global and labelled global {metrics.true_positives}, global but labelled not "
+        f"{metrics.false_positives}, labelled global but not routed as global {metrics.misses})"
+    )
+    if listing:
+        for title, items in (("wrongly global", metrics.wrong), ("missed", metrics.missed)):
+            print(f"  {title}:")
+            for r in items:
+                print(f"    {_describe_routed(r)}")
+
+
+def print_parent(metrics: ParentMetrics, *, listing: bool) -> None:
+    print("ultimate parent (Router)")
+    print(
+        f"  accuracy {metrics.accuracy:.4f}  (right {metrics.right} of {metrics.cases} cases, "
+        f"another hierarchy {len(metrics.wrong)}, none where one is labelled "
+        f"{len(metrics.missed)})"
+    )
+    if listing:
+        for title, items in (("another hierarchy", metrics.wrong), ("none", metrics.missed)):
+            print(f"  {title}:")
+            for r in items:
+                print(f"    {_describe_routed(r)}")
+
+
+def print_calls(metrics: CallMetrics) -> None:
+    print("Salesforce calls (Router, a new Router per batch; the OAuth login not counted)")
+    print(
+        f"  per batch {metrics.per_batch} for {[b.leads for b in metrics.batches]} leads: "
+        f"most {metrics.most} for a batch; {sum(metrics.per_batch)} for "
+        f"{sum(b.leads for b in metrics.batches)} leads"
+    )
+    for i, b in enumerate(metrics.batches, 1):
+        objects = ", ".join(f"{name} {n}" for name, n in Counter(b.objects).items())
+        print(f"  batch {i}: {objects}")
+
+
+def verdicts(
+    match: MatchMetrics, global_: GlobalMetrics, calls: CallMetrics
+) -> list[tuple[str, bool]]:
+    """Each target of issue 5 and whether it holds."""
+    return [
+        (
+            f"account match precision >= {MIN_PRECISION} at recall >= {MIN_RECALL}",
+            match.precision >= MIN_PRECISION and match.recall >= MIN_RECALL,
+        ),
+        (
+            f"global decision precision >= {MIN_PRECISION} at recall >= {MIN_RECALL}",
+            global_.precision >= MIN_PRECISION and global_.recall >= MIN_RECALL,
+        ),
+        (
+            f"<= {MAX_CALLS_PER_200} Salesforce calls per batch of 200 leads",
+            calls.most <= MAX_CALLS_PER_200,
+        ),
+    ]
+
+
+def _describe_routed(r: Routed) -> str:
+    c = r.case
+    return (
+        f"{c.id} {c.kind}: email={c.lead.email!r} company={c.lead.company!r} "
+        f"country={c.lead.country!r} expected {c.expected} (top {c.expected_ultimate_parent}, "
+        f"global {c.expected_global}) got {r.matched} (top {r.ultimate_parent}, global "
+        f"{r.global_lead}): {r.rule}"
     )
 
 
@@ -382,7 +700,27 @@ def main(argv: list[str] | None = None) -> int:
     match = match_metrics(outcomes)
     print_match(match, listing=args.list)
     print_fetch(fetch_metrics(outcomes, stats))
-    return 0
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    configure_logging("json", level="error")  # the router logs every batch at info
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        SandboxServer(to_seed(universe_data(universe)), tls_dir=Path(tmp) / "tls") as server,
+    ):
+        routed, batches = route_with_router(
+            server, universe, cases, routing_config(config), batch=args.batch
+        )
+    global_ = global_metrics(routed)
+    print_global(global_, listing=args.list)
+    print_parent(parent_metrics(routed), listing=args.list)
+    calls = call_metrics(batches)
+    print_calls(calls)
+
+    results = verdicts(match, global_, calls)
+    print("targets")
+    for what, ok in results:
+        print(f"  {'PASS' if ok else 'FAIL'}  {what}")
+    return 0 if all(ok for _, ok in results) else 1
 
 
 if __name__ == "__main__":
