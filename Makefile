@@ -33,6 +33,7 @@ sandbox: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/sandbox_speed.py
 	$(BIN)/python bench/sync_throughput.py
+	$(BIN)/python bench/mapping_speed.py
 	$(BIN)/python bench/routing_accuracy.py
 
 clean:
