@@ -1,14 +1,22 @@
 """What to do with each pulled contact: pure decisions, each with its reason.
 
 No I/O here. The engine gathers what we know (links, the hash of what we last wrote, the Leads
-and Contacts found by email) and these functions turn it into intended writes.
+and Contacts found by email, the current values of fields a conflict rule protects) and these
+functions turn it into intended writes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+import contextlib
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, NamedTuple
 
+from connector.mapping.model import Conflict
+from connector.mapping.plan import NEVER_WRITTEN, blank, resolve, same
+from connector.mapping.transforms import text_of
 from connector.model import HubSpotContact, Link, SalesforceMatch
 
 Action = Literal["upsert", "link_lead", "link_contact", "unchanged", "held", "skip", "fail"]
@@ -29,6 +37,16 @@ class Decision:
     target_id: str | None = None  # the Lead (link_lead) or Contact (link_contact) matched
     known: bool = False  # the Lead exists already (an update, not a create)
     target_object: str | None = None  # "Lead" or "Contact", for an unchanged linked contact
+    # Lead fields a conflict rule keeps in Salesforce (left out of the write) -> why
+    withheld: dict[str, str] = field(default_factory=dict)
+    # What the protected fields will hold from us once the write lands (`guard`'s `written`)
+    written: dict[str, str] | None = None
+
+    @property
+    def outgoing(self) -> dict[str, Any]:
+        """The values to send: the mapped ones less those Salesforce keeps. `fields` stays
+        whole: its hash is what the echo check and the dead-letter store compare."""
+        return {k: v for k, v in (self.fields or {}).items() if k not in self.withheld}
 
 
 def needs_lookup(contact: HubSpotContact, link: Link | None) -> bool:
@@ -127,3 +145,81 @@ def decide(
             f"{leads[0].hubspot_id}; resolve the duplicate in HubSpot",
         )
     return Decision(contact, "upsert", "new qualified contact", fields, values_hash)
+
+
+# -- conflict rules on updates --------------------------------------------------------------
+class Guard(NamedTuple):
+    """The outcome of a Lead update's conflict rules: the fields Salesforce keeps (not sent),
+    with why, and the fingerprints of what we will have written to each protected field."""
+
+    withheld: dict[str, str]
+    written: dict[str, str]
+
+
+def fingerprint(value: Any) -> str:
+    """A short digest of a field value, equal exactly for values `same` calls equal (blanks
+    alike, `5` and `5.0` alike), so the state store remembers what we wrote, not the value."""
+    text = "" if blank(value) else text_of(value) or ""
+    with contextlib.suppress(ValueError):  # numbers by value, as `same` compares them
+        number = float(text)
+        if number == number:  # NaN equals no number: `same` compares its text
+            text = repr(number + 0.0)  # + 0.0: -0.0 and 0.0 alike
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def guard(
+    fields: Mapping[str, Any],
+    rules: Mapping[str, Conflict],
+    lead: Mapping[str, Any] | None,
+    *,
+    hubspot_changed_at: datetime | None,
+    salesforce_changed_at: datetime | None,
+    written: Mapping[str, str],
+) -> Guard:
+    """Resolve the protected fields (`rules`: Lead field -> its rule, `hubspot_wins` ones left
+    out) of one write of the mapped `fields` against the Lead's current values.
+
+    `lead` None is a create (or a Lead gone since): nothing to protect, everything is sent.
+    A field the rule gives Salesforce, or whose two values both stay (`never_overwrite`), is
+    withheld; one that already agrees is sent as it is (it changes nothing). `written` holds
+    the fingerprints of what we last wrote per field: a side still holding it has not changed
+    since, so `resolve` lets the other side win. `newest_wins` weighs the contact's and the
+    Lead's record-level change times (`updated_at`, `LastModifiedDate`), not the field's own:
+    per-property history would cost calls on both sides.
+    """
+    withheld: dict[str, str] = {}
+    after = {name: digest for name, digest in written.items() if name in rules}
+    for name, rule in rules.items():
+        if name not in fields:
+            continue
+        value = fields[name]
+        if lead is None:
+            after[name] = fingerprint(value)
+            continue
+        current = lead.get(name)
+        resolution = resolve(
+            rule,
+            value,
+            hubspot_changed_at,
+            current,
+            salesforce_changed_at,
+            _last_written(written.get(name), value, current),
+        )
+        if resolution.winner == "hubspot" or same(value, current):
+            after[name] = fingerprint(value)  # both sides hold the HubSpot value from now on
+        else:
+            withheld[name] = f"{rule}: {resolution.reason}"
+    return Guard(withheld, after)
+
+
+def _last_written(digest: str | None, hubspot_value: Any, salesforce_value: Any) -> Any:
+    """What we last wrote to a field, as far as `resolve` needs it: the side whose value has the
+    stored fingerprint has not changed since. Neither side (or no fingerprint): NEVER_WRITTEN,
+    which `resolve` treats as "both changed": the rule decides."""
+    if digest is None:
+        return NEVER_WRITTEN
+    if fingerprint(salesforce_value) == digest:
+        return salesforce_value
+    if fingerprint(hubspot_value) == digest:
+        return hubspot_value
+    return NEVER_WRITTEN

@@ -7,16 +7,18 @@ changes nothing: at-least-once delivery, exactly-once effect.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
 
 from connector.lifecycle import qualifies, search_filters
+from connector.mapping.model import Conflict
 from connector.mapping.plan import LeadPlan, MappingFailure, values_hash
 from connector.model import (
     DeadLetter,
@@ -29,7 +31,7 @@ from connector.model import (
     WriteResult,
 )
 from connector.state.store import AuditEvent, Commit, StateStore
-from connector.sync.decide import Decision, decide, needs_lookup
+from connector.sync.decide import Decision, decide, guard, needs_lookup
 
 log = structlog.get_logger(__name__)
 
@@ -39,6 +41,9 @@ WRITEBACK_STREAM = "hubspot.writeback"
 
 class SalesforceSide(Protocol):
     def find_by_emails(self, emails: Sequence[str]) -> list[SalesforceMatch]: ...
+    def current_leads(
+        self, lead_ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]: ...
     def upsert_leads(
         self, upserts: Sequence[LeadUpsert], *, auto_assign: bool = False
     ) -> list[WriteResult]: ...
@@ -80,6 +85,7 @@ class PassSummary:
     written_back: int = 0
     routed: Counter[str] = field(default_factory=Counter)  # new leads by routing outcome
     held: int = 0  # failed before with the same values; waiting in the dead-letter store
+    kept: int = 0  # Lead field values a conflict rule kept out of an update
 
     @property
     def failed(self) -> int:
@@ -101,6 +107,8 @@ class PassSummary:
                 "  routed new leads: "
                 + ", ".join(f"{kind} {n}" for kind, n in sorted(self.routed.items()))
             )
+        if self.kept:
+            lines.append(f"  kept {self.kept} Salesforce field values their conflict rules protect")
         if self.held:
             lines.append(
                 f"  {self.held} contacts still wait in the dead-letter store, unchanged "
@@ -133,6 +141,13 @@ class SyncEngine:
         self.overlap = overlap
         # Without routing.yaml no owner is set: Salesforce's assignment rules assign new Leads.
         self.router_factory = router_factory
+        # Lead fields whose conflict rule may keep Salesforce's value. Only with some does an
+        # update read the Lead first (one query a page): the default mapping reads nothing.
+        self.protected: dict[str, Conflict] = {
+            f.salesforce: f.conflict
+            for f in plan.fields
+            if f.spec.to_salesforce and f.conflict != "hubspot_wins"
+        }
 
     def run_once(self, run_id: str | None = None) -> PassSummary:
         """One pass over the contacts changed since the cursor (minus the overlap window)."""
@@ -169,6 +184,7 @@ class SyncEngine:
             updated=summary.updated,
             linked=summary.linked,
             unchanged=summary.unchanged,
+            kept=summary.kept,
             failed=summary.failed,
         )
         return summary
@@ -186,7 +202,8 @@ class SyncEngine:
         summary.pulled += len(page)
         ids = [c.id for c in page]
         links = self.store.links(ids)
-        hashes = self.store.hashes([_key(i) for i in ids], "to_salesforce")
+        keys = [_key(i) for i in ids] + ([_fields_key(i) for i in ids] if self.protected else [])
+        hashes = self.store.hashes(keys, "to_salesforce")
         lookup = sorted(
             {c.email.lower() for c in page if needs_lookup(c, links.get(c.id)) and c.email}
         )
@@ -230,6 +247,7 @@ class SyncEngine:
                     failed=dead.get(contact.id),
                 )
             )
+        decisions = self._guard(decisions, hashes)
         # New Leads are routed before they are written, so the owner lands in the same upsert.
         new = [d.contact for d in decisions if d.action == "upsert" and not d.known]
         routes = router.route_contacts(new) if router and new else {}
@@ -255,6 +273,33 @@ class SyncEngine:
         )
         return commit.cursor
 
+    def _guard(self, decisions: list[Decision], hashes: dict[str, str]) -> list[Decision]:
+        """Writes with their protected fields resolved: the Leads to update are read (one query
+        a page, only when the mapping protects a field) and what Salesforce wins is withheld."""
+        if not self.protected:
+            return decisions
+        writes = ("upsert", "link_lead")
+        known = sorted(
+            {d.target_id for d in decisions if d.action in writes and d.known and d.target_id}
+        )
+        current = self.salesforce.current_leads(known, sorted(self.protected)) if known else {}
+        guarded = []
+        for decision in decisions:
+            if decision.action not in writes:
+                guarded.append(decision)
+                continue
+            lead = current.get(decision.target_id or "") if decision.known else None
+            outcome = guard(
+                decision.fields or {},
+                self.protected,
+                lead,
+                hubspot_changed_at=decision.contact.updated_at,
+                salesforce_changed_at=lead.get("LastModifiedDate") if lead else None,
+                written=_written(hashes.get(_fields_key(decision.contact.id))),
+            )
+            guarded.append(replace(decision, withheld=outcome.withheld, written=outcome.written))
+        return guarded
+
     def _dead_letters(self) -> dict[str, tuple[str | None, str]]:
         """Open dead letters of the stream: record id -> (code, hash of the refused values)."""
         return {
@@ -269,17 +314,17 @@ class SyncEngine:
         keep their owner."""
         ext = self.external_id_field
         new = [
-            LeadUpsert(d.contact.id, {**(d.fields or {}), **_route_fields(routes, d.contact.id)})
+            LeadUpsert(d.contact.id, {**d.outgoing, **_route_fields(routes, d.contact.id)})
             for d in decisions
             if d.action == "upsert" and not d.known
         ]
         known = [
-            LeadUpsert(d.contact.id, d.fields or {})
+            LeadUpsert(d.contact.id, d.outgoing)
             for d in decisions
             if d.action == "upsert" and d.known
         ]
         links = [
-            LeadUpdate(d.contact.id, d.target_id or "", {**(d.fields or {}), ext: d.contact.id})
+            LeadUpdate(d.contact.id, d.target_id or "", {**d.outgoing, ext: d.contact.id})
             for d in decisions
             if d.action == "link_lead"
         ]
@@ -345,8 +390,17 @@ class SyncEngine:
             return
         lead_id = result.salesforce_id
         commit.links.append(Link(contact.id, "Lead", lead_id, lead_id=lead_id))
+        # The hash of every mapped value, withheld ones included: an unchanged contact stays
+        # our echo next pass, whatever its conflict rules kept out of this write.
         if decision.hash:
             commit.hashes[_key(contact.id)] = decision.hash
+        if decision.written:
+            commit.hashes[_fields_key(contact.id)] = json.dumps(decision.written, sort_keys=True)
+        if decision.withheld:
+            summary.kept += len(decision.withheld)
+            commit.audit.append(
+                AuditEvent("conflict", contact.id, {"lead_id": lead_id, "kept": decision.withheld})
+            )
         commit.resolved.append(contact.id)
         if action == "link_lead":
             summary.linked += 1
@@ -429,3 +483,17 @@ def _route_fields(routes: dict[str, Any], hubspot_id: str) -> dict[str, Any]:
 
 def _key(hubspot_id: str) -> str:
     return f"hubspot:{hubspot_id}"
+
+
+def _fields_key(hubspot_id: str) -> str:
+    """Where the fingerprints of what we last wrote to a contact's protected fields are kept."""
+    return f"hubspot:{hubspot_id}:fields"
+
+
+def _written(stored: str | None) -> dict[str, str]:
+    """The stored fingerprints (field -> digest); unreadable ones count as never written."""
+    try:
+        value = json.loads(stored) if stored else {}
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from connector.mapping.plan import same
 from connector.model import HubSpotContact, Link, SalesforceMatch
-from connector.sync.decide import decide, needs_lookup
+from connector.sync.decide import Guard, decide, fingerprint, guard, needs_lookup
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 CONTACT = HubSpotContact("101", {"email": "Ada@Acme.test"}, NOW)
@@ -95,3 +100,132 @@ def test_values_refused_before_wait_in_the_dead_letter_store():
 def test_transient_failures_are_retried_with_the_same_values():
     """A lock timeout says nothing about the record: it is tried again."""
     assert _decide(failed=("UNABLE_TO_LOCK_ROW", "h1")).action == "upsert"
+
+
+# -- conflict rules on updates (`guard`) ------------------------------------------------------
+RULES = {"Title": "never_overwrite", "Phone": "salesforce_wins"}
+MAPPED = {"LastName": "Lovelace", "Title": "CTO", "Phone": "+46 70 111"}
+EARLIER = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def _guard(lead, written=None, rules=RULES, fields=MAPPED, salesforce_at=EARLIER):
+    return guard(
+        fields,
+        rules,
+        lead,
+        hubspot_changed_at=NOW,
+        salesforce_changed_at=salesforce_at,
+        written=written or {},
+    )
+
+
+def test_a_new_lead_gets_every_field_and_remembers_what_it_got():
+    """A create has nothing to protect: all is sent, and each protected value is fingerprinted."""
+    outcome = _guard(None)
+    assert outcome.withheld == {}
+    assert outcome.written == {"Title": fingerprint("CTO"), "Phone": fingerprint("+46 70 111")}
+
+
+def test_rep_edits_are_kept_by_never_overwrite_and_salesforce_wins():
+    """Sales' Title (never_overwrite) and Phone (salesforce_wins) stay when both sides changed;
+    what we last wrote is still remembered for the next time."""
+    before = {"Title": fingerprint("Buyer"), "Phone": fingerprint("+46 70 000")}
+    outcome = _guard({"Title": "VP Sales", "Phone": "+46 8 555"}, written=before)
+    assert outcome.withheld == {
+        "Title": "never_overwrite: both sides have a value; never_overwrite keeps each",
+        "Phone": "salesforce_wins: Salesforce wins (salesforce_wins)",
+    }
+    assert outcome.written == before
+
+
+def test_never_overwrite_fills_a_blank_salesforce_field():
+    """A Title sales left empty is filled from HubSpot, and remembered."""
+    outcome = _guard({"Title": "", "Phone": "+46 70 111"})
+    assert outcome.withheld == {}
+    assert outcome.written["Title"] == fingerprint("CTO")
+
+
+def test_only_hubspot_changed_since_our_write_so_hubspot_wins_even_under_salesforce_wins():
+    """Salesforce still holds the phone we wrote: marketing's new phone goes through."""
+    outcome = _guard(
+        {"Title": "CTO", "Phone": "+46 70 000"}, written={"Phone": fingerprint("+46 70 000")}
+    )
+    assert outcome.withheld == {}
+    assert outcome.written["Phone"] == fingerprint("+46 70 111")
+
+
+def test_only_salesforce_changed_since_our_write_so_salesforce_keeps_it():
+    """HubSpot still holds what we wrote: sales' later edit is not overwritten with it, even
+    under hubspot_unless_blank."""
+    outcome = _guard(
+        {"Phone": "+46 8 555"},
+        written={"Phone": fingerprint("+46 70 111")},
+        rules={"Phone": "hubspot_unless_blank"},
+    )
+    assert outcome.withheld == {
+        "Phone": "hubspot_unless_blank: only Salesforce changed since our last write"
+    }
+    assert outcome.written == {"Phone": fingerprint("+46 70 111")}
+
+
+def test_both_changed_the_rule_decides():
+    """Neither side holds what we wrote: hubspot_unless_blank sends HubSpot's value."""
+    outcome = _guard(
+        {"Phone": "+46 8 555"},
+        written={"Phone": fingerprint("+46 70 000")},
+        rules={"Phone": "hubspot_unless_blank"},
+    )
+    assert outcome.withheld == {}
+    assert outcome.written == {"Phone": fingerprint("+46 70 111")}
+
+
+def test_values_that_already_agree_are_sent_and_remembered():
+    """`5` and `5.0` agree: nothing is kept, and the fingerprint follows the agreed value."""
+    outcome = _guard(
+        {"NumberOfEmployees": 5.0},
+        rules={"NumberOfEmployees": "salesforce_wins"},
+        fields={"NumberOfEmployees": "5"},
+    )
+    assert outcome == Guard({}, {"NumberOfEmployees": fingerprint("5")})
+
+
+def test_newest_wins_compares_record_change_times():
+    """A Lead changed after the contact keeps its value; one changed before gets HubSpot's."""
+    rules = {"Phone": "newest_wins"}
+    lead = {"Phone": "+46 8 555"}
+    later = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+    assert set(_guard(lead, rules=rules, salesforce_at=later).withheld) == {"Phone"}
+    assert _guard(lead, rules=rules, salesforce_at=EARLIER).withheld == {}
+
+
+def test_fingerprints_of_fields_no_longer_protected_are_dropped():
+    """A field whose rule went back to hubspot_wins leaves the remembered set."""
+    outcome = _guard(None, written={"Website": fingerprint("x.test")})
+    assert set(outcome.written) == {"Title", "Phone"}
+
+
+def test_outgoing_leaves_out_withheld_fields_but_the_hash_covers_all():
+    """The write omits what Salesforce keeps; `fields` (and so the echo hash) stays whole."""
+    d = replace(_decide(), withheld={"Company": "salesforce_wins: ..."})
+    assert d.outgoing == {"LastName": "Lovelace", "Email": "ada@acme.test"}
+    assert (d.fields, d.hash) == (FIELDS, "h1")
+
+
+VALUES = st.one_of(
+    st.none(),
+    st.sampled_from(
+        [
+            *("", " ", "5", "5.0", "-0", "0", "1e3", "1_000", "nan", "NaN", "inf", "Infinity"),
+            *("abc", "ABC", "true", "+46 70 111", "+4670111"),
+        ]
+    ),
+    st.integers(-3, 3),
+    st.floats(-3, 3, allow_nan=False).map(lambda f: round(f, 1)),
+    st.booleans(),
+)
+
+
+@given(VALUES, VALUES)
+def test_fingerprints_agree_exactly_when_values_are_the_same(a, b):
+    """A remembered fingerprint matches a value just when `same` would call them equal."""
+    assert (fingerprint(a) == fingerprint(b)) == same(a, b)
