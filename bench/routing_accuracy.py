@@ -13,9 +13,11 @@ Two runs over the same cases, in batches of `--batch` leads:
   leads and broken hierarchies to a review queue; no regional rules, everything else to a
   default queue). A new Router per batch, so every batch starts with an empty cache (the most a
   batch can cost; a sync pass keeps one Router for all its batches, and later batches then
-  cost less or the same). The Router reads no field of extra known domains (the universe's
-  `domains`, which the first run adds as such a field would find them), so a lead at a country
-  domain that only its account's known domains list is not matched by it.
+  cost less or the same).
+
+Both runs read an account's extra known domains (the universe's `domains`: country variants of
+its website) from the custom field `Domains__c`, as `matching.domain_fields: [Website,
+Domains__c]` names it.
 
 Prints, per metric:
 
@@ -28,8 +30,10 @@ Prints, per metric:
   `expected_global` (a lead without an account, or ambiguous, counts as not global);
 - ultimate parent (Router): how often the decision names the labelled ultimate parent (none
   when the lead has no account);
-- Salesforce calls (Router): API calls per batch, counted in the sandbox's journal; the OAuth
-  token call of the login is not counted (it happens once per process, not per batch).
+- Salesforce calls (Router): API calls per batch, counted in the sandbox's journal (a
+  Composite call carrying several queries is one call); the OAuth token call of the login is
+  not counted (it happens once per process, not per batch). With them, the SOQL queries the
+  batch sent, by the object each read.
 
 Targets (issue 5): precision ≥ 0.99 at recall ≥ 0.95 (account match and global decision);
 ≤ 5 Salesforce calls to route 200 leads. Each prints PASS or FAIL; a FAIL exits with status 1.
@@ -67,6 +71,7 @@ from connector.routing.router import Router, RoutingInput
 from connector.salesforce.gateway import SalesforceGateway
 from connector.sandbox.app import SandboxConfig
 from connector.sandbox.env import sandbox_env
+from connector.sandbox.journal import Entry
 from connector.sandbox.salesforce.org import Org
 from connector.sandbox.salesforce.soql import run
 from connector.sandbox.seed import load_seed
@@ -75,8 +80,10 @@ from connector.settings import Settings
 
 CASES = Path(__file__).resolve().parent / "routing_cases"
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
+#: The Account fields holding domains (`matching.domain_fields`).
+DOMAIN_FIELDS = ("Website", "Domains__c")
 #: The fields routing reads from a candidate account.
-FIELDS = ("Id", "AccountNumber", "Name", "Website", "BillingCountry", "ParentId", "OwnerId")
+FIELDS = ("Id", "AccountNumber", "Name", *DOMAIN_FIELDS, "BillingCountry", "ParentId", "OwnerId")
 #: The queues `routing_config` names (DeveloperName), seeded by `to_seed`.
 DEFAULT_QUEUE = "Inbound_Leads"
 REVIEW_QUEUE = "Routing_Review"
@@ -153,8 +160,9 @@ def load_universe(directory: Path = CASES) -> Universe:
 
 
 def to_seed(data: dict[str, Any]) -> dict[str, Any]:
-    """A sandbox seed holding the universe's roles, users and accounts, and the default and
-    review queues of `routing_config`."""
+    """A sandbox seed holding the universe's roles, users and accounts (their extra known
+    domains in `Domains__c`, one a line), and the default and review queues of
+    `routing_config`."""
     queues = [
         {"Id": "@queue-default", "Name": "Inbound Leads", "DeveloperName": DEFAULT_QUEUE},
         {"Id": "@queue-review", "Name": "Routing Review", "DeveloperName": REVIEW_QUEUE},
@@ -184,6 +192,8 @@ def to_seed(data: dict[str, Any]) -> dict[str, Any]:
         }
         if a["website"]:
             record["Website"] = a["website"]
+        if a["domains"]:
+            record["Domains__c"] = "\n".join(a["domains"])
         if a["parent_id"]:
             record["ParentId"] = "@" + a["parent_id"]
         accounts.append(record)
@@ -235,10 +245,9 @@ def fetch_candidates(
     universe: Universe, leads: Sequence[LeadFacts], config: MatchConfig, stats: FetchStats
 ) -> list[AccountCandidate]:
     """The candidate accounts of a batch of leads, fetched from the sandbox org with the SOQL
-    `candidate_soql` writes. The universe's extra domains stand for a custom domains field the
-    sandbox has not got: accounts listing a key domain are added as that field would find them."""
+    `candidate_soql` writes, searching `DOMAIN_FIELDS`."""
     keys = candidate_keys(leads, config)
-    queries = candidate_soql(keys, FIELDS)
+    queries = candidate_soql(keys, FIELDS, domain_fields=DOMAIN_FIELDS)
     stats.batches += 1
     stats.queries += len(queries)
     stats.per_batch_queries.append(len(queries))
@@ -250,10 +259,6 @@ def fetch_candidates(
         for record in records:
             uid = universe.sandbox_ids[record["Id"]]
             found[uid] = candidate(universe.accounts[uid])
-    wanted = set(keys.domains)
-    for uid, account in universe.accounts.items():
-        if uid not in found and wanted.intersection(account["domains"]):
-            found[uid] = candidate(account)
     return list(found.values())
 
 
@@ -311,12 +316,13 @@ def decide(
 
 
 def routing_config(matching: MatchConfig) -> RoutingConfig:
-    """routing.yaml for the universe: the shipped global policy (`Global_Account__c = true` on
-    the ultimate parent), the review and default queues of `to_seed`, and no regional rules
-    (which regional owner a lead gets is not what the cases label)."""
+    """routing.yaml for the universe: `matching` searching `DOMAIN_FIELDS`, the shipped global
+    policy (`Global_Account__c = true` on the ultimate parent), the review and default queues
+    of `to_seed`, and no regional rules (which regional owner a lead gets is not what the cases
+    label)."""
     return RoutingConfig.model_validate(
         {
-            "matching": matching,
+            "matching": matching.model_copy(update={"domain_fields": list(DOMAIN_FIELDS)}),
             "global": {"when": [{"field": "Global_Account__c", "equals": True}]},
             "review": {"queue": REVIEW_QUEUE},
             "default": {"queue": DEFAULT_QUEUE},
@@ -344,10 +350,29 @@ class Routed:
 
 @dataclass(frozen=True)
 class BatchCalls:
-    """The Salesforce calls one batch cost: how many leads, and the object each call read."""
+    """The Salesforce calls one batch cost: how many leads, what each call was, and the object
+    each SOQL query of the batch read."""
 
     leads: int
-    objects: tuple[str, ...]  # `FROM` of each query ("?" for a call that is not one)
+    objects: tuple[str, ...]  # each call: `FROM` of a query, "Composite", or "?" for another
+    queries: tuple[str, ...] = ()  # `FROM` of each query sent, alone or in a Composite call
+
+
+class QueryRecorder:
+    """A Salesforce gateway noting the object each query given to it reads (a Composite call's
+    queries are not in the sandbox's journal)."""
+
+    def __init__(self, gateway: SalesforceGateway) -> None:
+        self._gateway = gateway
+        self.objects: list[str] = []
+
+    def query(self, text: str) -> list[dict[str, Any]]:
+        self.objects.append(_from(text))
+        return self._gateway.query(text)
+
+    def query_many(self, texts: Sequence[str]) -> list[list[dict[str, Any]]]:
+        self.objects.extend(_from(text) for text in texts)
+        return self._gateway.query_many(texts)
 
 
 def route_with_router(
@@ -361,7 +386,7 @@ def route_with_router(
     """Route every case through a real `Router` and `SalesforceGateway` against `server`
     (seeded with `to_seed` of the universe), a new Router per batch; the calls of each batch
     from the sandbox's journal, the OAuth token call (the login) left out."""
-    gateway = SalesforceGateway.connect(settings_for(server))
+    gateway = QueryRecorder(SalesforceGateway.connect(settings_for(server)))
     journal = server.sandbox.journal
     to_universe = {
         id_key(r["Id"]): r["AccountNumber"] for r in server.sandbox.org.records["Account"].values()
@@ -381,9 +406,10 @@ def route_with_router(
             for c in chunk
         ]
         seq = journal.last_seq()
+        gateway.objects.clear()
         decisions: dict[str, RoutingDecision] = Router(config, gateway).route(leads)
         sent = [e for e in journal.entries(since=seq, api="salesforce") if e.path != LOGIN_PATH]
-        calls.append(BatchCalls(len(chunk), tuple(_queried_object(e.query) for e in sent)))
+        calls.append(BatchCalls(len(chunk), tuple(map(_call_kind, sent)), tuple(gateway.objects)))
         for case in chunk:
             decision = decisions[case.id]
             routed.append(
@@ -401,8 +427,15 @@ def route_with_router(
 _FROM = re.compile(r"\bFROM\s+(\w+)", re.IGNORECASE)
 
 
-def _queried_object(query_string: str) -> str:
-    text = parse_qs(query_string).get("q", [""])[0]
+def _call_kind(entry: Entry) -> str:
+    """What a journaled call was: the object a GET query read, "Composite", or "?"."""
+    if entry.method == "POST" and entry.path.endswith("/composite"):
+        return "Composite"
+    text = parse_qs(entry.query).get("q", [""])[0]
+    return _from(text) if entry.method == "GET" and text else "?"
+
+
+def _from(text: str) -> str:
     found = _FROM.search(text)
     return found.group(1) if found else "?"
 
@@ -636,7 +669,8 @@ def print_calls(metrics: CallMetrics) -> None:
     )
     for i, b in enumerate(metrics.batches, 1):
         objects = ", ".join(f"{name} {n}" for name, n in Counter(b.objects).items())
-        print(f"  batch {i}: {objects}")
+        queries = ", ".join(f"{name} {n}" for name, n in Counter(b.queries).items())
+        print(f"  batch {i}: calls {objects}; queries {queries}")
 
 
 def verdicts(

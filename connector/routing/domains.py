@@ -68,6 +68,8 @@ _SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*://")
 _HOST_END = re.compile(r"[/?#\\]")
 _LABEL_STAR = re.compile(r"[^\s.*]+\.\*")
 _LOOSE_HOST = re.compile(r"[\w.-]+")
+#: What separates the domains of a field that lists several (`acme.de, acme.fi; acme.no`).
+_DOMAIN_SEPARATORS = re.compile(r"[,;\s]+")
 
 
 @lru_cache(maxsize=65536)
@@ -89,6 +91,17 @@ def email_domain(email: str | None) -> str | None:
     if not email or "@" not in email:
         return None
     return registrable_domain(email.rsplit("@", 1)[1])
+
+
+def listed_domains(value: object) -> tuple[str, ...]:
+    """The registrable domains a text field lists, in order, each once: domains, hosts or URLs
+    separated by commas, semicolons, spaces or line breaks (`acme.de; https://www.acme.fi/en`
+    → `acme.de`, `acme.fi`). Parts that are no domain are left out; a non-text value lists
+    none."""
+    if not isinstance(value, str):
+        return ()
+    found = (registrable_domain(part) for part in _DOMAIN_SEPARATORS.split(value))
+    return tuple(dict.fromkeys(d for d in found if d))
 
 
 def public_suffix(domain: str) -> str | None:

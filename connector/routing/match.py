@@ -17,6 +17,7 @@ opportunities. Whether the best one is clear or ambiguous is for the caller to s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -48,6 +49,8 @@ from connector.routing.normalize import (
 from connector.salesforce.soql import soql
 
 Tier = Literal["domain", "name", "fuzzy"]
+#: A Salesforce field API name (`Website`, `Domains__c`).
+_FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _TIER_RANK: dict[str, int] = {"domain": 0, "name": 1, "fuzzy": 2}
 
 #: Score taken off a name or fuzzy match when the lead's and the account's countries differ
@@ -81,6 +84,10 @@ class MatchConfig(BaseModel):
     fuzzy_threshold: float = Field(90.0, ge=0, le=100)
     #: Matches of the best tier within this many points of the best are its contenders.
     ambiguity_margin: float = Field(3.0, ge=0, le=100)
+    #: The Account fields holding the account's domains: `Website`, and any field listing more
+    #: of them (country variants; several a field, separated by commas, semicolons, spaces or
+    #: line breaks). Accounts are searched by them, so each must be filterable in SOQL.
+    domain_fields: list[str] = Field(default_factory=lambda: ["Website"], min_length=1)
 
     @field_validator("free_mail_domains", "extra_free_mail_domains")
     @classmethod
@@ -88,6 +95,21 @@ class MatchConfig(BaseModel):
         problems = [p for p in map(check_free_mail_pattern, value) if p]
         if problems:
             raise ValueError("; ".join(problems))
+        return value
+
+    @field_validator("domain_fields")
+    @classmethod
+    def _field_names(cls, value: list[str]) -> list[str]:
+        bad = [name for name in value if not _FIELD_NAME.fullmatch(name)]
+        if bad:
+            what = "not a Salesforce field name" if len(bad) == 1 else "not Salesforce field names"
+            msg = f"{what}: {', '.join(map(repr, bad))}"
+            raise ValueError(msg)
+        lower = [name.lower() for name in value]
+        twice = sorted({name for name in value if lower.count(name.lower()) > 1})
+        if twice:
+            msg = f"{', '.join(twice)} listed more than once"
+            raise ValueError(msg)
         return value
 
     @field_validator("legal_suffixes", "extra_legal_suffixes")

@@ -1,9 +1,11 @@
 """The router: fetches what a batch of leads needs from Salesforce, then lets the policy decide.
 
-For a whole batch, in a handful of queries whatever its size: the candidate accounts (which
+For a whole batch, in a handful of API calls whatever its size: the candidate accounts (which
 also bring the first five levels of their hierarchies), the rest of the hierarchies, the open
-opportunities on them, and the users and queues involved. Build one `Router` per pass: it keeps
-what it read (accounts, users, queues, opportunities) for the pass's later batches.
+opportunities on them, and the users and queues involved. Queries that do not depend on each
+other travel together (`query_many`: one Composite call for up to five): the candidate queries
+in one call, the users and queues in another. Build one `Router` per pass: it keeps what it read
+(accounts, users, queues, opportunities) for the pass's later batches.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from connector.routing.config import (
     is_id,
 )
 from connector.routing.config import load_routing as _load_routing
+from connector.routing.domains import listed_domains
 from connector.routing.hierarchy import MAX_IN_LIST_CHARS, HierarchyWalker
 from connector.routing.match import (
     AccountCandidate,
@@ -61,10 +64,13 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 
-#: Account fields the matcher reads besides the hierarchy's.
-MATCH_FIELDS = ("Website", "BillingCountry")
-#: Bytes a query may take in a GET URI (`q=...`), leaving room for the path and the headers
-#: within Salesforce's 16,384.
+#: Account fields the matcher reads besides the hierarchy's and `matching.domain_fields`.
+MATCH_FIELDS = ("BillingCountry",)
+#: The domain field read as the account's website; the others list more domains.
+WEBSITE = "Website"
+#: Bytes a query may take in a URI (`q=...`), leaving room for the path and the headers within
+#: Salesforce's 16,384. A query sent in a Composite subrequest travels in the request body,
+#: for whose `url` Salesforce documents no limit of its own: it is held to the same bound.
 MAX_QUERY_URI_BYTES = 14_000
 FIRST_QUERY_CHARS = 12_000
 MIN_QUERY_CHARS = 2_000
@@ -88,7 +94,9 @@ _QUEUE_QUERIES = {
 
 
 class Queryable(Protocol):
-    """Anything that runs SOQL (`SalesforceGateway`)."""
+    """Anything that runs SOQL (`SalesforceGateway`). One that also has `query_many(texts)`
+    (records of each text, in order, in as few API calls as it can) gets independent queries
+    together."""
 
     def query(self, text: str) -> list[dict[str, Any]]: ...
 
@@ -110,6 +118,10 @@ class Router:
     ) -> None:
         self._config = config
         self._query: Callable[[str], list[dict[str, Any]]] = salesforce.query
+        many = getattr(salesforce, "query_many", None)
+        self._many: Callable[[Sequence[str]], list[list[dict[str, Any]]]] = (
+            many if callable(many) else self._one_by_one
+        )
         self._walker = HierarchyWalker(
             self._query, fields=config.account_fields(), max_depth=config.hierarchy.max_depth
         )
@@ -186,30 +198,53 @@ class Router:
         return decisions
 
     # -- reads -----------------------------------------------------------------------------------
+    def _query_many(self, texts: Sequence[str]) -> list[list[dict[str, Any]]]:
+        """The records of each of `texts`, in order: together in as few calls as the
+        Salesforce object can (its `query_many`), none for no texts."""
+        return self._many(texts) if texts else []
+
+    def _one_by_one(self, texts: Sequence[str]) -> list[list[dict[str, Any]]]:
+        """`query_many` for a Salesforce that has only `query`: one call per text."""
+        return [self._query(text) for text in texts]
+
     def _candidates(self, facts: Sequence[LeadFacts]) -> list[AccountCandidate]:
-        """The accounts any lead could match; their rows also seed the hierarchy walk."""
+        """The accounts any lead could match, searched and read by `matching.domain_fields`
+        too; their rows also seed the hierarchy walk."""
         keys = candidate_keys(facts, self._config.matching)
-        fields = list(dict.fromkeys([*self._walker.select_fields(), *MATCH_FIELDS]))
-        rows: list[dict[str, Any]] = []
-        for text in _fitting(lambda limit: candidate_soql(keys, fields, max_chars=limit)):
-            rows.extend(self._query(text))
+        domain_fields = self._config.matching.domain_fields
+        fields = _unique_names([*self._walker.select_fields(), *domain_fields, *MATCH_FIELDS])
+        texts = _fitting(
+            lambda limit: candidate_soql(keys, fields, domain_fields=domain_fields, max_chars=limit)
+        )
+        rows = [row for result in self._query_many(texts) for row in result]
         self._walker.absorb(rows)
         found: dict[str, AccountCandidate] = {}
         for row in rows:
             account_id = str(row["Id"])
             self._accounts[account_id] = str(row.get("Name") or "")
-            found.setdefault(
-                id_key(account_id),
-                AccountCandidate(
-                    id=account_id,
-                    name=str(row.get("Name") or ""),
-                    website=row.get("Website"),
-                    country=row.get("BillingCountry"),
-                    parent_id=row.get("ParentId"),
-                    owner_id=row.get("OwnerId"),
-                ),
-            )
+            found.setdefault(id_key(account_id), self._candidate(account_id, row))
         return list(found.values())
+
+    def _candidate(self, account_id: str, row: Mapping[str, Any]) -> AccountCandidate:
+        """A candidate account from its row: `Website` (when a domain field) as its website,
+        the domains every other domain field lists as its known domains."""
+        website = None
+        domains: list[str] = []
+        for name in self._config.matching.domain_fields:
+            value = _value(row, name)
+            if name.lower() == WEBSITE.lower():
+                website = value if isinstance(value, str) else None
+            else:
+                domains.extend(listed_domains(value))
+        return AccountCandidate(
+            id=account_id,
+            name=str(row.get("Name") or ""),
+            website=website,
+            country=_value(row, "BillingCountry"),
+            parent_id=row.get("ParentId"),
+            owner_id=row.get("OwnerId"),
+            domains=tuple(dict.fromkeys(domains)),
+        )
 
     def _contenders(self, matches: Sequence[Match]) -> list[Match]:
         """The best match and those close enough to make it ambiguous."""
@@ -220,21 +255,21 @@ class Router:
         ids = sorted(i for key, i in accounts.items() if key not in self._opportunities)
         for account_id in ids:
             self._opportunities[id_key(account_id)] = []
-        for chunk in in_chunks(ids, MAX_IN_LIST_CHARS):
-            text = soql(
+        texts = [
+            soql(
                 "SELECT Id, OwnerId, AccountId FROM Opportunity "
                 "WHERE IsClosed = false AND AccountId IN {}",
                 chunk,
             )
-            for row in self._query(text):
-                opportunity = Opportunity(
-                    id=str(row["Id"]),
-                    account_id=str(row["AccountId"]),
-                    owner_id=str(row["OwnerId"]),
-                )
-                self._opportunities.setdefault(id_key(opportunity.account_id), []).append(
-                    opportunity
-                )
+            for chunk in in_chunks(ids, MAX_IN_LIST_CHARS)
+        ]
+        for row in (row for result in self._query_many(texts) for row in result):
+            opportunity = Opportunity(
+                id=str(row["Id"]),
+                account_id=str(row["AccountId"]),
+                owner_id=str(row["OwnerId"]),
+            )
+            self._opportunities.setdefault(id_key(opportunity.account_id), []).append(opportunity)
 
     def _directory(self, owner_ids: Iterable[str]) -> Directory:
         """Users and queues for this batch: those routing.yaml names and `owner_ids`."""
@@ -245,44 +280,50 @@ class Router:
         queue_ids = {r for _, r in queue_refs if is_id(r, QUEUE_PREFIX)}
         queue_ids |= {o for o in owner_ids if o.startswith(QUEUE_PREFIX)}
         developer_names = {r for _, r in queue_refs if not is_id(r, QUEUE_PREFIX)}
-        self._read_users(
+        new_usernames = sorted(usernames - self._usernames_read)
+        new_developer_names = sorted(
+            d for d in developer_names if d.casefold() not in self._queue_refs_read
+        )
+        user_texts = _queries(
+            _USER_QUERIES,
             sorted(i for i in user_ids if id_key(i) not in self._users),
-            sorted(usernames - self._usernames_read),
+            new_usernames,
         )
-        self._read_queues(
+        queue_texts = _queries(
+            _QUEUE_QUERIES,
             sorted(i for i in queue_ids if id_key(i) not in self._queues),
-            sorted(d for d in developer_names if d.casefold() not in self._queue_refs_read),
+            new_developer_names,
         )
+        # Users and queues do not depend on each other: their queries travel together.
+        results = self._query_many([*user_texts, *queue_texts])
+        for row in (row for result in results[: len(user_texts)] for row in result):
+            self._add_user(row)
+        for row in (row for result in results[len(user_texts) :] for row in result):
+            self._add_queue(row)
+        self._usernames_read.update(new_usernames)
+        self._queue_refs_read.update(d.casefold() for d in new_developer_names)
         directory = Directory(list(self._users.values()), list(self._queues.values()))
         check_config_refs(self._config, directory)
         return directory
 
-    def _read_users(self, ids: list[str], usernames: list[str]) -> None:
-        self._usernames_read.update(usernames)
-        for id_chunk, name_chunk in _paired_chunks(ids, usernames):
-            template = _USER_QUERIES[bool(id_chunk), bool(name_chunk)]
-            for row in self._query(soql(template, ids=id_chunk, names=name_chunk)):
-                role = row.get("UserRole") or {}
-                user = UserInfo(
-                    id=str(row["Id"]),
-                    name=str(row.get("Name") or row.get("Username") or ""),
-                    username=str(row.get("Username") or ""),
-                    active=bool(row.get("IsActive")),
-                    role=role.get("Name") if isinstance(role, Mapping) else None,
-                )
-                self._users[id_key(user.id)] = user
+    def _add_user(self, row: Mapping[str, Any]) -> None:
+        role = row.get("UserRole") or {}
+        user = UserInfo(
+            id=str(row["Id"]),
+            name=str(row.get("Name") or row.get("Username") or ""),
+            username=str(row.get("Username") or ""),
+            active=bool(row.get("IsActive")),
+            role=role.get("Name") if isinstance(role, Mapping) else None,
+        )
+        self._users[id_key(user.id)] = user
 
-    def _read_queues(self, ids: list[str], developer_names: list[str]) -> None:
-        self._queue_refs_read.update(d.casefold() for d in developer_names)
-        for id_chunk, name_chunk in _paired_chunks(ids, developer_names):
-            template = _QUEUE_QUERIES[bool(id_chunk), bool(name_chunk)]
-            for row in self._query(soql(template, ids=id_chunk, names=name_chunk)):
-                queue = QueueInfo(
-                    id=str(row["Id"]),
-                    name=str(row.get("Name") or ""),
-                    developer_name=str(row.get("DeveloperName") or ""),
-                )
-                self._queues[id_key(queue.id)] = queue
+    def _add_queue(self, row: Mapping[str, Any]) -> None:
+        queue = QueueInfo(
+            id=str(row["Id"]),
+            name=str(row.get("Name") or ""),
+            developer_name=str(row.get("DeveloperName") or ""),
+        )
+        self._queues[id_key(queue.id)] = queue
 
     def _account_name(self, account_id: str) -> str | None:
         node = self._walker.node(account_id)
@@ -303,6 +344,37 @@ def _fitting(build: Callable[[int], list[str]]) -> list[str]:
         ):
             return texts
         limit = max(MIN_QUERY_CHARS, limit * 3 // 4)
+
+
+def _unique_names(names: Iterable[str]) -> list[str]:
+    """Field names, each once (Salesforce compares them without case), the first spelling
+    kept."""
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        if name.lower() not in seen:
+            seen.add(name.lower())
+            out.append(name)
+    return out
+
+
+def _value(row: Mapping[str, Any], name: str) -> Any:
+    """The field `name` of a query row, its name compared without case."""
+    if name in row:
+        return row[name]
+    lower = name.lower()
+    return next((v for k, v in row.items() if k.lower() == lower), None)
+
+
+def _queries(
+    templates: Mapping[tuple[bool, bool], str], ids: list[str], names: list[str]
+) -> list[str]:
+    """The users or queues queries (`_USER_QUERIES`, `_QUEUE_QUERIES`) for these ids and
+    names: none for neither."""
+    return [
+        soql(templates[bool(id_chunk), bool(name_chunk)], ids=id_chunk, names=name_chunk)
+        for id_chunk, name_chunk in _paired_chunks(ids, names)
+    ]
 
 
 def _paired_chunks(first: list[str], second: list[str]) -> list[tuple[list[str], list[str]]]:

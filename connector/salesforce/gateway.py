@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -33,8 +34,9 @@ log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
-#: Emails per look-up query, and the longest IN list a look-up query may carry.
+#: Emails per look-up query, Ids per Lead read, and the longest IN list a query may carry.
 EMAILS_PER_LOOKUP = 200
+IDS_PER_QUERY = 200
 MAX_IN_LIST_CHARS = 9_000
 
 
@@ -98,6 +100,17 @@ def _write_result(hubspot_id: str, result: Mapping[str, Any]) -> WriteResult:
         created=bool(result.get("created")) and success,
         errors=() if success else _field_errors(result.get("errors")),
     )
+
+
+def _moment(value: Any) -> datetime | None:
+    """A Salesforce datetime (`2026-11-23T10:00:00.000+0000`) as an aware UTC datetime."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -189,6 +202,29 @@ class SalesforceGateway:
                 )
         log.info("salesforce.lookup", emails=len(unique), matches=len(matches))
         return matches
+
+    def current_leads(
+        self, lead_ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """The current `fields` of these Leads, by Lead Id, each with `LastModifiedDate` as a
+        UTC datetime (None if absent): what conflict rules weigh before an update. Selected by
+        Id, not by the external id, because a Lead found by email does not carry ours yet.
+
+        One query per 200 ids; Leads not found (deleted) are left out.
+        """
+        ids = list(dict.fromkeys(i for i in lead_ids if i))
+        names = list(dict.fromkeys(["Id", "LastModifiedDate", *fields]))
+        columns = {f"c{i}": name for i, name in enumerate(names)}
+        # Only placeholders are joined here; `soql` checks each name and escapes each id.
+        columns_text = ", ".join("{" + key + ":literal}" for key in columns)
+        template = "SELECT " + columns_text + " FROM Lead WHERE Id IN {ids}"  # noqa: S608
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in in_chunks(ids, MAX_IN_LIST_CHARS, IDS_PER_QUERY):
+            for record in self.query(soql(template, ids=chunk, **columns)):
+                record["LastModifiedDate"] = _moment(record.get("LastModifiedDate"))
+                found[record["Id"]] = record
+        log.info("salesforce.current_leads", leads=len(ids), found=len(found))
+        return found
 
     def upsert_leads(
         self, upserts: Sequence[LeadUpsert], *, auto_assign: bool = False
@@ -437,3 +473,24 @@ class SalesforceGateway:
             msg = f"not an sObject name: {sobject!r}"
             raise ValueError(msg)
         return self._run(f"describe {sobject}", lambda: getattr(self._client, sobject).describe())
+
+    # -- independent queries together ------------------------------------------------------
+    #: Queries one Composite call carries: of its 25 subrequests, Salesforce lets at most five
+    #: be queries (Query, QueryAll or Query More).
+    QUERIES_PER_COMPOSITE = 5
+
+    def query_many(self, texts: Sequence[str]) -> list[list[dict[str, Any]]]:
+        """The records of each query in `texts` (all pages, without `attributes`), in order.
+
+        Independent queries travel together, five to a Composite call (one API call each, and
+        one more per further page of a result). The queries ride in the request body (what
+        Salesforce advises for one too long for a GET URI). Build each with
+        `connector.salesforce.soql.soql`. A query Salesforce refuses fails the call as `query`
+        would (classified; retried when transient).
+        """
+        results: list[list[dict[str, Any]]] = []
+        for chunk in _chunks(list(texts), self.QUERIES_PER_COMPOSITE):
+            refs = {f"q{i}": text for i, text in enumerate(chunk)}
+            found = self._composite_queries(refs)
+            results.extend(found[ref] for ref in refs)
+        return results

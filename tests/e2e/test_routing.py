@@ -3,10 +3,13 @@ Salesforce call budget for a batch, and `leadbridge routing explain`."""
 
 from __future__ import annotations
 
+import copy
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from click.testing import CliRunner
@@ -159,6 +162,31 @@ def calls_since(server: SandboxServer, seq: int) -> list[Any]:
     return server.sandbox.journal.entries(since=seq, api="salesforce")
 
 
+class QuerySpy:
+    """The gateway, keeping the SOQL texts of each call the Router makes (the journal does not
+    show the queries a Composite call carries)."""
+
+    def __init__(self, gateway: SalesforceGateway) -> None:
+        self.gateway = gateway
+        self.calls: list[list[str]] = []
+
+    def query(self, text: str) -> list[dict[str, Any]]:
+        self.calls.append([text])
+        return self.gateway.query(text)
+
+    def query_many(self, texts: Sequence[str]) -> list[list[dict[str, Any]]]:
+        self.calls.append(list(texts))
+        return self.gateway.query_many(texts)
+
+    def objects(self) -> list[list[str]]:
+        """The object each query of each call read."""
+        return [[re.search(r" FROM (\w+)", t).group(1) for t in texts] for texts in self.calls]  # type: ignore[union-attr]
+
+
+def composite_calls(count: int) -> list[tuple[str, str]]:
+    return [("POST", "/services/data/v59.0/composite")] * count
+
+
 @pytest.fixture
 def connect(
     sandbox: Callable[..., SandboxServer],
@@ -181,7 +209,8 @@ def test_subsidiary_three_levels_under_a_global_parent_goes_to_the_global_owner(
     """The global owner, the global flag and the matched account, written in one upsert."""
     server, gateway, seq = connect(seed())
     accounts, users = ids(server, "Account"), ids(server, "User", "Username")
-    router = Router(load_routing(MAPPINGS), gateway)
+    spy = QuerySpy(gateway)
+    router = Router(load_routing(MAPPINGS), spy)
 
     decision = router.route([lead("101", "sven@globex.se", "Globex Sverige AB", country="Sweden")])[
         "101"
@@ -198,7 +227,10 @@ def test_subsidiary_three_levels_under_a_global_parent_goes_to_the_global_owner(
         "Globex Corporation",
     ]
     assert decision.watchers == (users["dorothea.brandt@acme-sales.test"],)  # the open one only
-    assert len(calls_since(server, seq)) == 4  # candidates (+ hierarchy), opps, users, queues
+    # three API calls: the candidates (with the hierarchy), the opportunities, then the users
+    # and the queues together
+    assert [(e.method, e.path) for e in calls_since(server, seq)] == composite_calls(3)
+    assert spy.objects() == [["Account"], ["Opportunity"], ["User", "Group"]]
 
     [result] = gateway.upsert_leads(
         [
@@ -242,7 +274,8 @@ def test_parent_id_cycle_ends_with_an_error_not_a_hang(connect) -> None:
         server.sandbox.org.records["Account"][accounts["Loop A AB"]]["ParentId"]
         == (accounts["Loop B AB"])
     )
-    router = Router(load_routing(MAPPINGS), gateway)
+    spy = QuerySpy(gateway)
+    router = Router(load_routing(MAPPINGS), spy)
 
     decision = router.route([lead("7", "anna@loopa.se", "Loop A AB", country="Sweden")])["7"]
 
@@ -253,7 +286,8 @@ def test_parent_id_cycle_ends_with_an_error_not_a_hang(connect) -> None:
         f"Loop A AB ({accounts['Loop A AB']}) → Loop B AB ({accounts['Loop B AB']}) → "
         f"Loop A AB ({accounts['Loop A AB']})"
     )
-    assert len(calls_since(server, seq)) <= 4
+    assert [(e.method, e.path) for e in calls_since(server, seq)] == composite_calls(3)
+    assert spy.objects() == [["Account"], ["Opportunity"], ["User", "Group"]]
 
 
 def test_company_names_with_quotes_backslashes_and_percent_match_only_literally(connect) -> None:
@@ -261,7 +295,8 @@ def test_company_names_with_quotes_backslashes_and_percent_match_only_literally(
     not, and no query is refused."""
     server, gateway, seq = connect(seed())
     accounts = ids(server, "Account")
-    router = Router(load_routing(MAPPINGS), gateway)
+    spy = QuerySpy(gateway)
+    router = Router(load_routing(MAPPINGS), spy)
 
     decisions = router.route(
         [
@@ -274,10 +309,10 @@ def test_company_names_with_quotes_backslashes_and_percent_match_only_literally(
     assert [c["account_id"] for c in decisions["1"].explain["candidates"]] == [accounts[HOSTILE]]
     assert decisions["2"].matched_account_id is None
     assert decisions["2"].explain["candidates"] == []
-    sent = calls_since(server, seq)
-    assert all(e.status == 200 for e in sent)
-    candidate_query = next(e.query for e in sent if "FROM+Account" in e.query)
-    assert "zq%5C_x%5C%25v" in candidate_query  # zq\_x\%v: escaped inside LIKE
+    # a refused query would fail its Composite call (and the routing): none was
+    assert all(e.status == 200 for e in calls_since(server, seq))
+    [candidate_query] = spy.calls[0]
+    assert "Name LIKE '%zq\\_x\\%v%'" in candidate_query  # escaped inside LIKE
 
 
 def test_two_hundred_leads_cost_at_most_five_salesforce_calls(connect, capsys) -> None:
@@ -303,7 +338,8 @@ def test_two_hundred_leads_cost_at_most_five_salesforce_calls(connect, capsys) -
         for i in range(50)
     ]
     leads += [lead(f"h{i}", f"p{i}@web.de", HOSTILE if i % 2 else "Loop B AB") for i in range(50)]
-    router = Router(load_routing(MAPPINGS), gateway)
+    spy = QuerySpy(gateway)
+    router = Router(load_routing(MAPPINGS), spy)
 
     decisions = router.route(leads)
 
@@ -311,8 +347,11 @@ def test_two_hundred_leads_cost_at_most_five_salesforce_calls(connect, capsys) -
     with capsys.disabled():
         print(f"\nrouting 200 leads: {len(sent)} Salesforce calls")
     assert len(decisions) == 200
-    assert len(sent) <= 5
-    assert all(len(e.path) + len(e.query) + 1 < 16_384 for e in sent)  # fits a GET URI
+    assert [(e.method, e.path) for e in sent] == composite_calls(3)
+    assert spy.objects() == [["Account"], ["Opportunity"], ["User", "Group"]]
+    # each query's subrequest URL stays within what a GET URI may hold
+    urls = [f"/services/data/v59.0/query?{urlencode({'q': t})}" for c in spy.calls for t in c]
+    assert all(len(url) < 16_384 for url in urls)
     accounts = ids(server, "Account")
     assert sum(d.global_lead for d in decisions.values()) == 50
     assert {decisions[f"s{i}"].ultimate_parent_id for i in range(50)} == {
@@ -346,6 +385,7 @@ def test_routing_explain_prints_the_decision_path_and_writes_nothing(sandbox, ru
     server = sandbox(seed())
     accounts = ids(server, "Account")
     gad = ids(server, "User", "Username")["greta.lindqvist@acme-sales.test"]
+    records = copy.deepcopy(server.sandbox.org.records)
 
     text = run_cli("routing", "explain", "Sven@Globex.se")
     as_json = run_cli("routing", "explain", "sven@globex.se", "--json")
@@ -369,12 +409,14 @@ def test_routing_explain_prints_the_decision_path_and_writes_nothing(sandbox, ru
     assert record["owner"] == {"id": gad, "kind": "User", "name": "Greta Lindqvist"}
     assert record["global"]["value"] is True
     assert record["lead_fields"]["Matched_Account__c"] == accounts["Globex Sverige AB"]
+    # the Composite calls carry queries only: Salesforce's records are as they were
     writes = [
         e
         for e in server.sandbox.journal.entries()
-        if e.method in WRITES and not e.path.endswith(("/token", "/search"))
+        if e.method in WRITES and not e.path.endswith(("/token", "/search", "/composite"))
     ]
     assert writes == []
+    assert server.sandbox.org.records == records
 
 
 def test_routing_explain_unknown_email_fails_with_a_message(sandbox, run_cli) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -497,6 +498,53 @@ def test_query_all_pages_without_attributes(http: responses.RequestsMock) -> Non
         {"Id": "001A", "Parent": {"Name": "P"}},
         {"Id": "001B", "Parent": None},
     ]
+
+
+def test_current_leads_by_id_in_chunks_of_200(http: responses.RequestsMock) -> None:
+    """Reading Leads before an update: one query per 200 Ids through the SOQL helper, the fields
+    plus LastModifiedDate, records by Id with the change time as an aware UTC datetime."""
+    seen: list[str] = []
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        text = parse_qs(urlsplit(request.url).query)["q"][0]
+        seen.append(text)
+        records = [
+            {
+                "attributes": {"type": "Lead"},
+                "Id": "00Q0",
+                "LastModifiedDate": "2026-11-23T10:00:00.000+0000",
+                "Title": "VP Sales",
+                "Phone": None,
+            }
+        ]
+        body = {"totalSize": 1, "done": True, "records": records if len(seen) == 1 else []}
+        return 200, {}, json.dumps(body)
+
+    http.add_callback(responses.GET, f"{API}/query/", callback=answer)
+    ids = [f"00Q{i}" for i in range(250)]
+
+    leads = make_gateway().current_leads([*ids, "", "00Q0"], ["Title", "Phone"])
+
+    assert leads == {
+        "00Q0": {
+            "Id": "00Q0",
+            "LastModifiedDate": datetime(2026, 11, 23, 10, 0, tzinfo=UTC),
+            "Title": "VP Sales",
+            "Phone": None,
+        }
+    }
+    first = "', '".join(ids[:200]).replace(" ", "")
+    assert seen[0] == (
+        f"SELECT Id, LastModifiedDate, Title, Phone FROM Lead WHERE Id IN ('{first}')"  # noqa: S608
+    )
+    assert [q.count("'00Q") for q in seen] == [200, 50]
+
+
+def test_current_leads_refuses_a_field_that_is_not_a_name(http: responses.RequestsMock) -> None:
+    """A field name is inserted as a checked literal: anything else raises before a call."""
+    with pytest.raises(ValueError, match="takes a field or object name"):
+        make_gateway().current_leads(["00Q1"], ["Title FROM User --"])
+    assert len(http.calls) == 0
 
 
 def test_api_usage_from_limit_info(http: responses.RequestsMock) -> None:

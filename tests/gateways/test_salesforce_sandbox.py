@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from connector.model import FieldError, LeadUpsert, SalesforceMatch, WriteResult
 from connector.salesforce.gateway import SalesforceGateway
 from connector.sandbox.app import Fault
 from connector.sandbox.env import sandbox_env
+from connector.sandbox.ids import to18
 from connector.sandbox.server import SandboxServer
 from connector.settings import Settings
 
@@ -157,6 +159,26 @@ def test_find_by_emails_case_insensitive_one_call(server: SandboxServer) -> None
         ),
     ]
     assert calls(server) == [("POST", f"{API}/composite", 200)]
+
+
+def test_current_leads_one_query(server: SandboxServer) -> None:
+    """The Leads an update will touch are read by Id in one query, with their change time as
+    an aware datetime; an Id that no longer exists is simply absent."""
+    gateway = SalesforceGateway.connect(settings_for(server))
+    server.sandbox.journal.clear()
+    org = server.sandbox.org
+    ada = next(r for r in org.records["Lead"].values() if r["LastName"] == "Lovelace")
+
+    gone = to18("00QKb0000009999")  # a well-formed Lead Id no record has
+
+    leads = gateway.current_leads([ada["Id"], gone], ["Email", "Title"])
+
+    assert list(leads) == [ada["Id"]]
+    lead = leads[ada["Id"]]
+    assert (lead["Email"], lead["Title"]) == ("ada@x.com", None)
+    assert lead["LastModifiedDate"].utcoffset() == timedelta(0)
+    assert abs(lead["LastModifiedDate"] - datetime.now(UTC)) < timedelta(minutes=5)
+    assert [(m, p.split("?")[0], s) for m, p, s in calls(server)] == [("GET", f"{API}/query/", 200)]
 
 
 def test_upsert_250_leads(server: SandboxServer) -> None:

@@ -4,6 +4,7 @@ candidates, and the labelled set's precision and recall."""
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -246,6 +247,26 @@ def test_config_is_strict() -> None:
         CONFIG.fuzzy_threshold = 50  # type: ignore[misc]
     copy = CONFIG.model_copy(update={"fuzzy_threshold": 80.0})
     assert ids(match_lead(LeadFacts(None, "Nrodic Steal"), [STEEL], copy)) == [("A3", "fuzzy")]
+
+
+def test_domain_fields_are_field_names_listed_once() -> None:
+    """`matching.domain_fields` defaults to Website and takes only Salesforce field names, each
+    once (names compare without case), and at least one."""
+    assert CONFIG.domain_fields == ["Website"]
+    assert MatchConfig(domain_fields=["Website", "Domains__c"]).domain_fields == [
+        "Website",
+        "Domains__c",
+    ]
+    with pytest.raises(ValidationError, match="not a Salesforce field name: 'Domains__c OR Id'"):
+        MatchConfig(domain_fields=["Website", "Domains__c OR Id"])
+    with pytest.raises(
+        ValidationError, match=re.escape("field names: 'Parent.Website', 'Domains c'")
+    ):
+        MatchConfig(domain_fields=["Parent.Website", "Domains c"])
+    with pytest.raises(ValidationError, match="Website, website listed more than once"):
+        MatchConfig(domain_fields=["Website", "website"])
+    with pytest.raises(ValidationError, match="at least 1 item"):
+        MatchConfig(domain_fields=[])
 
 
 # -- what to fetch -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from connector.routing.domains import (
     ascii_domain,
     check_free_mail_pattern,
     email_domain,
+    listed_domains,
     registrable_domain,
 )
 from connector.routing.normalize import (
@@ -160,6 +161,30 @@ def test_registrable_domains(value: str | None, expected: str | None) -> None:
     """Websites reduce to their registrable domain by the bundled public suffix list:
     scheme, www., subdomains, port and path go; co.uk and com.au stay whole; IDNs in Unicode."""
     assert registrable_domain(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("lumbexia.fi", ("lumbexia.fi",)),
+        ("lumbexia.fi, lumbexia.no;lumbexia.se", ("lumbexia.fi", "lumbexia.no", "lumbexia.se")),
+        ("lumbexia.fi\nlumbexia.no\r\n\tlumbexia.dk  lumbexia.de", (
+            "lumbexia.fi", "lumbexia.no", "lumbexia.dk", "lumbexia.de")),
+        ("https://www.Lumbexia.co.uk/en?a=1; http://shop.lumbexia.com.au/", (
+            "lumbexia.co.uk", "lumbexia.com.au")),
+        ("www.lumbexia.fi, LUMBEXIA.FI; https://lumbexia.fi", ("lumbexia.fi",)),
+        (" ,; lumbexia.fi ;, not a domain, co.uk, 10.0.0.1 ", ("lumbexia.fi",)),
+        ("xn--mller-kva.de\u00a0müller.at", ("müller.de", "müller.at")),
+        ("", ()),
+        (None, ()),
+        (42, ()),
+    ],
+)  # fmt: skip
+def test_listed_domains(value: object, expected: tuple[str, ...]) -> None:
+    """A field of known domains lists several, separated by commas, semicolons, spaces or line
+    breaks, as domains, hosts or URLs: each registrable domain once, in order; what is no
+    domain is left out."""
+    assert listed_domains(value) == expected
 
 
 def test_email_domains_and_ascii_spelling() -> None:

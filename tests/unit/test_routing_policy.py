@@ -7,6 +7,7 @@ import copy
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -26,7 +27,12 @@ from connector.routing.policy import (
     UserInfo,
     check_config_refs,
 )
-from connector.routing.router import Router, parse_employees, routing_input
+from connector.routing.router import (
+    MAX_QUERY_URI_BYTES,
+    Router,
+    parse_employees,
+    routing_input,
+)
 from connector.state.store import StateStore
 
 GAD = "005000000000001AAA"  # Greta, global account director
@@ -550,9 +556,25 @@ def _account_row(
     }
 
 
-def test_router_routes_a_batch_in_four_queries_and_reads_nothing_twice() -> None:
-    """Candidates (with five hierarchy levels), opportunities, users, queues: one query each;
-    a second batch of the same pass reads only the candidates again."""
+class BatchingSalesforce(FakeSalesforce):
+    """A fake Salesforce with `query_many` too; records the texts of each call."""
+
+    def __init__(self, answers: dict[str, list[dict[str, Any]]]) -> None:
+        super().__init__(answers)
+        self.calls: list[list[str]] = []
+
+    def query(self, text: str) -> list[dict[str, Any]]:
+        self.calls.append([text])
+        return super().query(text)
+
+    def query_many(self, texts: list[str]) -> list[list[dict[str, Any]]]:
+        self.calls.append(list(texts))
+        return [FakeSalesforce.query(self, text) for text in texts]
+
+
+def _globex_answers() -> dict[str, list[dict[str, Any]]]:
+    """Globex Nordics AB (globex.se) under the global Globex Corporation, an open opportunity
+    on the parent, the users and queues routing needs."""
     top = {
         "Name": "Globex Corporation",
         "ParentId": None,
@@ -562,37 +584,42 @@ def test_router_routes_a_batch_in_four_queries_and_reads_nothing_twice() -> None
     }
     sub = _account_row(NORDIC_SUB, "Globex Nordics AB", "https://globex.se", top)
     sub["ParentId"] = GLOBEX
-    sf = FakeSalesforce(
-        {
-            "Account": [sub],
-            "Opportunity": [{"Id": "006000000000001AAA", "OwnerId": GAD, "AccountId": GLOBEX}],
-            "User": [
-                {
-                    "Id": GAD,
-                    "Name": "Greta Lindqvist",
-                    "Username": "greta@acme.test",
-                    "IsActive": True,
-                    "UserRole": {"Name": "Global Account Director"},
-                },
-                {
-                    "Id": DORA,
-                    "Name": "Dorothea Brandt",
-                    "Username": "dora@acme.test",
-                    "IsActive": True,
-                    "UserRole": None,
-                },
-            ],
-            "Group": [
-                {"Id": q.id, "Name": q.name, "DeveloperName": q.developer_name} for q in QUEUES
-            ],
-        }
-    )
-    router = Router(config(), sf)
-    leads = [
+    return {
+        "Account": [sub],
+        "Opportunity": [{"Id": "006000000000001AAA", "OwnerId": GAD, "AccountId": GLOBEX}],
+        "User": [
+            {
+                "Id": GAD,
+                "Name": "Greta Lindqvist",
+                "Username": "greta@acme.test",
+                "IsActive": True,
+                "UserRole": {"Name": "Global Account Director"},
+            },
+            {
+                "Id": DORA,
+                "Name": "Dorothea Brandt",
+                "Username": "dora@acme.test",
+                "IsActive": True,
+                "UserRole": None,
+            },
+        ],
+        "Group": [{"Id": q.id, "Name": q.name, "DeveloperName": q.developer_name} for q in QUEUES],
+    }
+
+
+def _globex_leads() -> list[RoutingInput]:
+    return [
         lead(hubspot_id=str(100 + i), email=f"p{i}@globex.se", country="Sweden") for i in range(3)
     ] + [lead(hubspot_id="200", email="x@gmail.com", company="", country="Norway")]
 
-    decisions = router.route(leads)
+
+def test_router_routes_a_batch_in_four_queries_and_reads_nothing_twice() -> None:
+    """Candidates (with five hierarchy levels), opportunities, users, queues: one query each;
+    a second batch of the same pass reads only the candidates again."""
+    sf = FakeSalesforce(_globex_answers())
+    router = Router(config(), sf)
+
+    decisions = router.route(_globex_leads())
 
     assert len(sf.sent) == 4
     candidates, opportunities, users, queues = sf.sent
@@ -627,6 +654,99 @@ def test_router_routes_a_batch_in_four_queries_and_reads_nothing_twice() -> None
     router.route([lead(hubspot_id="300", email="q@globex.se")])
 
     assert len(sf.sent) == 5 and " FROM Account " in sf.sent[4]
+
+
+def test_router_sends_independent_queries_together() -> None:
+    """With `query_many`, a batch costs three calls: the candidate queries, the opportunities,
+    then the users and the queues together; the same queries as one at a time, same decisions."""
+    plain, batching = FakeSalesforce(_globex_answers()), BatchingSalesforce(_globex_answers())
+
+    expected = Router(config(), plain).route(_globex_leads())
+    decisions = Router(config(), batching).route(_globex_leads())
+
+    candidates, opportunities, users, queues = plain.sent
+    assert batching.calls == [[candidates], [opportunities], [users, queues]]
+    assert decisions == expected
+
+
+def test_router_sends_the_candidate_queries_of_a_large_batch_in_one_call() -> None:
+    """200 leads at distinct companies need two candidate queries (each within what a request
+    URI holds): they go in one `query_many` call; with no account matched, no opportunity is
+    read, and the users and queues take the second call."""
+    batching = BatchingSalesforce(_globex_answers())
+    leads = [
+        lead(
+            hubspot_id=str(i),
+            email=f"someone@verylongcompanyname{i:03d}-holding.se",
+            company=f"Verylongcompanyname {i:03d} Holding AB",
+        )
+        for i in range(200)
+    ]
+
+    Router(config(), batching).route(leads)
+
+    candidates, directory = batching.calls
+    assert len(candidates) == 2
+    assert all(" FROM Account WHERE " in text for text in candidates)
+    assert all(len(urlencode({"q": text})) <= MAX_QUERY_URI_BYTES for text in candidates)
+    assert all(f"'%verylongcompanyname{i:03d}-holding.se%'" in candidates[0] for i in range(200))
+    assert [text.split(" FROM ")[1].split(" ")[0] for text in directory] == ["User", "Group"]
+
+
+LUMBEXIA = acc(20)
+
+
+def _lumbexia_answers() -> dict[str, list[dict[str, Any]]]:
+    """Lumbexia (website lumbexia.com, more domains in Domains__c), a global account."""
+    row = _account_row(LUMBEXIA, "Lumbexia Oy", "http://lumbexia.com/", None)
+    row.update(
+        OwnerId=GAD,
+        Global_Account__c=True,
+        Domains__c="lumbexia.no\nhttps://www.lumbexia.fi/en; lumbexia.dk",
+    )
+    answers = _globex_answers()
+    answers.update(Account=[row], Opportunity=[])
+    return answers
+
+
+def test_router_searches_and_reads_the_configured_domain_fields() -> None:
+    """With `domain_fields: [Website, Domains__c]` the candidate query searches and selects
+    both, and a lead at a domain Domains__c lists matches its account by domain."""
+    sf = FakeSalesforce(_lumbexia_answers())
+    cfg = config(matching={"domain_fields": ["Website", "Domains__c"]})
+
+    decision = Router(cfg, sf).route([lead(email="aino@lumbexia.fi", company="")])["101"]
+
+    levels = ("", "Parent.", "Parent.Parent.", "Parent.Parent.Parent.", "Parent." * 4)
+    fields = ", ".join(
+        f"{p}{n}" for p in levels for n in ("Name", "ParentId", "OwnerId", "Global_Account__c")
+    )
+    assert sf.sent[0] == (
+        f"SELECT Id, {fields}, Website, Domains__c, BillingCountry FROM Account "  # noqa: S608
+        "WHERE Website LIKE '%lumbexia.fi%' OR Domains__c LIKE '%lumbexia.fi%'"
+    )
+    assert (decision.matched_account_id, decision.owner_id, decision.global_lead) == (
+        LUMBEXIA,
+        GAD,
+        True,
+    )
+    assert decision.explain["candidates"][0]["fields"] == [
+        "Email domain lumbexia.fi",
+        "Account domain lumbexia.fi",
+    ]
+
+
+def test_router_reads_no_domain_field_it_is_not_given() -> None:
+    """With the default `domain_fields: [Website]`, Domains__c is neither searched nor read:
+    the lead at lumbexia.fi matches nothing and goes to the default queue."""
+    sf = FakeSalesforce(_lumbexia_answers())
+
+    decision = Router(config(), sf).route([lead(email="aino@lumbexia.fi", company="")])["101"]
+
+    assert sf.sent[0].endswith(
+        ", Website, BillingCountry FROM Account WHERE Website LIKE '%lumbexia.fi%'"
+    )
+    assert (decision.matched_account_id, decision.owner_id) == (None, INBOUND)
 
 
 def test_routing_input_reads_the_properties_routing_yaml_names() -> None:

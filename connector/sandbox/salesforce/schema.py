@@ -264,6 +264,9 @@ def build_schema(lead_statuses: tuple[str, ...]) -> dict[str, SObject]:
                 Field("AnnualRevenue", "currency", precision=18, scale=0),
                 Field("Description", "textarea", length=32000),
                 Field("Global_Account__c", "boolean", nillable=False, label="Global Account"),
+                # The account's other domains (country variants), several a line: a Text Area
+                # (255), which SOQL can filter, unlike a Long Text Area.
+                Field("Domains__c", "textarea", length=255, label="Known Domains"),
                 _OWNER,
             ],
         ),
