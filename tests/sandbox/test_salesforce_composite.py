@@ -280,6 +280,26 @@ def test_more_than_25_subrequests_are_refused(sandbox):
     assert server.sandbox.org.records["Account"] == {}
 
 
+def test_more_than_five_query_subrequests_are_refused(sandbox):
+    """Salesforce allows at most 5 query or Collections subrequests per composite: 6 answer 400,
+    5 run (REST API Developer Guide, Composite)."""
+    server = sandbox({"salesforce": {"Account": [{"Name": "Q"}]}})
+    sf = sf_client(server)
+
+    def queries(n: int) -> list[dict]:
+        return [
+            {"method": "GET", "url": f"{V}/query?q=SELECT+Id+FROM+Account", "referenceId": f"q{i}"}
+            for i in range(n)
+        ]
+
+    with pytest.raises(SalesforceMalformedRequest) as caught:
+        _composite(sf, queries(6), all_or_none=False)
+    assert caught.value.status == 400
+    assert caught.value.content[0]["errorCode"] == "LIMIT_EXCEEDED"
+    answers = _composite(sf, queries(5), all_or_none=False)
+    assert [a["body"]["totalSize"] for a in answers] == [1] * 5
+
+
 def test_unknown_subrequest_urls_answer_per_subrequest(sandbox):
     """A subrequest to a resource that does not exist answers 404 inside a 200 composite."""
     sf = sf_client(sandbox())

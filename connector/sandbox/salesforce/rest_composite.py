@@ -37,6 +37,14 @@ if TYPE_CHECKING:
     from connector.sandbox.app import Sandbox
 
 LIMIT = 25
+#: "Up to 5 of the subrequests can be sObject Collections or query operations, including Query
+#: and QueryAll requests" (REST API Developer Guide, Composite). The error's wording is ours:
+#: no documented example of the refusal was found.
+QUERY_OR_COLLECTIONS_LIMIT = 5
+_QUERY_OR_COLLECTIONS = re.compile(
+    r"^/services/data/v[0-9.]+/(query|queryAll|composite/sobjects)"
+    r"(/|\?|$)"
+)
 PROCESSING_HALTED = {
     "errorCode": "PROCESSING_HALTED",
     "message": "The transaction was rolled back since another operation in the same transaction "
@@ -106,6 +114,19 @@ def _check(body: Any) -> tuple[list[dict[str, Any]], bool] | Reply:
         return _invalid(
             f"Limit Exceeded: a composite request can have at most {LIMIT} subrequests; "
             f"this one has {len(subs)}.",
+            "LIMIT_EXCEEDED",
+        )
+    heavy = sum(
+        1
+        for sub in subs
+        if isinstance(sub, dict)
+        and isinstance(sub.get("url"), str)
+        and _QUERY_OR_COLLECTIONS.match(sub["url"])
+    )
+    if heavy > QUERY_OR_COLLECTIONS_LIMIT:
+        return _invalid(
+            f"Limit Exceeded: a composite request can have at most {QUERY_OR_COLLECTIONS_LIMIT} "
+            f"query or sObject Collections subrequests; this one has {heavy}.",
             "LIMIT_EXCEEDED",
         )
     seen: set[str] = set()
