@@ -2,7 +2,8 @@
 
 `validate` checks the structure of `lead.yaml` (every error with its line), then the file
 against the live schemas (the Lead describe and the contact properties, fetched through the
-gateways and cached with a timestamp; `--offline` uses the cache). Exit status 0 when valid
+gateways and cached with a timestamp; `--offline` uses the cache), and the structure of
+`routing.yaml` when there is one. Exit status 0 when valid
 (warnings allowed), 1 when not, 2 for a settings or connection problem.
 
 `plan` reads contacts and their Leads (searches and queries only; nothing is written) and
@@ -57,7 +58,7 @@ def cache_path(settings: Settings) -> Path:
     help="json: one JSON document on stdout, for CI pipelines.",
 )
 def validate_command(offline: bool, output: str) -> None:
-    """Check lead.yaml: its structure, then against Salesforce's and HubSpot's schemas."""
+    """Check lead.yaml (structure, then the live schemas) and routing.yaml (structure)."""
     cli = _cli()
     settings = cli._settings_or_exit()
     path = settings.mappings_dir / "lead.yaml"
@@ -78,6 +79,7 @@ def validate_command(offline: bool, output: str) -> None:
             problems = check(
                 loaded, schema, external_id_field=settings.salesforce_external_id_field
             )
+        problems += _routing_problems(settings.mappings_dir / "routing.yaml")
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
     if output == "json":
@@ -109,6 +111,22 @@ def validate_command(offline: bool, output: str) -> None:
         verdict = "valid" if not errors else "invalid"
         click.echo(f"{path}: {verdict} ({len(errors)} errors, {len(warnings)} warnings)")
     sys.exit(1 if errors else 0)
+
+
+def _routing_problems(path: Path) -> list[Problem]:
+    """routing.yaml's structure, through the same loader (its owners are checked against
+    Salesforce when a sync or `routing explain` starts)."""
+    if not path.exists():
+        return []
+    from connector.routing.config import RoutingConfig
+
+    try:
+        load_source(path, RoutingConfig)
+    except MappingFileError as exc:
+        return list(exc.problems)
+    except MappingError as exc:
+        return [Problem(path, 1, 1, str(exc).removeprefix(f"{path}: "))]
+    return []
 
 
 def _schema(settings: Settings, offline: bool) -> Any:

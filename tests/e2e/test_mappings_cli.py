@@ -134,6 +134,20 @@ def test_a_broken_file_exits_1_with_every_line(sandbox, run_cli, mappings_dir):
     assert f"{lead}: invalid (2 errors, 0 warnings)" in result.stdout
 
 
+def test_a_broken_routing_file_is_reported_by_validate(sandbox, run_cli, mappings_dir):
+    """routing.yaml goes through the same loader: a misspelt key is an error with its line."""
+    sandbox(SEED)
+    routing = mappings_dir / "routing.yaml"
+    routing.write_text("default: {queue: Inbound}\nrulez: []\n")
+    result = run_cli("mappings", "validate")
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.stdout.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stdout
+    assert errors[0].startswith(f"error: {routing}:2:1: ")
+    assert "unknown key 'rulez'" in errors[0]
+    assert "did you mean 'rules'?" in errors[0]
+
+
 def test_offline_uses_the_cache_and_json_parses(sandbox, run_cli, tmp_path, mappings_dir):
     """--offline calls no API and says how old the cache is; --format json is one document;
     without a cache it says how to make one (exit 2)."""
