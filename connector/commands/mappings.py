@@ -232,18 +232,18 @@ def _read(settings: Settings, plan: Any, limit: int, emails: list[str]) -> tuple
     fields = ["Id", "Email", "LastModifiedDate", ext, *plan.salesforce_fields()]
     columns = list(dict.fromkeys(fields))
     linked: dict[str, dict[str, Any]] = {}
-    for record in _select(
-        salesforce, columns, "Lead", "{ext:literal} IN {values}", [c.id for c in contacts], ext=ext
-    ):
+    by_id = "SELECT {columns:fields} FROM Lead WHERE {ext:literal} IN {values}"
+    for record in _select(salesforce, by_id, [c.id for c in contacts], columns=columns, ext=ext):
         linked[record[ext]] = record
     addresses = sorted({c.email.lower() for c in contacts if c.email and c.id not in linked})
     by_email: dict[str, dict[str, Any]] = {}
     customers: dict[str, str] = {}
-    where_lead = "IsConverted = false AND Email IN {values}"
-    for record in _select(salesforce, columns, "Lead", where_lead, addresses):
+    leads = "SELECT {columns:fields} FROM Lead WHERE IsConverted = false AND Email IN {values}"
+    for record in _select(salesforce, leads, addresses, columns=columns):
         if not record.get(ext):
             by_email.setdefault((record.get("Email") or "").lower(), record)
-    for record in _select(salesforce, ["Id", "Email"], "Contact", "Email IN {values}", addresses):
+    contacts_by_email = "SELECT Id, Email FROM Contact WHERE Email IN {values}"
+    for record in _select(salesforce, contacts_by_email, addresses):
         customers.setdefault((record.get("Email") or "").lower(), record["Id"])
 
     def existing(contact: Any) -> Existing:
@@ -258,18 +258,13 @@ def _read(settings: Settings, plan: Any, limit: int, emails: list[str]) -> tuple
 
 
 def _select(
-    salesforce: Any, columns: list[str], sobject: str, where: str, values: list[str], **names: str
+    salesforce: Any, template: str, values: list[str], **names: Any
 ) -> list[dict[str, Any]]:
-    """`SELECT columns FROM sobject WHERE where` for `values` in IN-list chunks, through the
-    SOQL helper (columns and names as checked literals, values escaped)."""
+    """The SOQL `template` run for `values` in IN-list chunks (`{values}`), through the SOQL
+    helper: names as checked literals/field lists, values escaped."""
     from connector.salesforce.soql import in_chunks, soql
 
-    placeholders = {f"c{i}": name for i, name in enumerate(columns)}
-    # Only placeholders are joined here; `soql` checks each name and escapes each value.
-    columns_text = ", ".join("{" + key + ":literal}" for key in placeholders)
-    template = "SELECT " + columns_text + " FROM {sobject:literal} WHERE " + where  # noqa: S608
     records: list[dict[str, Any]] = []
     for chunk in in_chunks(values, 9_000, 200):
-        text = soql(template, sobject=sobject, values=chunk, **placeholders, **names)
-        records += salesforce.query(text)
+        records += salesforce.query(soql(template, values=chunk, **names))
     return records

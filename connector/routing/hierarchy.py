@@ -194,11 +194,8 @@ class HierarchyWalker:
 
     def _fetch(self, ids: Sequence[str]) -> None:
         names = self.select_fields()
-        # Only `{:literal}` placeholders are joined in: names and ids go through `soql`.
-        select = ", ".join(["{:literal}"] * len(names))
-        template = "SELECT " + select + " FROM Account WHERE Id IN {}"  # noqa: S608
         for chunk in in_chunks(ids, self._max_chars):
-            rows = self._query(soql(template, *names, chunk))
+            rows = self._query(soql("SELECT {:fields} FROM Account WHERE Id IN {}", names, chunk))
             self.queries += 1
             self.absorb(rows)
             for account_id in chunk:

@@ -457,9 +457,8 @@ def candidate_soql(
     URL-encoded in its URI (16,384 bytes at most): send long ones through Composite, or lower
     `max_chars`.
     """
-    # a template for `soql`, which fills in every name and value escaped
-    head = "SELECT " + ", ".join("{:literal}" for _ in fields) + " FROM Account WHERE "  # noqa: S608
-    head_text = soql(head, *fields)
+    head = "SELECT {:fields} FROM Account WHERE "
+    head_text = soql(head, list(fields))
     clauses: list[tuple[str, list[Any]]] = []
     for domain in keys.domains:
         for spelled in dict.fromkeys((domain, ascii_domain(domain))):
@@ -496,4 +495,4 @@ def _like_template(parts: tuple[str, ...]) -> tuple[str, list[str]]:
 def _query(head: str, fields: Sequence[str], clauses: Iterable[tuple[str, list[Any]]]) -> str:
     items = list(clauses)
     template = head + " OR ".join(t for t, _ in items)
-    return soql(template, *fields, *(v for _, values in items for v in values))
+    return soql(template, list(fields), *(v for _, values in items for v in values))

@@ -214,13 +214,10 @@ class SalesforceGateway:
         """
         ids = list(dict.fromkeys(i for i in lead_ids if i))
         names = list(dict.fromkeys(["Id", "LastModifiedDate", *fields]))
-        columns = {f"c{i}": name for i, name in enumerate(names)}
-        # Only placeholders are joined here; `soql` checks each name and escapes each id.
-        columns_text = ", ".join("{" + key + ":literal}" for key in columns)
-        template = "SELECT " + columns_text + " FROM Lead WHERE Id IN {ids}"  # noqa: S608
         found: dict[str, dict[str, Any]] = {}
         for chunk in in_chunks(ids, MAX_IN_LIST_CHARS, IDS_PER_QUERY):
-            for record in self.query(soql(template, ids=chunk, **columns)):
+            text = soql("SELECT {:fields} FROM Lead WHERE Id IN {}", names, chunk)
+            for record in self.query(text):
                 record["LastModifiedDate"] = _moment(record.get("LastModifiedDate"))
                 found[record["Id"]] = record
         log.info("salesforce.current_leads", leads=len(ids), found=len(found))

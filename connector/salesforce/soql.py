@@ -2,7 +2,8 @@
 
 Values go in as `{}` (quoted and escaped; lists become `(...)` for IN), `{:like}` (escaped for
 the inside of a LIKE pattern, `%` and `_` included; the template supplies the quotes) and
-`{:literal}` (inserted as is, so it accepts only field and object names, never a value).
+`{:literal}` (inserted as is, so it accepts only field and object names, never a value) and
+`{:fields}` (a list of such names, joined with commas: a SELECT list).
 Guards on top of the library: a `{:literal}` that is not a name, a naive datetime (it would be
 read as local time) and an empty IN list (`IN ()` is a MALFORMED_QUERY) raise `ValueError`.
 """
@@ -25,6 +26,12 @@ class _GuardedFormatter(SoqlFormatter):
         if format_spec == "literal" and not (isinstance(value, str) and _NAME.fullmatch(value)):
             msg = f"{{:literal}} takes a field or object name, not {value!r}"
             raise ValueError(msg)
+        if format_spec == "fields":
+            names = list(value) if isinstance(value, list | tuple) else None
+            if not names or not all(isinstance(n, str) and _NAME.fullmatch(n) for n in names):
+                msg = f"{{:fields}} takes a non-empty list of field names, not {value!r}"
+                raise ValueError(msg)
+            return ", ".join(names)
         if not format_spec:
             _check_value(value)
         return super().format_field(value, format_spec)

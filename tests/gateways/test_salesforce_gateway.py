@@ -541,8 +541,8 @@ def test_current_leads_by_id_in_chunks_of_200(http: responses.RequestsMock) -> N
 
 
 def test_current_leads_refuses_a_field_that_is_not_a_name(http: responses.RequestsMock) -> None:
-    """A field name is inserted as a checked literal: anything else raises before a call."""
-    with pytest.raises(ValueError, match="takes a field or object name"):
+    """Field names go in as a checked list: anything else raises before a call."""
+    with pytest.raises(ValueError, match="takes a non-empty list of field names"):
         make_gateway().current_leads(["00Q1"], ["Title FROM User --"])
     assert len(http.calls) == 0
 

@@ -312,7 +312,7 @@ def test_candidate_soql_text() -> None:
         "OR Domains__c LIKE '%globex%' OR (Name LIKE '%n_rd_c%' AND Name LIKE '%st__l%') "
         "OR Name LIKE '%gl_b_x%'"
     ]
-    with pytest.raises(ValueError, match="literal"):
+    with pytest.raises(ValueError, match="non-empty list of field names"):
         candidate_soql(keys, ["Id FROM Lead --"])
 
 

@@ -154,3 +154,14 @@ def test_like_wildcards_match_literally(org: Org, prefix: str, expected: list[st
     """`%` and `_` in a LIKE prefix match themselves, not any characters."""
     text = soql("SELECT Name FROM Account WHERE Name LIKE '{:like}%' ORDER BY Name", prefix)
     assert sorted(r["Name"] for r in run(org, text).records) == sorted(expected)
+
+
+def test_field_lists_are_checked_names_joined_with_commas() -> None:
+    """`{:fields}` builds a SELECT list from names only: a value smuggled in is refused."""
+    assert (
+        soql("SELECT {:fields} FROM Account WHERE Id IN {}", ["Id", "Parent.ParentId"], ["001A"])
+        == "SELECT Id, Parent.ParentId FROM Account WHERE Id IN ('001A')"
+    )
+    for bad in ([], ["Id", "Name FROM Lead --"], "Id, Name", ["Id", "'x'"]):
+        with pytest.raises(ValueError, match=r"\{:fields\} takes a non-empty list"):
+            soql("SELECT {:fields} FROM Account", bad)
