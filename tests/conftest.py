@@ -9,12 +9,21 @@ from typing import Any
 import pytest
 import requests
 from hubspot import HubSpot
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from simple_salesforce import Salesforce
 
 from connector.sandbox.app import SandboxConfig
 from connector.sandbox.server import SandboxServer
 
 API_VERSION = "59.0"
+
+# Property tests check behaviour, not speed: on a loaded 2-core machine (CI runs the sandbox in
+# the same process) generation can be slow, which must not fail a run.
+hypothesis_settings.register_profile(
+    "leadbridge", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("leadbridge")
 
 
 @pytest.fixture(scope="session")
