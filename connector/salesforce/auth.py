@@ -37,10 +37,12 @@ JWT_LIFETIME_S = 180
 
 @dataclass(frozen=True)
 class Login:
-    """A session: the access token (a secret) and the instance to call with it."""
+    """A session: the access token (a secret), the instance to call with it, and the id of the
+    user it acts as (from the identity URL `.../id/ORG/USER`; None when absent)."""
 
     access_token: SecretStr
     instance_url: str
+    user_id: str | None = None
 
 
 def origin(url: Any) -> str:
@@ -250,4 +252,6 @@ def login(
     if settings.salesforce_instance_url is not None:  # e.g. behind a proxy or private link
         instance_url = str(settings.salesforce_instance_url).rstrip("/")
     log.info("salesforce.login", grant=grant, instance_url=instance_url)
-    return Login(access_token=SecretStr(token), instance_url=instance_url)
+    identity = body.get("id")
+    user_id = str(identity).rstrip("/").rpartition("/")[2] if identity else None
+    return Login(access_token=SecretStr(token), instance_url=instance_url, user_id=user_id or None)

@@ -127,10 +127,12 @@ class SalesforceGateway:
         settings: Settings,
         *,
         sleep: Callable[[float], Any] = time.sleep,
+        user_id: str | None = None,
     ) -> None:
         self._client = client
         self._settings = settings
         self._sleep = sleep
+        self._user_id = user_id
 
     @classmethod
     def connect(
@@ -148,7 +150,7 @@ class SalesforceGateway:
             version=settings.salesforce_api_version,
             session=session,
         )
-        return cls(client, settings, sleep=sleep)
+        return cls(client, settings, sleep=sleep, user_id=login.user_id)
 
     # -- public interface ----------------------------------------------------------------------
     @property
@@ -491,3 +493,53 @@ class SalesforceGateway:
             found = self._composite_queries(refs)
             results.extend(found[ref] for ref in refs)
         return results
+
+    # -- sales feedback --------------------------------------------------------------------
+    @property
+    def user_id(self) -> str:
+        """The integration user's id (`005…`): the one its login named, else looked up once by
+        `LEADBRIDGE_SALESFORCE_USERNAME`. Its own writes are not sales feedback."""
+        if self._user_id is None:
+            username = str(self._settings.salesforce_username or "")
+            rows = self.query(soql("SELECT Id FROM User WHERE Username = {}", username))
+            if not rows:
+                msg = f"Salesforce has no user {username!r}; check LEADBRIDGE_SALESFORCE_USERNAME"
+                raise FatalApiError(msg)
+            self._user_id = str(rows[0]["Id"])
+        return self._user_id
+
+    def changed_leads(
+        self,
+        since: datetime | None,
+        fields: Sequence[str],
+        *,
+        exclude_user_id: str | None,
+    ) -> list[dict[str, Any]]:
+        """Leads linked to a HubSpot contact (carrying the external id) whose `SystemModstamp`
+        is `since` or later (all when None), oldest first and by Id within one timestamp, so a
+        cursor on the last one skips none. Each has `fields`, `Id`, the external id,
+        `LastModifiedById` and `SystemModstamp` (as a UTC datetime).
+
+        Leads last changed by `exclude_user_id` (the integration user) are left out: our own
+        writes are not sales feedback. One query, all its pages read.
+        """
+        ext = self._settings.salesforce_external_id_field
+        names = list(
+            dict.fromkeys(["Id", ext, "Status", "LastModifiedById", "SystemModstamp", *fields])
+        )
+        template = "SELECT {names:fields} FROM Lead WHERE {ext:literal} != null"
+        if since is not None:
+            template += " AND SystemModstamp >= {since}"
+        if exclude_user_id is not None:
+            template += " AND LastModifiedById != {user}"
+        template += " ORDER BY SystemModstamp, Id"
+        text = soql(template, names=names, ext=ext, since=since, user=exclude_user_id)
+        leads = self.query(text)
+        for lead in leads:
+            lead["SystemModstamp"] = _moment(lead.get("SystemModstamp"))
+        log.info(
+            "salesforce.changed_leads",
+            since=since.isoformat() if since else None,
+            count=len(leads),
+        )
+        return leads

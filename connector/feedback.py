@@ -1,0 +1,129 @@
+"""Sales feedback rules: what a HubSpot contact should show for its Salesforce Lead's status.
+
+Pure: a Lead (its fields as read), the contact's current properties and `status.yaml` in, a
+decision out; no I/O. Beside `connector.lifecycle` (which contacts go to sales), this is the
+way back (what sales made of them). `connector.sync.feedback` carries the decisions out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from connector.mapping.status import Kind, StatusMapping
+
+Properties = Mapping[str, str | None]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the mapping says HubSpot should show for a Lead, from the Lead alone."""
+
+    kind: Kind
+    values: dict[str, str | None]  # contact property -> value (None: empty)
+    stage: str | None = None  # the lifecycle stage to move to, if any
+
+
+@dataclass(frozen=True)
+class FeedbackDecision:
+    """What to write to one contact. `clear_first`: the lifecycle stage moves backward, which
+    HubSpot accepts only once the stage is cleared: write "" first, then `updates`."""
+
+    updates: dict[str, str | None]
+    clear_first: bool
+    reason: str
+    kind: Kind | None = None  # None: the Lead's status is not in status.yaml
+    wanted: dict[str, str | None] = field(default_factory=dict)  # the whole target, for hashing
+
+    @property
+    def unmapped(self) -> bool:
+        return self.kind is None
+
+
+def _text(value: Any) -> str | None:
+    """A Lead field as contact property text (None for empty)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def target(lead: Mapping[str, Any], mapping: StatusMapping) -> Target | None:
+    """The contact values the Lead's status calls for; None when the status is not mapped."""
+    rule = mapping.rule(lead.get("Status"))
+    if rule is None:
+        return None
+    values: dict[str, str | None] = {}
+    if rule.lead_status is not None:
+        values[mapping.lead_status_property] = rule.lead_status
+    for source, prop in mapping.copies(rule).items():
+        values[prop] = _text(lead.get(source))
+    return Target(rule.kind, values, rule.lifecycle_stage)
+
+
+def feedback_for(
+    lead: Mapping[str, Any], hubspot_properties: Properties, mapping: StatusMapping
+) -> FeedbackDecision:
+    """What the contact linked to `lead` needs written so it shows what sales decided.
+
+    Only values HubSpot does not already show are written. The lifecycle stage moves forward
+    for every kind; only a `rejected` Lead moves it backward (with `clear_first`), any other
+    leaves a contact already past the stage where it is.
+    """
+    wanted = target(lead, mapping)
+    if wanted is None:
+        status = lead.get("Status")
+        known = ", ".join(repr(s) for s in mapping.statuses)
+        reason = (
+            f"Lead status {status!r} is not in status.yaml (known: {known})"
+            if status
+            else "the Lead has no Status"
+        )
+        return FeedbackDecision({}, clear_first=False, reason=reason)
+    if wanted.kind == "converted":
+        return FeedbackDecision(
+            {}, clear_first=False, reason="converted: left to conversion", kind=wanted.kind
+        )
+    updates = {
+        prop: value
+        for prop, value in wanted.values.items()
+        if _text(hubspot_properties.get(prop)) != value
+    }
+    full = dict(wanted.values)
+    clear_first = False
+    notes: list[str] = []
+    if wanted.stage is not None:
+        prop = mapping.lifecycle_property
+        full[prop] = wanted.stage
+        move = _stage_move(hubspot_properties.get(prop), wanted.stage, mapping.stages)
+        if move == "backward" and wanted.kind == "rejected":
+            updates[prop] = wanted.stage
+            clear_first = True
+            notes.append(f"lifecycle back to {wanted.stage} (cleared first)")
+        elif move == "backward":
+            notes.append(f"lifecycle kept: already past {wanted.stage}")
+        elif move != "same":
+            updates[prop] = wanted.stage
+            notes.append(f"lifecycle to {wanted.stage}")
+    written = [p for p in updates if p != mapping.lifecycle_property]
+    parts = ([f"set {', '.join(written)}"] if written else []) + notes
+    if not updates:
+        parts.insert(0, "HubSpot already shows it")
+    reason = f"{wanted.kind}: " + "; ".join(parts)
+    return FeedbackDecision(
+        updates, clear_first=clear_first, reason=reason, kind=wanted.kind, wanted=full
+    )
+
+
+def _stage_move(current: str | None, stage: str, stages: list[str]) -> str:
+    """same | forward | backward. A current stage outside `stages` (a custom one) counts as
+    backward: only clearing it first makes sure the wanted stage is taken."""
+    if not current:
+        return "forward"
+    if current == stage:
+        return "same"
+    if current not in stages:
+        return "backward"
+    return "forward" if stages.index(stage) > stages.index(current) else "backward"

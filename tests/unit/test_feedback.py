@@ -1,0 +1,174 @@
+"""Sales feedback decisions (what a contact shows for its Lead's status) and status.yaml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from connector.errors import MappingError
+from connector.feedback import FeedbackDecision, feedback_for
+from connector.mapping.loader import load_file
+from connector.mapping.status import StatusMapping, load_status_mapping
+
+MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
+STATUS = load_status_mapping(MAPPINGS)
+
+
+def _lead(status: str | None, **fields: str | None) -> dict[str, str | None]:
+    return {"Id": "00QA", "HubSpot_Contact_Id__c": "101", "Status": status, "OwnerId": "005R"} | (
+        fields
+    )
+
+
+def test_accepted_sets_status_and_owner():
+    """Working - Contacted: HubSpot shows IN_PROGRESS and the owner; the stage is left alone."""
+    decision = feedback_for(
+        _lead("Working - Contacted"),
+        {"hs_lead_status": "NEW", "lifecyclestage": "marketingqualifiedlead"},
+        STATUS,
+    )
+    assert decision == FeedbackDecision(
+        updates={"hs_lead_status": "IN_PROGRESS", "salesforce_owner_id": "005R"},
+        clear_first=False,
+        reason="accepted: set hs_lead_status, salesforce_owner_id",
+        kind="accepted",
+        wanted={"hs_lead_status": "IN_PROGRESS", "salesforce_owner_id": "005R"},
+    )
+
+
+def test_rejected_sends_reason_and_resets_stage_clearing_first():
+    """Closed - Not Converted: the reason reaches HubSpot and the stage goes back to lead, which
+    HubSpot takes only after the stage is cleared."""
+    decision = feedback_for(
+        _lead("Closed - Not Converted", Rejection_Reason__c="No budget"),
+        {"lifecyclestage": "marketingqualifiedlead", "hs_lead_status": "IN_PROGRESS"},
+        STATUS,
+    )
+    assert decision.updates == {
+        "hs_lead_status": "UNQUALIFIED",
+        "salesforce_owner_id": "005R",
+        "sales_rejection_reason": "No budget",
+        "lifecyclestage": "lead",
+    }
+    assert decision.clear_first is True
+    assert decision.kind == "rejected"
+    assert decision.reason == (
+        "rejected: set hs_lead_status, salesforce_owner_id, sales_rejection_reason; "
+        "lifecycle back to lead (cleared first)"
+    )
+
+
+def test_rejected_from_an_earlier_stage_moves_forward_without_clearing():
+    """A subscriber rejected to lead moves forward: one write, no clearing."""
+    decision = feedback_for(
+        _lead("Closed - Not Converted"), {"lifecyclestage": "subscriber"}, STATUS
+    )
+    assert decision.clear_first is False
+    assert decision.updates["lifecyclestage"] == "lead"
+    # No reason given, none in HubSpot: nothing to write for it.
+    assert decision.wanted["sales_rejection_reason"] is None
+    assert "sales_rejection_reason" not in decision.updates
+
+
+def test_nothing_to_do_when_hubspot_already_shows_it():
+    """Every value already in HubSpot (numbers compared as text): no write at all."""
+    decision = feedback_for(
+        _lead("Closed - Not Converted", Rejection_Reason__c="No budget"),
+        {
+            "hs_lead_status": "UNQUALIFIED",
+            "salesforce_owner_id": "005R",
+            "sales_rejection_reason": "No budget",
+            "lifecyclestage": "lead",
+        },
+        STATUS,
+    )
+    assert (decision.updates, decision.clear_first) == ({}, False)
+    assert decision.reason == "rejected: HubSpot already shows it"
+
+
+def test_accepted_never_moves_a_stage_backward():
+    """A non-rejected status whose stage the contact is already past keeps the contact's stage."""
+    mapping = StatusMapping.model_validate(
+        {"statuses": {"Working": {"kind": "accepted", "lifecycle_stage": "salesqualifiedlead"}}}
+    )
+    decision = feedback_for(
+        _lead("Working"), {"lifecyclestage": "opportunity", "salesforce_owner_id": "005R"}, mapping
+    )
+    assert decision.updates == {}
+    assert decision.reason == (
+        "accepted: HubSpot already shows it; lifecycle kept: already past salesqualifiedlead"
+    )
+
+
+def test_unknown_status_is_a_clear_reason():
+    """A status status.yaml does not list writes nothing and says which statuses it knows."""
+    decision = feedback_for(_lead("Recycled"), {}, STATUS)
+    assert decision.unmapped
+    assert decision.updates == {}
+    assert decision.reason == (
+        "Lead status 'Recycled' is not in status.yaml (known: 'Open - Not Contacted', "
+        "'Working - Contacted', 'Closed - Not Converted', 'Closed - Converted')"
+    )
+
+
+def test_converted_is_left_to_conversion():
+    """Closed - Converted writes nothing here: conversion links the contact."""
+    decision = feedback_for(_lead("Closed - Converted"), {"lifecyclestage": "lead"}, STATUS)
+    assert (decision.kind, decision.updates) == ("converted", {})
+
+
+def test_shipped_status_yaml_defaults():
+    """The shipped file maps Salesforce's four default statuses as documented."""
+    rules = STATUS.statuses
+    assert {s: (r.kind, r.lead_status, r.lifecycle_stage) for s, r in rules.items()} == {
+        "Open - Not Contacted": ("open", "NEW", None),
+        "Working - Contacted": ("accepted", "IN_PROGRESS", None),
+        "Closed - Not Converted": ("rejected", "UNQUALIFIED", "lead"),
+        "Closed - Converted": ("converted", None, None),
+    }
+    assert STATUS.lead_fields() == ["Status", "OwnerId", "Rejection_Reason__c"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "statuses:\n  Working:\n    kind: acepted\n",
+            "3:11: statuses.Working.kind: Input should be 'open', 'accepted', 'rejected' or "
+            "'converted'; did you mean 'accepted'?",
+        ),
+        (
+            "statuses:\n  Lost:\n    kind: rejected\n    lifecycle_stage: leed\n",
+            "4:22: statuses.Lost.lifecycle_stage: 'leed' is not one of stages ['subscriber', "
+            "'lead', 'marketingqualifiedlead', 'salesqualifiedlead', 'opportunity', 'customer', "
+            "'evangelist']; did you mean 'lead'?",
+        ),
+        (
+            "statuses:\n  Done:\n    kind: converted\n    lead_status: CLOSED\n",
+            "3:5: statuses.Done: a converted Lead is mirrored by conversion (conversion.yaml), "
+            "so kind: converted takes no lead_status",
+        ),
+        (
+            "statuses:\n  Lost:\n    kind: rejected\n    copy: {Reason__c: Sales Reason}\n",
+            "4:23: statuses.Lost.copy.Reason__c: 'Sales Reason' is not a HubSpot property name "
+            "(lower-case letters, digits and _)",
+        ),
+        (
+            "statuses:\n  Lost:\n    kind: rejected\n    copy: {Other__c: salesforce_owner_id}\n",
+            "4:22: statuses.Lost.copy.Other__c: HubSpot property 'salesforce_owner_id' is "
+            "already written by copy.OwnerId; one property, one source",
+        ),
+        (
+            "statuses:\n  Lost:\n    kind: rejected\n    reason: x\n",
+            "4:5: statuses.Lost.reason: unknown key 'reason'",
+        ),
+    ],
+)
+def test_broken_status_yaml_reports_line_and_column(tmp_path, text, expected):
+    """Every mistake in status.yaml is reported as status.yaml:LINE:COL through the one loader."""
+    path = tmp_path / "status.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(MappingError) as info:
+        load_file(path, StatusMapping)
+    assert str(info.value) == f"{path}:{expected}"
