@@ -13,12 +13,14 @@ from typing import Any
 from connector.hubspot.gateway import HubSpotGateway
 from connector.mapping.loader import load_lead_mapping
 from connector.mapping.plan import LeadPlan
+from connector.mapping.status import load_status_mapping
 from connector.routing.contacts import ContactRouter
 from connector.routing.router import load_routing
 from connector.salesforce.gateway import SalesforceGateway
 from connector.settings import Settings
 from connector.state.store import StateStore
 from connector.sync.engine import SyncEngine
+from connector.sync.feedback import FeedbackEngine
 
 
 @contextmanager
@@ -47,3 +49,18 @@ def open_engine(
         )
     finally:
         store.close()
+
+
+def open_feedback(settings: Settings, engine: SyncEngine) -> FeedbackEngine | None:
+    """The sales-feedback stream (Salesforce Lead status → HubSpot) over the same gateways and
+    store, when `mappings/status.yaml` exists; None without it."""
+    if not (Path(settings.mappings_dir) / "status.yaml").exists():
+        return None
+    return FeedbackEngine(
+        engine.salesforce,
+        engine.hubspot,
+        engine.store,
+        load_status_mapping(settings.mappings_dir),
+        overlap=engine.overlap,
+        external_id_field=settings.salesforce_external_id_field,
+    )

@@ -12,7 +12,7 @@ from hubspot.crm.contacts import SimplePublicObjectInput
 from connector.cli import main
 from connector.sandbox.env import sandbox_env
 from connector.state.store import StateStore
-from tests.conftest import hubspot_client
+from tests.conftest import hubspot_client, sf_client
 
 MAPPINGS = Path(__file__).parents[2] / "mappings"
 WRITE_METHODS = {"POST", "PATCH", "PUT", "DELETE"}
@@ -356,3 +356,37 @@ def test_new_leads_are_routed_in_the_same_upsert(sandbox, run_cli, tmp_path):
         assert event.details["global"]["value"] is True
     finally:
         store.close()
+
+
+def test_sync_mirrors_a_reps_rejection_back_to_hubspot(sandbox, run_cli, tmp_path):
+    """With status.yaml, a pass first mirrors sales feedback: a rep's rejection reaches the
+    contact (status, reason, lifecycle back to lead); the pass after writes nothing."""
+    seed = {
+        **SEED,
+        "salesforce": {
+            **SEED["salesforce"],
+            "User": [{"Username": "rep@acme.test", "LastName": "Rep", "Email": "rep@acme.test"}],
+        },
+    }
+    server = sandbox(seed)
+    shutil.copy(MAPPINGS / "status.yaml", tmp_path / "mappings" / "status.yaml")
+    first = run_cli("sync", "--once")
+    assert first.exit_code == 0, first.output
+    assert "feedback" in first.output and "created 7" in first.output
+
+    lead_id = _hubspot(server, "100")["salesforceleadid"]
+    sf_client(server, "rep@acme.test").Lead.update(
+        lead_id, {"Status": "Closed - Not Converted", "Rejection_Reason__c": "No budget"}
+    )
+    second = run_cli("sync", "--once")
+    assert second.exit_code == 0, second.output
+    assert "updated 1 HubSpot contacts (rejected 1)" in second.output
+    contact = _hubspot(server, "100")
+    assert contact["hs_lead_status"] == "UNQUALIFIED"
+    assert contact["sales_rejection_reason"] == "No budget"
+    assert contact["lifecyclestage"] == "lead"
+
+    mark = server.sandbox.journal.last_seq()
+    third = run_cli("sync", "--once")
+    assert third.exit_code == 0, third.output
+    assert _writes(server, since=mark) == []
