@@ -117,3 +117,39 @@ class SearchFilter:
     operator: str
     value: str | None = None
     values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LeadConvert:
+    """One Lead to convert (a `leadConverts` element of the partner API's convertLead).
+
+    `account_id`/`contact_id` merge into existing records (the contact must belong to the
+    account); None makes new ones. `owner_id` None keeps the Lead's owner.
+    """
+
+    lead_id: str
+    converted_status: str
+    account_id: str | None = None
+    contact_id: str | None = None
+    opportunity_name: str | None = None
+    do_not_create_opportunity: bool = False
+    owner_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    """What one conversion became (its ids), or why Salesforce refused it (`errors`)."""
+
+    lead_id: str
+    success: bool
+    account_id: str | None = None
+    contact_id: str | None = None
+    opportunity_id: str | None = None
+    errors: tuple[FieldError, ...] = ()
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(
+            f"{e.code}: {e.message}" + (f" ({', '.join(e.fields)})" if e.fields else "")
+            for e in self.errors
+        )

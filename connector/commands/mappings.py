@@ -3,7 +3,7 @@
 `validate` checks the structure of `lead.yaml` (every error with its line), then the file
 against the live schemas (the Lead describe and the contact properties, fetched through the
 gateways and cached with a timestamp; `--offline` uses the cache), and the structure of
-`routing.yaml` when there is one. Exit status 0 when valid
+`routing.yaml`, `status.yaml` and `conversion.yaml` where present. Exit status 0 when valid
 (warnings allowed), 1 when not, 2 for a settings or connection problem.
 
 `plan` reads contacts and their Leads (searches and queries only; nothing is written) and
@@ -58,7 +58,7 @@ def cache_path(settings: Settings) -> Path:
     help="json: one JSON document on stdout, for CI pipelines.",
 )
 def validate_command(offline: bool, output: str) -> None:
-    """Check lead.yaml (structure, then the live schemas) and routing.yaml (structure)."""
+    """Check lead.yaml (structure, then the live schemas) and the other files' structure."""
     cli = _cli()
     settings = cli._settings_or_exit()
     path = settings.mappings_dir / "lead.yaml"
@@ -79,7 +79,7 @@ def validate_command(offline: bool, output: str) -> None:
             problems = check(
                 loaded, schema, external_id_field=settings.salesforce_external_id_field
             )
-        problems += _routing_problems(settings.mappings_dir / "routing.yaml")
+        problems += _other_files_problems(settings.mappings_dir)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
     if output == "json":
@@ -113,20 +113,30 @@ def validate_command(offline: bool, output: str) -> None:
     sys.exit(1 if errors else 0)
 
 
-def _routing_problems(path: Path) -> list[Problem]:
-    """routing.yaml's structure, through the same loader (its owners are checked against
-    Salesforce when a sync or `routing explain` starts)."""
-    if not path.exists():
-        return []
+def _other_files_problems(directory: Path) -> list[Problem]:
+    """The structure of routing.yaml, status.yaml and conversion.yaml, where present, through the
+    same loader (routing's owners and the converted status are checked against Salesforce when a
+    sync starts)."""
+    from connector.mapping.conversion import ConversionMapping
+    from connector.mapping.status import StatusMapping
     from connector.routing.config import RoutingConfig
 
-    try:
-        load_source(path, RoutingConfig)
-    except MappingFileError as exc:
-        return list(exc.problems)
-    except MappingError as exc:
-        return [Problem(path, 1, 1, str(exc).removeprefix(f"{path}: "))]
-    return []
+    problems: list[Problem] = []
+    for name, model in (
+        ("routing.yaml", RoutingConfig),
+        ("status.yaml", StatusMapping),
+        ("conversion.yaml", ConversionMapping),
+    ):
+        path = directory / name
+        if not path.exists():
+            continue
+        try:
+            load_source(path, model)
+        except MappingFileError as exc:
+            problems += list(exc.problems)
+        except MappingError as exc:
+            problems.append(Problem(path, 1, 1, str(exc).removeprefix(f"{path}: ")))
+    return problems
 
 
 def _schema(settings: Settings, offline: bool) -> Any:

@@ -18,14 +18,28 @@ from urllib.parse import urlencode
 import requests
 import structlog
 import tenacity
+from lxml import etree
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from connector.errors import ApiError, FatalApiError, ReauthRequired, RetriableApiError
-from connector.model import FieldError, LeadUpdate, LeadUpsert, SalesforceMatch, WriteResult
+from connector.model import (
+    ConvertResult,
+    FieldError,
+    LeadConvert,
+    LeadUpdate,
+    LeadUpsert,
+    SalesforceMatch,
+    WriteResult,
+)
 from connector.retry import retry_policy
 from connector.salesforce import auth
-from connector.salesforce.classify import Resolution, classify, classify_record
+from connector.salesforce.classify import (
+    TRANSIENT_CODES,
+    Resolution,
+    classify,
+    classify_record,
+)
 from connector.salesforce.session import SalesforceSession, build_session
 from connector.salesforce.soql import in_chunks, soql
 from connector.settings import Settings
@@ -543,3 +557,126 @@ class SalesforceGateway:
             count=len(leads),
         )
         return leads
+
+    # -- lead conversion (SOAP partner API) --------------------------------------------------
+    #: LeadConverts per convertLead call (Apex documents 100 as the limit).
+    CONVERTS_PER_CALL = 100
+
+    def convert_leads(self, converts: Sequence[LeadConvert]) -> list[ConvertResult]:
+        """Convert Leads with the partner API's `convertLead` (REST has no lead conversion),
+        100 per call; one result per convert, in request order, refused ones with Salesforce's
+        errors. An expired session logs in again once; a 5xx is retried; any other SOAP fault
+        is a FatalApiError carrying the fault's code.
+        """
+        results: list[ConvertResult] = []
+        for chunk in _chunks(list(converts), self.CONVERTS_PER_CALL):
+            results.extend(self._run("convertLead", lambda c=chunk: self._convert_call(c)))
+        log.info(
+            "salesforce.convert",
+            count=len(results),
+            failed=sum(not r.success for r in results),
+        )
+        return results
+
+    def _convert_call(self, chunk: Sequence[LeadConvert]) -> list[ConvertResult]:
+        """One convertLead call over the current session (read anew on each attempt)."""
+        client = self._client
+        url = f"https://{client.sf_instance}/services/Soap/u/{client.sf_version}"
+        body = _convert_envelope(str(client.session_id), chunk)
+        response = client.session.post(url, data=body, headers=SOAP_HEADERS)
+        root = _soap_root(response.content)
+        fault = None if root is None else root.find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault")
+        if fault is not None:
+            raise _soap_fault(fault, response.status_code, response.headers)
+        if response.status_code != 200 or root is None:
+            resolution = classify(response.status_code, None, response.headers)
+            what = "convertLead"
+            raise _error(what, resolution, response.status_code)
+        path = f"{{{SOAP_ENV}}}Body/{{{PARTNER}}}convertLeadResponse/{{{PARTNER}}}result"
+        answers = root.findall(path)
+        if len(answers) != len(chunk):
+            msg = f"Salesforce convertLead answered {len(answers)} results for {len(chunk)} leads"
+            raise FatalApiError(msg, status=response.status_code)
+        return [_convert_result(c, a) for c, a in zip(chunk, answers, strict=True)]
+
+
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+PARTNER = "urn:partner.soap.sforce.com"
+SOAP_HEADERS = {"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""'}
+#: A parser that resolves no entities, loads no DTD and fetches nothing.
+_SAFE_XML = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+)
+
+
+def _convert_envelope(session_id: str, converts: Sequence[LeadConvert]) -> bytes:
+    """The convertLead request; each `leadConverts` lists its children in the WSDL's
+    (alphabetical) order, which Salesforce's deserializer enforces. Nulls are left out."""
+    root = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soapenv": SOAP_ENV, "urn": PARTNER})
+    header = etree.SubElement(root, f"{{{SOAP_ENV}}}Header")
+    session = etree.SubElement(header, f"{{{PARTNER}}}SessionHeader")
+    etree.SubElement(session, f"{{{PARTNER}}}sessionId").text = session_id
+    body = etree.SubElement(root, f"{{{SOAP_ENV}}}Body")
+    operation = etree.SubElement(body, f"{{{PARTNER}}}convertLead")
+    for convert in converts:
+        element = etree.SubElement(operation, f"{{{PARTNER}}}leadConverts")
+        values = {
+            "accountId": convert.account_id,
+            "contactId": convert.contact_id,
+            "convertedStatus": convert.converted_status,
+            "doNotCreateOpportunity": "true" if convert.do_not_create_opportunity else "false",
+            "leadId": convert.lead_id,
+            "opportunityName": convert.opportunity_name,
+            "ownerId": convert.owner_id,
+        }
+        for name, value in values.items():
+            if value is not None:
+                etree.SubElement(element, f"{{{PARTNER}}}{name}").text = value
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def _soap_root(content: bytes) -> Any:
+    """The answer's XML root, or None when it is not XML (a proxy's HTML 503, say)."""
+    try:
+        return etree.fromstring(content, parser=_SAFE_XML)
+    except etree.XMLSyntaxError:
+        return None
+
+
+def _soap_fault(fault: Any, status: int, headers: Mapping[str, str]) -> ApiError:
+    """A SOAP fault as an error: an expired session → reauth, transient → retry, else fatal."""
+    detail = fault.find("detail")
+    code = None
+    if detail is not None:
+        code = next((e.text for e in detail.iter("{*}exceptionCode") if e.text), None)
+    code = code or (fault.findtext("faultcode") or "UNKNOWN").split(":")[-1]
+    message = f"Salesforce convertLead failed (HTTP {status}): {fault.findtext('faultstring')}"
+    if code == "INVALID_SESSION_ID":
+        return ReauthRequired(message, status=status, code=code)
+    if code in TRANSIENT_CODES or code == "SERVER_UNAVAILABLE":
+        return RetriableApiError(message, status=status, code=code)
+    return FatalApiError(message, status=status, code=code)
+
+
+def _convert_result(convert: LeadConvert, answer: Any) -> ConvertResult:
+    def text(element: Any, name: str) -> str | None:
+        value = element.findtext(f"{{{PARTNER}}}{name}")
+        return value.strip() if value and value.strip() else None
+
+    errors = tuple(
+        FieldError(
+            code=text(e, "statusCode") or "UNKNOWN",
+            message=text(e, "message") or "",
+            fields=tuple(f.text for f in e.findall(f"{{{PARTNER}}}fields") if f.text),
+        )
+        for e in answer.findall(f"{{{PARTNER}}}errors")
+    )
+    success = text(answer, "success") == "true"
+    return ConvertResult(
+        lead_id=convert.lead_id,
+        success=success,
+        account_id=text(answer, "accountId") if success else None,
+        contact_id=text(answer, "contactId") if success else None,
+        opportunity_id=text(answer, "opportunityId") if success else None,
+        errors=() if success else errors,
+    )

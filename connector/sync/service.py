@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.hubspot.gateway import HubSpotGateway
+from connector.mapping.conversion import load_conversion_mapping
 from connector.mapping.loader import load_lead_mapping
 from connector.mapping.plan import LeadPlan
 from connector.mapping.status import load_status_mapping
@@ -19,6 +20,7 @@ from connector.routing.router import load_routing
 from connector.salesforce.gateway import SalesforceGateway
 from connector.settings import Settings
 from connector.state.store import StateStore
+from connector.sync.conversion import ConversionEngine
 from connector.sync.engine import SyncEngine
 from connector.sync.feedback import FeedbackEngine
 
@@ -63,4 +65,24 @@ def open_feedback(settings: Settings, engine: SyncEngine) -> FeedbackEngine | No
         load_status_mapping(settings.mappings_dir),
         overlap=engine.overlap,
         external_id_field=settings.salesforce_external_id_field,
+    )
+
+
+def open_conversion(settings: Settings, engine: SyncEngine) -> ConversionEngine | None:
+    """SQL conversion (convertLead into the account routing matched) over the same gateways and
+    store, when `mappings/conversion.yaml` exists; None without it."""
+    directory = Path(settings.mappings_dir)
+    if not (directory / "conversion.yaml").exists():
+        return None
+    matched = "Matched_Account__c"
+    if (directory / "routing.yaml").exists():
+        matched = load_routing(directory).lead_fields.matched_account or matched
+    return ConversionEngine(
+        engine.salesforce,
+        engine.hubspot,
+        engine.store,
+        load_conversion_mapping(directory),
+        external_id_field=settings.salesforce_external_id_field,
+        overlap=engine.overlap,
+        matched_account_field=matched,
     )

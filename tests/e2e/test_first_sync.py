@@ -390,3 +390,32 @@ def test_sync_mirrors_a_reps_rejection_back_to_hubspot(sandbox, run_cli, tmp_pat
     third = run_cli("sync", "--once")
     assert third.exit_code == 0, third.output
     assert _writes(server, since=mark) == []
+
+
+def test_sync_converts_a_sql_contact_in_the_same_pass(sandbox, run_cli, tmp_path):
+    """With conversion.yaml, a SQL contact becomes a Lead and is converted in one pass: Account,
+    Contact and Opportunity, HubSpot told; the next pass converts nothing again."""
+    seed = {
+        "hubspot": {
+            "contacts": [_contact("700", stage="salesqualifiedlead", company="Vandelay Industries")]
+        }
+    }
+    server = sandbox(seed)
+    shutil.copy(MAPPINGS / "conversion.yaml", tmp_path / "mappings" / "conversion.yaml")
+    result = run_cli("sync", "--once")
+    assert result.exit_code == 0, result.output
+    assert "created 1" in result.output and "conversion" in result.output
+    org = server.sandbox.org.records
+    (lead,) = org["Lead"].values()
+    assert lead["IsConverted"] is True
+    assert len(org["Account"]) == len(org["Contact"]) == len(org["Opportunity"]) == 1
+    contact = _hubspot(server, "700")
+    assert contact["salesforcecontactid"] == lead["ConvertedContactId"]
+    assert contact["salesforceopportunityid"] == lead["ConvertedOpportunityId"]
+    assert contact["lifecyclestage"] == "opportunity"
+
+    mark = server.sandbox.journal.last_seq()
+    again = run_cli("sync", "--once")
+    assert again.exit_code == 0, again.output
+    assert _writes(server, since=mark) == []
+    assert len(org["Opportunity"]) == 1
