@@ -165,20 +165,12 @@ def sync_command(once: bool) -> None:
     """One pass: sales feedback to HubSpot (with mappings/status.yaml), qualified HubSpot
     contacts to Salesforce Leads, then SQL conversion (with mappings/conversion.yaml); a
     summary of each."""
-    from connector.sync.service import open_conversion, open_engine, open_feedback
+    from connector.sync.service import open_engine, run_pass
 
     settings = _settings_or_exit()
     with _errors_to_exit(), open_engine(settings) as engine:
-        feedback = open_feedback(settings, engine)
-        conversion = open_conversion(settings, engine)
-        # Feedback first: a rep's change is pulled before our own write can be the Lead's
-        # latest (the feedback stream skips the integration user's changes).
-        if feedback is not None:
-            click.echo(feedback.run_once().render())
-        click.echo(engine.run_once().render())
-        # Conversion last: a new SQL Lead is routed (its matched account set) first.
-        if conversion is not None:
-            click.echo(conversion.run_once().render())
+        for summary in run_pass(settings, engine):
+            click.echo(summary.render())
 
 
 @main.command("demo")

@@ -65,8 +65,10 @@ def lead_convert(
     *,
     now: datetime,
     matched_account_field: str = "Matched_Account__c",
+    queue_owner_id: str | None = None,
 ) -> LeadConvert:
-    """The convertLead request for an unconverted Lead."""
+    """The convertLead request for an unconverted Lead; a queue-owned Lead's records go to
+    `queue_owner_id` (Salesforce refuses a queue as their owner)."""
     account_id = lead.get(matched_account_field) or None
     owner = str(lead.get("OwnerId") or "")
     create = mapping.opportunity.create
@@ -86,5 +88,5 @@ def lead_convert(
         contact_id=existing_contact(lead.get("Email"), account_id, contacts),
         opportunity_name=name,
         do_not_create_opportunity=not create,
-        owner_id=owner if owner.startswith(_USER_PREFIX) else None,
+        owner_id=owner if owner.startswith(_USER_PREFIX) else queue_owner_id,
     )

@@ -18,7 +18,7 @@ from connector.sandbox.env import sandbox_env
 from connector.sandbox.seed import read_seed
 from connector.sandbox.server import SandboxServer
 from connector.settings import load_settings
-from connector.sync.service import open_engine
+from connector.sync.service import open_engine, run_pass
 
 DEMO_SEED = Path(__file__).parent / "sandbox" / "seeds" / "demo.json"
 
@@ -47,8 +47,8 @@ def run_demo(mappings_dir: Path, echo: Callable[[str], object] = print) -> None:
         journal = server.sandbox.journal
         with open_engine(settings) as engine:
             echo("\n== first pass: leadbridge sync --once")
-            first = engine.run_once()
-            echo(first.render())
+            for summary in run_pass(settings, engine):
+                echo(summary.render())
             echo(_calls(Counter(e.api for e in journal.entries())))
 
             echo("\n== a few Leads read back from Salesforce, with the owner routing chose")
@@ -73,8 +73,8 @@ def run_demo(mappings_dir: Path, echo: Callable[[str], object] = print) -> None:
 
             echo("\n== second pass: nothing changed, so nothing is written")
             mark = journal.last_seq()
-            second = engine.run_once()
-            echo(second.render())
+            for summary in run_pass(settings, engine):
+                echo(summary.render())
             echo(_calls(Counter(e.api for e in journal.entries(since=mark))))
             writes = [
                 e

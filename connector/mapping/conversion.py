@@ -61,6 +61,9 @@ class ConversionMapping(_Strict):
     lifecycle_property: Text = "lifecyclestage"
     converted_stage: Text = "opportunity"
     converted_status: Text = "Closed - Converted"
+    # Who owns what a queue-owned Lead converts into (Salesforce requires a user): `integration`
+    # (leadbridge's own user), a user id (005...), or null to let Salesforce refuse it.
+    queue_lead_owner: str | None = "integration"
     opportunity: OpportunityRule = Field(default_factory=OpportunityRule)
 
 

@@ -122,6 +122,13 @@ class ConversionEngine:
         self.properties = [conversion_mapping.lifecycle_property, CONTACT_ID]
         self._status_checked = False
 
+    def _queue_owner_id(self) -> str | None:
+        """The user who owns what queue-owned Leads convert into (conversion.yaml)."""
+        owner = self.mapping.queue_lead_owner
+        if owner == "integration":
+            return self.salesforce.user_id
+        return owner if owner and owner.startswith("005") else None
+
     def run_once(self, run_id: str | None = None) -> ConversionSummary:
         """One pass: the dead letters again, then the SQL contacts changed since the cursor."""
         summary = ConversionSummary(run_id or uuid.uuid4().hex[:12])
@@ -232,6 +239,7 @@ class ConversionEngine:
                 self.mapping,
                 now=now,
                 matched_account_field=self.matched_account_field,
+                queue_owner_id=self._queue_owner_id(),
             )
         results = self.salesforce.convert_leads(list(pending.values())) if pending else []
         for (hubspot_id, _), result in zip(pending.items(), results, strict=True):

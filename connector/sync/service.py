@@ -86,3 +86,18 @@ def open_conversion(settings: Settings, engine: SyncEngine) -> ConversionEngine 
         overlap=engine.overlap,
         matched_account_field=matched,
     )
+
+
+def run_pass(settings: Settings, engine: SyncEngine) -> Iterator[Any]:
+    """One pass of every stream the mapping files ask for, yielding each stream's summary as it
+    finishes: sales feedback first (a rep's change is pulled before our own write can be the
+    Lead's latest: that stream skips the integration user's changes), then HubSpot contacts to
+    Leads, then SQL conversion last (a new SQL Lead is routed, its matched account set, first).
+    Every file is loaded before anything is written."""
+    feedback = open_feedback(settings, engine)
+    conversion = open_conversion(settings, engine)
+    if feedback is not None:
+        yield feedback.run_once()
+    yield engine.run_once()
+    if conversion is not None:
+        yield conversion.run_once()

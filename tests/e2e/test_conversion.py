@@ -90,7 +90,8 @@ def engine(server: SandboxServer, tmp_path: Path) -> Iterator[ConversionEngine]:
         SalesforceGateway.connect(settings),
         HubSpotGateway.connect(settings),
         store,
-        load_conversion_mapping(MAPPINGS),
+        # null: a queue-owned Lead stays unconverted, so the refusal path is tested here.
+        load_conversion_mapping(MAPPINGS).model_copy(update={"queue_lead_owner": None}),
         external_id_field=settings.salesforce_external_id_field,
     )
     store.close()
@@ -209,3 +210,19 @@ def test_wrong_converted_status_names_the_file(
     with pytest.raises(MappingError, match=r"conversion.yaml: converted_status 'Qualified'"):
         engine.run_once("bad")
     assert _count(server, "Opportunity") == 0
+
+
+def test_queue_owned_lead_converts_owned_by_the_integration_user(
+    server: SandboxServer, engine: ConversionEngine
+) -> None:
+    """With the shipped `queue_lead_owner: integration`, a queue-owned Lead converts and the
+    integration user owns its Contact and Opportunity (Salesforce refuses a queue owner)."""
+    engine.mapping = load_conversion_mapping(MAPPINGS)
+    summary = engine.run_once("queue")
+    assert (summary.converted, summary.failed) == (3, 0)
+    org = server.sandbox.org
+    lead = org.records["Lead"][_id(server, "Lead", HubSpot_Contact_Id__c="103")]
+    integration = org.integration_user_id()
+    assert lead["IsConverted"] is True
+    assert org.records["Contact"][lead["ConvertedContactId"]]["OwnerId"] == integration
+    assert org.records["Opportunity"][lead["ConvertedOpportunityId"]]["OwnerId"] == integration

@@ -30,5 +30,6 @@ def test_demo_syncs_the_demo_seed_and_the_second_pass_writes_nothing():
     assert out.count("(HubSpot ") == 6  # six Leads read back from Salesforce
     assert re.search(r"routed new leads: .*global \d+", out), out
     assert out.count("  global  ") == 3
+    assert re.search(r"converted (\d+) Leads \(\1 opportunities\).*failed 0", out), out
     assert "created 0, updated 0, linked 0" in out
     assert "writes in the second pass: 0" in out

@@ -81,3 +81,17 @@ def test_already_converted_lead_is_linked_not_converted() -> None:
         contact_id="003000000000005AAA",
     )
     assert already_converted(LEAD) is None
+
+
+def test_a_queue_owned_lead_gets_the_queue_owner_fallback() -> None:
+    """Salesforce refuses a queue as owner of converted records: the configured user is sent."""
+    lead = {"Id": "00QA", "Email": "a@x.test", "Company": "X", "OwnerId": "00GQUEUE0000001"}
+    convert = lead_convert(lead, [], ConversionMapping(), now=NOW, queue_owner_id="005INTEG")
+    assert convert.owner_id == "005INTEG"
+    user_owned = {**lead, "OwnerId": "005REP000000001"}
+    assert (
+        lead_convert(
+            user_owned, [], ConversionMapping(), now=NOW, queue_owner_id="005INTEG"
+        ).owner_id
+        == "005REP000000001"
+    )
