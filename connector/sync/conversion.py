@@ -12,10 +12,10 @@ dead-lettered contacts are read again at the start of every pass until they conv
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
@@ -28,10 +28,10 @@ from connector.model import (
     LeadConvert,
     Link,
     SearchFilter,
-    WriteResult,
 )
 from connector.salesforce.soql import in_chunks, soql
 from connector.state.store import AuditEvent, Commit, StateStore
+from connector.sync.sides import HubSpotSide, SalesforceSide
 
 log = structlog.get_logger(__name__)
 
@@ -41,30 +41,6 @@ PAGE_SIZE = 100
 CONTACT_ID = "salesforcecontactid"
 ACCOUNT_ID = "salesforceaccountid"
 OPPORTUNITY_ID = "salesforceopportunityid"
-
-
-class SalesforceSide(Protocol):
-    def query(self, text: str) -> list[dict[str, Any]]: ...
-    def current_leads(
-        self, lead_ids: Sequence[str], fields: Sequence[str]
-    ) -> dict[str, dict[str, Any]]: ...
-    def convert_leads(self, converts: Sequence[LeadConvert]) -> list[ConvertResult]: ...
-
-
-class HubSpotSide(Protocol):
-    def changed_contacts(
-        self,
-        since: datetime | None,
-        properties: Sequence[str],
-        *,
-        any_of: Sequence[Sequence[SearchFilter]] = (),
-    ) -> Iterable[list[HubSpotContact]]: ...
-    def read_contacts(
-        self, ids: Sequence[str], properties: Sequence[str]
-    ) -> list[HubSpotContact]: ...
-    def update_contacts(
-        self, updates: Mapping[str, Mapping[str, str | None]]
-    ) -> list[WriteResult]: ...
 
 
 @dataclass

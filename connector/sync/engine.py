@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -27,11 +27,11 @@ from connector.model import (
     LeadUpsert,
     Link,
     SalesforceMatch,
-    SearchFilter,
     WriteResult,
 )
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.sync.decide import Decision, decide, guard, needs_lookup
+from connector.sync.sides import HubSpotSide, SalesforceSide
 
 log = structlog.get_logger(__name__)
 
@@ -39,35 +39,10 @@ STREAM = "hubspot.contacts"
 WRITEBACK_STREAM = "hubspot.writeback"
 
 
-class SalesforceSide(Protocol):
-    def find_by_emails(self, emails: Sequence[str]) -> list[SalesforceMatch]: ...
-    def current_leads(
-        self, lead_ids: Sequence[str], fields: Sequence[str]
-    ) -> dict[str, dict[str, Any]]: ...
-    def upsert_leads(
-        self, upserts: Sequence[LeadUpsert], *, auto_assign: bool = False
-    ) -> list[WriteResult]: ...
-    def update_leads(self, updates: Sequence[LeadUpdate]) -> list[WriteResult]: ...
-
-
 class RouterSide(Protocol):
     def properties(self) -> list[str]: ...
     def route_contacts(self, contacts: Sequence[HubSpotContact]) -> dict[str, Any]: ...
     def hubspot_values(self, decision: Any) -> dict[str, str | None]: ...
-
-
-class HubSpotSide(Protocol):
-    def changed_contacts(
-        self,
-        since: datetime | None,
-        properties: Sequence[str],
-        *,
-        any_of: Sequence[Sequence[SearchFilter]] = (),
-        until: datetime | None = None,
-    ) -> Iterator[list[HubSpotContact]]: ...
-    def update_contacts(
-        self, updates: Mapping[str, Mapping[str, str | None]]
-    ) -> list[WriteResult]: ...
 
 
 @dataclass

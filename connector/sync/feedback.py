@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
 from connector.feedback import FeedbackDecision, Target, feedback_for, target
 from connector.mapping.plan import values_hash
 from connector.mapping.status import StatusMapping
-from connector.model import DeadLetter, HubSpotContact, WriteResult
+from connector.model import DeadLetter, WriteResult
 from connector.state.store import AuditEvent, Commit, StateStore
+from connector.sync.sides import HubSpotSide, SalesforceSide
 
 log = structlog.get_logger(__name__)
 
@@ -35,26 +36,6 @@ STREAM = "salesforce.leads"
 DIRECTION = "to_hubspot"
 #: Leads per page: one HubSpot batch read and at most two batch writes, one state transaction.
 PAGE_SIZE = 100
-
-
-class SalesforceSide(Protocol):
-    @property
-    def user_id(self) -> str: ...
-    def changed_leads(
-        self, since: datetime | None, fields: Sequence[str], *, exclude_user_id: str | None
-    ) -> list[dict[str, Any]]: ...
-    def current_leads(
-        self, lead_ids: Sequence[str], fields: Sequence[str]
-    ) -> dict[str, dict[str, Any]]: ...
-
-
-class HubSpotSide(Protocol):
-    def read_contacts(
-        self, ids: Sequence[str], properties: Sequence[str]
-    ) -> list[HubSpotContact]: ...
-    def update_contacts(
-        self, updates: Mapping[str, Mapping[str, str | None]]
-    ) -> list[WriteResult]: ...
 
 
 @dataclass

@@ -1,0 +1,58 @@
+"""What the stream engines need of the two gateways, as protocols: the engines take anything
+shaped like this (the real gateways, or fakes in tests), and never import the client libraries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from connector.model import (
+    ConvertResult,
+    HubSpotContact,
+    LeadConvert,
+    LeadUpdate,
+    LeadUpsert,
+    SalesforceMatch,
+    SearchFilter,
+    WriteResult,
+)
+
+
+class SalesforceSide(Protocol):
+    """The Salesforce gateway's calls the streams make."""
+
+    @property
+    def user_id(self) -> str: ...
+    def query(self, text: str) -> list[dict[str, Any]]: ...
+    def find_by_emails(self, emails: Sequence[str]) -> list[SalesforceMatch]: ...
+    def current_leads(
+        self, lead_ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]: ...
+    def changed_leads(
+        self, since: datetime | None, fields: Sequence[str], *, exclude_user_id: str | None
+    ) -> list[dict[str, Any]]: ...
+    def upsert_leads(
+        self, upserts: Sequence[LeadUpsert], *, auto_assign: bool = False
+    ) -> list[WriteResult]: ...
+    def update_leads(self, updates: Sequence[LeadUpdate]) -> list[WriteResult]: ...
+    def convert_leads(self, converts: Sequence[LeadConvert]) -> list[ConvertResult]: ...
+
+
+class HubSpotSide(Protocol):
+    """The HubSpot gateway's calls the streams make."""
+
+    def changed_contacts(
+        self,
+        since: datetime | None,
+        properties: Sequence[str],
+        *,
+        any_of: Sequence[Sequence[SearchFilter]] = (),
+        until: datetime | None = None,
+    ) -> Iterator[list[HubSpotContact]]: ...
+    def read_contacts(
+        self, ids: Sequence[str], properties: Sequence[str]
+    ) -> list[HubSpotContact]: ...
+    def update_contacts(
+        self, updates: Mapping[str, Mapping[str, str | None]]
+    ) -> list[WriteResult]: ...
