@@ -55,6 +55,16 @@ class LeadUpdate:
 
 
 @dataclass(frozen=True)
+class RecordUpdate:
+    """One existing Salesforce record (Contact, Opportunity, ...) to update by its Id; `key`
+    names it in the results (a HubSpot contact id, a Lead id: whatever the caller tracks)."""
+
+    key: str
+    record_id: str
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class FieldError:
     """One error Salesforce or HubSpot reported for a record."""
 

@@ -29,6 +29,7 @@ from connector.model import (
     LeadConvert,
     LeadUpdate,
     LeadUpsert,
+    RecordUpdate,
     SalesforceMatch,
     WriteResult,
 )
@@ -269,18 +270,32 @@ class SalesforceGateway:
         self, updates: Sequence[LeadUpdate], *, auto_assign: bool = False
     ) -> list[WriteResult]:
         """Update existing Leads by their Salesforce id (linking a Lead found by email)."""
+        return self.update_records(
+            "Lead",
+            [RecordUpdate(u.hubspot_id, u.lead_id, u.fields) for u in updates],
+            auto_assign=auto_assign,
+        )
+
+    def update_records(
+        self, sobject: str, updates: Sequence[RecordUpdate], *, auto_assign: bool = False
+    ) -> list[WriteResult]:
+        """Update existing records of `sobject` by Id (Collections, 200 a call), in request
+        order; each result carries the update's `key` as its `hubspot_id`."""
+        soql("{:literal}", sobject)  # an object name, never anything else
         records = [
             (
-                u.hubspot_id,
+                u.key,
                 {
-                    "attributes": {"type": "Lead"},
-                    "Id": u.lead_id,
+                    "attributes": {"type": sobject},
+                    "Id": u.record_id,
                     **{k: v for k, v in u.fields.items() if k not in ("attributes", "Id")},
                 },
             )
             for u in updates
         ]
-        return self._write("update", "composite/sobjects", records, auto_assign=auto_assign)
+        return self._write(
+            "update", "composite/sobjects", records, auto_assign=auto_assign, sobject=sobject
+        )
 
     def query(self, text: str) -> list[dict[str, Any]]:
         """Every record `text` selects (all pages), without `attributes`. Build `text` with
@@ -407,6 +422,7 @@ class SalesforceGateway:
         records: Sequence[tuple[str, dict[str, Any]]],
         *,
         auto_assign: bool,
+        sobject: str = "Lead",
     ) -> list[WriteResult]:
         headers = {} if auto_assign else {"Sforce-Auto-Assign": "FALSE"}
         results: list[WriteResult] = []
@@ -415,7 +431,7 @@ class SalesforceGateway:
         failed = sum(not r.success for r in results)
         log.info(
             "salesforce.write",
-            object="Lead",
+            object=sobject,
             operation=operation,
             count=len(results),
             failed=failed,

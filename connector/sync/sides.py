@@ -13,6 +13,7 @@ from connector.model import (
     LeadConvert,
     LeadUpdate,
     LeadUpsert,
+    RecordUpdate,
     SalesforceMatch,
     SearchFilter,
     WriteResult,
@@ -36,6 +37,9 @@ class SalesforceSide(Protocol):
         self, upserts: Sequence[LeadUpsert], *, auto_assign: bool = False
     ) -> list[WriteResult]: ...
     def update_leads(self, updates: Sequence[LeadUpdate]) -> list[WriteResult]: ...
+    def update_records(
+        self, sobject: str, updates: Sequence[RecordUpdate], *, auto_assign: bool = False
+    ) -> list[WriteResult]: ...
     def convert_leads(self, converts: Sequence[LeadConvert]) -> list[ConvertResult]: ...
 
 

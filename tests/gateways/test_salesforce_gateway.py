@@ -15,7 +15,14 @@ import responses
 from simple_salesforce import Salesforce
 
 from connector.errors import FatalApiError
-from connector.model import FieldError, LeadUpdate, LeadUpsert, SalesforceMatch, WriteResult
+from connector.model import (
+    FieldError,
+    LeadUpdate,
+    LeadUpsert,
+    RecordUpdate,
+    SalesforceMatch,
+    WriteResult,
+)
 from connector.salesforce.gateway import SalesforceGateway
 from connector.salesforce.session import SalesforceSession
 from connector.settings import Settings
@@ -260,6 +267,49 @@ def test_update_leads_by_id(http: responses.RequestsMock) -> None:
         ],
     }
     assert results == [WriteResult("55", success=True, salesforce_id="00Q000000000009AAA")]
+
+
+def test_update_records_of_another_object_by_id(http: responses.RequestsMock) -> None:
+    """Contacts (after conversion) and Opportunities are updated the same way, typed with their
+    own object, each result under the caller's key; a refused record keeps its error."""
+    http.add(
+        responses.PATCH,
+        COLLECTIONS_URL,
+        json=[
+            {"id": "003000000000001AAA", "success": True, "errors": []},
+            {
+                "success": False,
+                "errors": [
+                    {"statusCode": "INVALID_EMAIL_ADDRESS", "message": "bad", "fields": ["Email"]}
+                ],
+            },
+        ],
+    )
+
+    results = make_gateway().update_records(
+        "Contact",
+        [
+            RecordUpdate("55", "003000000000001AAA", {"Title": "CTO"}),
+            RecordUpdate("56", "003000000000002AAA", {"Email": "nope"}),
+        ],
+    )
+
+    assert body_of(http.calls[0]) == {
+        "allOrNone": False,
+        "records": [
+            {"attributes": {"type": "Contact"}, "Id": "003000000000001AAA", "Title": "CTO"},
+            {"attributes": {"type": "Contact"}, "Id": "003000000000002AAA", "Email": "nope"},
+        ],
+    }
+    assert results[0] == WriteResult("55", success=True, salesforce_id="003000000000001AAA")
+    assert results[1].hubspot_id == "56" and not results[1].success
+    assert results[1].errors[0].code == "INVALID_EMAIL_ADDRESS"
+    assert results[1].errors[0].fields == ("Email",)
+
+
+def test_update_records_refuses_an_object_name_that_is_not_a_name() -> None:
+    with pytest.raises(ValueError):
+        make_gateway().update_records("Contact; DROP", [RecordUpdate("1", "003", {})])
 
 
 def test_request_level_data_error_rejects_every_record_of_the_call(
