@@ -548,7 +548,8 @@ class SalesforceGateway:
         """Leads linked to a HubSpot contact (carrying the external id) whose `SystemModstamp`
         is `since` or later (all when None), oldest first and by Id within one timestamp, so a
         cursor on the last one skips none. Each has `fields`, `Id`, the external id,
-        `LastModifiedById` and `SystemModstamp` (as a UTC datetime).
+        `LastModifiedById` and `SystemModstamp` (as a UTC datetime; `LastModifiedDate` too, when
+        asked for).
 
         Leads last changed by `exclude_user_id` (the integration user) are left out: our own
         writes are not sales feedback. One query, all its pages read.
@@ -567,6 +568,8 @@ class SalesforceGateway:
         leads = self.query(text)
         for lead in leads:
             lead["SystemModstamp"] = _moment(lead.get("SystemModstamp"))
+            if "LastModifiedDate" in lead:
+                lead["LastModifiedDate"] = _moment(lead["LastModifiedDate"])
         log.info(
             "salesforce.changed_leads",
             since=since.isoformat() if since else None,

@@ -71,15 +71,18 @@ class AuditEntry:
 class Commit:
     """Everything one batch of a stream records, in one transaction.
 
-    `hashes` are keyed by record key, for `direction`. `failures` add dead letters or, for one
-    still open, count another attempt; `resolved` names this stream's records that now succeeded.
-    `cursor=None` leaves the stream's cursor where it is.
+    `hashes` are keyed by record key, for `direction`; `other_hashes` (direction -> key -> hash)
+    are those of another direction the batch also changed (a stream writing HubSpot records what
+    the contact now maps to Salesforce, so the contacts stream sees it as our echo). `failures`
+    add dead letters or, for one still open, count another attempt; `resolved` names this
+    stream's records that now succeeded. `cursor=None` leaves the stream's cursor where it is.
     """
 
     stream: str
     links: list[Link] = field(default_factory=list)
     hashes: dict[str, str] = field(default_factory=dict)
     direction: str = "to_salesforce"
+    other_hashes: dict[str, dict[str, str]] = field(default_factory=dict)
     failures: list[DeadLetter] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
     cursor: datetime | None = None
@@ -307,6 +310,8 @@ class StateStore:
         with self._write() as connection:
             self._write_links(connection, commit.links, now)
             self._write_hashes(connection, commit.hashes, commit.direction, now)
+            for direction, batch in commit.other_hashes.items():
+                self._write_hashes(connection, batch, direction, now)
             self._resolve(connection, commit.stream, commit.resolved, now)
             self._write_failures(connection, failures, now)
             if cursor is not None:

@@ -188,7 +188,11 @@ def guard(
     per-property history would cost calls on both sides.
     """
     withheld: dict[str, str] = {}
-    after = {name: digest for name, digest in written.items() if name in rules}
+    # A field written without a rule goes stale: its fingerprint is dropped. Those of fields
+    # not written to Salesforce at all (they only come back: `to_hubspot`) are kept.
+    after = {
+        name: digest for name, digest in written.items() if name in rules or name not in fields
+    }
     for name, rule in rules.items():
         if name not in fields:
             continue
@@ -203,7 +207,7 @@ def guard(
             hubspot_changed_at,
             current,
             salesforce_changed_at,
-            _last_written(written.get(name), value, current),
+            last_agreed(written.get(name), value, current),
         )
         if resolution.winner == "hubspot" or same(value, current):
             after[name] = fingerprint(value)  # both sides hold the HubSpot value from now on
@@ -212,7 +216,7 @@ def guard(
     return Guard(withheld, after)
 
 
-def _last_written(digest: str | None, hubspot_value: Any, salesforce_value: Any) -> Any:
+def last_agreed(digest: str | None, hubspot_value: Any, salesforce_value: Any) -> Any:
     """What we last wrote to a field, as far as `resolve` needs it: the side whose value has the
     stored fingerprint has not changed since. Neither side (or no fingerprint): NEVER_WRITTEN,
     which `resolve` treats as "both changed": the rule decides."""

@@ -116,12 +116,14 @@ class SyncEngine:
         self.overlap = overlap
         # Without routing.yaml no owner is set: Salesforce's assignment rules assign new Leads.
         self.router_factory = router_factory
-        # Lead fields whose conflict rule may keep Salesforce's value. Only with some does an
-        # update read the Lead first (one query a page): the default mapping reads nothing.
+        # Lead fields whose conflict rule may keep Salesforce's value, and every field synced
+        # both ways (whatever its rule: a value only Salesforce changed since both sides last
+        # agreed must not be overwritten by HubSpot's stale one). Only with some does an update
+        # read the Lead first (one query a page): the default mapping reads nothing.
         self.protected: dict[str, Conflict] = {
             f.salesforce: f.conflict
             for f in plan.fields
-            if f.spec.to_salesforce and f.conflict != "hubspot_wins"
+            if f.spec.to_salesforce and (f.conflict != "hubspot_wins" or f.spec.to_hubspot)
         }
 
     def run_once(self, run_id: str | None = None) -> PassSummary:

@@ -14,6 +14,7 @@ pass until they succeed; one whose status is still not mapped counts as held, no
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -24,11 +25,12 @@ from typing import Any
 import structlog
 
 from connector.feedback import FeedbackDecision, Target, feedback_for, target
-from connector.mapping.plan import values_hash
+from connector.mapping.plan import LeadPlan, MappingFailure, values_hash
 from connector.mapping.status import StatusMapping
 from connector.model import DeadLetter, WriteResult
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.sync.sides import HubSpotSide, SalesforceSide
+from connector.sync.twoway import BackDecision, back_to_hubspot, changed, returning
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +52,8 @@ class FeedbackSummary:
     converted: int = 0  # left to conversion
     held: int = 0  # failed before for the same reason; still in the dead-letter store
     failures: list[tuple[str, str]] = field(default_factory=list)  # (lead id, reason)
+    fields_back: int = 0  # contacts that got Lead field values (to_hubspot / both fields)
+    kept: int = 0  # changed Lead field values their conflict rule gave to HubSpot
 
     @property
     def failed(self) -> int:
@@ -68,6 +72,12 @@ class FeedbackSummary:
             + f", unchanged {self.unchanged}, left to conversion {self.converted}, "
             f"failed {self.failed}",
         ]
+        if self.fields_back:
+            lines.append(f"  wrote changed Lead fields to {self.fields_back} HubSpot contacts")
+        if self.kept:
+            lines.append(
+                f"  kept {self.kept} HubSpot values their conflict rules protect from Lead changes"
+            )
         if self.moved_back:
             lines.append(
                 f"  sent {self.moved_back} contacts back to an earlier lifecycle stage "
@@ -87,23 +97,27 @@ class FeedbackSummary:
 class _Pending:
     lead: dict[str, Any]
     contact_id: str
-    target: Target
-    hash: str
+    target: Target | None  # None: the status part is unchanged (or there is no status.yaml)
+    hash: str | None  # the status part's hash, to record once written
+    agreed: dict[str, str]  # the contact's per-field fingerprints, as stored
+    fields_changed: bool  # a returning Lead field changed since both sides last agreed
 
 
 class FeedbackEngine:
-    """Mirrors sales feedback (Lead status, owner, rejection reason) to HubSpot contacts."""
+    """Mirrors sales feedback (Lead status, owner, rejection reason) and the Lead fields that
+    lead.yaml sends back (`to_hubspot`, `both`) to HubSpot contacts."""
 
     def __init__(
         self,
         salesforce: SalesforceSide,
         hubspot: HubSpotSide,
         store: StateStore,
-        status_mapping: StatusMapping,
+        status_mapping: StatusMapping | None,
         overlap: timedelta = timedelta(minutes=1),
         *,
         external_id_field: str = "HubSpot_Contact_Id__c",
         page_size: int = PAGE_SIZE,
+        plan: LeadPlan | None = None,
     ) -> None:
         self.salesforce = salesforce
         self.hubspot = hubspot
@@ -112,15 +126,29 @@ class FeedbackEngine:
         self.overlap = overlap
         self.external_id_field = external_id_field
         self.page_size = page_size
-        #: Every contact property a decision may compare or write.
-        self.properties = sorted(
-            {
+        self.plan = plan
+        self.returning = returning(plan.fields) if plan else ()
+        props: set[str] = set()
+        if status_mapping is not None:
+            props |= {
                 status_mapping.lead_status_property,
                 status_mapping.lifecycle_property,
                 *status_mapping.copy_.values(),
                 *(p for rule in status_mapping.statuses.values() for p in rule.copy_.values()),
             }
-        )
+        if plan is not None and self.returning:
+            # The whole mapped contact: what it maps to after our write is recorded as the
+            # contacts stream's echo, so the write does not come back to Salesforce.
+            props |= {*plan.hubspot_properties(), *(f.hubspot or "" for f in self.returning)}
+        #: Every contact property a decision may compare or write.
+        self.properties = sorted(props)
+
+    def lead_fields(self) -> list[str]:
+        """Every Lead field a pass reads."""
+        names = self.mapping.lead_fields() if self.mapping else ["Status"]
+        if self.returning:
+            names = [*names, "LastModifiedDate", *(f.salesforce for f in self.returning)]
+        return list(dict.fromkeys(names))
 
     def run_once(self, run_id: str | None = None) -> FeedbackSummary:
         """One pass: the dead letters again, then the Leads changed since the cursor."""
@@ -133,7 +161,7 @@ class FeedbackEngine:
             since=since.isoformat() if since else None,
             run_id=summary.run_id,
         )
-        fields = self.mapping.lead_fields()
+        fields = self.lead_fields()
         dead = {
             d.record_id: (d.code, values_hash(d.payload)) for d in self.store.dead_letters(STREAM)
         }
@@ -175,14 +203,15 @@ class FeedbackEngine:
             summary.pulled += len(page)
         commit = Commit(stream=STREAM, direction=DIRECTION)
         hashes = self.store.hashes([_key(lead["Id"]) for lead in page], DIRECTION)
+        agreed = self._agreed(page)
         pending: list[_Pending] = []
         for lead in page:
             lead_id = str(lead["Id"])
             if lead_id in skip:
                 continue
-            wanted = target(lead, self.mapping)
             contact_id = str(lead.get(self.external_id_field) or "")
-            if wanted is None:
+            wanted = target(lead, self.mapping) if self.mapping else None
+            if self.mapping is not None and wanted is None:
                 decision = feedback_for(lead, {}, self.mapping)
                 payload = {"Status": lead.get("Status")}
                 if dead.get(lead_id) == ("UNMAPPED_STATUS", values_hash(payload)):
@@ -192,16 +221,25 @@ class FeedbackEngine:
                         commit, summary, lead_id, decision.reason, "UNMAPPED_STATUS", payload
                     )
                 continue
-            if wanted.kind == "converted" or not contact_id:
-                summary.converted += wanted.kind == "converted"
+            converted = wanted is not None and wanted.kind == "converted"
+            if converted or lead.get("IsConverted") or not contact_id:
+                summary.converted += converted
                 commit.resolved.append(lead_id)
                 continue
-            digest = values_hash({"contact": contact_id, "stage": wanted.stage, **wanted.values})
-            if hashes.get(_key(lead_id)) == digest:
+            digest = None
+            if wanted is not None:
+                digest = values_hash(
+                    {"contact": contact_id, "stage": wanted.stage, **wanted.values}
+                )
+                if hashes.get(_key(lead_id)) == digest:
+                    wanted, digest = None, None  # the status part is our last write: no change
+            fingerprints = agreed.get(contact_id, {})
+            moved = bool(changed(self.returning, lead, fingerprints))
+            if wanted is None and not moved:
                 summary.unchanged += 1
                 commit.resolved.append(lead_id)
                 continue
-            pending.append(_Pending(lead, contact_id, wanted, digest))
+            pending.append(_Pending(lead, contact_id, wanted, digest, fingerprints, moved))
         self._write(pending, commit, summary)
         if moves_cursor:
             stamps = [lead["SystemModstamp"] for lead in page if lead.get("SystemModstamp")]
@@ -211,14 +249,28 @@ class FeedbackEngine:
         log.info("feedback.page", stream=STREAM, run_id=summary.run_id, size=len(page))
         return commit.cursor if moves_cursor else cursor
 
+    def _agreed(self, page: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+        """Per contact of the page: Lead field -> fingerprint of the value both sides last
+        agreed on (one store read, only when lead.yaml sends fields back)."""
+        if not self.returning:
+            return {}
+        ids = {str(x.get(self.external_id_field) or "") for x in page} - {""}
+        stored = self.store.hashes([_fields_key(i) for i in ids], "to_salesforce")
+        return {i: _fingerprints(stored.get(_fields_key(i))) for i in ids}
+
     def _write(self, pending: list[_Pending], commit: Commit, summary: FeedbackSummary) -> None:
         """Read the contacts (one batch), decide, clear stages (one batch), write (one batch)."""
         if not pending:
             return
         ids = list(dict.fromkeys(p.contact_id for p in pending))
         contacts = {c.id: c for c in self.hubspot.read_contacts(ids, self.properties)}
+        echoes = (
+            self.store.hashes([_contact_key(i) for i in ids], "to_salesforce")
+            if self.returning
+            else {}
+        )
         # The newest change of a contact wins (the page is oldest first).
-        chosen: dict[str, tuple[_Pending, FeedbackDecision]] = {}
+        chosen: dict[str, tuple[_Pending, FeedbackDecision, BackDecision]] = {}
         for item in pending:
             lead_id = str(item.lead["Id"])
             contact = contacts.get(item.contact_id)
@@ -226,53 +278,123 @@ class FeedbackEngine:
                 reason = f"HubSpot contact {item.contact_id} does not exist (deleted or merged?)"
                 self._fail(commit, summary, lead_id, reason, "CONTACT_NOT_FOUND", {})
                 continue
-            decision = feedback_for(item.lead, contact.properties, self.mapping)
-            if not decision.updates:
-                summary.unchanged += 1
-                commit.hashes[_key(lead_id)] = item.hash
-                commit.resolved.append(lead_id)
+            decision = (
+                feedback_for(item.lead, contact.properties, self.mapping)
+                if item.target is not None and self.mapping is not None
+                else FeedbackDecision({}, clear_first=False, reason="status unchanged")
+            )
+            back = (
+                back_to_hubspot(
+                    self.returning,
+                    item.lead,
+                    contact.properties,
+                    item.agreed,
+                    hubspot_changed_at=contact.updated_at,
+                    salesforce_changed_at=item.lead.get("LastModifiedDate"),
+                )
+                if item.fields_changed
+                else BackDecision()
+            )
+            if back.failure is not None:
+                name, message = back.failure
+                reason = f"{name}: {message}"
+                payload = {"field": name, "value": item.lead.get(name)}
+                self._fail(
+                    commit, summary, lead_id, f"MAPPING_FAILED: {reason}", "MAPPING_FAILED", payload
+                )
                 continue
-            chosen[item.contact_id] = (item, decision)
-        lifecycle = self.mapping.lifecycle_property
-        clears = {cid: {lifecycle: None} for cid, (_, d) in chosen.items() if d.clear_first}
+            summary.kept += len(back.kept)
+            if back.kept:
+                commit.audit.append(
+                    AuditEvent("conflict", item.contact_id, {"lead_id": lead_id, "kept": back.kept})
+                )
+            if not decision.updates and not back.updates:
+                summary.unchanged += 1
+                self._settled(commit, item, back, contact.properties, echoes, {})
+                continue
+            chosen[item.contact_id] = (item, decision, back)
+        lifecycle = self.mapping.lifecycle_property if self.mapping else ""
+        clears = {cid: {lifecycle: None} for cid, (_, d, _) in chosen.items() if d.clear_first}
         if clears:
             for result in self.hubspot.update_contacts(clears):
                 if not result.success:
-                    item, decision = chosen.pop(result.hubspot_id)
-                    self._refused(commit, summary, item, decision, result, "clearing the stage")
+                    item, decision, _ = chosen.pop(result.hubspot_id)
+                    self._refused(
+                        commit, summary, item, decision.updates, result, "clearing the stage"
+                    )
         if not chosen:
             return
-        results = self.hubspot.update_contacts({cid: d.updates for cid, (_, d) in chosen.items()})
+        results = self.hubspot.update_contacts(
+            {cid: {**b.updates, **d.updates} for cid, (_, d, b) in chosen.items()}
+        )
         for result in results:
-            item, decision = chosen[result.hubspot_id]
+            item, decision, back = chosen[result.hubspot_id]
+            updates = {**back.updates, **decision.updates}
             if not result.success:
-                self._refused(commit, summary, item, decision, result, "writing")
+                self._refused(commit, summary, item, updates, result, "writing")
                 continue
+            contact = contacts[item.contact_id]
+            self._settled(commit, item, back, contact.properties, echoes, updates)
             lead_id = str(item.lead["Id"])
-            commit.hashes[_key(lead_id)] = item.hash
-            commit.resolved.append(lead_id)
-            summary.updated[decision.kind or "?"] += 1
-            summary.moved_back += decision.clear_first
-            commit.audit.append(
-                AuditEvent(
-                    "feedback",
-                    item.contact_id,
-                    {"lead_id": lead_id, "kind": decision.kind, "reason": decision.reason},
+            if back.updates:
+                summary.fields_back += 1
+            if decision.updates:
+                summary.updated[decision.kind or "?"] += 1
+                summary.moved_back += decision.clear_first
+                commit.audit.append(
+                    AuditEvent(
+                        "feedback",
+                        item.contact_id,
+                        {"lead_id": lead_id, "kind": decision.kind, "reason": decision.reason},
+                    )
                 )
-            )
+            elif back.updates:
+                summary.updated["fields"] += 1
+
+    def _settled(
+        self,
+        commit: Commit,
+        item: _Pending,
+        back: BackDecision,
+        properties: dict[str, str | None],
+        echoes: dict[str, str],
+        written: dict[str, str | None],
+    ) -> None:
+        """Record a Lead whose contact now shows it: the status hash, the fields' new
+        agreement and, when the contact had nothing unsent for Salesforce before our write,
+        what it maps to now (so the contacts stream takes our write for its echo)."""
+        lead_id = str(item.lead["Id"])
+        if item.hash is not None:
+            commit.hashes[_key(lead_id)] = item.hash
+        commit.resolved.append(lead_id)
+        if not back.agreed:
+            return
+        shared = commit.other_hashes.setdefault("to_salesforce", {})
+        shared[_fields_key(item.contact_id)] = json.dumps(
+            {**item.agreed, **back.agreed}, sort_keys=True
+        )
+        if not back.updates or self.plan is None:
+            return
+        try:
+            before = values_hash(self.plan.map(properties))
+            after = values_hash(self.plan.map({**properties, **written}))
+        except MappingFailure:
+            return  # the contacts stream will report it
+        if echoes.get(_contact_key(item.contact_id)) == before:
+            shared[_contact_key(item.contact_id)] = after
 
     def _refused(
         self,
         commit: Commit,
         summary: FeedbackSummary,
         item: _Pending,
-        decision: FeedbackDecision,
+        updates: dict[str, str | None],
         result: WriteResult,
         what: str,
     ) -> None:
         code = result.errors[0].code if result.errors else None
         reason = f"HubSpot refused {what} contact {item.contact_id}: {result.reason}"
-        self._fail(commit, summary, str(item.lead["Id"]), reason, code, dict(decision.updates))
+        self._fail(commit, summary, str(item.lead["Id"]), reason, code, dict(updates))
 
     @staticmethod
     def _fail(
@@ -295,3 +417,22 @@ def _pages(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, An
 
 def _key(lead_id: str) -> str:
     return f"salesforce:{lead_id}"
+
+
+def _contact_key(hubspot_id: str) -> str:
+    """The contacts stream's key for the hash of what a contact maps to (`engine._key`)."""
+    return f"hubspot:{hubspot_id}"
+
+
+def _fields_key(hubspot_id: str) -> str:
+    """Where both streams keep the per-field fingerprints of a contact (`engine._fields_key`)."""
+    return f"hubspot:{hubspot_id}:fields"
+
+
+def _fingerprints(stored: str | None) -> dict[str, str]:
+    """The stored per-field fingerprints; unreadable ones count as never agreed."""
+    try:
+        value = json.loads(stored) if stored else {}
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}

@@ -23,6 +23,7 @@ from connector.state.store import StateStore
 from connector.sync.conversion import ConversionEngine
 from connector.sync.engine import SyncEngine
 from connector.sync.feedback import FeedbackEngine
+from connector.sync.twoway import returning
 
 
 @contextmanager
@@ -54,17 +55,20 @@ def open_engine(
 
 
 def open_feedback(settings: Settings, engine: SyncEngine) -> FeedbackEngine | None:
-    """The sales-feedback stream (Salesforce Lead status → HubSpot) over the same gateways and
-    store, when `mappings/status.yaml` exists; None without it."""
-    if not (Path(settings.mappings_dir) / "status.yaml").exists():
+    """The `salesforce.leads` stream (Lead status → HubSpot per `mappings/status.yaml`, and the
+    Lead fields lead.yaml sends back) over the same gateways and store; None when there is
+    neither status.yaml nor a field going to HubSpot."""
+    has_status = (Path(settings.mappings_dir) / "status.yaml").exists()
+    if not has_status and not returning(engine.plan.fields):
         return None
     return FeedbackEngine(
         engine.salesforce,
         engine.hubspot,
         engine.store,
-        load_status_mapping(settings.mappings_dir),
+        load_status_mapping(settings.mappings_dir) if has_status else None,
         overlap=engine.overlap,
         external_id_field=settings.salesforce_external_id_field,
+        plan=engine.plan,
     )
 
 

@@ -199,9 +199,18 @@ def test_newest_wins_compares_record_change_times():
 
 
 def test_fingerprints_of_fields_no_longer_protected_are_dropped():
-    """A field whose rule went back to hubspot_wins leaves the remembered set."""
-    outcome = _guard(None, written={"Website": fingerprint("x.test")})
+    """A field whose rule went back to hubspot_wins (still mapped, now written without a rule)
+    leaves the remembered set: its fingerprint would go stale."""
+    fields = {**MAPPED, "Website": "y.test"}
+    outcome = _guard(None, written={"Website": fingerprint("x.test")}, fields=fields)
     assert set(outcome.written) == {"Title", "Phone"}
+
+
+def test_fingerprints_of_fields_that_only_come_back_are_kept():
+    """A `to_hubspot` field is never written to Salesforce: the fingerprint the way back
+    recorded for it survives a Lead update."""
+    outcome = _guard(None, written={"Rating": fingerprint("Hot")})
+    assert outcome.written["Rating"] == fingerprint("Hot")
 
 
 def test_outgoing_leaves_out_withheld_fields_but_the_hash_covers_all():
