@@ -45,6 +45,28 @@ Conflict = Literal[
     "newest_wins",
     "never_overwrite",
 ]
+#: Salesforce's standard Lead → Contact field mapping (what convertLead copies), for the fields
+#: a converted person's later changes go to. Company and Website belong to the Account and
+#: Status/Rating to the Lead: they have no Contact field.
+CONTACT_FIELDS: dict[str, str] = {
+    "Salutation": "Salutation",
+    "FirstName": "FirstName",
+    "LastName": "LastName",
+    "Email": "Email",
+    "Phone": "Phone",
+    "MobilePhone": "MobilePhone",
+    "Fax": "Fax",
+    "Title": "Title",
+    "LeadSource": "LeadSource",
+    "Description": "Description",
+    "Street": "MailingStreet",
+    "City": "MailingCity",
+    "State": "MailingState",
+    "PostalCode": "MailingPostalCode",
+    "Country": "MailingCountry",
+    "HasOptedOutOfEmail": "HasOptedOutOfEmail",
+    "DoNotCall": "DoNotCall",
+}
 DIRECTIONS: tuple[str, ...] = Direction.__args__  # type: ignore[attr-defined]
 CONFLICTS: tuple[str, ...] = Conflict.__args__  # type: ignore[attr-defined]
 #: The rule a one-way field follows when none is given: the side it comes from wins.
@@ -281,6 +303,9 @@ class FieldMap(_Strict):
     transform: list[Transform] = []
     reverse: list[Transform] | None = None
     required: bool = False
+    # The Contact field a converted person's value goes to (Salesforce's own Lead → Contact
+    # mapping for standard fields when not given); `false`: the value stays on the Lead.
+    contact: Annotated[Literal[False] | Text | None, Field(union_mode="left_to_right")] = None
 
     @model_validator(mode="after")
     def _consistent(self) -> FieldMap:
@@ -320,6 +345,13 @@ class FieldMap(_Strict):
                         )
                         raise ValueError(msg)
         return self
+
+    @property
+    def contact_field(self) -> str | None:
+        """The Contact field this value goes to once the Lead is converted, if any."""
+        if self.contact is False:
+            return None
+        return self.contact or CONTACT_FIELDS.get(self.salesforce)
 
     @property
     def effective_conflict(self) -> Conflict:

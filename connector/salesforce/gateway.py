@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -42,17 +42,15 @@ from connector.salesforce.classify import (
     classify_record,
 )
 from connector.salesforce.session import SalesforceSession, build_session
-from connector.salesforce.soql import in_chunks, soql
+from connector.salesforce.soql import IDS_PER_QUERY, MAX_IN_LIST_CHARS, in_chunks, moment, soql
 from connector.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
-#: Emails per look-up query, Ids per Lead read, and the longest IN list a query may carry.
+#: Emails per look-up query.
 EMAILS_PER_LOOKUP = 200
-IDS_PER_QUERY = 200
-MAX_IN_LIST_CHARS = 9_000
 
 
 class _Rejected(FatalApiError):
@@ -115,17 +113,6 @@ def _write_result(hubspot_id: str, result: Mapping[str, Any]) -> WriteResult:
         created=bool(result.get("created")) and success,
         errors=() if success else _field_errors(result.get("errors")),
     )
-
-
-def _moment(value: Any) -> datetime | None:
-    """A Salesforce datetime (`2026-11-23T10:00:00.000+0000`) as an aware UTC datetime."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -235,7 +222,7 @@ class SalesforceGateway:
         for chunk in in_chunks(ids, MAX_IN_LIST_CHARS, IDS_PER_QUERY):
             text = soql("SELECT {:fields} FROM Lead WHERE Id IN {}", names, chunk)
             for record in self.query(text):
-                record["LastModifiedDate"] = _moment(record.get("LastModifiedDate"))
+                record["LastModifiedDate"] = moment(record.get("LastModifiedDate"))
                 found[record["Id"]] = record
         log.info("salesforce.current_leads", leads=len(ids), found=len(found))
         return found
@@ -567,9 +554,9 @@ class SalesforceGateway:
         text = soql(template, names=names, ext=ext, since=since, user=exclude_user_id)
         leads = self.query(text)
         for lead in leads:
-            lead["SystemModstamp"] = _moment(lead.get("SystemModstamp"))
+            lead["SystemModstamp"] = moment(lead.get("SystemModstamp"))
             if "LastModifiedDate" in lead:
-                lead["LastModifiedDate"] = _moment(lead["LastModifiedDate"])
+                lead["LastModifiedDate"] = moment(lead["LastModifiedDate"])
         log.info(
             "salesforce.changed_leads",
             since=since.isoformat() if since else None,

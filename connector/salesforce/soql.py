@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from simple_salesforce.format import SoqlFormatter, quote_soql_value
@@ -52,6 +52,24 @@ def _check_value(value: Any) -> None:
 def soql(template: str, *args: Any, **kwargs: Any) -> str:
     """`template` with its `{}`/`{:like}`/`{:literal}` fields filled in, escaped for SOQL."""
     return _GuardedFormatter().vformat(template, args, kwargs)
+
+
+#: Ids per read by Id, and the longest IN list a query may carry (well within SOQL's 100,000
+#: characters a query and the URL length a GET carries it in).
+IDS_PER_QUERY = 200
+MAX_IN_LIST_CHARS = 9_000
+
+
+def moment(value: Any) -> datetime | None:
+    """A Salesforce datetime (`2026-11-23T10:00:00.000+0000`) as an aware UTC datetime; None
+    for an empty or unreadable one."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def quoted_length(value: Any) -> int:

@@ -19,7 +19,9 @@ from connector.mapping.plan import NEVER_WRITTEN, blank, resolve, same
 from connector.mapping.transforms import text_of
 from connector.model import HubSpotContact, Link, SalesforceMatch
 
-Action = Literal["upsert", "link_lead", "link_contact", "unchanged", "held", "skip", "fail"]
+Action = Literal[
+    "upsert", "link_lead", "link_contact", "update_contact", "unchanged", "held", "skip", "fail"
+]
 
 #: Failures worth retrying with the same values (the record itself was fine).
 TRANSIENT_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "NO_RESULT"})
@@ -79,7 +81,7 @@ def decide(
             "refused before with these same values; waiting in "
             "the dead-letter store until the contact changes",
         )
-    if link is not None and link.object == "Contact":
+    if link is not None and link.object == "Contact" and not link.lead_id:
         return Decision(
             contact,
             "unchanged",
@@ -93,7 +95,19 @@ def decide(
             "unchanged",
             "values equal what we last wrote",
             target_id=link.salesforce_id,
-            target_object="Lead",
+            target_object=link.object,
+        )
+    if link is not None and link.object == "Contact":
+        # Converted: Salesforce refuses updates to the Lead (CANNOT_UPDATE_CONVERTED_LEAD).
+        return Decision(
+            contact,
+            "update_contact",
+            f"converted from Lead {link.lead_id}: changes go to Contact {link.salesforce_id}",
+            fields,
+            values_hash,
+            target_id=link.salesforce_id,
+            known=True,
+            target_object="Contact",
         )
     if link is not None:
         return Decision(

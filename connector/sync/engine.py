@@ -26,9 +26,11 @@ from connector.model import (
     LeadUpdate,
     LeadUpsert,
     Link,
+    RecordUpdate,
     SalesforceMatch,
     WriteResult,
 )
+from connector.salesforce.soql import IDS_PER_QUERY, MAX_IN_LIST_CHARS, in_chunks, moment, soql
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.sync.decide import Decision, decide, guard, needs_lookup
 from connector.sync.sides import HubSpotSide, SalesforceSide
@@ -61,6 +63,7 @@ class PassSummary:
     routed: Counter[str] = field(default_factory=Counter)  # new leads by routing outcome
     held: int = 0  # failed before with the same values; waiting in the dead-letter store
     kept: int = 0  # Lead field values a conflict rule kept out of an update
+    contacts_updated: int = 0  # converted people whose changes went to their Contact
 
     @property
     def failed(self) -> int:
@@ -81,6 +84,10 @@ class PassSummary:
             lines.append(
                 "  routed new leads: "
                 + ", ".join(f"{kind} {n}" for kind, n in sorted(self.routed.items()))
+            )
+        if self.contacts_updated:
+            lines.append(
+                f"  updated {self.contacts_updated} Contacts of converted leads with their changes"
             )
         if self.kept:
             lines.append(f"  kept {self.kept} Salesforce field values their conflict rules protect")
@@ -124,6 +131,13 @@ class SyncEngine:
             f.salesforce: f.conflict
             for f in plan.fields
             if f.spec.to_salesforce and (f.conflict != "hubspot_wins" or f.spec.to_hubspot)
+        }
+
+        # Lead field -> Contact field: where a converted person's later changes go.
+        self.contact_fields: dict[str, str] = {
+            f.salesforce: f.spec.contact_field
+            for f in plan.fields
+            if f.spec.to_salesforce and f.spec.contact_field
         }
 
     def run_once(self, run_id: str | None = None) -> PassSummary:
@@ -260,9 +274,13 @@ class SyncEngine:
             {d.target_id for d in decisions if d.action in writes and d.known and d.target_id}
         )
         current = self.salesforce.current_leads(known, sorted(self.protected)) if known else {}
+        converted = sorted(
+            {d.target_id for d in decisions if d.action == "update_contact" and d.target_id}
+        )
+        current.update(self._current_contacts(converted))
         guarded = []
         for decision in decisions:
-            if decision.action not in writes:
+            if decision.action not in (*writes, "update_contact"):
                 guarded.append(decision)
                 continue
             lead = current.get(decision.target_id or "") if decision.known else None
@@ -276,6 +294,28 @@ class SyncEngine:
             )
             guarded.append(replace(decision, withheld=outcome.withheld, written=outcome.written))
         return guarded
+
+    def _current_contacts(self, contact_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The protected fields of converted people's Contacts, under their Lead field names
+        (what `guard` compares), each with `LastModifiedDate`; one query per 200."""
+        names = {
+            lead: self.contact_fields[lead]
+            for lead in self.protected
+            if lead in self.contact_fields
+        }
+        if not contact_ids or not names:
+            return {}
+        found: dict[str, dict[str, Any]] = {}
+        select = ["Id", "LastModifiedDate", *sorted(set(names.values()))]
+        for chunk in in_chunks(contact_ids, MAX_IN_LIST_CHARS, IDS_PER_QUERY):
+            rows = self.salesforce.query(
+                soql("SELECT {:fields} FROM Contact WHERE Id IN {}", select, chunk)
+            )
+            for row in rows:
+                record = {lead: row.get(field) for lead, field in names.items()}
+                record["LastModifiedDate"] = moment(row.get("LastModifiedDate"))
+                found[str(row["Id"])] = record
+        return found
 
     def _dead_letters(self) -> dict[str, tuple[str | None, str]]:
         """Open dead letters of the stream: record id -> (code, hash of the refused values)."""
@@ -305,7 +345,23 @@ class SyncEngine:
             for d in decisions
             if d.action == "link_lead"
         ]
-        results: list[WriteResult] = []
+        fields = self.contact_fields
+        converted = [
+            RecordUpdate(
+                d.contact.id,
+                d.target_id or "",
+                {fields[k]: v for k, v in d.outgoing.items() if k in fields},
+            )
+            for d in decisions
+            if d.action == "update_contact"
+        ]
+        results: list[WriteResult] = [
+            WriteResult(u.key, success=True, salesforce_id=u.record_id)
+            for u in converted
+            if not u.fields  # nothing of the change has a Contact field: nothing to send
+        ]
+        if any(u.fields for u in converted):
+            results += self.salesforce.update_records("Contact", [u for u in converted if u.fields])
         if new:
             results += self.salesforce.upsert_leads(new, auto_assign=not routed)
         if known:
@@ -364,6 +420,17 @@ class SyncEngine:
                 fields=first.fields if first else (),
                 payload=decision.fields or {},
             )
+            return
+        if action == "update_contact":
+            if decision.hash:
+                commit.hashes[_key(contact.id)] = decision.hash
+            if decision.written:
+                commit.hashes[_fields_key(contact.id)] = json.dumps(
+                    decision.written, sort_keys=True
+                )
+            summary.kept += len(decision.withheld)
+            commit.resolved.append(contact.id)
+            summary.contacts_updated += 1
             return
         lead_id = result.salesforce_id
         commit.links.append(Link(contact.id, "Lead", lead_id, lead_id=lead_id))

@@ -238,3 +238,23 @@ VALUES = st.one_of(
 def test_fingerprints_agree_exactly_when_values_are_the_same(a, b):
     """A remembered fingerprint matches a value just when `same` would call them equal."""
     assert (fingerprint(a) == fingerprint(b)) == same(a, b)
+
+
+def test_a_converted_persons_change_goes_to_its_contact():
+    """Linked by conversion (the link keeps the Lead): a change is an update of the Contact,
+    never of the converted Lead; an unchanged one is our echo."""
+    link = Link("1", "Contact", "003A", lead_id="00QA", contact_id="003A")
+    d = _decide(link=link, last_hash="h0")
+    assert (d.action, d.target_id, d.target_object, d.fields) == (
+        "update_contact",
+        "003A",
+        "Contact",
+        FIELDS,
+    )
+    assert _decide(link=link, last_hash="h1").action == "unchanged"
+
+
+def test_a_customer_linked_by_email_is_left_to_sales():
+    """A Contact found by email (no Lead ever) is a customer: marketing's changes stay out."""
+    link = Link("1", "Contact", "003A", contact_id="003A")
+    assert _decide(link=link, last_hash="h0").action == "unchanged"

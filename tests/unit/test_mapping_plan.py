@@ -259,3 +259,19 @@ def test_resolve(rule, hs, hs_at, sf, sf_at, last, winner, value):
     decision = resolve(rule, hs, hs_at, sf, sf_at, last)
     assert (decision.winner, decision.value) == (winner, value)
     assert decision.reason
+
+
+def test_contact_field_follows_salesforces_lead_mapping_unless_told():
+    """After conversion a value goes to the Contact field Salesforce maps the Lead field to;
+    `contact:` names another, `contact: false` keeps it on the Lead; Company has none."""
+    mapping = LeadMapping.model_validate(
+        {
+            "fields": [
+                {"hubspot": "city", "salesforce": "City"},
+                {"hubspot": "company", "salesforce": "Company"},
+                {"hubspot": "title", "salesforce": "Title", "contact": False},
+                {"hubspot": "tier", "salesforce": "Tier__c", "contact": "Tier__c"},
+            ]
+        }
+    )
+    assert [f.contact_field for f in mapping.fields] == ["MailingCity", None, None, "Tier__c"]

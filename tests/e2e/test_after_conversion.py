@@ -1,0 +1,151 @@
+"""After conversion, through `leadbridge sync --once`: a converted person's later changes go to
+the Contact the Lead became (Salesforce refuses updates to a converted Lead), under the same
+conflict rules, and once only."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hubspot.crm.contacts import SimplePublicObjectInput
+
+from connector.cli import main
+from connector.sandbox.env import sandbox_env
+from tests.conftest import hubspot_client, sf_client
+
+MAPPINGS = Path(__file__).parents[2] / "mappings"
+REP = "rep@acme.test"
+PROTECT_PHONE = (
+    "{hubspot: phone, salesforce: Phone, transform: [strip]}",
+    "{hubspot: phone, salesforce: Phone, transform: [strip], conflict: salesforce_wins}",
+)
+SEED = {
+    "hubspot": {
+        "contacts": [
+            {
+                "id": "900",
+                "properties": {
+                    "email": "ada@globex.test",
+                    "firstname": "Ada",
+                    "lastname": "Lovelace",
+                    "company": "Globex",
+                    "jobtitle": "Buyer",
+                    "phone": "+46 70 000 00 00",
+                    "city": "Lund",
+                    "lifecyclestage": "marketingqualifiedlead",
+                },
+            }
+        ]
+    },
+    "salesforce": {
+        "User": [{"Id": "@rep", "Username": REP, "LastName": "Rep", "Email": REP}],
+    },
+}
+
+
+@pytest.fixture
+def server(sandbox):
+    return sandbox(SEED)
+
+
+@pytest.fixture
+def run(server, tmp_path, monkeypatch):
+    """`leadbridge sync --once` with the shipped lead, status and conversion files (no
+    routing: the Lead converts into a new account), Phone protected by salesforce_wins."""
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    for name in ("status.yaml", "conversion.yaml"):
+        shutil.copy(MAPPINGS / name, mappings / name)
+    text = (MAPPINGS / "lead.yaml").read_text()
+    assert PROTECT_PHONE[0] in text
+    (mappings / "lead.yaml").write_text(text.replace(*PROTECT_PHONE))
+    for key, value in sandbox_env(server.port, server.tls.directory).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("LEADBRIDGE_DATABASE_URL", f"sqlite:///{tmp_path / 'state.db'}")
+    monkeypatch.setenv("LEADBRIDGE_MAPPINGS_DIR", str(mappings))
+    monkeypatch.chdir(tmp_path)
+
+    def once():
+        start = server.sandbox.journal.last_seq()
+        result = CliRunner().invoke(main, ["sync", "--once"], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result, _writes(server, start)
+
+    return once
+
+
+def _writes(server, since: int) -> Counter[tuple[str, str]]:
+    """leadbridge's Salesforce write calls after journal entry `since` (the rep's left out)."""
+    rep = _one(server, "User", Username=REP)["Id"]
+    return Counter(
+        (e.method, e.path)
+        for e in server.sandbox.journal.entries(since=since, api="salesforce")
+        if e.user != rep
+        and e.method in ("PATCH", "POST")
+        and not e.path.endswith(("/composite", "/token"))
+    )
+
+
+def _one(server, sobject: str, **match) -> dict:
+    (hit,) = [
+        r
+        for r in server.sandbox.org.records[sobject].values()
+        if all(r.get(k) == v for k, v in match.items())
+    ]
+    return hit
+
+
+def _hubspot_update(server, **props: str) -> None:
+    hubspot_client(server).crm.contacts.basic_api.update(
+        "900", simple_public_object_input=SimplePublicObjectInput(properties=props)
+    )
+
+
+def test_changes_after_conversion_go_to_the_contact(server, run):
+    run()  # MQL: the Lead is created
+    _hubspot_update(server, lifecyclestage="salesqualifiedlead")
+    converted, _ = run()
+    assert "converted 1 Leads" in converted.output
+    lead = _one(server, "Lead", HubSpot_Contact_Id__c="900")
+    contact_id = lead["ConvertedContactId"]
+    assert lead["IsConverted"] and contact_id
+    lead_before = dict(lead)
+
+    # Marketing learns a new title and city; a rep meanwhile corrects the Contact's phone.
+    _hubspot_update(server, jobtitle="Head of Buying", city="Malmö", phone="+46 70 999 99 99")
+    sf_client(server, REP).Contact.update(contact_id, {"Phone": "+46 40 123 45 67"})
+    result, writes = run()
+
+    contact = server.sandbox.org.records["Contact"][contact_id]
+    assert contact["Title"] == "Head of Buying", result.output
+    assert contact["MailingCity"] == "Malmö", result.output
+    assert contact["Phone"] == "+46 40 123 45 67"  # salesforce_wins keeps the rep's phone
+    assert "updated 1 Contacts of converted leads" in result.output
+    assert "failed 0" in result.output
+    # The converted Lead is not written (Salesforce would refuse: CANNOT_UPDATE_CONVERTED_LEAD).
+    assert _one(server, "Lead", HubSpot_Contact_Id__c="900") == lead_before
+    assert sum(writes.values()) == 1, writes  # one Collections update of the Contact
+
+    quiet, writes = run()
+    assert writes == Counter(), quiet.output
+    assert server.sandbox.org.records["Contact"][contact_id]["Title"] == "Head of Buying"
+
+
+def test_a_contact_refusal_is_dead_lettered_with_salesforces_field(server, run):
+    """A value the Contact refuses (a title longer than Contact.Title's 128 characters) fails
+    that person alone, naming the field, and the Contact keeps its values."""
+    run()
+    _hubspot_update(server, lifecyclestage="salesqualifiedlead")
+    run()
+    contact_id = _one(server, "Lead", HubSpot_Contact_Id__c="900")["ConvertedContactId"]
+
+    _hubspot_update(server, jobtitle="Chief " * 30, city="Malmö")
+    result, _ = run()
+
+    assert "failed 1" in result.output
+    assert "STRING_TOO_LONG" in result.output and "Title" in result.output, result.output
+    assert server.sandbox.org.records["Contact"][contact_id]["MailingCity"] == "Lund"
+    assert server.sandbox.org.records["Contact"][contact_id]["Title"] == "Buyer"
