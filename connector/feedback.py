@@ -7,7 +7,7 @@ way back (what sales made of them). `connector.sync.feedback` carries the decisi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,10 @@ class Target:
     kind: Kind
     values: dict[str, str | None]  # contact property -> value (None: empty)
     stage: str | None = None  # the lifecycle stage to move to, if any
+    #: HubSpot lists the contact leaves, as status.yaml names them (ids or names; see
+    #: `is_list_id`). Not compared with HubSpot (leaving a list the contact is not in changes
+    #: nothing): a decision's empty `updates` does not mean there is no list to leave.
+    leave_lists: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ def target(lead: Mapping[str, Any], mapping: StatusMapping) -> Target | None:
         values[mapping.lead_status_property] = rule.lead_status
     for source, prop in mapping.copies(rule).items():
         values[prop] = _text(lead.get(source))
-    return Target(rule.kind, values, rule.lifecycle_stage)
+    return Target(rule.kind, values, rule.lifecycle_stage, mapping.leave_lists(rule))
 
 
 def feedback_for(
@@ -127,3 +131,41 @@ def _stage_move(current: str | None, stage: str, stages: list[str]) -> str:
     if current not in stages:
         return "backward"
     return "forward" if stages.index(stage) > stages.index(current) else "backward"
+
+
+# -- lists ----------------------------------------------------------------------------------
+def is_list_id(ref: str) -> bool:
+    """A list named in status.yaml by digits only is an id (`12`); anything else is a name."""
+    return ref.isascii() and ref.isdigit()
+
+
+def list_names(refs: Iterable[str]) -> list[str]:
+    """The names among list references, each once: what a pass resolves to ids up front."""
+    return list(dict.fromkeys(ref for ref in refs if not is_list_id(ref)))
+
+
+@dataclass(frozen=True)
+class ListRemovals:
+    """Which contacts leave which lists in one batch, ready for the HubSpot gateway."""
+
+    #: list id -> contact ids, in the order the contacts came.
+    memberships: dict[str, list[str]]
+    #: list name no HubSpot contact list has -> the contacts that should have left it.
+    unknown: dict[str, list[str]] = field(default_factory=dict)
+
+
+def list_removals(
+    leaving: Mapping[str, Sequence[str]], ids_by_name: Mapping[str, str]
+) -> ListRemovals:
+    """Group contacts by the lists they leave (`leaving`: contact id -> `Target.leave_lists`),
+    names turned into ids with `ids_by_name` (as `HubSpotSide.list_ids_by_name` answers); a
+    name without an id is reported in `unknown` instead."""
+    memberships: dict[str, list[str]] = {}
+    unknown: dict[str, list[str]] = {}
+    for contact_id, refs in leaving.items():
+        for ref in dict.fromkeys(refs):
+            list_id = ref if is_list_id(ref) else ids_by_name.get(ref)
+            bucket = memberships.setdefault(list_id, []) if list_id else unknown.setdefault(ref, [])
+            if contact_id not in bucket:
+                bucket.append(contact_id)
+    return ListRemovals(memberships, unknown)

@@ -163,3 +163,25 @@ class ConvertResult:
             f"{e.code}: {e.message}" + (f" ({', '.join(e.fields)})" if e.fields else "")
             for e in self.errors
         )
+
+
+@dataclass(frozen=True)
+class ListRemoval:
+    """What taking contacts out of one HubSpot list did.
+
+    `removed`: the contacts that were members and are no longer. `not_members`: the others
+    asked for (not in the list, or no such contact): nothing to do, not an error. `refused`:
+    HubSpot's reason when it refused the list as a whole (a DYNAMIC list, whose filters alone
+    decide its members; no such list; no permission), with its `code`; `removed` then holds what
+    earlier calls for the same list took out. The stream reports a refusal and the pass goes on.
+    """
+
+    list_id: str
+    removed: tuple[str, ...] = ()
+    not_members: tuple[str, ...] = ()
+    refused: str | None = None
+    code: str | None = None
+
+    @property
+    def success(self) -> bool:
+        return self.refused is None

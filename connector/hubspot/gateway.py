@@ -1,4 +1,5 @@
-"""The HubSpot side: contacts searched, read and updated through hubspot-api-client.
+"""The HubSpot side: contacts searched, read and updated, and taken out of lists, through
+hubspot-api-client.
 
 The only module that talks to HubSpot. Every call goes through the pacer (stay under the rate
 limits), the retry policy (429, 5xx, dropped connections) and `classify` (what an error means);
@@ -20,6 +21,7 @@ import hubspot
 import structlog
 import urllib3
 from hubspot.crm.contacts import ApiException as ContactsApiException
+from hubspot.crm.lists import ApiException as ListsApiException
 
 from connector.errors import ConfigError, FatalApiError, RetriableApiError
 from connector.hubspot.classify import Resolution, classify
@@ -31,21 +33,38 @@ from connector.hubspot.search import (
     contact_from_api,
     incremental_pages,
 )
-from connector.model import FieldError, HubSpotContact, SearchFilter, WriteResult
+from connector.model import FieldError, HubSpotContact, ListRemoval, SearchFilter, WriteResult
 from connector.retry import retry_policy
 from connector.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 #: What the client library raises for an HTTP error answer (each API package has its own
-#: `ApiException`; the gateway calls only the contacts package).
-_API_EXCEPTIONS: tuple[type[Exception], ...] = (ContactsApiException,)
+#: `ApiException`; the gateway calls the contacts and the lists packages).
+_API_EXCEPTIONS: tuple[type[Exception], ...] = (ContactsApiException, ListsApiException)
+#: Record ids per `PUT /crm/v3/lists/{listId}/memberships/remove` call. HubSpot's v3 reference
+#: states no maximum (unconfirmed; the legacy v1 lists API took 500 a request): 100, as for the
+#: CRM batch endpoints.
+LIST_MEMBERSHIP_CHUNK = 100
+#: The object type id of contact lists (`objectTypeId` in the Lists API).
+CONTACT_LISTS = "0-1"
 _BASE_URL_SETTING = "LEADBRIDGE_HUBSPOT_BASE_URL"
 _CA_SETTING = "LEADBRIDGE_HUBSPOT_CA_BUNDLE"
 
 
 class _Unreachable(RetriableApiError):
     """No answer at all; retried, and a `ConfigError` naming the host once retries run out."""
+
+
+class _Refused(FatalApiError):
+    """HubSpot refused the call as made; keeps `classify`'s reason (HubSpot's message in it)
+    for callers that report a refusal per item instead of stopping."""
+
+    def __init__(self, operation: str, status: int, resolution: Resolution) -> None:
+        super().__init__(
+            f"HubSpot {operation}: {resolution.reason}", status=status, code=resolution.code
+        )
+        self.reason = resolution.reason
 
 
 class HubSpotGateway:
@@ -64,6 +83,9 @@ class HubSpotGateway:
         contacts = client.crm.contacts
         self._search_api = contacts.search_api
         self._batch_api = contacts.batch_api
+        lists = client.crm.lists
+        self._lists_api = lists.lists_api
+        self._memberships_api = lists.memberships_api
         self._settings = settings
         self._pacer = pacer
         self._sleep = sleep
@@ -165,10 +187,86 @@ class HubSpotGateway:
         log.info("hubspot.contacts.updated", count=len(ids), failed=failed)
         return [results[i] for i in ids]
 
+    # -- lists ----------------------------------------------------------------------------
+    def remove_from_lists(self, memberships: Mapping[str, Sequence[str]]) -> list[ListRemoval]:
+        """Take contacts out of HubSpot lists (list id -> contact ids); one result per list, in
+        input order.
+
+        `PUT /crm/v3/lists/{listId}/memberships/remove` with a JSON array of ids, one call per
+        `LIST_MEMBERSHIP_CHUNK` ids, paced and retried like every call. Ids that are not members
+        (or no contacts) come back in `not_members`: HubSpot ignores them. A list HubSpot
+        refuses as a whole (4xx: DYNAMIC, unknown, no permission) comes back `refused` with
+        HubSpot's reason, its remaining chunks unsent; a refusal that concerns every list (the
+        token, a missing scope, the daily limit) still raises.
+        """
+        results: list[ListRemoval] = []
+        for list_id, contact_ids in memberships.items():
+            results.append(self._remove_from_list(str(list_id), contact_ids))
+        log.info(
+            "hubspot.lists.removed",
+            lists=len(results),
+            removed=sum(len(r.removed) for r in results),
+            refused=sum(1 for r in results if not r.success),
+        )
+        return results
+
+    def _remove_from_list(self, list_id: str, contact_ids: Sequence[str]) -> ListRemoval:
+        wanted = list(dict.fromkeys(str(i) for i in contact_ids))
+        removed: set[str] = set()
+
+        def remove(body: list[str], **options: Any) -> Any:
+            return self._memberships_api.remove_with_http_info(list_id, body, **options)
+
+        for chunk in _chunks(wanted, LIST_MEMBERSHIP_CHUNK):
+            try:
+                answer = self._call("remove_from_list", remove, list(chunk))
+            except _Refused as refused:
+                if not _refuses_the_list(refused.status):
+                    raise
+                log.warning(
+                    "hubspot.lists.refused",
+                    list_id=list_id,
+                    status=refused.status,
+                    code=refused.code,
+                )
+                done = tuple(i for i in wanted if i in removed)  # by earlier chunks
+                return ListRemoval(list_id, done, refused=refused.reason, code=refused.code)
+            # Only `recordIdsRemoved` is trusted: whether HubSpot lists a non-member in
+            # `recordIdsMissing` or in no array at all is unconfirmed.
+            removed.update(str(i) for i in answer.get("recordIdsRemoved") or [])
+        return ListRemoval(
+            list_id,
+            removed=tuple(i for i in wanted if i in removed),
+            not_members=tuple(i for i in wanted if i not in removed),
+        )
+
+    def list_ids_by_name(self, names: Sequence[str]) -> dict[str, str]:
+        """The ids of the contact lists with these names (HubSpot compares names without
+        regard to case); a name no list has is absent from the answer.
+
+        One `GET /crm/v3/lists/object-type-id/0-1/name/{listName}` per distinct name: a
+        stream resolves its names once per pass. A name HubSpot answers 404 for is unknown;
+        any other refusal raises.
+        """
+        found: dict[str, str] = {}
+        for name in dict.fromkeys(names):
+
+            def get(_body: Any, name: str = name, **options: Any) -> Any:
+                return self._lists_api.get_by_name_with_http_info(name, CONTACT_LISTS, **options)
+
+            try:
+                answer = self._call("list_by_name", get, None)
+            except _Refused as refused:
+                if refused.status != 404:
+                    raise
+                continue
+            list_id = (answer.get("list") or {}).get("listId")
+            if list_id is not None:
+                found[name] = str(list_id)
+        return found
+
     # -- one call -------------------------------------------------------------------------
-    def _call(
-        self, operation: str, method: Callable[..., Any], body: dict[str, Any]
-    ) -> dict[str, Any]:
+    def _call(self, operation: str, method: Callable[..., Any], body: Any) -> dict[str, Any]:
         """Send one request, paced and retried; HubSpot's JSON answer (a 207's included)."""
         policy = retry_policy(
             "hubspot", attempts=self._settings.hubspot_max_attempts, sleep=self._sleep
@@ -179,9 +277,7 @@ class HubSpotGateway:
             msg = f"cannot reach HubSpot at {self._base_url} ({exc}); check {_BASE_URL_SETTING}"
             raise ConfigError(msg) from None
 
-    def _send(
-        self, operation: str, method: Callable[..., Any], body: dict[str, Any]
-    ) -> dict[str, Any]:
+    def _send(self, operation: str, method: Callable[..., Any], body: Any) -> dict[str, Any]:
         timeout = self._settings.hubspot_timeout_seconds
         search = operation == "search"
         try:
@@ -271,9 +367,12 @@ def _error(operation: str, status: int, resolution: Resolution) -> Exception:
         )
     if resolution.setting is not None:
         return ConfigError(resolution.reason)
-    return FatalApiError(
-        f"HubSpot {operation}: {resolution.reason}", status=status, code=resolution.code
-    )
+    return _Refused(operation, status, resolution)
+
+
+def _refuses_the_list(status: int) -> bool:
+    """A 4xx about one list (DYNAMIC, unknown, no permission), not the spent daily budget."""
+    return 400 <= status < 500 and status != 429
 
 
 def _write_results(ids: Sequence[str], answer: Mapping[str, Any]) -> dict[str, WriteResult]:

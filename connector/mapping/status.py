@@ -2,8 +2,9 @@
 
 Sales works a Lead in Salesforce; marketing sees the outcome in HubSpot. For each Lead `Status`
 the file names its `kind` (open, accepted, rejected, or converted: left to conversion), the
-`hs_lead_status` option, optionally a lifecycle stage, and Lead fields copied to contact
-properties (the rejection reason, the owner). Loaded only through
+`hs_lead_status` option, optionally a lifecycle stage, Lead fields copied to contact
+properties (the rejection reason, the owner), and HubSpot lists the contact leaves (marketing's
+nurture lists, once sales has the lead). Loaded only through
 `connector.mapping.loader.load_file`, so every problem reads `mappings/status.yaml:LINE:COL: ...`.
 """
 
@@ -41,8 +42,19 @@ def _property(value: str) -> str:
     return value
 
 
+def _list_ref(value: str) -> str:
+    text = value.strip()
+    if not text:
+        msg = "a list is named by its id (digits only, such as 12) or by its name, not blank"
+        raise ValueError(msg)
+    return text
+
+
 FieldName = Annotated[str, AfterValidator(_field)]
 PropertyName = Annotated[str, AfterValidator(_property)]
+#: A HubSpot contact list: its id when it is only digits (`12`, as in the list's URL), else its
+#: name (`Prospect nurture`, matched by HubSpot without regard to case).
+ListRef = Annotated[Text, AfterValidator(_list_ref)]
 #: Lead field -> contact property.
 Copies = dict[FieldName, PropertyName]
 
@@ -62,6 +74,8 @@ class StatusRule(_Strict):
     lead_status: Text | None = None
     lifecycle_stage: Text | None = None
     copy_: Copies = Field(default_factory=dict, alias="copy")
+    #: HubSpot lists the contact is taken out of (ids or names).
+    leave_lists: list[ListRef] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _converted_writes_nothing(self) -> StatusRule:
@@ -71,6 +85,7 @@ class StatusRule(_Strict):
                 ("lead_status", self.lead_status),
                 ("lifecycle_stage", self.lifecycle_stage),
                 ("copy", self.copy_),
+                ("leave_lists", self.leave_lists),
             )
             if value
         ]
@@ -92,10 +107,13 @@ class StatusMapping(_Strict):
     stages: Annotated[list[Text], Field(min_length=1)] = list(DEFAULT_STAGES)
     #: Copied for every status but converted ones (each status may add its own).
     copy_: Copies = Field(default_factory=lambda: {"OwnerId": "salesforce_owner_id"}, alias="copy")
+    #: Lists every `accepted` status leaves (each status may add its own `leave_lists`).
+    accepted_leave_lists: list[ListRef] = Field(default_factory=list)
     statuses: Annotated[dict[Text, StatusRule], Field(min_length=1)]
 
     def structure_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
-        """Stages that are not in `stages`; a contact property two sources would both write."""
+        """Stages that are not in `stages`; a contact property two sources would both write;
+        lists for accepted statuses when no status is accepted."""
         problems: list[tuple[tuple[str | int, ...], str]] = []
         shared = {self.lead_status_property: "lead_status", self.lifecycle_property: "stage"}
         for source, target in self.copy_.items():
@@ -119,6 +137,15 @@ class StatusMapping(_Strict):
                         (("statuses", status, "copy", source), _twice(target, own[target]))
                     )
                 own.setdefault(target, f"statuses.{status}.copy.{source}")
+        if self.accepted_leave_lists and not any(
+            rule.kind == "accepted" for rule in self.statuses.values()
+        ):
+            problems.append(
+                (
+                    ("accepted_leave_lists",),
+                    "no status has kind: accepted, so no contact would ever leave these lists",
+                )
+            )
         return problems
 
     def rule(self, status: str | None) -> StatusRule | None:
@@ -129,6 +156,19 @@ class StatusMapping(_Strict):
         if rule.kind == "converted":
             return {}
         return {**self.copy_, **rule.copy_}
+
+    def leave_lists(self, rule: StatusRule) -> tuple[str, ...]:
+        """The lists (ids or names, as written) a contact leaves while its Lead has this status:
+        `accepted_leave_lists` for an accepted status, then the status's own, each once."""
+        shared = self.accepted_leave_lists if rule.kind == "accepted" else []
+        return tuple(dict.fromkeys([*shared, *rule.leave_lists]))
+
+    def list_refs(self) -> list[str]:
+        """Every list the file names, each once: what a pass resolves (names to ids) up front."""
+        refs = [*self.accepted_leave_lists]
+        for rule in self.statuses.values():
+            refs += rule.leave_lists
+        return list(dict.fromkeys(refs))
 
     def lead_fields(self) -> list[str]:
         """Every Lead field the mapping reads (the status first)."""

@@ -4,7 +4,9 @@ Seed format (JSON; README.md documents it for admins)::
 
     {"hubspot": {"contacts": [{"id": "101", "properties": {...},
                                "associations": {"companies": ["201"]}}],
-                 "companies": [...], "owners": [...]},
+                 "companies": [...], "owners": [...],
+                 "lists": [{"listId": "12", "name": "Prospect nurture",
+                            "processingType": "MANUAL", "memberships": ["101"]}]},
      "salesforce": {"settings": {"leadAssignmentOwner": "@rr-queue"},
                     "LeadStatus": [{"MasterLabel": "Open", "IsDefault": true}],
                     "UserRole": [...], "Group": [...], "User": [...], "Account": [...],
@@ -20,9 +22,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from connector.sandbox.hubspot.portal import Portal
+from connector.sandbox.hubspot.lists import PortalWithLists, load_lists
 from connector.sandbox.salesforce.org import (
     INTEGRATION_USERNAME,
     Org,
@@ -55,15 +57,30 @@ def read_seed(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def load_seed(seed: dict[str, Any], config: SandboxConfig) -> tuple[Org, Portal]:
+def load_seed(seed: dict[str, Any], config: SandboxConfig) -> tuple[Org, PortalWithLists]:
     """A fresh org and portal holding the seed's records."""
     unknown = set(seed) - {"hubspot", "salesforce"}
     if unknown:
         msg = f"seed: unknown top-level keys {sorted(unknown)}; expected 'hubspot', 'salesforce'"
         raise SeedError(msg)
     org = _load_salesforce(seed.get("salesforce") or {}, config)
-    portal = Portal.from_seed(seed.get("hubspot") or {}, config)
-    return org, portal
+    return org, _load_hubspot(seed.get("hubspot") or {}, config)
+
+
+def _load_hubspot(data: Any, config: SandboxConfig) -> PortalWithLists:
+    """The portal's records, then its lists (whose members must be records of the seed)."""
+    records = data
+    lists: Any = []
+    if isinstance(data, dict) and "lists" in data:
+        records = {k: v for k, v in data.items() if k != "lists"}
+        lists = data["lists"]
+    try:
+        # from_seed builds `cls()`, so this is a PortalWithLists.
+        portal = cast(PortalWithLists, PortalWithLists.from_seed(records, config))
+        load_lists(portal, lists or [])
+    except ValueError as exc:  # the messages already name the seed entry and field
+        raise SeedError(str(exc)) from exc
+    return portal
 
 
 def _load_salesforce(data: dict[str, Any], config: SandboxConfig) -> Org:

@@ -13,6 +13,7 @@ from connector.model import (
     LeadConvert,
     LeadUpdate,
     LeadUpsert,
+    ListRemoval,
     RecordUpdate,
     SalesforceMatch,
     SearchFilter,
@@ -60,3 +61,5 @@ class HubSpotSide(Protocol):
     def update_contacts(
         self, updates: Mapping[str, Mapping[str, str | None]]
     ) -> list[WriteResult]: ...
+    def remove_from_lists(self, memberships: Mapping[str, Sequence[str]]) -> list[ListRemoval]: ...
+    def list_ids_by_name(self, names: Sequence[str]) -> dict[str, str]: ...

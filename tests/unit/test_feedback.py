@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 from connector.errors import MappingError
-from connector.feedback import FeedbackDecision, feedback_for
+from connector.feedback import (
+    FeedbackDecision,
+    ListRemovals,
+    feedback_for,
+    is_list_id,
+    list_names,
+    list_removals,
+    target,
+)
 from connector.mapping.loader import load_file
 from connector.mapping.status import StatusMapping, load_status_mapping
 
@@ -128,6 +136,8 @@ def test_shipped_status_yaml_defaults():
         "Closed - Converted": ("converted", None, None),
     }
     assert STATUS.lead_fields() == ["Status", "OwnerId", "Rejection_Reason__c"]
+    # No list is left by default: the lists a portal nurtures with are the admin's to name.
+    assert STATUS.list_refs() == []
 
 
 @pytest.mark.parametrize(
@@ -163,6 +173,34 @@ def test_shipped_status_yaml_defaults():
             "statuses:\n  Lost:\n    kind: rejected\n    reason: x\n",
             "4:5: statuses.Lost.reason: unknown key 'reason'",
         ),
+        (
+            "statuses:\n  Working:\n    kind: accepted\n    leave_lists: Prospect nurture\n",
+            "4:18: statuses.Working.leave_lists: Input should be a valid list",
+        ),
+        (
+            'statuses:\n  Working:\n    kind: accepted\n    leave_lists: [12, "  "]\n',
+            "4:23: statuses.Working.leave_lists.1: a list is named by its id (digits only, such "
+            "as 12) or by its name, not blank",
+        ),
+        (
+            "statuses:\n  Working:\n    kind: accepted\n    leave_lists: [{id: 12}]\n",
+            "4:19: statuses.Working.leave_lists.0: Input should be a valid string",
+        ),
+        (
+            "statuses:\n  Working:\n    kind: accepted\n    leave_list: [12]\n",
+            "4:5: statuses.Working.leave_list: unknown key 'leave_list'; did you mean "
+            "'leave_lists'?",
+        ),
+        (
+            "statuses:\n  Done:\n    kind: converted\n    leave_lists: [12]\n",
+            "3:5: statuses.Done: a converted Lead is mirrored by conversion (conversion.yaml), "
+            "so kind: converted takes no leave_lists",
+        ),
+        (
+            "accepted_leave_lists: [Prospect nurture]\nstatuses:\n  Lost:\n    kind: rejected\n",
+            "1:23: accepted_leave_lists: no status has kind: accepted, so no contact would ever "
+            "leave these lists",
+        ),
     ],
 )
 def test_broken_status_yaml_reports_line_and_column(tmp_path, text, expected):
@@ -172,3 +210,86 @@ def test_broken_status_yaml_reports_line_and_column(tmp_path, text, expected):
     with pytest.raises(MappingError) as info:
         load_file(path, StatusMapping)
     assert str(info.value) == f"{path}:{expected}"
+
+
+# -- leaving lists --------------------------------------------------------------------------
+LISTS = StatusMapping.model_validate(
+    {
+        "accepted_leave_lists": ["Prospect nurture", 12],
+        "statuses": {
+            "Working": {"kind": "accepted", "leave_lists": [40, "prospect nurture", 12]},
+            "Contacted": {"kind": "accepted"},
+            "Lost": {"kind": "rejected", "leave_lists": ["Sales pipeline"]},
+            "Open": {"kind": "open"},
+            "Won": {"kind": "converted"},
+        },
+    }
+)
+
+
+def test_accepted_leads_leave_the_shared_and_their_own_lists():
+    """An accepted status leaves accepted_leave_lists, then its own lists, each once; numbers
+    in YAML are list ids as text."""
+    assert target(_lead("Working"), LISTS).leave_lists == (
+        "Prospect nurture",
+        "12",
+        "40",
+        "prospect nurture",
+    )
+    assert target(_lead("Contacted"), LISTS).leave_lists == ("Prospect nurture", "12")
+
+
+def test_other_kinds_leave_only_their_own_lists():
+    """accepted_leave_lists is for accepted statuses only; any other kind may name its own."""
+    assert target(_lead("Lost"), LISTS).leave_lists == ("Sales pipeline",)
+    assert target(_lead("Open"), LISTS).leave_lists == ()
+    assert target(_lead("Won"), LISTS).leave_lists == ()
+
+
+def test_leaving_lists_is_not_a_property_update():
+    """A contact that already shows everything still has its lists to leave: the decision
+    writes nothing, the target keeps the lists."""
+    lead = _lead("Contacted")
+    decision = feedback_for(lead, {"salesforce_owner_id": "005R"}, LISTS)
+    assert decision.updates == {}
+    assert target(lead, LISTS).leave_lists == ("Prospect nurture", "12")
+
+
+def test_list_refs_name_every_list_once_and_names_are_told_from_ids():
+    """The file's lists, each once, in order; digits only is an id, anything else a name."""
+    assert LISTS.list_refs() == [
+        "Prospect nurture",
+        "12",
+        "40",
+        "prospect nurture",
+        "Sales pipeline",
+    ]
+    assert list_names(LISTS.list_refs()) == [
+        "Prospect nurture",
+        "prospect nurture",
+        "Sales pipeline",
+    ]
+    assert [is_list_id(r) for r in ("12", "0012", "12a", "Q4 2026", "١٢", "")] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]
+
+
+def test_list_removals_group_contacts_by_list_id():
+    """Names become ids; a list named twice (id and name) takes each contact once; a name
+    HubSpot does not know is reported with its contacts instead of being sent."""
+    leaving = {
+        "101": ("Prospect nurture", "12", "40"),
+        "102": ("12",),
+        "103": ("Webinar leads", "Prospect nurture"),
+    }
+    ids = {"Prospect nurture": "12"}
+
+    assert list_removals(leaving, ids) == ListRemovals(
+        memberships={"12": ["101", "102", "103"], "40": ["101"]},
+        unknown={"Webinar leads": ["103"]},
+    )

@@ -1,5 +1,6 @@
 """The HubSpot endpoints leadbridge calls: CRM v3 objects (get, create, update, archive, list,
-search, batch read/create/update/upsert/archive), properties, owners and v4 associations.
+search, batch read/create/update/upsert/archive), properties, owners, v4 associations and the
+v3 lists (`lists` module).
 
 Every call is checked like a private-app call: `Authorization: Bearer <token>` (401 otherwise),
 then counted against the token's budgets (see `ratelimit`); non-search answers carry the
@@ -49,6 +50,9 @@ class _Refused(Exception):
 
 
 def routes() -> list[tuple[str, list[str], Handler]]:
+    # Imported here: the lists module builds its handlers on this module's call accounting.
+    from connector.sandbox.hubspot import lists
+
     objects = "/crm/v3/objects/<object_type>"
     return [
         (objects, ["GET"], list_objects),
@@ -67,6 +71,7 @@ def routes() -> list[tuple[str, list[str], Handler]]:
         ("/crm/v4/associations/<from_type>/<to_type>/batch/read", ["POST"], read_associations),
         ("/crm/v3/owners/", ["GET"], get_owners),
         ("/crm/v3/owners/<owner_id>", ["GET"], get_owner),
+        *lists.routes(),
     ]
 
 
