@@ -24,10 +24,17 @@ from typing import Any
 
 import structlog
 
-from connector.feedback import FeedbackDecision, Target, feedback_for, target
+from connector.feedback import (
+    FeedbackDecision,
+    Target,
+    feedback_for,
+    list_names,
+    list_removals,
+    target,
+)
 from connector.mapping.plan import LeadPlan, MappingFailure, values_hash
 from connector.mapping.status import StatusMapping
-from connector.model import DeadLetter, WriteResult
+from connector.model import DeadLetter, HubSpotContact, WriteResult
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.sync.sides import HubSpotSide, SalesforceSide
 from connector.sync.twoway import BackDecision, back_to_hubspot, changed, returning
@@ -53,6 +60,8 @@ class FeedbackSummary:
     held: int = 0  # failed before for the same reason; still in the dead-letter store
     failures: list[tuple[str, str]] = field(default_factory=list)  # (lead id, reason)
     fields_back: int = 0  # contacts that got Lead field values (to_hubspot / both fields)
+    left_lists: int = 0  # list memberships removed (status.yaml leave_lists)
+    list_failures: list[tuple[str, str]] = field(default_factory=list)  # (list, reason)
     kept: int = 0  # changed Lead field values their conflict rule gave to HubSpot
 
     @property
@@ -78,6 +87,10 @@ class FeedbackSummary:
             lines.append(
                 f"  kept {self.kept} HubSpot values their conflict rules protect from Lead changes"
             )
+        if self.left_lists:
+            lines.append(f"  took contacts out of HubSpot lists {self.left_lists} times")
+        for ref, reason in self.list_failures:
+            lines.append(f"  list {ref}: {reason}")
         if self.moved_back:
             lines.append(
                 f"  sent {self.moved_back} contacts back to an earlier lifecycle stage "
@@ -142,6 +155,8 @@ class FeedbackEngine:
             props |= {*plan.hubspot_properties(), *(f.hubspot or "" for f in self.returning)}
         #: Every contact property a decision may compare or write.
         self.properties = sorted(props)
+        #: HubSpot list ids of the list names status.yaml uses, looked up once.
+        self._list_ids: dict[str, str] = {}
 
     def lead_fields(self) -> list[str]:
         """Every Lead field a pass reads."""
@@ -162,6 +177,7 @@ class FeedbackEngine:
             run_id=summary.run_id,
         )
         fields = self.lead_fields()
+        self._list_ids = {}  # list names are looked up again each pass (a list may be renamed)
         dead = {
             d.record_id: (d.code, values_hash(d.payload)) for d in self.store.dead_letters(STREAM)
         }
@@ -228,9 +244,7 @@ class FeedbackEngine:
                 continue
             digest = None
             if wanted is not None:
-                digest = values_hash(
-                    {"contact": contact_id, "stage": wanted.stage, **wanted.values}
-                )
+                digest = _status_hash(contact_id, wanted)
                 if hashes.get(_key(lead_id)) == digest:
                     wanted, digest = None, None  # the status part is our last write: no change
             fingerprints = agreed.get(contact_id, {})
@@ -271,6 +285,7 @@ class FeedbackEngine:
         )
         # The newest change of a contact wins (the page is oldest first).
         chosen: dict[str, tuple[_Pending, FeedbackDecision, BackDecision]] = {}
+        leaving: dict[str, tuple[str, ...]] = {}  # settled contacts -> lists their status leaves
         for item in pending:
             lead_id = str(item.lead["Id"])
             contact = contacts.get(item.contact_id)
@@ -311,6 +326,7 @@ class FeedbackEngine:
             if not decision.updates and not back.updates:
                 summary.unchanged += 1
                 self._settled(commit, item, back, contact.properties, echoes, {})
+                leaving[item.contact_id] = item.target.leave_lists if item.target else ()
                 continue
             chosen[item.contact_id] = (item, decision, back)
         lifecycle = self.mapping.lifecycle_property if self.mapping else ""
@@ -322,8 +338,20 @@ class FeedbackEngine:
                     self._refused(
                         commit, summary, item, decision.updates, result, "clearing the stage"
                     )
-        if not chosen:
-            return
+        if chosen:
+            self._update(chosen, contacts, echoes, leaving, commit, summary)
+        self._leave_lists(leaving, commit, summary)
+
+    def _update(
+        self,
+        chosen: dict[str, tuple[_Pending, FeedbackDecision, BackDecision]],
+        contacts: dict[str, HubSpotContact],
+        echoes: dict[str, str],
+        leaving: dict[str, tuple[str, ...]],
+        commit: Commit,
+        summary: FeedbackSummary,
+    ) -> None:
+        """One batch update of the chosen contacts; each success settled."""
         results = self.hubspot.update_contacts(
             {cid: {**b.updates, **d.updates} for cid, (_, d, b) in chosen.items()}
         )
@@ -335,6 +363,7 @@ class FeedbackEngine:
                 continue
             contact = contacts[item.contact_id]
             self._settled(commit, item, back, contact.properties, echoes, updates)
+            leaving[item.contact_id] = item.target.leave_lists if item.target else ()
             lead_id = str(item.lead["Id"])
             if back.updates:
                 summary.fields_back += 1
@@ -350,6 +379,45 @@ class FeedbackEngine:
                 )
             elif back.updates:
                 summary.updated["fields"] += 1
+
+    def _leave_lists(
+        self, leaving: dict[str, tuple[str, ...]], commit: Commit, summary: FeedbackSummary
+    ) -> None:
+        """Take the settled contacts out of the lists their Leads' statuses leave (one call per
+        list). A list HubSpot refuses (a dynamic one, an unknown id) or a name it does not know
+        is reported, not retried: it is the file's to fix, and the contacts' other writes stand.
+        """
+        leaving = {cid: lists for cid, lists in leaving.items() if lists}
+        if not leaving:
+            return
+        names = list_names(ref for lists in leaving.values() for ref in lists)
+        unknown_names = [n for n in names if n not in self._list_ids]
+        if unknown_names:
+            self._list_ids.update(self.hubspot.list_ids_by_name(unknown_names))
+        plan = list_removals(leaving, self._list_ids)
+        for name, contact_ids in plan.unknown.items():
+            reason = f"status.yaml names HubSpot list {name!r}, which HubSpot does not know"
+            self._list_failure(commit, summary, name, reason, contact_ids)
+        if not plan.memberships:
+            return
+        for outcome in self.hubspot.remove_from_lists(plan.memberships):
+            summary.left_lists += len(outcome.removed)
+            for contact_id in outcome.removed:
+                commit.audit.append(
+                    AuditEvent("left_list", contact_id, {"list_id": outcome.list_id})
+                )
+            if outcome.refused is not None:
+                reason = f"HubSpot refused list {outcome.list_id}: {outcome.refused}"
+                stay = [c for c in plan.memberships[outcome.list_id] if c not in outcome.removed]
+                self._list_failure(commit, summary, outcome.list_id, reason, stay)
+
+    @staticmethod
+    def _list_failure(
+        commit: Commit, summary: FeedbackSummary, ref: str, reason: str, contact_ids: list[str]
+    ) -> None:
+        summary.list_failures.append((ref, f"{reason} ({len(contact_ids)} contacts stay in it)"))
+        commit.audit.append(AuditEvent("list_refused", None, {"list": ref, "reason": reason}))
+        log.warning("feedback.list_refused", stream=STREAM, list=ref, contacts=len(contact_ids))
 
     def _settled(
         self,
@@ -413,6 +481,13 @@ class FeedbackEngine:
 def _pages(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _status_hash(contact_id: str, wanted: Target) -> str:
+    """The hash of what a Lead's status asks of its contact (the lists it leaves only when it
+    leaves some, so hashes recorded before lists existed stay valid)."""
+    lists = {"lists": list(wanted.leave_lists)} if wanted.leave_lists else {}
+    return values_hash({"contact": contact_id, "stage": wanted.stage, **wanted.values, **lists})
 
 
 def _key(lead_id: str) -> str:

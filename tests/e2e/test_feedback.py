@@ -208,3 +208,71 @@ def test_hubspot_refusal_is_dead_lettered_alone(
     }
     assert [lead for lead, _ in second.failures] == [ada]
     assert _contact_props(server, "101")["hs_lead_status"] == "NEW"
+
+
+LISTS = [
+    {
+        "listId": "12",
+        "name": "Prospect nurture",
+        "processingType": "MANUAL",
+        "memberships": ["101", "102"],
+    },
+    {
+        "listId": "13",
+        "name": "Webinar invitees",
+        "processingType": "MANUAL",
+        "memberships": ["101"],
+    },
+    {
+        "listId": "14",
+        "name": "Active prospects",
+        "processingType": "DYNAMIC",
+        "memberships": ["101"],
+    },
+]
+
+
+def _members(server: SandboxServer, list_id: str) -> set[str]:
+    return set(server.sandbox.portal.lists[list_id].members)
+
+
+def _list_calls(server: SandboxServer, since: int) -> list[tuple[str, str]]:
+    return [
+        (e.method, e.path)
+        for e in server.sandbox.journal.entries(since=since, api="hubspot")
+        if "/crm/v3/lists/" in e.path
+    ]
+
+
+def test_accepted_contact_leaves_nurture_lists(
+    sandbox: Callable[..., SandboxServer], tmp_path: Path
+):
+    """Accepted: the contact leaves the lists status.yaml names (by name and by id); the other
+    contact stays; a dynamic list HubSpot refuses is reported while the rest stands; the
+    Lead seen again costs no list call."""
+    server = sandbox({**SEED, "hubspot": {**SEED["hubspot"], "lists": LISTS}})
+    settings = settings_for(server)
+    mapping = load_status_mapping(MAPPINGS)
+    mapping = mapping.model_copy(update={"accepted_leave_lists": ["Prospect nurture", "13", "14"]})
+    store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}")
+    engine = FeedbackEngine(
+        SalesforceGateway.connect(settings), HubSpotGateway.connect(settings), store, mapping
+    )
+    sf_client(server, REP).Lead.update(_lead_id(server, "101"), {"Status": "Working - Contacted"})
+
+    summary = engine.run_once("accept")
+
+    assert _contact_props(server, "101")["hs_lead_status"] == "IN_PROGRESS"
+    assert _members(server, "12") == {"102"}
+    assert _members(server, "13") == set()
+    assert _members(server, "14") == {"101"}  # dynamic: its filters decide, HubSpot refuses
+    assert summary.left_lists == 2
+    assert [ref for ref, _ in summary.list_failures] == ["14"]
+    assert "HubSpot refused list 14" in summary.render()
+    events = [e.kind for e in store.audit_events()]
+    assert events.count("left_list") == 2 and "list_refused" in events
+
+    mark = server.sandbox.journal.last_seq()
+    again = engine.run_once("again")
+    assert again.written == 0 and _list_calls(server, mark) == []
+    store.close()
