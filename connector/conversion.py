@@ -4,15 +4,22 @@ The account is the one routing stored on the Lead (`Matched_Account__c`), so con
 routing can never disagree; the contact is an existing Contact of that account with the Lead's
 email, so no duplicate is made. A Lead already converted (by a person, or by us before a crash)
 is not converted again: it is linked to what it became.
+
+Whether a contact is sales qualified (SQL) is the HubSpot stage, the Lead status, either or
+both (`sql_when`). What convertLead cannot set on the new opportunity (stage, close date,
+amount) is decided here too, for an update right after.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from connector.mapping.conversion import ConversionMapping
+from connector.mapping.conversion import ConversionMapping, OpportunityRule
+from connector.mapping.plan import values_hash
 from connector.model import ConvertResult, LeadConvert
 
 #: The Lead fields a conversion decision reads (besides Id and the matched-account field).
@@ -21,7 +28,9 @@ LEAD_FIELDS = (
     "Company",
     "LeadSource",
     "OwnerId",
+    "Status",
     "IsConverted",
+    "LastModifiedById",
     "ConvertedAccountId",
     "ConvertedContactId",
     "ConvertedOpportunityId",
@@ -90,3 +99,69 @@ def lead_convert(
         do_not_create_opportunity=not create,
         owner_id=owner if owner.startswith(_USER_PREFIX) else queue_owner_id,
     )
+
+
+def is_sales_qualified(
+    mapping: ConversionMapping,
+    *,
+    stage: str | None,
+    status: str | None,
+    sql_statuses: Collection[str],
+) -> bool:
+    """Whether the contact's HubSpot `stage` and its Lead's `status` make it SQL, per
+    `sql_when`; None means that side was not read (it then does not count as SQL)."""
+    at_stage = stage is not None and stage == mapping.hubspot_stage
+    at_status = status is not None and status in sql_statuses
+    if mapping.sql_when == "hubspot_stage":
+        return at_stage
+    if mapping.sql_when == "salesforce_status":
+        return at_status
+    if mapping.sql_when == "either":
+        return at_stage or at_status
+    return at_stage and at_status
+
+
+def refusal_fingerprint(lead: Mapping[str, Any], convert: LeadConvert) -> str:
+    """What a conversion Salesforce refused depended on: the Lead as last modified and the
+    request (account, owner, status, opportunity). While it is the same, trying again would
+    be refused again. The existing Contact is left out: finding it costs a query, which a
+    held Lead should not cost (a Lead edit, or a new month in the name, retries it)."""
+    modified = lead.get("LastModifiedDate")
+    stamp = modified.isoformat() if isinstance(modified, datetime) else modified
+    request = {k: v for k, v in asdict(convert).items() if k != "contact_id"}
+    return values_hash({"lead_modified": stamp, **request})
+
+
+class AmountError(ValueError):
+    """A contact's amount property holds something that is not a number."""
+
+
+def opportunity_fields(
+    rule: OpportunityRule, *, now: datetime, amount: str | None, contact_id: str
+) -> dict[str, Any]:
+    """The Opportunity fields to set after conversion: StageName, CloseDate (conversion day +
+    `close_days`) and Amount (the contact's `amount_property`; an empty one sets nothing).
+    AmountError names the contact and the property when the value is not a number."""
+    fields: dict[str, Any] = {}
+    if rule.stage is not None:
+        fields["StageName"] = rule.stage
+    if rule.close_days is not None:
+        fields["CloseDate"] = (now.date() + timedelta(days=rule.close_days)).isoformat()
+    if rule.amount_property is not None and amount is not None and amount.strip():
+        fields["Amount"] = _number(amount.strip(), contact_id, rule.amount_property)
+    return fields
+
+
+def _number(text: str, contact_id: str, prop: str) -> int | float:
+    """`text` as a JSON number (an int when whole), or AmountError."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():
+        msg = (
+            f"HubSpot contact {contact_id}: property {prop!r} is {text!r}, not a number, so the "
+            "opportunity's Amount cannot be set"
+        )
+        raise AmountError(msg)
+    return int(value) if value == value.to_integral_value() else float(value)

@@ -1,26 +1,39 @@
-"""The schema of `mappings/conversion.yaml`: when a Lead becomes an Account, Contact and
-Opportunity, and what the opportunity is called.
+"""The schema of `mappings/conversion.yaml`: what counts as sales qualified (SQL), what a Lead
+becomes (Account, Contact, Opportunity), and what the opportunity is called and set to.
 
-A HubSpot contact reaching `hubspot_stage` (sales qualified) has its linked Lead converted with
+SQL is a HubSpot lifecycle stage (`hubspot_stage`), a Salesforce Lead status
+(`salesforce_status`), either or both (`sql_when`). A SQL Lead is converted with
 `converted_status`; HubSpot then shows `converted_stage`. Loaded only through
 `connector.mapping.loader.load_file`, so every problem reads `conversion.yaml:LINE:COL: ...`.
-`check_converted_status` compares the status with the org's converted LeadStatus values.
+The `check_*` functions compare the file with the org (LeadStatus values, Opportunity stages,
+contact properties) when a pass starts, before anything is written.
 """
 
 from __future__ import annotations
 
 import string
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from connector.errors import MappingError
 from connector.mapping.loader import load_file
 from connector.mapping.model import Text
+from connector.mapping.suggest import did_you_mean
 
 #: What an opportunity name may contain: the Lead's Company and LeadSource, the month (YYYY-MM).
 PLACEHOLDERS = ("company", "lead_source", "month")
+#: Which side says a contact is sales qualified: the HubSpot stage, the Lead status, or both.
+SqlWhen = Literal["hubspot_stage", "salesforce_status", "either", "both"]
+
+Problems = list[tuple[tuple[str | int, ...], str]]
+
+
+def _one_or_many(value: Any) -> Any:
+    """`salesforce_status: Qualified` means the list `[Qualified]`."""
+    return [value] if isinstance(value, str | int | float | bool) else value
 
 
 class _Strict(BaseModel):
@@ -28,11 +41,14 @@ class _Strict(BaseModel):
 
 
 class OpportunityRule(_Strict):
-    """Whether conversion creates an opportunity, and its name. Salesforce's convertLead sets
-    no stage or close date: a new opportunity gets the org's defaults."""
+    """Whether conversion creates an opportunity, its name, and the stage, close date and
+    amount leadbridge sets on it right after (convertLead itself takes only the name)."""
 
     create: bool = True
     name: Text = "{company} – {lead_source} – {month}"
+    stage: Text | None = None
+    close_days: Annotated[int | None, Field(ge=0, le=3650)] = None
+    amount_property: Text | None = None
 
     @field_validator("name")
     @classmethod
@@ -50,6 +66,15 @@ class OpportunityRule(_Strict):
             raise ValueError(msg)
         return value
 
+    @property
+    def sets_fields(self) -> bool:
+        """Whether a new opportunity gets an update after conversion (stage, close, amount)."""
+        return self.create and (
+            self.stage is not None
+            or self.close_days is not None
+            or self.amount_property is not None
+        )
+
     def render(self, *, company: str | None, lead_source: str | None, month: str) -> str:
         return self.name.format(company=company or "", lead_source=lead_source or "", month=month)
 
@@ -58,6 +83,8 @@ class ConversionMapping(_Strict):
     """`mappings/conversion.yaml`."""
 
     hubspot_stage: Text = "salesqualifiedlead"
+    salesforce_status: Annotated[tuple[Text, ...], BeforeValidator(_one_or_many)] = ()
+    sql_when: SqlWhen = "hubspot_stage"
     lifecycle_property: Text = "lifecyclestage"
     converted_stage: Text = "opportunity"
     converted_status: Text = "Closed - Converted"
@@ -65,6 +92,57 @@ class ConversionMapping(_Strict):
     # (leadbridge's own user), a user id (005...), or null to let Salesforce refuse it.
     queue_lead_owner: str | None = "integration"
     opportunity: OpportunityRule = Field(default_factory=OpportunityRule)
+
+    @property
+    def uses_stage(self) -> bool:
+        """Whether the HubSpot stage takes part in deciding SQL."""
+        return self.sql_when != "salesforce_status"
+
+    @property
+    def uses_status(self) -> bool:
+        """Whether the Salesforce Lead status takes part in deciding SQL."""
+        return self.sql_when != "hubspot_stage"
+
+    def structure_problems(self) -> Problems:
+        """`sql_when` and `salesforce_status` agree; SQL is not the converted status; the
+        opportunity keys need an opportunity."""
+        problems: Problems = []
+        if self.uses_status and not self.salesforce_status:
+            problems.append(
+                (
+                    ("sql_when",),
+                    f"sql_when: {self.sql_when} needs salesforce_status (the Lead status that "
+                    "means sales qualified)",
+                )
+            )
+        if self.salesforce_status and not self.uses_status:
+            problems.append(
+                (
+                    ("salesforce_status",),
+                    "salesforce_status is set but sql_when is hubspot_stage (the default), so "
+                    "it would be ignored; set sql_when to salesforce_status, either or both",
+                )
+            )
+        for index, status in enumerate(self.salesforce_status):
+            if status == self.converted_status:
+                where: tuple[str | int, ...] = ("salesforce_status",)
+                if len(self.salesforce_status) > 1:
+                    where = ("salesforce_status", index)
+                problems.append(
+                    (
+                        where,
+                        f"{status!r} is the converted_status: a Lead with it is converted "
+                        "already; name the status sales sets before conversion",
+                    )
+                )
+        rule = self.opportunity
+        if not rule.create:
+            for key in ("stage", "close_days", "amount_property"):
+                if getattr(rule, key) is not None:
+                    problems.append(
+                        (("opportunity", key), f"{key} needs an opportunity (create: true)")
+                    )
+        return problems
 
 
 def load_conversion_mapping(directory: str | Path) -> ConversionMapping:
@@ -83,3 +161,64 @@ def check_converted_status(
             f"status in Salesforce; use one of {sorted(allowed)}"
         )
         raise MappingError(msg)
+
+
+def check_sql_statuses(
+    mapping: ConversionMapping,
+    statuses: Iterable[tuple[str, str, bool]],
+    *,
+    source: str = "conversion.yaml",
+) -> tuple[str, ...]:
+    """The Lead `Status` values (API names) that mean SQL, from the org's LeadStatus rows
+    `(ApiName, MasterLabel, IsConverted)`; MappingError naming `source` for a
+    `salesforce_status` that is no Lead status, or a converted one (such a Lead is converted
+    already: it can never be converted by leadbridge)."""
+    rows = list(statuses)
+    open_labels = [label for _, label, converted in rows if not converted]
+    values: list[str] = []
+    for wanted in mapping.salesforce_status:
+        row = next((r for r in rows if wanted in (r[0], r[1])), None)
+        if row is None:
+            msg = (
+                f"{source}: salesforce_status {wanted!r} is not a Lead status in Salesforce; "
+                f"use one of {open_labels}" + did_you_mean(wanted, open_labels)
+            )
+            raise MappingError(msg)
+        if row[2]:
+            msg = (
+                f"{source}: salesforce_status {wanted!r} is a converted Lead status: a Lead "
+                f"with it is converted already; use one of {open_labels}"
+            )
+            raise MappingError(msg)
+        values.append(row[0] or row[1])
+    return tuple(dict.fromkeys(values))
+
+
+def check_opportunity_stage(
+    mapping: ConversionMapping, stages: Sequence[str], *, source: str = "conversion.yaml"
+) -> None:
+    """MappingError naming `source` unless `opportunity.stage` is an active value of the
+    org's Opportunity StageName picklist (Salesforce would refuse every update otherwise)."""
+    stage = mapping.opportunity.stage
+    if stage is None or stage in stages:
+        return
+    msg = (
+        f"{source}: opportunity.stage {stage!r} is not an Opportunity stage in Salesforce; "
+        f"use one of {list(stages)}" + did_you_mean(stage, stages)
+    )
+    raise MappingError(msg)
+
+
+def check_amount_property(
+    mapping: ConversionMapping, properties: Sequence[str], *, source: str = "conversion.yaml"
+) -> None:
+    """MappingError naming `source` unless `opportunity.amount_property` is a contact property
+    (HubSpot leaves an unknown one out of its answers: every Amount would silently stay empty)."""
+    name = mapping.opportunity.amount_property
+    if name is None or name in properties:
+        return
+    msg = (
+        f"{source}: opportunity.amount_property {name!r} is not a HubSpot contact property"
+        + did_you_mean(name, properties)
+    )
+    raise MappingError(msg)

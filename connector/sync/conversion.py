@@ -1,46 +1,103 @@
-"""One pass of the `hubspot.conversions` stream: sales qualified contacts become Salesforce
-Accounts, Contacts and Opportunities (`convertLead`), and HubSpot learns their ids.
+"""One pass of the `hubspot.conversions` stream: sales qualified (SQL) contacts become
+Salesforce Accounts, Contacts and Opportunities (`convertLead`), and HubSpot learns their ids.
 
-Contacts at the SQL stage changed since the cursor (minus an overlap) whose link is still a Lead
-are converted per `connector.conversion`, up to 100 a call. What Salesforce answered is recorded
-(links now name the Contact) BEFORE HubSpot is written and the cursor moves: after a crash in
-between, the replay finds the Lead `IsConverted` and links it instead of converting it twice.
-A conversion Salesforce refuses is dead-lettered with its message and the lead stays a lead;
-dead-lettered contacts are read again at the start of every pass until they convert.
+What counts as SQL is conversion.yaml's `sql_when`, and each side it names is a source:
+- the HubSpot stage: contacts at `hubspot_stage` changed since the cursor (minus an overlap);
+- the Lead status: unconverted Leads at `salesforce_status` carrying our external id, read
+  again every pass (no cursor: a converted Lead drops out of the query), 2,000 a query;
+- the dead letters of earlier passes, read again first.
+A contact is taken once per pass, from the first source that has it. Its link must still be the
+Lead; the Lead is converted per `connector.conversion` (up to 100 a call), or linked when it is
+converted already (by a person, or by us before a crash). With `sql_when: both` a contact is
+converted only when its stage and its Lead's status both say SQL.
+
+Replay safety: before convertLead, each contact not yet in the dead-letter store gets a
+`CONVERSION_PENDING` letter; what Salesforce answered is recorded (links now name the Contact)
+before HubSpot is written and the cursor moves, and the letter is resolved only once HubSpot has
+the ids. After a crash anywhere in between, the next pass reads the letter again, finds the Lead
+`IsConverted` and links it instead of converting it twice.
+
+A conversion Salesforce refuses is dead-lettered with its message and a fingerprint of what it
+depended on (`connector.conversion.refusal_fingerprint`); the lead stays a lead, and while the
+fingerprint is unchanged it is held (no convertLead call). Transient refusals are retried.
+
+The new opportunity's stage, close date and amount (conversion.yaml `opportunity`) are set by one
+Collections update per 200 right after conversion; a refused update is dead-lettered in
+`hubspot.conversions.opportunity` for a person (not retried: the opportunity is sales' now) and
+never undoes the conversion.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
-from connector.conversion import LEAD_FIELDS, already_converted, lead_convert
-from connector.mapping.conversion import ConversionMapping, check_converted_status
+from connector.conversion import (
+    LEAD_FIELDS,
+    AmountError,
+    already_converted,
+    is_sales_qualified,
+    lead_convert,
+    opportunity_fields,
+    refusal_fingerprint,
+)
+from connector.errors import MappingError
+from connector.mapping.conversion import (
+    ConversionMapping,
+    check_amount_property,
+    check_converted_status,
+    check_opportunity_stage,
+    check_sql_statuses,
+)
 from connector.model import (
     ConvertResult,
     DeadLetter,
     HubSpotContact,
     LeadConvert,
     Link,
+    RecordUpdate,
     SearchFilter,
 )
 from connector.salesforce.soql import in_chunks, soql
 from connector.state.store import AuditEvent, Commit, StateStore
+from connector.sync.decide import TRANSIENT_CODES
 from connector.sync.sides import HubSpotSide, SalesforceSide
 
 log = structlog.get_logger(__name__)
 
 STREAM = "hubspot.conversions"
+#: Where refused opportunity updates wait, for a person: the conversion itself succeeded.
+OPPORTUNITY_STREAM = "hubspot.conversions.opportunity"
 #: Contacts per page: one Lead query, one Contact query, one convertLead call, one HubSpot batch.
 PAGE_SIZE = 100
+#: Leads per status query: one API call (Salesforce answers a query 2,000 records at a time).
+STATUS_PAGE = 2000
+#: The dead letter written before convertLead; never held.
+PENDING = "CONVERSION_PENDING"
 CONTACT_ID = "salesforcecontactid"
 ACCOUNT_ID = "salesforceaccountid"
 OPPORTUNITY_ID = "salesforceopportunityid"
+
+T = TypeVar("T")
+
+
+class ConversionSalesforce(SalesforceSide, Protocol):
+    """The Salesforce calls conversion makes: the streams' ones, and a describe (the
+    Opportunity stages, checked once when `opportunity.stage` is set)."""
+
+    def describe(self, sobject: str) -> dict[str, Any]: ...
+
+
+class ConversionHubSpot(HubSpotSide, Protocol):
+    """The HubSpot calls conversion makes: the streams' ones, and the property list (checked
+    once when `opportunity.amount_property` is set)."""
+
+    def properties(self, object_type: str = "contacts") -> list[dict[str, Any]]: ...
 
 
 @dataclass
@@ -48,12 +105,17 @@ class ConversionSummary:
     """What one conversion pass did, for people (`render`) and for tests (the counts)."""
 
     run_id: str
-    pulled: int = 0  # SQL contacts read
+    pulled: int = 0  # SQL contacts read from HubSpot (the stage source)
+    status_leads: int = 0  # unconverted Leads read at the SQL status (the status source)
     converted: int = 0  # Leads converted by this pass
     opportunities: int = 0  # opportunities those conversions created
+    opportunities_updated: int = 0  # of those, given their stage, close date and amount
     linked: int = 0  # Leads found already converted: linked to what they became
     not_a_lead: int = 0  # no link, or linked to a Contact already
+    waiting: int = 0  # SQL on one side only (sql_when: both), or no longer SQL
+    held: int = 0  # refused before, unchanged since: no convertLead call
     failures: list[tuple[str, str]] = field(default_factory=list)  # (HubSpot id, reason)
+    opportunity_failures: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def failed(self) -> int:
@@ -66,8 +128,46 @@ class ConversionSummary:
             f"linked {self.linked} already converted, skipped {self.not_a_lead} not linked to "
             f"a Lead, failed {self.failed}",
         ]
+        if self.status_leads:
+            lines.append(f"  read {self.status_leads} Leads at the SQL status in Salesforce")
+        if self.opportunities_updated or self.opportunity_failures:
+            lines.append(
+                f"  set stage, close date or amount on {self.opportunities_updated} "
+                f"opportunities, failed {len(self.opportunity_failures)}"
+            )
+        if self.waiting:
+            lines.append(f"  {self.waiting} not sales qualified on both sides (yet), left as Leads")
+        if self.held:
+            lines.append(
+                f"  {self.held} contacts still wait in the dead-letter store, unchanged since "
+                "Salesforce refused their conversion"
+            )
         lines += [f"  failed: HubSpot contact {cid}: {why}" for cid, why in self.failures]
+        lines += [
+            f"  opportunity not updated: HubSpot contact {cid}: {why}"
+            for cid, why in self.opportunity_failures
+        ]
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One contact a source offers: its link, and what was read of it on either side."""
+
+    hubspot_id: str
+    link: Link | None
+    contact: HubSpotContact | None = None
+    contact_read: bool = False  # the contact was asked for (None then means: gone)
+    lead: dict[str, Any] | None = None
+
+
+@dataclass
+class _Page:
+    """What one page records: Salesforce's answers first, then HubSpot's, with the cursor."""
+
+    first: Commit
+    second: Commit
+    fresh: set[str]  # contacts given a PENDING letter this page
 
 
 class ConversionEngine:
@@ -75,8 +175,8 @@ class ConversionEngine:
 
     def __init__(
         self,
-        salesforce: SalesforceSide,
-        hubspot: HubSpotSide,
+        salesforce: ConversionSalesforce,
+        hubspot: ConversionHubSpot,
         store: StateStore,
         conversion_mapping: ConversionMapping,
         *,
@@ -84,6 +184,7 @@ class ConversionEngine:
         overlap: timedelta = timedelta(minutes=1),
         matched_account_field: str = "Matched_Account__c",
         page_size: int = PAGE_SIZE,
+        status_page: int = STATUS_PAGE,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.salesforce = salesforce
@@ -94,9 +195,18 @@ class ConversionEngine:
         self.overlap = overlap
         self.matched_account_field = matched_account_field
         self.page_size = page_size
+        self.status_page = status_page
         self.clock = clock
-        self.properties = [conversion_mapping.lifecycle_property, CONTACT_ID]
-        self._status_checked = False
+        self._checked: ConversionMapping | None = None
+        self._sql_statuses: tuple[str, ...] = ()
+
+    @property
+    def properties(self) -> list[str]:
+        """The contact properties every source reads."""
+        names = [self.mapping.lifecycle_property, CONTACT_ID]
+        if self.mapping.opportunity.amount_property:
+            names.append(self.mapping.opportunity.amount_property)
+        return names
 
     def _queue_owner_id(self) -> str | None:
         """The user who owns what queue-owned Leads convert into (conversion.yaml)."""
@@ -105,130 +215,381 @@ class ConversionEngine:
             return self.salesforce.user_id
         return owner if owner and owner.startswith("005") else None
 
+    # -- the pass --------------------------------------------------------------------------
     def run_once(self, run_id: str | None = None) -> ConversionSummary:
-        """One pass: the dead letters again, then the SQL contacts changed since the cursor."""
+        """One pass: the dead letters again, then the Leads at the SQL status (when the status
+        counts), then the contacts at the SQL stage changed since the cursor (when it counts)."""
         summary = ConversionSummary(run_id or uuid.uuid4().hex[:12])
-        self._check_status()
-        cursor = self.store.cursor(STREAM)
-        since = cursor - self.overlap if cursor else None
+        self._check_mapping()
         log.info("conversion.start", stream=STREAM, run_id=summary.run_id)
-        dead = [d.record_id for d in self.store.dead_letters(STREAM)]
-        stage = self.mapping.hubspot_stage
+        dead = {d.record_id: d for d in self.store.dead_letters(STREAM)}
+        seen: set[str] = set(dead)
         if dead:
-            again = self.hubspot.read_contacts(dead, self.properties)
-            lifecycle = self.mapping.lifecycle_property
-            self._page([c for c in again if c.properties.get(lifecycle) == stage], summary, None)
-        retried = set(dead)
-        wanted = [[SearchFilter(self.mapping.lifecycle_property, "EQ", value=stage)]]
-        for page in self.hubspot.changed_contacts(since, self.properties, any_of=wanted):
-            for start in range(0, len(page), self.page_size):
-                part = page[start : start + self.page_size]
-                newest = max(c.updated_at for c in part)
-                cursor = max(cursor, newest) if cursor else newest
-                fresh = [c for c in part if c.id not in retried]
-                summary.pulled += len(part)
-                self._page(fresh, summary, cursor)
+            self._retry(sorted(dead), summary, dead)
+        if self.mapping.uses_status:
+            self._status_source(summary, dead, seen)
+        if self.mapping.uses_stage:
+            self._stage_source(summary, dead, seen)
         log.info(
             "conversion.done",
             stream=STREAM,
             run_id=summary.run_id,
             converted=summary.converted,
             linked=summary.linked,
+            held=summary.held,
             failed=summary.failed,
         )
         return summary
 
-    def _check_status(self) -> None:
-        if self._status_checked:
+    def _check_mapping(self) -> None:
+        """conversion.yaml against the org, once per mapping: the converted and SQL statuses
+        (one LeadStatus query), the opportunity stage (one describe) and the amount property
+        (one HubSpot call), each only when the file uses it. A MappingError stops the pass
+        before anything is written."""
+        if self._checked is self.mapping:
             return
+        mapping = self.mapping
         rows = self.salesforce.query(
-            soql("SELECT MasterLabel FROM LeadStatus WHERE IsConverted = true")
+            soql("SELECT ApiName, MasterLabel, IsConverted FROM LeadStatus")
         )
-        check_converted_status(self.mapping, [str(r["MasterLabel"]) for r in rows])
-        self._status_checked = True
-
-    def _page(
-        self, contacts: list[HubSpotContact], summary: ConversionSummary, cursor: datetime | None
-    ) -> None:
-        """Convert (or link) one page; record Salesforce's answers, write HubSpot, move on."""
-        links = self.store.links(c.id for c in contacts)
-        leads_of: dict[str, str] = {}  # HubSpot id -> Lead id
-        rewrite: dict[str, Link] = {}  # converted before, HubSpot not told yet
-        for contact in contacts:
-            link = links.get(contact.id)
-            if link is not None and link.object == "Lead":
-                leads_of[contact.id] = link.salesforce_id
-            elif (
-                link is not None
-                and link.contact_id
-                and (contact.properties.get(CONTACT_ID) != link.contact_id)
-            ):
-                rewrite[contact.id] = link
-            else:
-                summary.not_a_lead += 1
-        first = Commit(stream=STREAM, direction="to_salesforce")
-        done = self._convert(leads_of, first, summary)
-        if first.links or first.failures or first.resolved:
-            self.store.record(first, run_id=summary.run_id)
-        for hubspot_id, link in rewrite.items():
-            done[hubspot_id] = ConvertResult(
-                link.lead_id or "",
-                success=True,
-                account_id=link.account_id,
-                contact_id=link.contact_id,
-                opportunity_id=link.opportunity_id,
+        statuses = [
+            (
+                str(r.get("ApiName") or r["MasterLabel"]),
+                str(r["MasterLabel"]),
+                bool(r["IsConverted"]),
             )
-        second = Commit(stream=STREAM, direction="to_hubspot", cursor=cursor)
-        self._write_back(done, second, summary)
-        self.store.record(second, run_id=summary.run_id)
+            for r in rows
+        ]
+        converted = [name for api, label, done in statuses if done for name in (api, label)]
+        check_converted_status(mapping, list(dict.fromkeys(converted)))
+        if mapping.uses_status and not mapping.salesforce_status:
+            msg = f"conversion.yaml: sql_when: {mapping.sql_when} needs salesforce_status"
+            raise MappingError(msg)
+        self._sql_statuses = check_sql_statuses(mapping, statuses)
+        if mapping.opportunity.create and mapping.opportunity.stage is not None:
+            check_opportunity_stage(mapping, self._stages())
+        if mapping.opportunity.create and mapping.opportunity.amount_property is not None:
+            names = [str(p.get("name")) for p in self.hubspot.properties("contacts")]
+            check_amount_property(mapping, names)
+        self._checked = mapping
 
-    def _convert(
-        self, leads_of: dict[str, str], commit: Commit, summary: ConversionSummary
-    ) -> dict[str, ConvertResult]:
-        """Link converted Leads, convert the others; successes by HubSpot id."""
-        if not leads_of:
-            return {}
-        fields = [*LEAD_FIELDS, self.matched_account_field]
-        leads = self.salesforce.current_leads(sorted(set(leads_of.values())), fields)
-        done: dict[str, ConvertResult] = {}
-        pending: dict[str, LeadConvert] = {}
-        todo: list[tuple[str, dict[str, Any]]] = []
-        for hubspot_id, lead_id in leads_of.items():
-            lead = leads.get(lead_id)
+    def _stages(self) -> list[str]:
+        """The active values of the Opportunity StageName picklist."""
+        described = self.salesforce.describe("Opportunity")
+        for spec in described.get("fields") or []:
+            if spec.get("name") == "StageName":
+                return [
+                    str(v["value"])
+                    for v in spec.get("picklistValues") or []
+                    if v.get("active", True)
+                ]
+        return []
+
+    # -- sources ---------------------------------------------------------------------------
+    def _retry(
+        self, ids: list[str], summary: ConversionSummary, dead: dict[str, DeadLetter]
+    ) -> None:
+        """The dead letters again: their contacts (one batch read per 100), then as any page."""
+        for chunk in _pages(ids, self.page_size):
+            contacts = {c.id: c for c in self.hubspot.read_contacts(chunk, self.properties)}
+            links = self.store.links(chunk)
+            items = [_Item(h, links.get(h), contacts.get(h), contact_read=True) for h in chunk]
+            self._handle(items, summary, dead, None)
+
+    def _status_source(
+        self, summary: ConversionSummary, dead: dict[str, DeadLetter], seen: set[str]
+    ) -> None:
+        """Unconverted Leads at the SQL status with our external id, 2,000 a query in Id order
+        (keyset paging: a page converted meanwhile cannot make us skip one)."""
+        after: str | None = None
+        while True:
+            leads = self._sql_leads(after)
+            summary.status_leads += len(leads)
+            for chunk in _pages(leads, self.page_size):
+                self._handle(self._status_items(chunk, seen), summary, dead, None)
+            if len(leads) < self.status_page:
+                return
+            after = str(leads[-1]["Id"])
+
+    def _sql_leads(self, after: str | None) -> list[dict[str, Any]]:
+        ext = self.external_id_field
+        names = list(
+            dict.fromkeys(["Id", ext, "LastModifiedDate", *LEAD_FIELDS, self.matched_account_field])
+        )
+        template = (
+            "SELECT {names:fields} FROM Lead WHERE Status IN {statuses} AND IsConverted = false "
+            "AND {ext:literal} != null"
+        )
+        if after is not None:
+            template += " AND Id > {after}"
+        template += " ORDER BY Id LIMIT {limit}"
+        text = soql(
+            template,
+            names=names,
+            statuses=list(self._sql_statuses),
+            ext=ext,
+            after=after,
+            limit=self.status_page,
+        )
+        leads = self.salesforce.query(text)
+        for lead in leads:
+            lead["LastModifiedDate"] = _moment(lead.get("LastModifiedDate"))
+        log.info("conversion.status_leads", stream=STREAM, count=len(leads))
+        return leads
+
+    def _status_items(self, leads: list[dict[str, Any]], seen: set[str]) -> list[_Item]:
+        """Items for Leads from the status query. The HubSpot id is the Lead's external id,
+        and the store must link that contact to this very Lead (else: not ours to convert).
+        Contacts are read (one batch) only when the stage or the amount needs them."""
+        by_contact: dict[str, dict[str, Any]] = {}
+        for lead in leads:
+            hubspot_id = str(lead.get(self.external_id_field) or "")
+            if hubspot_id and hubspot_id not in seen:
+                seen.add(hubspot_id)
+                by_contact[hubspot_id] = lead
+        links = self.store.links(by_contact)
+        ours = {
+            h: links[h]
+            for h, lead in by_contact.items()
+            if h in links and links[h].object == "Lead" and links[h].salesforce_id == lead["Id"]
+        }
+        read = bool(ours) and (
+            self.mapping.sql_when == "both" or self.mapping.opportunity.amount_property is not None
+        )
+        contacts = (
+            {c.id: c for c in self.hubspot.read_contacts(list(ours), self.properties)}
+            if read
+            else {}
+        )
+        return [
+            _Item(h, ours.get(h), contacts.get(h), contact_read=read and h in ours, lead=lead)
+            for h, lead in by_contact.items()
+        ]
+
+    def _stage_source(
+        self, summary: ConversionSummary, dead: dict[str, DeadLetter], seen: set[str]
+    ) -> None:
+        """Contacts at the SQL stage changed since the cursor, a page at a time."""
+        cursor = self.store.cursor(STREAM)
+        since = cursor - self.overlap if cursor else None
+        stage = self.mapping.hubspot_stage
+        wanted = [[SearchFilter(self.mapping.lifecycle_property, "EQ", value=stage)]]
+        for page in self.hubspot.changed_contacts(since, self.properties, any_of=wanted):
+            for part in _pages(page, self.page_size):
+                newest = max(c.updated_at for c in part)
+                cursor = max(cursor, newest) if cursor else newest
+                summary.pulled += len(part)
+                fresh = [c for c in part if c.id not in seen]
+                seen.update(c.id for c in fresh)
+                links = self.store.links(c.id for c in fresh)
+                items = [_Item(c.id, links.get(c.id), c, contact_read=True) for c in fresh]
+                self._handle(items, summary, dead, cursor)
+
+    # -- one page --------------------------------------------------------------------------
+    def _handle(
+        self,
+        items: list[_Item],
+        summary: ConversionSummary,
+        dead: dict[str, DeadLetter],
+        cursor: datetime | None,
+    ) -> None:
+        """Decide, convert (or link), record Salesforce's answers, write HubSpot, move on."""
+        page = _Page(
+            first=Commit(stream=STREAM, direction="to_salesforce"),
+            second=Commit(stream=STREAM, direction="to_hubspot", cursor=cursor),
+            fresh=set(),
+        )
+        leads = self._leads_of(items)
+        done: dict[str, ConvertResult] = {}  # HubSpot gets these ids
+        replayed: dict[str, ConvertResult] = {}  # converted by us before a crash
+        todo: list[tuple[_Item, dict[str, Any]]] = []
+        for item in items:
+            hubspot_id, link = item.hubspot_id, item.link
+            if item.contact_read and item.contact is None:
+                reason = f"HubSpot contact {hubspot_id} does not exist (deleted or merged?)"
+                lead_id = (link.lead_id or link.salesforce_id) if link else ""
+                self._fail(
+                    page, page.first, summary, hubspot_id, lead_id, reason, "CONTACT_NOT_FOUND"
+                )
+                continue
+            if link is None or link.object != "Lead":
+                shown = item.contact.properties.get(CONTACT_ID) if item.contact else None
+                if (
+                    link is not None
+                    and link.contact_id
+                    and item.contact
+                    and shown != link.contact_id
+                ):
+                    done[hubspot_id] = _from_link(link)  # converted before, HubSpot not told
+                else:
+                    summary.not_a_lead += 1
+                    self._drop(page, hubspot_id, dead)
+                continue
+            lead = item.lead or leads.get(link.salesforce_id)
             if lead is None:
-                reason = f"Salesforce Lead {lead_id} does not exist (deleted or merged?)"
-                self._fail(commit, summary, hubspot_id, lead_id, reason, "LEAD_NOT_FOUND")
+                reason = f"Salesforce Lead {link.salesforce_id} does not exist (deleted or merged?)"
+                self._fail(
+                    page,
+                    page.first,
+                    summary,
+                    hubspot_id,
+                    link.salesforce_id,
+                    reason,
+                    "LEAD_NOT_FOUND",
+                )
                 continue
             converted = already_converted(lead)
             if converted is not None:
                 summary.linked += 1
                 done[hubspot_id] = converted
-                self._link(commit, hubspot_id, converted, "linked")
+                self._link(page.first, hubspot_id, converted, "linked")
+                if converted.opportunity_id and self._ours_unrecorded(lead, dead.get(hubspot_id)):
+                    replayed[hubspot_id] = converted
                 continue
-            todo.append((hubspot_id, lead))
-        contacts = self._existing_contacts([lead for _, lead in todo])
-        now = self.clock()
-        for hubspot_id, lead in todo:
-            pending[hubspot_id] = lead_convert(
-                lead,
-                contacts,
-                self.mapping,
-                now=now,
-                matched_account_field=self.matched_account_field,
-                queue_owner_id=self._queue_owner_id(),
+            stage = (
+                item.contact.properties.get(self.mapping.lifecycle_property)
+                if item.contact
+                else None
             )
-        results = self.salesforce.convert_leads(list(pending.values())) if pending else []
-        for (hubspot_id, _), result in zip(pending.items(), results, strict=True):
+            if not is_sales_qualified(
+                self.mapping,
+                stage=stage,
+                status=lead.get("Status"),
+                sql_statuses=self._sql_statuses,
+            ):
+                summary.waiting += 1
+                self._drop(page, hubspot_id, dead)
+                continue
+            todo.append((item, lead))
+        converted_now = self._convert(todo, page, summary, dead)
+        done.update(converted_now)
+        contacts = {i.hubspot_id: i.contact for i in items if i.contact is not None}
+        self._update_opportunities({**replayed, **converted_now}, contacts, page, summary)
+        first = page.first
+        if first.links or first.failures or first.resolved:
+            self.store.record(first, run_id=summary.run_id)
+        self._write_back(done, page, summary)
+        self.store.record(page.second, run_id=summary.run_id)
+
+    def _ours_unrecorded(self, lead: dict[str, Any], letter: DeadLetter | None) -> bool:
+        """Whether leadbridge converted this Lead in a pass that stopped before recording it
+        (a dead letter still open, the conversion the Lead's last change by our user): its
+        opportunity may lack the stage, close date and amount. A person's conversion is not
+        ours to change."""
+        if letter is None:
+            return False
+        return letter.code == PENDING or lead.get("LastModifiedById") == self.salesforce.user_id
+
+    def _leads_of(self, items: list[_Item]) -> dict[str, dict[str, Any]]:
+        """The linked Leads the sources did not read already (one query per 200)."""
+        wanted = sorted(
+            {
+                i.link.salesforce_id
+                for i in items
+                if i.lead is None and i.link is not None and i.link.object == "Lead"
+            }
+        )
+        if not wanted:
+            return {}
+        return self.salesforce.current_leads(wanted, [*LEAD_FIELDS, self.matched_account_field])
+
+    def _convert(
+        self,
+        todo: list[tuple[_Item, dict[str, Any]]],
+        page: _Page,
+        summary: ConversionSummary,
+        dead: dict[str, DeadLetter],
+    ) -> dict[str, ConvertResult]:
+        """Hold what was refused and has not changed, convert the rest; successes by HubSpot
+        id. Each contact not yet in the dead-letter store gets a PENDING letter first."""
+        now = self.clock()
+        owner = self._queue_owner_id() if todo else None
+        attempts: list[tuple[str, dict[str, Any], str]] = []  # (HubSpot id, Lead, fingerprint)
+        for item, lead in todo:
+            bare = self._request(lead, [], now, owner)
+            fingerprint = refusal_fingerprint(lead, bare)
+            letter = dead.get(item.hubspot_id)
+            if (
+                letter is not None
+                and letter.code not in TRANSIENT_CODES
+                and letter.code != PENDING
+                and letter.payload.get("fingerprint") == fingerprint
+            ):
+                summary.held += 1
+                continue
+            attempts.append((item.hubspot_id, lead, fingerprint))
+        if not attempts:
+            return {}
+        contacts = self._existing_contacts([lead for _, lead, _ in attempts])
+        converts = [self._request(lead, contacts, now, owner) for _, lead, _ in attempts]
+        self._mark_pending(attempts, page, summary, dead)
+        results = self.salesforce.convert_leads(converts)
+        done: dict[str, ConvertResult] = {}
+        for (hubspot_id, _, fingerprint), result in zip(attempts, results, strict=True):
             if not result.success:
                 code = result.errors[0].code if result.errors else None
                 reason = f"Salesforce refused to convert Lead {result.lead_id}: {result.reason}"
-                self._fail(commit, summary, hubspot_id, result.lead_id, reason, code)
+                fields = tuple(f for e in result.errors for f in e.fields)
+                self._fail(
+                    page,
+                    page.first,
+                    summary,
+                    hubspot_id,
+                    result.lead_id,
+                    reason,
+                    code,
+                    fields=fields,
+                    fingerprint=fingerprint,
+                )
                 continue
             summary.converted += 1
             summary.opportunities += result.opportunity_id is not None
             done[hubspot_id] = result
-            self._link(commit, hubspot_id, result, "converted")
+            self._link(page.first, hubspot_id, result, "converted")
         return done
+
+    def _request(
+        self,
+        lead: dict[str, Any],
+        contacts: list[dict[str, Any]],
+        now: datetime,
+        owner: str | None,
+    ) -> LeadConvert:
+        return lead_convert(
+            lead,
+            contacts,
+            self.mapping,
+            now=now,
+            matched_account_field=self.matched_account_field,
+            queue_owner_id=owner,
+        )
+
+    def _mark_pending(
+        self,
+        attempts: list[tuple[str, dict[str, Any], str]],
+        page: _Page,
+        summary: ConversionSummary,
+        dead: dict[str, DeadLetter],
+    ) -> None:
+        """Record, before convertLead, that these conversions are being sent: the letter makes
+        the next pass look at them again whatever happens before their answers are recorded."""
+        fresh = [(h, lead) for h, lead, _ in attempts if h not in dead]
+        if not fresh:
+            return
+        commit = Commit(stream=STREAM, direction="to_salesforce")
+        for hubspot_id, lead in fresh:
+            commit.failures.append(
+                DeadLetter(
+                    STREAM,
+                    hubspot_id,
+                    f"conversion of Lead {lead['Id']} sent to Salesforce; its outcome is not "
+                    "recorded yet",
+                    code=PENDING,
+                    payload={"lead_id": str(lead["Id"])},
+                )
+            )
+            page.fresh.add(hubspot_id)
+        self.store.record(commit, run_id=summary.run_id)
 
     def _existing_contacts(self, leads: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Contacts of the matched accounts with the leads' emails, in one query per chunk."""
@@ -250,11 +611,85 @@ class ConversionEngine:
             )
         return found
 
-    def _write_back(
+    # -- the new opportunities -------------------------------------------------------------
+    def _update_opportunities(
         self,
-        done: dict[str, ConvertResult],
-        commit: Commit,
+        converted: dict[str, ConvertResult],
+        contacts: dict[str, HubSpotContact],
+        page: _Page,
         summary: ConversionSummary,
+    ) -> None:
+        """Stage, close date and amount on the opportunities conversion just created (one
+        Collections call per 200). A refusal is reported and dead-lettered; the conversion
+        stands."""
+        rule = self.mapping.opportunity
+        if not rule.sets_fields:
+            return
+        now = self.clock()
+        updates: list[RecordUpdate] = []
+        leads: dict[str, str] = {}
+        for hubspot_id, result in converted.items():
+            if result.opportunity_id is None:
+                continue
+            leads[hubspot_id] = result.lead_id
+            contact = contacts.get(hubspot_id)
+            amount = (
+                contact.properties.get(rule.amount_property)
+                if contact is not None and rule.amount_property
+                else None
+            )
+            try:
+                values = opportunity_fields(rule, now=now, amount=amount, contact_id=hubspot_id)
+            except AmountError as exc:
+                self._opportunity_failed(
+                    page, summary, hubspot_id, result, str(exc), "MAPPING_FAILED", ("Amount",)
+                )
+                continue
+            if values:
+                updates.append(RecordUpdate(hubspot_id, result.opportunity_id, values))
+        if not updates:
+            return
+        for write in self.salesforce.update_records("Opportunity", updates):
+            if write.success:
+                summary.opportunities_updated += 1
+                continue
+            result = converted[write.hubspot_id]
+            reason = (
+                f"Salesforce refused to set {', '.join(_values_of(updates, write.hubspot_id))} "
+                f"on Opportunity {result.opportunity_id}: {write.reason}"
+            )
+            code = write.errors[0].code if write.errors else None
+            fields = tuple(f for e in write.errors for f in e.fields)
+            self._opportunity_failed(page, summary, write.hubspot_id, result, reason, code, fields)
+
+    @staticmethod
+    def _opportunity_failed(
+        page: _Page,
+        summary: ConversionSummary,
+        hubspot_id: str,
+        result: ConvertResult,
+        reason: str,
+        code: str | None,
+        fields: tuple[str, ...],
+    ) -> None:
+        page.first.failures.append(
+            DeadLetter(
+                OPPORTUNITY_STREAM,
+                hubspot_id,
+                reason,
+                code=code,
+                fields=fields,
+                payload={"lead_id": result.lead_id, "opportunity_id": result.opportunity_id},
+            )
+        )
+        summary.opportunity_failures.append((hubspot_id, reason))
+        log.warning(
+            "conversion.opportunity_failed", stream=OPPORTUNITY_STREAM, record_id=hubspot_id
+        )
+
+    # -- HubSpot ---------------------------------------------------------------------------
+    def _write_back(
+        self, done: dict[str, ConvertResult], page: _Page, summary: ConversionSummary
     ) -> None:
         """HubSpot gets the ids and the converted stage, in batches."""
         if not done:
@@ -268,6 +703,7 @@ class ConversionEngine:
             }
             for hubspot_id, r in done.items()
         }
+        commit = page.second
         for result in self.hubspot.update_contacts(updates):
             if result.success:
                 commit.resolved.append(result.hubspot_id)
@@ -275,7 +711,16 @@ class ConversionEngine:
             lead_id = done[result.hubspot_id].lead_id
             reason = f"HubSpot refused the converted ids for contact {result.hubspot_id}: "
             code = result.errors[0].code if result.errors else None
-            self._fail(commit, summary, result.hubspot_id, lead_id, reason + result.reason, code)
+            self._fail(
+                page, commit, summary, result.hubspot_id, lead_id, reason + result.reason, code
+            )
+
+    # -- recording -------------------------------------------------------------------------
+    @staticmethod
+    def _drop(page: _Page, hubspot_id: str, dead: dict[str, DeadLetter]) -> None:
+        """A dead letter with nothing left to do (no longer SQL, no longer a Lead) closes."""
+        if hubspot_id in dead:
+            page.second.resolved.append(hubspot_id)
 
     @staticmethod
     def _link(commit: Commit, hubspot_id: str, result: ConvertResult, how: str) -> None:
@@ -306,15 +751,58 @@ class ConversionEngine:
 
     @staticmethod
     def _fail(
+        page: _Page,
         commit: Commit,
         summary: ConversionSummary,
         hubspot_id: str,
         lead_id: str,
         reason: str,
         code: str | None,
+        *,
+        fields: tuple[str, ...] = (),
+        fingerprint: str | None = None,
     ) -> None:
+        """Dead-letter one contact. Its PENDING letter of this page is closed in the same
+        commit first, so the failure counts as the first attempt, not the second."""
+        if hubspot_id in page.fresh:
+            commit.resolved.append(hubspot_id)
+        payload: dict[str, Any] = {"lead_id": lead_id}
+        if fingerprint is not None:
+            payload["fingerprint"] = fingerprint
         commit.failures.append(
-            DeadLetter(STREAM, hubspot_id, reason, code=code, payload={"lead_id": lead_id})
+            DeadLetter(STREAM, hubspot_id, reason, code=code, fields=fields, payload=payload)
         )
         summary.failures.append((hubspot_id, reason))
         log.warning("conversion.record_failed", stream=STREAM, record_id=hubspot_id, code=code)
+
+
+def _pages(items: Sequence[T], size: int) -> Iterable[list[T]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _from_link(link: Link) -> ConvertResult:
+    return ConvertResult(
+        link.lead_id or "",
+        success=True,
+        account_id=link.account_id,
+        contact_id=link.contact_id,
+        opportunity_id=link.opportunity_id,
+    )
+
+
+def _values_of(updates: list[RecordUpdate], key: str) -> list[str]:
+    """The fields an update set, for its failure message."""
+    return next((sorted(u.fields) for u in updates if u.key == key), [])
+
+
+def _moment(value: Any) -> datetime | None:
+    """A Salesforce datetime (`2026-11-23T10:00:00.000+0000`) as an aware UTC datetime, as
+    `current_leads` gives it, so a fingerprint is the same whichever source read the Lead."""
+    if isinstance(value, datetime) or not value:
+        return value or None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

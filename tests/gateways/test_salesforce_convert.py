@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 import responses
 from lxml import etree
 
+from connector.conversion import opportunity_fields
 from connector.errors import FatalApiError, RetriableApiError
-from connector.model import ConvertResult, FieldError, LeadConvert
-from tests.gateways.test_salesforce_gateway import INSTANCE, TOKEN_URL, make_gateway, make_settings
+from connector.mapping.conversion import OpportunityRule
+from connector.model import ConvertResult, FieldError, LeadConvert, RecordUpdate
+from tests.gateways.test_salesforce_gateway import (
+    COLLECTIONS_URL,
+    INSTANCE,
+    TOKEN_URL,
+    make_gateway,
+    make_settings,
+)
 
 SOAP_URL = f"{INSTANCE}/services/Soap/u/59.0"
 ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -215,3 +225,39 @@ def test_entities_in_the_answer_are_not_resolved(http: responses.RequestsMock) -
     (result,) = make_gateway().convert_leads([ADA_CONVERT])
 
     assert result.account_id is None
+
+
+def test_opportunity_fields_after_conversion_in_one_collections_call(
+    http: responses.RequestsMock,
+) -> None:
+    """The stage, close date and amount conversion.yaml asks for travel in one sObject
+    Collections PATCH typed Opportunity, as Salesforce's JSON types (a date as YYYY-MM-DD, the
+    amount as a number), with assignment rules off."""
+    http.add(
+        responses.PATCH,
+        COLLECTIONS_URL,
+        json=[{"id": "006000000000001AAA", "success": True, "errors": []}],
+    )
+    rule = OpportunityRule(stage="Qualification", close_days=30, amount_property="budget")
+    now = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    fields = opportunity_fields(rule, now=now, amount="48000.50", contact_id="301")
+
+    (result,) = make_gateway().update_records(
+        "Opportunity", [RecordUpdate("301", "006000000000001AAA", fields)]
+    )
+
+    (call,) = http.calls
+    assert call.request.headers["Sforce-Auto-Assign"] == "FALSE"
+    assert json.loads(call.request.body) == {
+        "allOrNone": False,
+        "records": [
+            {
+                "attributes": {"type": "Opportunity"},
+                "Id": "006000000000001AAA",
+                "StageName": "Qualification",
+                "CloseDate": "2026-12-23",
+                "Amount": 48000.5,
+            }
+        ],
+    }
+    assert (result.hubspot_id, result.success) == ("301", True)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from connector.conversion import already_converted, existing_contact, lead_convert
+import pytest
+
+from connector.conversion import (
+    AmountError,
+    already_converted,
+    existing_contact,
+    is_sales_qualified,
+    lead_convert,
+    opportunity_fields,
+    refusal_fingerprint,
+)
 from connector.mapping.conversion import ConversionMapping, OpportunityRule
 from connector.model import ConvertResult, LeadConvert
 
@@ -94,4 +104,76 @@ def test_a_queue_owned_lead_gets_the_queue_owner_fallback() -> None:
             user_owned, [], ConversionMapping(), now=NOW, queue_owner_id="005INTEG"
         ).owner_id
         == "005REP000000001"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sql_when", "stage", "status", "expected"),
+    [
+        ("hubspot_stage", "salesqualifiedlead", "Open - Not Contacted", True),
+        ("hubspot_stage", "marketingqualifiedlead", "Working - Contacted", False),
+        ("salesforce_status", "marketingqualifiedlead", "Working - Contacted", True),
+        ("salesforce_status", "salesqualifiedlead", "Open - Not Contacted", False),
+        ("either", None, "Working - Contacted", True),
+        ("either", "salesqualifiedlead", None, True),
+        ("either", "lead", "Open - Not Contacted", False),
+        ("both", "salesqualifiedlead", "Working - Contacted", True),
+        ("both", "salesqualifiedlead", "Open - Not Contacted", False),
+        ("both", None, "Working - Contacted", False),
+    ],
+)
+def test_sql_is_the_stage_the_status_either_or_both(
+    sql_when: str, stage: str | None, status: str | None, expected: bool
+) -> None:
+    """sql_when decides which side makes a contact sales qualified; a side not read is not SQL."""
+    mapping = ConversionMapping.model_validate(
+        {"sql_when": sql_when, "salesforce_status": ["Working - Contacted"]}
+    )
+    assert (
+        is_sales_qualified(
+            mapping, stage=stage, status=status, sql_statuses=("Working - Contacted",)
+        )
+        is expected
+    )
+
+
+RULE = OpportunityRule(stage="Qualification", close_days=30, amount_property="budget")
+
+
+def test_opportunity_fields_from_the_rule_and_the_contact() -> None:
+    """Stage as configured, close date 30 days after conversion, the amount as a number."""
+    assert opportunity_fields(RULE, now=NOW, amount="12500", contact_id="101") == {
+        "StageName": "Qualification",
+        "CloseDate": "2026-12-23",
+        "Amount": 12500,
+    }
+    assert opportunity_fields(RULE, now=NOW, amount=" 99.95 ", contact_id="101")["Amount"] == 99.95
+    assert "Amount" not in opportunity_fields(RULE, now=NOW, amount="", contact_id="101")
+    assert opportunity_fields(OpportunityRule(), now=NOW, amount="5", contact_id="101") == {}
+
+
+@pytest.mark.parametrize("value", ["12 500 EUR", "NaN", "Infinity", "1,5"])
+def test_an_amount_that_is_no_number_names_the_contact_and_property(value: str) -> None:
+    """A value that is not a finite number fails with the contact and the property named."""
+    with pytest.raises(AmountError) as caught:
+        opportunity_fields(RULE, now=NOW, amount=value, contact_id="101")
+    assert str(caught.value) == (
+        f"HubSpot contact 101: property 'budget' is {value!r}, not a number, so the "
+        "opportunity's Amount cannot be set"
+    )
+
+
+def test_refusal_fingerprint_follows_the_lead_and_the_request() -> None:
+    """The same Lead and request give the same fingerprint; an edited Lead or another owner
+    gives another; the existing contact (found by a query) does not take part."""
+    lead = {**LEAD, "LastModifiedDate": datetime(2026, 11, 23, 9, 0, tzinfo=UTC)}
+    convert = lead_convert(lead, CONTACTS, ConversionMapping(), now=NOW)
+    bare = lead_convert(lead, [], ConversionMapping(), now=NOW)
+    assert refusal_fingerprint(lead, convert) == refusal_fingerprint(lead, bare)
+    edited = {**lead, "LastModifiedDate": datetime(2026, 11, 23, 9, 5, tzinfo=UTC)}
+    assert refusal_fingerprint(edited, bare) != refusal_fingerprint(lead, bare)
+    other_owner = lead_convert(lead, [], ConversionMapping(), now=NOW, queue_owner_id="005X")
+    queue_lead = {**lead, "OwnerId": "00G000000000001AAA"}
+    assert refusal_fingerprint(queue_lead, other_owner) != refusal_fingerprint(
+        queue_lead, lead_convert(queue_lead, [], ConversionMapping(), now=NOW)
     )
