@@ -508,12 +508,23 @@ class WriteBack(_Strict):
     contact_id: str = "salesforcecontactid"
 
 
+class AfterHandoff(_Strict):
+    """A contact whose Lead sales has, and which no longer qualifies (its score fell, consent
+    withdrawn): never taken away from sales; reported in `report_property` (null: the audit log
+    only) and, per `when_unqualified`, its changes still synced (`keep_syncing`) or held back
+    until it qualifies again (`pause`). A contact sales rejected is not reported."""
+
+    when_unqualified: Literal["keep_syncing", "pause"] = "keep_syncing"
+    report_property: str | None = "sales_handoff_warning"
+
+
 class LeadMapping(_Strict):
     """`mappings/lead.yaml`."""
 
     include: Include = Include()
     fields: Annotated[list[FieldMap], Field(min_length=1)]
     writeback: WriteBack = WriteBack()
+    after_handoff: AfterHandoff = AfterHandoff()
 
     def structure_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Checks across fields, each at the key it is about: a Salesforce field or HubSpot

@@ -128,6 +128,8 @@ class LeadPlan:
             self.mapping.writeback.lead_id,
             self.mapping.writeback.contact_id,
         }
+        if self.mapping.after_handoff.report_property:
+            names.add(self.mapping.after_handoff.report_property)
         for f in self.mapping.fields:
             names.update(f.properties_read())
         return sorted(names)

@@ -170,6 +170,16 @@ class StatusMapping(_Strict):
             refs += rule.leave_lists
         return list(dict.fromkeys(refs))
 
+    def returned(self) -> tuple[str, frozenset[str]]:
+        """(contact property, values) that show sales gave a lead back: the `lead_status` of
+        every rejected status."""
+        values = {
+            rule.lead_status
+            for rule in self.statuses.values()
+            if rule.kind == "rejected" and rule.lead_status
+        }
+        return self.lead_status_property, frozenset(values)
+
     def lead_fields(self) -> list[str]:
         """Every Lead field the mapping reads (the status first)."""
         names = ["Status", *self.copy_]

@@ -190,6 +190,7 @@ def _admin_module() -> Any:
                 ("/_sandbox/faults", ["POST"], add_fault),
                 ("/_sandbox/reset", ["POST"], reset),
                 ("/_sandbox/expire-sessions", ["POST"], expire_sessions),
+                ("/_sandbox/hubspot/<object_type>/<record_id>/calculated", ["POST"], calculated),
             ]
 
     return Admin
@@ -242,6 +243,29 @@ def reset(sb: Sandbox, request: Request) -> Response:
         return json_response({"error": "body must be a seed as JSON"}, 400)
     sb.reset(body if isinstance(body, dict) else None)
     return json_response({"status": "reset"})
+
+
+def calculated(sb: Sandbox, request: Request, object_type: str, record_id: str) -> Response:
+    """`POST /_sandbox/hubspot/contacts/{id}/calculated {"properties": {...}}`: HubSpot itself
+    changes a record's properties, read-only ones included (a scoring rule recomputing
+    `hubspotscore`, say), stamping its last-modified date as such a change does."""
+    otype = sb.portal.types.get(object_type)
+    store = sb.portal.stores.get(object_type) if otype else None
+    record = store.get(record_id) if store else None
+    if otype is None or record is None:
+        return json_response({"error": f"no {object_type} record {record_id}"}, 404)
+    try:
+        body = read_json(request) or {}
+    except ValueError:
+        body = None
+    values = body.get("properties") if isinstance(body, dict) else None
+    if not isinstance(values, dict):
+        return json_response({"error": 'body must be {"properties": {...}}'}, 400)
+    changes, issues = sb.portal.prepare(otype, values, seed=True)
+    if issues:
+        return json_response({"error": "; ".join(i.message for i in issues)}, 400)
+    sb.portal.update(otype, record, changes)
+    return json_response(sb.portal.view(otype, record, list(values)))
 
 
 def expire_sessions(sb: Sandbox, request: Request) -> Response:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from connector.lifecycle import qualifies, search_filters
+from connector.lifecycle import qualifies, search_filters, why_not
 from connector.mapping.model import Conflict
 from connector.mapping.plan import LeadPlan, MappingFailure, values_hash
 from connector.model import (
@@ -28,6 +28,7 @@ from connector.model import (
     Link,
     RecordUpdate,
     SalesforceMatch,
+    SearchFilter,
     WriteResult,
 )
 from connector.salesforce.soql import IDS_PER_QUERY, MAX_IN_LIST_CHARS, in_chunks, moment, soql
@@ -64,6 +65,7 @@ class PassSummary:
     held: int = 0  # failed before with the same values; waiting in the dead-letter store
     kept: int = 0  # Lead field values a conflict rule kept out of an update
     contacts_updated: int = 0  # converted people whose changes went to their Contact
+    unqualified_after_handoff: int = 0  # contacts with a Lead that no longer qualify
 
     @property
     def failed(self) -> int:
@@ -88,6 +90,11 @@ class PassSummary:
         if self.contacts_updated:
             lines.append(
                 f"  updated {self.contacts_updated} Contacts of converted leads with their changes"
+            )
+        if self.unqualified_after_handoff:
+            lines.append(
+                f"  {self.unqualified_after_handoff} contacts with a Lead no longer qualify "
+                "(reported; their Leads stay with sales)"
             )
         if self.kept:
             lines.append(f"  kept {self.kept} Salesforce field values their conflict rules protect")
@@ -114,6 +121,7 @@ class SyncEngine:
         external_id_field: str = "HubSpot_Contact_Id__c",
         overlap: timedelta = timedelta(minutes=1),
         router_factory: Callable[[], RouterSide] | None = None,
+        returned: tuple[str, frozenset[str]] | None = None,
     ) -> None:
         self.salesforce = salesforce
         self.hubspot = hubspot
@@ -123,6 +131,9 @@ class SyncEngine:
         self.overlap = overlap
         # Without routing.yaml no owner is set: Salesforce's assignment rules assign new Leads.
         self.router_factory = router_factory
+        # (contact property, values) that say sales gave the lead back (status.yaml's rejected
+        # statuses): such a contact no longer qualifying is marketing's again, not a warning.
+        self.returned = returned
         # Lead fields whose conflict rule may keep Salesforce's value, and every field synced
         # both ways (whatever its rule: a value only Salesforce changed since both sides last
         # agreed must not be overwritten by HubSpot's stale one). Only with some does an update
@@ -154,13 +165,20 @@ class SyncEngine:
         include = self.plan.mapping.include
         router = self.router_factory() if self.router_factory else None
         properties = sorted(
-            {*self.plan.hubspot_properties(), *(router.properties() if router else ())}
+            {
+                *self.plan.hubspot_properties(),
+                *(router.properties() if router else ()),
+                *((self.returned[0],) if self.returned else ()),
+            }
         )
         # Changes after the pass starts (our own write-backs among them) are the next pass's.
+        # Contacts with a Lead come too, qualified or not: one that stops qualifying after the
+        # handoff is reported (after_handoff), never silently dropped.
+        handed_off = [SearchFilter(self.plan.mapping.writeback.lead_id, "HAS_PROPERTY")]
         pages = self.hubspot.changed_contacts(
             since,
             properties,
-            any_of=search_filters(include),
+            any_of=[*search_filters(include), handed_off],
             until=datetime.now(UTC),
         )
         dead = self._dead_letters()
@@ -204,8 +222,14 @@ class SyncEngine:
 
         commit = Commit(stream=STREAM, direction="to_salesforce")
         decisions = []
+        writeback: dict[str, dict[str, str | None]] = {}
         for contact in page:
             qualified = qualifies(contact.properties, self.plan.mapping.include)
+            link = links.get(contact.id)
+            if link is not None and (link.object == "Lead" or link.lead_id):
+                qualified = self._after_handoff(
+                    contact, link, qualified, commit, writeback, summary
+                )
             try:
                 fields = self.plan.map(contact.properties) if qualified else {}
             except MappingFailure as failure:
@@ -243,7 +267,6 @@ class SyncEngine:
         new = [d.contact for d in decisions if d.action == "upsert" and not d.known]
         routes = router.route_contacts(new) if router and new else {}
         results = self._push(decisions, routes, routed=router is not None)
-        writeback: dict[str, dict[str, str | None]] = {}
         counts: Counter[str] = Counter()
         for decision in decisions:
             self._settle(
@@ -263,6 +286,50 @@ class SyncEngine:
             **dict(counts),
         )
         return commit.cursor
+
+    def _after_handoff(
+        self,
+        contact: HubSpotContact,
+        link: Link,
+        qualified: bool,
+        commit: Commit,
+        writeback: dict[str, dict[str, str | None]],
+        summary: PassSummary,
+    ) -> bool:
+        """A contact sales has a Lead for: report it when it stops qualifying (once: the report
+        property shows it until it qualifies again, then it is cleared), and say whether its
+        changes still go to Salesforce. Sales keeps the Lead either way."""
+        rule = self.plan.mapping.after_handoff
+        prop = rule.report_property
+        shown = (contact.properties.get(prop) or "").strip() if prop else ""
+        if qualified:
+            if shown and prop:
+                writeback.setdefault(contact.id, {})[prop] = None
+                commit.audit.append(
+                    AuditEvent("qualifies_again", contact.id, {"lead_id": link.lead_id})
+                )
+            return True
+        if self.returned is not None:
+            status_property, values = self.returned
+            if contact.properties.get(status_property) in values:
+                return False  # sales gave it back: marketing's to nurture, nothing to report
+        reason = why_not(contact.properties, self.plan.mapping.include) or "no longer qualifies"
+        summary.unqualified_after_handoff += 1
+        if not shown:
+            details = {"lead_id": link.lead_id, "reason": reason, "then": rule.when_unqualified}
+            commit.audit.append(AuditEvent("unqualified_after_handoff", contact.id, details))
+            log.warning(
+                "sync.unqualified_after_handoff",
+                record_id=contact.id,
+                reason=reason,
+                then=rule.when_unqualified,
+            )
+            if prop:
+                day = datetime.now(UTC).date().isoformat()
+                writeback.setdefault(contact.id, {})[prop] = (
+                    f"{day}: no longer qualifies for sales ({reason}); the Lead stays with sales"
+                )
+        return rule.when_unqualified == "keep_syncing"
 
     def _guard(self, decisions: list[Decision], hashes: dict[str, str]) -> list[Decision]:
         """Writes with their protected fields resolved: the Leads to update are read (one query

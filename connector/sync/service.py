@@ -34,6 +34,8 @@ def open_engine(
     plan = LeadPlan.compile(load_lead_mapping(settings.mappings_dir))
     routing_file = Path(settings.mappings_dir) / "routing.yaml"
     routing = load_routing(settings.mappings_dir) if routing_file.exists() else None
+    status_file = Path(settings.mappings_dir) / "status.yaml"
+    status = load_status_mapping(settings.mappings_dir) if status_file.exists() else None
     store = StateStore.open(settings.database_url)
     try:
         salesforce = SalesforceGateway.connect(settings, sleep=sleep)
@@ -49,6 +51,7 @@ def open_engine(
             external_id_field=settings.salesforce_external_id_field,
             overlap=timedelta(seconds=settings.sync_overlap_seconds),
             router_factory=router_factory,
+            returned=status.returned() if status else None,
         )
     finally:
         store.close()

@@ -243,3 +243,38 @@ def test_list_pages_through_objects(sandbox):
     second = _raw(server, "GET", f"/crm/v3/objects/contacts?limit=2&after={after}").json()
     assert [r["id"] for r in second["results"]] == ["1003"]
     assert "paging" not in second
+
+
+def test_calculated_admin_endpoint_plays_hubspots_own_changes(sandbox):
+    """`hubspotscore` is read-only through the API (READ_ONLY_VALUE); the admin endpoint sets it
+    as HubSpot's scoring would, moving the last-modified date so a sync sees the change."""
+    server = sandbox(SEED)
+    refused = _raw(
+        server,
+        "PATCH",
+        "/crm/v3/objects/contacts/101",
+        json={"properties": {"hubspotscore": "40"}},
+    )
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["code"] == "READ_ONLY_VALUE"
+    before = server.sandbox.portal.stores["contacts"].get("101").props["lastmodifieddate"]
+
+    answer = _raw(
+        server,
+        "POST",
+        "/_sandbox/hubspot/contacts/101/calculated",
+        json={"properties": {"hubspotscore": "40"}},
+    )
+
+    assert answer.status_code == 200
+    assert answer.json()["properties"]["hubspotscore"] == "40"
+    props = server.sandbox.portal.stores["contacts"].get("101").props
+    assert props["hubspotscore"] == "40" and props["lastmodifieddate"] >= before
+    contact = hubspot_client(server).crm.contacts.basic_api.get_by_id(
+        "101", properties=["hubspotscore"]
+    )
+    assert contact.properties["hubspotscore"] == "40"
+    missing = _raw(server, "POST", "/_sandbox/hubspot/contacts/999/calculated", json={})
+    assert missing.status_code == 404
+    bad = _raw(server, "POST", "/_sandbox/hubspot/contacts/101/calculated", json={"x": 1})
+    assert bad.status_code == 400

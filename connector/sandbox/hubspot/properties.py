@@ -435,6 +435,7 @@ def contact_properties() -> list[PropertyDef]:
         _custom("salesforceopportunityid", "Salesforce Opportunity ID", "salesforceinformation"),
         _custom("salesforce_owner_id", "Salesforce Owner ID", "salesforceinformation"),
         _custom("sales_rejection_reason", "Sales rejection reason", g, "textarea"),
+        _custom("sales_handoff_warning", "Sales handoff warning", g, "textarea"),
         _custom("salesforce_global_lead", "Salesforce global lead", "salesforceinformation"),
         _custom("salesforce_watchers", "Salesforce opportunity watchers", "salesforceinformation"),
     ]

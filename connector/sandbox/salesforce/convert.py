@@ -31,7 +31,8 @@ ACCOUNT_MAP: dict[str, str] = {
     "PostalCode": "BillingPostalCode",
     "Country": "BillingCountry",
 }
-#: Lead field → Contact field. The schema has no MailingStreet/MailingPostalCode/Description.
+#: Lead field → Contact field (Salesforce's standard Lead → Contact mapping, as far as the
+#: sandbox Lead has the fields).
 CONTACT_MAP: dict[str, str] = {
     "FirstName": "FirstName",
     "LastName": "LastName",
@@ -39,9 +40,12 @@ CONTACT_MAP: dict[str, str] = {
     "Phone": "Phone",
     "MobilePhone": "MobilePhone",
     "Title": "Title",
+    "Street": "MailingStreet",
     "City": "MailingCity",
     "State": "MailingState",
+    "PostalCode": "MailingPostalCode",
     "Country": "MailingCountry",
+    "Description": "Description",
     "LeadSource": "LeadSource",
     "HubSpot_Contact_Id__c": "HubSpot_Contact_Id__c",
 }
