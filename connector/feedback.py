@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from connector.mapping.status import Kind, StatusMapping
@@ -27,6 +28,7 @@ class Target:
     #: `is_list_id`). Not compared with HubSpot (leaving a list the contact is not in changes
     #: nothing): a decision's empty `updates` does not mean there is no list to leave.
     leave_lists: tuple[str, ...] = ()
+    stamp: str | None = None  # the contact property that gets when the Lead first had it
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,21 @@ def target(lead: Mapping[str, Any], mapping: StatusMapping) -> Target | None:
     if rule.lead_status is not None:
         values[mapping.lead_status_property] = rule.lead_status
     for source, prop in mapping.copies(rule).items():
-        values[prop] = _text(lead.get(source))
-    return Target(rule.kind, values, rule.lifecycle_stage, mapping.leave_lists(rule))
+        values[prop] = _text(field_value(lead, source))
+    return Target(
+        rule.kind, values, rule.lifecycle_stage, mapping.leave_lists(rule), stamp=rule.stamp
+    )
+
+
+def field_value(record: Mapping[str, Any], path: str) -> Any:
+    """A field of a queried record, through relationships (`Owner.Email` reads the nested
+    `Owner` record); None when a record on the way is empty."""
+    value: Any = record
+    for name in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(name)
+    return value
 
 
 def feedback_for(
@@ -98,6 +113,11 @@ def feedback_for(
     full = dict(wanted.values)
     clear_first = False
     notes: list[str] = []
+    if wanted.stamp and not _text(hubspot_properties.get(wanted.stamp)):
+        moment = _moment_text(lead.get("LastModifiedDate"))
+        if moment:
+            updates[wanted.stamp] = moment
+            notes.append(f"{wanted.stamp} stamped")
     if wanted.stage is not None:
         prop = mapping.lifecycle_property
         full[prop] = wanted.stage
@@ -111,7 +131,7 @@ def feedback_for(
         elif move != "same":
             updates[prop] = wanted.stage
             notes.append(f"lifecycle to {wanted.stage}")
-    written = [p for p in updates if p != mapping.lifecycle_property]
+    written = [p for p in updates if p not in (mapping.lifecycle_property, wanted.stamp)]
     parts = ([f"set {', '.join(written)}"] if written else []) + notes
     if not updates:
         parts.insert(0, "HubSpot already shows it")
@@ -119,6 +139,13 @@ def feedback_for(
     return FeedbackDecision(
         updates, clear_first=clear_first, reason=reason, kind=wanted.kind, wanted=full
     )
+
+
+def _moment_text(value: Any) -> str | None:
+    """A Lead's datetime as HubSpot datetime text (ISO 8601, UTC, milliseconds)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _text(value)
 
 
 def _stage_move(current: str | None, stage: str, stages: list[str]) -> str:

@@ -22,15 +22,19 @@ from connector.mapping.suggest import did_you_mean
 
 Kind = Literal["open", "accepted", "rejected", "converted"]
 
-#: A Salesforce field API name (`OwnerId`, `Rejection_Reason__c`).
-_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+#: A Salesforce field API name (`OwnerId`, `Rejection_Reason__c`), or a field of a related
+#: record through its relationship (`Owner.Email`; up to five levels, as SOQL allows).
+_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*){0,4}")
 #: A HubSpot property internal name (`sales_rejection_reason`).
 _PROPERTY = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def _field(value: str) -> str:
     if not _FIELD.fullmatch(value):
-        msg = f"{value!r} is not a Salesforce field name (such as Rejection_Reason__c)"
+        msg = (
+            f"{value!r} is not a Salesforce field name (such as Rejection_Reason__c, or "
+            "Owner.Email for a related record's field)"
+        )
         raise ValueError(msg)
     return value
 
@@ -76,6 +80,9 @@ class StatusRule(_Strict):
     copy_: Copies = Field(default_factory=dict, alias="copy")
     #: HubSpot lists the contact is taken out of (ids or names).
     leave_lists: list[ListRef] = Field(default_factory=list)
+    #: A contact property that gets the moment the Lead first had this status (its
+    #: LastModifiedDate then), written once: when the property is still empty.
+    stamp: PropertyName | None = None
 
     @model_validator(mode="after")
     def _converted_writes_nothing(self) -> StatusRule:
@@ -86,6 +93,7 @@ class StatusRule(_Strict):
                 ("lifecycle_stage", self.lifecycle_stage),
                 ("copy", self.copy_),
                 ("leave_lists", self.leave_lists),
+                ("stamp", self.stamp),
             )
             if value
         ]
@@ -185,6 +193,8 @@ class StatusMapping(_Strict):
         names = ["Status", *self.copy_]
         for rule in self.statuses.values():
             names += list(rule.copy_)
+            if rule.stamp:
+                names.append("LastModifiedDate")
         return list(dict.fromkeys(names))
 
 

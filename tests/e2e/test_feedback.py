@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -113,6 +114,12 @@ def test_accept_then_reject_reaches_hubspot(server: SandboxServer, engine: Feedb
         rep_id(server),
     )
     assert props["lifecyclestage"] == "marketingqualifiedlead"
+    assert props["salesforce_owner_email"] == REP  # Owner.Email, through the relationship
+    lead = server.sandbox.org.records["Lead"][ada]
+    stamped = datetime.fromisoformat(props["sales_accepted_at"].replace("Z", "+00:00"))
+    modified = datetime.fromisoformat(lead["LastModifiedDate"].replace("+0000", "+00:00"))
+    assert abs((stamped - modified).total_seconds()) < 0.001
+    stamped_text = props["sales_accepted_at"]
     assert _hubspot_writes(server, mark) == [BATCH_UPDATE]
 
     rep.Lead.update(ada, {"Status": "Closed - Not Converted", "Rejection_Reason__c": "No budget"})
@@ -123,6 +130,7 @@ def test_accept_then_reject_reaches_hubspot(server: SandboxServer, engine: Feedb
     assert props["hs_lead_status"] == "UNQUALIFIED"
     assert props["sales_rejection_reason"] == "No budget"
     assert props["lifecyclestage"] == "lead"  # really moved back in the portal
+    assert props["sales_accepted_at"] == stamped_text  # when it was accepted, kept
     assert _hubspot_writes(server, mark) == [BATCH_UPDATE, BATCH_UPDATE]
     assert "sent 1 contacts back to an earlier lifecycle stage (cleared first)" in (
         rejected.render()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -29,20 +30,38 @@ def _lead(status: str | None, **fields: str | None) -> dict[str, str | None]:
     )
 
 
-def test_accepted_sets_status_and_owner():
-    """Working - Contacted: HubSpot shows IN_PROGRESS and the owner; the stage is left alone."""
+def test_accepted_sets_status_owner_and_when():
+    """Working - Contacted: HubSpot shows IN_PROGRESS, the owner (id and, through the Owner
+    relationship, email) and when sales accepted; the stage is left alone."""
+    accepted = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+    lead = _lead("Working - Contacted", Owner={"Email": "rep@acme.test"}, LastModifiedDate=accepted)
     decision = feedback_for(
-        _lead("Working - Contacted"),
-        {"hs_lead_status": "NEW", "lifecyclestage": "marketingqualifiedlead"},
-        STATUS,
+        lead, {"hs_lead_status": "NEW", "lifecyclestage": "marketingqualifiedlead"}, STATUS
     )
+    wanted = {
+        "hs_lead_status": "IN_PROGRESS",
+        "salesforce_owner_id": "005R",
+        "salesforce_owner_email": "rep@acme.test",
+    }
     assert decision == FeedbackDecision(
-        updates={"hs_lead_status": "IN_PROGRESS", "salesforce_owner_id": "005R"},
+        updates={**wanted, "sales_accepted_at": "2026-11-23T09:30:00.000Z"},
         clear_first=False,
-        reason="accepted: set hs_lead_status, salesforce_owner_id",
+        reason=(
+            "accepted: set hs_lead_status, salesforce_owner_id, salesforce_owner_email; "
+            "sales_accepted_at stamped"
+        ),
         kind="accepted",
-        wanted={"hs_lead_status": "IN_PROGRESS", "salesforce_owner_id": "005R"},
+        wanted=wanted,
     )
+
+
+def test_the_acceptance_stamp_is_written_once():
+    """A contact that already shows when sales accepted keeps that moment."""
+    later = datetime(2026, 12, 1, tzinfo=UTC)
+    lead = _lead("Working - Contacted", LastModifiedDate=later)
+    shown = {"hs_lead_status": "IN_PROGRESS", "sales_accepted_at": "2026-11-23T09:30:00.000Z"}
+    decision = feedback_for(lead, {**shown, "salesforce_owner_id": "005R"}, STATUS)
+    assert decision.updates == {}
 
 
 def test_rejected_sends_reason_and_resets_stage_clearing_first():
@@ -135,7 +154,13 @@ def test_shipped_status_yaml_defaults():
         "Closed - Not Converted": ("rejected", "UNQUALIFIED", "lead"),
         "Closed - Converted": ("converted", None, None),
     }
-    assert STATUS.lead_fields() == ["Status", "OwnerId", "Rejection_Reason__c"]
+    assert STATUS.lead_fields() == [
+        "Status",
+        "OwnerId",
+        "Owner.Email",
+        "LastModifiedDate",
+        "Rejection_Reason__c",
+    ]
     # No list is left by default: the lists a portal nurtures with are the admin's to name.
     assert STATUS.list_refs() == []
 
