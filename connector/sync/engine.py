@@ -40,6 +40,8 @@ log = structlog.get_logger(__name__)
 
 STREAM = "hubspot.contacts"
 WRITEBACK_STREAM = "hubspot.writeback"
+#: The code of a Lead handed to the sales-feedback stream to read by Id (not a failure).
+RECHECK = "RECHECK"
 
 
 class RouterSide(Protocol):
@@ -122,6 +124,7 @@ class SyncEngine:
         overlap: timedelta = timedelta(minutes=1),
         router_factory: Callable[[], RouterSide] | None = None,
         returned: tuple[str, frozenset[str]] | None = None,
+        feedback_stream: str | None = None,
     ) -> None:
         self.salesforce = salesforce
         self.hubspot = hubspot
@@ -134,6 +137,10 @@ class SyncEngine:
         # (contact property, values) that say sales gave the lead back (status.yaml's rejected
         # statuses): such a contact no longer qualifying is marketing's again, not a warning.
         self.returned = returned
+        # With sales feedback on (its stream's name): per pass, (stream, integration user id,
+        # the stream's cursor less the overlap), for `_recheck`.
+        self.feedback_stream = feedback_stream
+        self.feedback: tuple[str, str, datetime | None] | None = None
         # Lead fields whose conflict rule may keep Salesforce's value, and every field synced
         # both ways (whatever its rule: a value only Salesforce changed since both sides last
         # agreed must not be overwritten by HubSpot's stale one). Only with some does an update
@@ -164,6 +171,10 @@ class SyncEngine:
         )
         include = self.plan.mapping.include
         router = self.router_factory() if self.router_factory else None
+        if self.feedback_stream is not None:
+            read = self.store.cursor(self.feedback_stream)
+            since_read = read - self.overlap if read else None
+            self.feedback = (self.feedback_stream, self.salesforce.user_id, since_read)
         properties = sorted(
             {
                 *self.plan.hubspot_properties(),
@@ -262,11 +273,13 @@ class SyncEngine:
                     failed=dead.get(contact.id),
                 )
             )
-        decisions = self._guard(decisions, hashes)
+        current = self._read_known(decisions)
+        decisions = self._guard(decisions, hashes, dict(current))
         # New Leads are routed before they are written, so the owner lands in the same upsert.
         new = [d.contact for d in decisions if d.action == "upsert" and not d.known]
         routes = router.route_contacts(new) if router and new else {}
         results = self._push(decisions, routes, routed=router is not None)
+        self._recheck(decisions, results, current, commit)
         counts: Counter[str] = Counter()
         for decision in decisions:
             self._settle(
@@ -331,16 +344,66 @@ class SyncEngine:
                 )
         return rule.when_unqualified == "keep_syncing"
 
-    def _guard(self, decisions: list[Decision], hashes: dict[str, str]) -> list[Decision]:
-        """Writes with their protected fields resolved: the Leads to update are read (one query
-        a page, only when the mapping protects a field) and what Salesforce wins is withheld."""
-        if not self.protected:
-            return decisions
+    def _read_known(self, decisions: list[Decision]) -> dict[str, dict[str, Any]]:
+        """The Leads this page updates, as they are now (one query per 200), when something
+        needs them: the fields a conflict rule protects, and who changed each last and when
+        (with sales feedback on: a rep's change our update would hide from it, see `_recheck`).
+        """
+        fields = sorted(self.protected)
+        if self.feedback is not None:
+            fields += ["LastModifiedById", "SystemModstamp"]
         writes = ("upsert", "link_lead")
         known = sorted(
             {d.target_id for d in decisions if d.action in writes and d.known and d.target_id}
         )
-        current = self.salesforce.current_leads(known, sorted(self.protected)) if known else {}
+        if not fields or not known:
+            return {}
+        return self.salesforce.current_leads(known, fields)
+
+    def _recheck(
+        self,
+        decisions: list[Decision],
+        results: dict[str, WriteResult],
+        current: dict[str, dict[str, Any]],
+        commit: Commit,
+    ) -> None:
+        """Leads a rep changed that the sales-feedback stream has not read yet, now updated by
+        us: the feedback query skips Leads last changed by the integration user, so each is
+        handed to that stream by Id (its pending records, read first next pass)."""
+        if self.feedback is None:
+            return
+        stream, user_id, since = self.feedback
+        for decision in decisions:
+            lead = current.get(decision.target_id or "")
+            result = results.get(decision.contact.id)
+            if lead is None or result is None or not result.success:
+                continue
+            if lead.get("LastModifiedById") in (None, user_id):
+                continue
+            stamp = moment(lead.get("SystemModstamp"))
+            if since is not None and stamp is not None and stamp < since:
+                continue  # read by the feedback stream already
+            commit.failures.append(
+                DeadLetter(
+                    stream,
+                    str(lead["Id"]),
+                    "changed in Salesforce, then updated by leadbridge before sales feedback "
+                    "read it: read again by Id next pass",
+                    code=RECHECK,
+                )
+            )
+
+    def _guard(
+        self,
+        decisions: list[Decision],
+        hashes: dict[str, str],
+        current: dict[str, dict[str, Any]],
+    ) -> list[Decision]:
+        """Writes with their protected fields resolved against `current` (`_read_known`): what
+        Salesforce wins is withheld."""
+        if not self.protected:
+            return decisions
+        writes = ("upsert", "link_lead")
         converted = sorted(
             {d.target_id for d in decisions if d.action == "update_contact" and d.target_id}
         )

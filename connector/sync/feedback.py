@@ -8,8 +8,13 @@ stage backward only once it is cleared). The hash of what we wrote is recorded p
 Lead seen again unchanged (the overlap, a replay) is skipped without a call. Per page, the
 cursor moves in the same transaction as the hashes and dead letters.
 
+The same pass carries lead.yaml's `to_hubspot` and `both` fields back (`connector.sync.twoway`):
+a field whose Lead value still has the fingerprint both sides last agreed on is no change.
+
 Failed Leads wait in the dead-letter store and are read again (by Id) at the start of each
-pass until they succeed; one whose status is still not mapped counts as held, not again.
+pass until they succeed; one whose status is still not mapped counts as held, not again. The
+contacts stream hands over the same way (code RECHECK) a Lead a rep changed that our update
+then made ours before this stream read it: the integration-user filter would hide it.
 """
 
 from __future__ import annotations

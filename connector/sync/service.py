@@ -22,6 +22,7 @@ from connector.settings import Settings
 from connector.state.store import StateStore
 from connector.sync.conversion import ConversionEngine
 from connector.sync.engine import SyncEngine
+from connector.sync.feedback import STREAM as FEEDBACK_STREAM
 from connector.sync.feedback import FeedbackEngine
 from connector.sync.twoway import returning
 
@@ -52,6 +53,7 @@ def open_engine(
             overlap=timedelta(seconds=settings.sync_overlap_seconds),
             router_factory=router_factory,
             returned=status.returned() if status else None,
+            feedback_stream=FEEDBACK_STREAM if status or returning(plan.fields) else None,
         )
     finally:
         store.close()

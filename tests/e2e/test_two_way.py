@@ -18,6 +18,8 @@ from connector.cli import main
 from connector.hubspot.gateway import HubSpotGateway
 from connector.salesforce.gateway import SalesforceGateway
 from connector.sandbox.env import sandbox_env
+from connector.settings import load_settings
+from connector.sync.service import open_engine, open_feedback
 from tests.conftest import hubspot_client, sf_client
 
 MAPPINGS = Path(__file__).parents[2] / "mappings"
@@ -274,5 +276,33 @@ def test_a_rep_edit_and_an_unrelated_marketing_edit_both_land(server, run):
     lead, props = _lead(server, "802"), _props(server, "802")
     assert lead["FirstName"] == "Renamed", result.output
     assert lead["Phone"] == props["phone"] == "+46 8 123 45 67", result.output
+    quiet, calls = run()
+    assert calls == Counter(), quiet.output
+
+
+def test_a_rep_change_our_update_lands_on_before_feedback_reads_it_still_comes_back(server, run):
+    """The race the integration-user filter opens: a rep accepts a Lead and changes its phone
+    after the feedback stream read Salesforce, and our update of the same Lead (marketing
+    changed the first name) lands before its next read, making leadbridge the Lead's last
+    modifier. The contacts stream hands that Lead over by Id: the next feedback pass mirrors
+    the rep's status and phone all the same."""
+    run()
+    settings = load_settings()
+    with open_engine(settings) as engine:
+        feedback = open_feedback(settings, engine)
+        assert feedback is not None
+        feedback.run_once()  # feedback has read Salesforce ...
+        _edit_salesforce(server, {"803": {"Status": "Working - Contacted", "Phone": "+1 555 0303"}})
+        _edit_hubspot(server, {"803": {"firstname": "Renamed"}})
+        engine.run_once()  # ... then our update lands on the rep's Lead
+        lead = _lead(server, "803")
+        assert lead["LastModifiedById"] == engine.salesforce.user_id
+        assert lead["FirstName"] == "Renamed" and lead["Phone"] == "+1 555 0303"
+
+        again = feedback.run_once()
+
+    props = _props(server, "803")
+    assert props["hs_lead_status"] == "IN_PROGRESS", again.render()
+    assert props["phone"] == "+1 555 0303", again.render()
     quiet, calls = run()
     assert calls == Counter(), quiet.output
