@@ -110,7 +110,7 @@ def is_sales_qualified(
 ) -> bool:
     """Whether the contact's HubSpot `stage` and its Lead's `status` make it SQL, per
     `sql_when`; None means that side was not read (it then does not count as SQL)."""
-    at_stage = stage is not None and stage == mapping.hubspot_stage
+    at_stage = stage is not None and stage in mapping.sql_stages
     at_status = status is not None and status in sql_statuses
     if mapping.sql_when == "hubspot_stage":
         return at_stage

@@ -2,7 +2,8 @@
 
 Starts the sandbox with the bundled demo seed on a free loopback port, points the connector at it
 (the same settings `leadbridge sandbox env` prints), runs two passes of `sync --once` into a
-throwaway state database, and prints what happened and a few Leads read back from Salesforce.
+throwaway state database, prints what happened and a few Leads read back from Salesforce; then a
+sales rep works some Leads and a third pass carries the feedback to HubSpot.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from connector.model import RecordUpdate
+from connector.salesforce.gateway import SalesforceGateway
 from connector.salesforce.soql import soql
 from connector.sandbox.env import sandbox_env
 from connector.sandbox.seed import read_seed
@@ -85,6 +89,51 @@ def run_demo(mappings_dir: Path, echo: Callable[[str], object] = print) -> None:
                 and "/oauth2/" not in e.path
             ]
             echo(f"  writes in the second pass: {len(writes)}")
+
+            rep = "oliver.hughes@acme-sales.test"
+            echo(f"\n== sales works its leads: {rep} accepts 3 and rejects 2 in Salesforce")
+            worked = _sales_works(settings, rep, echo)
+            echo("\n== third pass: the feedback reaches marketing in HubSpot")
+            mark = journal.last_seq()
+            for summary in run_pass(settings, engine):
+                echo(summary.render())
+            echo(_calls(Counter(e.api for e in journal.entries(since=mark))))
+            wanted = [
+                "hs_lead_status",
+                "lifecyclestage",
+                "sales_rejection_reason",
+                "salesforce_owner_email",
+                "sales_accepted_at",
+            ]
+            for contact in engine.hubspot.read_contacts(worked, wanted):
+                shown = ", ".join(f"{k}={contact.properties.get(k)}" for k in wanted[:3])
+                extra = contact.properties.get("sales_accepted_at") or ""
+                echo(f"  HubSpot {contact.id}: {shown}" + (f", accepted {extra}" if extra else ""))
+
+
+def _sales_works(settings: Any, username: str, echo: Callable[[str], object]) -> list[str]:
+    """A rep, logged in as themselves, accepts three of their Leads and rejects two with a
+    reason; the HubSpot ids of the five."""
+    rep = SalesforceGateway.connect(settings.model_copy(update={"salesforce_username": username}))
+    leads = rep.query(
+        soql(
+            "SELECT Id, Name, HubSpot_Contact_Id__c FROM Lead WHERE Owner.Username = {} "
+            "AND IsConverted = false AND HubSpot_Contact_Id__c != null ORDER BY Name LIMIT 5",
+            username,
+        )
+    )
+    changes = [{"Status": "Working - Contacted"}] * 3 + [
+        {"Status": "Closed - Not Converted", "Rejection_Reason__c": "No budget this year"},
+        {"Status": "Closed - Not Converted", "Rejection_Reason__c": "Student, not a buyer"},
+    ]
+    updates = [
+        RecordUpdate(lead["HubSpot_Contact_Id__c"], lead["Id"], change)
+        for lead, change in zip(leads, changes, strict=False)
+    ]
+    for update, lead in zip(updates, leads, strict=False):
+        echo(f"  {lead['Id']}  {lead['Name']!s:<22.22} -> {update.fields['Status']}")
+    rep.update_records("Lead", updates)
+    return [u.key for u in updates]
 
 
 def _calls(by_api: Counter[str]) -> str:

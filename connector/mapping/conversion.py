@@ -20,7 +20,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from connector.errors import MappingError
 from connector.mapping.loader import load_file
-from connector.mapping.model import Text
+from connector.mapping.model import DEFAULT_STAGES, Text
 from connector.mapping.suggest import did_you_mean
 
 #: What an opportunity name may contain: the Lead's Company and LeadSource, the month (YYYY-MM).
@@ -83,6 +83,9 @@ class ConversionMapping(_Strict):
     """`mappings/conversion.yaml`."""
 
     hubspot_stage: Text = "salesqualifiedlead"
+    #: The portal's lifecycle stages in order: a contact at `hubspot_stage` or any later one
+    #: is sales qualified (HubSpot often moves a contact straight on to opportunity).
+    stages: Annotated[list[Text], Field(min_length=1)] = list(DEFAULT_STAGES)
     salesforce_status: Annotated[tuple[Text, ...], BeforeValidator(_one_or_many)] = ()
     sql_when: SqlWhen = "hubspot_stage"
     lifecycle_property: Text = "lifecyclestage"
@@ -99,6 +102,14 @@ class ConversionMapping(_Strict):
         return self.sql_when != "salesforce_status"
 
     @property
+    def sql_stages(self) -> tuple[str, ...]:
+        """`hubspot_stage` and every later stage (none when it is not in `stages`: a
+        structure problem)."""
+        if self.hubspot_stage not in self.stages:
+            return ()
+        return tuple(self.stages[self.stages.index(self.hubspot_stage) :])
+
+    @property
     def uses_status(self) -> bool:
         """Whether the Salesforce Lead status takes part in deciding SQL."""
         return self.sql_when != "hubspot_stage"
@@ -107,6 +118,14 @@ class ConversionMapping(_Strict):
         """`sql_when` and `salesforce_status` agree; SQL is not the converted status; the
         opportunity keys need an opportunity."""
         problems: Problems = []
+        if self.hubspot_stage not in self.stages:
+            problems.append(
+                (
+                    ("hubspot_stage",),
+                    f"{self.hubspot_stage!r} is not one of stages {self.stages}"
+                    + did_you_mean(self.hubspot_stage, self.stages),
+                )
+            )
         if self.uses_status and not self.salesforce_status:
             problems.append(
                 (

@@ -2,7 +2,8 @@
 Salesforce Accounts, Contacts and Opportunities (`convertLead`), and HubSpot learns their ids.
 
 What counts as SQL is conversion.yaml's `sql_when`, and each side it names is a source:
-- the HubSpot stage: contacts at `hubspot_stage` changed since the cursor (minus an overlap);
+- the HubSpot stage: contacts at `hubspot_stage` or later changed since the cursor (minus an
+  overlap);
 - the Lead status: unconverted Leads at `salesforce_status` carrying our external id, read
   again every pass (no cursor: a converted Lead drops out of the query), 2,000 a query;
 - the dead letters of earlier passes, read again first.
@@ -372,8 +373,8 @@ class ConversionEngine:
         """Contacts at the SQL stage changed since the cursor, a page at a time."""
         cursor = self.store.cursor(STREAM)
         since = cursor - self.overlap if cursor else None
-        stage = self.mapping.hubspot_stage
-        wanted = [[SearchFilter(self.mapping.lifecycle_property, "EQ", value=stage)]]
+        stages = self.mapping.sql_stages
+        wanted = [[SearchFilter(self.mapping.lifecycle_property, "IN", values=stages)]]
         for page in self.hubspot.changed_contacts(since, self.properties, any_of=wanted):
             for part in _pages(page, self.page_size):
                 newest = max(c.updated_at for c in part)

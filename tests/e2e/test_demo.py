@@ -33,3 +33,9 @@ def test_demo_syncs_the_demo_seed_and_the_second_pass_writes_nothing():
     assert re.search(r"converted (\d+) Leads \(\1 opportunities\).*failed 0", out), out
     assert "created 0, updated 0, linked 0" in out
     assert "writes in the second pass: 0" in out
+    # The rep's three acceptances and two rejections reach HubSpot in the third pass.
+    assert "updated 5 HubSpot contacts (accepted 3, rejected 2)" in out
+    assert "sent 2 contacts back to an earlier lifecycle stage (cleared first)" in out
+    assert out.count("hs_lead_status=IN_PROGRESS") == 3
+    assert out.count("hs_lead_status=UNQUALIFIED, lifecyclestage=lead") == 2
+    assert "sales_rejection_reason=No budget this year" in out

@@ -112,6 +112,10 @@ def test_a_queue_owned_lead_gets_the_queue_owner_fallback() -> None:
     [
         ("hubspot_stage", "salesqualifiedlead", "Open - Not Contacted", True),
         ("hubspot_stage", "marketingqualifiedlead", "Working - Contacted", False),
+        # HubSpot moved the contact straight on: a later stage is SQL too.
+        ("hubspot_stage", "opportunity", None, True),
+        ("hubspot_stage", "customer", None, True),
+        ("hubspot_stage", "a_custom_stage", None, False),
         ("salesforce_status", "marketingqualifiedlead", "Working - Contacted", True),
         ("salesforce_status", "salesqualifiedlead", "Open - Not Contacted", False),
         ("either", None, "Working - Contacted", True),

@@ -184,3 +184,16 @@ def test_converted_status_must_be_a_converted_lead_status() -> None:
         "mappings/conversion.yaml: converted_status 'Qualified' is not a converted Lead status "
         "in Salesforce; use one of ['Closed - Converted']"
     )
+
+
+def test_sql_stage_must_be_one_of_the_stages(tmp_path):
+    """A hubspot_stage outside `stages` could never be reached: a file error at its line."""
+    path = tmp_path / "conversion.yaml"
+    path.write_text("hubspot_stage: salesqualifedlead\n")
+    with pytest.raises(
+        MappingError,
+        match=r"conversion.yaml:1:\d+: hubspot_stage: "
+        r"'salesqualifedlead' is not one of stages .*did you mean "
+        r"'salesqualifiedlead'",
+    ):
+        load_conversion_mapping(tmp_path)
