@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sync_throughput.py
 	$(BIN)/python bench/mapping_speed.py
 	$(BIN)/python bench/routing_accuracy.py
+	$(BIN)/python bench/lifecycle_scenario.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
