@@ -34,14 +34,13 @@ from connector.model import (
 from connector.salesforce.soql import IDS_PER_QUERY, MAX_IN_LIST_CHARS, in_chunks, moment, soql
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.sync.decide import Decision, decide, guard, needs_lookup
+from connector.sync.feedback import RECHECK
 from connector.sync.sides import HubSpotSide, SalesforceSide
 
 log = structlog.get_logger(__name__)
 
 STREAM = "hubspot.contacts"
 WRITEBACK_STREAM = "hubspot.writeback"
-#: The code of a Lead handed to the sales-feedback stream to read by Id (not a failure).
-RECHECK = "RECHECK"
 
 
 class RouterSide(Protocol):

@@ -44,6 +44,9 @@ from connector.state.store import AuditEvent, Commit, StateStore
 from connector.sync.sides import HubSpotSide, SalesforceSide
 from connector.sync.twoway import BackDecision, back_to_hubspot, changed, returning
 
+#: The code of a record handed to another stream to read by Id (not a failure).
+RECHECK = "RECHECK"
+
 log = structlog.get_logger(__name__)
 
 STREAM = "salesforce.leads"
@@ -136,6 +139,7 @@ class FeedbackEngine:
         external_id_field: str = "HubSpot_Contact_Id__c",
         page_size: int = PAGE_SIZE,
         plan: LeadPlan | None = None,
+        conversion_stream: str | None = None,
     ) -> None:
         self.salesforce = salesforce
         self.hubspot = hubspot
@@ -145,6 +149,8 @@ class FeedbackEngine:
         self.external_id_field = external_id_field
         self.page_size = page_size
         self.plan = plan
+        # With conversion on (its stream's name): Leads a person converted are handed to it.
+        self.conversion_stream = conversion_stream
         self.returning = returning(plan.fields) if plan else ()
         props: set[str] = set()
         if status_mapping is not None:
@@ -226,6 +232,7 @@ class FeedbackEngine:
         hashes = self.store.hashes([_key(lead["Id"]) for lead in page], DIRECTION)
         agreed = self._agreed(page)
         pending: list[_Pending] = []
+        handover: list[str] = []  # contacts whose Lead a person converted
         for lead in page:
             lead_id = str(lead["Id"])
             if lead_id in skip:
@@ -246,6 +253,8 @@ class FeedbackEngine:
             if converted or lead.get("IsConverted") or not contact_id:
                 summary.converted += converted
                 commit.resolved.append(lead_id)
+                if converted and contact_id:
+                    handover.append(contact_id)
                 continue
             digest = None
             if wanted is not None:
@@ -260,6 +269,7 @@ class FeedbackEngine:
                 continue
             pending.append(_Pending(lead, contact_id, wanted, digest, fingerprints, moved))
         self._write(pending, commit, summary)
+        self._hand_over(handover, commit)
         if moves_cursor:
             stamps = [lead["SystemModstamp"] for lead in page if lead.get("SystemModstamp")]
             newest = max(stamps) if stamps else cursor
@@ -267,6 +277,28 @@ class FeedbackEngine:
         self.store.record(commit, run_id=summary.run_id)
         log.info("feedback.page", stream=STREAM, run_id=summary.run_id, size=len(page))
         return commit.cursor if moves_cursor else cursor
+
+    def _hand_over(self, contact_ids: list[str], commit: Commit) -> None:
+        """Leads a person converted in Salesforce (ours never come here: the query skips the
+        integration user's changes) whose contacts the store still links to the Lead: handed
+        to the conversion stream by Id, which links each to what it became this same pass, so
+        later changes go to the Contact, whatever HubSpot's stage says."""
+        if self.conversion_stream is None or not contact_ids:
+            return
+        links = self.store.links(contact_ids)
+        for contact_id in contact_ids:
+            link = links.get(contact_id)
+            if link is None or link.object != "Lead":
+                continue
+            commit.failures.append(
+                DeadLetter(
+                    self.conversion_stream,
+                    contact_id,
+                    f"Lead {link.salesforce_id} was converted in Salesforce: link the contact to "
+                    "what it became",
+                    code=RECHECK,
+                )
+            )
 
     def _agreed(self, page: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
         """Per contact of the page: Lead field -> fingerprint of the value both sides last

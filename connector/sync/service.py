@@ -20,6 +20,7 @@ from connector.routing.router import load_routing
 from connector.salesforce.gateway import SalesforceGateway
 from connector.settings import Settings
 from connector.state.store import StateStore
+from connector.sync.conversion import STREAM as CONVERSION_STREAM
 from connector.sync.conversion import ConversionEngine
 from connector.sync.engine import SyncEngine
 from connector.sync.feedback import STREAM as FEEDBACK_STREAM
@@ -74,6 +75,11 @@ def open_feedback(settings: Settings, engine: SyncEngine) -> FeedbackEngine | No
         overlap=engine.overlap,
         external_id_field=settings.salesforce_external_id_field,
         plan=engine.plan,
+        conversion_stream=(
+            CONVERSION_STREAM
+            if (Path(settings.mappings_dir) / "conversion.yaml").exists()
+            else None
+        ),
     )
 
 

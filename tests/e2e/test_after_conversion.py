@@ -13,8 +13,11 @@ from click.testing import CliRunner
 from hubspot.crm.contacts import SimplePublicObjectInput
 
 from connector.cli import main
+from connector.model import LeadConvert
+from connector.salesforce.gateway import SalesforceGateway
 from connector.sandbox.env import sandbox_env
 from tests.conftest import hubspot_client, sf_client
+from tests.gateways.test_salesforce_sandbox import settings_for
 
 MAPPINGS = Path(__file__).parents[2] / "mappings"
 REP = "rep@acme.test"
@@ -149,3 +152,38 @@ def test_a_contact_refusal_is_dead_lettered_with_salesforces_field(server, run):
     assert "STRING_TOO_LONG" in result.output and "Title" in result.output, result.output
     assert server.sandbox.org.records["Contact"][contact_id]["MailingCity"] == "Lund"
     assert server.sandbox.org.records["Contact"][contact_id]["Title"] == "Buyer"
+
+
+def test_a_lead_a_rep_converts_is_linked_at_once_and_changes_follow(server, run):
+    """A rep converts the Lead in Salesforce while marketing's contact is still an MQL: the next
+    pass links the contact to the rep's Contact (the feedback stream hands the converted Lead to
+    conversion), HubSpot gets the ids, and marketing's next change goes to that Contact instead
+    of failing on the converted Lead (CANNOT_UPDATE_CONVERTED_LEAD)."""
+    run()
+    lead = _one(server, "Lead", HubSpot_Contact_Id__c="900")
+    as_rep = SalesforceGateway.connect(
+        settings_for(server, salesforce_username=REP), sleep=lambda _s: None
+    )
+    (made,) = as_rep.convert_leads(
+        [LeadConvert(lead["Id"], "Closed - Converted", do_not_create_opportunity=True)]
+    )
+    assert made.success, made.reason
+    soap_mark = server.sandbox.journal.last_seq()
+
+    linked, _ = run()
+
+    assert "linked 1 already converted" in linked.output, linked.output
+    props = server.sandbox.portal.stores["contacts"].get("900").props
+    assert props["salesforcecontactid"] == made.contact_id
+    assert props["salesforceaccountid"] == made.account_id
+    ours = [
+        e
+        for e in server.sandbox.journal.entries(since=soap_mark, api="salesforce")
+        if e.path.startswith("/services/Soap/")
+    ]
+    assert ours == []  # linked, never converted again
+
+    _hubspot_update(server, jobtitle="Chief Buyer")
+    result, _ = run()
+    assert "failed 0" in result.output, result.output
+    assert server.sandbox.org.records["Contact"][made.contact_id]["Title"] == "Chief Buyer"
