@@ -61,12 +61,12 @@ MAX_IN_LIST_CHARS = 9_000
 
 
 def moment(value: Any) -> datetime | None:
-    """A Salesforce datetime (`2026-11-23T10:00:00.000+0000`) as an aware UTC datetime; None
-    for an empty or unreadable one."""
+    """A Salesforce datetime (`2026-11-23T10:00:00.000+0000`, or one parsed already) as an
+    aware UTC datetime; None for an empty or unreadable one."""
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(str(value))
+        parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     except ValueError:
         return None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

@@ -64,7 +64,7 @@ from connector.model import (
     RecordUpdate,
     SearchFilter,
 )
-from connector.salesforce.soql import in_chunks, soql
+from connector.salesforce.soql import in_chunks, moment, soql
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.sync.decide import TRANSIENT_CODES
 from connector.sync.sides import HubSpotSide, SalesforceSide
@@ -334,7 +334,7 @@ class ConversionEngine:
         )
         leads = self.salesforce.query(text)
         for lead in leads:
-            lead["LastModifiedDate"] = _moment(lead.get("LastModifiedDate"))
+            lead["LastModifiedDate"] = moment(lead.get("LastModifiedDate"))
         log.info("conversion.status_leads", stream=STREAM, count=len(leads))
         return leads
 
@@ -796,14 +796,3 @@ def _values_of(updates: list[RecordUpdate], key: str) -> list[str]:
     """The fields an update set, for its failure message."""
     return next((sorted(u.fields) for u in updates if u.key == key), [])
 
-
-def _moment(value: Any) -> datetime | None:
-    """A Salesforce datetime (`2026-11-23T10:00:00.000+0000`) as an aware UTC datetime, as
-    `current_leads` gives it, so a fingerprint is the same whichever source read the Lead."""
-    if isinstance(value, datetime) or not value:
-        return value or None
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -9,14 +9,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hubspot.crm.contacts import SimplePublicObjectInput
 
-from connector.cli import main
 from connector.model import LeadConvert
 from connector.salesforce.gateway import SalesforceGateway
-from connector.sandbox.env import sandbox_env
 from tests.conftest import hubspot_client, sf_client
+from tests.e2e.conftest import sync_once
 from tests.gateways.test_salesforce_sandbox import settings_for
 
 MAPPINGS = Path(__file__).parents[2] / "mappings"
@@ -55,7 +53,7 @@ def server(sandbox):
 
 
 @pytest.fixture
-def run(server, tmp_path, monkeypatch):
+def run(server, tmp_path, point_cli):
     """`leadbridge sync --once` with the shipped lead, status and conversion files (no
     routing: the Lead converts into a new account), Phone protected by salesforce_wins."""
     mappings = tmp_path / "mappings"
@@ -65,16 +63,11 @@ def run(server, tmp_path, monkeypatch):
     text = (MAPPINGS / "lead.yaml").read_text()
     assert PROTECT_PHONE[0] in text
     (mappings / "lead.yaml").write_text(text.replace(*PROTECT_PHONE))
-    for key, value in sandbox_env(server.port, server.tls.directory).items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("LEADBRIDGE_DATABASE_URL", f"sqlite:///{tmp_path / 'state.db'}")
-    monkeypatch.setenv("LEADBRIDGE_MAPPINGS_DIR", str(mappings))
-    monkeypatch.chdir(tmp_path)
+    point_cli(server, mappings)
 
     def once():
         start = server.sandbox.journal.last_seq()
-        result = CliRunner().invoke(main, ["sync", "--once"], catch_exceptions=False)
-        assert result.exit_code == 0, result.output
+        result = sync_once()
         return result, _writes(server, start)
 
     return once

@@ -9,13 +9,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from click.testing import CliRunner
 from hubspot.crm.contacts import SimplePublicObjectInput
 
-from connector.cli import main
-from connector.sandbox.env import sandbox_env
 from connector.state.store import StateStore
 from tests.conftest import hubspot_client, sf_client
+from tests.e2e.conftest import sync_once
 
 MAPPINGS = Path(__file__).parents[2] / "mappings"
 REP = "rep@acme.test"
@@ -57,19 +55,9 @@ def mappings(tmp_path):
 
 
 @pytest.fixture
-def run(server, tmp_path, mappings, monkeypatch):
-    for key, value in sandbox_env(server.port, server.tls.directory).items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("LEADBRIDGE_DATABASE_URL", f"sqlite:///{tmp_path / 'state.db'}")
-    monkeypatch.setenv("LEADBRIDGE_MAPPINGS_DIR", str(mappings))
-    monkeypatch.chdir(tmp_path)
-
-    def once():
-        result = CliRunner().invoke(main, ["sync", "--once"], catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return result
-
-    return once
+def run(server, mappings, point_cli):
+    point_cli(server, mappings)
+    return sync_once
 
 
 def _update(server, cid: str, **props: str) -> None:

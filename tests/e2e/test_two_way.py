@@ -8,19 +8,17 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hubspot.crm.contacts import (
     BatchInputSimplePublicObjectBatchInput,
     SimplePublicObjectBatchInput,
 )
 
-from connector.cli import main
 from connector.hubspot.gateway import HubSpotGateway
 from connector.salesforce.gateway import SalesforceGateway
-from connector.sandbox.env import sandbox_env
 from connector.settings import load_settings
 from connector.sync.service import open_engine, open_feedback
 from tests.conftest import hubspot_client, sf_client
+from tests.e2e.conftest import sync_once
 
 MAPPINGS = Path(__file__).parents[2] / "mappings"
 REP = "rep@acme.test"
@@ -104,12 +102,8 @@ class Writes:
 
 
 @pytest.fixture
-def run(server, tmp_path, mappings, monkeypatch):
-    for key, value in sandbox_env(server.port, server.tls.directory).items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("LEADBRIDGE_DATABASE_URL", f"sqlite:///{tmp_path / 'state.db'}")
-    monkeypatch.setenv("LEADBRIDGE_MAPPINGS_DIR", str(mappings))
-    monkeypatch.chdir(tmp_path)
+def run(server, mappings, monkeypatch, point_cli):
+    point_cli(server, mappings)
     writes = Writes()
     upsert, update = SalesforceGateway.upsert_leads, SalesforceGateway.update_leads
     update_contacts = HubSpotGateway.update_contacts
@@ -134,8 +128,7 @@ def run(server, tmp_path, mappings, monkeypatch):
     def once():
         writes.reset()
         start = server.sandbox.journal.last_seq()
-        result = CliRunner().invoke(main, ["sync", "--once"], catch_exceptions=False)
-        assert result.exit_code == 0, result.output
+        result = sync_once()
         return result, _write_calls(server, start)
 
     once.writes = writes
