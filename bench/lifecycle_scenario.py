@@ -31,9 +31,8 @@ from connector.logging import configure_logging
 from connector.model import RecordUpdate
 from connector.salesforce.gateway import SalesforceGateway
 from connector.salesforce.soql import soql
-from connector.sandbox.env import sandbox_env
+from connector.sandbox.env import sandbox_settings
 from connector.sandbox.server import SandboxServer
-from connector.settings import load_settings
 from connector.sync.service import open_engine, run_pass
 
 MAPPINGS = Path(__file__).parents[1] / "mappings"
@@ -132,11 +131,8 @@ def main() -> None:
         for shipped, two_way in TWO_WAY.items():
             text = text.replace(shipped, two_way)
         (mappings / "lead.yaml").write_text(text)
-        env = sandbox_env(server.port, server.tls.directory)
-        settings = load_settings(
-            **{k.removeprefix("LEADBRIDGE_").lower(): v for k, v in env.items()},
-            database_url=f"sqlite:///{tmp}/bench.db",
-            mappings_dir=mappings,
+        settings = sandbox_settings(
+            server, database_url=f"sqlite:///{tmp}/bench.db", mappings_dir=mappings
         )
         rep = SalesforceGateway.connect(settings.model_copy(update={"salesforce_username": REP}))
         marketing = HubSpotGateway.connect(settings)

@@ -70,7 +70,7 @@ from connector.routing.policy import RoutingDecision, id_key
 from connector.routing.router import Router, RoutingInput
 from connector.salesforce.gateway import SalesforceGateway
 from connector.sandbox.app import SandboxConfig
-from connector.sandbox.env import sandbox_env
+from connector.sandbox.env import sandbox_settings
 from connector.sandbox.journal import Entry
 from connector.sandbox.salesforce.org import Org
 from connector.sandbox.salesforce.soql import run
@@ -332,9 +332,7 @@ def routing_config(matching: MatchConfig) -> RoutingConfig:
 
 def settings_for(server: SandboxServer) -> Settings:
     """Settings for `server`, password login (as the end-to-end tests have them)."""
-    env = sandbox_env(server.port, server.tls.directory, server.sandbox.config)
-    values: dict[str, Any] = {k.removeprefix("LEADBRIDGE_").lower(): v for k, v in env.items()}
-    return Settings(_env_file=None, mappings_dir=MAPPINGS, **values)
+    return sandbox_settings(server, mappings_dir=MAPPINGS)
 
 
 @dataclass(frozen=True)

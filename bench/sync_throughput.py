@@ -19,9 +19,8 @@ from collections import Counter
 from pathlib import Path
 
 from connector.logging import configure_logging
-from connector.sandbox.env import sandbox_env
+from connector.sandbox.env import sandbox_settings
 from connector.sandbox.server import SandboxServer
-from connector.settings import load_settings
 from connector.sync.service import open_engine
 
 MAPPINGS = Path(__file__).parents[1] / "mappings"
@@ -61,15 +60,12 @@ def main() -> None:
         tempfile.TemporaryDirectory() as tmp,
         SandboxServer(make_seed(args.contacts), tls_dir=Path(tmp) / "tls") as server,
     ):
-        env = sandbox_env(server.port, server.tls.directory)
         # lead.yaml only: routing has its own benchmark (bench/routing_accuracy.py).
         mappings = Path(tmp) / "mappings"
         mappings.mkdir()
         shutil.copy(MAPPINGS / "lead.yaml", mappings / "lead.yaml")
-        settings = load_settings(
-            **{k.removeprefix("LEADBRIDGE_").lower(): v for k, v in env.items()},
-            database_url=f"sqlite:///{tmp}/bench.db",
-            mappings_dir=mappings,
+        settings = sandbox_settings(
+            server, database_url=f"sqlite:///{tmp}/bench.db", mappings_dir=mappings
         )
         journal = server.sandbox.journal
         started = time.perf_counter()

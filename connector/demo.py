@@ -18,10 +18,9 @@ from typing import Any
 from connector.model import RecordUpdate
 from connector.salesforce.gateway import SalesforceGateway
 from connector.salesforce.soql import soql
-from connector.sandbox.env import sandbox_env
+from connector.sandbox.env import sandbox_settings
 from connector.sandbox.seed import read_seed
 from connector.sandbox.server import SandboxServer
-from connector.settings import load_settings
 from connector.sync.service import open_engine, run_pass
 
 DEMO_SEED = Path(__file__).parent / "sandbox" / "seeds" / "demo.json"
@@ -35,11 +34,8 @@ def run_demo(mappings_dir: Path, echo: Callable[[str], object] = print) -> None:
         tempfile.TemporaryDirectory(prefix="leadbridge-demo-") as tmp,
         SandboxServer(seed, tls_dir=Path(tmp) / "tls") as server,
     ):
-        env = sandbox_env(server.port, server.tls.directory)
-        settings = load_settings(
-            **{key.removeprefix("LEADBRIDGE_").lower(): value for key, value in env.items()},
-            database_url=f"sqlite:///{tmp}/demo.db",
-            mappings_dir=mappings_dir,
+        settings = sandbox_settings(
+            server, database_url=f"sqlite:///{tmp}/demo.db", mappings_dir=mappings_dir
         )
         counts = server.sandbox.portal.counts()
         org = server.sandbox.org.records

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from connector.sandbox.app import SandboxConfig
 from connector.sandbox.server import HOST
 from connector.sandbox.tls import TlsFiles
+from connector.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from connector.sandbox.server import SandboxServer
 
 
 def sandbox_env(
@@ -35,3 +40,13 @@ def sandbox_env(
 def export_lines(env: dict[str, str]) -> str:
     """`export K=V` lines, shell-quoted, for `eval "$(leadbridge sandbox env ...)"`."""
     return "\n".join(f"export {key}={shlex.quote(value)}" for key, value in env.items())
+
+
+def sandbox_settings(
+    server: SandboxServer, *, auth: str = "password", **overrides: Any
+) -> Settings:
+    """Settings for a running sandbox: what `sandbox_env` exports, as the connector reads it
+    (no `.env` file), with `overrides` (a state database, a mappings folder, ...)."""
+    env = sandbox_env(server.port, server.tls.directory, server.sandbox.config, auth=auth)
+    values: dict[str, Any] = {k.removeprefix("LEADBRIDGE_").lower(): v for k, v in env.items()}
+    return load_settings(_env_file=None, **{**values, **overrides})

@@ -18,7 +18,7 @@ from connector.cli import main
 from connector.model import LeadUpsert
 from connector.routing.router import Router, RoutingInput, load_routing
 from connector.salesforce.gateway import SalesforceGateway
-from connector.sandbox.env import sandbox_env
+from connector.sandbox.env import sandbox_env, sandbox_settings
 from connector.sandbox.server import SandboxServer
 from connector.settings import Settings
 
@@ -148,9 +148,7 @@ def seed(*, global_flag: bool = True, extra_accounts: list[dict[str, Any]] | Non
 
 
 def settings_for(server: SandboxServer) -> Settings:
-    env = sandbox_env(server.port, server.tls.directory, server.sandbox.config)
-    values: dict[str, Any] = {k.removeprefix("LEADBRIDGE_").lower(): v for k, v in env.items()}
-    return Settings(_env_file=None, mappings_dir=MAPPINGS, **values)
+    return sandbox_settings(server, mappings_dir=MAPPINGS)
 
 
 def ids(server: SandboxServer, sobject: str, key: str = "Name") -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from connector.hubspot.gateway import HubSpotGateway
-from connector.sandbox.env import sandbox_env
+from connector.sandbox.env import sandbox_settings
 from connector.sandbox.server import SandboxServer
 from connector.settings import Settings
 
@@ -16,10 +16,7 @@ SEARCH_PATH = "/crm/v3/objects/contacts/search"
 
 def gateway_settings(server: SandboxServer, **overrides: Any) -> Settings:
     """Settings pointing at `server` (as `leadbridge sandbox env` sets them), with overrides."""
-    env = sandbox_env(server.port, server.tls.directory, server.sandbox.config)
-    values: dict[str, Any] = {k.removeprefix("LEADBRIDGE_").lower(): v for k, v in env.items()}
-    values.update(overrides)
-    return Settings(_env_file=None, **values)
+    return sandbox_settings(server, **overrides)
 
 
 class FakeTime:

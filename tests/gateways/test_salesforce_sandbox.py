@@ -15,7 +15,7 @@ from connector.errors import ConfigError
 from connector.model import FieldError, LeadUpsert, SalesforceMatch, WriteResult
 from connector.salesforce.gateway import SalesforceGateway
 from connector.sandbox.app import Fault
-from connector.sandbox.env import sandbox_env
+from connector.sandbox.env import sandbox_settings
 from connector.sandbox.ids import to18
 from connector.sandbox.server import SandboxServer
 from connector.settings import Settings
@@ -55,10 +55,7 @@ SEED: dict[str, Any] = {
 
 def settings_for(server: SandboxServer, *, auth: str = "password", **overrides: Any) -> Settings:
     """Settings from `leadbridge sandbox env` for this sandbox, with overrides."""
-    env = sandbox_env(server.port, server.tls.directory, server.sandbox.config, auth=auth)
-    values: dict[str, Any] = {k.removeprefix("LEADBRIDGE_").lower(): v for k, v in env.items()}
-    values.update(mappings_dir=REPO / "mappings", **overrides)
-    return Settings(_env_file=None, **values)
+    return sandbox_settings(server, auth=auth, **{"mappings_dir": REPO / "mappings", **overrides})
 
 
 @pytest.fixture
