@@ -795,4 +795,3 @@ def _from_link(link: Link) -> ConvertResult:
 def _values_of(updates: list[RecordUpdate], key: str) -> list[str]:
     """The fields an update set, for its failure message."""
     return next((sorted(u.fields) for u in updates if u.key == key), [])
-
