@@ -1,9 +1,10 @@
 """`leadbridge mappings validate|plan`: check the mapping files, and see what they would change.
 
-`validate` checks the structure of `lead.yaml` (every error with its line), then the file
-against the live schemas (the Lead describe and the contact properties, fetched through the
-gateways and cached with a timestamp; `--offline` uses the cache), and the structure of
-`routing.yaml`, `status.yaml` and `conversion.yaml` where present. Exit status 0 when valid
+`validate` checks the structure of `lead.yaml`, `routing.yaml`, `status.yaml` and
+`conversion.yaml` (where present; every error with its line), then `lead.yaml`, `status.yaml`
+and `conversion.yaml` against the live schemas (the Lead, Contact and further describes, the
+Lead statuses, the contact properties and the lists the files name: fetched through the
+gateways and cached with a timestamp; `--offline` uses the cache). Exit status 0 when valid
 (warnings allowed), 1 when not, 2 for a settings or connection problem.
 
 `plan` reads contacts and their Leads (searches and queries only; nothing is written) and
@@ -58,7 +59,8 @@ def cache_path(settings: Settings) -> Path:
     help="json: one JSON document on stdout, for CI pipelines.",
 )
 def validate_command(offline: bool, output: str) -> None:
-    """Check lead.yaml (structure, then the live schemas) and the other files' structure."""
+    """Check the mapping files' structure, then lead.yaml, status.yaml and conversion.yaml
+    against the live schemas."""
     cli = _cli()
     settings = cli._settings_or_exit()
     path = settings.mappings_dir / "lead.yaml"
@@ -72,14 +74,23 @@ def validate_command(offline: bool, output: str) -> None:
             problems = list(exc.problems)
         except MappingError as exc:  # the file cannot be read at all
             problems = [Problem(path, 1, 1, str(exc).removeprefix(f"{path}: "))]
+        others, other_problems = _other_files(settings.mappings_dir)
         if loaded is not None:
-            schema = _schema(settings, offline)
-            from connector.mapping.validate import check
+            from connector.mapping import validate
 
-            problems = check(
+            status, conversion = others.get("status.yaml"), others.get("conversion.yaml")
+            wanted = validate.needs(
+                status.model if status else None, conversion.model if conversion else None
+            )
+            schema = _schema(settings, offline, wanted)
+            problems = validate.check(
                 loaded, schema, external_id_field=settings.salesforce_external_id_field
             )
-        problems += _other_files_problems(settings.mappings_dir)
+            if status is not None:
+                problems += validate.check_status(status, schema)
+            if conversion is not None:
+                problems += validate.check_conversion(conversion, schema)
+        problems += other_problems
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
     if output == "json":
@@ -104,8 +115,10 @@ def validate_command(offline: bool, output: str) -> None:
             click.echo(f"{problem.severity}: {problem.where()}")
         if schema is not None:
             how = f"cached {schema.age()} ago" if offline else "fetched just now"
+            described = [f"Lead ({len(schema.lead)} fields)"]
+            described += [f"{name} ({len(fields)})" for name, fields in schema.objects.items()]
             click.echo(
-                f"schema: Lead ({len(schema.lead)} fields) and contact properties "
+                f"schema: {', '.join(described)} and contact properties "
                 f"({len(schema.contact)}), {how} ({schema.fetched_at:%Y-%m-%d %H:%M} UTC)"
             )
         verdict = "valid" if not errors else "invalid"
@@ -113,14 +126,15 @@ def validate_command(offline: bool, output: str) -> None:
     sys.exit(1 if errors else 0)
 
 
-def _other_files_problems(directory: Path) -> list[Problem]:
-    """The structure of routing.yaml, status.yaml and conversion.yaml, where present, through the
-    same loader (routing's owners and the converted status are checked against Salesforce when a
-    sync starts)."""
+def _other_files(directory: Path) -> tuple[dict[str, Loaded[Any]], list[Problem]]:
+    """routing.yaml, status.yaml and conversion.yaml, where present, through the same loader:
+    the files that loaded (checked against the live schemas next, but routing.yaml, whose
+    owners are checked when a sync starts) and the structure problems of the others."""
     from connector.mapping.conversion import ConversionMapping
     from connector.mapping.status import StatusMapping
     from connector.routing.config import RoutingConfig
 
+    loaded: dict[str, Loaded[Any]] = {}
     problems: list[Problem] = []
     for name, model in (
         ("routing.yaml", RoutingConfig),
@@ -131,16 +145,17 @@ def _other_files_problems(directory: Path) -> list[Problem]:
         if not path.exists():
             continue
         try:
-            load_source(path, model)
+            loaded[name] = load_source(path, model)
         except MappingFileError as exc:
             problems += list(exc.problems)
         except MappingError as exc:
             problems.append(Problem(path, 1, 1, str(exc).removeprefix(f"{path}: ")))
-    return problems
+    return loaded, problems
 
 
-def _schema(settings: Settings, offline: bool) -> Any:
-    """The live schema: from the cache (offline) or fetched now and cached."""
+def _schema(settings: Settings, offline: bool, needs: Any) -> Any:
+    """The live schema: from the cache (offline) or fetched now, with what the files `needs`,
+    and cached."""
     from connector.mapping import schema as live
 
     path = cache_path(settings)
@@ -154,6 +169,7 @@ def _schema(settings: Settings, offline: bool) -> Any:
     fetched = live.fetch(
         salesforce,
         hubspot,
+        needs=needs,
         source={
             "salesforce": str(settings.salesforce_instance_url or settings.salesforce_login_url),
             "hubspot": str(settings.hubspot_base_url),

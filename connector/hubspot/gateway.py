@@ -48,6 +48,9 @@ _API_EXCEPTIONS: tuple[type[Exception], ...] = (ContactsApiException, ListsApiEx
 LIST_MEMBERSHIP_CHUNK = 100
 #: The object type id of contact lists (`objectTypeId` in the Lists API).
 CONTACT_LISTS = "0-1"
+#: List ids per `GET /crm/v3/lists/?listIds=...` (Fetch Multiple Lists): the ids ride in the
+#: URL, whose length HubSpot limits; the reference states no maximum count (unconfirmed).
+LIST_FETCH_CHUNK = 100
 _BASE_URL_SETTING = "LEADBRIDGE_HUBSPOT_BASE_URL"
 _CA_SETTING = "LEADBRIDGE_HUBSPOT_CA_BUNDLE"
 
@@ -263,6 +266,51 @@ class HubSpotGateway:
             list_id = (answer.get("list") or {}).get("listId")
             if list_id is not None:
                 found[name] = str(list_id)
+        return found
+
+    def lists(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The definitions of the lists with these ILS ids, as HubSpot's JSON (`listId`,
+        `name`, `objectTypeId`, `processingType`: MANUAL, DYNAMIC or SNAPSHOT, ...), for
+        `mappings validate`; an id no list has is absent from the answer.
+
+        `GET /crm/v3/lists/?listIds=..&listIds=..` (Fetch Multiple Lists), one call per
+        `LIST_FETCH_CHUNK` distinct ids and none for no ids. The reference says the answer
+        holds "all lists that exist for the listIds provided"; that an unknown id is only left
+        out, not refused, is unconfirmed: should HubSpot answer 404, the chunk's lists are
+        fetched one by one (`GET /crm/v3/lists/{listId}`, 404: no such list).
+        """
+        found: list[dict[str, Any]] = []
+        wanted = list(dict.fromkeys(str(i) for i in ids))
+        for chunk in _chunks(wanted, LIST_FETCH_CHUNK):
+
+            def get_all(_body: Any, chunk: Sequence[str] = chunk, **options: Any) -> Any:
+                return self._lists_api.get_all_with_http_info(list_ids=list(chunk), **options)
+
+            try:
+                answer = self._call("lists", get_all, None)
+            except _Refused as refused:
+                if refused.status != 404:
+                    raise
+                found += self._lists_one_by_one(chunk)
+                continue
+            found += [lst for lst in answer.get("lists") or [] if isinstance(lst, dict)]
+        return found
+
+    def _lists_one_by_one(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for list_id in ids:
+
+            def get(_body: Any, list_id: str = list_id, **options: Any) -> Any:
+                return self._lists_api.get_by_id_with_http_info(list_id, **options)
+
+            try:
+                answer = self._call("list", get, None)
+            except _Refused as refused:
+                if refused.status != 404:
+                    raise
+                continue
+            if isinstance(answer.get("list"), dict):
+                found.append(answer["list"])
         return found
 
     # -- one call -------------------------------------------------------------------------

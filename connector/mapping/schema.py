@@ -1,23 +1,35 @@
-"""The live schemas a mapping is checked against: the Lead describe and the contact properties.
+"""The live schemas the mapping files are checked against: the Lead and Contact describes and
+the contact properties, and what the other files name: the objects a relationship path such as
+`Owner.Email` reaches, the HubSpot lists `status.yaml` leaves, the org's Lead statuses and the
+Opportunity describe (`conversion.yaml`).
 
-Fetched once through the gateways and cached in a JSON file with the time it was fetched, so
-`mappings validate --offline` (and CI pipelines without credentials for the APIs) can check
-against the last known schema, saying how old it is.
+Fetched once through the gateways (one call per describe, one LeadStatus query, one properties
+call, one call per list name and one for the lists' definitions) and cached in a JSON file with
+the time it was fetched, so `mappings validate --offline` (and CI pipelines without credentials
+for the APIs) can check against the last known schema, saying how old it is. The cache holds
+what the files asked for when it was fetched: what a later file names and the cache lacks is
+reported as not checked, never guessed.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from connector.errors import ConfigError
+from connector.errors import ConfigError, FatalApiError
+from connector.feedback import is_list_id
+from connector.mapping.suggest import did_you_mean
+from connector.salesforce.soql import soql
 
-CACHE_FORMAT = 1
+#: 2: the Contact describe, other objects' describes, Lead statuses and lists were added.
+CACHE_FORMAT = 2
 CACHE_NAME = ".schema-cache.json"
+#: The query the conversion pass checks conversion.yaml with (connector.sync.conversion).
+LEAD_STATUS_QUERY = "SELECT ApiName, MasterLabel, IsConverted FROM LeadStatus"
 
 
 @dataclass(frozen=True)
@@ -36,6 +48,10 @@ class SalesforceField:
     external_id: bool = False
     picklist: tuple[str, ...] = ()
     restricted: bool = False
+    #: A reference (lookup) field's target objects and relationship name (`OwnerId`:
+    #: Group and User, through `Owner`).
+    reference_to: tuple[str, ...] = ()
+    relationship_name: str | None = None
 
     @property
     def required_on_create(self) -> bool:
@@ -62,13 +78,50 @@ class HubSpotProperty:
 
 
 @dataclass(frozen=True)
+class LeadStatusValue:
+    """One row of the org's LeadStatus: the value Lead.Status takes, and whether it is one a
+    conversion sets."""
+
+    api_name: str
+    label: str
+    converted: bool
+
+    def as_row(self) -> tuple[str, str, bool]:
+        """`(ApiName, MasterLabel, IsConverted)`, as `connector.mapping.conversion` checks it."""
+        return (self.api_name, self.label, self.converted)
+
+
+@dataclass(frozen=True)
+class HubSpotList:
+    """What validation needs of one HubSpot list (from the Lists API)."""
+
+    list_id: str
+    name: str
+    processing_type: str  # MANUAL, DYNAMIC or SNAPSHOT
+    object_type_id: str = "0-1"  # 0-1 contacts, 0-2 companies
+
+
+Fields = dict[str, SalesforceField]
+
+
+@dataclass(frozen=True)
 class LiveSchema:
-    """The Lead fields and contact properties, as fetched at `fetched_at` from `source`."""
+    """The Lead fields and contact properties, as fetched at `fetched_at` from `source`, with
+    what the other mapping files named: other objects' fields (`Contact` always), the Lead
+    statuses (None: not fetched) and the lists by the reference a file gives (None: HubSpot
+    has no such list)."""
 
     fetched_at: datetime
-    lead: dict[str, SalesforceField]
+    lead: Fields
     contact: dict[str, HubSpotProperty]
     source: dict[str, str] = field(default_factory=dict)
+    objects: dict[str, Fields] = field(default_factory=dict)
+    lead_statuses: tuple[LeadStatusValue, ...] | None = None
+    lists: dict[str, HubSpotList | None] = field(default_factory=dict)
+
+    def fields_of(self, sobject: str) -> Fields | None:
+        """The fields of an sObject described with this schema; None when it was not."""
+        return self.lead if sobject == "Lead" else self.objects.get(sobject)
 
     def age(self, now: datetime | None = None) -> str:
         """How old the schema is, for people (`3 h 12 min`)."""
@@ -84,12 +137,24 @@ class LiveSchema:
         return f"{hours // 24} days"
 
     def to_json(self) -> dict[str, Any]:
+        objects = {"Lead": self.lead, **self.objects}
         return {
             "format": CACHE_FORMAT,
             "fetched_at": self.fetched_at.isoformat(),
             "source": self.source,
-            "salesforce": {"Lead": [_dump(f) for f in self.lead.values()]},
-            "hubspot": {"contacts": [_dump(p) for p in self.contact.values()]},
+            "salesforce": {
+                **{name: [_dump(f) for f in fields.values()] for name, fields in objects.items()},
+                "LeadStatus": None
+                if self.lead_statuses is None
+                else [_dump(v) for v in self.lead_statuses],
+            },
+            "hubspot": {
+                "contacts": [_dump(p) for p in self.contact.values()],
+                "lists": {
+                    ref: None if hs_list is None else _dump(hs_list)
+                    for ref, hs_list in self.lists.items()
+                },
+            },
         }
 
     @classmethod
@@ -97,17 +162,31 @@ class LiveSchema:
         if data.get("format") != CACHE_FORMAT:
             msg = f"unknown schema cache format {data.get('format')!r}"
             raise ValueError(msg)
-        lead = [SalesforceField(**_tuples(f)) for f in data["salesforce"]["Lead"]]
+        salesforce = dict(data["salesforce"])
+        statuses = salesforce.pop("LeadStatus", None)
+        objects = {
+            name: {f.name: f for f in (SalesforceField(**_tuples(row)) for row in rows)}
+            for name, rows in salesforce.items()
+        }
         contact = [HubSpotProperty(**_tuples(p)) for p in data["hubspot"]["contacts"]]
+        lists = data["hubspot"].get("lists") or {}
         fetched = datetime.fromisoformat(data["fetched_at"])
         if fetched.tzinfo is None:
             msg = "fetched_at has no time zone"
             raise ValueError(msg)
         return cls(
             fetched_at=fetched.astimezone(UTC),
-            lead={f.name: f for f in lead},
+            lead=objects.pop("Lead"),
             contact={p.name: p for p in contact},
             source=dict(data.get("source") or {}),
+            objects=objects,
+            lead_statuses=None
+            if statuses is None
+            else tuple(LeadStatusValue(**row) for row in statuses),
+            lists={
+                str(ref): None if found is None else HubSpotList(**found)
+                for ref, found in lists.items()
+            },
         )
 
 
@@ -119,8 +198,8 @@ def _tuples(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in item.items()}
 
 
-def lead_fields(describe: Mapping[str, Any]) -> dict[str, SalesforceField]:
-    """The Lead fields of a describe answer."""
+def lead_fields(describe: Mapping[str, Any]) -> Fields:
+    """The fields of a describe answer (the Lead's, or any sObject's)."""
     out = {}
     for f in describe.get("fields") or []:
         out[f["name"]] = SalesforceField(
@@ -138,8 +217,14 @@ def lead_fields(describe: Mapping[str, Any]) -> dict[str, SalesforceField]:
                 str(v["value"]) for v in f.get("picklistValues") or [] if v.get("active", True)
             ),
             restricted=bool(f.get("restrictedPicklist")),
+            reference_to=tuple(str(t) for t in f.get("referenceTo") or []),
+            relationship_name=f.get("relationshipName") or None,
         )
     return out
+
+
+#: Any sObject's fields read the same way as the Lead's.
+object_fields = lead_fields
 
 
 def contact_properties(properties: list[Mapping[str, Any]]) -> dict[str, HubSpotProperty]:
@@ -159,28 +244,174 @@ def contact_properties(properties: list[Mapping[str, Any]]) -> dict[str, HubSpot
     return out
 
 
-class DescribeSource(Protocol):
+def lead_statuses(rows: Sequence[Mapping[str, Any]]) -> tuple[LeadStatusValue, ...]:
+    """The rows of `LEAD_STATUS_QUERY` (ApiName may be absent: then the label is the value)."""
+    return tuple(
+        LeadStatusValue(
+            api_name=str(r.get("ApiName") or r["MasterLabel"]),
+            label=str(r["MasterLabel"]),
+            converted=bool(r.get("IsConverted")),
+        )
+        for r in rows
+    )
+
+
+def hubspot_list(answer: Mapping[str, Any]) -> HubSpotList:
+    """A list definition of the Lists API."""
+    return HubSpotList(
+        list_id=str(answer["listId"]),
+        name=str(answer.get("name") or ""),
+        processing_type=str(answer.get("processingType") or ""),
+        object_type_id=str(answer.get("objectTypeId") or "0-1"),
+    )
+
+
+# -- relationship paths ----------------------------------------------------------------------
+#: The fields of an sObject, or None when they are not known (not in the cache, no access).
+Describer = Callable[[str], Fields | None]
+
+
+@dataclass(frozen=True)
+class PathFinding:
+    """What walking a Lead field path found wrong: a `message` about the `segment`-th part, or
+    `unchecked`, an object whose fields are not known (so the rest cannot be checked)."""
+
+    segment: int
+    message: str | None = None
+    unchecked: str | None = None
+
+
+def walk_path(path: str, describe: Describer) -> PathFinding | None:
+    """Check a Lead field path (`Rejection_Reason__c`, `Owner.Email`) the way SOQL reads it:
+    every part but the last a relationship name (the `relationshipName` of a reference field),
+    the last a field of one of the objects the relationships lead to. None when it holds.
+
+    Objects are described only as the walk needs them, in the order a relationship names them,
+    and the walk stops at the first that has the field: `Owner.Email` needs one describe."""
+    parts = path.split(".")
+    current = ["Lead"]
+    through = "Lead"
+    for index, part in enumerate(parts[:-1]):
+        references: list[SalesforceField] = []
+        names: list[str] = []
+        plain: SalesforceField | None = None
+        for sobject in current:
+            fields = describe(sobject)
+            if fields is None:
+                return PathFinding(index, unchecked=sobject)
+            for f in fields.values():
+                if f.relationship_name:
+                    names.append(f.relationship_name)
+                if f.relationship_name == part:
+                    references.append(f)
+                elif f.name == part:
+                    plain = f
+            if references:
+                break
+        if not references:
+            if plain is not None:
+                message = f"'{part}' is a field of {through}, not a relationship"
+                if plain.relationship_name:
+                    message += f": write its relationship name, '{plain.relationship_name}'"
+            else:
+                message = f"'{part}' is not a relationship of {through}" + did_you_mean(part, names)
+            return PathFinding(index, message=message)
+        current = list(dict.fromkeys(t for f in references for t in f.reference_to))
+        through = f"{through}.{part}"
+    last = parts[-1]
+    known: list[str] = []
+    for sobject in current:
+        fields = describe(sobject)
+        if fields is None:
+            return PathFinding(len(parts) - 1, unchecked=sobject)
+        if last in fields:
+            return None
+        known += list(fields)
+    where = "Lead" if len(parts) == 1 else f"{' or '.join(current)} (through {through})"
+    message = f"unknown Salesforce field '{last}' on {where}" + did_you_mean(last, known)
+    return PathFinding(len(parts) - 1, message=message)
+
+
+# -- fetching --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Needs:
+    """What the mapping files other than lead.yaml ask of the orgs: Lead field paths through
+    relationships, HubSpot list references, the Lead statuses, and more sObjects to describe."""
+
+    paths: tuple[str, ...] = ()
+    list_refs: tuple[str, ...] = ()
+    lead_statuses: bool = False
+    objects: tuple[str, ...] = ()
+
+
+class SalesforceSource(Protocol):
     def describe(self, sobject: str) -> dict[str, Any]: ...
+    def query(self, text: str) -> list[dict[str, Any]]: ...
 
 
-class PropertiesSource(Protocol):
+class HubSpotSource(Protocol):
     def properties(self, object_type: str = "contacts") -> list[dict[str, Any]]: ...
+    def list_ids_by_name(self, names: Sequence[str]) -> dict[str, str]: ...
+    def lists(self, ids: Sequence[str]) -> list[dict[str, Any]]: ...
 
 
 def fetch(
-    salesforce: DescribeSource,
-    hubspot: PropertiesSource,
+    salesforce: SalesforceSource,
+    hubspot: HubSpotSource,
     *,
+    needs: Needs = Needs(),
     source: dict[str, str] | None = None,
     now: datetime | None = None,
 ) -> LiveSchema:
-    """Read both schemas through the gateways (two calls)."""
+    """Read the schemas through the gateways: the Lead and Contact describes and the contact
+    properties (three calls), then what `needs` asks for, each once."""
+    lead = lead_fields(salesforce.describe("Lead"))
+    objects: dict[str, Fields] = {"Contact": object_fields(salesforce.describe("Contact"))}
+    for sobject in needs.objects:
+        if sobject not in objects and sobject != "Lead":
+            objects[sobject] = object_fields(salesforce.describe(sobject))
+    contact = contact_properties(hubspot.properties("contacts"))
+    unavailable: set[str] = set()
+
+    def describe(sobject: str) -> Fields | None:
+        if sobject == "Lead":
+            return lead
+        if sobject not in objects and sobject not in unavailable:
+            try:
+                objects[sobject] = object_fields(salesforce.describe(sobject))
+            except FatalApiError:  # no access to it: its paths are reported as not checked
+                unavailable.add(sobject)
+        return objects.get(sobject)
+
+    for path in dict.fromkeys(needs.paths):
+        walk_path(path, describe)
+    statuses = None
+    if needs.lead_statuses:
+        statuses = lead_statuses(salesforce.query(soql(LEAD_STATUS_QUERY)))
     return LiveSchema(
         fetched_at=now or datetime.now(UTC),
-        lead=lead_fields(salesforce.describe("Lead")),
-        contact=contact_properties(hubspot.properties("contacts")),
+        lead=lead,
+        contact=contact,
         source=source or {},
+        objects=objects,
+        lead_statuses=statuses,
+        lists=fetch_lists(hubspot, needs.list_refs),
     )
+
+
+def fetch_lists(hubspot: HubSpotSource, refs: Sequence[str]) -> dict[str, HubSpotList | None]:
+    """The list each reference names (ids as they are, names through HubSpot's by-name
+    look-up, as the feedback stream resolves them): one call per name, then one for every
+    list's definition."""
+    refs = list(dict.fromkeys(refs))
+    if not refs:
+        return {}
+    names = [r for r in refs if not is_list_id(r)]
+    ids_by_name = hubspot.list_ids_by_name(names) if names else {}
+    ids = {ref: ref if is_list_id(ref) else ids_by_name.get(ref) for ref in refs}
+    wanted = [i for i in dict.fromkeys(ids.values()) if i]
+    found = {lst.list_id: lst for lst in map(hubspot_list, hubspot.lists(wanted))}
+    return {ref: found.get(list_id) if list_id else None for ref, list_id in ids.items()}
 
 
 def save(schema: LiveSchema, path: Path) -> None:

@@ -1,19 +1,36 @@
-"""Checks of `mappings/lead.yaml` against the live schemas (Lead describe, contact properties).
+"""Checks of the mapping files against the live schemas (`connector.mapping.schema`).
 
-Each finding is a `Problem` at the line it is about: the field or property exists (with a
-close name suggested), it can be written in the mapped direction, the types fit (a picklist
-gets only values it allows, a number only numbers, a date only dates), a `truncate` fits the
-field, and Salesforce's required Lead fields are filled. Errors fail validation; warnings
-(`truncate` longer than the field, values an unrestricted picklist does not list) do not.
+`lead.yaml` (`check`): each field or property exists (with a close name suggested), it can be
+written in the mapped direction, the types fit (a picklist gets only values it allows, a
+number only numbers, a date only dates), a `truncate` fits the field, Salesforce's required
+Lead fields are filled, the Contact field a converted person's value goes to can be written,
+and the `after_handoff.report_property` can be written. `status.yaml` (`check_status`): the
+statuses are Lead Status values, the copied Lead fields (and relationship paths) exist, the
+contact properties copies and stamps write can be written, the lists to leave are static
+lists HubSpot knows. `conversion.yaml` (`check_conversion`): the statuses, the opportunity
+stage and the amount property against the org, with the same checks a conversion pass makes.
+
+Each finding is a `Problem` at the line it is about. Errors fail validation; warnings
+(`truncate` longer than the field, values an unrestricted picklist does not list, a default
+Contact field the org lacks, what an offline cache cannot tell) do not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector.mapping.loader import Loaded, Problem
+from connector.errors import MappingError
+from connector.feedback import is_list_id
+from connector.mapping.conversion import (
+    ConversionMapping,
+    check_amount_property,
+    check_converted_status,
+    check_opportunity_stage,
+    check_sql_statuses,
+)
+from connector.mapping.loader import Loaded, Problem, Severity, key_node
 from connector.mapping.model import (
     Condition,
     Default,
@@ -25,7 +42,14 @@ from connector.mapping.model import (
     is_source,
     source_properties,
 )
-from connector.mapping.schema import HubSpotProperty, LiveSchema, SalesforceField
+from connector.mapping.schema import (
+    HubSpotProperty,
+    LiveSchema,
+    Needs,
+    SalesforceField,
+    walk_path,
+)
+from connector.mapping.status import StatusMapping
 from connector.mapping.suggest import did_you_mean
 from connector.mapping.transforms import TransformError, compile_transform, utf16_length
 
@@ -199,6 +223,73 @@ class _Checker:
                     ("writeback", key),
                     f"HubSpot property '{name}' is {prop.type}; Salesforce ids need a text "
                     "property",
+                )
+
+    # -- after the handoff ---------------------------------------------------------------
+    def handoff(self) -> None:
+        """The property a Lead that stopped qualifying is reported in: it must take text."""
+        rule = self.mapping.after_handoff
+        name = rule.report_property
+        if name is None:
+            return
+        at: Loc = ("after_handoff", "report_property")
+        given = "after_handoff" in self.mapping.model_fields_set and (
+            "report_property" in rule.model_fields_set
+        )
+        whose = "" if given else " (after_handoff.report_property's default)"
+        prop = self.schema.contact.get(name)
+        if prop is None:
+            self.error(
+                at,
+                f"unknown HubSpot contact property '{name}'{whose}"
+                f"{did_you_mean(name, self.schema.contact)}: create it in HubSpot (a text "
+                "property, single- or multi-line), or set report_property: null to report in "
+                "the audit log only",
+            )
+        elif prop.read_only or prop.calculated:
+            self.error(at, f"HubSpot property '{name}'{whose} is read-only: it cannot be written")
+        elif prop.type != "string":
+            self.error(
+                at,
+                f"HubSpot property '{name}'{whose} is {prop.type}; the report is text: choose "
+                "(or create) a text property",
+            )
+
+    # -- converted people's Contacts --------------------------------------------------------
+    def contacts(self) -> None:
+        """Where each field's value goes once its Lead is converted: an updateable Contact
+        field. Not checked against a schema without the Contact describe."""
+        contact = self.schema.fields_of("Contact")
+        if contact is None:
+            return
+        for index, spec in enumerate(self.mapping.fields):
+            target = spec.contact_field
+            if not spec.to_salesforce or target is None:
+                continue
+            found = contact.get(target)
+            if found is not None and found.updateable and not found.calculated:
+                continue
+            explicit = spec.contact is not None
+            if found is None:
+                why = f"Contact has no field '{target}'" + (
+                    did_you_mean(target, contact) if explicit else ""
+                )
+            else:
+                why = f"Contact.{target} is not updateable"
+            if explicit:
+                self.error(
+                    ("fields", index, "contact"),
+                    f"{why}: a converted person's changes to {spec.salesforce} could not be "
+                    "written; name an updateable Contact field, or `contact: false` to leave "
+                    "them on the Lead",
+                )
+            else:
+                self.warning(
+                    ("fields", index, "salesforce"),
+                    f"Lead.{spec.salesforce} goes to Contact.{target} once the Lead is converted "
+                    f"(Salesforce's standard mapping), but {why}: add `contact: false` to this "
+                    "field to leave a converted person's changes on the Lead (or `contact:` "
+                    "and the Contact field to write)",
                 )
 
     # -- fields -----------------------------------------------------------------------------
@@ -451,5 +542,246 @@ def check(
     checker = _Checker(loaded, schema, external_id_field)
     checker.include()
     checker.fields()
+    checker.contacts()
     checker.writeback()
-    return sorted(checker.problems, key=lambda p: (p.line, p.column, p.message))
+    checker.handoff()
+    return _ordered(checker.problems)
+
+
+def _ordered(problems: Iterable[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.line, p.column, p.message))
+
+
+# -- what the other files need of the orgs --------------------------------------------------
+def needs(
+    status: StatusMapping | None = None, conversion: ConversionMapping | None = None
+) -> Needs:
+    """What `check_status` and `check_conversion` read beyond the Lead and Contact describes
+    and the contact properties, so `schema.fetch` asks for it (and nothing more)."""
+    paths: list[str] = []
+    refs: list[str] = []
+    if status is not None:
+        paths = [source for source, _target in _copies(status) if "." in source]
+        refs = status.list_refs()
+    wants_stage = (
+        conversion is not None
+        and conversion.opportunity.create
+        and conversion.opportunity.stage is not None
+    )
+    return Needs(
+        paths=tuple(dict.fromkeys(paths)),
+        list_refs=tuple(refs),
+        lead_statuses=conversion is not None,
+        objects=("Opportunity",) if wants_stage else (),
+    )
+
+
+def _copies(status: StatusMapping) -> list[tuple[str, str]]:
+    """Every (Lead field, contact property) the file copies, shared ones first."""
+    pairs = list(status.copy_.items())
+    for rule in status.statuses.values():
+        pairs += list(rule.copy_.items())
+    return pairs
+
+
+# -- findings at a line ---------------------------------------------------------------------
+@dataclass
+class _Findings:
+    """Problems about one loaded file; `at_key` points at a mapping key (a status, a copied
+    field) instead of its value."""
+
+    loaded: Loaded[Any]
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(
+        self, loc: Loc, message: str, severity: Severity = "error", *, at_key: bool = False
+    ) -> None:
+        problem = self.loaded.problem(loc, message, severity)
+        key = key_node(self.loaded.root, loc) if at_key else None
+        if key is not None:
+            line, column = key.start_mark.line + 1, key.start_mark.column + 1
+            problem = Problem(problem.path, line, column, problem.message, severity)
+        self.problems.append(problem)
+
+    def unchecked(self, loc: Loc, what: str, *, at_key: bool = False) -> None:
+        """What the (cached) schema cannot tell: a warning saying how to check it."""
+        self.add(
+            loc,
+            f"not checked: the schema has no {what} (a cache holds what the files named when "
+            "it was fetched); run `leadbridge mappings validate` without --offline",
+            "warning",
+            at_key=at_key,
+        )
+
+
+def _unwritable(schema: LiveSchema, name: str, types: Sequence[str] = ()) -> str | None:
+    """Why leadbridge cannot write the contact property `name` (it does not exist, HubSpot
+    sets it, or it has none of `types` when given); None when it can."""
+    prop = schema.contact.get(name)
+    if prop is None:
+        return f"unknown HubSpot contact property '{name}'{did_you_mean(name, schema.contact)}"
+    if prop.read_only or prop.calculated:
+        why = "HubSpot calculates it" if prop.calculated else "HubSpot sets it"
+        return f"HubSpot property '{name}' is read-only ({why}): it cannot be written"
+    if types and prop.type not in types:
+        return f"HubSpot property '{name}' is a {prop.type} property; it must be " + " or ".join(
+            types
+        )
+    return None
+
+
+# -- status.yaml ----------------------------------------------------------------------------
+#: What a stamp (the moment a Lead first had a status) may be written to.
+STAMP_TYPES = ("datetime", "date")
+
+
+def check_status(loaded: Loaded[StatusMapping], schema: LiveSchema) -> list[Problem]:
+    """Every finding about status.yaml against `schema`, in file order."""
+    found = _Findings(loaded)
+    mapping = loaded.model
+    status = schema.lead.get("Status")
+    for name in mapping.statuses:
+        if status is not None and status.picklist and name not in status.picklist:
+            found.add(
+                ("statuses", name),
+                f"'{name}' is not a value of Salesforce's Lead Status picklist"
+                f"{did_you_mean(name, status.picklist)} (values: {', '.join(status.picklist)})",
+                at_key=True,
+            )
+    shared = "" if "copy_" in mapping.model_fields_set else " (copied when no `copy` is given)"
+    _status_copies(found, schema, mapping.copy_, ("copy",), note=shared)
+    for name, rule in mapping.statuses.items():
+        _status_copies(found, schema, rule.copy_, ("statuses", name, "copy"))
+        why = _unwritable(schema, rule.stamp, STAMP_TYPES) if rule.stamp else None
+        if why is not None:
+            found.add(("statuses", name, "stamp"), why)
+    for index, ref in enumerate(mapping.accepted_leave_lists):
+        _list(found, schema, ref, ("accepted_leave_lists", index))
+    for name, rule in mapping.statuses.items():
+        for index, ref in enumerate(rule.leave_lists):
+            _list(found, schema, ref, ("statuses", name, "leave_lists", index))
+    return _ordered(found.problems)
+
+
+def _status_copies(
+    found: _Findings, schema: LiveSchema, copies: dict[str, str], at: Loc, *, note: str = ""
+) -> None:
+    """Each copied Lead field (or path) exists; each contact property can be written."""
+    for source, target in copies.items():
+        loc = (*at, source)
+        finding = walk_path(source, schema.fields_of)
+        if finding is not None and finding.unchecked is not None:
+            found.unchecked(loc, f"describe of {finding.unchecked}", at_key=True)
+        elif finding is not None:
+            found.add(loc, f"{finding.message}{note}", at_key=True)
+        why = _unwritable(schema, target)
+        if why is not None:
+            found.add(loc, f"{why}{note}")
+
+
+def _list(found: _Findings, schema: LiveSchema, ref: str, loc: Loc) -> None:
+    """A list to leave: one HubSpot knows, of contacts, whose members the API may change."""
+    if ref not in schema.lists:
+        found.unchecked(loc, f"HubSpot list {ref!r}")
+        return
+    hs_list = schema.lists[ref]
+    if hs_list is None:
+        if is_list_id(ref):
+            found.add(loc, f"HubSpot has no list with the id {ref}")
+        else:
+            found.add(
+                loc,
+                f"HubSpot has no contact list named '{ref}' (names are matched without regard "
+                "to case; a list can also be named by its id, digits only)",
+            )
+        return
+    what = f"HubSpot list '{hs_list.name}' (id {hs_list.list_id})"
+    if hs_list.object_type_id != "0-1":
+        found.add(loc, f"{what} is not a list of contacts (objectTypeId {hs_list.object_type_id})")
+    elif hs_list.processing_type == "DYNAMIC":
+        found.add(
+            loc,
+            f"{what} is DYNAMIC (an active list): HubSpot refuses to remove members of an "
+            "active list; change its filters instead, or name a MANUAL or SNAPSHOT list",
+        )
+    elif hs_list.processing_type not in ("MANUAL", "SNAPSHOT"):
+        found.add(
+            loc,
+            f"{what} has processingType {hs_list.processing_type!r}; only MANUAL and "
+            "SNAPSHOT lists can be left",
+        )
+
+
+# -- conversion.yaml ------------------------------------------------------------------------
+def check_conversion(loaded: Loaded[ConversionMapping], schema: LiveSchema) -> list[Problem]:
+    """Every finding about conversion.yaml against `schema`, in file order: the checks a
+    conversion pass makes when it starts (`connector.mapping.conversion.check_*`), each at its
+    line, and the amount property's type."""
+    found = _Findings(loaded)
+    mapping = loaded.model
+    source = str(loaded.path)
+    statuses = schema.lead_statuses
+    if statuses is None:
+        found.unchecked(("converted_status",), "Lead statuses")
+    else:
+        rows = [s.as_row() for s in statuses]
+        converted = [name for api, label, done in rows if done for name in (api, label)]
+        _reported(
+            found,
+            ("converted_status",),
+            source,
+            lambda: check_converted_status(mapping, list(dict.fromkeys(converted)), source=source),
+        )
+        many = len(mapping.salesforce_status) > 1
+        for index, wanted in enumerate(mapping.salesforce_status):
+            one = mapping.model_copy(update={"salesforce_status": (wanted,)})
+            _reported(
+                found,
+                ("salesforce_status", index) if many else ("salesforce_status",),
+                source,
+                lambda one=one: check_sql_statuses(one, rows, source=source),
+            )
+    rule = mapping.opportunity
+    if rule.create and rule.stage is not None:
+        opportunity = schema.fields_of("Opportunity")
+        stage = opportunity.get("StageName") if opportunity is not None else None
+        if stage is None:
+            found.unchecked(("opportunity", "stage"), "describe of Opportunity")
+        else:
+            _reported(
+                found,
+                ("opportunity", "stage"),
+                source,
+                lambda: check_opportunity_stage(mapping, stage.picklist, source=source),
+            )
+    name = rule.amount_property
+    if rule.create and name is not None:
+        loc: Loc = ("opportunity", "amount_property")
+        if _reported(
+            found,
+            loc,
+            source,
+            lambda: check_amount_property(mapping, list(schema.contact), source=source),
+        ):
+            prop = schema.contact[name]
+            if prop.type != "number":
+                found.add(
+                    loc,
+                    f"HubSpot property '{name}' is a {prop.type} property; the Amount needs a "
+                    "number property",
+                )
+    return _ordered(found.problems)
+
+
+def _reported(found: _Findings, loc: Loc, source: str, check: Callable[[], Any]) -> bool:
+    """Run one of conversion's checks; its MappingError becomes a finding at `loc` (its
+    message without the file name, led by the key it is about). True when it passed."""
+    try:
+        check()
+    except MappingError as exc:
+        message = str(exc).removeprefix(f"{source}: ").removeprefix("conversion.yaml: ")
+        key = ".".join(str(p) for p in loc if not isinstance(p, int))
+        message = message.removeprefix(f"{key} ")
+        found.add(loc, message)
+        return False
+    return True

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from connector.sandbox.hubspot.lists import PortalWithLists, load_lists
+from connector.sandbox.hubspot.portal import Portal
 from connector.sandbox.salesforce.org import (
     INTEGRATION_USERNAME,
     Org,
@@ -57,7 +57,7 @@ def read_seed(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def load_seed(seed: dict[str, Any], config: SandboxConfig) -> tuple[Org, PortalWithLists]:
+def load_seed(seed: dict[str, Any], config: SandboxConfig) -> tuple[Org, Portal]:
     """A fresh org and portal holding the seed's records."""
     unknown = set(seed) - {"hubspot", "salesforce"}
     if unknown:
@@ -67,20 +67,12 @@ def load_seed(seed: dict[str, Any], config: SandboxConfig) -> tuple[Org, PortalW
     return org, _load_hubspot(seed.get("hubspot") or {}, config)
 
 
-def _load_hubspot(data: Any, config: SandboxConfig) -> PortalWithLists:
+def _load_hubspot(data: Any, config: SandboxConfig) -> Portal:
     """The portal's records, then its lists (whose members must be records of the seed)."""
-    records = data
-    lists: Any = []
-    if isinstance(data, dict) and "lists" in data:
-        records = {k: v for k, v in data.items() if k != "lists"}
-        lists = data["lists"]
     try:
-        # from_seed builds `cls()`, so this is a PortalWithLists.
-        portal = cast(PortalWithLists, PortalWithLists.from_seed(records, config))
-        load_lists(portal, lists or [])
+        return Portal.from_seed(data, config)
     except ValueError as exc:  # the messages already name the seed entry and field
         raise SeedError(str(exc)) from exc
-    return portal
 
 
 def _load_salesforce(data: dict[str, Any], config: SandboxConfig) -> Org:

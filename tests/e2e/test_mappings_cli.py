@@ -88,7 +88,8 @@ def _only_reads(server) -> None:
 
 
 def test_validate_the_shipped_mapping_against_the_sandbox(sandbox, run_cli, tmp_path):
-    """Valid: exit 0, the schema fetched once through both APIs and cached with its time."""
+    """Valid: exit 0, the schema fetched once through both APIs and cached with its time (the
+    Lead describe, the Contact describe for converted people's fields, the properties)."""
     server = sandbox(SEED)
     result = run_cli("mappings", "validate")
     assert result.exit_code == 0, result.output
@@ -97,6 +98,7 @@ def test_validate_the_shipped_mapping_against_the_sandbox(sandbox, run_cli, tmp_
     paths = [e.path for e in server.sandbox.journal.entries() if e.method == "GET"]
     assert sorted(paths) == [
         "/crm/v3/properties/contacts",
+        "/services/data/v59.0/sobjects/Contact/describe",
         "/services/data/v59.0/sobjects/Lead/describe",
     ]
     cache = json.loads((tmp_path / "schema.json").read_text())
@@ -280,6 +282,192 @@ def test_schema_reads_go_through_the_retry_policy(sandbox, run_cli):
     assert calls == [
         ("/services/data/v59.0/sobjects/Lead/describe", 503),
         ("/services/data/v59.0/sobjects/Lead/describe", 200),
+        ("/services/data/v59.0/sobjects/Contact/describe", 200),
         ("/crm/v3/properties/contacts", 429),
         ("/crm/v3/properties/contacts", 200),
+    ]
+
+
+# -- status.yaml and conversion.yaml against the orgs -----------------------------------------
+SEEDS = Path(__file__).parents[2] / "connector" / "sandbox" / "seeds"
+V = "/services/data/v59.0"
+#: The calls validating the shipped mappings/ costs: the Lead and Contact describes, the
+#: contact properties, the Group describe (Owner.Email: Group has Email, so User is never
+#: described) and the LeadStatus query (conversion.yaml), after the Salesforce login.
+SHIPPED_CALLS = [
+    ("POST", "/services/oauth2/token"),
+    ("GET", f"{V}/sobjects/Lead/describe"),
+    ("GET", f"{V}/sobjects/Contact/describe"),
+    ("GET", "/crm/v3/properties/contacts"),
+    ("GET", f"{V}/sobjects/Group/describe"),
+    ("GET", f"{V}/query/"),
+]
+
+
+def _calls(server) -> list[tuple[str, str]]:
+    return [(e.method, e.path) for e in server.sandbox.journal.entries()]
+
+
+def _at(text: str, needle: str, nth: int = 0) -> str:
+    """`LINE:COL` (1-based) of the `nth` occurrence of `needle` in `text`."""
+    start = -1
+    for _ in range(nth + 1):
+        start = text.index(needle, start + 1)
+    line = text.count("\n", 0, start) + 1
+    return f"{line}:{start - (text.rfind(chr(10), 0, start) + 1) + 1}"
+
+
+@pytest.mark.parametrize("seed", ["demo", "example"])
+def test_the_shipped_files_validate_clean_against_the_seeds(sandbox, run_cli, mappings_dir, seed):
+    """All four shipped files against the demo and the example seed: valid, no warning, in
+    five API calls."""
+    from connector.sandbox.seed import read_seed
+
+    for name in ("routing.yaml", "status.yaml", "conversion.yaml"):
+        shutil.copy(MAPPINGS / name, mappings_dir / name)
+    server = sandbox(read_seed(SEEDS / f"{seed}.json"))
+    result = run_cli("mappings", "validate")
+    assert result.exit_code == 0, result.output
+    schema_line, verdict = result.stdout.splitlines()  # no finding printed before them
+    assert schema_line.startswith(
+        "schema: Lead (39 fields), Contact (27), Group (11) and contact properties (36), "
+        "fetched just now"
+    )
+    assert verdict == f"{mappings_dir / 'lead.yaml'}: valid (0 errors, 0 warnings)"
+    assert _calls(server) == SHIPPED_CALLS
+
+
+LIST_SEED = {
+    "hubspot": {
+        **SEED["hubspot"],
+        "properties": {
+            "contacts": [
+                {"name": "budget", "label": "Budget", "type": "number", "fieldType": "number"}
+            ]
+        },
+        "lists": [
+            {"listId": "12", "name": "Prospect nurture", "processingType": "MANUAL"},
+            {"listId": "13", "name": "Engaged this month", "processingType": "DYNAMIC"},
+        ],
+    },
+    "salesforce": SEED["salesforce"],
+}
+BROKEN_STATUS = """\
+copy:
+  OwnerId: salesforce_owner_id
+  Owner.Emial: salesforce_owner_email
+accepted_leave_lists: ["prospect NURTURE", "13", "Gone list", "12"]
+statuses:
+  "Open - Not Contacted": {kind: open, lead_status: NEW}
+  "Working - Contacte":
+    kind: accepted
+    lead_status: IN_PROGRESS
+    stamp: sales_rejection_reason
+  "Closed - Converted": {kind: converted}
+"""
+BROKEN_CONVERSION = """\
+converted_status: Converted
+opportunity:
+  stage: Qualifcation
+  amount_property: company
+"""
+
+
+def test_broken_status_and_conversion_files_give_each_line(sandbox, run_cli, mappings_dir):
+    """Through the CLI: every finding of status.yaml and conversion.yaml against the sandbox,
+    as `error: FILE:LINE:COL: message`, exit 1; the lists looked up once each name and once
+    for all definitions, Opportunity described because a stage is named."""
+    status, conversion = mappings_dir / "status.yaml", mappings_dir / "conversion.yaml"
+    status.write_text(BROKEN_STATUS)
+    conversion.write_text(BROKEN_CONVERSION)
+    server = sandbox(LIST_SEED)
+    result = run_cli("mappings", "validate")
+    assert result.exit_code == 1, result.output
+    s, c = BROKEN_STATUS, BROKEN_CONVERSION
+    dynamic, gone, typo = _at(s, '"13"'), _at(s, '"Gone list"'), _at(s, '"Working - Contacte"')
+    stages = (
+        "'Prospecting', 'Qualification', 'Needs Analysis', 'Value Proposition', 'Id. Decision "
+        "Makers', 'Perception Analysis', 'Proposal/Price Quote', 'Negotiation/Review', 'Closed "
+        "Won', 'Closed Lost'"
+    )
+    assert [line for line in result.stdout.splitlines() if line.startswith("error:")] == [
+        f"error: {status}:{_at(s, 'Owner.Emial')}: copy.Owner.Emial: unknown Salesforce field "
+        "'Emial' on Group or User (through Lead.Owner); did you mean 'Email'?",
+        f"error: {status}:{dynamic}: accepted_leave_lists.1: HubSpot list 'Engaged "
+        "this month' (id 13) is DYNAMIC (an active list): HubSpot refuses to remove members of "
+        "an active list; change its filters instead, or name a MANUAL or SNAPSHOT list",
+        f"error: {status}:{gone}: accepted_leave_lists.2: HubSpot has no "
+        "contact list named 'Gone list' (names are matched without regard to case; a list can "
+        "also be named by its id, digits only)",
+        f"error: {status}:{typo}: statuses.Working - Contacte: "
+        "'Working - Contacte' is not a value of Salesforce's Lead Status picklist; did you mean "
+        "'Working - Contacted'? (values: Open - Not Contacted, Working - Contacted, Closed - "
+        "Converted, Closed - Not Converted)",
+        f"error: {status}:{_at(s, 'sales_rejection_reason')}: statuses.Working - Contacte."
+        "stamp: HubSpot property 'sales_rejection_reason' is a string property; it must be "
+        "datetime or date",
+        f"error: {conversion}:{_at(c, 'Converted')}: converted_status: 'Converted' is not a "
+        "converted Lead status in Salesforce; use one of ['Closed - Converted']",
+        f"error: {conversion}:{_at(c, 'Qualifcation')}: opportunity.stage: 'Qualifcation' is "
+        f"not an Opportunity stage in Salesforce; use one of [{stages}]; did you mean "
+        "'Qualification'?",
+        f"error: {conversion}:{_at(c, 'company')}: opportunity.amount_property: HubSpot "
+        "property 'company' is a string property; the Amount needs a number property",
+    ]
+    assert "invalid (8 errors, 0 warnings)" in result.stdout
+    lists = sorted(p for m, p in _calls(server) if p.startswith("/crm/v3/lists"))
+    assert lists == [
+        "/crm/v3/lists/",
+        "/crm/v3/lists/object-type-id/0-1/name/Gone list",
+        "/crm/v3/lists/object-type-id/0-1/name/prospect NURTURE",
+    ]
+    assert (
+        "GET",
+        f"{V}/sobjects/Opportunity/describe",
+    ) in _calls(server)
+
+    # Offline, the cache answers the same, with no call; a list it never looked up is said
+    # to be unchecked (a warning), not guessed.
+    mark = server.sandbox.journal.last_seq()
+    offline = run_cli("mappings", "validate", "--offline", "--format", "json")
+    assert offline.exit_code == 1
+    document = json.loads(offline.stdout)
+    assert len(document["errors"]) == 8 and document["warnings"] == []
+    status.write_text(BROKEN_STATUS.replace('"12"]', '"Brand new list"]'))
+    again = json.loads(run_cli("mappings", "validate", "--offline", "--format", "json").stdout)
+    assert [(w["file"], w["message"]) for w in again["warnings"]] == [
+        (
+            str(status),
+            "accepted_leave_lists.3: not checked: the schema has no HubSpot list 'Brand new "
+            "list' (a cache holds what the files named when it was fetched); run `leadbridge "
+            "mappings validate` without --offline",
+        )
+    ]
+    assert server.sandbox.journal.entries(since=mark) == []
+
+
+def test_fixed_files_validate_clean_with_lists_and_an_amount(sandbox, run_cli, mappings_dir):
+    """The same files fixed (a MANUAL list by name and by id, a number amount, a real stage
+    and status): valid, and the lists cost one look-up per name plus one call."""
+    (mappings_dir / "status.yaml").write_text(
+        BROKEN_STATUS.replace("Owner.Emial", "Owner.Email")
+        .replace('"13", "Gone list", ', "")
+        .replace("Working - Contacte", "Working - Contacted")
+        .replace("stamp: sales_rejection_reason", "stamp: sales_accepted_at")
+    )
+    (mappings_dir / "conversion.yaml").write_text(
+        BROKEN_CONVERSION.replace("Converted", "Closed - Converted")
+        .replace("Qualifcation", "Qualification")
+        .replace("company", "budget")
+    )
+    server = sandbox(LIST_SEED)
+    result = run_cli("mappings", "validate")
+    assert result.exit_code == 0, result.output
+    assert "lead.yaml: valid (0 errors, 0 warnings)" in result.stdout
+    assert _calls(server) == [
+        *SHIPPED_CALLS[:3],
+        ("GET", f"{V}/sobjects/Opportunity/describe"),
+        *SHIPPED_CALLS[3:],
+        ("GET", "/crm/v3/lists/object-type-id/0-1/name/prospect NURTURE"),
+        ("GET", "/crm/v3/lists/"),
     ]

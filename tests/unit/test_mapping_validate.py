@@ -143,7 +143,8 @@ def test_no_cache_is_a_config_error_naming_the_fix(tmp_path):
 
 
 def test_fetch_reads_lead_and_contacts_once_each():
-    """fetch asks the gateways for the Lead describe and the contact properties, once each."""
+    """fetch asks the gateways for the Lead and Contact describes and the contact properties,
+    once each, and for nothing else when the other files need nothing."""
     calls = []
 
     class Salesforce:
@@ -158,7 +159,9 @@ def test_fetch_reads_lead_and_contacts_once_each():
 
     now = datetime(2026, 2, 1, tzinfo=UTC)
     schema = live.fetch(Salesforce(), HubSpot(), now=now, source={"salesforce": "x"})
-    assert calls == [("describe", "Lead"), ("properties", "contacts")]
+    assert calls == [("describe", "Lead"), ("describe", "Contact"), ("properties", "contacts")]
     assert schema.fetched_at == now
+    assert schema.fields_of("Contact") == schema.lead
+    assert (schema.lead_statuses, schema.lists) == (None, {})
     assert schema.lead["LastName"].length == 80
     assert schema.contact["lastname"].type == "string"

@@ -11,6 +11,9 @@ What the documentation says, and where (the developers.hubspot.com API reference
   {listName}` answer `{"list": {...}}`; the name is "not case sensitive"; `filterBranch` only with
   `includeFilters=true`. Example: .../lists/get-crm-v3-lists-object-type-id-objectTypeId-name-
   listName.
+- `GET /crm/v3/lists/?listIds=...&listIds=...` ("Fetch Multiple Lists") answers `{"lists":
+  [...]}`, "the definitions of all lists that exist for the listIds provided". Example:
+  .../crm-lists-v3/lists/get-crm-v3-lists-.
 - `GET /crm/v3/lists/{listId}/memberships?after&before&limit` pages members "sorted by the
   recordId" (ascending after `after` or no offset, descending when only `before` is given);
   `limit` defaults to 100, "the maximum limit is 250"; answer `{"results": [{"recordId",
@@ -33,6 +36,9 @@ Unconfirmed (no documented example found; either answer must work for leadbridge
 - the answer for a DYNAMIC list: the sandbox answers 400 VALIDATION_ERROR with the message the
   legacy v1 API was observed to give ("Can not operate manually on a dynamic list");
 - the answer for an unknown list or name: 404 OBJECT_NOT_FOUND in HubSpot's standard error body;
+- Fetch Multiple Lists: that an id no list has is only left out (not a 404), the order of the
+  answer (the sandbox keeps the order asked), and the answer without any `listIds` (the sandbox:
+  no lists);
 - a `limit` above 250: the sandbox clamps it;
 - the most ids one add/remove call takes (the legacy v1 API documented 500): the sandbox takes
   any number.
@@ -123,30 +129,10 @@ class HubSpotList:
         return sorted(self.members, key=_id_order)
 
 
-class PortalWithLists(Portal):
-    """The portal plus its lists (kept here so the portal module stays about CRM objects)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.lists: dict[str, HubSpotList] = {}
-
-    def list_named(self, object_type_id: str, name: str) -> HubSpotList | None:
-        """The list of that object type with that name, compared case-insensitively."""
-        wanted = name.casefold()
-        for hs_list in self.lists.values():
-            if hs_list.object_type_id == object_type_id and hs_list.name.casefold() == wanted:
-                return hs_list
-        return None
-
-    def exists(self, object_type_id: str, record_id: str) -> bool:
-        """Whether a live record of the list's object type has this id."""
-        store = self.stores.get(_OBJECT_TYPE_IDS.get(object_type_id, ""))
-        return store is not None and store.get(record_id) is not None
-
-
 # -- seed ---------------------------------------------------------------------------------
-def load_lists(portal: PortalWithLists, rows: Any) -> None:
-    """Add the seed's `hubspot.lists` to a portal whose records are already loaded.
+def load_lists(portal: Portal, rows: Any) -> None:
+    """Add the seed's `hubspot.lists` to a portal whose records are already loaded (called by
+    `Portal.from_seed`).
 
     Raises `ValueError` naming the entry (`seed.hubspot.lists[0].memberships[2]: ...`).
     """
@@ -172,7 +158,7 @@ def load_lists(portal: PortalWithLists, rows: Any) -> None:
 
 
 def _seed_list(
-    portal: PortalWithLists, row: dict[str, Any], where: str, now: int, fresh_id: str
+    portal: Portal, row: dict[str, Any], where: str, now: int, fresh_id: str
 ) -> HubSpotList:
     list_id = str(row.get("listId") or fresh_id)
     if not _NUMERIC.match(list_id) or list_id in portal.lists:
@@ -235,20 +221,13 @@ def _seed_ms(value: Any, default: int, where: str) -> int:
 def routes() -> list[tuple[str, list[str], Handler]]:
     base = "/crm/v3/lists"
     return [
+        (f"{base}/", ["GET"], get_lists),
         (f"{base}/object-type-id/<object_type_id>/name/<path:list_name>", ["GET"], get_by_name),
         (f"{base}/<list_id>", ["GET"], get_list),
         (f"{base}/<list_id>/memberships", ["GET"], get_memberships),
         (f"{base}/<list_id>/memberships/add", ["PUT"], add_memberships),
         (f"{base}/<list_id>/memberships/remove", ["PUT"], remove_memberships),
     ]
-
-
-def _portal(sb: Sandbox) -> PortalWithLists:
-    portal = sb.portal
-    if not isinstance(portal, PortalWithLists):  # a portal built without the seed loader
-        msg = "the sandbox portal was not loaded through connector.sandbox.seed.load_seed"
-        raise TypeError(msg)
-    return portal
 
 
 def _not_found(list_id: str) -> Response:
@@ -263,10 +242,19 @@ def _flag(request: Request, name: str) -> bool:
 @_hubspot_call()
 def get_list(sb: Sandbox, request: Request, list_id: str) -> Response:
     """`GET /crm/v3/lists/{listId}?includeFilters`: `{"list": {...}}`, 404 if unknown."""
-    hs_list = _portal(sb).lists.get(list_id)
+    hs_list = sb.portal.lists.get(list_id)
     if hs_list is None:
         return _not_found(list_id)
     return json_response({"list": hs_list.view(include_filters=_flag(request, "includeFilters"))})
+
+
+@_hubspot_call()
+def get_lists(sb: Sandbox, request: Request) -> Response:
+    """`GET /crm/v3/lists/?listIds=1&listIds=2&includeFilters` (Fetch Multiple Lists):
+    `{"lists": [...]}` for the ids that name a list, in the order asked; others left out."""
+    found = [sb.portal.lists.get(i) for i in dict.fromkeys(request.args.getlist("listIds"))]
+    include = _flag(request, "includeFilters")
+    return json_response({"lists": [lst.view(include_filters=include) for lst in found if lst]})
 
 
 @_hubspot_call()
@@ -274,7 +262,7 @@ def get_by_name(sb: Sandbox, request: Request, object_type_id: str, list_name: s
     """`GET /crm/v3/lists/object-type-id/{objectTypeId}/name/{listName}`, case-insensitive."""
     alias = TYPE_ALIASES.get(object_type_id.lower())
     type_id = {"contacts": "0-1", "companies": "0-2"}.get(alias or "")
-    hs_list = _portal(sb).list_named(type_id, list_name) if type_id else None
+    hs_list = sb.portal.list_named(type_id, list_name) if type_id else None
     if hs_list is None:
         message = f"List with name {list_name} and object type {object_type_id} does not exist."
         return errors.error(404, message, "OBJECT_NOT_FOUND")
@@ -284,7 +272,7 @@ def get_by_name(sb: Sandbox, request: Request, object_type_id: str, list_name: s
 @_hubspot_call()
 def get_memberships(sb: Sandbox, request: Request, list_id: str) -> Response:
     """`GET /crm/v3/lists/{listId}/memberships?after&before&limit`: members by recordId."""
-    hs_list = _portal(sb).lists.get(list_id)
+    hs_list = sb.portal.lists.get(list_id)
     if hs_list is None:
         return _not_found(list_id)
     try:
@@ -330,7 +318,7 @@ def remove_memberships(sb: Sandbox, request: Request, list_id: str) -> Response:
 
 def _change(sb: Sandbox, request: Request, list_id: str, *, add: bool) -> Response:
     """Add or remove members; every id not acted on is reported in `recordIdsMissing`."""
-    portal = _portal(sb)
+    portal = sb.portal
     ids = _body(request)
     if not isinstance(ids, list) or not all(isinstance(i, str | int) for i in ids):
         return errors.validation('Invalid input JSON: expected an array of record ids ["123"]')

@@ -1,4 +1,5 @@
-"""The in-memory HubSpot portal: contacts, companies, their associations, owners and properties.
+"""The in-memory HubSpot portal: contacts, companies, their associations, owners, properties
+and lists.
 
 Records keep their property values as HubSpot returns them (strings; datetimes in ISO 8601 with
 milliseconds and `Z`). Every write goes through `prepare()` (the property checks HubSpot makes)
@@ -28,13 +29,14 @@ from connector.sandbox.hubspot.values import as_text, iso_ms, parse_datetime_ms,
 
 if TYPE_CHECKING:
     from connector.sandbox.app import SandboxConfig
+    from connector.sandbox.hubspot.lists import HubSpotList
 
 #: The first id handed out when a seed gives none (HubSpot ids are numeric strings).
 FIRST_ID = 1001
 FIRST_OWNER_ID = 50_000_001
 FIRST_USER_ID = 9_000_001
 _NUMERIC = re.compile(r"^[1-9]\d{0,17}$")
-_SEED_KEYS = ("contacts", "companies", "owners", "properties")
+_SEED_KEYS = ("contacts", "companies", "owners", "properties", "lists")
 
 
 @dataclass
@@ -185,11 +187,14 @@ class Portal:
         self.company_contacts: dict[str, list[str]] = {}
         self.limiter = RateLimiter(lambda: self.clock())
         self._owner_ids: frozenset[str] | None = None
+        #: The Lists API's lists by listId (the `lists` module serves and seeds them).
+        self.lists: dict[str, HubSpotList] = {}
 
     # -- seed -----------------------------------------------------------------------------
     @classmethod
     def from_seed(cls, data: dict[str, Any], config: SandboxConfig | None = None) -> Portal:
-        """A portal holding the seed's owners, custom properties, companies and contacts.
+        """A portal holding the seed's owners, custom properties, companies, contacts and
+        lists (last: their members must be records of the seed).
 
         Raises `ValueError` naming the offending entry (`seed.hubspot.contacts[3].properties.
         lifecyclestage: ...`). Loading never deep-copies records: each gets one shallow dict.
@@ -211,6 +216,10 @@ class Portal:
                 msg = f"seed.hubspot.{name}: expected a list of records"
                 raise ValueError(msg)
             portal._load_records(name, rows, now)
+        # Imported here: the lists module imports this one (for Portal and its constants).
+        from connector.sandbox.hubspot.lists import load_lists
+
+        load_lists(portal, data.get("lists") or [])
         return portal
 
     def _load_owners(self, rows: list[Any], now: int) -> None:
@@ -339,6 +348,19 @@ class Portal:
         counts = {name: sum(1 for _ in store.live()) for name, store in self.stores.items()}
         counts["owners"] = len(self.owners)
         return counts
+
+    def list_named(self, object_type_id: str, name: str) -> HubSpotList | None:
+        """The list of that object type with that name, compared case-insensitively."""
+        wanted = name.casefold()
+        for hs_list in self.lists.values():
+            if hs_list.object_type_id == object_type_id and hs_list.name.casefold() == wanted:
+                return hs_list
+        return None
+
+    def exists(self, object_type_id: str, record_id: str) -> bool:
+        """Whether a live record of the object type (`0-1` contacts, `0-2` companies) has it."""
+        name = next((n for n, t in self.types.items() if t.type_id == object_type_id), None)
+        return name is not None and self.stores[name].get(record_id) is not None
 
     def owner_ids(self) -> frozenset[str]:
         """Ids a `hubspot_owner_id` may take (owners are fixed once the seed is loaded)."""
