@@ -268,7 +268,7 @@ class FeedbackEngine:
                 commit.resolved.append(lead_id)
                 continue
             pending.append(_Pending(lead, contact_id, wanted, digest, fingerprints, moved))
-        self._write(pending, commit, summary)
+        self._write(pending, commit, summary, dead)
         self._hand_over(handover, commit)
         if moves_cursor:
             stamps = [lead["SystemModstamp"] for lead in page if lead.get("SystemModstamp")]
@@ -309,7 +309,13 @@ class FeedbackEngine:
         stored = self.store.hashes([_fields_key(i) for i in ids], "to_salesforce")
         return {i: _fingerprints(stored.get(_fields_key(i))) for i in ids}
 
-    def _write(self, pending: list[_Pending], commit: Commit, summary: FeedbackSummary) -> None:
+    def _write(
+        self,
+        pending: list[_Pending],
+        commit: Commit,
+        summary: FeedbackSummary,
+        dead: dict[str, tuple[str | None, str]],
+    ) -> None:
         """Read the contacts (one batch), decide, clear stages (one batch), write (one batch)."""
         if not pending:
             return
@@ -348,9 +354,12 @@ class FeedbackEngine:
                 else BackDecision()
             )
             if back.failure is not None:
-                name, message = back.failure
-                reason = f"{name}: {message}"
-                payload = {"field": name, "value": item.lead.get(name)}
+                name, reason = back.failure
+                value = item.lead.get(name)
+                payload = {"field": name, "value": None if value is None else str(value)}
+                if dead.get(lead_id) == ("MAPPING_FAILED", values_hash(payload)):
+                    summary.held += 1  # the same value failed before: it waits, unchanged
+                    continue
                 self._fail(
                     commit, summary, lead_id, f"MAPPING_FAILED: {reason}", "MAPPING_FAILED", payload
                 )

@@ -38,8 +38,9 @@ class BackDecision:
 
     `updates`: contact property -> value to write. `agreed`: Lead field -> fingerprint of the
     value both sides hold once `updates` land (to record). `kept`: fields whose change the rule
-    gave to HubSpot (or kept on both sides), with why. `failure`: (field, message) of a value
-    the mapping cannot carry back; nothing of that contact is written then.
+    gave to HubSpot (or kept on both sides), with why. `failure`: (field, message naming the
+    field and the value) of a value the mapping cannot carry back; nothing of that contact is
+    written then.
     """
 
     updates: dict[str, str | None] = field(default_factory=dict)
@@ -75,7 +76,7 @@ def back_to_hubspot(
             else:
                 ours, last = properties.get(prop), NEVER_WRITTEN
         except MappingFailure as failure:
-            return BackDecision(failure=(failure.field, failure.message))
+            return BackDecision(failure=(failure.field, str(failure)))
         theirs = salesforce_value if spec.spec.to_salesforce else wanted
         outcome = resolve(
             spec.conflict, ours, hubspot_changed_at, theirs, salesforce_changed_at, last

@@ -299,3 +299,31 @@ def test_a_rep_change_our_update_lands_on_before_feedback_reads_it_still_comes_b
     assert props["phone"] == "+1 555 0303", again.render()
     quiet, calls = run()
     assert calls == Counter(), quiet.output
+
+
+def test_a_lead_value_the_way_back_cannot_map_waits_then_goes(server, run, mappings):
+    """Rating comes back through a map without "Cold": that Lead fails alone (MAPPING_FAILED,
+    the field named), waits unchanged (held: no HubSpot call for it), and goes once the rep
+    picks a value the map knows."""
+    path = mappings / "lead.yaml"
+    mapped = RATING.replace(
+        "direction: to_hubspot}", "direction: to_hubspot, transform: [map: {Hot: hot, Warm: warm}]}"
+    )
+    path.write_text(path.read_text().replace(RATING, mapped))
+    run()
+    _edit_salesforce(server, {"804": {"Rating": "Cold"}, "805": {"Rating": "Warm"}})
+
+    failed, _ = run()
+
+    assert "failed 1" in failed.output and "Rating" in failed.output, failed.output
+    assert "Cold" in failed.output
+    assert _props(server, "805")["salesforce_rating"] == "warm"  # the others go on
+    assert _props(server, "804").get("salesforce_rating") in (None, "")
+
+    held, calls = run()
+    assert "1 Leads still wait in the dead-letter store" in held.output, held.output
+    assert calls == Counter()
+
+    _edit_salesforce(server, {"804": {"Rating": "Hot"}})
+    run()
+    assert _props(server, "804")["salesforce_rating"] == "hot"

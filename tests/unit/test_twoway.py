@@ -100,4 +100,4 @@ def test_a_value_the_map_cannot_carry_back_fails_the_record_naming_the_field():
     back = _back({"Tier__c": "Z"}, {}, {})
     assert back.updates == {}
     assert back.failure is not None and back.failure[0] == "Tier__c"
-    assert "tier" in back.failure[1]
+    assert "tier" in back.failure[1] and "'Z'" in back.failure[1]  # the value named
