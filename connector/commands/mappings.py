@@ -1,11 +1,11 @@
 """`leadbridge mappings validate|plan`: check the mapping files, and see what they would change.
 
 `validate` checks the structure of `lead.yaml`, `routing.yaml`, `status.yaml` and
-`conversion.yaml` (where present; every error with its line), then `lead.yaml`, `status.yaml`
-and `conversion.yaml` against the live schemas (the Lead, Contact and further describes, the
-Lead statuses, the contact properties and the lists the files name: fetched through the
-gateways and cached with a timestamp; `--offline` uses the cache). Exit status 0 when valid
-(warnings allowed), 1 when not, 2 for a settings or connection problem.
+`conversion.yaml` (where present; every error with its line), then each against the live
+schemas (the Lead, Contact and further describes, the Lead statuses, the contact properties,
+the lists and the users and queues the files name: fetched through the gateways and cached
+with a timestamp; `--offline` uses the cache). Exit status 0 when valid (warnings allowed), 1
+when not, 2 for a settings or connection problem.
 
 `plan` reads contacts and their Leads (searches and queries only; nothing is written) and
 prints, per record, the field changes the mapping would make in each direction, with the rule
@@ -59,8 +59,8 @@ def cache_path(settings: Settings) -> Path:
     help="json: one JSON document on stdout, for CI pipelines.",
 )
 def validate_command(offline: bool, output: str) -> None:
-    """Check the mapping files' structure, then lead.yaml, status.yaml and conversion.yaml
-    against the live schemas."""
+    """Check the mapping files' structure, then each against the live Salesforce and HubSpot
+    schemas (routing.yaml: its users and queues)."""
     cli = _cli()
     settings = cli._settings_or_exit()
     path = settings.mappings_dir / "lead.yaml"
@@ -79,8 +79,11 @@ def validate_command(offline: bool, output: str) -> None:
             from connector.mapping import validate
 
             status, conversion = others.get("status.yaml"), others.get("conversion.yaml")
+            routing = others.get("routing.yaml")
             wanted = validate.needs(
-                status.model if status else None, conversion.model if conversion else None
+                status.model if status else None,
+                conversion.model if conversion else None,
+                routing.model if routing else None,
             )
             schema = _schema(settings, offline, wanted)
             problems = validate.check(
@@ -90,6 +93,8 @@ def validate_command(offline: bool, output: str) -> None:
                 problems += validate.check_status(status, schema)
             if conversion is not None:
                 problems += validate.check_conversion(conversion, schema)
+            if routing is not None:
+                problems += validate.check_routing(routing, schema)
         problems += other_problems
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
@@ -128,8 +133,8 @@ def validate_command(offline: bool, output: str) -> None:
 
 def _other_files(directory: Path) -> tuple[dict[str, Loaded[Any]], list[Problem]]:
     """routing.yaml, status.yaml and conversion.yaml, where present, through the same loader:
-    the files that loaded (checked against the live schemas next, but routing.yaml, whose
-    owners are checked when a sync starts) and the structure problems of the others."""
+    the files that loaded (checked against the live schemas next) and the structure problems
+    of the others."""
     from connector.mapping.conversion import ConversionMapping
     from connector.mapping.status import StatusMapping
     from connector.routing.config import RoutingConfig

@@ -1,32 +1,37 @@
 """The live schemas the mapping files are checked against: the Lead and Contact describes and
 the contact properties, and what the other files name: the objects a relationship path such as
 `Owner.Email` reaches, the HubSpot lists `status.yaml` leaves, the org's Lead statuses and the
-Opportunity describe (`conversion.yaml`).
+Opportunity describe (`conversion.yaml`), and the users and queues `routing.yaml` names.
 
-Fetched once through the gateways (one call per describe, one LeadStatus query, one properties
-call, one call per list name and one for the lists' definitions) and cached in a JSON file with
-the time it was fetched, so `mappings validate --offline` (and CI pipelines without credentials
-for the APIs) can check against the last known schema, saying how old it is. The cache holds
-what the files asked for when it was fetched: what a later file names and the cache lacks is
-reported as not checked, never guessed.
+Fetched once through the gateways (one call per describe, one properties call, one call per
+list name and one for the lists' definitions, and the LeadStatus and owner queries together in
+one Composite call) and cached in a JSON file with the time it was fetched, so `mappings
+validate --offline` (and CI pipelines without credentials for the APIs) can check against the
+last known schema, saying how old it is. The cache holds what the files asked for when it was
+fetched: what a later file names and the cache lacks is reported as not checked, never guessed.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any, Protocol
 
 from connector.errors import ConfigError, FatalApiError
 from connector.feedback import is_list_id
 from connector.mapping.suggest import did_you_mean
-from connector.salesforce.soql import soql
+from connector.routing.config import QUEUE_PREFIX, USER_PREFIX, is_id
+from connector.routing.policy import Directory, QueueInfo, UserInfo, id_key
+from connector.salesforce.soql import MAX_IN_LIST_CHARS, in_chunks, soql
 
 #: 2: the Contact describe, other objects' describes, Lead statuses and lists were added.
-CACHE_FORMAT = 2
+#: 3: routing.yaml's users and queues were added.
+CACHE_FORMAT = 3
 CACHE_NAME = ".schema-cache.json"
 #: The query the conversion pass checks conversion.yaml with (connector.sync.conversion).
 LEAD_STATUS_QUERY = "SELECT ApiName, MasterLabel, IsConverted FROM LeadStatus"
@@ -101,6 +106,66 @@ class HubSpotList:
     object_type_id: str = "0-1"  # 0-1 contacts, 0-2 companies
 
 
+@dataclass(frozen=True)
+class SalesforceUser:
+    """A user routing.yaml names, as Salesforce has it: routing skips an inactive one in a
+    round-robin, and Salesforce refuses one as a Lead's owner."""
+
+    id: str
+    username: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class SalesforceQueue:
+    """A queue routing.yaml names (a Group of Type Queue)."""
+
+    id: str
+    developer_name: str
+
+
+def owner_key(ref: str, prefix: str) -> str:
+    """How a user (`005`) or queue (`00G`) reference is filed in `RoutingOwners`: an id by its
+    15-character form (ids are case-sensitive), a name without case (as routing finds it)."""
+    return id_key(ref) if is_id(ref, prefix) else ref.casefold()
+
+
+@dataclass(frozen=True)
+class RoutingOwners:
+    """The users and queues routing.yaml named when the schema was fetched, resolved the way
+    the router resolves them (by `owner_key`): the user or queue, or None when Salesforce has
+    none. For a name Salesforce does not know, only the few closest active usernames or queue
+    DeveloperNames are kept (`close_users`, `close_queues`), enough for "did you mean": the
+    cache holds no directory of the org's users."""
+
+    users: dict[str, SalesforceUser | None] = field(default_factory=dict)
+    queues: dict[str, SalesforceQueue | None] = field(default_factory=dict)
+    close_users: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    close_queues: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "users": {k: None if u is None else _dump(u) for k, u in self.users.items()},
+            "queues": {k: None if q is None else _dump(q) for k, q in self.queues.items()},
+            "close_users": {k: list(v) for k, v in self.close_users.items()},
+            "close_queues": {k: list(v) for k, v in self.close_queues.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RoutingOwners:
+        return cls(
+            users={
+                str(k): None if u is None else SalesforceUser(**u) for k, u in data["users"].items()
+            },
+            queues={
+                str(k): None if q is None else SalesforceQueue(**q)
+                for k, q in data["queues"].items()
+            },
+            close_users={str(k): tuple(v) for k, v in data["close_users"].items()},
+            close_queues={str(k): tuple(v) for k, v in data["close_queues"].items()},
+        )
+
+
 Fields = dict[str, SalesforceField]
 
 
@@ -108,8 +173,8 @@ Fields = dict[str, SalesforceField]
 class LiveSchema:
     """The Lead fields and contact properties, as fetched at `fetched_at` from `source`, with
     what the other mapping files named: other objects' fields (`Contact` always), the Lead
-    statuses (None: not fetched) and the lists by the reference a file gives (None: HubSpot
-    has no such list)."""
+    statuses (None: not fetched), the lists by the reference a file gives (None: HubSpot
+    has no such list) and routing.yaml's users and queues (None: not fetched)."""
 
     fetched_at: datetime
     lead: Fields
@@ -118,6 +183,7 @@ class LiveSchema:
     objects: dict[str, Fields] = field(default_factory=dict)
     lead_statuses: tuple[LeadStatusValue, ...] | None = None
     lists: dict[str, HubSpotList | None] = field(default_factory=dict)
+    owners: RoutingOwners | None = None
 
     def fields_of(self, sobject: str) -> Fields | None:
         """The fields of an sObject described with this schema; None when it was not."""
@@ -155,6 +221,7 @@ class LiveSchema:
                     for ref, hs_list in self.lists.items()
                 },
             },
+            "routing": None if self.owners is None else self.owners.to_json(),
         }
 
     @classmethod
@@ -170,6 +237,7 @@ class LiveSchema:
         }
         contact = [HubSpotProperty(**_tuples(p)) for p in data["hubspot"]["contacts"]]
         lists = data["hubspot"].get("lists") or {}
+        owners = data.get("routing")
         fetched = datetime.fromisoformat(data["fetched_at"])
         if fetched.tzinfo is None:
             msg = "fetched_at has no time zone"
@@ -187,6 +255,7 @@ class LiveSchema:
                 str(ref): None if found is None else HubSpotList(**found)
                 for ref, found in lists.items()
             },
+            owners=None if owners is None else RoutingOwners.from_json(owners),
         )
 
 
@@ -342,9 +411,16 @@ class Needs:
     list_refs: tuple[str, ...] = ()
     lead_statuses: bool = False
     objects: tuple[str, ...] = ()
+    #: routing.yaml's user references (Username or 005… id) and queue references
+    #: (DeveloperName or 00G… id).
+    users: tuple[str, ...] = ()
+    queues: tuple[str, ...] = ()
 
 
 class SalesforceSource(Protocol):
+    """The gateway's reads. One that also has `query_many(texts)` (the records of each text,
+    in order, five to a Composite call) gets the independent queries together."""
+
     def describe(self, sobject: str) -> dict[str, Any]: ...
     def query(self, text: str) -> list[dict[str, Any]]: ...
 
@@ -364,7 +440,9 @@ def fetch(
     now: datetime | None = None,
 ) -> LiveSchema:
     """Read the schemas through the gateways: the Lead and Contact describes and the contact
-    properties (three calls), then what `needs` asks for, each once."""
+    properties (three calls), then what `needs` asks for, each once: the LeadStatus query and
+    the owner queries do not depend on each other, so they travel together (one Composite
+    call for up to five)."""
     lead = lead_fields(salesforce.describe("Lead"))
     objects: dict[str, Fields] = {"Contact": object_fields(salesforce.describe("Contact"))}
     for sobject in needs.objects:
@@ -385,9 +463,15 @@ def fetch(
 
     for path in dict.fromkeys(needs.paths):
         walk_path(path, describe)
-    statuses = None
-    if needs.lead_statuses:
-        statuses = lead_statuses(salesforce.query(soql(LEAD_STATUS_QUERY)))
+    owner_queries = OwnerQueries.build(needs.users, needs.queues)
+    texts = [soql(LEAD_STATUS_QUERY)] if needs.lead_statuses else []
+    results = _query_together(salesforce, [*texts, *owner_queries.texts])
+    statuses = lead_statuses(results[0]) if needs.lead_statuses else None
+    owners = (
+        owner_queries.owners(needs.users, needs.queues, results[len(texts) :])
+        if needs.users or needs.queues
+        else None
+    )
     return LiveSchema(
         fetched_at=now or datetime.now(UTC),
         lead=lead,
@@ -396,7 +480,160 @@ def fetch(
         objects=objects,
         lead_statuses=statuses,
         lists=fetch_lists(hubspot, needs.list_refs),
+        owners=owners,
     )
+
+
+def _query_together(salesforce: SalesforceSource, texts: Sequence[str]) -> list[list[Any]]:
+    """The records of each of `texts`, in order: one alone as a plain query, several through
+    the gateway's `query_many` (one Composite call for up to five) when it has one."""
+    if len(texts) <= 1:
+        return [salesforce.query(text) for text in texts]
+    many = getattr(salesforce, "query_many", None)
+    if callable(many):
+        return list(many(list(texts)))
+    return [salesforce.query(text) for text in texts]
+
+
+# -- routing.yaml's users and queues ----------------------------------------------------------
+#: How many active usernames, and queue DeveloperNames, are read for "did you mean" (the
+#: look-ups of the names routing.yaml gives are not bounded by it).
+SUGGESTION_LIMIT = 2000
+#: How many close names the cache keeps per unknown reference (the first is suggested), and
+#: how similar a name must be (difflib's ratio, as `did_you_mean` has it) to be one.
+CLOSE_NAMES = 3
+CLOSE_CUTOFF = 0.6
+#: The named users and queues, by (ids given, names given): an empty IN list is refused. The
+#: filters are the router's (connector.routing.router), so both find the same.
+_USER_QUERIES = {
+    (True, True): "SELECT Id, Username, IsActive FROM User WHERE Id IN {ids} OR Username IN "
+    "{names}",
+    (True, False): "SELECT Id, Username, IsActive FROM User WHERE Id IN {ids}",
+    (False, True): "SELECT Id, Username, IsActive FROM User WHERE Username IN {names}",
+}
+_QUEUE_QUERIES = {
+    (True, True): "SELECT Id, DeveloperName FROM Group WHERE Type = 'Queue' AND (Id IN {ids} OR "
+    "DeveloperName IN {names})",
+    (True, False): "SELECT Id, DeveloperName FROM Group WHERE Type = 'Queue' AND Id IN {ids}",
+    (False, True): "SELECT Id, DeveloperName FROM Group WHERE Type = 'Queue' AND DeveloperName IN "
+    "{names}",
+}
+ACTIVE_USERNAMES_QUERY = (
+    "SELECT Username FROM User WHERE IsActive = true ORDER BY Username LIMIT {limit}"
+)
+QUEUE_NAMES_QUERY = (
+    "SELECT DeveloperName FROM Group WHERE Type = 'Queue' ORDER BY DeveloperName LIMIT {limit}"
+)
+
+
+@dataclass(frozen=True)
+class OwnerQueries:
+    """The SOQL that resolves routing.yaml's references: the named users and queues (by id or
+    name, as the router reads them), and, only when a name (not an id) is given, the active
+    usernames or the queue DeveloperNames, bounded, for "did you mean". `kinds` says what each
+    text reads."""
+
+    texts: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()  # "users", "usernames", "queues", "queue_names"
+
+    @classmethod
+    def build(cls, users: Sequence[str], queues: Sequence[str]) -> OwnerQueries:
+        texts: list[str] = []
+        kinds: list[str] = []
+        for kind, refs, prefix, templates, names_query in (
+            ("users", users, USER_PREFIX, _USER_QUERIES, ACTIVE_USERNAMES_QUERY),
+            ("queues", queues, QUEUE_PREFIX, _QUEUE_QUERIES, QUEUE_NAMES_QUERY),
+        ):
+            ids = sorted({r for r in refs if is_id(r, prefix)})
+            # As the router sends them: usernames without case, DeveloperNames as written.
+            names = sorted(
+                {r.casefold() if kind == "users" else r for r in refs if not is_id(r, prefix)}
+            )
+            for id_chunk, name_chunk in _paired_chunks(ids, names):
+                texts.append(
+                    soql(
+                        templates[bool(id_chunk), bool(name_chunk)], ids=id_chunk, names=name_chunk
+                    )
+                )
+                kinds.append(kind)
+            if names:
+                texts.append(soql(names_query, limit=SUGGESTION_LIMIT))
+                kinds.append("usernames" if kind == "users" else "queue_names")
+        return cls(tuple(texts), tuple(kinds))
+
+    def owners(
+        self, users: Sequence[str], queues: Sequence[str], results: Sequence[list[Any]]
+    ) -> RoutingOwners:
+        """Each reference resolved from the `results` of `texts`, with the close names of
+        each unknown name."""
+        rows: dict[str, list[Mapping[str, Any]]] = {kind: [] for kind in self.kinds}
+        for kind, result in zip(self.kinds, results, strict=True):
+            rows[kind] += result
+        directory = Directory(
+            users=[
+                UserInfo(str(r["Id"]), "", str(r.get("Username") or ""), bool(r.get("IsActive")))
+                for r in rows.get("users", [])
+            ],
+            queues=[
+                QueueInfo(str(r["Id"]), "", str(r.get("DeveloperName") or ""))
+                for r in rows.get("queues", [])
+            ],
+        )
+        usernames = [str(r.get("Username") or "") for r in rows.get("usernames", [])]
+        queue_names = [str(r.get("DeveloperName") or "") for r in rows.get("queue_names", [])]
+        found_users: dict[str, SalesforceUser | None] = {}
+        found_queues: dict[str, SalesforceQueue | None] = {}
+        close_users: dict[str, tuple[str, ...]] = {}
+        close_queues: dict[str, tuple[str, ...]] = {}
+        for ref in users:
+            key = owner_key(ref, USER_PREFIX)
+            user = directory.user(ref)
+            found_users[key] = (
+                None if user is None else SalesforceUser(user.id, user.username, user.active)
+            )
+            if user is None and not is_id(ref, USER_PREFIX):
+                close_users[key] = close_names(ref, usernames, by_local_part=True)
+        for ref in queues:
+            key = owner_key(ref, QUEUE_PREFIX)
+            queue = directory.queue(ref)
+            found_queues[key] = (
+                None if queue is None else SalesforceQueue(queue.id, queue.developer_name)
+            )
+            if queue is None and not is_id(ref, QUEUE_PREFIX):
+                close_queues[key] = close_names(ref, queue_names)
+        return RoutingOwners(found_users, found_queues, close_users, close_queues)
+
+
+def close_names(
+    word: str, candidates: Sequence[str], *, by_local_part: bool = False, n: int = CLOSE_NAMES
+) -> tuple[str, ...]:
+    """The `n` of `candidates` closest to `word` (case aside, similarity 0.6 or more), closest
+    first. `by_local_part` (usernames) compares the part before the `@`: the users of one org
+    share a domain, which would make any username look close to any other; the whole name then
+    breaks ties (a sandbox's `user@acme.com.uat` still finds `user@acme.com`)."""
+
+    def ratio(a: str, b: str) -> float:
+        return difflib.SequenceMatcher(None, a, b).ratio()
+
+    def local(name: str) -> str:
+        return (name.rpartition("@")[0] or name) if by_local_part else name
+
+    lowered = word.lower()
+    scored = []
+    for candidate in dict.fromkeys(c for c in candidates if c):
+        other = candidate.lower()
+        score = ratio(local(lowered), local(other))
+        if score >= CLOSE_CUTOFF:
+            scored.append((-score, -ratio(lowered, other), candidate))
+    return tuple(candidate for *_, candidate in sorted(scored)[:n])
+
+
+def _paired_chunks(first: list[str], second: list[str]) -> list[tuple[list[str], list[str]]]:
+    """Both lists cut to fit the IN-list limit together, paired up for one query each."""
+    half = MAX_IN_LIST_CHARS // 2
+    firsts = list(in_chunks(first, half)) if first else []
+    seconds = list(in_chunks(second, half)) if second else []
+    return [(a or [], b or []) for a, b in zip_longest(firsts, seconds)]
 
 
 def fetch_lists(hubspot: HubSpotSource, refs: Sequence[str]) -> dict[str, HubSpotList | None]:

@@ -9,17 +9,20 @@ statuses are Lead Status values, the copied Lead fields (and relationship paths)
 contact properties copies and stamps write can be written, the lists to leave are static
 lists HubSpot knows. `conversion.yaml` (`check_conversion`): the statuses, the opportunity
 stage and the amount property against the org, with the same checks a conversion pass makes.
+`routing.yaml` (`check_routing`): every user and queue it names is one Salesforce has (found
+the way the router finds it), and the users who would own leads are active.
 
 Each finding is a `Problem` at the line it is about. Errors fail validation; warnings
 (`truncate` longer than the field, values an unrestricted picklist does not list, a default
-Contact field the org lacks, what an offline cache cannot tell) do not.
+Contact field the org lacks, an inactive round-robin user, what an offline cache cannot tell)
+do not.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from connector.errors import MappingError
 from connector.feedback import is_list_id
@@ -47,11 +50,16 @@ from connector.mapping.schema import (
     LiveSchema,
     Needs,
     SalesforceField,
+    SalesforceQueue,
+    SalesforceUser,
+    owner_key,
     walk_path,
 )
 from connector.mapping.status import StatusMapping
 from connector.mapping.suggest import did_you_mean
 from connector.mapping.transforms import TransformError, compile_transform, utf16_length
+from connector.routing.config import QUEUE_PREFIX, USER_PREFIX, RoutingConfig, is_id
+from connector.routing.policy import config_refs
 
 TEXT_TYPES = frozenset(
     {"string", "textarea", "email", "phone", "url", "encryptedstring", "combobox", "id"}
@@ -554,10 +562,13 @@ def _ordered(problems: Iterable[Problem]) -> list[Problem]:
 
 # -- what the other files need of the orgs --------------------------------------------------
 def needs(
-    status: StatusMapping | None = None, conversion: ConversionMapping | None = None
+    status: StatusMapping | None = None,
+    conversion: ConversionMapping | None = None,
+    routing: RoutingConfig | None = None,
 ) -> Needs:
-    """What `check_status` and `check_conversion` read beyond the Lead and Contact describes
-    and the contact properties, so `schema.fetch` asks for it (and nothing more)."""
+    """What `check_status`, `check_conversion` and `check_routing` read beyond the Lead and
+    Contact describes and the contact properties, so `schema.fetch` asks for it (and nothing
+    more): routing.yaml's references are the ones the router looks up (`config_refs`)."""
     paths: list[str] = []
     refs: list[str] = []
     if status is not None:
@@ -568,11 +579,14 @@ def needs(
         and conversion.opportunity.create
         and conversion.opportunity.stage is not None
     )
+    users, queues = config_refs(routing) if routing is not None else ([], [])
     return Needs(
         paths=tuple(dict.fromkeys(paths)),
         list_refs=tuple(refs),
         lead_statuses=conversion is not None,
         objects=("Opportunity",) if wants_stage else (),
+        users=tuple(dict.fromkeys(ref for _where, ref in users)),
+        queues=tuple(dict.fromkeys(ref for _where, ref in queues)),
     )
 
 
@@ -785,3 +799,113 @@ def _reported(found: _Findings, loc: Loc, source: str, check: Callable[[], Any])
         found.add(loc, message)
         return False
     return True
+
+
+# -- routing.yaml ---------------------------------------------------------------------------
+OwnerKind = Literal["user", "queue"]
+#: What `_resolved` gives for a reference the (cached) schema did not look up.
+UNCHECKED = "not looked up"
+
+
+@dataclass(frozen=True)
+class OwnerUse:
+    """One place routing.yaml names a user or a queue: where (`loc`), what, and what for:
+    `review`, `default` (they own the leads sent there), `member` (a round-robin user of
+    `rule`), `queue` (a rule's queue) or `team_queue` (global leads)."""
+
+    loc: Loc
+    kind: OwnerKind
+    ref: str
+    role: Literal["review", "default", "member", "queue", "team_queue"]
+    rule: str | None = None
+
+
+def owner_uses(config: RoutingConfig) -> list[OwnerUse]:
+    """Every user and queue routing.yaml names, with its place in the file: the same
+    references `connector.routing.policy.config_refs` gives the router."""
+    uses: list[OwnerUse] = []
+    for role in ("review", "default"):
+        ref = getattr(config, role)
+        if ref is not None:
+            kind: OwnerKind = "user" if ref.user is not None else "queue"
+            uses.append(OwnerUse((role, kind), kind, ref.ref, role))
+    team = config.global_policy.team_queue
+    if team:
+        uses.append(OwnerUse(("global", "team_queue"), "queue", team, "team_queue"))
+    for index, rule in enumerate(config.rules):
+        at: Loc = ("rules", index, "assign")
+        if rule.assign.queue is not None:
+            uses.append(OwnerUse((*at, "queue"), "queue", rule.assign.queue, "queue", rule.name))
+        for j, member in enumerate(rule.assign.users or ()):
+            uses.append(
+                OwnerUse((*at, "users", j, "user"), "user", member.user, "member", rule.name)
+            )
+    return uses
+
+
+def check_routing(loaded: Loaded[RoutingConfig], schema: LiveSchema) -> list[Problem]:
+    """Every finding about routing.yaml's owners against `schema`, in file order: a user or
+    queue Salesforce does not have is an error (the router stops on it), with the closest
+    active username or queue DeveloperName; an inactive round-robin user is a warning (routing
+    skips it; a rule whose users are all inactive sends its leads to `default`); an inactive
+    review or default user is an error (Salesforce refuses an inactive user as a Lead's owner:
+    every lead sent there would fail)."""
+    found = _Findings(loaded)
+    inactive: dict[str, int] = {}  # rule name: how many of its users are known and inactive
+    for use in owner_uses(loaded.model):
+        resolved = _resolved(schema, use)
+        if resolved == UNCHECKED:
+            found.unchecked(use.loc, f"Salesforce {use.kind} '{use.ref}'")
+        elif resolved is None:
+            found.add(use.loc, _unknown_owner(use, schema))
+        elif isinstance(resolved, SalesforceUser) and not resolved.active:
+            if use.role == "member":
+                inactive[use.rule or ""] = inactive.get(use.rule or "", 0) + 1
+                found.add(
+                    use.loc,
+                    f"Salesforce user '{use.ref}' is inactive: rule '{use.rule}' skips it when "
+                    "taking turns",
+                    "warning",
+                )
+            else:
+                found.add(
+                    use.loc,
+                    f"Salesforce user '{use.ref}' is inactive: Salesforce refuses an inactive "
+                    f"user as a Lead's owner (INACTIVE_OWNER_OR_USER), so every lead sent to "
+                    f"{use.role} would fail; name an active user or a queue",
+                )
+    for index, rule in enumerate(loaded.model.rules):
+        users = rule.assign.users or ()
+        if users and inactive.get(rule.name, 0) == len(users):
+            found.add(
+                ("rules", index, "assign", "users"),
+                f"none of rule '{rule.name}''s users is active: its leads go to `default`",
+                "warning",
+            )
+    return _ordered(found.problems)
+
+
+def _resolved(schema: LiveSchema, use: OwnerUse) -> SalesforceUser | SalesforceQueue | str | None:
+    """The user or queue `use` names, None when Salesforce has none, `UNCHECKED` when the
+    (cached) schema did not look it up."""
+    owners = schema.owners
+    if owners is None:
+        return UNCHECKED
+    if use.kind == "user":
+        return owners.users.get(owner_key(use.ref, USER_PREFIX), UNCHECKED)
+    return owners.queues.get(owner_key(use.ref, QUEUE_PREFIX), UNCHECKED)
+
+
+def _unknown_owner(use: OwnerUse, schema: LiveSchema) -> str:
+    """Salesforce has no user or queue by this reference: say how they are named, and the
+    closest active username or queue DeveloperName (none for an id)."""
+    owners = schema.owners
+    if use.kind == "user":
+        how, prefix = "a Username or 005… id", USER_PREFIX
+        close = owners.close_users if owners else {}
+    else:
+        how, prefix = "a DeveloperName or 00G… id", QUEUE_PREFIX
+        close = owners.close_queues if owners else {}
+    nearest = () if is_id(use.ref, prefix) else close.get(owner_key(use.ref, prefix), ())
+    hint = f"; did you mean '{nearest[0]}'?" if nearest else ""
+    return f"no Salesforce {use.kind} '{use.ref}' ({how}){hint}"
