@@ -18,7 +18,6 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from itertools import zip_longest
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,7 +26,8 @@ from connector.feedback import is_list_id
 from connector.mapping.suggest import did_you_mean
 from connector.routing.config import QUEUE_PREFIX, USER_PREFIX, is_id
 from connector.routing.policy import Directory, QueueInfo, UserInfo, id_key
-from connector.salesforce.soql import MAX_IN_LIST_CHARS, in_chunks, soql
+from connector.routing.router import QUEUE_QUERIES, USER_QUERIES, owner_queries
+from connector.salesforce.soql import soql
 
 #: 2: the Contact describe, other objects' describes, Lead statuses and lists were added.
 #: 3: routing.yaml's users and queues were added.
@@ -503,21 +503,6 @@ SUGGESTION_LIMIT = 2000
 #: how similar a name must be (difflib's ratio, as `did_you_mean` has it) to be one.
 CLOSE_NAMES = 3
 CLOSE_CUTOFF = 0.6
-#: The named users and queues, by (ids given, names given): an empty IN list is refused. The
-#: filters are the router's (connector.routing.router), so both find the same.
-_USER_QUERIES = {
-    (True, True): "SELECT Id, Username, IsActive FROM User WHERE Id IN {ids} OR Username IN "
-    "{names}",
-    (True, False): "SELECT Id, Username, IsActive FROM User WHERE Id IN {ids}",
-    (False, True): "SELECT Id, Username, IsActive FROM User WHERE Username IN {names}",
-}
-_QUEUE_QUERIES = {
-    (True, True): "SELECT Id, DeveloperName FROM Group WHERE Type = 'Queue' AND (Id IN {ids} OR "
-    "DeveloperName IN {names})",
-    (True, False): "SELECT Id, DeveloperName FROM Group WHERE Type = 'Queue' AND Id IN {ids}",
-    (False, True): "SELECT Id, DeveloperName FROM Group WHERE Type = 'Queue' AND DeveloperName IN "
-    "{names}",
-}
 ACTIVE_USERNAMES_QUERY = (
     "SELECT Username FROM User WHERE IsActive = true ORDER BY Username LIMIT {limit}"
 )
@@ -541,21 +526,17 @@ class OwnerQueries:
         texts: list[str] = []
         kinds: list[str] = []
         for kind, refs, prefix, templates, names_query in (
-            ("users", users, USER_PREFIX, _USER_QUERIES, ACTIVE_USERNAMES_QUERY),
-            ("queues", queues, QUEUE_PREFIX, _QUEUE_QUERIES, QUEUE_NAMES_QUERY),
+            ("users", users, USER_PREFIX, USER_QUERIES, ACTIVE_USERNAMES_QUERY),
+            ("queues", queues, QUEUE_PREFIX, QUEUE_QUERIES, QUEUE_NAMES_QUERY),
         ):
             ids = sorted({r for r in refs if is_id(r, prefix)})
             # As the router sends them: usernames without case, DeveloperNames as written.
             names = sorted(
                 {r.casefold() if kind == "users" else r for r in refs if not is_id(r, prefix)}
             )
-            for id_chunk, name_chunk in _paired_chunks(ids, names):
-                texts.append(
-                    soql(
-                        templates[bool(id_chunk), bool(name_chunk)], ids=id_chunk, names=name_chunk
-                    )
-                )
-                kinds.append(kind)
+            looked_up = owner_queries(templates, ids, names)
+            texts += looked_up
+            kinds += [kind] * len(looked_up)
             if names:
                 texts.append(soql(names_query, limit=SUGGESTION_LIMIT))
                 kinds.append("usernames" if kind == "users" else "queue_names")
@@ -626,14 +607,6 @@ def close_names(
         if score >= CLOSE_CUTOFF:
             scored.append((-score, -ratio(lowered, other), candidate))
     return tuple(candidate for *_, candidate in sorted(scored)[:n])
-
-
-def _paired_chunks(first: list[str], second: list[str]) -> list[tuple[list[str], list[str]]]:
-    """Both lists cut to fit the IN-list limit together, paired up for one query each."""
-    half = MAX_IN_LIST_CHARS // 2
-    firsts = list(in_chunks(first, half)) if first else []
-    seconds = list(in_chunks(second, half)) if second else []
-    return [(a or [], b or []) for a, b in zip_longest(firsts, seconds)]
 
 
 def fetch_lists(hubspot: HubSpotSource, refs: Sequence[str]) -> dict[str, HubSpotList | None]:

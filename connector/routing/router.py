@@ -77,14 +77,14 @@ MIN_QUERY_CHARS = 2_000
 
 
 #: The users and queues queries, by (ids given, names given): an empty IN list is refused.
-_USER_QUERIES = {
+USER_QUERIES = {
     (True, True): "SELECT Id, Name, Username, IsActive, UserRole.Name FROM User "
     "WHERE Id IN {ids} OR Username IN {names}",
     (True, False): "SELECT Id, Name, Username, IsActive, UserRole.Name FROM User WHERE Id IN {ids}",
     (False, True): "SELECT Id, Name, Username, IsActive, UserRole.Name FROM User "
     "WHERE Username IN {names}",
 }
-_QUEUE_QUERIES = {
+QUEUE_QUERIES = {
     (True, True): "SELECT Id, Name, DeveloperName FROM Group "
     "WHERE Type = 'Queue' AND (Id IN {ids} OR DeveloperName IN {names})",
     (True, False): "SELECT Id, Name, DeveloperName FROM Group WHERE Type = 'Queue' AND Id IN {ids}",
@@ -284,13 +284,13 @@ class Router:
         new_developer_names = sorted(
             d for d in developer_names if d.casefold() not in self._queue_refs_read
         )
-        user_texts = _queries(
-            _USER_QUERIES,
+        user_texts = owner_queries(
+            USER_QUERIES,
             sorted(i for i in user_ids if id_key(i) not in self._users),
             new_usernames,
         )
-        queue_texts = _queries(
-            _QUEUE_QUERIES,
+        queue_texts = owner_queries(
+            QUEUE_QUERIES,
             sorted(i for i in queue_ids if id_key(i) not in self._queues),
             new_developer_names,
         )
@@ -366,11 +366,12 @@ def _value(row: Mapping[str, Any], name: str) -> Any:
     return next((v for k, v in row.items() if k.lower() == lower), None)
 
 
-def _queries(
+def owner_queries(
     templates: Mapping[tuple[bool, bool], str], ids: list[str], names: list[str]
 ) -> list[str]:
-    """The users or queues queries (`_USER_QUERIES`, `_QUEUE_QUERIES`) for these ids and
-    names: none for neither."""
+    """The users or queues queries (`USER_QUERIES`, `QUEUE_QUERIES`) for these ids and
+    names, cut to SOQL's limits: none for neither. `mappings validate` looks owners up with
+    the same queries, so both find the same."""
     return [
         soql(templates[bool(id_chunk), bool(name_chunk)], ids=id_chunk, names=name_chunk)
         for id_chunk, name_chunk in _paired_chunks(ids, names)
