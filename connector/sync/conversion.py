@@ -34,7 +34,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import structlog
 
@@ -85,20 +85,6 @@ ACCOUNT_ID = "salesforceaccountid"
 OPPORTUNITY_ID = "salesforceopportunityid"
 
 T = TypeVar("T")
-
-
-class ConversionSalesforce(SalesforceSide, Protocol):
-    """The Salesforce calls conversion makes: the streams' ones, and a describe (the
-    Opportunity stages, checked once when `opportunity.stage` is set)."""
-
-    def describe(self, sobject: str) -> dict[str, Any]: ...
-
-
-class ConversionHubSpot(HubSpotSide, Protocol):
-    """The HubSpot calls conversion makes: the streams' ones, and the property list (checked
-    once when `opportunity.amount_property` is set)."""
-
-    def properties(self, object_type: str = "contacts") -> list[dict[str, Any]]: ...
 
 
 @dataclass
@@ -176,8 +162,8 @@ class ConversionEngine:
 
     def __init__(
         self,
-        salesforce: ConversionSalesforce,
-        hubspot: ConversionHubSpot,
+        salesforce: SalesforceSide,
+        hubspot: HubSpotSide,
         store: StateStore,
         conversion_mapping: ConversionMapping,
         *,
