@@ -13,6 +13,7 @@ from hubspot.crm.contacts import SimplePublicObjectInput
 
 from connector.model import LeadConvert
 from connector.salesforce.gateway import SalesforceGateway
+from connector.state.store import StateStore
 from tests.conftest import hubspot_client, sf_client
 from tests.e2e.conftest import sync_once
 from tests.gateways.test_salesforce_sandbox import settings_for
@@ -147,7 +148,7 @@ def test_a_contact_refusal_is_dead_lettered_with_salesforces_field(server, run):
     assert server.sandbox.org.records["Contact"][contact_id]["Title"] == "Buyer"
 
 
-def test_a_lead_a_rep_converts_is_linked_at_once_and_changes_follow(server, run):
+def test_a_lead_a_rep_converts_is_linked_at_once_and_changes_follow(server, run, tmp_path):
     """A rep converts the Lead in Salesforce while marketing's contact is still an MQL: the next
     pass links the contact to the rep's Contact (the feedback stream hands the converted Lead to
     conversion), HubSpot gets the ids, and marketing's next change goes to that Contact instead
@@ -175,6 +176,8 @@ def test_a_lead_a_rep_converts_is_linked_at_once_and_changes_follow(server, run)
         if e.path.startswith("/services/Soap/")
     ]
     assert ours == []  # linked, never converted again
+    with StateStore.open(f"sqlite:///{tmp_path / 'state.db'}") as store:
+        assert store.dead_letters() == []  # the hand-over closed once linked
 
     _hubspot_update(server, jobtitle="Chief Buyer")
     result, _ = run()
