@@ -264,8 +264,12 @@ def _read(settings: Settings, plan: Any, limit: int, emails: list[str]) -> tuple
     columns = list(dict.fromkeys(fields))
     linked: dict[str, dict[str, Any]] = {}
     by_id = "SELECT {columns:fields} FROM Lead WHERE {ext:literal} IN {values}"
-    for record in _select(salesforce, by_id, [c.id for c in contacts], columns=columns, ext=ext):
+    converted_columns = [*columns, "IsConverted", "ConvertedContactId"]
+    for record in _select(
+        salesforce, by_id, [c.id for c in contacts], columns=converted_columns, ext=ext
+    ):
         linked[record[ext]] = record
+    people = _converted_people(salesforce, plan, linked)
     addresses = sorted({c.email.lower() for c in contacts if c.email and c.id not in linked})
     by_email: dict[str, dict[str, Any]] = {}
     customers: dict[str, str] = {}
@@ -278,6 +282,8 @@ def _read(settings: Settings, plan: Any, limit: int, emails: list[str]) -> tuple
         customers.setdefault((record.get("Email") or "").lower(), record["Id"])
 
     def existing(contact: Any) -> Existing:
+        if contact.id in people:
+            return Existing(converted=people[contact.id])
         if contact.id in linked:
             return Existing(lead=linked[contact.id], linked=True)
         email = (contact.email or "").lower()
@@ -286,6 +292,42 @@ def _read(settings: Settings, plan: Any, limit: int, emails: list[str]) -> tuple
         return Existing(lead=by_email.get(email))
 
     return contacts, existing
+
+
+def _converted_people(
+    salesforce: Any, plan: Any, linked: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The Contacts converted Leads became, by HubSpot id, each under the Lead field names
+    whose values go there after conversion (lead.yaml `contact:`)."""
+    targets = {
+        f.salesforce: f.spec.contact_field
+        for f in plan.fields
+        if f.spec.to_salesforce and f.spec.contact_field
+    }
+    became = {
+        hubspot_id: str(lead["ConvertedContactId"])
+        for hubspot_id, lead in linked.items()
+        if lead.get("IsConverted") and lead.get("ConvertedContactId")
+    }
+    if not became or not targets:
+        return {}
+    columns = list(dict.fromkeys(["Id", "LastModifiedDate", *targets.values()]))
+    template = "SELECT {columns:fields} FROM Contact WHERE Id IN {values}"
+    rows = {
+        str(row["Id"]): row
+        for row in _select(salesforce, template, sorted(set(became.values())), columns=columns)
+    }
+    people: dict[str, dict[str, Any]] = {}
+    for hubspot_id, contact_id in became.items():
+        row = rows.get(contact_id)
+        if row is not None:
+            values = {lead: row.get(field) for lead, field in targets.items()}
+            people[hubspot_id] = {
+                **values,
+                "Id": contact_id,
+                "LastModifiedDate": row.get("LastModifiedDate"),
+            }
+    return people
 
 
 def _select(

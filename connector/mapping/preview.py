@@ -7,7 +7,7 @@ would be written, from what to what, and the rule that decided it. Nothing here 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -17,7 +17,9 @@ from connector.mapping.transforms import text_of
 from connector.model import HubSpotContact
 
 Side = Literal["salesforce", "hubspot", "kept"]
-Action = Literal["create", "update", "link", "customer", "unchanged", "not_included", "fail"]
+Action = Literal[
+    "create", "update", "link", "converted", "customer", "unchanged", "not_included", "fail"
+]
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,9 @@ class Existing:
     lead: dict[str, Any] | None = None
     linked: bool = False
     contact_id: str | None = None  # a Contact with the same email: already a customer
+    #: The linked Lead is converted: the Contact it became, its values under the Lead field
+    #: names (what a sync compares and writes there instead).
+    converted: dict[str, Any] | None = None
 
 
 def preview(plan: LeadPlan, contact: HubSpotContact, existing: Existing) -> RecordPreview:
@@ -86,6 +91,8 @@ def preview(plan: LeadPlan, contact: HubSpotContact, existing: Existing) -> Reco
         }
     except MappingFailure as failure:
         return RecordPreview(**base, action="fail", reason=f"MAPPING_FAILED: {failure}")
+    if existing.converted is not None:
+        return _converted(plan, contact, existing.converted, forward, base)
     lead = existing.lead
     if lead is None and existing.contact_id:
         return RecordPreview(
@@ -123,6 +130,36 @@ def preview(plan: LeadPlan, contact: HubSpotContact, existing: Existing) -> Reco
         action, reason = "link", "email matches an unlinked Lead: linked, not duplicated"
     return RecordPreview(
         **base, action=action, reason=reason, salesforce_id=lead.get("Id"), changes=tuple(changes)
+    )
+
+
+def _converted(
+    plan: LeadPlan,
+    contact: HubSpotContact,
+    person: dict[str, Any],
+    forward: dict[str, Any],
+    base: dict[str, Any],
+) -> RecordPreview:
+    """A converted person: the fields with a Contact field, compared with the Contact (a Lead
+    Salesforce has converted takes no update); nothing comes back from it."""
+    changed_at = _moment(person.get("LastModifiedDate"))
+    changes = []
+    for f in plan.fields:
+        target = f.spec.contact_field
+        if not f.spec.to_salesforce or not target:
+            continue
+        found = _field(f, contact.properties, contact.updated_at, forward, person, changed_at)
+        for change in found:
+            if change.side != "hubspot":
+                changes.append(replace(change, name=target))
+    writes = any(c.side == "salesforce" for c in changes)
+    contact_id = person.get("Id")
+    return RecordPreview(
+        **base,
+        action="converted" if writes else "unchanged",
+        reason="converted: changes go to its Contact" if writes else "the Contact has these values",
+        salesforce_id=contact_id,
+        changes=tuple(changes),
     )
 
 
@@ -208,7 +245,8 @@ class Totals:
         a = self.actions
         return (
             f"{self.records} contacts read: {a['create']} Leads to create, {a['update']} to "
-            f"update, {a['link']} to link by email, {a['customer']} customers (no Lead), "
+            f"update, {a['link']} to link by email, {a['converted']} converted (their Contacts "
+            f"to update), {a['customer']} customers (no Lead), "
             f"{a['unchanged']} unchanged, {a['not_included']} not included, {a['fail']} "
             f"failing\n{self.to_salesforce} field changes to Salesforce, {self.to_hubspot} to "
             f"HubSpot, {self.kept} differences kept by their conflict rule"
@@ -219,12 +257,15 @@ def render(record: RecordPreview) -> str:
     """A record's outcome for people, one line per field."""
     who = f"HubSpot contact {record.hubspot_id}" + (f" ({record.email})" if record.email else "")
     target = f" {record.salesforce_id}" if record.salesforce_id else ""
+    # A converted person's (or a customer's) record is its Contact (Ids 003...).
+    obj = "Contact" if (record.salesforce_id or "").startswith("003") else "Lead"
     headline = {
         "create": "create a Lead",
         "update": f"update Lead{target}",
         "link": f"link and update Lead{target}",
+        "converted": f"update Contact{target} (its Lead is converted)",
         "customer": f"nothing (Contact{target})",
-        "unchanged": f"nothing (Lead{target} unchanged)",
+        "unchanged": f"nothing ({obj}{target} unchanged)",
         "not_included": "nothing (not included)",
         "fail": "fail",
     }[record.action]
@@ -232,11 +273,11 @@ def render(record: RecordPreview) -> str:
     for c in record.changes:
         if c.side == "kept":
             lines.append(
-                f"  = Lead.{c.name} keeps {_shown(c.old)} (HubSpot has {_shown(c.new)})"
+                f"  = {obj}.{c.name} keeps {_shown(c.old)} (HubSpot has {_shown(c.new)})"
                 f"   [{c.rule}: {c.reason}]"
             )
         else:
-            where = f"Lead.{c.name}" if c.side == "salesforce" else f"HubSpot {c.name}"
+            where = f"{obj}.{c.name}" if c.side == "salesforce" else f"HubSpot {c.name}"
             mark = "+" if c.old is None else "~"
             why = f"{c.rule}: {c.reason}" if c.reason else c.rule
             lines.append(f"  {mark} {where}: {_shown(c.old)} -> {_shown(c.new)}   [{why}]")

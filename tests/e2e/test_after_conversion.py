@@ -9,8 +9,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hubspot.crm.contacts import SimplePublicObjectInput
 
+from connector.cli import main
 from connector.model import LeadConvert
 from connector.salesforce.gateway import SalesforceGateway
 from connector.state.store import StateStore
@@ -183,3 +185,26 @@ def test_a_lead_a_rep_converts_is_linked_at_once_and_changes_follow(server, run,
     result, _ = run()
     assert "failed 0" in result.output, result.output
     assert server.sandbox.org.records["Contact"][made.contact_id]["Title"] == "Chief Buyer"
+
+
+def test_mappings_plan_shows_a_converted_persons_contact(server, run):
+    """`leadbridge mappings plan` previews what a sync would do with a converted person: an
+    update of the Contact (not of the converted Lead), with the rule that keeps the rep's
+    phone; and it writes nothing."""
+    run()
+    _hubspot_update(server, lifecyclestage="salesqualifiedlead")
+    run()
+    contact_id = _one(server, "Lead", HubSpot_Contact_Id__c="900")["ConvertedContactId"]
+    sf_client(server, REP).Contact.update(contact_id, {"Phone": "+46 40 123 45 67"})
+    _hubspot_update(server, jobtitle="Head of Buying", phone="+46 70 999 99 99")
+    mark = server.sandbox.journal.last_seq()
+
+    result = CliRunner().invoke(main, ["mappings", "plan", "--email", "ada@globex.test"])
+
+    assert result.exit_code == 0, result.output
+    assert f"update Contact {contact_id} (its Lead is converted)" in result.output
+    assert "~ Contact.Title: 'Buyer' -> 'Head of Buying'" in result.output
+    assert "= Contact.Phone keeps '+46 40 123 45 67'" in result.output
+    assert "1 converted (their Contacts to update)" in result.output
+    writes = [e for e in server.sandbox.journal.entries(since=mark) if e.method in ("PATCH",)]
+    assert writes == []

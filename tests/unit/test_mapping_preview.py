@@ -170,3 +170,36 @@ def test_unchanged_link_customer_excluded_and_failing_records():
     assert totals.to_json()["unchanged"] == 1
     assert totals.to_json()["fail"] == 1
     assert totals.records == 5
+
+
+def test_a_converted_person_previews_its_contact_under_the_contacts_field_names():
+    """A converted Lead takes no update: the Contact it became is compared instead, field by
+    field where Salesforce has a Contact field (Company and Status have none, and nothing comes
+    back from a Contact)."""
+    person = {
+        "Id": "003000000000001AAA",
+        "LastModifiedDate": "2026-03-01T10:00:00.000+0000",
+        "LastName": "Lovelace",
+        "Title": "CTO",
+        "LeadSource": "Web",
+    }
+    contact = _contact(lastname="King", jobtitle="", hs_analytics_source="OFFLINE")
+
+    record = preview(PLAN, contact, Existing(converted=person))
+
+    assert (record.action, record.salesforce_id) == ("converted", "003000000000001AAA")
+    assert {(c.side, c.name, c.new) for c in record.changes} == {
+        ("salesforce", "LastName", "King"),
+        ("salesforce", "LeadSource", "Other"),
+        ("kept", "Title", None),  # salesforce_unless_blank keeps the Contact's CTO
+    }
+    text = render(record)
+    assert "update Contact 003000000000001AAA (its Lead is converted)" in text
+    assert "~ Contact.LastName: 'Lovelace' -> 'King'" in text
+    unchanged = preview(
+        PLAN,
+        _contact(lastname="Lovelace", jobtitle="CTO", hs_analytics_source="OFFLINE"),
+        Existing(converted={**person, "LeadSource": "Other"}),
+    )
+    assert unchanged.action == "unchanged"
+    assert "nothing (Contact 003000000000001AAA unchanged)" in render(unchanged)
