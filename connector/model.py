@@ -73,6 +73,13 @@ class FieldError:
     fields: tuple[str, ...] = ()
 
 
+def describe_errors(errors: tuple[FieldError, ...]) -> str:
+    """Salesforce's errors for people: `CODE: message (Field, ...)`, joined with "; "."""
+    return "; ".join(
+        f"{e.code}: {e.message}" + (f" ({', '.join(e.fields)})" if e.fields else "") for e in errors
+    )
+
+
 @dataclass(frozen=True)
 class WriteResult:
     """The outcome of writing one record: its Salesforce id, or the errors."""
@@ -85,10 +92,7 @@ class WriteResult:
 
     @property
     def reason(self) -> str:
-        return "; ".join(
-            f"{e.code}: {e.message}" + (f" ({', '.join(e.fields)})" if e.fields else "")
-            for e in self.errors
-        )
+        return describe_errors(self.errors)
 
 
 @dataclass(frozen=True)
@@ -159,10 +163,7 @@ class ConvertResult:
 
     @property
     def reason(self) -> str:
-        return "; ".join(
-            f"{e.code}: {e.message}" + (f" ({', '.join(e.fields)})" if e.fields else "")
-            for e in self.errors
-        )
+        return describe_errors(self.errors)
 
 
 @dataclass(frozen=True)
