@@ -33,8 +33,10 @@ from connector.state.schema import (
     dead_letters,
     links,
     round_robin,
+    work,
     written_hashes,
 )
+from connector.state.work import WRITEBACK, OwedWriteBack, owe, settle
 
 log = structlog.get_logger(__name__)
 
@@ -76,6 +78,11 @@ class Commit:
     the contact now maps to Salesforce, so the contacts stream sees it as our echo). `failures`
     add dead letters or, for one still open, count another attempt; `resolved` names this
     stream's records that now succeeded. `cursor=None` leaves the stream's cursor where it is.
+
+    Write-backs owed to HubSpot contacts (`connector.state.work`): `owed` adds debts (contact id
+    -> properties, merged into what the contact is owed already), `confirmed` names what HubSpot
+    confirmed (a property is paid when the value owed is the value confirmed), `unconfirmed`
+    counts a try that did not settle the contact's debt, with the reason.
     """
 
     stream: str
@@ -87,6 +94,9 @@ class Commit:
     resolved: list[str] = field(default_factory=list)
     cursor: datetime | None = None
     audit: list[AuditEvent] = field(default_factory=list)
+    owed: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    confirmed: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    unconfirmed: dict[str, str] = field(default_factory=dict)
 
 
 def _utcnow() -> datetime:
@@ -266,6 +276,26 @@ class StateStore:
                 for row in connection.execute(query)
             ]
 
+    def owed_writebacks(self, *, after: str | None = None, limit: int = 100) -> list[OwedWriteBack]:
+        """Write-backs owed to HubSpot contacts, in contact id order after `after` (keyset
+        paging: a debt paid meanwhile cannot make a reader skip one)."""
+        query = (
+            sa.select(work).where(work.c.kind == WRITEBACK).order_by(work.c.record_id).limit(limit)
+        )
+        if after is not None:
+            query = query.where(work.c.record_id > after)
+        with self._read() as connection:
+            return [
+                OwedWriteBack(
+                    hubspot_id=row.record_id,
+                    properties=dict(row.payload),
+                    attempts=row.attempts,
+                    last_error=row.last_error,
+                    created_at=row.created_at,
+                )
+                for row in connection.execute(query)
+            ]
+
     def next_turns(self, rule: str) -> dict[str, int]:
         """How many leads each member of the round-robin `rule` has had so far."""
         query = sa.select(round_robin.c.member, round_robin.c.turns).where(
@@ -314,6 +344,7 @@ class StateStore:
                 self._write_hashes(connection, batch, direction, now)
             self._resolve(connection, commit.stream, commit.resolved, now)
             self._write_failures(connection, failures, now)
+            self._write_work(connection, commit, now)
             if cursor is not None:
                 self._write_cursor(connection, commit.stream, cursor, now)
             self._write_audit(connection, commit.audit, run_id, now)
@@ -325,6 +356,8 @@ class StateStore:
             hashes=len(commit.hashes),
             failures=len(failures),
             resolved=len(commit.resolved),
+            owed=len(commit.owed),
+            confirmed=len(commit.confirmed),
             cursor=cursor.isoformat() if cursor else None,
         )
 
@@ -443,6 +476,57 @@ class StateStore:
             },
         )
         connection.execute(upsert, rows)
+
+    def _write_work(self, connection: sa.Connection, commit: Commit, now: datetime) -> None:
+        """Debts first, then confirmations, per contact: read (locked on PostgreSQL), combined
+        (`connector.state.work`), written back; a contact owed nothing more loses its row."""
+        ids = sorted({*commit.owed, *commit.confirmed, *commit.unconfirmed})
+        if not ids:
+            return
+        stored: dict[str, Any] = {}
+        for chunk in _chunks(ids):
+            query = sa.select(work).where(work.c.kind == WRITEBACK, work.c.record_id.in_(chunk))
+            if connection.dialect.name == "postgresql":
+                query = query.with_for_update()
+            stored.update({row.record_id: row for row in connection.execute(query)})
+        upserts: list[dict[str, Any]] = []
+        paid: list[str] = []
+        for record_id in ids:
+            row = stored.get(record_id)
+            payload = owe(dict(row.payload) if row else {}, commit.owed.get(record_id, {}))
+            payload = settle(payload, commit.confirmed.get(record_id, {}))
+            if not payload:
+                if row is not None:
+                    paid.append(record_id)
+                continue
+            error = commit.unconfirmed.get(record_id)
+            upserts.append(
+                {
+                    "kind": WRITEBACK,
+                    "record_id": record_id,
+                    "payload": payload,
+                    "attempts": (row.attempts if row else 0) + (error is not None),
+                    "last_error": error if error is not None else (row.last_error if row else None),
+                    "created_at": row.created_at if row else now,
+                    "updated_at": now,
+                }
+            )
+        for chunk in _chunks(paid):
+            connection.execute(
+                sa.delete(work).where(work.c.kind == WRITEBACK, work.c.record_id.in_(chunk))
+            )
+        if upserts:
+            insert = self._insert(work)
+            connection.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[work.c.kind, work.c.record_id],
+                    set_={
+                        name: insert.excluded[name]
+                        for name in ("payload", "attempts", "last_error", "updated_at")
+                    },
+                ),
+                upserts,
+            )
 
     def _write_cursor(
         self, connection: sa.Connection, stream: str, value: datetime, now: datetime

@@ -13,10 +13,13 @@ converted already (by a person, or by us before a crash). With `sql_when: both` 
 converted only when its stage and its Lead's status both say SQL.
 
 Replay safety: before convertLead, each contact not yet in the dead-letter store gets a
-`CONVERSION_PENDING` letter; what Salesforce answered is recorded (links now name the Contact)
-before HubSpot is written and the cursor moves, and the letter is resolved only once HubSpot has
-the ids. After a crash anywhere in between, the next pass reads the letter again, finds the Lead
-`IsConverted` and links it instead of converting it twice.
+`CONVERSION_PENDING` letter. What Salesforce answered is recorded in one transaction: the links
+now name the Contact, the write-back HubSpot is owed (the ids and the converted stage, as work:
+`connector.state.work`) and the letter resolved; then HubSpot is written and what it confirmed
+recorded with the cursor. After a crash before that first transaction, the next pass reads the
+letter again, finds the Lead `IsConverted` and links it instead of converting it twice; after a
+crash past it, the owed write-back is paid by the next pass's first step
+(`connector.sync.writeback`), whichever stream would otherwise see the contact first.
 
 A conversion Salesforce refuses is dead-lettered with its message and a fingerprint of what it
 depended on (`connector.conversion.refusal_fingerprint`); the lead stays a lead, and while the
@@ -98,7 +101,7 @@ class ConversionSummary:
     opportunities: int = 0  # opportunities those conversions created
     opportunities_updated: int = 0  # of those, given their stage, close date and amount
     linked: int = 0  # Leads found already converted: linked to what they became
-    not_a_lead: int = 0  # no link, or linked to a Contact already
+    not_a_lead: int = 0  # no link, or linked to a Contact that was never our Lead
     waiting: int = 0  # SQL on one side only (sql_when: both), or no longer SQL
     held: int = 0  # refused before, unchanged since: no convertLead call
     failures: list[tuple[str, str]] = field(default_factory=list)  # (HubSpot id, reason)
@@ -361,12 +364,17 @@ class ConversionEngine:
         since = cursor - self.overlap if cursor else None
         stages = self.mapping.sql_stages
         wanted = [[SearchFilter(self.mapping.lifecycle_property, "IN", values=stages)]]
-        for page in self.hubspot.changed_contacts(since, self.properties, any_of=wanted):
+        # Changes after the pass starts (our own write-backs among them) are the next pass's:
+        # a contact written back would otherwise come round again later in the same search.
+        pages = self.hubspot.changed_contacts(
+            since, self.properties, any_of=wanted, until=self.clock()
+        )
+        for page in pages:
             for part in _pages(page, self.page_size):
                 newest = max(c.updated_at for c in part)
                 cursor = max(cursor, newest) if cursor else newest
-                summary.pulled += len(part)
                 fresh = [c for c in part if c.id not in seen]
+                summary.pulled += len(fresh)
                 seen.update(c.id for c in fresh)
                 links = self.store.links(c.id for c in fresh)
                 items = [_Item(c.id, links.get(c.id), c, contact_read=True) for c in fresh]
@@ -400,17 +408,11 @@ class ConversionEngine:
                 )
                 continue
             if link is None or link.object != "Lead":
-                shown = item.contact.properties.get(CONTACT_ID) if item.contact else None
-                if (
-                    link is not None
-                    and link.contact_id
-                    and item.contact
-                    and shown != link.contact_id
-                ):
-                    done[hubspot_id] = _from_link(link)  # converted before, HubSpot not told
-                else:
+                # Converted before (what HubSpot is owed of it is work, paid at a pass's start),
+                # or a person who was a Contact already: nothing to convert either way.
+                if link is None or not link.lead_id:
                     summary.not_a_lead += 1
-                    self._drop(page, hubspot_id, dead)
+                self._drop(page, hubspot_id, dead)
                 continue
             lead = item.lead or leads.get(link.salesforce_id)
             if lead is None:
@@ -452,10 +454,13 @@ class ConversionEngine:
         done.update(converted_now)
         contacts = {i.hubspot_id: i.contact for i in items if i.contact is not None}
         self._update_opportunities({**replayed, **converted_now}, contacts, page, summary)
+        owed = self._owed(done)
         first = page.first
-        if first.links or first.failures or first.resolved:
+        first.owed.update(owed)
+        first.resolved += [h for h in done if h in dead or h in page.fresh]
+        if first.links or first.failures or first.resolved or first.owed:
             self.store.record(first, run_id=summary.run_id)
-        self._write_back(done, page, summary)
+        self._write_back(owed, page, summary)
         self.store.record(page.second, run_id=summary.run_id)
 
     def _ours_unrecorded(self, lead: dict[str, Any], letter: DeadLetter | None) -> bool:
@@ -675,13 +680,9 @@ class ConversionEngine:
         )
 
     # -- HubSpot ---------------------------------------------------------------------------
-    def _write_back(
-        self, done: dict[str, ConvertResult], page: _Page, summary: ConversionSummary
-    ) -> None:
-        """HubSpot gets the ids and the converted stage, in batches."""
-        if not done:
-            return
-        updates = {
+    def _owed(self, done: dict[str, ConvertResult]) -> dict[str, dict[str, str | None]]:
+        """What HubSpot is owed of each conversion: the ids and the converted stage."""
+        return {
             hubspot_id: {
                 CONTACT_ID: r.contact_id,
                 ACCOUNT_ID: r.account_id,
@@ -690,17 +691,26 @@ class ConversionEngine:
             }
             for hubspot_id, r in done.items()
         }
+
+    def _write_back(
+        self, owed: dict[str, dict[str, str | None]], page: _Page, summary: ConversionSummary
+    ) -> None:
+        """HubSpot gets the ids and the converted stage, in batches; what it confirms is paid,
+        what it refuses stays owed (with the reason) for the next pass."""
+        if not owed:
+            return
         commit = page.second
-        for result in self.hubspot.update_contacts(updates):
+        for result in self.hubspot.update_contacts(owed):
             if result.success:
-                commit.resolved.append(result.hubspot_id)
+                commit.confirmed[result.hubspot_id] = owed[result.hubspot_id]
                 continue
-            lead_id = done[result.hubspot_id].lead_id
-            reason = f"HubSpot refused the converted ids for contact {result.hubspot_id}: "
-            code = result.errors[0].code if result.errors else None
-            self._fail(
-                page, commit, summary, result.hubspot_id, lead_id, reason + result.reason, code
+            reason = (
+                f"HubSpot refused the converted ids for contact {result.hubspot_id} (owed, "
+                f"tried again next pass): {result.reason}"
             )
+            commit.unconfirmed[result.hubspot_id] = result.reason
+            summary.failures.append((result.hubspot_id, reason))
+            log.warning("conversion.writeback_refused", stream=STREAM, record_id=result.hubspot_id)
 
     # -- recording -------------------------------------------------------------------------
     @staticmethod
@@ -766,16 +776,6 @@ class ConversionEngine:
 def _pages(items: Sequence[T], size: int) -> Iterable[list[T]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
-
-
-def _from_link(link: Link) -> ConvertResult:
-    return ConvertResult(
-        link.lead_id or "",
-        success=True,
-        account_id=link.account_id,
-        contact_id=link.contact_id,
-        opportunity_id=link.opportunity_id,
-    )
 
 
 def _values_of(updates: list[RecordUpdate], key: str) -> list[str]:

@@ -40,7 +40,6 @@ from connector.sync.sides import HubSpotSide, SalesforceSide
 log = structlog.get_logger(__name__)
 
 STREAM = "hubspot.contacts"
-WRITEBACK_STREAM = "hubspot.writeback"
 
 
 class RouterSide(Protocol):
@@ -609,7 +608,9 @@ class SyncEngine:
     def _write_back(
         self, writeback: dict[str, dict[str, str | None]], commit: Commit, summary: PassSummary
     ) -> int:
-        """Salesforce ids into the HubSpot contacts; a failure is kept, never fatal."""
+        """Salesforce ids into the HubSpot contacts. What HubSpot refuses is owed (work, in the
+        page's transaction, with the reason) and tried again at the next pass's start; a failure
+        of the whole call fails the page, which the next pass replays."""
         if not writeback:
             return 0
         done = 0
@@ -617,16 +618,11 @@ class SyncEngine:
             if result.success:
                 done += 1
                 continue
-            commit.failures.append(
-                DeadLetter(
-                    WRITEBACK_STREAM,
-                    result.hubspot_id,
-                    result.reason,
-                    code=result.errors[0].code if result.errors else None,
-                    payload={k: v for k, v in writeback[result.hubspot_id].items()},
-                )
+            commit.owed[result.hubspot_id] = writeback[result.hubspot_id]
+            commit.unconfirmed[result.hubspot_id] = result.reason
+            summary.failures.append(
+                (result.hubspot_id, f"write-back (owed, tried again next pass): {result.reason}")
             )
-            summary.failures.append((result.hubspot_id, f"write-back: {result.reason}"))
         return done
 
     @staticmethod

@@ -26,6 +26,7 @@ from connector.sync.engine import SyncEngine
 from connector.sync.feedback import STREAM as FEEDBACK_STREAM
 from connector.sync.feedback import FeedbackEngine
 from connector.sync.twoway import returning
+from connector.sync.writeback import WriteBacks
 
 
 @contextmanager
@@ -105,12 +106,16 @@ def open_conversion(settings: Settings, engine: SyncEngine) -> ConversionEngine 
 
 def run_pass(settings: Settings, engine: SyncEngine) -> Iterator[Any]:
     """One pass of every stream the mapping files ask for, yielding each stream's summary as it
-    finishes: sales feedback first (a rep's change is pulled before our own write can be the
-    Lead's latest: that stream skips the integration user's changes), then HubSpot contacts to
-    Leads, then SQL conversion last (a new SQL Lead is routed, its matched account set, first).
-    Every file is loaded before anything is written."""
+    finishes: the write-backs still owed to HubSpot first (`connector.sync.writeback`; its
+    summary only when something was owed), then sales feedback (a rep's change is pulled before
+    our own write can be the Lead's latest: that stream skips the integration user's changes),
+    then HubSpot contacts to Leads, then SQL conversion last (a new SQL Lead is routed, its
+    matched account set, first). Every file is loaded before anything is written."""
     feedback = open_feedback(settings, engine)
     conversion = open_conversion(settings, engine)
+    owed = WriteBacks(engine.hubspot, engine.store).run_once()
+    if owed.owed:
+        yield owed
     if feedback is not None:
         yield feedback.run_once()
     yield engine.run_once()

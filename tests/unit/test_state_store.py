@@ -422,7 +422,7 @@ def test_fresh_database_is_migrated_to_head_and_reopening_is_a_no_op(database_ur
         store.engine.connect() as connection,
     ):
         versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
-        assert versions.scalars().all() == [migrate.head()] == ["0002"]
+        assert versions.scalars().all() == [migrate.head()] == ["0003"]
         assert set(sa.inspect(connection).get_table_names()) == {
             "alembic_version",
             "cursors",
@@ -431,6 +431,7 @@ def test_fresh_database_is_migrated_to_head_and_reopening_is_a_no_op(database_ur
             "dead_letters",
             "audit",
             "round_robin",
+            "work",
         }
     assert [e["event"] for e in first_logs if e["event"] == "state.migrated"] == ["state.migrated"]
 
@@ -523,7 +524,7 @@ def test_workers_opening_a_fresh_database_together_all_start(database_url: str) 
     try:
         with stores[0].engine.connect() as connection:
             versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
-            assert versions.scalars().all() == ["0002"]
+            assert versions.scalars().all() == [migrate.head()] == ["0003"]
     finally:
         for store in stores:
             store.close()
@@ -565,3 +566,75 @@ def test_sqlite_writer_waits_for_another_writer(tmp_path: Path) -> None:
         finally:
             holder.close()
         assert store.cursor(STREAM) == T0
+
+
+# work: write-backs owed to HubSpot
+
+IDS = {
+    "salesforcecontactid": "003A",
+    "salesforceaccountid": "001A",
+    "lifecyclestage": "opportunity",
+}
+
+
+def test_an_owed_write_back_stays_until_hubspot_confirmed_every_property(
+    store: StateStore, clock: Clock
+) -> None:
+    """A debt recorded with its link is read back whole; a confirmation of part of it leaves
+    the rest owed; confirming the rest removes it."""
+    store.record(Commit(stream="c", links=[lead_link("101")], owed={"101": IDS}), run_id="r")
+    (owed,) = store.owed_writebacks()
+    assert (owed.hubspot_id, owed.properties, owed.attempts) == ("101", IDS, 0)
+    assert owed.created_at == T0
+
+    part = {"salesforcecontactid": "003A", "salesforceaccountid": "001A"}
+    store.record(Commit(stream="c", confirmed={"101": part}), run_id="r")
+    assert [o.properties for o in store.owed_writebacks()] == [{"lifecyclestage": "opportunity"}]
+
+    store.record(Commit(stream="c", confirmed={"101": IDS}), run_id="r")
+    assert store.owed_writebacks() == []
+
+
+def test_a_value_owed_anew_is_not_paid_by_confirming_the_older_one(store: StateStore) -> None:
+    """Owed 003A, then 003B (a later answer) before HubSpot confirmed 003A: 003B stays owed."""
+    store.record(Commit(stream="c", owed={"101": {"salesforcecontactid": "003A"}}), run_id="r")
+    store.record(Commit(stream="c", owed={"101": {"salesforcecontactid": "003B"}}), run_id="r")
+    store.record(Commit(stream="c", confirmed={"101": {"salesforcecontactid": "003A"}}), run_id="r")
+    assert [o.properties for o in store.owed_writebacks()] == [{"salesforcecontactid": "003B"}]
+
+
+def test_a_refused_write_back_counts_its_tries_and_keeps_the_reason(
+    store: StateStore, clock: Clock
+) -> None:
+    """Each unconfirmed try adds one attempt and the latest reason; the debt is unchanged."""
+    store.record(
+        Commit(stream="c", owed={"101": IDS}, unconfirmed={"101": "PROPERTY_DOESNT_EXIST"}),
+        run_id="r",
+    )
+    clock.advance(minutes=5)
+    store.record(Commit(stream="c", unconfirmed={"101": "still refused"}), run_id="r")
+    (owed,) = store.owed_writebacks()
+    assert (owed.properties, owed.attempts, owed.last_error) == (IDS, 2, "still refused")
+    assert owed.created_at == T0
+
+
+def test_owed_write_backs_page_by_contact_id(store: StateStore) -> None:
+    """Keyset pages in contact id order, none skipped, none twice."""
+    ids = [f"{n:03d}" for n in range(250)]
+    store.record(Commit(stream="c", owed={i: {"p": i} for i in ids}), run_id="r")
+    seen: list[str] = []
+    after = None
+    while page := store.owed_writebacks(after=after, limit=100):
+        seen += [o.hubspot_id for o in page]
+        after = page[-1].hubspot_id
+    assert seen == ids
+
+
+def test_a_failed_transaction_records_no_debt(store: StateStore) -> None:
+    """A debt is recorded with the link in one transaction: both or neither."""
+    unwritable = AuditEvent("x", "101", {"not json": object()})  # fails after the debt's rows
+    bad = Commit(stream="c", links=[lead_link("101")], owed={"101": IDS}, audit=[unwritable])
+    with pytest.raises((sa.exc.StatementError, TypeError)):  # as each driver reports it
+        store.record(bad, run_id="r")
+    assert store.owed_writebacks() == []
+    assert store.links(["101"]) == {}
