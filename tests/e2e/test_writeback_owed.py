@@ -254,3 +254,37 @@ def _shown_lead_id(server: SandboxServer, cid: str) -> str:
     value = api.get_by_id(cid, properties=["salesforceleadid"]).properties["salesforceleadid"]
     assert value
     return value
+
+
+def test_a_conversion_pass_counts_each_contact_once(
+    sandbox: Callable[..., SandboxServer],
+    point_cli: Callable[[SandboxServer, Path], None],
+    mappings: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """25 SQL contacts over search pages of 10: the write-back of each page must not bring its
+    contacts round again later in the same search, so the pass pulls 25, not more."""
+    seed = _seed()
+    template = seed["hubspot"]["contacts"][0]
+    seed["hubspot"]["contacts"] = [
+        {
+            "id": str(600 + n),
+            "properties": {**template["properties"], "email": f"many{n}@example.test"},
+        }
+        for n in range(25)
+    ]
+    server = sandbox(seed)
+    point_cli(server, mappings)
+    monkeypatch.setenv("LEADBRIDGE_HUBSPOT_SEARCH_PAGE_SIZE", "10")
+    _sync()
+    api = hubspot_client(server).crm.contacts.basic_api
+    for contact in seed["hubspot"]["contacts"]:
+        api.update(
+            contact["id"],
+            SimplePublicObjectInput(properties={"lifecyclestage": "salesqualifiedlead"}),
+        )
+
+    result = _sync()
+
+    assert "pulled 25 sales qualified contacts" in result.output
+    assert "converted 25 Leads (25 opportunities)" in result.output
