@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/mapping_speed.py
 	$(BIN)/python bench/routing_accuracy.py
 	$(BIN)/python bench/lifecycle_scenario.py
+	$(BIN)/python bench/crash_restart.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
