@@ -19,6 +19,9 @@ from connector.display import (
     show_message,
 )
 from connector.model import FieldError, describe_errors
+from connector.sync.conversion import ConversionSummary
+from connector.sync.engine import PassSummary
+from connector.sync.feedback import FeedbackSummary
 
 #: Any text at all: control characters, separators, bidi overrides, lone surrogates, astral.
 ANY_TEXT = st.text(st.characters(codec=None, categories=None), max_size=400) | st.text(
@@ -166,3 +169,19 @@ def test_a_limit_too_small_to_say_the_length_is_refused() -> None:
 def test_a_summary_line_is_bounded() -> None:
     """The last pass clips a line at LINE_LIMIT."""
     assert len(for_terminal("x" * 50_000)) == LINE_LIMIT
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        PassSummary("run1", failures=[("101", "bad \x1b]0;pwned\x07 value\nsecond line")]),
+        FeedbackSummary("run1", failures=[("00Q1", "bad \x1b[2J\r\nvalue")]),
+        ConversionSummary("run1", opportunity_failures=[("101", "\x9b31m" + "x" * 5000)]),
+    ],
+    ids=["sync", "feedback", "conversion"],
+)
+def test_every_summary_renders_one_printable_bounded_line_per_failure(summary: object) -> None:
+    """Whatever a reason holds, a pass summary prints it escaped, on its own bounded line."""
+    lines = summary.render().split("\n")  # type: ignore[attr-defined]
+    assert all(line.isprintable() and len(line) <= LINE_LIMIT for line in lines)
+    assert sum("\\x1b" in line or "\\x9b" in line for line in lines) == 1
