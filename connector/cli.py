@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from connector.display import for_terminal
 from connector.errors import ConfigError, LeadbridgeError, MappingError
 from connector.logging import configure_logging
 from connector.sandbox.app import SandboxConfig
@@ -188,7 +189,7 @@ def demo_command(mappings_dir: Path) -> None:
 
     configure_logging("console", level="error")
     with _errors_to_exit():
-        run_demo(mappings_dir, echo=click.echo)
+        run_demo(mappings_dir, echo=lambda text: click.echo(for_terminal(text)))
 
 
 def _settings_or_exit() -> Settings:
@@ -196,7 +197,7 @@ def _settings_or_exit() -> Settings:
     try:
         settings = load_settings()
     except ConfigError as exc:
-        click.echo(f"error: {exc}".replace("\n", "\nerror: "), err=True)
+        click.echo(for_terminal(f"error: {exc}".replace("\n", "\nerror: ")), err=True)
         sys.exit(2)
     configure_logging(
         settings.log_format, redact_pii=settings.log_redact_pii, level=settings.log_level
@@ -206,18 +207,19 @@ def _settings_or_exit() -> Settings:
 
 @contextmanager
 def _errors_to_exit() -> Iterator[None]:
-    """Our errors as one clear message and an exit status; never a traceback."""
+    """Our errors as one clear message and an exit status; never a traceback, never a control
+    character from a value the message quotes."""
     try:
         yield
     except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(for_terminal(f"error: {exc}"), err=True)
         sys.exit(2)
     except MappingError as exc:
         for line in str(exc).splitlines():
-            click.echo(f"error: {line}", err=True)
+            click.echo(for_terminal(f"error: {line}"), err=True)
         sys.exit(1)
     except LeadbridgeError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(for_terminal(f"error: {exc}"), err=True)
         sys.exit(1)
 
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from connector.display import show
 from connector.mapping.conversion import ConversionMapping, OpportunityRule
 from connector.mapping.plan import values_hash
 from connector.model import ConvertResult, LeadConvert
@@ -160,8 +161,8 @@ def _number(text: str, contact_id: str, prop: str) -> int | float:
         value = None
     if value is None or not value.is_finite():
         msg = (
-            f"HubSpot contact {contact_id}: property {prop!r} is {text!r}, not a number, so the "
-            "opportunity's Amount cannot be set"
+            f"HubSpot contact {contact_id}: property {prop!r} is {show(text)}, not a number, so "
+            "the opportunity's Amount cannot be set"
         )
         raise AmountError(msg)
     return int(value) if value == value.to_integral_value() else float(value)

@@ -2,9 +2,10 @@
 
 Every event carries an ISO UTC `timestamp`, its `level`, the `event` name and whatever is bound
 with `structlog.contextvars.bind_contextvars` (`run_id`, `stream`, `record_id`). The `Redactor`
-processor runs last before rendering: it removes secrets always, and masks emails, phone numbers
-and names unless told not to. Records logged through the standard library (urllib3, werkzeug)
-go through the same processors.
+processor runs near the end: it removes secrets always, and masks emails, phone numbers and
+names unless told not to; `Bounded`, last before rendering, clips long values and, for the
+console view, escapes control characters. Records logged through the standard library
+(urllib3, werkzeug) go through the same processors.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any, Literal, TextIO, cast
 import structlog
 from pydantic import SecretBytes, SecretStr
 from structlog.typing import EventDict, Processor, WrappedLogger
+
+from connector.display import LOG_LIMIT, clip, for_terminal, shorten
 
 REDACTED = "[redacted]"
 
@@ -64,6 +67,8 @@ _NOT_A_PHONE = re.compile(
     r"|^\d{1,3}(?:\.\d{1,3}){3}$"  # an IPv4 address
 )
 _NOT_SCRUBBED = frozenset({"timestamp", "level"})
+#: Event keys holding a traceback: never cut, and escaped line by line.
+_TRACEBACKS = frozenset({"exception", "stack"})
 
 
 def configure_logging(
@@ -99,6 +104,7 @@ def configure_logging(
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,
         Redactor(redact_pii=redact_pii),
+        Bounded(console=not isinstance(renderer, structlog.processors.JSONRenderer)),
         renderer,
     ]
     structlog.configure(
@@ -159,6 +165,39 @@ class Redactor:
                 text = _EMAIL.sub(_mask_email_match, text)
             text = _PHONE.sub(_mask_phone_match, text)
         return text
+
+
+class Bounded:
+    """structlog processor, after the `Redactor` (which must see whole values): every text value
+    is bounded to `LOG_LIMIT` characters with its length said, and for the console view also
+    escaped, so no control character in a logged value (a contact's name, an API's message)
+    reaches a terminal. JSON escapes them itself; the console view prints plain words as they
+    are. Tracebacks keep their lines, each escaped."""
+
+    def __init__(self, *, console: bool) -> None:
+        self.console = console
+
+    def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+        return {key: self._top(key, value) for key, value in event_dict.items()}
+
+    def _top(self, key: str, value: Any) -> Any:
+        if not isinstance(value, str):
+            return _shorten_inside(value)  # the console view shows these by their repr
+        if not self.console:
+            return value if key in _TRACEBACKS else shorten(value, LOG_LIMIT)
+        if key in _TRACEBACKS:
+            return for_terminal(value, LOG_LIMIT)
+        return clip(value, LOG_LIMIT)
+
+
+def _shorten_inside(value: Any) -> Any:
+    if isinstance(value, str):
+        return shorten(value, LOG_LIMIT)
+    if isinstance(value, Mapping):
+        return {k: _shorten_inside(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_shorten_inside(v) for v in value]
+    return value
 
 
 def mask_email(email: str) -> str:

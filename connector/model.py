@@ -5,11 +5,17 @@ Once data leaves a gateway it travels in these types, never as raw API dicts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from connector.display import clip, escape, show_message
+
 SalesforceObject = Literal["Lead", "Contact"]
+
+#: Longest error code kept in a reason (Salesforce's and HubSpot's are short words).
+CODE_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -73,11 +79,22 @@ class FieldError:
     fields: tuple[str, ...] = ()
 
 
-def describe_errors(errors: tuple[FieldError, ...]) -> str:
-    """Salesforce's errors for people: `CODE: message (Field, ...)`, joined with "; "."""
-    return "; ".join(
-        f"{e.code}: {e.message}" + (f" ({', '.join(e.fields)})" if e.fields else "") for e in errors
-    )
+def describe_errors(errors: tuple[FieldError, ...], values: Mapping[str, Any] | None = None) -> str:
+    """Salesforce's (or HubSpot's) errors for people and the dead-letter store: `CODE: message
+    (Field, ...)`, joined with "; ".
+
+    Each message keeps the remote's words, but a value it echoes (the record's own data: a
+    10 kB street, an escape sequence in a name) is shown clipped and escaped (`show_message`),
+    so the reason is one bounded line. `values` (field -> value sent) lets the echoed value be
+    found exactly; without them the message is escaped and clipped as a whole.
+    """
+    return "; ".join(_describe(e, values or {}) for e in errors)
+
+
+def _describe(error: FieldError, values: Mapping[str, Any]) -> str:
+    echoed = [values[f] for f in error.fields if f in values] or list(values.values())
+    fields = f" ({escape(', '.join(error.fields))})" if error.fields else ""
+    return f"{clip(error.code, CODE_LIMIT)}: {show_message(error.message, echoed)}{fields}"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from connector.display import show_message
 from connector.retry import retry_after
 
 Action = Literal["ok", "retry", "reject_record", "fail"]
@@ -130,7 +131,7 @@ def _rejected(data: Mapping[str, Any]) -> tuple[RejectedRecord, ...]:
         category = _text(error.get("category")) or "ERROR"
         sub = _text(error.get("subCategory"))
         code = f"{category}/{sub}" if sub else category
-        text = _text(error.get("message")) or category
+        text = show_message(_text(error.get("message")) or category, limit=_MESSAGE_LIMIT)
         fields = tuple(dict.fromkeys(_fields(error)))
         rejected.extend(RejectedRecord(str(i), code, text, fields) for i in ids)
     return tuple(rejected)
@@ -160,10 +161,9 @@ def _json(body: Any) -> Mapping[str, Any]:
 
 
 def _message(data: Mapping[str, Any]) -> str | None:
+    """HubSpot's message, which may echo a property value: escaped and clipped to show."""
     text = _text(data.get("message"))
-    if text and len(text) > _MESSAGE_LIMIT:
-        return text[: _MESSAGE_LIMIT - 1] + "…"
-    return text
+    return show_message(text, limit=_MESSAGE_LIMIT) if text else None
 
 
 def _text(value: Any) -> str | None:

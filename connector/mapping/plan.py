@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
+from connector.display import show
 from connector.mapping.codegen import MapFn, generate
 from connector.mapping.model import Conflict, FieldMap, LeadMapping, MapValues, is_source
 from connector.mapping.transforms import (
@@ -30,7 +31,7 @@ class MappingFailure(Exception):
     """A record the mapping cannot handle: it fails alone, with the field and the value."""
 
     def __init__(self, field: str, value: Any, message: str) -> None:
-        super().__init__(f"{field}: {message} (value {value!r})")
+        super().__init__(f"{field}: {message} (value {show(value)})")
         self.field = field
         self.value = value
         self.message = message

@@ -19,6 +19,7 @@ import phonenumbers
 import regex
 from nameparser import HumanName
 
+from connector.display import show
 from connector.mapping.countries import country_code
 from connector.mapping.model import (
     Concat,
@@ -43,7 +44,7 @@ class TransformError(Exception):
     """A transform cannot apply to `value`; `message` says why, for the admin."""
 
     def __init__(self, value: str, message: str) -> None:
-        super().__init__(f"{message} (value {value!r})")
+        super().__init__(f"{message} (value {show(value)})")
         self.value = value
         self.message = message
 

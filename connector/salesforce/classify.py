@@ -3,7 +3,8 @@
 `classify` decides for a whole response (retry, log in again, reject the record(s), or stop);
 `classify_record` decides for one record inside an sObject Collections result. The gateway only
 carries the decision out. Reasons hold Salesforce's own `errorCode: message`, never a token,
-a header or any other part of the body.
+a header or any other part of the body; a value the message echoes comes out escaped and
+clipped (`connector.display.show_message`), so a reason is one bounded line.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from connector.display import clip, show_message
 from connector.retry import retry_after
 
 Action = Literal["retry", "reauth", "reject_record", "fail"]
 
-#: Longest Salesforce message a reason carries.
+#: Longest Salesforce message a reason carries (its echoed values clipped first).
 MAX_MESSAGE = 500
+#: Longest error code a reason carries.
+MAX_CODE = 100
 
 #: Transient whatever the status: another transaction holds the row.
 TRANSIENT_CODES = frozenset({"UNABLE_TO_LOCK_ROW"})
@@ -69,15 +73,18 @@ def first_error(body: Any) -> tuple[str | None, str | None]:
     message = item.get("message") or item.get("error_description")
     return (
         str(code) if code is not None else None,
-        str(message)[:MAX_MESSAGE] if message is not None else None,
+        show_message(str(message), limit=MAX_MESSAGE) if message is not None else None,
     )
 
 
 def _reason(status: int, code: str | None, message: str | None) -> str:
-    if code and message:
-        return f"{code}: {message}"
-    if code or message:
-        return str(code or message)
+    """`code: message`; the message is already fit to show (`show_message`), the code is
+    clipped here."""
+    shown = clip(code, MAX_CODE) if code else None
+    if shown and message:
+        return f"{shown}: {message}"
+    if shown or message:
+        return str(shown or message)
     return f"HTTP {status}" if status else "no answer"
 
 
@@ -105,9 +112,10 @@ def classify_record(errors: Sequence[Mapping[str, Any]]) -> Resolution:
     """Decide for one record of a collections result from its `errors[].statusCode`: retry it
     alone when every error is transient, otherwise reject it (the caller dead-letters it)."""
     codes = [str(e.get("statusCode") or e.get("errorCode") or "") for e in errors]
+    messages = [show_message(str(e.get("message") or ""), limit=MAX_MESSAGE) for e in errors]
     reason = "; ".join(
-        _reason(0, code or None, (str(e.get("message") or "")[:MAX_MESSAGE] or None))
-        for code, e in zip(codes, errors, strict=True)
+        _reason(0, code or None, message or None)
+        for code, message in zip(codes, messages, strict=True)
     )
     if codes and all(code in TRANSIENT_CODES for code in codes):
         return Resolution("retry", reason, codes[0])

@@ -50,6 +50,7 @@ from connector.conversion import (
     opportunity_fields,
     refusal_fingerprint,
 )
+from connector.display import for_terminal
 from connector.errors import MappingError
 from connector.mapping.conversion import (
     ConversionMapping,
@@ -137,7 +138,7 @@ class ConversionSummary:
             f"  opportunity not updated: HubSpot contact {cid}: {why}"
             for cid, why in self.opportunity_failures
         ]
-        return "\n".join(lines)
+        return for_terminal("\n".join(lines))
 
 
 @dataclass(frozen=True)

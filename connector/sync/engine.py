@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from connector.display import for_terminal
 from connector.lifecycle import qualifies, search_filters, why_not
 from connector.mapping.model import Conflict
 from connector.mapping.plan import LeadPlan, MappingFailure, values_hash
@@ -30,6 +31,7 @@ from connector.model import (
     SalesforceMatch,
     SearchFilter,
     WriteResult,
+    describe_errors,
 )
 from connector.salesforce.soql import IDS_PER_QUERY, MAX_IN_LIST_CHARS, in_chunks, moment, soql
 from connector.state.store import AuditEvent, Commit, StateStore
@@ -105,7 +107,7 @@ class PassSummary:
             )
         for hubspot_id, reason in self.failures:
             lines.append(f"  failed: HubSpot contact {hubspot_id}: {reason}")
-        return "\n".join(lines)
+        return for_terminal("\n".join(lines))
 
 
 class SyncEngine:
@@ -537,7 +539,12 @@ class SyncEngine:
                 writeback.setdefault(contact.id, {})[wb.contact_id] = target
             return
         if result is None or not result.success or not result.salesforce_id:
-            reason = result.reason if result else "no result from Salesforce"
+            # Salesforce echoes the refused value: shown clipped, found by what was sent.
+            reason = (
+                describe_errors(result.errors, decision.fields)
+                if result
+                else "no result from Salesforce"
+            )
             first = result.errors[0] if result and result.errors else None
             self._fail(
                 commit,

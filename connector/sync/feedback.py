@@ -29,6 +29,7 @@ from typing import Any
 
 import structlog
 
+from connector.display import for_terminal
 from connector.feedback import (
     FeedbackDecision,
     Target,
@@ -111,7 +112,7 @@ class FeedbackSummary:
             )
         for lead_id, reason in self.failures:
             lines.append(f"  failed: Salesforce Lead {lead_id}: {reason}")
-        return "\n".join(lines)
+        return for_terminal("\n".join(lines))
 
 
 @dataclass(frozen=True)

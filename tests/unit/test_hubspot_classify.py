@@ -177,3 +177,29 @@ def test_batch_error_keeps_sub_category_and_property_names():
         "Property values were not valid",
         ("hs_lead_status", "email"),
     )
+
+
+def test_a_refused_value_echoed_in_a_message_comes_out_escaped_and_bounded():
+    """HubSpot echoes values in its messages: a record's reason and a request's stay
+    printable and bounded."""
+    value = "\x1b]0;pwned\x07" + "x" * 5000
+    body = {
+        "status": "COMPLETE",
+        "results": [],
+        "errors": [
+            {
+                "status": "error",
+                "category": "VALIDATION_ERROR",
+                "message": f"Email address {value} is invalid",
+                "context": {"ids": ["1001"]},
+            }
+        ],
+    }
+    (rejected,) = classify(207, body, {}).rejected
+    assert rejected.message.isprintable()
+    assert rejected.message.startswith("Email address \\x1b]0;pwned\\x07xxx")
+    assert rejected.message.endswith(" is invalid")
+    assert len(rejected.message) <= 500
+    reason = classify(400, _error("VALIDATION_ERROR", f"{value} was not a valid number."), {})
+    assert reason.reason.isprintable()
+    assert len(reason.reason) <= 600

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ import pytest
 import structlog
 from pydantic import SecretStr
 
+from connector.display import LOG_LIMIT
 from connector.logging import Redactor, configure_logging, mask_email, mask_phone
 
 SF_SESSION = "00DKb0000000001EAA!AQEAQH3l5Q.xk_9TzPq8secretpart"
@@ -380,3 +382,37 @@ def test_redactor_returns_a_new_dict_and_leaves_the_input_alone() -> None:
     out = Redactor()(None, "info", event)
     assert event == {"event": "x", "email": "sven@globex.se", "nested": {"token": "t"}}
     assert out == {"event": "x", "email": "s***@g***.se", "nested": {"token": "[redacted]"}}
+
+
+COLOURS = re.compile(r"\x1b\[[0-9;]*m")  # the console view's own colour codes
+
+
+def test_console_view_never_prints_a_control_character_from_a_value() -> None:
+    """A logged value, event or traceback with an escape sequence shows escaped on a terminal."""
+    terminal = Terminal()
+    configure_logging("console", stream=terminal)
+    log = structlog.get_logger("test")
+    log.warning("sync.record_failed", reason="\x1b]0;pwned\x07Smith", names=["\x1b[2J"])
+    logging.getLogger("urllib3").warning("refused \x1b]0;pwned\x07 %s", "\x9b31m")
+    try:
+        msg = "bad \x1b[2J value"
+        raise RuntimeError(msg)
+    except RuntimeError:
+        log.exception("push.failed")
+    text = COLOURS.sub("", terminal.getvalue())
+    assert all(line.isprintable() for line in text.splitlines()), text
+    assert "\\x1b]0;pwned\\x07Smith" in text
+    assert "RuntimeError: bad \\x1b[2J value" in text
+
+
+def test_huge_values_are_clipped_with_their_length_in_json_and_console() -> None:
+    """A 50 kB value logs as its start and its length; JSON escapes the rest itself."""
+    _, line = logged(reason="Lorem ipsum\n" * 5000)
+    assert len(line["reason"]) <= LOG_LIMIT
+    assert line["reason"].startswith("Lorem ipsum\nLorem ipsum\n")
+    assert line["reason"].endswith("… (60,000 chars)")
+    terminal = Terminal()
+    configure_logging("console", stream=terminal)
+    structlog.get_logger("test").info("sync.page", reason="Lorem ipsum\n" * 5000)
+    assert "(60,000 chars)" in terminal.getvalue()
+    assert len(terminal.getvalue()) < 2 * LOG_LIMIT

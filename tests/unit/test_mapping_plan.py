@@ -275,3 +275,17 @@ def test_contact_field_follows_salesforces_lead_mapping_unless_told():
         }
     )
     assert [f.contact_field for f in mapping.fields] == ["MailingCity", None, None, "Tier__c"]
+
+
+def test_a_huge_or_hostile_value_is_named_clipped_and_escaped() -> None:
+    """The failure names the value as people can read it: escaped, clipped, its length said."""
+    value = "\x1b]0;pwned\x07Narnia\n" * 1000
+    with pytest.raises(MappingFailure) as excinfo:
+        PLAN.map({**GOOD, "country": value})
+    failure = excinfo.value
+    assert failure.value == value  # kept whole: the dead letter's payload holds it
+    text = str(failure)
+    assert text.isprintable()
+    assert len(text) < 300
+    assert text.endswith("…' (17,000 chars))")
+    assert "'\\x1b]0;pwned\\x07Narnia\\n" in text

@@ -209,3 +209,18 @@ def test_record_reason_lists_every_error() -> None:
         "STRING_TOO_LONG: Company: data value too large; "
         "INVALID_EMAIL_ADDRESS: Email: invalid email address"
     )
+
+
+def test_an_echoed_value_is_escaped_and_the_end_of_the_message_kept() -> None:
+    """Salesforce echoes the refused value: the reason escapes its control characters, stays
+    bounded and keeps `(max length=N)` from the end of the message."""
+    value = "\x1b]0;pwned\x07" + "Lorem ipsum\n" * 1000
+    message = f"Street: data value too large: {value} (max length=255)"
+    for reason in (
+        classify(400, sf_error("STRING_TOO_LONG", message), {}).reason,
+        classify_record([{"statusCode": "STRING_TOO_LONG", "message": message}]).reason,
+    ):
+        assert reason.isprintable()
+        assert reason.startswith("STRING_TOO_LONG: Street: data value too large: \\x1b]0;pwned")
+        assert reason.endswith(" (max length=255)")
+        assert len(reason) == len("STRING_TOO_LONG: ") + 500
