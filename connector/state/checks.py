@@ -17,21 +17,56 @@ from connector.state.schema import metadata
 _FIX = "restore it from a backup, or point LEADBRIDGE_DATABASE_URL at a new database"
 
 
-def check_schema(connection: sa.Connection, *, where: str, revision: str) -> None:
-    """Raise `ConfigError` unless every table and column `schema.metadata` declares exists.
+def check_usable(
+    connection: sa.Connection,
+    *,
+    where: str,
+    revision: str,
+    reason: Callable[[BaseException], str],
+) -> None:
+    """Raise `ConfigError` unless every table of the schema takes an INSERT of all its columns.
 
-    `where` names the database (password hidden), `revision` the schema revision it is at.
+    Each INSERT selects no row from its own table, so it leaves nothing behind and locks no
+    row, yet it names every column (a missing table or column fails it) and takes the write
+    path a real one takes: SQLite's write transaction (refused on a read-only file or a
+    `mode=ro` URI), PostgreSQL's read-only transaction check and INSERT privilege. Only when
+    one fails is the catalog read, to say which it was. `where` names the database (password
+    hidden), `revision` the schema revision it is at, and `reason` turns the driver's error
+    into the one-line, password-free text shown.
+    """
+    try:
+        with connection.begin_nested():  # PostgreSQL's transaction stays usable to look why
+            for table in metadata.sorted_tables:
+                columns = list(table.columns)
+                nothing = sa.select(*columns).where(sa.false())
+                connection.execute(sa.insert(table).from_select(columns, nothing))
+    except sa.exc.DBAPIError as exc:
+        _check_schema(connection, where=where, revision=revision)
+        msg = (
+            f"LEADBRIDGE_DATABASE_URL: cannot write to the state store at {where} "
+            f"({reason(exc)}): give leadbridge write access to it, or point the setting at "
+            "a writable database"
+        )
+        raise ConfigError(msg) from exc
+
+
+def _check_schema(connection: sa.Connection, *, where: str, revision: str) -> None:
+    """Raise `ConfigError` naming every table and column of `schema.metadata` that is missing.
+
     Columns are compared by name: types are reflected differently by each database.
     """
-    inspector = sa.inspect(connection)
-    present = set(inspector.get_table_names())
+    present = {
+        table: {column["name"] for column in columns}
+        for (_schema, table), columns in sa.inspect(connection).get_multi_columns().items()
+    }
     problems: list[str] = []
     for table in metadata.sorted_tables:
         if table.name not in present:
             problems.append(f"table {table.name} is missing")
             continue
-        have = {column["name"] for column in inspector.get_columns(table.name)}
-        lacking = [column.name for column in table.columns if column.name not in have]
+        lacking = [
+            column.name for column in table.columns if column.name not in present[table.name]
+        ]
         if lacking:
             problems.append(f"table {table.name} lacks column {', '.join(lacking)}")
     if problems:
@@ -40,28 +75,3 @@ def check_schema(connection: sa.Connection, *, where: str, revision: str) -> Non
             f"({'; '.join(problems)}, though it is at schema revision {revision}): {_FIX}"
         )
         raise ConfigError(msg)
-
-
-def check_writable(
-    connection: sa.Connection, *, where: str, reason: Callable[[BaseException], str]
-) -> None:
-    """Raise `ConfigError` unless every table of the schema takes an INSERT.
-
-    Each INSERT selects no row, so it leaves nothing behind and locks no row, yet it takes the
-    write path a real one takes: SQLite's write transaction (refused on a read-only file or
-    `mode=ro` URI), PostgreSQL's read-only transaction check and INSERT privilege (whose
-    error names the table). `reason` turns the driver's error into the one-line,
-    password-free text shown.
-    """
-    for table in metadata.sorted_tables:
-        columns = list(table.columns)
-        nothing = sa.select(*columns).where(sa.false())
-        try:
-            connection.execute(sa.insert(table).from_select(columns, nothing))
-        except sa.exc.DBAPIError as exc:
-            msg = (
-                f"LEADBRIDGE_DATABASE_URL: cannot write to the state store at {where} "
-                f"({reason(exc)}): give leadbridge write access to it, or point the setting at "
-                "a writable database"
-            )
-            raise ConfigError(msg) from exc

@@ -140,9 +140,11 @@ class StateStore:
                 connection.execution_options(**{_WRITE: True})
                 with connection.begin():
                     migrate.upgrade(connection, where=where)
-                    checks.check_schema(connection, where=where, revision=migrate.head())
-                    checks.check_writable(
-                        connection, where=where, reason=lambda exc: _reason(exc, engine.url)
+                    checks.check_usable(
+                        connection,
+                        where=where,
+                        revision=migrate.head(),
+                        reason=lambda exc: _reason(exc, engine.url),
                     )
         except sa.exc.DBAPIError as exc:
             engine.dispose()
