@@ -21,6 +21,9 @@ DEFAULT_TLS_DIR = Path(".sandbox/tls")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    package_name="leadbridge", prog_name="leadbridge", message="%(prog)s %(version)s"
+)
 def main() -> None:
     """leadbridge: hands marketing's leads (HubSpot) to sales (Salesforce) without losing one."""
 
@@ -234,4 +237,4 @@ from connector.commands.mappings import mappings  # noqa: E402
 main.add_command(mappings)
 
 if __name__ == "__main__":
-    main()
+    main(prog_name="leadbridge")

@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.errors import ConfigError
 from connector.model import DeadLetter, Link, SalesforceObject
-from connector.state import migrate
+from connector.state import checks, migrate
 from connector.state.schema import (
     audit,
     cursors,
@@ -128,10 +128,13 @@ class StateStore:
 
     @classmethod
     def open(cls, url: str, *, clock: Callable[[], datetime] = _utcnow) -> StateStore:
-        """Connect to `url` (LEADBRIDGE_DATABASE_URL), creating or migrating its schema.
+        """Connect to `url` (LEADBRIDGE_DATABASE_URL), migrate its schema and prove it usable.
 
-        Raises `ConfigError` naming the setting (never the password) when the URL is wrong or
-        the database cannot be reached.
+        Every table and column of the schema must be there and take a write, so a damaged or
+        read-only store stops the start before any remote write, not at the first `record()`
+        after Salesforce was written. Raises `ConfigError` naming the setting (never the
+        password) for that, a wrong URL or a database that cannot be reached; and from then on
+        for any failure of the database itself (see `_name_the_setting`).
         """
         engine = _create_engine(url)
         where = engine.url.render_as_string(hide_password=True)
@@ -139,9 +142,7 @@ class StateStore:
             connection = engine.connect()
         except (sa.exc.DBAPIError, OSError) as exc:
             engine.dispose()
-            reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
-            if engine.url.password:
-                reason = reason.replace(engine.url.password, "***")
+            reason = _reason(exc, engine.url)
             msg = f"LEADBRIDGE_DATABASE_URL: cannot open the state store at {where}: {reason}"
             raise ConfigError(msg) from exc
         try:
@@ -149,9 +150,21 @@ class StateStore:
                 connection.execution_options(**{_WRITE: True})
                 with connection.begin():
                     migrate.upgrade(connection, where=where)
+                    checks.check_usable(
+                        connection,
+                        where=where,
+                        revision=migrate.head(),
+                        reason=lambda exc: _reason(exc, engine.url),
+                    )
+        except sa.exc.DBAPIError as exc:
+            engine.dispose()
+            reason = _reason(exc, engine.url)
+            msg = f"LEADBRIDGE_DATABASE_URL: cannot use the state store at {where}: {reason}"
+            raise ConfigError(msg) from exc
         except BaseException:
             engine.dispose()
             raise
+        _name_the_setting(engine, where)
         log.info("state.opened", database=where, dialect=engine.dialect.name)
         return cls(engine, clock=clock)
 
@@ -588,6 +601,37 @@ def _create_engine(url: str) -> sa.Engine:
     if backend == "sqlite":
         _tune_sqlite(engine)
     return engine
+
+
+def _reason(exc: BaseException, url: sa.URL) -> str:
+    """The database's own words for `exc`, on one line, with the URL's password masked."""
+    reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+    if url.password:
+        reason = reason.replace(str(url.password), "***")
+    return reason
+
+
+def _name_the_setting(engine: sa.Engine, where: str) -> None:
+    """From here on, a failure of the database is one `ConfigError` line naming the setting.
+
+    `open()` proved the store usable, but a disk fills, a file is removed, a server stops in
+    the middle of a pass; what the user must look at then is LEADBRIDGE_DATABASE_URL's
+    database, not a traceback through SQLAlchemy. Done once, on the engine, so every statement
+    (the store's and that of any caller of `StateStore.engine`) is covered. Errors about the
+    data sent (IntegrityError, DataError) are leadbridge's bugs and keep their traceback; a
+    failed pre-ping is left to the pool, which reconnects.
+    """
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: sa.engine.ExceptionContext) -> None:
+        error = context.sqlalchemy_exception
+        if context.is_pre_ping or not isinstance(error, sa.exc.DBAPIError):
+            return
+        if isinstance(error, sa.exc.IntegrityError | sa.exc.DataError):
+            return
+        reason = _reason(error, engine.url)
+        msg = f"LEADBRIDGE_DATABASE_URL: the state store at {where} failed: {reason}"
+        raise ConfigError(msg) from error
 
 
 def _make_parent_dir(url: sa.URL) -> None:

@@ -339,3 +339,79 @@ def test_private_key_content_is_never_loaded(
 def test_env_name_is_the_variable_for_a_field() -> None:
     """Messages elsewhere can name a setting the way the operator sets it."""
     assert env_name("mappings_dir") == "LEADBRIDGE_MAPPINGS_DIR"
+
+
+# .env.example, as a user copies it
+
+ENV_EXAMPLE = Path(__file__).parents[2] / ".env.example"
+TO_FILL_IN = (
+    "LEADBRIDGE_SALESFORCE_USERNAME",
+    "LEADBRIDGE_SALESFORCE_CONSUMER_KEY",
+    "LEADBRIDGE_SALESFORCE_PRIVATE_KEY_FILE",
+    "LEADBRIDGE_HUBSPOT_ACCESS_TOKEN",
+)
+
+
+def example_lines() -> list[str]:
+    return ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+
+
+def test_env_example_copied_as_is_names_each_value_to_fill_in(tmp_path: Path) -> None:
+    """`cp .env.example .env`: one "required" line per value the file marks FILL IN, no other."""
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / ".env").write_text(ENV_EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+
+    assert problems() == [
+        "LEADBRIDGE_SALESFORCE_USERNAME: required when LEADBRIDGE_SALESFORCE_AUTH=jwt",
+        "LEADBRIDGE_SALESFORCE_CONSUMER_KEY: required when LEADBRIDGE_SALESFORCE_AUTH=jwt",
+        "LEADBRIDGE_SALESFORCE_PRIVATE_KEY_FILE: required when LEADBRIDGE_SALESFORCE_AUTH=jwt",
+        "LEADBRIDGE_HUBSPOT_ACCESS_TOKEN: required",
+    ]
+    lines = example_lines()
+    for name in TO_FILL_IN:
+        at = lines.index(f"{name}=")  # left empty, never a made-up value that looks real
+        comment = next(line for line in reversed(lines[:at]) if line.startswith("# FILL IN"))
+        assert lines.index(comment) >= at - 2, name  # the mark is right above the line
+
+
+def test_env_example_once_filled_in_loads_with_the_defaults(tmp_path: Path) -> None:
+    """With the four values filled in, the example loads and every other value is the default."""
+    (tmp_path / "mappings").mkdir()
+    key_file = tmp_path / "jwt-private.pem"
+    key_file.write_bytes(private_key_pem())
+    filled = {
+        "LEADBRIDGE_SALESFORCE_USERNAME": "integration@example.com",
+        "LEADBRIDGE_SALESFORCE_CONSUMER_KEY": "consumer-key",
+        "LEADBRIDGE_SALESFORCE_PRIVATE_KEY_FILE": str(key_file),
+        "LEADBRIDGE_HUBSPOT_ACCESS_TOKEN": TOKEN,
+    }
+    lines = [
+        f"{key}={filled[key]}" if key in filled else line
+        for line in example_lines()
+        for key in [line.partition("=")[0]]
+    ]
+    (tmp_path / ".env").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    settings = load_settings()
+
+    assert settings.salesforce_auth == "jwt"
+    assert settings.salesforce_private_key_file == key_file
+    for name, field in Settings.model_fields.items():
+        if env_name(name) not in filled and name != "salesforce_auth":
+            assert getattr(settings, name) == field.default, env_name(name)
+
+
+def test_env_example_lists_and_explains_every_setting() -> None:
+    """Every setting is in the example, set or commented out, with a comment above it."""
+    lines = example_lines()
+    for name in Settings.model_fields:
+        variable = env_name(name)
+        at = next(
+            (n for n, line in enumerate(lines) if line.lstrip("#").startswith(f"{variable}=")),
+            None,
+        )
+        assert at is not None, f"{variable} is not in .env.example"
+        above = next(
+            line for line in reversed(lines[:at]) if not line.lstrip("#").startswith("LEADBRIDGE_")
+        )
+        assert above.startswith("# "), f"{variable} has no comment above it (or its group)"

@@ -441,7 +441,12 @@ def test_fresh_database_is_migrated_to_head_and_reopening_is_a_no_op(database_ur
     assert not [e for e in again_logs if e["event"] == "state.migrated"]
     assert any("alembic_version" in s for s in sent)  # the listener did see the version check
     changes = ("CREATE", "ALTER", "DROP", "INSERT", "UPDATE", "DELETE")
-    assert [s for s in sent if s.upper().startswith(changes)] == []
+    writes = [s for s in sent if s.upper().startswith(changes)]
+    # the only writing statements are the write probes: one per table, each selecting no row
+    assert sorted(s.split(" (")[0] for s in writes) == sorted(
+        f"INSERT INTO {name}" for name in metadata.tables
+    )
+    assert all(s.endswith(("WHERE 0 = 1", "WHERE false")) for s in writes), writes
 
 
 def test_migrated_schema_matches_the_tables_the_store_uses(store: StateStore) -> None:
@@ -458,6 +463,105 @@ def test_database_from_a_newer_leadbridge_is_refused(database_url: str) -> None:
 
     with pytest.raises(ConfigError, match=r"LEADBRIDGE_DATABASE_URL: .* revision 0099, newer"):
         StateStore.open(database_url)
+
+
+def read_only(database_url: str) -> str:
+    """The same database, opened read-only: a `mode=ro` URI file, or a read-only PG session."""
+    url = sa.make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return f"sqlite:///file:{url.database}?mode=ro&uri=true"
+    options = f"{url.query['options']} -cdefault_transaction_read_only=on"
+    return url.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
+def test_read_only_store_is_refused_at_open(database_url: str) -> None:
+    """A store that reads but cannot be written stops the start, one line naming the setting."""
+    with StateStore.open(database_url) as store:
+        store.record(Commit(STREAM, cursor=T0), run_id="r1")
+
+    with pytest.raises(ConfigError) as caught:
+        StateStore.open(read_only(database_url))
+
+    message = str(caught.value)
+    assert message.startswith("LEADBRIDGE_DATABASE_URL: cannot write to the state store at ")
+    assert "read" in message and "only" in message  # the database's own reason
+    assert "\n" not in message
+    with StateStore.open(database_url) as store:
+        assert store.cursor(STREAM) == T0  # nothing was changed by the refused open
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        ("DROP TABLE links", "table links is missing"),
+        ("ALTER TABLE dead_letters DROP COLUMN payload", "table dead_letters lacks column payload"),
+    ],
+)
+def test_store_missing_a_table_or_column_is_refused_at_open(
+    database_url: str, damage: str, expected: str
+) -> None:
+    """A table or column gone while the revision says head: one line naming the setting."""
+    with StateStore.open(database_url) as store, store.engine.begin() as connection:
+        connection.exec_driver_sql(damage)
+
+    with pytest.raises(ConfigError) as caught:
+        StateStore.open(database_url)
+
+    message = str(caught.value)
+    assert message.startswith("LEADBRIDGE_DATABASE_URL: the state store at ")
+    assert f"is damaged ({expected}, though it is at schema revision {migrate.head()})" in message
+    assert "restore it from a backup" in message
+    assert "\n" not in message
+
+
+def test_store_damaged_after_open_fails_as_one_line(store: StateStore) -> None:
+    """A table gone in the middle of a pass is a ConfigError naming the setting, no traceback."""
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE links")
+
+    with pytest.raises(ConfigError) as caught:
+        store.links(["101"])
+
+    message = str(caught.value)
+    assert message.startswith("LEADBRIDGE_DATABASE_URL: the state store at ")
+    assert "links" in message and "\n" not in message
+    assert "SELECT" not in message  # the statement and its parameters stay out
+
+
+def test_full_disk_during_a_record_fails_as_one_line(tmp_path: Path) -> None:
+    """A SQLite file that cannot grow (a full disk) fails `record()` naming the setting."""
+    store = StateStore.open(f"sqlite:///{tmp_path / 'leadbridge.db'}")
+    store.engine.dispose()  # new connections from here on get the cap below
+
+    @event.listens_for(store.engine, "connect")
+    def cap(dbapi_connection: Any, _record: Any) -> None:
+        pages = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+    many = [lead_link(str(n), f"00Q{n:015d}") for n in range(5000)]
+    with store, pytest.raises(ConfigError) as caught:
+        store.record(Commit(STREAM, links=many, cursor=T0), run_id="r1")
+
+    assert str(caught.value).endswith("failed: database or disk is full")
+    assert str(caught.value).startswith("LEADBRIDGE_DATABASE_URL: the state store at sqlite:///")
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="LEADBRIDGE_TEST_DATABASE_URL not set")
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_postgres_connection_dropped_between_passes_reconnects(database_url: str) -> None:
+    """A pooled connection the server closed is replaced by the pool, not reported as an error."""
+    with StateStore.open(database_url) as store:
+        with store.engine.connect() as connection:
+            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        admin = sa.create_engine(database_url)
+        try:
+            with admin.connect() as connection:
+                connection.execute(sa.select(sa.func.pg_terminate_backend(pid)))
+        finally:
+            admin.dispose()
+
+        assert store.cursor("no.such.stream") is None
 
 
 # SQLite specifics and bad configuration
