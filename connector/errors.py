@@ -42,6 +42,28 @@ class RetriableApiError(ApiError):
         self.retry_after = retry_after
 
 
+class Unreachable(RetriableApiError):
+    """No answer at all (timed out, connection reset): retried like any transient failure;
+    once attempts run out, reported as a `ConfigError` naming `setting`, the setting that names
+    the host (`connector.unreachable.gave_up`). `url` is already fit to show (no password)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        remote: str,
+        url: str,
+        cause: str,
+        setting: str,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, status=0, code=code)
+        self.remote = remote
+        self.url = url
+        self.cause = cause
+        self.setting = setting
+
+
 class ReauthRequired(ApiError):
     """The session expired or was revoked: log in again, then retry once."""
 

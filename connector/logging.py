@@ -22,6 +22,7 @@ from pydantic import SecretBytes, SecretStr
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from connector.display import LOG_LIMIT, clip, for_terminal, shorten
+from connector.urls import shown_url
 
 REDACTED = "[redacted]"
 
@@ -45,14 +46,13 @@ PII_KEYS = frozenset({"email", "phone", "mobilephone", "firstname", "lastname", 
 _HANDLER_NAME = "leadbridge"
 _ZERO_WIDTH = "\u200b-\u200f\u2060\ufeff"
 
-# Secrets inside text: bearer tokens, Salesforce session ids (`00D…!…`), JWTs, HubSpot private
-# app tokens, and passwords in URLs (`scheme://user:password@host`).
+# Secrets inside text: bearer tokens, Salesforce session ids (`00D…!…`), JWTs and HubSpot private
+# app tokens. Passwords in URLs (`scheme://user:password@host`) go through `shown_url`.
 _SECRET_TEXT = re.compile(
     r"(?P<bearer>\b(?i:bearer)\s+)[A-Za-z0-9\-._~+/]+=*"
     r"|\b00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?![^\s\"',;]+"
     r"|\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
     r"|\bpat-[a-z0-9]+-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"
-    r"|(?P<userinfo>://[^/@\s:]+:)[^/@\s]+@"
 )
 _EMAIL = re.compile(
     rf"[\w.%+'{_ZERO_WIDTH}-]+"
@@ -159,7 +159,7 @@ class Redactor:
 
     def scrub(self, text: str) -> str:
         """`text` without secrets and, when redacting PII, with emails and phones masked."""
-        text = _SECRET_TEXT.sub(_redact_secret_match, text)
+        text = shown_url(_SECRET_TEXT.sub(_redact_secret_match, text), mask=REDACTED)
         if self.redact_pii:
             if "@" in text:
                 text = _EMAIL.sub(_mask_email_match, text)
@@ -229,8 +229,6 @@ def _first(part: str) -> str:
 def _redact_secret_match(match: re.Match[str]) -> str:
     if match.group("bearer"):
         return f"{match.group('bearer')}{REDACTED}"
-    if match.group("userinfo"):
-        return f"{match.group('userinfo')}{REDACTED}@"
     return REDACTED
 
 

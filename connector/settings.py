@@ -25,6 +25,7 @@ from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connector.errors import ConfigError
+from connector.urls import shown_url
 
 
 class Settings(BaseSettings):
@@ -111,7 +112,7 @@ class Settings(BaseSettings):
         try:
             make_url(value)
         except (ArgumentError, ValueError, TypeError):
-            text = f"not a database URL SQLAlchemy can parse ({_hide_password(value)!r})"
+            text = f"not a database URL SQLAlchemy can parse ({shown_url(value)!r})"
             raise _problem(text) from None
         return value
 
@@ -152,10 +153,11 @@ class Settings(BaseSettings):
         return settings
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
-        """Like pydantic's, but a database URL shows `***` for its password."""
+        """Like pydantic's, but a URL (the database's, a login or base URL) shows `***` for
+        its password."""
         for name, value in super().__repr_args__():
-            if name == "database_url" and isinstance(value, str):
-                value = _hide_password(value)
+            if isinstance(value, str | AnyHttpUrl):
+                value = shown_url(value)
             yield name, value
 
 
@@ -173,7 +175,6 @@ _LOGIN_NEEDS = {
     ),
 }
 _PEM_KEY = re.compile(rb"-----BEGIN (RSA |EC |DSA |ENCRYPTED )?PRIVATE KEY-----")
-_URL_PASSWORD = re.compile(r"(://[^/@\s:]*:)[^/@\s]*@")
 
 
 def env_name(field: str) -> str:
@@ -303,10 +304,6 @@ def _merged(title: str, exc: ValidationError, extra: list[InitErrorDetails]) -> 
 
 def _shown(path: Path) -> str:
     return repr(str(path.absolute()))
-
-
-def _hide_password(url: str) -> str:
-    return _URL_PASSWORD.sub(r"\1***@", url)
 
 
 _SECRET_FIELDS = frozenset(

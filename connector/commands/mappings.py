@@ -27,6 +27,7 @@ from connector.errors import MappingError
 from connector.mapping.loader import Loaded, MappingFileError, Problem, load_source
 from connector.mapping.model import LeadMapping
 from connector.settings import Settings
+from connector.urls import shown_url
 
 
 @click.group("mappings")
@@ -176,8 +177,10 @@ def _schema(settings: Settings, offline: bool, needs: Any) -> Any:
         hubspot,
         needs=needs,
         source={
-            "salesforce": str(settings.salesforce_instance_url or settings.salesforce_login_url),
-            "hubspot": str(settings.hubspot_base_url),
+            "salesforce": shown_url(
+                settings.salesforce_instance_url or settings.salesforce_login_url
+            ),
+            "hubspot": shown_url(settings.hubspot_base_url),
         },
         now=datetime.now(UTC),
     )

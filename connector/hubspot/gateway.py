@@ -11,7 +11,6 @@ per-record results see exactly what HubSpot sent.
 from __future__ import annotations
 
 import json
-import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -23,7 +22,7 @@ import urllib3
 from hubspot.crm.contacts import ApiException as ContactsApiException
 from hubspot.crm.lists import ApiException as ListsApiException
 
-from connector.errors import ConfigError, FatalApiError, RetriableApiError
+from connector.errors import ConfigError, FatalApiError, RetriableApiError, Unreachable
 from connector.hubspot.classify import Resolution, classify
 from connector.hubspot.pacing import Pacer
 from connector.hubspot.search import (
@@ -36,6 +35,7 @@ from connector.hubspot.search import (
 from connector.model import FieldError, HubSpotContact, ListRemoval, SearchFilter, WriteResult
 from connector.retry import retry_policy
 from connector.settings import Settings
+from connector.unreachable import connection_error, gave_up, why_unreachable
 
 log = structlog.get_logger(__name__)
 
@@ -53,10 +53,6 @@ CONTACT_LISTS = "0-1"
 LIST_FETCH_CHUNK = 100
 _BASE_URL_SETTING = "LEADBRIDGE_HUBSPOT_BASE_URL"
 _CA_SETTING = "LEADBRIDGE_HUBSPOT_CA_BUNDLE"
-
-
-class _Unreachable(RetriableApiError):
-    """No answer at all; retried, and a `ConfigError` naming the host once retries run out."""
 
 
 class _Refused(FatalApiError):
@@ -93,6 +89,9 @@ class HubSpotGateway:
         self._pacer = pacer
         self._sleep = sleep
         self._base_url = str(settings.hubspot_base_url).rstrip("/")
+        # Until HubSpot has answered once, a refused connection or an unknown host is the base
+        # URL's doing; afterwards it is a blip, retried.
+        self._answered = False
 
     @classmethod
     def connect(
@@ -321,9 +320,8 @@ class HubSpotGateway:
         )
         try:
             return policy(self._send, operation, method, body)
-        except _Unreachable as exc:
-            msg = f"cannot reach HubSpot at {self._base_url} ({exc}); check {_BASE_URL_SETTING}"
-            raise ConfigError(msg) from None
+        except Unreachable as exc:
+            raise gave_up(exc, self._settings.hubspot_max_attempts) from None
 
     def _send(self, operation: str, method: Callable[..., Any], body: Any) -> dict[str, Any]:
         timeout = self._settings.hubspot_timeout_seconds
@@ -337,6 +335,7 @@ class HubSpotGateway:
             status = int(getattr(exc, "status", 0) or 0)
             if status == 0:
                 raise self._unsent(operation, exc) from None
+            self._answered = True
             headers = getattr(exc, "headers", None) or {}
             self._pacer.observe(headers)
             resolution = classify(status, getattr(exc, "body", None), headers)
@@ -349,12 +348,8 @@ class HubSpotGateway:
                 raise
             raise self._unsent(operation, failed) from None
         except urllib3.exceptions.HTTPError as exc:
-            innermost = _innermost(exc)
-            detail = f"{type(innermost).__name__}: {innermost}"
-            if isinstance(innermost, urllib3.exceptions.SSLError | ssl.SSLError):
-                raise self._untrusted(detail) from None
-            resolution = classify(0, None, None)
-            raise _Unreachable(detail, status=0, code=resolution.code) from None
+            raise self._no_answer(operation, exc) from None
+        self._answered = True
         self._pacer.observe(headers)
         try:
             return json.loads(data) if data else {}
@@ -363,19 +358,26 @@ class HubSpotGateway:
             raise RetriableApiError(msg, status=status, code="BAD_JSON") from None
 
     def _unsent(self, operation: str, exc: Exception) -> Exception:
-        """The library's status-0 `ApiException`: TLS refused, or a request it could not build."""
+        """The library's status-0 `ApiException`: a failed connection (TLS, which it catches
+        itself), or a request it could not build."""
+        if why_unreachable(exc) is not None:
+            return self._no_answer(operation, exc)
         reason = " ".join(str(getattr(exc, "reason", "") or "").split())
-        if reason.startswith("SSLError"):
-            return self._untrusted(reason)
         msg = f"HubSpot {operation}: the client library could not send the request ({reason})"
         return FatalApiError(msg, status=0, code="REQUEST_NOT_SENT")
 
-    def _untrusted(self, detail: str) -> ConfigError:
-        msg = (
-            f"cannot verify HubSpot's TLS certificate at {self._base_url} ({detail}); "
-            f"check {_CA_SETTING}"
+    def _no_answer(self, operation: str, exc: BaseException) -> Exception:
+        """Said as the Salesforce side says it: the host, the cause, the setting to check."""
+        return connection_error(
+            exc,
+            remote="HubSpot",
+            what=operation,
+            url=self._base_url,
+            url_setting=_BASE_URL_SETTING,
+            ca_setting=_CA_SETTING,
+            first_contact=not self._answered,
+            code=classify(0, None, None).code,
         )
-        return ConfigError(msg)
 
     # -- metadata -------------------------------------------------------------------------
     def properties(self, object_type: str = "contacts") -> list[dict[str, Any]]:
@@ -443,14 +445,6 @@ def _write_results(ids: Sequence[str], answer: Mapping[str, Any]) -> dict[str, W
             missing = FieldError("NO_RESULT", "HubSpot reported neither a result nor an error")
             results[hubspot_id] = WriteResult(hubspot_id, success=False, errors=(missing,))
     return results
-
-
-def _innermost(exc: BaseException) -> BaseException:
-    """The real failure inside urllib3's wrappers (`MaxRetryError.reason`, `ProtocolError`)."""
-    reason = getattr(exc, "reason", None)
-    if isinstance(reason, BaseException) and reason is not exc:
-        return _innermost(reason)
-    return exc
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:

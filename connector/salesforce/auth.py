@@ -7,22 +7,21 @@ becomes one `ConfigError` line naming the setting to check, never a secret.
 
 from __future__ import annotations
 
-import socket
-import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
 import jwt
 import requests
 import structlog
 from pydantic import SecretStr
 
-from connector.errors import ConfigError, RetriableApiError
-from connector.salesforce.classify import RETRY_STATUSES, retry_after
+from connector.errors import ConfigError, LeadbridgeError, RetriableApiError
+from connector.salesforce.classify import classify
 from connector.settings import env_name
+from connector.unreachable import connection_error
+from connector.urls import origin, shown_url
 
 if TYPE_CHECKING:
     from connector.settings import Settings
@@ -43,12 +42,6 @@ class Login:
     access_token: SecretStr
     instance_url: str
     user_id: str | None = None
-
-
-def origin(url: Any) -> str:
-    """`scheme://host[:port]` of a URL, as error messages and the JWT audience use it."""
-    parts = urlsplit(str(url))
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def token_url(settings: Settings) -> str:
@@ -143,58 +136,18 @@ def _settings_to_check(grant: str, error: str, description: str) -> tuple[str, .
     return ("salesforce_private_key_file", "salesforce_consumer_key")
 
 
-def _cause(exc: BaseException) -> BaseException | None:
-    """The innermost OS/TLS error inside a requests/urllib3 connection error."""
-    seen: set[int] = set()
-    todo: list[Any] = [exc]
-    found: BaseException | None = None
-    while todo:
-        item = todo.pop(0)
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, OSError) and not isinstance(item, requests.RequestException):
-            found = item
-        todo.extend([*item.args, getattr(item, "reason", None), item.__cause__, item.__context__])
-    return found
-
-
-def describe_connection_error(exc: requests.RequestException) -> str:
-    """A few words on why a connection failed: 'connection refused', 'timed out', ..."""
-    if isinstance(exc, requests.Timeout):
-        return "timed out"
-    cause = _cause(exc)
-    if isinstance(cause, ssl.SSLCertVerificationError):
-        return f"certificate verify failed: {cause.verify_message}"
-    if isinstance(cause, ssl.SSLError):
-        return f"TLS error: {cause.reason or cause.strerror or 'handshake failed'}"
-    if isinstance(cause, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(cause, socket.gaierror):
-        return "host name not resolved"
-    if isinstance(cause, TimeoutError):
-        return "timed out"
-    if isinstance(cause, ConnectionResetError):
-        return "connection reset"
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS handshake failed"
-    return "connection failed"
-
-
-def connection_config_error(exc: requests.RequestException, url: Any) -> ConfigError:
-    """The ConfigError for a host that cannot be reached or whose certificate is not trusted."""
-    why = describe_connection_error(exc)
-    if isinstance(exc, requests.exceptions.SSLError):
-        msg = (
-            f"TLS with Salesforce at {origin(url)} failed ({why}); "
-            f"check {env_name('salesforce_ca_bundle')}"
-        )
-    else:
-        msg = (
-            f"cannot reach Salesforce at {origin(url)} ({why}); "
-            f"check {env_name('salesforce_login_url')}"
-        )
-    return ConfigError(msg)
+def _no_answer(settings: Settings, exc: requests.RequestException) -> LeadbridgeError:
+    """The error for a token request that got no answer: a setting's fault (unknown host,
+    refused connection, untrusted certificate) or `Unreachable`, retried like a 503."""
+    return connection_error(
+        exc,
+        remote="Salesforce",
+        what="login",
+        url=str(settings.salesforce_login_url).rstrip("/"),
+        url_setting=env_name("salesforce_login_url"),
+        ca_setting=env_name("salesforce_ca_bundle"),
+        first_contact=True,
+    )
 
 
 def check_ca_bundle(settings: Settings) -> None:
@@ -210,8 +163,9 @@ def login(
 ) -> Login:
     """Log in with the grant `settings.salesforce_auth` names; the token and instance URL.
 
-    Raises ConfigError for anything a person must fix, RetriableApiError when the token
-    endpoint is busy (429, 5xx).
+    Raises ConfigError for anything a person must fix; RetriableApiError for what may pass
+    (429 or 5xx, classified as every Salesforce answer is; `Unreachable` for a timeout or a
+    reset connection), which the caller's retry policy tries again.
     """
     check_ca_bundle(settings)
     grant = settings.salesforce_auth
@@ -220,17 +174,24 @@ def login(
     try:
         response = session.post(url, data=form, headers={"Accept": "application/json"})
     except requests.RequestException as exc:
-        raise connection_config_error(exc, settings.salesforce_login_url) from None
+        raise _no_answer(settings, exc) from None
     user = settings.salesforce_username
     try:
         body = response.json()
     except ValueError:
         body = None
-    if response.status_code in RETRY_STATUSES:
-        msg = f"Salesforce login for {user} answered HTTP {response.status_code}; try again later"
-        raise RetriableApiError(
-            msg, status=response.status_code, retry_after=retry_after(response.headers)
-        )
+    if response.status_code != 200:
+        resolution = classify(response.status_code, body, response.headers)
+        if resolution.action == "retry":
+            msg = (
+                f"Salesforce login for {user} answered HTTP {response.status_code}; try again later"
+            )
+            raise RetriableApiError(
+                msg,
+                status=response.status_code,
+                code=resolution.code,
+                retry_after=resolution.retry_after,
+            )
     if response.status_code != 200 or not isinstance(body, dict):
         error = str(body.get("error", "")) if isinstance(body, dict) else ""
         description = str(body.get("error_description", "")) if isinstance(body, dict) else ""
@@ -238,7 +199,7 @@ def login(
             what = f"{error}: {description}" if description else error
             checks = _settings_to_check(grant, error, description)
         else:
-            what = f"HTTP {response.status_code} from {origin(url)}{TOKEN_PATH}"
+            what = f"HTTP {response.status_code} from {shown_url(url)}"
             checks = ("salesforce_login_url",)
         msg = f"Salesforce login failed for {user} ({what}); check {_checks(*checks)}"
         raise ConfigError(msg)
@@ -251,7 +212,7 @@ def login(
         raise ConfigError(msg)
     if settings.salesforce_instance_url is not None:  # e.g. behind a proxy or private link
         instance_url = str(settings.salesforce_instance_url).rstrip("/")
-    log.info("salesforce.login", grant=grant, instance_url=instance_url)
+    log.info("salesforce.login", grant=grant, instance_url=shown_url(instance_url))
     identity = body.get("id")
     user_id = str(identity).rstrip("/").rpartition("/")[2] if identity else None
     return Login(access_token=SecretStr(token), instance_url=instance_url, user_id=user_id or None)

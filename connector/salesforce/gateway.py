@@ -22,7 +22,13 @@ from lxml import etree
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
-from connector.errors import ApiError, FatalApiError, ReauthRequired, RetriableApiError
+from connector.errors import (
+    ApiError,
+    FatalApiError,
+    ReauthRequired,
+    RetriableApiError,
+    Unreachable,
+)
 from connector.model import (
     ConvertResult,
     FieldError,
@@ -43,7 +49,9 @@ from connector.salesforce.classify import (
 )
 from connector.salesforce.session import SalesforceSession, build_session
 from connector.salesforce.soql import IDS_PER_QUERY, MAX_IN_LIST_CHARS, in_chunks, moment, soql
-from connector.settings import Settings
+from connector.settings import Settings, env_name
+from connector.unreachable import connection_error, gave_up
+from connector.urls import origin
 
 log = structlog.get_logger(__name__)
 
@@ -145,7 +153,10 @@ class SalesforceGateway:
         retrying = retry_policy(
             "salesforce", attempts=settings.salesforce_max_attempts, sleep=sleep
         )
-        login = retrying(auth.login, settings, session)
+        try:
+            login = retrying(auth.login, settings, session)
+        except Unreachable as exc:
+            raise gave_up(exc, settings.salesforce_max_attempts) from None
         client = Salesforce(
             session_id=login.access_token.get_secret_value(),
             instance_url=login.instance_url,
@@ -327,16 +338,24 @@ class SalesforceGateway:
         except SalesforceError as exc:
             headers = getattr(self._client.session, "last_headers", {})
             raise _error(what, classify(exc.status, exc.content, headers), exc.status) from None
-        except requests.exceptions.SSLError as exc:
-            raise auth.connection_config_error(exc, self._client.base_url) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
-            why = auth.describe_connection_error(exc)
-            host = auth.origin(self._client.base_url)
-            msg = f"Salesforce {what} failed: no answer from {host} ({why})"
-            raise RetriableApiError(msg, status=0) from None
+            raise self._no_answer(what, exc) from None
         except ValueError:  # a 2xx whose body is not JSON
             msg = f"Salesforce {what} failed: the answer was not JSON"
             raise FatalApiError(msg) from None
+
+    def _no_answer(self, what: str, exc: requests.RequestException) -> Exception:
+        """An untrusted certificate names the CA bundle; anything else is `Unreachable` and
+        retried (the instance answered at login, so even a refusal is a blip)."""
+        return connection_error(
+            exc,
+            remote="Salesforce",
+            what=what,
+            url=origin(self._client.base_url),
+            url_setting=env_name("salesforce_instance_url"),
+            ca_setting=env_name("salesforce_ca_bundle"),
+            first_contact=False,
+        )
 
     def _relogin(self) -> None:
         """A new session for the client (same HTTP session, API version and instance)."""

@@ -6,6 +6,7 @@ import socket
 from time import monotonic
 
 import pytest
+from structlog.testing import capture_logs
 
 from connector.errors import ConfigError, FatalApiError, RetriableApiError
 from connector.hubspot.gateway import HubSpotGateway
@@ -19,6 +20,7 @@ from tests.gateways.hubspot_support import (
     gateway_settings,
     statuses,
 )
+from tests.relay import Relay
 
 SEED = contacts_seed(3, lambda i: 1_700_000_000_000 + i)
 TEN_SECONDLY = {
@@ -157,7 +159,8 @@ def test_missing_scope_is_a_config_error_naming_the_scope(sandbox):
 
 
 def test_unreachable_port_is_a_config_error_naming_the_host(sandbox):
-    """Nothing listening: retried, then a ConfigError naming the URL and its setting."""
+    """Nothing listening before HubSpot ever answered: the base URL is wrong, so a ConfigError
+    at once, in the words the Salesforce login uses (host, cause, setting), no retry."""
     server = sandbox(SEED)
     port = _free_port()
     url = f"https://127.0.0.1:{port}"
@@ -168,15 +171,69 @@ def test_unreachable_port_is_a_config_error_naming_the_host(sandbox):
     with pytest.raises(ConfigError) as raised:
         _ids(gateway)
 
-    message = str(raised.value)
-    assert message.startswith(f"cannot reach HubSpot at {url} (")
-    assert message.endswith("; check LEADBRIDGE_HUBSPOT_BASE_URL")
-    assert "Connection refused" in message
-    assert len(time.sleeps) == 2  # three attempts
+    assert str(raised.value) == (
+        f"cannot reach HubSpot at {url} (connection refused); check LEADBRIDGE_HUBSPOT_BASE_URL"
+    )
+    assert time.sleeps == []
+
+
+def test_unknown_host_is_a_config_error_naming_the_host(sandbox, monkeypatch):
+    """A base URL whose host name does not exist: named at once with its setting, no retry."""
+    server = sandbox(SEED)
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host == "hubapi.invalid":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    time = FakeTime()
+    settings = gateway_settings(server, hubspot_base_url="https://hubapi.invalid")
+    gateway = HubSpotGateway.connect(settings, sleep=time.sleep, clock=time.clock)
+
+    with pytest.raises(ConfigError) as raised:
+        _ids(gateway)
+
+    assert str(raised.value) == (
+        "cannot reach HubSpot at https://hubapi.invalid (unknown host); "
+        "check LEADBRIDGE_HUBSPOT_BASE_URL"
+    )
+    assert time.sleeps == []
+
+
+def test_refused_after_hubspot_answered_is_retried(sandbox):
+    """Once HubSpot has answered, a refusal is a blip: retried with the shared policy, and
+    named with the setting only when every attempt failed."""
+    server = sandbox(SEED)
+    with Relay(server.port) as relay:
+        time = FakeTime()
+        settings = gateway_settings(server, hubspot_base_url=relay.url, hubspot_max_attempts=3)
+        gateway = HubSpotGateway.connect(settings, sleep=time.sleep, clock=time.clock)
+        assert gateway.read_contacts(["1001"], ["email"])[0].id == "1001"
+        relay.close()
+
+        with capture_logs() as logs, pytest.raises(ConfigError) as raised:
+            gateway.read_contacts(["1002"], ["email"])
+
+    assert str(raised.value) == (
+        f"cannot reach HubSpot at {relay.url} (connection refused, after 3 attempts); "
+        "check LEADBRIDGE_HUBSPOT_BASE_URL"
+    )
+    assert [
+        (e["remote"], e["attempt"], e["status"], e["code"])
+        for e in logs
+        if e["event"] == "api.retry"
+    ] == [
+        ("hubspot", 1, 0, "CONNECTION"),
+        ("hubspot", 2, 0, "CONNECTION"),
+    ]
+    assert len(time.sleeps) == 2
 
 
 def test_untrusted_certificate_is_a_config_error_naming_the_ca_bundle(sandbox):
-    """Without the sandbox's CA the TLS check fails: a ConfigError at once, no retry."""
+    """Without the sandbox's CA the TLS check fails: a ConfigError at once, no retry, worded
+    as the Salesforce side words it."""
     server = sandbox(SEED)
     time = FakeTime()
     settings = gateway_settings(server, hubspot_ca_bundle=None)
@@ -186,8 +243,11 @@ def test_untrusted_certificate_is_a_config_error_naming_the_ca_bundle(sandbox):
         _ids(gateway)
 
     message = str(raised.value)
-    assert message.startswith(f"cannot verify HubSpot's TLS certificate at {server.url} (")
-    assert message.endswith("; check LEADBRIDGE_HUBSPOT_CA_BUNDLE")
+    assert message.startswith(
+        f"TLS with HubSpot at {server.url} failed (certificate verify failed: "
+    )
+    assert message.endswith("); check LEADBRIDGE_HUBSPOT_CA_BUNDLE")
+    assert "SSLError" not in message
     assert time.sleeps == []
     assert statuses(server) == []
 
@@ -204,8 +264,12 @@ def test_a_server_that_never_answers_times_out(sandbox):
         gateway = HubSpotGateway.connect(settings, sleep=time.sleep, clock=time.clock)
         started = monotonic()
 
-        with pytest.raises(ConfigError, match=r"Read timed out\. \(read timeout=0\.2\)"):
+        with pytest.raises(ConfigError) as raised:
             _ids(gateway)
 
     assert 0.4 <= monotonic() - started < 5
     assert len(time.sleeps) == 1
+    assert str(raised.value) == (
+        f"cannot reach HubSpot at {url} (timed out, after 2 attempts); "
+        "check LEADBRIDGE_HUBSPOT_BASE_URL"
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from simple_salesforce import Salesforce
+from structlog.testing import capture_logs
 
 from connector.errors import ConfigError, RetriableApiError
 from connector.salesforce import auth
@@ -332,3 +335,185 @@ def test_constructor_does_no_io(http: responses.RequestsMock) -> None:
     client = Salesforce(session_id="x", instance_url="https://sf.test", session=SalesforceSession())
     SalesforceGateway(client, make_settings())
     assert len(http.calls) == 0
+
+
+# -- what may pass is retried; what a setting causes is named ---------------------------------
+
+PASSWORD_FORM = {
+    "grant_type": "password",
+    "client_id": "ck",
+    "client_secret": "cs-secret",
+    "username": "integration@x.test",
+    "password": "pw-secrettok-secret",
+}
+TOKEN = {"access_token": "T1", "instance_url": "https://sf.test"}
+
+
+def retry_events(logs: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [
+        (e["remote"], e["attempt"], e["status"], e["code"])
+        for e in logs
+        if e["event"] == "api.retry"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("first", "status", "code"),
+    [
+        pytest.param(
+            {"body": requests.exceptions.ReadTimeout("Read timed out.")}, 0, None, id="timeout"
+        ),
+        pytest.param(
+            {
+                "body": requests.ConnectionError(
+                    ConnectionResetError(104, "Connection reset by peer")
+                )
+            },
+            0,
+            None,
+            id="reset",
+        ),
+        pytest.param({"status": 503, "body": "<html>down</html>"}, 503, None, id="503"),
+        pytest.param(
+            {"status": 500, "json": {"error": "server_error", "error_description": "try later"}},
+            500,
+            "server_error",
+            id="500",
+        ),
+    ],
+)
+def test_a_transient_login_failure_is_retried_by_the_shared_policy(
+    http: responses.RequestsMock, first: dict[str, Any], status: int, code: str | None
+) -> None:
+    """A login that times out, is reset or answers 5xx is sent again, the same form to the same
+    URL, after one back-off and one `api.retry` event, as any API call would be."""
+    sleeps: list[float] = []
+    http.add(responses.POST, TOKEN_URL, **first)
+    http.add(responses.POST, TOKEN_URL, json=TOKEN)
+
+    with capture_logs() as logs:
+        gateway = SalesforceGateway.connect(make_settings(), sleep=sleeps.append)
+
+    assert [call.request.url for call in http.calls] == [TOKEN_URL, TOKEN_URL]
+    assert [form_of(call) for call in http.calls] == [PASSWORD_FORM, PASSWORD_FORM]
+    assert len(sleeps) == 1
+    assert 1.0 <= sleeps[0] <= 2.0  # exponential back-off: 1 s plus up to 1 s of jitter
+    assert retry_events(logs) == [("salesforce", 1, status, code)]
+    assert gateway._client.base_url.startswith("https://sf.test/")
+
+
+def test_login_timeouts_until_attempts_run_out_name_the_login_url(
+    http: responses.RequestsMock,
+) -> None:
+    """A token endpoint that never answers in time: every attempt made, then one line naming the
+    host, the cause, the attempts and the setting."""
+    sleeps: list[float] = []
+    http.add(responses.POST, TOKEN_URL, body=requests.exceptions.ConnectTimeout("timed out"))
+
+    with capture_logs() as logs, pytest.raises(ConfigError) as info:
+        SalesforceGateway.connect(make_settings(salesforce_max_attempts=3), sleep=sleeps.append)
+
+    assert str(info.value) == (
+        "cannot reach Salesforce at https://login.test (timed out, after 3 attempts); "
+        "check LEADBRIDGE_SALESFORCE_LOGIN_URL"
+    )
+    assert len(http.calls) == 3
+    assert len(sleeps) == 2
+    assert retry_events(logs) == [("salesforce", 1, 0, None), ("salesforce", 2, 0, None)]
+
+
+def _untrusted() -> requests.exceptions.SSLError:
+    error = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED]")
+    error.verify_message = "self-signed certificate in certificate chain"
+    return requests.exceptions.SSLError(error)
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        pytest.param(
+            {"body": requests.ConnectionError(ConnectionRefusedError(111, "Connection refused"))},
+            "cannot reach Salesforce at https://login.test (connection refused); "
+            "check LEADBRIDGE_SALESFORCE_LOGIN_URL",
+            id="refused",
+        ),
+        pytest.param(
+            {"body": requests.ConnectionError(socket.gaierror(socket.EAI_NONAME, "not known"))},
+            "cannot reach Salesforce at https://login.test (unknown host); "
+            "check LEADBRIDGE_SALESFORCE_LOGIN_URL",
+            id="unknown-host",
+        ),
+        pytest.param(
+            {"body": _untrusted()},
+            "TLS with Salesforce at https://login.test failed (certificate verify failed: "
+            "self-signed certificate in certificate chain); check LEADBRIDGE_SALESFORCE_CA_BUNDLE",
+            id="untrusted",
+        ),
+        pytest.param(
+            {"status": 400, "json": {"error": "invalid_client", "error_description": "bad"}},
+            "Salesforce login failed for integration@x.test (invalid_client: bad); "
+            "check LEADBRIDGE_SALESFORCE_CONSUMER_KEY and LEADBRIDGE_SALESFORCE_CONSUMER_SECRET",
+            id="invalid_client",
+        ),
+        pytest.param(
+            {"status": 400, "json": {"error": "invalid_grant", "error_description": "auth"}},
+            "Salesforce login failed for integration@x.test (invalid_grant: auth); "
+            "check LEADBRIDGE_SALESFORCE_PASSWORD and LEADBRIDGE_SALESFORCE_SECURITY_TOKEN",
+            id="invalid_grant",
+        ),
+    ],
+)
+def test_what_a_setting_causes_is_named_at_once(
+    http: responses.RequestsMock, answer: dict[str, Any], message: str
+) -> None:
+    """No such host, a refused connection, an untrusted certificate, a refused client or
+    grant: one login request, no retry, one line naming the setting to check."""
+    sleeps: list[float] = []
+    http.add(responses.POST, TOKEN_URL, **answer)
+
+    with capture_logs() as logs, pytest.raises(ConfigError) as info:
+        SalesforceGateway.connect(make_settings(), sleep=sleeps.append)
+
+    assert str(info.value) == message
+    assert len(http.calls) == 1
+    assert sleeps == []
+    assert retry_events(logs) == []
+
+
+def test_a_password_in_the_login_url_never_shows(
+    http: responses.RequestsMock, key_file: Path, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    """`https://user:PW@host` as the login URL: every message and log line masks PW, and the
+    JWT audience is the bare origin."""
+    url = "https://user:PW-s3cret@login.test"
+    refused = requests.ConnectionError(ConnectionRefusedError(111, "Connection refused"))
+    token_url = f"{url}/services/oauth2/token"
+    http.add(responses.POST, token_url, body=refused)
+    http.add(responses.POST, token_url, status=404, body="<html>nope</html>")
+    http.add(responses.POST, token_url, json=TOKEN)
+    settings = jwt_settings(key_file, salesforce_login_url=url, salesforce_instance_url=url)
+
+    with pytest.raises(ConfigError) as refused_info:
+        auth.login(settings, SalesforceSession())
+    with pytest.raises(ConfigError) as not_found_info:
+        auth.login(settings, SalesforceSession())
+    with capture_logs() as logs:
+        auth.login(settings, SalesforceSession(), now=lambda: NOW)
+
+    assert str(refused_info.value) == (
+        "cannot reach Salesforce at https://user:***@login.test (connection refused); "
+        "check LEADBRIDGE_SALESFORCE_LOGIN_URL"
+    )
+    assert str(not_found_info.value) == (
+        "Salesforce login failed for integration@x.test (HTTP 404 from "
+        "https://user:***@login.test/services/oauth2/token); check LEADBRIDGE_SALESFORCE_LOGIN_URL"
+    )
+    assert logs[-1]["instance_url"] == "https://user:***@login.test"
+    claims = jwt.decode(
+        form_of(http.calls[2])["assertion"],
+        rsa_key.public_key(),
+        algorithms=["RS256"],
+        audience="https://login.test",
+        options={"verify_exp": False},
+    )
+    assert claims["aud"] == "https://login.test"

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from connector.display import LOG_LIMIT
 from connector.logging import Redactor, configure_logging, mask_email, mask_phone
+from connector.urls import shown_url
 
 SF_SESSION = "00DKb0000000001EAA!AQEAQH3l5Q.xk_9TzPq8secretpart"
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJrZXkifQ.c2lnbmF0dXJlLXNlY3JldA"
@@ -167,6 +168,31 @@ def test_secrets_anywhere_are_redacted_even_without_pii_redaction() -> None:
         assert line["sf"] == "session [redacted] expired"
         assert line["hubspot"] == "token [redacted] refused"
         assert line["dsn"] == "postgresql+psycopg://lb:[redacted]@db:5432/lb"
+
+
+def test_urls_are_masked_as_messages_mask_them() -> None:
+    """A URL's userinfo secret goes from every field and from exception text, the way
+    `shown_url` masks it in messages (with the log's marker): an `@` inside the password and a
+    userinfo that is a token alone included."""
+    try:
+        msg = "cannot reach https://user:p@ss-9@login.test/services (refused)"
+        raise ConnectionError(msg)
+    except ConnectionError:
+        raw, line = logged(
+            login="https://user:p@ss-9@login.test",
+            hubspot="https://tok3n-only@api.hubapi.test/crm",
+            urls=["https://u:pw-2@a.test"],
+            exc_info=True,
+        )
+    for secret in ("p@ss-9", "ss-9", "tok3n-only", "pw-2"):
+        assert secret not in raw
+    assert line["login"] == shown_url("https://user:p@ss-9@login.test", mask="[redacted]")
+    assert line["login"] == "https://user:[redacted]@login.test"
+    assert line["hubspot"] == "https://[redacted]@api.hubapi.test/crm"
+    assert line["urls"] == ["https://u:[redacted]@a.test"]
+    assert line["exception"].endswith(
+        "ConnectionError: cannot reach https://user:[redacted]@login.test/services (refused)"
+    )
 
 
 def test_emails_are_masked_everywhere() -> None:
