@@ -25,6 +25,7 @@ from connector.sync.conversion import ConversionEngine
 from connector.sync.engine import SyncEngine
 from connector.sync.feedback import STREAM as FEEDBACK_STREAM
 from connector.sync.feedback import FeedbackEngine
+from connector.sync.mapcheck import check_mapping
 from connector.sync.twoway import returning
 
 
@@ -108,7 +109,9 @@ def run_pass(settings: Settings, engine: SyncEngine) -> Iterator[Any]:
     finishes: sales feedback first (a rep's change is pulled before our own write can be the
     Lead's latest: that stream skips the integration user's changes), then HubSpot contacts to
     Leads, then SQL conversion last (a new SQL Lead is routed, its matched account set, first).
-    Every file is loaded before anything is written."""
+    Every file is loaded, and lead.yaml and status.yaml checked against the live schemas
+    (`check_mapping`), before anything is written."""
+    check_mapping(settings, engine)
     feedback = open_feedback(settings, engine)
     conversion = open_conversion(settings, engine)
     if feedback is not None:
