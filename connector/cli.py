@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -195,10 +195,11 @@ def demo_command(mappings_dir: Path) -> None:
         run_demo(mappings_dir, echo=lambda text: click.echo(for_terminal(text)))
 
 
-def _settings_or_exit() -> Settings:
-    """Settings from the environment, or every problem on its own line and exit status 2."""
+def _settings_or_exit(load: Callable[[], Settings] = load_settings) -> Settings:
+    """Settings from the environment (through `load`), or every problem on its own line and
+    exit status 2."""
     try:
-        settings = load_settings()
+        settings = load()
     except ConfigError as exc:
         click.echo(for_terminal(f"error: {exc}".replace("\n", "\nerror: ")), err=True)
         sys.exit(2)

@@ -195,6 +195,25 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(msg) from None
 
 
+class _WithoutLogins(Settings):
+    """The settings of a command that calls neither API (`mappings validate --offline`): the
+    same, without asking for what the logins need."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _check_together(cls, data: Any, handler: ModelWrapValidatorHandler[Settings]) -> Settings:
+        return handler(data)
+
+
+def load_offline_settings(**overrides: Any) -> Settings:
+    """Like `load_settings`, for a command that calls no API: no credential is required."""
+    try:
+        return _WithoutLogins(**overrides)
+    except ValidationError as exc:
+        msg = "\n".join(problem_lines(exc))
+        raise ConfigError(msg) from None
+
+
 def problem_lines(exc: ValidationError) -> list[str]:
     """One `VARIABLE: problem` line per setting in a validation error, in field order."""
     fields = list(Settings.model_fields)

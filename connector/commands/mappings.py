@@ -4,12 +4,16 @@
 `conversion.yaml` (where present; every error with its line), then each against the live
 schemas (the Lead, Contact and further describes, the Lead statuses, the contact properties,
 the lists and the users and queues the files name: fetched through the gateways and cached
-with a timestamp; `--offline` uses the cache). Exit status 0 when valid (warnings allowed), 1
-when not, 2 for a settings or connection problem.
+with a timestamp; `--offline` uses the cache, and needs no credentials), the same check every
+pass makes (`connector.mapping.validate.check_files`); one verdict line per file. Exit status 0
+when valid (warnings allowed), 1 when not, 2 for a settings or connection problem.
 
 `plan` reads contacts and their Leads (searches and queries only; nothing is written) and
 prints, per record, the field changes the mapping would make in each direction, with the rule
-that decided each one, and totals.
+that decided each one, totals, and which of those records the next `sync --once` sends (only
+contacts changed since the stream's cursor, read from the state store without writing). It
+refuses (exit 1, in validate's words) files that a sync refuses: a structure problem in any
+file, or lead.yaml or status.yaml not fitting the live schemas.
 """
 
 from __future__ import annotations
@@ -17,16 +21,16 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from connector.errors import MappingError
-from connector.mapping.loader import Loaded, MappingFileError, Problem, load_source
-from connector.mapping.model import LeadMapping
-from connector.settings import Settings
+from connector.errors import LeadbridgeError
+from connector.mapping.loader import Problem
+from connector.settings import Settings, load_offline_settings, load_settings
 from connector.urls import shown_url
 
 
@@ -50,7 +54,11 @@ def cache_path(settings: Settings) -> Path:
 
 
 @mappings.command("validate")
-@click.option("--offline", is_flag=True, help="Check against the cached schema; call no API.")
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Check against the cached schema; call no API (and need no credentials).",
+)
 @click.option(
     "--format",
     "output",
@@ -62,47 +70,35 @@ def cache_path(settings: Settings) -> Path:
 def validate_command(offline: bool, output: str) -> None:
     """Check the mapping files' structure, then each against the live Salesforce and HubSpot
     schemas (routing.yaml: its users and queues)."""
+    from connector.mapping import validate
+    from connector.mapping.files import LEAD, load_files
+
     cli = _cli()
-    settings = cli._settings_or_exit()
-    path = settings.mappings_dir / "lead.yaml"
-    loaded: Loaded[LeadMapping] | None = None
-    problems: list[Problem] = []
+    # Offline, no API is called: the credentials are not asked for.
+    settings = cli._settings_or_exit(load_offline_settings if offline else load_settings)
+    files = load_files(settings.mappings_dir)
+    problems = list(files.problems)
     schema = None
     with cli._errors_to_exit():
-        try:
-            loaded = load_source(path, LeadMapping)
-        except MappingFileError as exc:
-            problems = list(exc.problems)
-        except MappingError as exc:  # the file cannot be read at all
-            problems = [Problem(path, 1, 1, str(exc).removeprefix(f"{path}: "))]
-        others, other_problems = _other_files(settings.mappings_dir)
-        if loaded is not None:
-            from connector.mapping import validate
-
-            status, conversion = others.get("status.yaml"), others.get("conversion.yaml")
-            routing = others.get("routing.yaml")
-            wanted = validate.needs(
-                status.model if status else None,
-                conversion.model if conversion else None,
-                routing.model if routing else None,
+        if files.loaded:
+            try:
+                schema = _schema(settings, offline, validate.files_needs(files))
+            except LeadbridgeError:
+                if output == "text":  # what the files say, even when the schema is not had
+                    _echo(problems)
+                raise
+            problems += validate.check_files(
+                files, schema, external_id_field=settings.salesforce_external_id_field
             )
-            schema = _schema(settings, offline, wanted)
-            problems = validate.check(
-                loaded, schema, external_id_field=settings.salesforce_external_id_field
-            )
-            if status is not None:
-                problems += validate.check_status(status, schema)
-            if conversion is not None:
-                problems += validate.check_conversion(conversion, schema)
-            if routing is not None:
-                problems += validate.check_routing(routing, schema)
-        problems += other_problems
+    problems = _by_file(problems)
     errors = [p for p in problems if p.severity == "error"]
     warnings = [p for p in problems if p.severity == "warning"]
+    verdicts = [_verdict(files.path(name), problems) for name in files.present]
     if output == "json":
         document = {
             "valid": not errors,
-            "file": str(path),
+            "file": str(files.path(LEAD)),
+            "files": [v.to_json() for v in verdicts],
             "errors": [p.to_json() for p in errors],
             "warnings": [p.to_json() for p in warnings],
             "schema": None
@@ -117,8 +113,7 @@ def validate_command(offline: bool, output: str) -> None:
         }
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
-        for problem in problems:
-            click.echo(f"{problem.severity}: {problem.where()}")
+        _echo(problems)
         if schema is not None:
             how = f"cached {schema.age()} ago" if offline else "fetched just now"
             described = [f"Lead ({len(schema.lead)} fields)"]
@@ -127,36 +122,60 @@ def validate_command(offline: bool, output: str) -> None:
                 f"schema: {', '.join(described)} and contact properties "
                 f"({len(schema.contact)}), {how} ({schema.fetched_at:%Y-%m-%d %H:%M} UTC)"
             )
-        verdict = "valid" if not errors else "invalid"
-        click.echo(f"{path}: {verdict} ({len(errors)} errors, {len(warnings)} warnings)")
+        for verdict in verdicts:
+            click.echo(verdict.render())
     sys.exit(1 if errors else 0)
 
 
-def _other_files(directory: Path) -> tuple[dict[str, Loaded[Any]], list[Problem]]:
-    """routing.yaml, status.yaml and conversion.yaml, where present, through the same loader:
-    the files that loaded (checked against the live schemas next) and the structure problems
-    of the others."""
-    from connector.mapping.conversion import ConversionMapping
-    from connector.mapping.status import StatusMapping
-    from connector.routing.config import RoutingConfig
+def _echo(problems: Sequence[Problem]) -> None:
+    for problem in problems:
+        click.echo(f"{problem.severity}: {problem.where()}")
 
-    loaded: dict[str, Loaded[Any]] = {}
-    problems: list[Problem] = []
-    for name, model in (
-        ("routing.yaml", RoutingConfig),
-        ("status.yaml", StatusMapping),
-        ("conversion.yaml", ConversionMapping),
-    ):
-        path = directory / name
-        if not path.exists():
-            continue
-        try:
-            loaded[name] = load_source(path, model)
-        except MappingFileError as exc:
-            problems += list(exc.problems)
-        except MappingError as exc:
-            problems.append(Problem(path, 1, 1, str(exc).removeprefix(f"{path}: ")))
-    return loaded, problems
+
+def _by_file(problems: Sequence[Problem]) -> list[Problem]:
+    """File by file (lead.yaml, routing.yaml, status.yaml, conversion.yaml), each in the order
+    its checks gave."""
+    from connector.mapping.files import ALL
+
+    def rank(problem: Problem) -> int:
+        name = problem.path.name
+        return ALL.index(name) if name in ALL else len(ALL)
+
+    return sorted(problems, key=rank)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """One file's outcome: its errors and warnings counted."""
+
+    path: Path
+    errors: int
+    warnings: int
+
+    def render(self) -> str:
+        verdict = "valid" if not self.errors else "invalid"
+        return (
+            f"{self.path}: {verdict} ({_counted(self.errors, 'error')}, "
+            f"{_counted(self.warnings, 'warning')})"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": str(self.path),
+            "valid": not self.errors,
+            "errors": self.errors,
+            "warnings": self.warnings,
+        }
+
+
+def _verdict(path: Path, problems: Sequence[Problem]) -> _Verdict:
+    mine = [p for p in problems if p.path == path]
+    errors = sum(1 for p in mine if p.severity == "error")
+    return _Verdict(path, errors, len(mine) - errors)
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _schema(settings: Settings, offline: bool, needs: Any) -> Any:
@@ -207,17 +226,42 @@ def _schema(settings: Settings, offline: bool, needs: Any) -> Any:
 )
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
 def plan_command(limit: int, emails: Sequence[str], output: str) -> None:
-    """Show, per record, what the mapping would change in each direction (writes nothing)."""
-    from connector.mapping.loader import load_lead_mapping
+    """Show, per record, what the mapping would change in each direction (writes nothing), and
+    which of those changes the next `sync --once` makes."""
+    from connector.hubspot.gateway import HubSpotGateway
+    from connector.mapping.files import LEAD, load_files
+    from connector.mapping.loader import MappingFileError
     from connector.mapping.plan import LeadPlan
+    from connector.mapping.precheck import MappingCheck, MappingRefused
     from connector.mapping.preview import Totals, preview, render
+    from connector.salesforce.gateway import SalesforceGateway
 
     cli = _cli()
     settings = cli._settings_or_exit()
     with cli._errors_to_exit():
-        plan = LeadPlan.compile(load_lead_mapping(settings.mappings_dir))
-        contacts, existing = _read(settings, plan, limit, [e.strip() for e in emails])
+        # What validate refuses, plan refuses, in the same words: a sync would not run on it.
+        files = load_files(settings.mappings_dir)
+        if files.problems:
+            raise MappingFileError(files.problems)
+        hubspot = HubSpotGateway.connect(settings)
+        salesforce = SalesforceGateway.connect(settings)
+        try:
+            unsyncable = MappingCheck()(
+                files,
+                salesforce,
+                hubspot,
+                external_id_field=settings.salesforce_external_id_field,
+            )
+        except MappingRefused as exc:
+            raise MappingRefused(exc.problems, note=PLAN_REFUSED) from None
+        plan = LeadPlan.compile(files.model(LEAD))
+        contacts, existing = _read(
+            settings, plan, limit, [e.strip() for e in emails], hubspot, salesforce
+        )
         records = [preview(plan, c, existing(c)) for c in contacts]
+    upcoming = _next_pass(
+        settings, [(r, c.updated_at) for r, c in zip(records, contacts, strict=True)]
+    )
     totals = Totals()
     for record in records:
         totals.add(record)
@@ -225,10 +269,19 @@ def plan_command(limit: int, emails: Sequence[str], output: str) -> None:
         document = {
             "records": [r.to_json() for r in records],
             "totals": totals.to_json(),
+            "next_sync": upcoming.to_json(),
+            "validate_errors": [p.to_json() for p in unsyncable],
             "writes": 0,
         }
         click.echo(json.dumps(document, indent=2, ensure_ascii=False))
         return
+    if unsyncable:  # validate refuses the files; a sync runs, failing the records they name
+        _echo(unsyncable)
+        click.echo(
+            f"warning: `leadbridge mappings validate` refuses these files "
+            f"({_counted(len(unsyncable), 'error')} above): `sync --once` still runs, and "
+            "each contact with such a value fails alone (shown as `fail` below)"
+        )
     for record in records:
         click.echo(render(record))
     if emails:
@@ -237,20 +290,48 @@ def plan_command(limit: int, emails: Sequence[str], output: str) -> None:
             if email.strip().lower() not in found:
                 click.echo(f"no HubSpot contact has the email {email!r}")
     click.echo(totals.render())
+    if records:
+        click.echo(upcoming.render())
     click.echo("nothing was written (plan reads only)")
 
 
-def _read(settings: Settings, plan: Any, limit: int, emails: list[str]) -> tuple[list[Any], Any]:
+PLAN_REFUSED = (
+    "no plan: `sync --once` refuses these files and would write nothing; fix them first "
+    "(`leadbridge mappings validate` lists the same)"
+)
+
+
+def _next_pass(settings: Settings, records: list[tuple[Any, datetime]]) -> Any:
+    """Which records with changes the next pass sends: those whose contacts changed since the
+    contacts stream's cursor (read from the state store without writing to it)."""
+    from datetime import timedelta
+
+    from connector.mapping.preview import next_pass
+    from connector.state.peek import peek_cursor
+    from connector.sync.engine import STREAM
+
+    peek = peek_cursor(settings.database_url, STREAM)
+    if peek.problem is not None:
+        return next_pass(records, None, unknown=peek.problem)
+    overlap = timedelta(seconds=settings.sync_overlap_seconds)
+    return next_pass(records, peek.value - overlap if peek.value else None)
+
+
+def _read(
+    settings: Settings,
+    plan: Any,
+    limit: int,
+    emails: list[str],
+    hubspot: Any,
+    salesforce: Any,
+) -> tuple[list[Any], Any]:
     """The contacts to preview and, for each, what Salesforce has: searches and queries only."""
     from itertools import islice
 
-    from connector.hubspot.gateway import HubSpotGateway
     from connector.lifecycle import search_filters
     from connector.mapping.preview import Existing
     from connector.model import SearchFilter
-    from connector.salesforce.gateway import SalesforceGateway
 
-    hubspot = HubSpotGateway.connect(settings)
     properties = plan.hubspot_properties()
     if emails:
         wanted = sorted({e.lower() for e in emails if e})
@@ -261,7 +342,6 @@ def _read(settings: Settings, plan: Any, limit: int, emails: list[str]) -> tuple
     contacts = list(islice((c for page in pages for c in page), limit))
     if not contacts:
         return [], lambda _contact: Existing()
-    salesforce = SalesforceGateway.connect(settings)
     ext = settings.salesforce_external_id_field
     fields = ["Id", "Email", "LastModifiedDate", ext, *plan.salesforce_fields()]
     columns = list(dict.fromkeys(fields))

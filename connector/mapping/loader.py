@@ -30,6 +30,10 @@ from connector.mapping.suggest import did_you_mean
 M = TypeVar("M", bound=BaseModel)
 
 Severity = Literal["error", "warning"]
+#: What an error stops: `file`, the mapping cannot work as written (a pass refuses it);
+#: `records`, only records with certain values would fail, each alone and named in the pass
+#: summary (a pass goes on; `mappings validate` still fails).
+Scope = Literal["file", "records"]
 Loc = Sequence[str | int]
 
 
@@ -42,6 +46,7 @@ class Problem:
     column: int
     message: str
     severity: Severity = "error"
+    scope: Scope = "file"
 
     def __str__(self) -> str:
         prefix = "warning: " if self.severity == "warning" else ""
@@ -57,6 +62,7 @@ class Problem:
             "line": self.line,
             "column": self.column,
             "severity": self.severity,
+            "scope": self.scope,
             "message": self.message,
         }
 
@@ -77,12 +83,14 @@ class Loaded(Generic[M]):
     model: M
     root: yaml.Node | None = field(repr=False)
 
-    def problem(self, loc: Loc, message: str, severity: Severity = "error") -> Problem:
+    def problem(
+        self, loc: Loc, message: str, severity: Severity = "error", *, scope: Scope = "file"
+    ) -> Problem:
         """A finding about the value at `loc` (keys and list indexes), at its line."""
         line, column = position(self.root, loc)
         dotted = ".".join(str(p) for p in loc)
         text = f"{dotted}: {message}" if dotted else message
-        return Problem(self.path, line, column, text, severity)
+        return Problem(self.path, line, column, text, severity, scope)
 
 
 # -- the YAML dialect ------------------------------------------------------------------------

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
 from connector.display import show
+from connector.errors import MappingError
 from connector.mapping.codegen import MapFn, generate
-from connector.mapping.model import Conflict, FieldMap, LeadMapping, MapValues, is_source
+from connector.mapping.model import (
+    Conflict,
+    FieldMap,
+    LeadMapping,
+    MapValues,
+    is_source,
+    source_properties,
+)
 from connector.mapping.transforms import (
     Chain,
     Source,
@@ -25,6 +33,39 @@ from connector.mapping.transforms import (
     source,
     text_of,
 )
+
+
+class UnreadProperty(MappingError):
+    """A contact came without a property the mapping reads. HubSpot leaves out of its answer
+    the properties it does not have, so this is a property lead.yaml misnames (or one deleted
+    since the pass checked the files), never an empty value: read as one, it would blank the
+    Lead field for every contact. The pass stops before writing what it was mapping."""
+
+    def __init__(self, field: str, properties: Sequence[str]) -> None:
+        names = ", ".join(f"'{p}'" for p in properties)
+        super().__init__(
+            f"lead.yaml: Lead.{field} is mapped from HubSpot contact property {names}, but "
+            "HubSpot sent a contact without it (HubSpot has no such property): it is not read "
+            "as empty, and the contacts being mapped were not written; `leadbridge mappings "
+            "validate` names the line"
+        )
+        self.field = field
+        self.properties = tuple(properties)
+
+
+def reads(spec: FieldMap) -> list[str]:
+    """The contact properties a field's value is mapped from (a concat or template's, else
+    `hubspot`)."""
+    first = spec.transform[0] if spec.transform else None
+    if first is not None and is_source(first):
+        return source_properties(first)
+    return [spec.hubspot] if spec.hubspot else []
+
+
+def unread(spec: FieldMap, properties: Mapping[str, str | None]) -> UnreadProperty | None:
+    """The error for the properties `spec` reads that `properties` lacks; None when none."""
+    missing = [name for name in reads(spec) if name not in properties]
+    return UnreadProperty(spec.salesforce, missing) if missing else None
 
 
 class MappingFailure(Exception):
@@ -60,7 +101,10 @@ class CompiledField:
 
     def salesforce_value(self, properties: Mapping[str, str | None]) -> str | None:
         """This field's Salesforce value for a contact (MappingFailure when it cannot map)."""
-        raw = self.source(properties) if self.source else properties.get(self.hubspot or "")
+        missing = unread(self.spec, properties)
+        if missing is not None:
+            raise missing
+        raw = self.source(properties) if self.source else properties[self.hubspot or ""]
         try:
             value = self.forward(raw)
         except TransformError as exc:
@@ -120,7 +164,10 @@ class LeadPlan:
             spec = forward[index]
             return MappingFailure(spec.salesforce, value, _from(spec.hubspot or "", message))
 
-        return cls(mapping, fields, generate(forward, fail))
+        def missing(index: int, properties: Mapping[str, Any], error: KeyError) -> Exception:
+            return unread(forward[index], properties) or error
+
+        return cls(mapping, fields, generate(forward, fail, missing))
 
     def hubspot_properties(self) -> list[str]:
         """Every contact property a pass must read: mapped, inclusion and write-back ones."""

@@ -253,6 +253,84 @@ class Totals:
         )
 
 
+#: The actions that write: a sync sends these records (when it pulls their contacts).
+WRITING = frozenset({"create", "update", "link", "converted"})
+
+
+@dataclass(frozen=True)
+class NextPass:
+    """Which records with changes to make the next `sync --once` sends. A pass pulls only the
+    contacts changed in HubSpot since its stream's cursor (less the overlap): `since` (None:
+    no cursor yet, it pulls every qualified contact). The others' changes wait until their
+    contacts change. `unknown`: why the cursor could not be read (then nothing is split)."""
+
+    since: datetime | None
+    sent: tuple[str, ...] = ()
+    waiting: tuple[str, ...] = ()
+    unknown: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "since": self.since.isoformat() if self.since else None,
+            "sent": None if self.unknown else len(self.sent),
+            "waiting": None if self.unknown else len(self.waiting),
+            "waiting_hubspot_ids": list(self.waiting),
+            "cursor_unreadable": self.unknown,
+        }
+
+    def render(self) -> str:
+        """What a sync will and will not touch, for the last lines of `mappings plan`."""
+        total = len(self.sent) + len(self.waiting)
+        if self.unknown is not None:
+            return (
+                "the next `sync --once` sends only the contacts changed in HubSpot since its "
+                f"cursor, which could not be read ({self.unknown}): which of the {total} "
+                "records with changes it sends cannot be told"
+            )
+        if self.since is None:
+            return (
+                "the next `sync --once` reads every qualified contact (no pass has recorded a "
+                f"cursor in the state store, LEADBRIDGE_DATABASE_URL): it sends all {total} "
+                "records with changes above"
+            )
+        lines = [
+            "the next `sync --once` sends only the contacts changed in HubSpot since "
+            f"{self.since:%Y-%m-%d %H:%M:%S} UTC (its cursor, less the overlap): "
+            f"{len(self.sent)} of the {total} records with changes above; the other "
+            f"{len(self.waiting)} wait until their contacts change"
+        ]
+        if self.waiting:
+            lines.append(
+                "until `leadbridge backfill` exists, to apply the mapping to those now, change "
+                "them in HubSpot (any property edit, a bulk edit or an import, makes a contact "
+                "changed since the cursor): " + _ids(self.waiting)
+            )
+        return "\n".join(lines)
+
+
+def next_pass(
+    records: list[tuple[RecordPreview, datetime]],
+    since: datetime | None,
+    *,
+    unknown: str | None = None,
+) -> NextPass:
+    """Split the records with changes (each with its contact's change time) by `since`
+    (inclusive, as the pass's search is)."""
+    writing = [(r.hubspot_id, at) for r, at in records if r.action in WRITING]
+    if unknown is not None or since is None:
+        return NextPass(since, tuple(i for i, _ in writing), (), unknown)
+    sent = tuple(i for i, at in writing if at >= since)
+    waiting = tuple(i for i, at in writing if at < since)
+    return NextPass(since, sent, waiting)
+
+
+def _ids(ids: tuple[str, ...], shown: int = 10) -> str:
+    """`HubSpot contacts 1, 2, 3 and 7 more`."""
+    head = ", ".join(ids[:shown])
+    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+    return f"HubSpot contacts {head}{more}"
+
+
 def render(record: RecordPreview) -> str:
     """A record's outcome for people, one line per field."""
     who = f"HubSpot contact {record.hubspot_id}" + (f" ({record.email})" if record.email else "")

@@ -417,18 +417,47 @@ class Needs:
     queues: tuple[str, ...] = ()
 
 
-class SalesforceSource(Protocol):
+class Describes(Protocol):
+    """What `fetch_lead_schema` reads of Salesforce: one describe."""
+
+    def describe(self, sobject: str) -> dict[str, Any]: ...
+
+
+class Properties(Protocol):
+    """What `fetch_lead_schema` reads of HubSpot: the contact properties."""
+
+    def properties(self, object_type: str = "contacts") -> list[dict[str, Any]]: ...
+
+
+class SalesforceSource(Describes, Protocol):
     """The gateway's reads. One that also has `query_many(texts)` (the records of each text,
     in order, five to a Composite call) gets the independent queries together."""
 
-    def describe(self, sobject: str) -> dict[str, Any]: ...
     def query(self, text: str) -> list[dict[str, Any]]: ...
 
 
-class HubSpotSource(Protocol):
-    def properties(self, object_type: str = "contacts") -> list[dict[str, Any]]: ...
+class HubSpotSource(Properties, Protocol):
     def list_ids_by_name(self, names: Sequence[str]) -> dict[str, str]: ...
     def lists(self, ids: Sequence[str]) -> list[dict[str, Any]]: ...
+
+
+def fetch_lead_schema(
+    salesforce: Describes,
+    hubspot: Properties,
+    *,
+    source: dict[str, str] | None = None,
+    now: datetime | None = None,
+) -> LiveSchema:
+    """The Lead describe and the contact properties (two calls): all lead.yaml's fields,
+    properties and inclusion rules are checked against, and what the check before every pass
+    reads (`connector.mapping.precheck`). The Contact describe is not among them: without it
+    the Contact fields converted people's changes go to are not checked."""
+    return LiveSchema(
+        fetched_at=now or datetime.now(UTC),
+        lead=lead_fields(salesforce.describe("Lead")),
+        contact=contact_properties(hubspot.properties("contacts")),
+        source=source or {},
+    )
 
 
 def fetch(

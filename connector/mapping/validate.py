@@ -33,6 +33,7 @@ from connector.mapping.conversion import (
     check_opportunity_stage,
     check_sql_statuses,
 )
+from connector.mapping.files import ALL, CONVERSION, LEAD, ROUTING, STATUS, MappingFiles
 from connector.mapping.loader import Loaded, Problem, Severity, key_node
 from connector.mapping.model import (
     Condition,
@@ -147,6 +148,11 @@ class _Checker:
 
     def error(self, loc: Loc, message: str) -> None:
         self.problems.append(self.loaded.problem(loc, message))
+
+    def fails(self, loc: Loc, message: str) -> None:
+        """An error only the records with certain values meet: each fails alone when synced
+        (named in the pass summary), so a pass is not refused for it (`Problem.scope`)."""
+        self.problems.append(self.loaded.problem(loc, message, scope="records"))
 
     def warning(self, loc: Loc, message: str) -> None:
         self.problems.append(self.loaded.problem(loc, message, "warning"))
@@ -370,10 +376,10 @@ class _Checker:
         names = [t for t in transforms if isinstance(t, str)]
         self.truncations(transforms, sf, at)
         for value, why in result.refused:
-            self.error((*at, "transform"), f"{what} option '{value}' cannot be transformed: {why}")
+            self.fails((*at, "transform"), f"{what} option '{value}' cannot be transformed: {why}")
         if result.uncovered:
             shown = ", ".join(f"'{v}'" for v in result.uncovered[:10])
-            self.error(
+            self.fails(
                 self.map_loc(spec.transform, at),
                 f"{what} options {shown} have no map entry and the map has no default: "
                 "contacts with them would fail",
@@ -383,7 +389,7 @@ class _Checker:
             if result.values is not None and sf.length:
                 for value in sorted(result.values):
                     if utf16_length(value) > sf.length:
-                        self.error(
+                        self.fails(
                             self.value_loc(spec.transform, value, at),
                             f"'{value[:40]}…' is longer than {target}'s {sf.length} characters",
                         )
@@ -391,14 +397,14 @@ class _Checker:
             self.picklist(spec, sf, result, what, at)
         elif sf.type == "boolean":
             if source_type != "bool" and not _within(result.values, BOOLEAN_WORDS):
-                self.error(
+                self.fails(
                     (*at, "salesforce"),
                     f"{target} is a checkbox (true/false) but {what} is {source_type}; map its "
                     "values to true and false",
                 )
         elif sf.type in NUMBER_TYPES:
             if source_type != "number" and not _numeric(result.values):
-                self.error(
+                self.fails(
                     (*at, "salesforce"),
                     f"{target} is a number ({sf.type}) but {what} is {source_type}: Salesforce "
                     "refuses values that are not numbers; map it to numbers or choose a number "
@@ -407,12 +413,12 @@ class _Checker:
         elif sf.type in ("date", "datetime"):
             converted = "date" in names or "datetime" in names
             if sf.type == "date" and source_type == "datetime" and not converted:
-                self.error(
+                self.fails(
                     (*at, "salesforce"),
                     f"{target} is a date but {what} is a datetime: add the `date` transform",
                 )
             elif source_type not in ("date", "datetime") and not converted:
-                self.error(
+                self.fails(
                     (*at, "salesforce"),
                     f"{target} is a {sf.type} but {what} is {source_type}: add the `date` "
                     f"or `datetime` transform",
@@ -434,7 +440,7 @@ class _Checker:
                 "so that every value becomes one the picklist allows"
             )
             if sf.restricted:
-                self.error((*at, "salesforce"), message)
+                self.fails((*at, "salesforce"), message)
             else:
                 self.warning((*at, "salesforce"), message)
             return
@@ -445,7 +451,7 @@ class _Checker:
             hint = did_you_mean(value, sf.picklist)
             loc = self.value_loc(spec.transform, value, at)
             if sf.restricted:
-                self.error(
+                self.fails(
                     loc,
                     f"'{value}' is not allowed by Salesforce's restricted picklist {target}"
                     f"{hint} (allowed: {', '.join(sf.picklist)})",
@@ -465,14 +471,14 @@ class _Checker:
         what = f"Lead.{sf.name}"
         if result.uncovered:
             shown = ", ".join(f"'{v}'" for v in result.uncovered[:10])
-            self.error(
+            self.fails(
                 (*at, key),
                 f"{what} values {shown} have no map entry on the way back to HubSpot and the "
                 "map has no default",
             )
         if hs.type == "enumeration":
             if result.values is None:
-                self.error(
+                self.fails(
                     (*at, key),
                     f"{target} is an enumeration but {what} is free text: give a map (with a "
                     "default) to its options",
@@ -482,19 +488,19 @@ class _Checker:
             if refused:
                 hint = did_you_mean(refused[0], hs.options) if len(refused) == 1 else ""
                 shown = ", ".join(f"'{v}'" for v in refused[:10])
-                self.error(
+                self.fails(
                     (*at, key),
                     f"{what} values {shown} are not options of {target}{hint}: give a map "
                     "to its options",
                 )
         elif hs.type == "number":
             if sf.type not in NUMBER_TYPES and not _numeric(result.values):
-                self.error((*at, "hubspot"), f"{target} is a number but {what} is {sf.type}")
+                self.fails((*at, "hubspot"), f"{target} is a number but {what} is {sf.type}")
         elif hs.type == "bool":
             if sf.type != "boolean" and not _within(result.values, BOOLEAN_WORDS):
-                self.error((*at, "hubspot"), f"{target} is true/false but {what} is {sf.type}")
+                self.fails((*at, "hubspot"), f"{target} is true/false but {what} is {sf.type}")
         elif hs.type in ("date", "datetime") and sf.type not in ("date", "datetime"):
-            self.error((*at, "hubspot"), f"{target} is a {hs.type} but {what} is {sf.type}")
+            self.fails((*at, "hubspot"), f"{target} is a {hs.type} but {what} is {sf.type}")
 
     def truncations(self, transforms: Sequence[Any], sf: SalesforceField, at: Loc) -> None:
         for j, t in enumerate(transforms):
@@ -558,6 +564,37 @@ def check(
 
 def _ordered(problems: Iterable[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.line, p.column, p.message))
+
+
+def check_files(
+    files: MappingFiles,
+    schema: LiveSchema,
+    *,
+    external_id_field: str,
+    names: Sequence[str] = ALL,
+) -> list[Problem]:
+    """Every finding about the loaded files among `names` against `schema`, file by file (in
+    `ALL` order), each in file order: the one check `mappings validate` runs and the check
+    before every pass (`connector.mapping.precheck`) runs, so both say the same words."""
+    problems: list[Problem] = []
+    lead = files.lead
+    if lead is not None and LEAD in names:
+        problems += check(lead, schema, external_id_field=external_id_field)
+    others: tuple[tuple[str, Callable[[Any, LiveSchema], list[Problem]]], ...] = (
+        (ROUTING, check_routing),
+        (STATUS, check_status),
+        (CONVERSION, check_conversion),
+    )
+    for name, checker in others:
+        loaded = files.loaded.get(name)
+        if loaded is not None and name in names:
+            problems += checker(loaded, schema)
+    return problems
+
+
+def files_needs(files: MappingFiles) -> Needs:
+    """What the loaded files ask of the orgs beyond lead.yaml's two reads (`needs`)."""
+    return needs(files.model(STATUS), files.model(CONVERSION), files.model(ROUTING))
 
 
 # -- what the other files need of the orgs --------------------------------------------------

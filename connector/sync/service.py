@@ -25,6 +25,7 @@ from connector.sync.conversion import ConversionEngine
 from connector.sync.engine import SyncEngine
 from connector.sync.feedback import STREAM as FEEDBACK_STREAM
 from connector.sync.feedback import FeedbackEngine
+from connector.sync.mapcheck import check_mapping
 from connector.sync.twoway import returning
 from connector.sync.writeback import WriteBacks
 
@@ -106,11 +107,14 @@ def open_conversion(settings: Settings, engine: SyncEngine) -> ConversionEngine 
 
 def run_pass(settings: Settings, engine: SyncEngine) -> Iterator[Any]:
     """One pass of every stream the mapping files ask for, yielding each stream's summary as it
-    finishes: the write-backs still owed to HubSpot first (`connector.sync.writeback`; its
-    summary only when something was owed), then sales feedback (a rep's change is pulled before
-    our own write can be the Lead's latest: that stream skips the integration user's changes),
-    then HubSpot contacts to Leads, then SQL conversion last (a new SQL Lead is routed, its
-    matched account set, first). Every file is loaded before anything is written."""
+    finishes. The mapping is checked first: every file is loaded, and lead.yaml and status.yaml
+    checked against the live schemas (`check_mapping`), before anything is written. Then the
+    write-backs still owed to HubSpot (`connector.sync.writeback`; its summary only when
+    something was owed), then sales feedback (a rep's change is pulled before our own write can
+    be the Lead's latest: that stream skips the integration user's changes), then HubSpot
+    contacts to Leads, then SQL conversion last (a new SQL Lead is routed, its matched account
+    set, first)."""
+    check_mapping(settings, engine)
     feedback = open_feedback(settings, engine)
     conversion = open_conversion(settings, engine)
     owed = WriteBacks(engine.hubspot, engine.store).run_once()

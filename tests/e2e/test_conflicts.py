@@ -22,6 +22,8 @@ TOKEN = ("POST", "/services/oauth2/token")
 QUERY = ("GET", f"{API}/query/")
 LOOKUP = ("POST", f"{API}/composite")
 UPDATE = ("PATCH", f"{API}/composite/sobjects")
+#: Every `sync --once` checks the mapping against the Lead describe before it writes.
+DESCRIBE = ("GET", f"{API}/sobjects/Lead/describe")
 PROTECTED = {
     "{hubspot: jobtitle, salesforce: Title, transform: [strip]}": (
         "{hubspot: jobtitle, salesforce: Title, transform: [strip], conflict: never_overwrite}"
@@ -196,7 +198,7 @@ def test_protected_fields_keep_the_reps_edits(sandbox, run_cli, tmp_path):
     assert "Title" not in fields
     assert "Phone" not in fields
     assert fields["FirstName"] == "Adalind"
-    assert _calls(server, mark) == [TOKEN, QUERY, UPSERT]
+    assert _calls(server, mark) == [TOKEN, DESCRIBE, QUERY, UPSERT]
     store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}")
     try:
         (event,) = store.audit_events(record_id="700", kind="conflict")
@@ -205,11 +207,11 @@ def test_protected_fields_keep_the_reps_edits(sandbox, run_cli, tmp_path):
     finally:
         store.close()
 
-    # Unchanged since: our echo, whatever was withheld. No write, and no read either.
+    # Unchanged since: our echo, whatever was withheld. No write, and no Lead read either.
     mark = server.sandbox.journal.last_seq()
     result = run_cli("sync", "--once")
     assert "created 0, updated 0, linked 0, unchanged 1" in result.output
-    assert _calls(server, mark) == [TOKEN]
+    assert _calls(server, mark) == [TOKEN, DESCRIBE]
 
 
 @pytest.mark.usefixtures("protect")
@@ -243,12 +245,13 @@ def test_linking_an_existing_lead_keeps_its_title(sandbox, run_cli):
     assert "kept 2 Salesforce field values" in result.output
     lead = _lead(server, "701")
     assert (lead["Company"], lead["Title"], lead["Phone"]) == ("Navy", "Rear Admiral", None)
-    assert _calls(server, 0) == [TOKEN, LOOKUP, QUERY, UPDATE]
+    assert _calls(server, 0) == [TOKEN, DESCRIBE, LOOKUP, QUERY, UPDATE]
 
 
 def test_default_mapping_reads_nothing_before_an_update(sandbox, run_cli):
-    """With the shipped mapping (every field hubspot_wins) an update costs what it always did:
-    no Lead is read first, and HubSpot's values replace the rep's."""
+    """With the shipped mapping (every field hubspot_wins) an update costs what it always did
+    (besides the mapping check's describe, once a pass): no Lead is read first, and HubSpot's
+    values replace the rep's."""
     server = sandbox(SEED)
     run_cli("sync", "--once")
     _rep_edits_and_marketing_changes(server)
@@ -257,6 +260,6 @@ def test_default_mapping_reads_nothing_before_an_update(sandbox, run_cli):
     result = run_cli("sync", "--once")
 
     assert "updated 1" in result.output
-    assert _calls(server, mark) == [TOKEN, UPSERT]
+    assert _calls(server, mark) == [TOKEN, DESCRIBE, UPSERT]
     lead = _lead(server, "700")
     assert (lead["Title"], lead["Phone"]) == ("Head of Buying", "+46 70 111 11 11")

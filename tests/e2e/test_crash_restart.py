@@ -15,7 +15,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "crash_restart.py"
 def test_passes_killed_at_random_moments_lose_nothing_and_duplicate_nothing() -> None:
     """Eight passes over 150 contacts, killed at random moments (seeded), then settled: every
     target of the crash-restart benchmark is met (it exits 1 on any miss, naming it)."""
-    result = subprocess.run(  # noqa: S603 - our own benchmark
+    result = subprocess.run(
         [sys.executable, str(BENCH), "--contacts", "150", "--kills", "8", "--seed", "11"],
         capture_output=True,
         text=True,

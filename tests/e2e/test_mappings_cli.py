@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -10,8 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from connector.cli import main
+from connector.hubspot.gateway import HubSpotGateway
 from connector.sandbox.app import Fault
 from connector.sandbox.env import sandbox_env
+from connector.settings import load_settings
 from connector.state.store import StateStore
 
 MAPPINGS = Path(__file__).parents[2] / "mappings"
@@ -79,6 +82,19 @@ def run_cli(sandbox_server, tmp_path, monkeypatch, mappings_dir):
         return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
     return run
+
+
+def _map_status_without_default(lead: Path) -> None:
+    """Add hs_lead_status → Status with a map covering NEW only, and no default."""
+    lead.write_text(
+        lead.read_text().replace(
+            "# HubSpot contact properties that receive",
+            "  - hubspot: hs_lead_status\n"
+            "    salesforce: Status\n"
+            "    transform: [{map: {NEW: Open - Not Contacted}}]\n\n"
+            "# HubSpot contact properties that receive",
+        )
+    )
 
 
 def _only_reads(server) -> None:
@@ -213,16 +229,7 @@ def test_sync_fails_only_the_contact_whose_value_no_map_covers(
     """A value no map entry covers (and no default): that contact fails alone with
     MAPPING_FAILED naming the field and the value, nothing is sent for it, the others land."""
     server = sandbox(SEED)
-    lead = mappings_dir / "lead.yaml"
-    lead.write_text(
-        lead.read_text().replace(
-            "# HubSpot contact properties that receive",
-            "  - hubspot: hs_lead_status\n"
-            "    salesforce: Status\n"
-            "    transform: [{map: {NEW: Open - Not Contacted}}]\n\n"
-            "# HubSpot contact properties that receive",
-        )
-    )
+    _map_status_without_default(mappings_dir / "lead.yaml")
     result = run_cli("sync", "--once")
     assert result.exit_code == 0, result.output
     assert "failed 1" in result.output
@@ -342,12 +349,16 @@ def test_the_shipped_files_validate_clean_against_the_seeds(
     server = sandbox(read_seed(SEEDS / f"{seed}.json"))
     result = run_cli("mappings", "validate")
     assert result.exit_code == 0, result.output
-    schema_line, verdict = result.stdout.splitlines()  # no finding printed before them
+    schema_line, *verdicts = result.stdout.splitlines()  # no finding printed before them
     assert schema_line.startswith(
         "schema: Lead (39 fields), Contact (27), Group (11) and contact properties (36), "
         "fetched just now"
     )
-    assert verdict == f"{mappings_dir / 'lead.yaml'}: valid (0 errors, 0 warnings)"
+    assert verdicts == [
+        f"{mappings_dir / name}: valid (0 errors, 0 warnings)"
+        for name in ("lead.yaml", "routing.yaml", "status.yaml", "conversion.yaml")
+        if name == "lead.yaml" or name in files
+    ]
     assert _calls(server) == calls
 
 
@@ -428,7 +439,11 @@ def test_broken_status_and_conversion_files_give_each_line(sandbox, run_cli, map
         f"error: {conversion}:{_at(c, 'company')}: opportunity.amount_property: HubSpot "
         "property 'company' is a string property; the Amount needs a number property",
     ]
-    assert "invalid (8 errors, 0 warnings)" in result.stdout
+    assert result.stdout.splitlines()[-3:] == [
+        f"{mappings_dir / 'lead.yaml'}: valid (0 errors, 0 warnings)",
+        f"{status}: invalid (5 errors, 0 warnings)",
+        f"{conversion}: invalid (3 errors, 0 warnings)",
+    ]
     lists = sorted(p for m, p in _calls(server) if p.startswith("/crm/v3/lists"))
     assert lists == [
         "/crm/v3/lists/",
@@ -539,7 +554,11 @@ def test_routing_yaml_owners_salesforce_lacks_are_errors_at_their_lines(
         "Lead's owner (INACTIVE_OWNER_OR_USER), so every lead sent to review would fail; name "
         "an active user or a queue",
     ]
-    assert f"{mappings_dir / 'lead.yaml'}: invalid (4 errors, 1 warnings)" in result.stdout
+    # Each file's verdict on its own line: the errors are routing.yaml's, not lead.yaml's.
+    assert result.stdout.splitlines()[-2:] == [
+        f"{mappings_dir / 'lead.yaml'}: valid (0 errors, 0 warnings)",
+        f"{routing}: invalid (4 errors, 1 warning)",
+    ]
     assert _calls(server) == [*SHIPPED_CALLS[:4], ("POST", f"{V}/composite")]
 
     mark = server.sandbox.journal.last_seq()
@@ -594,3 +613,148 @@ def test_the_shipped_routing_yaml_in_another_org(sandbox, run_cli, mappings_dir)
     ]
     assert [line for line in result.stdout.splitlines() if line.startswith("error")] == expected
     assert "invalid (9 errors, 0 warnings)" in result.stdout
+
+
+# -- issue 11, point 10: verdicts per file, offline without credentials, plan's honesty -------
+def test_each_file_gets_its_own_verdict(sandbox, run_cli, mappings_dir):
+    """An error in routing.yaml is routing.yaml's: lead.yaml is said to be valid, routing.yaml
+    invalid (1 error, not "1 errors"), each on its own line."""
+    sandbox(SEED)
+    routing = mappings_dir / "routing.yaml"
+    routing.write_text("default: {queue: Inbound}\nrulez: []\n")
+    result = run_cli("mappings", "validate")
+    assert result.exit_code == 1, result.output
+    assert result.stdout.splitlines()[-2:] == [
+        f"{mappings_dir / 'lead.yaml'}: valid (0 errors, 0 warnings)",
+        f"{routing}: invalid (1 error, 0 warnings)",
+    ]
+    document = json.loads(run_cli("mappings", "validate", "--format", "json").stdout)
+    assert [(f["file"], f["valid"], f["errors"]) for f in document["files"]] == [
+        (str(mappings_dir / "lead.yaml"), True, 0),
+        (str(routing), False, 1),
+    ]
+
+
+def test_offline_needs_no_credentials(sandbox, run_cli, mappings_dir, monkeypatch):
+    """--offline asks for no login setting: a YAML indent error is reported at its line with
+    nothing but the mappings directory set; with a cache, the full check runs the same way."""
+    sandbox(SEED)
+    assert run_cli("mappings", "validate").exit_code == 0  # fetches the cache
+    for name in ("SALESFORCE_USERNAME", "SALESFORCE_PASSWORD", "SALESFORCE_CONSUMER_KEY"):
+        monkeypatch.delenv(f"LEADBRIDGE_{name}", raising=False)
+    monkeypatch.delenv("LEADBRIDGE_SALESFORCE_CONSUMER_SECRET", raising=False)
+    monkeypatch.delenv("LEADBRIDGE_HUBSPOT_ACCESS_TOKEN", raising=False)
+    online = run_cli("mappings", "validate")
+    assert online.exit_code == 2  # online, the credentials are needed
+    assert "LEADBRIDGE_HUBSPOT_ACCESS_TOKEN: required" in online.stderr
+
+    offline = run_cli("mappings", "validate", "--offline")
+    assert offline.exit_code == 0, offline.output
+    assert "required" not in offline.output
+
+    lead = mappings_dir / "lead.yaml"
+    lead.write_text(lead.read_text().replace("  min_stage:", "   min_stage:"))
+    broken = run_cli("mappings", "validate", "--offline")
+    assert broken.exit_code == 1, broken.output
+    (error,) = [line for line in broken.stdout.splitlines() if line.startswith("error:")]
+    assert error.startswith(f"error: {lead}:") and "invalid YAML" in error
+    assert "required" not in broken.output
+
+
+def test_plan_refuses_what_validate_refuses(sandbox, run_cli, mappings_dir):
+    """A structure error anywhere (before any API call) or a name the schemas lack: exit 1,
+    validate's own lines, no contact read. An error only some records meet (an option no map
+    entry covers) is shown first, as validate shows it, with a warning; the plan goes on."""
+    server = sandbox(SEED)
+    routing = mappings_dir / "routing.yaml"
+    routing.write_text("default: {queue: Inbound}\nrulez: []\n")
+    plan = run_cli("mappings", "plan")
+    assert server.sandbox.journal.entries() == []  # refused before any call
+    validate = run_cli("mappings", "validate")
+    assert plan.exit_code == validate.exit_code == 1
+    errors = [line for line in validate.stdout.splitlines() if line.startswith("error:")]
+    assert [line for line in plan.stderr.splitlines() if line.startswith("error:")] == errors
+    routing.unlink()
+
+    lead = mappings_dir / "lead.yaml"
+    lead.write_text(lead.read_text().replace("{hubspot: jobtitle,", "{hubspot: job_title_typo,"))
+    mark = server.sandbox.journal.last_seq()
+    plan = run_cli("mappings", "plan")
+    assert plan.exit_code == 1
+    errors = [line for line in run_cli("mappings", "validate").stdout.splitlines()]
+    (typo,) = [line for line in errors if "job_title_typo" in line]
+    assert [line for line in plan.stderr.splitlines() if line.startswith("error:")] == [
+        typo,
+        "error: no plan: `sync --once` refuses these files and would write nothing; fix them "
+        "first (`leadbridge mappings validate` lists the same)",
+    ]
+    searched = [e for e in server.sandbox.journal.entries(since=mark) if "/search" in e.path]
+    assert searched == []
+
+    lead.write_text(lead.read_text().replace("job_title_typo", "jobtitle"))
+    _map_status_without_default(lead)  # CONNECTED (contact 103) has no map entry
+    plan = run_cli("mappings", "plan")
+    assert plan.exit_code == 0, plan.output
+    (uncovered,) = [
+        line for line in run_cli("mappings", "validate").stdout.splitlines() if "error:" in line
+    ]
+    lines = plan.stdout.splitlines()
+    assert lines[:2] == [
+        uncovered,
+        "warning: `leadbridge mappings validate` refuses these files (1 error above): "
+        "`sync --once` still runs, and each contact with such a value fails alone (shown as "
+        "`fail` below)",
+    ]
+    assert "HubSpot contact 103 (person103@example-103.test): fail: MAPPING_FAILED" in plan.stdout
+
+
+def test_plan_says_which_changes_the_next_sync_makes(sandbox, run_cli, mappings_dir, monkeypatch):
+    """After a mapping change, plan counts every record the change touches, and says which of
+    them the next `sync --once` sends (contacts changed since its cursor, read from the state
+    store without writing it) and how the rest can be applied; after that sync, the rest are
+    still said to wait, not to be coming. (101 changed at the cursor itself: the pass's search
+    includes it, so it is sent.)"""
+    monkeypatch.setenv("LEADBRIDGE_SYNC_OVERLAP_SECONDS", "0")
+    sandbox(SEED)
+    assert run_cli("sync", "--once").exit_code == 0
+    hubspot = HubSpotGateway.connect(load_settings())
+    hubspot.update_contacts({"101": {"city": "Malmo"}})
+    # The cursor moves to 101's change, past the write-backs of the first pass.
+    assert "updated 1" in run_cli("sync", "--once").output
+    lead = mappings_dir / "lead.yaml"
+    lead.write_text(
+        lead.read_text().replace(
+            "{hubspot: firstname, salesforce: FirstName, transform: [strip]}",
+            "{hubspot: firstname, salesforce: FirstName, transform: [strip, upper]}",
+        )
+    )
+    hubspot.update_contacts({"102": {"city": "Lund"}, "103": {"city": "Lund"}})
+    store = Path(os.environ["LEADBRIDGE_DATABASE_URL"].removeprefix("sqlite:///"))
+    before = store.read_bytes()
+
+    plan = run_cli("mappings", "plan")
+
+    assert plan.exit_code == 0, plan.output
+    assert "6 contacts read: 0 Leads to create, 6 to update" in plan.stdout
+    with StateStore.open(os.environ["LEADBRIDGE_DATABASE_URL"]) as state:
+        cursor = state.cursor("hubspot.contacts")
+    assert cursor is not None
+    since = f"{cursor:%Y-%m-%d %H:%M:%S} UTC"
+    assert (
+        "the next `sync --once` sends only the contacts changed in HubSpot since "
+        f"{since} (its cursor, less the overlap): 3 of the 6 records with changes above; the "
+        "other 3 wait until their contacts change"
+    ) in plan.stdout
+    assert (
+        "until `leadbridge backfill` exists, to apply the mapping to those now, change them in "
+        "HubSpot (any property edit, a bulk edit or an import, makes a contact changed since "
+        "the cursor): HubSpot contacts 104, 105, 106"
+    ) in plan.stdout
+    assert store.read_bytes() == before  # the plan wrote nothing to the state store
+
+    synced = run_cli("sync", "--once")
+    assert "updated 3" in synced.output, synced.output  # 101 (at the cursor), 102 and 103
+    again = json.loads(run_cli("mappings", "plan", "--format", "json").stdout)
+    assert again["totals"]["update"] == 3
+    assert (again["next_sync"]["sent"], again["next_sync"]["waiting"]) == (0, 3)
+    assert again["next_sync"]["waiting_hubspot_ids"] == ["104", "105", "106"]

@@ -18,7 +18,13 @@ def test_shipped_lead_mapping_loads_and_maps_a_contact():
     """The bundled lead.yaml maps standard properties, with the Company default."""
     plan = LeadPlan.compile(load_lead_mapping(REPO_MAPPINGS))
     fields = plan.map(
-        {"firstname": " Ada ", "lastname": "Lovelace", "email": " ADA@Acme.Test", "company": "  "}
+        {
+            **dict.fromkeys(plan.hubspot_properties()),  # as HubSpot sends them: None if empty
+            "firstname": " Ada ",
+            "lastname": "Lovelace",
+            "email": " ADA@Acme.Test",
+            "company": "  ",
+        }
     )
     assert fields["FirstName"] == "Ada"
     assert fields["Email"] == "ada@acme.test"

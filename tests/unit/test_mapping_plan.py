@@ -9,7 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector.mapping.model import LeadMapping
-from connector.mapping.plan import NEVER_WRITTEN, LeadPlan, MappingFailure, resolve
+from connector.mapping.plan import (
+    NEVER_WRITTEN,
+    LeadPlan,
+    MappingFailure,
+    UnreadProperty,
+    resolve,
+)
 
 MAPPING = LeadMapping.model_validate(
     {
@@ -99,13 +105,45 @@ def test_map_gives_every_field_that_goes_to_salesforce():
     }
 
 
+#: A contact as HubSpot sends it: every property asked for, None where it has no value.
+EMPTY = dict.fromkeys(PLAN.hubspot_properties())
+
+
 def test_empty_values_clear_fields_and_defaults_fill_them():
-    """Absent or blank properties give None, except where a default fills them."""
-    fields = PLAN.map({"firstname": "Ada", "company": "   "})
+    """Empty or blank properties give None, except where a default fills them."""
+    fields = PLAN.map({**EMPTY, "firstname": "Ada", "company": "   "})
     assert fields["Company"] == "[none]"
     assert fields["LastName"] is None
     assert fields["LeadSource"] is None  # an empty value passes a map without a default
     assert fields["Description"] == "ADA ()"
+
+
+@pytest.mark.parametrize(
+    ("missing", "field", "named"),
+    [
+        ("jobtitle", "Description", "'jobtitle'"),  # read by a template
+        ("company", "Company", "'company'"),  # a default would have filled it
+        ("fullname", "Title", "'fullname'"),
+    ],
+)
+def test_a_property_the_contact_came_without_is_never_read_as_empty(missing, field, named):
+    """HubSpot leaves out the properties it does not have: a missing one stops the mapping
+    (UnreadProperty, a MappingError naming the Lead field and the property) where an empty
+    one would have cleared, or defaulted, the field; the fast loop and each field's own
+    function agree."""
+    given = {**EMPTY, **GOOD}
+    del given[missing]
+    with pytest.raises(UnreadProperty) as mapped:
+        PLAN.map(given)
+    (compiled,) = [f for f in PLAN.fields if f.salesforce == field]
+    with pytest.raises(UnreadProperty) as alone:
+        compiled.salesforce_value(given)
+    for error in (mapped.value, alone.value):
+        assert (error.field, error.properties) == (field, (missing,))
+        assert str(error).startswith(
+            f"lead.yaml: Lead.{field} is mapped from HubSpot contact property {named}, but "
+            "HubSpot sent a contact without it"
+        )
 
 
 @pytest.mark.parametrize(
@@ -158,12 +196,7 @@ PROPERTY_VALUES = st.one_of(
 
 
 @settings(max_examples=300)
-@given(
-    props=st.fixed_dictionaries(
-        {},
-        optional={name: PROPERTY_VALUES for name in {*GOOD, "jobtitle"}},
-    )
-)
+@given(props=st.fixed_dictionaries({name: PROPERTY_VALUES for name in {*GOOD, "jobtitle"}}))
 def test_generated_map_equals_the_field_by_field_functions(props):
     """The generated fast loop gives exactly what each field's own function gives (or fails
     on the same field with the same message)."""

@@ -56,7 +56,12 @@ HUBSPOT_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def _contact(**props: str | None) -> HubSpotContact:
-    base = {"lifecyclestage": "marketingqualifiedlead", "email": "ada@acme.test"}
+    """As HubSpot sends it: every property the plan reads, None where it has no value."""
+    base = {
+        **dict.fromkeys(PLAN.hubspot_properties()),
+        "lifecyclestage": "marketingqualifiedlead",
+        "email": "ada@acme.test",
+    }
     return HubSpotContact("101", {**base, **props}, HUBSPOT_AT)
 
 

@@ -29,15 +29,20 @@ fields:
 """
 
 
+def _plan():
+    return LeadPlan.compile(LeadMapping.model_validate(yaml.safe_load(YAML)))
+
+
 def _fields():
-    return returning(LeadPlan.compile(LeadMapping.model_validate(yaml.safe_load(YAML))).fields)
+    return returning(_plan().fields)
 
 
 def _back(lead, props, agreed, *, hubspot_at=EARLY, salesforce_at=LATE):
+    """`props` as HubSpot sends a contact: every property the plan reads, None if not given."""
     return back_to_hubspot(
         _fields(),
         lead,
-        props,
+        {**dict.fromkeys(_plan().hubspot_properties()), **props},
         agreed,
         hubspot_changed_at=hubspot_at,
         salesforce_changed_at=salesforce_at,
