@@ -7,7 +7,7 @@ The sandbox runs in this process (it outlives every kill); each pass is a real `
 process with lead.yaml and conversion.yaml as shipped and its own SQLite store. A third of the
 contacts are sales qualified from the start; between kills marketing moves more to SQL (through
 HubSpot's API), so conversions are in flight when the kills land. A pass is killed at its k-th
-request (k drawn at random up to the requests of the last pass that finished), on the request's
+request (k drawn at random up to twice the requests a pass is known to make), on the request's
 arrival (everything before it done, its state commits included) or once the sandbox served it
 (the write made, its answer lost): so between any two calls of a pass. Prints:
 
@@ -296,18 +296,22 @@ def main() -> int:
             killer = Killer(server._server.app)  # the bench wraps the sandbox
             server._server.app = killer
             outcomes: Counter[str] = Counter()
-            calls = 20  # requests of the last pass that finished: kills land anywhere in one
+            # Kill points are drawn up to twice the requests a pass is known to make (the last
+            # that finished, or the deepest kill yet), so they spread over whole passes.
+            calls = 20
             for kill in range(args.kills):
                 share = later[
                     kill * len(later) // args.kills : (kill + 1) * len(later) // args.kills
                 ]
                 promote(client, share)
                 for _attempt in range(3):  # a pass that finishes first is tried again
-                    outcome, served = run_pass(env, killer, rng.randint(1, calls))
+                    kill_at = rng.randint(1, 2 * calls)
+                    outcome, served = run_pass(env, killer, kill_at)
                     outcomes[outcome.split(":")[0]] += 1
                     if outcome.startswith("failed"):
                         print(f"  a pass failed: {outcome}")
                     if outcome == "killed":
+                        calls = max(calls, kill_at)
                         break
                     calls = max(served, 1)
             settle = 0

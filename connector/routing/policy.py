@@ -52,6 +52,12 @@ class RoutingInput:
     industry: str | None = None
 
 
+#: A decision's rule when no other owner took the lead; its reason follows after a colon.
+DEFAULT_QUEUE = "default queue"
+#: The start of the default queue's reason when no regional rule fits a lead.
+NOTHING_FITS = "no regional rule fits"
+
+
 @dataclass(frozen=True)
 class RoutingDecision:
     """Who owns the lead, why, and what to write on the Lead with it."""
@@ -66,6 +72,21 @@ class RoutingDecision:
     watchers: tuple[str, ...]  # owners of open opportunities in the hierarchy
     lead_fields: dict[str, Any]  # OwnerId, the global flag, the matched-account lookup
     explain: dict[str, Any]  # the JSON-able decision path (also the audit payload)
+
+    @property
+    def defaulted_because(self) -> str | None:
+        """Why the lead went to the default queue, in words that group leads in a summary
+        (no country, a country no rule names, or the reason itself); None when it did not."""
+        kind, _, why = self.rule.partition(":")
+        if self.global_lead or kind.strip() != DEFAULT_QUEUE:
+            return None
+        why = why.strip()
+        if not why.startswith(NOTHING_FITS):
+            return why or NOTHING_FITS
+        if "(country " not in why:
+            return NOTHING_FITS
+        country = (self.explain.get("lead") or {}).get("country")
+        return "no country given" if country is None else f"no rule for country {country!r}"
 
 
 @dataclass(frozen=True)
@@ -450,7 +471,12 @@ class Policy:
                 watchers=watchers,
             )
         return self._default(
-            lead, trail, None, matched=matched, ultimate=ultimate, watchers=watchers
+            lead,
+            trail,
+            _nothing_fits(self._config.rules, lead),
+            matched=matched,
+            ultimate=ultimate,
+            watchers=watchers,
         )
 
     def _rule_owner(self, rule: Rule) -> Owner | None:
@@ -516,7 +542,7 @@ class Policy:
         global_lead: bool = False,
     ) -> RoutingDecision:
         owner = self._directory.resolve(self._config.default)
-        rule = "default queue" if why is None else f"default queue: {why}"
+        rule = DEFAULT_QUEUE if why is None else f"{DEFAULT_QUEUE}: {why}"
         return self._decision(
             lead,
             trail,
@@ -616,6 +642,25 @@ def _country_in(value: str | None, allowed: Sequence[str]) -> bool:
         return False
     code = country_code(value)
     return any((code is not None and code == country_code(a)) or _same(value, a) for a in allowed)
+
+
+def _nothing_fits(rules: Sequence[Rule], lead: RoutingInput) -> str | None:
+    """Why no regional rule took the lead: the values the rules look at, as the lead has them
+    ('none' for a value it lacks: a rule never fits a missing value). None without rules."""
+    if not rules:
+        return None
+    asked = {
+        name
+        for rule in rules
+        for name in ("country", "state", "industry", "employees")
+        if getattr(rule.when, name) is not None
+    }
+    shown = [
+        f"{name} {'none' if getattr(lead, name) is None else repr(getattr(lead, name))}"
+        for name in ("country", "state", "industry", "employees")
+        if name in asked
+    ]
+    return NOTHING_FITS + (f" ({', '.join(shown)})" if shown else "")
 
 
 def _describe(when: RuleWhen) -> str:

@@ -42,6 +42,8 @@ from connector.sync.sides import HubSpotSide, SalesforceSide
 log = structlog.get_logger(__name__)
 
 STREAM = "hubspot.contacts"
+#: Reasons for the default queue a summary names (the most frequent first).
+DEFAULT_REASONS_SHOWN = 5
 
 
 class RouterSide(Protocol):
@@ -68,6 +70,9 @@ class PassSummary:
     kept: int = 0  # Lead field values a conflict rule kept out of an update
     contacts_updated: int = 0  # converted people whose changes went to their Contact
     unqualified_after_handoff: int = 0  # contacts with a Lead that no longer qualify
+    linked_contacts: int = 0  # of `linked`: existing customers, linked to their Contact
+    defaulted: Counter[str] = field(default_factory=Counter)  # new leads by why the default queue
+    waiting: int = 0  # open dead letters of the stream when the pass ended
 
     @property
     def failed(self) -> int:
@@ -84,10 +89,22 @@ class PassSummary:
             f"unchanged {self.unchanged}, not qualified {self.skipped}, failed {self.failed}",
             f"  wrote Salesforce ids back to {self.written_back} HubSpot contacts",
         ]
+        if self.linked:
+            lines.append(
+                f"  linked {self.linked}: {self.linked_contacts} existing customers to their "
+                f"Contact (no Lead made), {self.linked - self.linked_contacts} to an existing Lead"
+            )
         if self.routed:
             lines.append(
                 "  routed new leads: "
                 + ", ".join(f"{kind} {n}" for kind, n in sorted(self.routed.items()))
+            )
+        if self.defaulted:
+            reasons = self.defaulted.most_common()
+            shown = "; ".join(f"{n} {why}" for why, n in reasons[:DEFAULT_REASONS_SHOWN])
+            more = len(reasons) - DEFAULT_REASONS_SHOWN
+            lines.append(
+                f"  to the default queue: {shown}" + (f"; {more} more reasons" if more > 0 else "")
             )
         if self.contacts_updated:
             lines.append(
@@ -104,6 +121,12 @@ class PassSummary:
             lines.append(
                 f"  {self.held} contacts still wait in the dead-letter store, unchanged "
                 "since Salesforce refused them"
+            )
+        earlier = self.waiting - self.failed - self.held
+        if earlier > 0:
+            lines.append(
+                f"  {earlier} contacts that failed in earlier passes still wait in the "
+                "dead-letter store; each is tried again when it changes in HubSpot"
             )
         for hubspot_id, reason in self.failures:
             lines.append(f"  failed: HubSpot contact {hubspot_id}: {reason}")
@@ -195,6 +218,7 @@ class SyncEngine:
         dead = self._dead_letters()
         for page in pages:
             cursor = self._page(page, summary, cursor, dead, router)
+        summary.waiting = len(self.store.dead_letters(STREAM))
         log.info(
             "sync.done",
             stream=STREAM,
@@ -535,6 +559,7 @@ class SyncEngine:
             commit.links.append(Link(contact.id, "Contact", target, contact_id=target))
             commit.resolved.append(contact.id)
             summary.linked += 1
+            summary.linked_contacts += 1
             if contact.properties.get(wb.contact_id) != target:
                 writeback.setdefault(contact.id, {})[wb.contact_id] = target
             return
@@ -609,6 +634,8 @@ class SyncEngine:
             writeback.setdefault(hubspot_id, {}).update(router.hubspot_values(route))
             kind = "global" if route.global_lead else route.rule.split(":", 1)[0].strip()
             summary.routed[kind or "routed"] += 1
+            if route.defaulted_because:
+                summary.defaulted[route.defaulted_because] += 1
             if route.watchers:
                 log.info("routing.watchers", record_id=hubspot_id, watchers=list(route.watchers))
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from connector.display import for_terminal
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.state.work import outstanding
 from connector.sync.sides import HubSpotSide
@@ -49,7 +50,7 @@ class WriteBackSummary:
         if self.gone:
             lines.append(f"  {self.gone} contacts owed a write-back no longer exist in HubSpot")
         lines += [f"  still owed: HubSpot contact {cid}: {why}" for cid, why in self.failures]
-        return "\n".join(lines)
+        return for_terminal("\n".join(lines))
 
 
 class WriteBacks:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 from pathlib import Path
 
@@ -141,6 +142,27 @@ def test_second_pass_writes_nothing(sandbox, run_cli):
     assert result.exit_code == 0, result.output
     assert "created 0, updated 0, linked 0" in result.output
     assert _writes(server, since=mark) == []
+
+
+def test_summary_splits_links_and_names_what_still_waits(sandbox, run_cli, monkeypatch):
+    """The first pass says which links are existing customers and which existing Leads; a
+    later pass that does not see the two failed contacts again still says that they wait."""
+    sandbox(SEED)
+    first = run_cli("sync", "--once")
+    split = "linked 2: 1 existing customers to their Contact (no Lead made), 1 to an existing Lead"
+    assert split in first.output
+    assert "failed in earlier passes" not in first.output
+
+    # No overlap: once the cursor is past the seed's time, the failed ones are not read again.
+    monkeypatch.setenv("LEADBRIDGE_SYNC_OVERLAP_SECONDS", "0")
+    run_cli("sync", "--once")
+    third = run_cli("sync", "--once")
+
+    assert "unchanged since Salesforce refused them" not in third.output  # not read again
+    assert (
+        "2 contacts that failed in earlier passes still wait in the dead-letter store; each is "
+        "tried again when it changes in HubSpot"
+    ) in third.output
 
 
 def test_lost_state_database_creates_no_duplicate(sandbox, run_cli, tmp_path):
@@ -325,6 +347,29 @@ default: {queue: Inbound}
 """
 
 
+def test_summary_says_why_leads_went_to_the_default_queue(sandbox, run_cli, tmp_path):
+    """New leads no regional rule takes are counted by why: no country, or a country no rule
+    names (the admin's cue for a missing rule); `routing explain` keeps the same reason."""
+    seed = copy.deepcopy(ROUTED_SEED)
+    seed["hubspot"]["contacts"] += [
+        _contact("502", email="ana@brasil.example", company="Brasil SA", country="Brazil"),
+        _contact("503", email="joao@brasil.example", company="Outra SA", country="Brazil"),
+        _contact("504", email="x@nowhere.example", company="Nowhere Ltd"),
+    ]
+    sandbox(seed)
+    (tmp_path / "mappings" / "routing.yaml").write_text(ROUTING_YAML)
+
+    result = run_cli("sync", "--once")
+
+    assert result.exit_code == 0, result.output
+    assert "routed new leads: default queue 3, global 1, regional 1" in result.output
+    assert (
+        "to the default queue: 2 no rule for country 'Brazil'; 1 no country given"
+    ) in result.output
+    explained = run_cli("routing", "explain", "ana@brasil.example")
+    assert "no regional rule fits (country 'Brazil')" in explained.output
+
+
 def test_new_leads_are_routed_in_the_same_upsert(sandbox, run_cli, tmp_path):
     """A subsidiary two levels under a global parent goes to the global owner, flagged, with
     the decision audited and HubSpot told; a regional lead goes to its queue, not to
@@ -334,6 +379,7 @@ def test_new_leads_are_routed_in_the_same_upsert(sandbox, run_cli, tmp_path):
     result = run_cli("sync", "--once")
     assert result.exit_code == 0, result.output
     assert "routed new leads: global 1, regional 1" in result.output
+    assert "to the default queue" not in result.output
 
     org = server.sandbox.org
     ids = {r["Username"]: r["Id"] for r in org.records["User"].values()}

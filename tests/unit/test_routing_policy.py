@@ -209,7 +209,7 @@ def test_global_by_account_type() -> None:
         "which is in [Customer - Direct]"
     )
     assert (prospect.owner_id, prospect.global_lead) == (INBOUND, False)
-    assert prospect.rule == "default queue"
+    assert prospect.rule == "default queue: no regional rule fits (country none, employees none)"
 
 
 def test_global_by_owner_role() -> None:
@@ -373,13 +373,14 @@ def test_first_fitting_rule_wins_and_conditions_combine() -> None:
 
 
 def test_nothing_fits_goes_to_the_default_queue() -> None:
-    """No match and no fitting rule: the default queue, not global, nothing matched."""
+    """No match and no fitting rule: the default queue, not global, nothing matched; the rule
+    says which of the lead's values no rule took."""
     decision = decide(config(), lead(email="x@gmail.com", country="Brazil"), [], {})
 
     assert (decision.owner_id, decision.owner_kind, decision.rule) == (
         INBOUND,
         "Group",
-        "default queue",
+        "default queue: no regional rule fits (country 'Brazil', employees none)",
     )
     assert decision.lead_fields == {
         "OwnerId": INBOUND,
