@@ -742,3 +742,51 @@ def test_a_failed_transaction_records_no_debt(store: StateStore) -> None:
         store.record(bad, run_id="r")
     assert store.owed_writebacks() == []
     assert store.links(["101"]) == {}
+
+
+def test_upgrading_an_older_store_owes_every_converted_contact_its_ids(database_url: str) -> None:
+    """A store from before the work table may hold conversions whose write-back was lost: the
+    migration owes each converted link (a Contact that was our Lead) its three ids, no stage,
+    and nothing for a Lead or a Contact linked by email."""
+    from alembic import command
+
+    url = sa.make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        Path(url.database or "").parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        command.upgrade(migrate._config(connection), "0002")
+        rows = [
+            ("101", "Contact", "003A", "00QA", "003A", "001A", "006A"),
+            ("102", "Lead", "00QB", "00QB", None, None, None),
+            ("103", "Contact", "003C", None, "003C", None, None),  # a customer linked by email
+            ("104", "Contact", "003D", "00QD", "003D", "001D", None),  # converted, no opportunity
+        ]
+        connection.execute(
+            sa.text(
+                "INSERT INTO links (hubspot_id, salesforce_object, salesforce_id, lead_id, "
+                "contact_id, account_id, opportunity_id, updated_at) VALUES "
+                "(:h, :o, :s, :l, :c, :a, :p, :t)"
+            ),
+            [
+                dict(zip("hoslcap", row, strict=False), t=datetime(2026, 1, 1))  # noqa: DTZ001
+                for row in rows
+            ],
+        )
+    engine.dispose()
+
+    with StateStore.open(database_url) as store:
+        owed = {o.hubspot_id: o.properties for o in store.owed_writebacks()}
+
+    assert owed == {
+        "101": {
+            "salesforcecontactid": "003A",
+            "salesforceaccountid": "001A",
+            "salesforceopportunityid": "006A",
+        },
+        "104": {
+            "salesforcecontactid": "003D",
+            "salesforceaccountid": "001D",
+            "salesforceopportunityid": None,
+        },
+    }
