@@ -288,3 +288,24 @@ def test_a_conversion_pass_counts_each_contact_once(
 
     assert "pulled 25 sales qualified contacts" in result.output
     assert "converted 25 Leads (25 opportunities)" in result.output
+
+
+def test_a_write_back_owed_to_a_contact_hubspot_no_longer_has_is_closed_and_said(
+    sandbox: Callable[..., SandboxServer],
+    point_cli: Callable[[SandboxServer, Path], None],
+    mappings: Path,
+) -> None:
+    """The contact was deleted in HubSpot: nobody is left to pay, so the debt closes, the pass
+    says so and the audit log keeps what was owed."""
+    server = sandbox(_seed())
+    point_cli(server, mappings)
+    _sync()
+    _owe({"999999": {"salesforceleadid": "00Q000000000009AAA"}})
+
+    result = _sync()
+
+    assert "1 contacts owed a write-back no longer exist in HubSpot" in result.output
+    assert _owed_now() == []
+    with StateStore.open(os.environ["LEADBRIDGE_DATABASE_URL"]) as store:
+        (gone,) = store.audit_events(record_id="999999", kind="writeback_gone")
+    assert gone.details == {"salesforceleadid": "00Q000000000009AAA"}
