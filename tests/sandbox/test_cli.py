@@ -218,6 +218,30 @@ def test_broken_seed_names_the_record_and_exits_2(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_a_seed_with_a_lone_surrogate_names_the_record_and_exits_2(tmp_path):
+    """A seed value written `"\\ud800"` (half a UTF-16 pair, not text) stops `serve` with the
+    record and field named, instead of a sandbox whose every search answers 500."""
+    seed = tmp_path / "seed.json"
+    seed.write_text(
+        '{"hubspot": {"contacts": [{"id": "101", "properties": '
+        '{"email": "a@acme.test", "firstname": "Ad\\ud800a"}}]}}',
+        encoding="utf-8",
+    )
+    tls = str(tmp_path / "tls")
+    result = subprocess.run(
+        [LEADBRIDGE, "sandbox", "serve", "--seed", str(seed), "--port", "0", "--tls-dir", tls],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD,
+    )
+    assert result.returncode == 2
+    assert (
+        "error: seed.hubspot.contacts[0].properties.firstname: contains a lone UTF-16 "
+        "surrogate (\\ud800)" in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
 def test_port_in_use_is_one_clear_line(tmp_path):
     """Serving on a port another process holds exits 2 with the port named, no traceback."""
     with socket.socket() as holder:
