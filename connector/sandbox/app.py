@@ -270,7 +270,9 @@ def calculated(sb: Sandbox, request: Request, object_type: str, record_id: str) 
     changes, issues = sb.portal.prepare(otype, values, seed=True)
     if issues:
         return json_response({"error": "; ".join(i.message for i in issues)}, 400)
-    sb.portal.update(otype, record, changes)
+    from connector.sandbox.hubspot.portal import CALCULATED_SOURCE
+
+    sb.portal.update(otype, record, changes, CALCULATED_SOURCE)
     return json_response(sb.portal.view(otype, record, list(values)))
 
 
