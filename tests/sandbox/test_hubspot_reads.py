@@ -198,3 +198,89 @@ def test_a_batch_read_naming_properties_wrongly_is_refused_not_answered_empty(sa
     assert response.status_code == 400
     assert response.json()["category"] == "VALIDATION_ERROR"
     assert key in response.json()["message"]
+
+
+def test_an_archived_contact_is_found_by_email_when_archived_is_asked_for(sandbox):
+    """`?idProperty=email&archived=true` (read and batch read) finds the archived contact,
+    instead of answering that no such contact exists."""
+    server = sandbox(SEED)
+    client = hubspot_client(server)
+    client.crm.contacts.basic_api.archive("102")
+    found = client.crm.contacts.basic_api.get_by_id(
+        "Solo@Example.com", id_property="email", archived=True
+    )
+    assert (found.id, found.archived) == ("102", True)
+    response = requests.post(
+        f"{server.url}/crm/v3/objects/contacts/batch/read?archived=true",
+        json={"idProperty": "email", "inputs": [{"id": "solo@example.com"}]},
+        headers={"Authorization": "Bearer sandbox-token"},
+        verify=str(server.ca_file),
+        timeout=10,
+    )
+    assert [r["id"] for r in response.json()["results"]] == ["102"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/crm/v3/objects/contacts/Sven?idProperty=firstname", None),
+        ("PATCH", "/crm/v3/objects/contacts/Sven?idProperty=firstname", {"properties": {}}),
+        (
+            "POST",
+            "/crm/v3/objects/contacts/batch/read",
+            {"idProperty": "firstname", "inputs": [{"id": "Sven"}]},
+        ),
+        (
+            "POST",
+            "/crm/v3/objects/contacts/batch/update",
+            {
+                "inputs": [
+                    {"id": "101", "properties": {"jobtitle": "Not written"}},
+                    {"id": "Sven", "idProperty": "firstname", "properties": {}},
+                ]
+            },
+        ),
+    ],
+    ids=["read", "update", "batch-read", "batch-update"],
+)
+def test_looking_up_by_a_property_that_is_not_unique_is_refused(sandbox, method, path, body):
+    """`idProperty=firstname` is HubSpot's 400, not "not found"; a batch refused so writes
+    nothing."""
+    server = sandbox(SEED)
+    response = requests.request(
+        method,
+        server.url + path,
+        json=body,
+        headers={"Authorization": "Bearer sandbox-token"},
+        verify=str(server.ca_file),
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert response.json()["message"] == "firstname is not a unique property of contacts"
+    assert "jobtitle" not in server.sandbox.portal.stores["contacts"].get("101").props
+
+
+@pytest.mark.parametrize(("sensitivity", "count"), [("non_sensitive", None), ("sensitive", 0)])
+def test_properties_answer_the_sensitivity_asked_for(sandbox, sensitivity, count):
+    """`dataSensitivity=sensitive` lists the sensitive properties (the sandbox has none), not
+    every property as if they were."""
+    server = sandbox(SEED)
+    response = requests.get(
+        f"{server.url}/crm/v3/properties/contacts?dataSensitivity={sensitivity}",
+        headers={"Authorization": "Bearer sandbox-token"},
+        verify=str(server.ca_file),
+        timeout=10,
+    )
+    results = response.json()["results"]
+    if count is None:
+        assert len(results) > 10
+        assert {p["dataSensitivity"] for p in results} == {"non_sensitive"}
+    else:
+        assert len(results) == count
+    bad = requests.get(
+        f"{server.url}/crm/v3/properties/contacts?dataSensitivity=secret",
+        headers={"Authorization": "Bearer sandbox-token"},
+        verify=str(server.ca_file),
+        timeout=10,
+    )
+    assert bad.status_code == 400

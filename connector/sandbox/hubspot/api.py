@@ -45,6 +45,8 @@ TOKEN_USER = "hubspot-token"  # noqa: S105 - the journal label, not a secret
 #: HubSpot-defined association types between contacts and companies (v4 typeIds).
 PRIMARY = {("contacts", "companies"): 1, ("companies", "contacts"): 2}
 UNLABELED = {("contacts", "companies"): 279, ("companies", "contacts"): 280}
+#: The values `dataSensitivity` takes (the properties reference).
+DATA_SENSITIVITIES = ("non_sensitive", "sensitive", "highly_sensitive")
 #: The v3 names of those association types, as `?associations=` answers show them.
 V3_TYPE_NAMES = {
     ("contacts", "companies"): ("contact_to_company", "contact_to_company_unlabeled"),
@@ -178,6 +180,21 @@ def _properties_of(body: dict[str, Any], key: str = "properties") -> list[str]:
         message = f"Invalid input JSON: {key} must be an array of property names"
         raise _Refused(errors.validation(message))
     return raw
+
+
+def _id_property(otype: ObjectType, name: Any) -> str | None:
+    """`idProperty` as given, when it names the id or a unique property; otherwise HubSpot's
+    400 (a lookup by a property that is not unique would answer "not found" for records that
+    exist)."""
+    if name is None or name in ("hs_object_id", "id", *otype.unique):
+        return name
+    prop = otype.properties.get(str(name))
+    if prop is not None and prop.has_unique_value:
+        keys = " or ".join(("id", *otype.unique))
+        message = f"idProperty={name}: the sandbox looks {otype.name} up by {keys} only"
+    else:
+        message = f"{name} is not a unique property of {otype.name}"
+    raise _Refused(errors.validation(message))
 
 
 def _association_types(sb: Sandbox, otype: ObjectType, request: Request) -> list[str]:
@@ -317,11 +334,8 @@ def get_object(sb: Sandbox, request: Request, object_type: str, object_id: str) 
     &archived`, also by `idProperty=email`."""
     otype = _otype(sb, object_type)
     associations = _association_types(sb, otype, request)
-    id_property = request.args.get("idProperty")
-    if _archived(request):
-        found = sb.portal.stores[otype.name].get(object_id, archived=True)
-    else:
-        found = sb.portal.find(otype, object_id, id_property)
+    id_property = _id_property(otype, request.args.get("idProperty"))
+    found = sb.portal.find(otype, object_id, id_property, archived=_archived(request))
     if found is None:
         return errors.error(
             404, errors.NOT_FOUND_MESSAGE, "OBJECT_NOT_FOUND", context={"id": [object_id]}
@@ -362,7 +376,7 @@ def update_object(sb: Sandbox, request: Request, object_type: str, object_id: st
     if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
         return errors.validation('Invalid input JSON: expected {"properties": {...}}')
     portal = sb.portal
-    record = portal.find(otype, object_id, request.args.get("idProperty"))
+    record = portal.find(otype, object_id, _id_property(otype, request.args.get("idProperty")))
     if record is None:
         return errors.error(
             404, errors.NOT_FOUND_MESSAGE, "OBJECT_NOT_FOUND", context={"id": [object_id]}
@@ -449,15 +463,13 @@ def batch_read(sb: Sandbox, request: Request, object_type: str) -> Response:
     inputs = _inputs(body)
     with_history = _properties_of(body, "propertiesWithHistory")
     portal, started = sb.portal, sb.portal.now_ms()
-    id_property = body.get("idProperty")
-    store = portal.stores[otype.name]
+    id_property = _id_property(otype, body.get("idProperty"))
     archived = _archived(request)
     names = _properties_of(body)
     results, missing, seen = [], [], set()
     for item in inputs:
         key = str(item.get("id", ""))
-        found = store.get(key, archived=True) if archived else None
-        record = found if archived else portal.find(otype, key, id_property)
+        record = portal.find(otype, key, id_property, archived=archived)
         if record is None:
             missing.append(key)
         elif record.id not in seen:
@@ -516,13 +528,17 @@ def batch_update(sb: Sandbox, request: Request, object_type: str) -> Response:
     duplicate = _duplicates([str(i.get("id", "")) for i in inputs])
     if duplicate is not None:
         return duplicate
+    # Every idProperty is checked before anything is written: a refusal writes nothing.
+    id_properties = [
+        _id_property(otype, item.get("idProperty") or body.get("idProperty")) for item in inputs
+    ]
     results: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     missing: list[str] = []
     missing_traces: list[str] = []
-    for item in inputs:
+    for item, id_property in zip(inputs, id_properties, strict=True):
         key = str(item.get("id", ""))
-        record = portal.find(otype, key, item.get("idProperty") or body.get("idProperty"))
+        record = portal.find(otype, key, id_property)
         if record is None:
             missing.append(key)
             if item.get("objectWriteTraceId"):
@@ -714,11 +730,19 @@ def _associated(portal: Portal, pair: tuple[str, str], from_id: str) -> list[tup
 # -- properties ---------------------------------------------------------------------------
 @_hubspot_call()
 def get_properties(sb: Sandbox, request: Request, object_type: str) -> Response:
-    """`GET /crm/v3/properties/{type}`: every property definition."""
+    """`GET /crm/v3/properties/{type}?archived&dataSensitivity`: the property definitions of
+    that sensitivity (`non_sensitive` unless asked; the sandbox has no other kind and no
+    archived properties, so those answer none, truly)."""
     otype = _otype(sb, object_type)
+    sensitivity = request.args.get("dataSensitivity", "non_sensitive")
+    if sensitivity not in DATA_SENSITIVITIES:
+        allowed = ", ".join(DATA_SENSITIVITIES)
+        message = f"dataSensitivity={sensitivity}: expected one of {allowed}"
+        return errors.validation(message)
     if _archived(request):
         return json_response({"results": []})
-    return json_response({"results": [p.to_api() for p in otype.properties.values()]})
+    shown = [p.to_api() for p in otype.properties.values()]
+    return json_response({"results": [p for p in shown if p["dataSensitivity"] == sensitivity]})
 
 
 @_hubspot_call()

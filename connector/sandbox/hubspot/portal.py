@@ -468,12 +468,27 @@ class Portal:
                 body[name] = [_history_entry(*entry) for entry in reversed(entries)]
         return body
 
-    def find(self, otype: ObjectType, key: str, id_property: str | None) -> Record | None:
-        """A live record by id, or by a unique property's value when `id_property` names one."""
+    def find(
+        self, otype: ObjectType, key: str, id_property: str | None, *, archived: bool = False
+    ) -> Record | None:
+        """A live (or, with `archived`, an archived) record by id, or by a unique property's
+        value when `id_property` names one."""
         store = self.stores[otype.name]
         if id_property and id_property not in ("hs_object_id", "id"):
-            return store.by(id_property, key) if id_property in otype.unique else None
-        return store.get(key)
+            if id_property not in otype.unique:
+                return None
+            if not archived:
+                return store.by(id_property, key)
+            wanted = key.strip().lower()
+            return next(
+                (
+                    r
+                    for r in store.records.values()
+                    if r.archived and (r.props.get(id_property) or "").lower() == wanted
+                ),
+                None,
+            )
+        return store.get(key, archived=archived)
 
     # -- writes ---------------------------------------------------------------------------
     def prepare(
