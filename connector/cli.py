@@ -96,9 +96,9 @@ def sandbox_serve(
     sf_password: str,
     hubspot_token: str,
 ) -> None:
-    """Serve the sandbox until interrupted."""
+    """Serve the sandbox until stopped (Ctrl-C, SIGINT or SIGTERM)."""
     from connector.sandbox.seed import SeedError, read_seed
-    from connector.sandbox.server import SandboxServer
+    from connector.sandbox.server import SandboxServer, Stopped, stop_on_signals
 
     config = SandboxConfig(
         sf_password=sf_password,
@@ -106,35 +106,41 @@ def sandbox_serve(
         sf_daily_api_limit=sf_daily_limit,
         enforce_rate_limits=not no_rate_limits,
     )
-    try:
-        seed = read_seed(seed_file) if seed_file else {}
-        server = SandboxServer(seed, port=port, tls_dir=tls_dir, config=config)
-    except SeedError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except OSError as exc:
-        click.echo(f"error: cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}", err=True)
-        sys.exit(2)
-    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
-    # werkzeug sets its own logger to INFO when it first logs: set it ourselves.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING if quiet else logging.INFO)
-    counts = server.sandbox.org.records
-    click.echo(f"sandbox: serving {server.url} (Salesforce /services/, HubSpot /crm/)", err=True)
-    click.echo(f"sandbox: CA certificate {server.ca_file.resolve()}", err=True)
-    click.echo(
-        f"sandbox: {len(counts['Lead'])} leads, {len(counts['Account'])} accounts, "
-        f"{len(counts['User'])} users; HubSpot {server.sandbox.portal.counts()}",
-        err=True,
-    )
-    click.echo(
-        f'sandbox: point the connector here with: eval "$(leadbridge sandbox env '
-        f'--port {server.port} --tls-dir {tls_dir})"',
-        err=True,
-    )
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        click.echo("sandbox: stopped", err=True)
+    # From the first moment: a stop asked for while the certificates are made counts too.
+    with stop_on_signals():
+        try:
+            try:
+                seed = read_seed(seed_file) if seed_file else {}
+                server = SandboxServer(seed, port=port, tls_dir=tls_dir, config=config)
+            except SeedError as exc:
+                click.echo(f"error: {exc}", err=True)
+                sys.exit(2)
+            except OSError as exc:
+                message = exc.strerror or exc
+                click.echo(f"error: cannot serve on 127.0.0.1:{port}: {message}", err=True)
+                sys.exit(2)
+            level = logging.WARNING if quiet else logging.INFO
+            logging.basicConfig(level=level, format="%(message)s")
+            # werkzeug sets its own logger to INFO when it first logs: set it ourselves.
+            logging.getLogger("werkzeug").setLevel(level)
+            counts = server.sandbox.org.records
+            click.echo(
+                f"sandbox: serving {server.url} (Salesforce /services/, HubSpot /crm/)", err=True
+            )
+            click.echo(f"sandbox: CA certificate {server.ca_file.resolve()}", err=True)
+            click.echo(
+                f"sandbox: {len(counts['Lead'])} leads, {len(counts['Account'])} accounts, "
+                f"{len(counts['User'])} users; HubSpot {server.sandbox.portal.counts()}",
+                err=True,
+            )
+            click.echo(
+                f'sandbox: point the connector here with: eval "$(leadbridge sandbox env '
+                f'--port {server.port} --tls-dir {tls_dir})"',
+                err=True,
+            )
+            server.serve_forever()
+        except Stopped as stopped:
+            click.echo(f"sandbox: stopped ({stopped.signal_name})", err=True)
 
 
 @sandbox.command("env")

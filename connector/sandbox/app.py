@@ -84,9 +84,9 @@ class Sandbox:
         from connector.sandbox.seed import load_seed
 
         with self.lock:
-            if seed is not None:
-                self._seed = seed
-            self.org, self.portal = load_seed(self._seed, self.config)
+            seed = self._seed if seed is None else seed
+            self.org, self.portal = load_seed(seed, self.config)  # a broken seed changes nothing
+            self._seed = seed
             self.journal.clear()
             self.faults.clear()
 
@@ -236,12 +236,18 @@ def add_fault(sb: Sandbox, request: Request) -> Response:
 
 
 def reset(sb: Sandbox, request: Request) -> Response:
-    """`POST /_sandbox/reset`: back to the seed (or to the seed in the body)."""
+    """`POST /_sandbox/reset`: back to the seed (or to the seed in the body); a seed that does
+    not load answers 400 naming the record and field, and leaves the sandbox as it was."""
+    from connector.sandbox.seed import SeedError
+
     try:
         body = read_json(request)
-    except ValueError:
-        return json_response({"error": "body must be a seed as JSON"}, 400)
-    sb.reset(body if isinstance(body, dict) else None)
+    except ValueError as exc:
+        return json_response({"error": f"body must be a seed as JSON: {exc}"}, 400)
+    try:
+        sb.reset(body if isinstance(body, dict) else None)
+    except SeedError as exc:
+        return json_response({"error": str(exc)}, 400)
     return json_response({"status": "reset"})
 
 
@@ -256,15 +262,17 @@ def calculated(sb: Sandbox, request: Request, object_type: str, record_id: str) 
         return json_response({"error": f"no {object_type} record {record_id}"}, 404)
     try:
         body = read_json(request) or {}
-    except ValueError:
-        body = None
+    except ValueError as exc:
+        return json_response({"error": f"body must be JSON: {exc}"}, 400)
     values = body.get("properties") if isinstance(body, dict) else None
     if not isinstance(values, dict):
         return json_response({"error": 'body must be {"properties": {...}}'}, 400)
     changes, issues = sb.portal.prepare(otype, values, seed=True)
     if issues:
         return json_response({"error": "; ".join(i.message for i in issues)}, 400)
-    sb.portal.update(otype, record, changes)
+    from connector.sandbox.hubspot.portal import CALCULATED_SOURCE
+
+    sb.portal.update(otype, record, changes, CALCULATED_SOURCE)
     return json_response(sb.portal.view(otype, record, list(values)))
 
 

@@ -24,6 +24,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from connector.sandbox.http import lone_surrogate
 from connector.sandbox.hubspot.portal import Portal
 from connector.sandbox.salesforce.org import (
     INTEGRATION_USERNAME,
@@ -63,8 +64,22 @@ def load_seed(seed: dict[str, Any], config: SandboxConfig) -> tuple[Org, Portal]
     if unknown:
         msg = f"seed: unknown top-level keys {sorted(unknown)}; expected 'hubspot', 'salesforce'"
         raise SeedError(msg)
+    _refuse_lone_surrogates(seed)
     org = _load_salesforce(seed.get("salesforce") or {}, config)
     return org, _load_hubspot(seed.get("hubspot") or {}, config)
+
+
+def _refuse_lone_surrogates(seed: dict[str, Any]) -> None:
+    """Refuse a seed holding a lone UTF-16 surrogate (`"\\ud800"` in the file), naming the
+    record and field: stored, it would make every answer showing it unencodable."""
+    try:
+        json.dumps(seed, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        where = lone_surrogate(seed, "seed")
+        if where is not None:
+            raise SeedError(where) from None
+    except (TypeError, ValueError):
+        return  # not JSON data at all: the loaders below say where
 
 
 def _load_hubspot(data: Any, config: SandboxConfig) -> Portal:

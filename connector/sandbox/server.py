@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any, Self
 
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -13,6 +17,39 @@ from connector.sandbox.app import Sandbox, SandboxConfig
 from connector.sandbox.tls import TlsFiles, materialize, server_context
 
 HOST = "127.0.0.1"
+#: The signals that stop `leadbridge sandbox serve`: Ctrl-C and what service managers send.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Stopped(Exception):
+    """Raised in the main thread by `stop_on_signals` when a stop signal arrives."""
+
+    def __init__(self, signum: int) -> None:
+        self.signal_name = signal.Signals(signum).name
+        super().__init__(self.signal_name)
+
+
+@contextmanager
+def stop_on_signals(signals: tuple[signal.Signals, ...] = STOP_SIGNALS) -> Iterator[None]:
+    """Turn each of `signals` into `Stopped` in the main thread, whatever was inherited.
+
+    A process started from a non-interactive shell's background job inherits SIGINT as
+    ignored, and Python then never raises KeyboardInterrupt: such a sandbox could only be
+    killed. SIGTERM's default action ends the process without closing the socket or saying
+    so. Installing our own handler for both makes every way of asking the server to stop
+    work the same, at once (the serving loop's `select` is interrupted). The handlers that
+    were there before are put back on the way out.
+    """
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        raise Stopped(signum)
+
+    previous = {s: signal.signal(s, stop) for s in signals}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 class SandboxServer:
@@ -61,7 +98,11 @@ class SandboxServer:
         return self
 
     def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted (the CLI's way)."""
+        """Serve in the calling thread until an exception (`Stopped`, say) ends the loop.
+
+        Requests are answered in threads of their own, so the loop only accepts: a signal
+        handler raising in it stops the server within one `select` call.
+        """
         try:
             self._server.serve_forever()
         finally:

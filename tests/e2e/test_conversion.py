@@ -503,16 +503,16 @@ def test_opportunity_gets_stage_close_date_and_amount(
         amount_property="budget",
     )
     mark = server.sandbox.journal.last_seq()
+    engine.clock = lambda: datetime(2027, 1, 15, 23, 59, 59, tzinfo=UTC)  # no midnight race
 
     summary = engine.run_once("opportunity")
 
     assert (summary.converted, summary.opportunities, summary.opportunities_updated) == (2, 2, 1)
     lead = server.sandbox.org.records["Lead"][_id(server, "Lead", HubSpot_Contact_Id__c="201")]
     opportunity = server.sandbox.org.records["Opportunity"][lead["ConvertedOpportunityId"]]
-    close = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
     assert (opportunity["StageName"], opportunity["CloseDate"], opportunity["Amount"]) == (
         "Qualification",
-        close,
+        "2027-02-14",
         12500,
     )
     updates = [
@@ -741,7 +741,9 @@ def test_mql_to_lead_to_accepted_to_sql_converts_into_the_existing_account(
     _set_stage(server, "301", "salesqualifiedlead")
     accounts, contacts = _count(server, "Account"), _count(server, "Contact")
     mark = server.sandbox.journal.last_seq()
+    started = datetime.now(UTC)
     result = chain_cli("sync", "--once")
+    finished = datetime.now(UTC)
     measured.append(("SQL -> converted", _pass_calls(server, mark)))
 
     assert "converted 1 Leads (1 opportunities)" in result.output
@@ -756,23 +758,20 @@ def test_mql_to_lead_to_accepted_to_sql_converts_into_the_existing_account(
     (opportunity,) = [
         o for o in server.sandbox.org.records["Opportunity"].values() if o["AccountId"] == stark
     ]
-    month = datetime.now(UTC).strftime("%Y-%m")
-    close = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
+    # The pass read the clock between these two instants, which a midnight may split.
+    assert opportunity["Name"] in {
+        f"Stark Maschinenbau AG – {lead['LeadSource'] or ''} – {at.strftime('%Y-%m')}"
+        for at in (started, finished)
+    }
+    assert opportunity["CloseDate"] in {
+        (at.date() + timedelta(days=30)).isoformat() for at in (started, finished)
+    }
     assert (
         opportunity["Id"],
-        opportunity["Name"],
         opportunity["StageName"],
-        opportunity["CloseDate"],
         opportunity["Amount"],
         opportunity["OwnerId"],
-    ) == (
-        lead["ConvertedOpportunityId"],
-        f"Stark Maschinenbau AG – {lead['LeadSource'] or ''} – {month}",
-        "Qualification",
-        close,
-        48000,
-        owner["Id"],
-    )
+    ) == (lead["ConvertedOpportunityId"], "Qualification", 48000, owner["Id"])
     props = _props(server, "301")
     assert (
         props["salesforcecontactid"],

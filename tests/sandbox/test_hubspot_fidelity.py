@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 import requests
+from hubspot.crm.contacts import SimplePublicObjectInput, SimplePublicObjectInputForCreate
 
+from tests.conftest import hubspot_client
 from tests.sandbox.shapes import shape_diff
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hubspot"
@@ -271,3 +273,63 @@ def test_ten_second_limit_429_matches_the_observed_body(sandbox):
         "TEN_SECONDLY_ROLLING",
         "RATE_LIMIT",
     )
+
+
+def test_contact_get_with_associations_matches_the_observed_answer(sandbox):
+    """`?associations=Companies,Contacts`: the primary company twice (labeled, unlabeled), the
+    empty contact-to-contact type left out, every value as observed."""
+    fixture = _fixture("contact_get_associations")
+    body = fixture["body"]
+    company_id = body["associations"]["companies"]["results"][0]["id"]
+    contact = _contact_seed(body)
+    contact["associations"] = {"companies": [company_id]}
+    anrede = {
+        "name": "anrede",
+        "label": "Anrede",
+        "type": "string",
+        "fieldType": "text",
+        "groupName": "contactinformation",
+    }
+    server = sandbox(
+        {
+            "hubspot": {
+                "properties": {"contacts": [anrede]},
+                "companies": [{"id": company_id, "properties": {"name": "Example GmbH"}}],
+                "contacts": [contact],
+            }
+        }
+    )
+    response = _replay(server, fixture)
+    assert response.status_code == fixture["status"]
+    _same_shape(body, response.json())
+    assert response.json() == body
+
+
+def test_batch_read_with_history_matches_the_recorded_shape(sandbox):
+    """propertiesWithHistory on a batch read: the recorded keys on each object and on each
+    value; the contact's own values newest first, written by the private app (INTEGRATION)."""
+    fixture = _fixture("batch_read_history")
+    server = sandbox({"hubspot": {}})
+    contacts = hubspot_client(server).crm.contacts
+    created = contacts.basic_api.create(
+        SimplePublicObjectInputForCreate(
+            properties={"email": "kettle@acme.test", "jobtitle": "Buyer", "company": "Acme"}
+        )
+    )
+    contacts.basic_api.update(created.id, SimplePublicObjectInput(properties={"jobtitle": "VP"}))
+    assert created.id == fixture["request"]["json"]["inputs"][0]["id"]
+
+    response = _replay(server, fixture)
+    assert response.status_code == fixture["status"]
+    (documented,) = fixture["body"]["results"]
+    (result,) = response.json()["results"]
+    assert set(result) == set(documented)
+    entry = documented["propertiesWithHistory"]["price"][0]
+    entries = [e for values in result["propertiesWithHistory"].values() for e in values]
+    assert all(shape_diff(entry, e) == [] for e in entries)
+    history = result["propertiesWithHistory"]
+    assert [e["value"] for e in history["jobtitle"]] == ["VP", "Buyer"]
+    assert [e["value"] for e in history["company"]] == ["Acme"]
+    assert {(e["sourceType"], e["sourceId"]) for e in entries} == {("INTEGRATION", "3000001")}
+    assert history["jobtitle"][0]["timestamp"] == result["updatedAt"]
+    assert history["jobtitle"][1]["timestamp"] == result["createdAt"]

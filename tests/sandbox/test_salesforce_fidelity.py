@@ -216,3 +216,18 @@ def test_every_described_field_matches_documented_field(sandbox):
     for field in fields:
         assert shape_diff(fixture["body"], field) == [], field["name"]
     assert next(f for f in fields if f["name"] == "Id") == fixture["body"]
+
+
+def test_query_all_of_deleted_records_matches_documented_example(sandbox):
+    """A deleted Account comes back from queryAll `WHERE isDeleted = TRUE` exactly as the
+    documented example shows; query answers none."""
+    account_id = "001D000000IRFmaIAH"
+    seed = {"salesforce": {"Account": [{"Id": account_id, "Name": "Merchandise 1"}]}}
+    api = _Api(sandbox(seed))
+    fixture = _fixture("query_all_deleted")
+    assert api("DELETE", f"{V}/sobjects/Account/{account_id}").status_code == 204
+    response = api.replay(fixture)
+    _assert_like(fixture, response)
+    assert response.json() == fixture["body"]
+    live = api("GET", fixture["request"]["path"].replace("/queryAll/", "/query/"))
+    assert live.json() == {"totalSize": 0, "done": True, "records": []}

@@ -114,3 +114,62 @@ def test_small_result_is_done_in_one_page(sandbox):
     result = sf.query("SELECT Id FROM Lead")
     assert result["totalSize"] == 3 and result["done"] is True
     assert set(result) == {"totalSize", "done", "records"}
+
+
+# -- deleted records: the Recycle Bin that queryAll reads ----------------------------------------
+def _deleted_seed() -> dict:
+    return {
+        "salesforce": {
+            "User": [
+                {
+                    "Id": "@rep",
+                    "Username": "rep@acme.test",
+                    "LastName": "Rep",
+                    "Email": "rep@acme.test",
+                }
+            ],
+            "Lead": [
+                {"LastName": name, "Company": "Acme", "OwnerId": "@rep"}
+                for name in ("Kept", "Gone by REST", "Gone by collections")
+            ],
+        }
+    }
+
+
+def _ids_by_name(sf) -> dict[str, str]:
+    return {r["LastName"]: r["Id"] for r in sf.query("SELECT Id, LastName FROM Lead")["records"]}
+
+
+def test_query_all_returns_deleted_records_with_is_deleted_true(sandbox):
+    """Leads deleted through REST and through Collections come back from queryAll with
+    IsDeleted true (their owner path still resolves); query no longer sees them."""
+    sf = sf_client(sandbox(_deleted_seed()))
+    ids = _ids_by_name(sf)
+    sf.Lead.delete(ids["Gone by REST"])
+    sf.restful(f"composite/sobjects?ids={ids['Gone by collections']}", method="DELETE")
+
+    soql = "SELECT LastName, IsDeleted, Owner.Name FROM Lead ORDER BY LastName"
+    every = sf.query_all(soql, include_deleted=True)["records"]
+    assert [(r["LastName"], r["IsDeleted"], r["Owner"]["Name"]) for r in every] == [
+        ("Gone by collections", True, "Rep"),  # text sorts without regard to case
+        ("Gone by REST", True, "Rep"),
+        ("Kept", False, "Rep"),
+    ]
+    assert [r["LastName"] for r in sf.query_all(soql)["records"]] == ["Kept"]
+    only_deleted = sf.query("SELECT COUNT() FROM Lead WHERE IsDeleted = true", include_deleted=True)
+    assert only_deleted["totalSize"] == 2
+
+
+def test_a_delete_rolled_back_leaves_nothing_in_the_recycle_bin(sandbox):
+    """An allOrNone Collections delete that fails undoes the deletes: queryAll sees each Lead
+    once, live."""
+    sf = sf_client(sandbox(_deleted_seed()))
+    ids = _ids_by_name(sf)
+    results = sf.restful(
+        f"composite/sobjects?ids={ids['Kept']},001000000000000AAA&allOrNone=true",
+        method="DELETE",
+    )
+    assert [r["success"] for r in results] == [False, False]
+    every = sf.query_all("SELECT Id, IsDeleted FROM Lead", include_deleted=True)["records"]
+    assert sorted(r["Id"] for r in every) == sorted(ids.values())
+    assert not any(r["IsDeleted"] for r in every)

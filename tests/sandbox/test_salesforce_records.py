@@ -3,7 +3,8 @@ Salesforce does: versions, directory, limits, describe, CRUD, upsert and per-rec
 
 from __future__ import annotations
 
-import time
+import itertools
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -13,7 +14,10 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
+from connector.sandbox.salesforce import org as org_module
 from tests.conftest import sf_client, sf_token
+
+CLOCK_START = datetime(2027, 1, 15, 8, 0, tzinfo=UTC)
 
 REP = "rep@acme.test"
 SEED = {
@@ -311,9 +315,16 @@ def test_body_that_is_not_json_answers_json_parser_error(sandbox):
     assert response.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
 
 
-def test_system_fields_name_the_acting_user(sandbox):
+def test_system_fields_name_the_acting_user(sandbox, monkeypatch):
     """CreatedById/LastModifiedById follow who wrote; SystemModstamp moves on every write."""
     server = sandbox(SEED)
+    # The org's clock moves a millisecond at each reading: no real time has to pass.
+    ticks = itertools.count()
+    monkeypatch.setattr(
+        org_module,
+        "now_stamp",
+        lambda: org_module.format_datetime(CLOCK_START + timedelta(milliseconds=next(ticks))),
+    )
     rep = sf_client(server, REP)
     lead_id = rep.Lead.create({"LastName": "L", "Company": "C"})["id"]
     created = rep.Lead.get(lead_id)
@@ -321,7 +332,6 @@ def test_system_fields_name_the_acting_user(sandbox):
     assert created["CreatedById"] == created["LastModifiedById"] == rep_id
     assert created["OwnerId"] == rep_id
     assert created["SystemModstamp"] == created["CreatedDate"]
-    time.sleep(0.01)
     sf_client(server).Lead.update(lead_id, {"Title": "VP"})
     updated = rep.Lead.get(lead_id)
     assert updated["CreatedById"] == rep_id

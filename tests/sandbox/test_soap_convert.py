@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from lxml import etree
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
-from connector.sandbox.salesforce.convert import last_day_of_quarter
+from connector.sandbox.salesforce import convert as convert_module
 from connector.sandbox.salesforce.soap import LEAD_CONVERT_ELEMENTS
 from tests.conftest import sf_client, sf_token
 from tests.sandbox.shapes import shape_diff
@@ -231,9 +231,11 @@ def _error(code: str, message: str, fields: list[str] | None = None) -> dict[str
 
 
 # -- conversion -----------------------------------------------------------------------------------
-def test_conversion_creates_account_contact_and_opportunity_from_the_lead(sandbox):
+def test_conversion_creates_account_contact_and_opportunity_from_the_lead(sandbox, monkeypatch):
     """A plain conversion maps the lead onto a new account, contact and opportunity."""
     server = sandbox(SEED)
+    today = date(2027, 2, 10)  # the org's today, fixed: no midnight between convert and check
+    monkeypatch.setattr(convert_module, "_today", lambda: today)
     sf = sf_client(server)
     lead_id = _id(server, "Lead", LastName="Lovelace")
     integration = server.sandbox.org.integration_user_id()
@@ -303,7 +305,6 @@ def test_conversion_creates_account_contact_and_opportunity_from_the_lead(sandbo
         "HubSpot_Contact_Id__c": "101",
         "OwnerId": integration,
     }
-    today = datetime.now(UTC).date()
     assert {
         k: opportunity[k]
         for k in (
@@ -318,7 +319,7 @@ def test_conversion_creates_account_contact_and_opportunity_from_the_lead(sandbo
     } == {
         "Name": "Acme Corp",
         "StageName": "Prospecting",
-        "CloseDate": last_day_of_quarter(today).isoformat(),
+        "CloseDate": "2027-03-31",
         "AccountId": account["Id"],
         "OwnerId": integration,
         "LeadSource": "Web",
@@ -342,7 +343,7 @@ def test_conversion_creates_account_contact_and_opportunity_from_the_lead(sandbo
         "ConvertedAccountId": account["Id"],
         "ConvertedContactId": contact["Id"],
         "ConvertedOpportunityId": opportunity["Id"],
-        "ConvertedDate": today.isoformat(),
+        "ConvertedDate": "2027-02-10",
         "LastModifiedById": integration,
     }
 

@@ -958,9 +958,10 @@ def test_ten_thousand_records_query_quickly() -> None:
         "SELECT Id, Name, Parent.Name FROM Account WHERE (Industry = 'retail' OR Name LIKE "
         "'%99%') AND NumberOfEmployees >= 100 ORDER BY NumberOfEmployees DESC LIMIT 2000"
     )
-    started = time.perf_counter()
+    # CPU time of this thread: what the query costs, not how busy the machine is.
+    started = time.thread_time()
     result = run(big, query)
-    elapsed = time.perf_counter() - started
+    elapsed = time.thread_time() - started
     assert result.total_size == 2000
     assert result.records[0]["Name"] == "Account 09999"
     assert elapsed < 1.0, elapsed

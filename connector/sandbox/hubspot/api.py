@@ -20,7 +20,14 @@ from werkzeug.wrappers import Request, Response
 
 from connector.sandbox.http import json_response, read_json
 from connector.sandbox.hubspot import errors
-from connector.sandbox.hubspot.portal import TYPE_ALIASES, Conflict, ObjectType, Portal, Record
+from connector.sandbox.hubspot.portal import (
+    APP_ID,
+    TYPE_ALIASES,
+    Conflict,
+    ObjectType,
+    Portal,
+    Record,
+)
 from connector.sandbox.hubspot.properties import Issue, issues_message
 from connector.sandbox.hubspot.search import SearchError, search
 from connector.sandbox.hubspot.values import iso_ms
@@ -32,13 +39,19 @@ BATCH_LIMIT = 100
 ASSOCIATION_BATCH_LIMIT = 1000
 LIST_LIMIT = 100
 OWNER_LIMIT = 500
-#: The sandbox portal and private app, as they appear in rate-limit group names.
+#: The sandbox portal, as it appears in rate-limit group names (with the app's `APP_ID`).
 PORTAL_ID = 20_000_001
-APP_ID = 3_000_001
 TOKEN_USER = "hubspot-token"  # noqa: S105 - the journal label, not a secret
 #: HubSpot-defined association types between contacts and companies (v4 typeIds).
 PRIMARY = {("contacts", "companies"): 1, ("companies", "contacts"): 2}
 UNLABELED = {("contacts", "companies"): 279, ("companies", "contacts"): 280}
+#: The values `dataSensitivity` takes (the properties reference).
+DATA_SENSITIVITIES = ("non_sensitive", "sensitive", "highly_sensitive")
+#: The v3 names of those association types, as `?associations=` answers show them.
+V3_TYPE_NAMES = {
+    ("contacts", "companies"): ("contact_to_company", "contact_to_company_unlabeled"),
+    ("companies", "contacts"): ("company_to_contact", "company_to_contact_unlabeled"),
+}
 
 
 class _Refused(Exception):
@@ -157,9 +170,87 @@ def _archived(request: Request) -> bool:
     return request.args.get("archived", "false").lower() == "true"
 
 
-def _properties_of(body: dict[str, Any]) -> list[str]:
-    raw = body.get("properties") or []
-    return [str(n) for n in raw] if isinstance(raw, list) else []
+def _properties_of(body: dict[str, Any], key: str = "properties") -> list[str]:
+    """A body's list of property names; anything but a list of strings is HubSpot's 400, not
+    a silent "no properties" (which would answer as if the record had no values)."""
+    raw = body.get(key)
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(n, str) for n in raw):
+        message = f"Invalid input JSON: {key} must be an array of property names"
+        raise _Refused(errors.validation(message))
+    return raw
+
+
+def _id_property(otype: ObjectType, name: Any) -> str | None:
+    """`idProperty` as given, when it names the id or a unique property; otherwise HubSpot's
+    400 (a lookup by a property that is not unique would answer "not found" for records that
+    exist)."""
+    if name is None or name in ("hs_object_id", "id", *otype.unique):
+        return name
+    prop = otype.properties.get(str(name))
+    if prop is not None and prop.has_unique_value:
+        keys = " or ".join(("id", *otype.unique))
+        message = f"idProperty={name}: the sandbox looks {otype.name} up by {keys} only"
+    else:
+        message = f"{name} is not a unique property of {otype.name}"
+    raise _Refused(errors.validation(message))
+
+
+def _association_types(sb: Sandbox, otype: ObjectType, request: Request) -> list[str]:
+    """The object types `?associations=` names, canonical (`Companies`, `company`, `0-2` are
+    `companies`). A type the sandbox does not hold (deals, tickets, ...) is HubSpot's 400
+    naming the parameter: answering without it would say the record has none."""
+    wanted: list[str] = []
+    for name in _names(request, "associations"):
+        canonical = TYPE_ALIASES.get(name.lower())
+        if canonical is None:
+            message = (
+                f"associations={name}: the sandbox holds contacts and companies only, so it "
+                f"cannot say which {name} are associated with a {otype.singular}"
+            )
+            raise _Refused(errors.validation(message))
+        if canonical not in wanted:
+            wanted.append(canonical)
+    return wanted
+
+
+def _read_view(
+    sb: Sandbox,
+    otype: ObjectType,
+    record: Record,
+    properties: list[str],
+    with_history: list[str],
+    associations: list[str],
+) -> dict[str, Any]:
+    """A record as the v3 reads show it: its properties, `propertiesWithHistory` when asked
+    for, and `associations` per asked type that has any (the key is left out when none)."""
+    view = sb.portal.view(otype, record, properties)
+    if with_history:
+        view["propertiesWithHistory"] = sb.portal.history(otype, record, with_history)
+    linked: dict[str, Any] = {}
+    for other in associations:
+        results = _associated_ids(sb.portal, (otype.name, other), record.id)
+        if results:
+            linked[other] = {"results": results}
+    if linked:
+        view["associations"] = linked
+    return view
+
+
+def _associated_ids(portal: Portal, pair: tuple[str, str], from_id: str) -> list[dict[str, str]]:
+    """`AssociatedId`s as a v3 read lists them: the primary company once under its labeled
+    type and once unlabeled, every other association unlabeled (as observed in answers)."""
+    names = V3_TYPE_NAMES.get(pair)
+    if names is None:  # contacts↔contacts, companies↔companies: the sandbox keeps none
+        return []
+    primary_name, unlabeled_name = names
+    results: list[dict[str, str]] = []
+    for to_id, primary in _associated(portal, pair, from_id):
+        if primary:
+            results.append({"id": to_id, "type": primary_name})
+        results.append({"id": to_id, "type": unlabeled_name})
+    return results
 
 
 def _invalid(issues: list[Issue]) -> Response:
@@ -239,18 +330,19 @@ def _duplicates(keys: list[str]) -> Response | None:
 # -- single objects -----------------------------------------------------------------------
 @_hubspot_call()
 def get_object(sb: Sandbox, request: Request, object_type: str, object_id: str) -> Response:
-    """`GET /crm/v3/objects/{type}/{id}`, also by `idProperty=email`."""
+    """`GET /crm/v3/objects/{type}/{id}?properties&propertiesWithHistory&associations
+    &archived`, also by `idProperty=email`."""
     otype = _otype(sb, object_type)
-    id_property = request.args.get("idProperty")
-    if _archived(request):
-        found = sb.portal.stores[otype.name].get(object_id, archived=True)
-    else:
-        found = sb.portal.find(otype, object_id, id_property)
+    associations = _association_types(sb, otype, request)
+    id_property = _id_property(otype, request.args.get("idProperty"))
+    found = sb.portal.find(otype, object_id, id_property, archived=_archived(request))
     if found is None:
         return errors.error(
             404, errors.NOT_FOUND_MESSAGE, "OBJECT_NOT_FOUND", context={"id": [object_id]}
         )
-    return json_response(sb.portal.view(otype, found, _names(request, "properties")))
+    properties = _names(request, "properties")
+    with_history = _names(request, "propertiesWithHistory")
+    return json_response(_read_view(sb, otype, found, properties, with_history, associations))
 
 
 @_hubspot_call()
@@ -284,7 +376,7 @@ def update_object(sb: Sandbox, request: Request, object_type: str, object_id: st
     if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
         return errors.validation('Invalid input JSON: expected {"properties": {...}}')
     portal = sb.portal
-    record = portal.find(otype, object_id, request.args.get("idProperty"))
+    record = portal.find(otype, object_id, _id_property(otype, request.args.get("idProperty")))
     if record is None:
         return errors.error(
             404, errors.NOT_FOUND_MESSAGE, "OBJECT_NOT_FOUND", context={"id": [object_id]}
@@ -312,8 +404,11 @@ def archive_object(sb: Sandbox, request: Request, object_type: str, object_id: s
 
 @_hubspot_call()
 def list_objects(sb: Sandbox, request: Request, object_type: str) -> Response:
-    """`GET /crm/v3/objects/{type}?limit&after&properties`: a page in id order."""
+    """`GET /crm/v3/objects/{type}?limit&after&properties&propertiesWithHistory&associations
+    &archived`: a page in id order."""
     otype = _otype(sb, object_type)
+    associations = _association_types(sb, otype, request)
+    with_history = _names(request, "propertiesWithHistory")
     try:
         limit = min(max(int(request.args.get("limit", "10")), 1), LIST_LIMIT)
         after = int(request.args.get("after") or 0)
@@ -326,7 +421,11 @@ def list_objects(sb: Sandbox, request: Request, object_type: str) -> Response:
     )
     page = [r for r in records if int(r.id) >= after][: limit + 1]
     names = _names(request, "properties")
-    body: dict[str, Any] = {"results": [sb.portal.view(otype, r, names) for r in page[:limit]]}
+    body: dict[str, Any] = {
+        "results": [
+            _read_view(sb, otype, r, names, with_history, associations) for r in page[:limit]
+        ]
+    }
     if len(page) > limit:
         nxt = page[limit].id
         link = f"{sb.config.base_url}/crm/v3/objects/{otype.name}?after={nxt}"
@@ -357,25 +456,25 @@ def search_objects(sb: Sandbox, request: Request, object_type: str) -> Response:
 # -- batches ------------------------------------------------------------------------------
 @_hubspot_call()
 def batch_read(sb: Sandbox, request: Request, object_type: str) -> Response:
-    """`POST .../batch/read`: found objects in `results`, missing ids in one OBJECT_NOT_FOUND."""
+    """`POST .../batch/read {"inputs", "properties", "propertiesWithHistory", "idProperty"}`:
+    found objects in `results`, missing ids in one OBJECT_NOT_FOUND."""
     otype = _otype(sb, object_type)
     body = _body(request)
     inputs = _inputs(body)
+    with_history = _properties_of(body, "propertiesWithHistory")
     portal, started = sb.portal, sb.portal.now_ms()
-    id_property = body.get("idProperty")
-    store = portal.stores[otype.name]
+    id_property = _id_property(otype, body.get("idProperty"))
     archived = _archived(request)
     names = _properties_of(body)
     results, missing, seen = [], [], set()
     for item in inputs:
         key = str(item.get("id", ""))
-        found = store.get(key, archived=True) if archived else None
-        record = found if archived else portal.find(otype, key, id_property)
+        record = portal.find(otype, key, id_property, archived=archived)
         if record is None:
             missing.append(key)
         elif record.id not in seen:
             seen.add(record.id)
-            results.append(portal.view(otype, record, names))
+            results.append(_read_view(sb, otype, record, names, with_history, []))
     failures = [_not_found_error(otype, missing, [])] if missing else []
     return _batch_answer(portal, started, results, failures, 200)
 
@@ -429,13 +528,17 @@ def batch_update(sb: Sandbox, request: Request, object_type: str) -> Response:
     duplicate = _duplicates([str(i.get("id", "")) for i in inputs])
     if duplicate is not None:
         return duplicate
+    # Every idProperty is checked before anything is written: a refusal writes nothing.
+    id_properties = [
+        _id_property(otype, item.get("idProperty") or body.get("idProperty")) for item in inputs
+    ]
     results: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     missing: list[str] = []
     missing_traces: list[str] = []
-    for item in inputs:
+    for item, id_property in zip(inputs, id_properties, strict=True):
         key = str(item.get("id", ""))
-        record = portal.find(otype, key, item.get("idProperty") or body.get("idProperty"))
+        record = portal.find(otype, key, id_property)
         if record is None:
             missing.append(key)
             if item.get("objectWriteTraceId"):
@@ -627,11 +730,19 @@ def _associated(portal: Portal, pair: tuple[str, str], from_id: str) -> list[tup
 # -- properties ---------------------------------------------------------------------------
 @_hubspot_call()
 def get_properties(sb: Sandbox, request: Request, object_type: str) -> Response:
-    """`GET /crm/v3/properties/{type}`: every property definition."""
+    """`GET /crm/v3/properties/{type}?archived&dataSensitivity`: the property definitions of
+    that sensitivity (`non_sensitive` unless asked; the sandbox has no other kind and no
+    archived properties, so those answer none, truly)."""
     otype = _otype(sb, object_type)
+    sensitivity = request.args.get("dataSensitivity", "non_sensitive")
+    if sensitivity not in DATA_SENSITIVITIES:
+        allowed = ", ".join(DATA_SENSITIVITIES)
+        message = f"dataSensitivity={sensitivity}: expected one of {allowed}"
+        return errors.validation(message)
     if _archived(request):
         return json_response({"results": []})
-    return json_response({"results": [p.to_api() for p in otype.properties.values()]})
+    shown = [p.to_api() for p in otype.properties.values()]
+    return json_response({"results": [p for p in shown if p["dataSensitivity"] == sensitivity]})
 
 
 @_hubspot_call()

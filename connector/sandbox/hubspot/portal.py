@@ -3,9 +3,10 @@ and lists.
 
 Records keep their property values as HubSpot returns them (strings; datetimes in ISO 8601 with
 milliseconds and `Z`). Every write goes through `prepare()` (the property checks HubSpot makes)
-and then `create()` / `update()`, which stamp `createdate` / the last-modified property and keep
-the email index current. The portal also holds the token's rate-limit counters and the clock
-they and the timestamps read, so tests can move time by replacing `portal.clock`.
+and then `create()` / `update()`, which stamp `createdate` / the last-modified property, keep
+the email index current and each property's history of values (`propertiesWithHistory`). The
+portal also holds the token's rate-limit counters and the clock they and the timestamps read,
+so tests can move time by replacing `portal.clock`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,24 @@ FIRST_ID = 1001
 FIRST_OWNER_ID = 50_000_001
 FIRST_USER_ID = 9_000_001
 _NUMERIC = re.compile(r"^[1-9]\d{0,17}$")
+#: The sandbox's private app, as HubSpot names it in rate-limit groups and value sources.
+APP_ID = 3_000_001
+
+
+@dataclass(frozen=True)
+class Source:
+    """Who set a value, as a property history entry says it (`sourceType`, `sourceId`)."""
+
+    type: str
+    id: str | None = None
+
+
+#: Values written through the API by the sandbox's private app (observed: INTEGRATION + app id).
+API_SOURCE = Source("INTEGRATION", str(APP_ID))
+#: Values a seed gave: they came in as if imported.
+SEED_SOURCE = Source("IMPORT")
+#: Values HubSpot computes itself (a score rule, through `/_sandbox/.../calculated`).
+CALCULATED_SOURCE = Source("CALCULATED")
 _SEED_KEYS = ("contacts", "companies", "owners", "properties", "lists")
 
 
@@ -101,11 +120,35 @@ TYPE_ALIASES = {
 
 
 class Record:
-    """One CRM object. `props` holds non-empty values only; absent means no value."""
+    """One CRM object. `props` holds non-empty values only; absent means no value.
 
-    __slots__ = ("_typed", "archived", "archived_ms", "created_ms", "id", "props", "updated_ms")
+    `history` keeps, per property, the values written since the record came to be, oldest
+    first, as (value, epoch ms, source). A property without an entry there still holds the
+    value it was created or seeded with, set at `origin_ms` by `origin`: recording that value
+    only when it first changes keeps a 10,000-contact seed as cheap to load as before.
+    """
 
-    def __init__(self, record_id: str, props: dict[str, str], created_ms: int, updated_ms: int):
+    __slots__ = (
+        "_typed",
+        "archived",
+        "archived_ms",
+        "created_ms",
+        "history",
+        "id",
+        "origin",
+        "origin_ms",
+        "props",
+        "updated_ms",
+    )
+
+    def __init__(
+        self,
+        record_id: str,
+        props: dict[str, str],
+        created_ms: int,
+        updated_ms: int,
+        origin: Source = API_SOURCE,
+    ):
         self.id = record_id
         self.props = props
         self.created_ms = created_ms
@@ -113,6 +156,9 @@ class Record:
         self.archived = False
         self.archived_ms = 0
         self._typed: dict[str, Any] = {}
+        self.history: dict[str, list[tuple[str, int, Source]]] = {}
+        self.origin = origin
+        self.origin_ms = updated_ms
 
     def typed(self, name: str, kind: str) -> Any:
         """The comparable form of a value (cached until the record changes)."""
@@ -126,6 +172,26 @@ class Record:
 
     def touched(self) -> None:
         self._typed = {}
+
+    def record_change(self, name: str, value: str, at_ms: int, source: Source) -> None:
+        """Note that `name` is about to take `value` (call before changing `props`)."""
+        entries = self.history.get(name)
+        if entries is None:
+            entries = self.history[name] = self.initial_entries(name)
+        entries.append((value, at_ms, source))
+
+    def initial_entries(self, name: str) -> list[tuple[str, int, Source]]:
+        """The value `name` was created or seeded with, if any, as a history entry."""
+        value = self.props.get(name)
+        if value is None:
+            return []
+        at_ms = self.created_ms if name in ("createdate", "hs_object_id") else self.origin_ms
+        return [(value, at_ms, self.origin)]
+
+    def values_of(self, name: str) -> list[tuple[str, int, Source]]:
+        """Every value `name` has had, oldest first."""
+        entries = self.history.get(name)
+        return list(entries) if entries is not None else self.initial_entries(name)
 
 
 class Store:
@@ -318,7 +384,7 @@ class Portal:
                 if value and store.by(name, value):
                     msg = f"{where}.properties.{name}: {value!r} is already used by another record"
                     raise ValueError(msg)
-            record = Record(record_id, props, created, updated)
+            record = Record(record_id, props, created, updated, SEED_SOURCE)
             record.archived = bool(row.get("archived", False))
             store.records[record_id] = record
             store.reindex(record, {})
@@ -387,12 +453,42 @@ class Portal:
             body["archivedAt"] = iso_ms(record.archived_ms)
         return body
 
-    def find(self, otype: ObjectType, key: str, id_property: str | None) -> Record | None:
-        """A live record by id, or by a unique property's value when `id_property` names one."""
+    def history(
+        self, otype: ObjectType, record: Record, properties: Iterable[str]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """`propertiesWithHistory`: for each known property asked for that ever had a value,
+        its values newest first (`ValueWithTimestamp`); unknown names are ignored, as
+        documented."""
+        body: dict[str, list[dict[str, Any]]] = {}
+        for name in dict.fromkeys(properties):
+            if name not in otype.properties:
+                continue
+            entries = record.values_of(name)
+            if entries:
+                body[name] = [_history_entry(*entry) for entry in reversed(entries)]
+        return body
+
+    def find(
+        self, otype: ObjectType, key: str, id_property: str | None, *, archived: bool = False
+    ) -> Record | None:
+        """A live (or, with `archived`, an archived) record by id, or by a unique property's
+        value when `id_property` names one."""
         store = self.stores[otype.name]
         if id_property and id_property not in ("hs_object_id", "id"):
-            return store.by(id_property, key) if id_property in otype.unique else None
-        return store.get(key)
+            if id_property not in otype.unique:
+                return None
+            if not archived:
+                return store.by(id_property, key)
+            wanted = key.strip().lower()
+            return next(
+                (
+                    r
+                    for r in store.records.values()
+                    if r.archived and (r.props.get(id_property) or "").lower() == wanted
+                ),
+                None,
+            )
+        return store.get(key, archived=archived)
 
     # -- writes ---------------------------------------------------------------------------
     def prepare(
@@ -440,7 +536,9 @@ class Portal:
                 if other is not None and other.id != exclude:
                     raise Conflict(other.id)
 
-    def create(self, otype: ObjectType, changes: dict[str, str]) -> Record:
+    def create(
+        self, otype: ObjectType, changes: dict[str, str], source: Source = API_SOURCE
+    ) -> Record:
         """Store a new record from prepared changes; the caller checked `conflict()`."""
         store = self.stores[otype.name]
         now = self.now_ms()
@@ -449,13 +547,20 @@ class Portal:
         props.update(
             {"createdate": iso_ms(now), otype.modified: iso_ms(now), "hs_object_id": record_id}
         )
-        record = Record(record_id, props, now, now)
+        record = Record(record_id, props, now, now, source)
         store.records[record_id] = record
         store.reindex(record, {})
         return record
 
-    def update(self, otype: ObjectType, record: Record, changes: dict[str, str]) -> Record:
-        """Apply prepared changes and stamp the last-modified date.
+    def update(
+        self,
+        otype: ObjectType,
+        record: Record,
+        changes: dict[str, str],
+        source: Source = API_SOURCE,
+    ) -> Record:
+        """Apply prepared changes, stamp the last-modified date, and note each value that
+        changed in its property's history (with `source`).
 
         Lifecycle stage only moves forward: a write that names an earlier stage than the current
         one is ignored (the request still succeeds), unless the stage is cleared to "" first.
@@ -466,18 +571,28 @@ class Portal:
         store = self.stores[otype.name]
         before = dict(record.props)
         stage = otype.properties.get("lifecyclestage")
+        now = max(self.now_ms(), record.created_ms)
         for name, value in changes.items():
-            if name == "lifecyclestage" and stage is not None and value:
-                current = record.props.get(name)
-                if current and stage.option_index(value) < stage.option_index(current):
-                    continue
+            current = record.props.get(name)
+            backwards = (
+                name == "lifecyclestage"
+                and stage is not None
+                and value
+                and current
+                and stage.option_index(value) < stage.option_index(current)
+            )
+            if backwards or value == (current or ""):
+                continue
+            record.record_change(name, value, now, source)
             if value == "":
                 record.props.pop(name, None)
             else:
                 record.props[name] = value
-        now = max(self.now_ms(), record.created_ms)
+        stamp = iso_ms(now)
+        if record.props.get(otype.modified) != stamp:
+            record.record_change(otype.modified, stamp, now, source)
         record.updated_ms = now
-        record.props[otype.modified] = iso_ms(now)
+        record.props[otype.modified] = stamp
         record.touched()
         store.reindex(record, before)
         return record
@@ -496,6 +611,14 @@ class Portal:
             if company_id not in current:
                 current.append(company_id)
                 self.company_contacts.setdefault(company_id, []).append(contact_id)
+
+
+def _history_entry(value: str, at_ms: int, source: Source) -> dict[str, Any]:
+    """One `ValueWithTimestamp`, keys in the order HubSpot's answers show them."""
+    entry: dict[str, Any] = {"value": value, "timestamp": iso_ms(at_ms), "sourceType": source.type}
+    if source.id is not None:
+        entry["sourceId"] = source.id
+    return entry
 
 
 def _seed_ms(value: str | None, default: int) -> int:

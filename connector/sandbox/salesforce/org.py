@@ -197,6 +197,9 @@ class Org:
         self.daily_api_limit = daily_api_limit
         self.api_used = 0
         self.records: dict[str, dict[str, dict[str, Any]]] = {}
+        #: Deleted records by type and id, `IsDeleted` true: the Recycle Bin that `queryAll`
+        #: reads (nothing else sees them, as in Salesforce; the sandbox never empties it).
+        self.recycle_bin: dict[str, dict[str, dict[str, Any]]] = {}
         self.schema: dict[str, SObject] = {}
         self._unique: dict[tuple[str, str], dict[str, str]] = {}
         self._undo: list[tuple[str, str, dict[str, Any] | None]] | None = None
@@ -256,17 +259,22 @@ class Org:
                 return obj
         raise RequestError(404, SfError("NOT_FOUND", "The requested resource does not exist"))
 
-    def get(self, sobject: str, record_id: str) -> dict[str, Any] | None:
+    def get(self, sobject: str, record_id: str, *, deleted: bool = False) -> dict[str, Any] | None:
+        """A live record by id; with `deleted`, one in the Recycle Bin too."""
         if not is_valid_id(record_id):
             return None
-        return self.records.get(sobject, {}).get(to18(record_id))
+        rid = to18(record_id)
+        record = self.records.get(sobject, {}).get(rid)
+        if record is None and deleted:
+            record = self.recycle_bin.get(sobject, {}).get(rid)
+        return record
 
-    def find(self, record_id: str) -> tuple[str, dict[str, Any]] | None:
+    def find(self, record_id: str, *, deleted: bool = False) -> tuple[str, dict[str, Any]] | None:
         """A record of any type by id (the key prefix names the type)."""
         kind = prefix_object(record_id) if is_valid_id(record_id) else None
         if kind is None:
             return None
-        record = self.get(kind, record_id)
+        record = self.get(kind, record_id, deleted=deleted)
         return (kind, record) if record else None
 
     def find_by_external_id(self, sobject: str, field_name: str, value: str) -> list[str]:
@@ -297,6 +305,7 @@ class Org:
             self._undo.append((sobject, rid, dict(before) if before else None))
 
     def _restore(self, sobject: str, rid: str, before: dict[str, Any] | None) -> None:
+        self.recycle_bin.get(sobject, {}).pop(rid, None)  # a rolled-back delete
         current = self.records[sobject].get(rid)
         if current:
             self._unindex(sobject, current)
@@ -403,11 +412,14 @@ class Org:
         return record
 
     def delete(self, sobject: str, record_id: str) -> None:
+        """Move a record to the Recycle Bin: `IsDeleted` true, `SystemModstamp` now."""
         obj = self.sobject(sobject)
         current = self._existing(obj, record_id)
         self._remember(obj.name, current["Id"])
         self._unindex(obj.name, current)
         del self.records[obj.name][current["Id"]]
+        deleted = {**current, "IsDeleted": True, "SystemModstamp": now_stamp()}
+        self.recycle_bin.setdefault(obj.name, {})[current["Id"]] = deleted
 
     @staticmethod
     def external_id_field(obj: SObject, name: str) -> str:

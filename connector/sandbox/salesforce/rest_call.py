@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.datastructures import Headers, MultiDict
 from werkzeug.wrappers import Request, Response
 
-from connector.sandbox.http import json_response
+from connector.sandbox.http import LoneSurrogate, json_response, parse_json
 from connector.sandbox.salesforce.common import version_ok, with_limit_info
 from connector.sandbox.salesforce.org import Org, RecordError, RequestError, SfError
 
@@ -139,11 +139,13 @@ def call_from_request(sb: Sandbox, request: Request, user_id: str, version: str)
     data = request.get_data(cache=True)
     if data:
         try:
-            body = json.loads(data)
+            body = parse_json(data)
         except json.JSONDecodeError as exc:
             error = f"Unexpected character: {exc.msg} at [line:{exc.lineno}, column:{exc.colno}]"
         except UnicodeDecodeError:
             error = "Invalid UTF-8 in the request body"
+        except LoneSurrogate as exc:
+            error = f"Invalid character in the request body: {exc}"
     return Call(sb, user_id, version, request.method, request.args, request.headers, body, error)
 
 

@@ -91,14 +91,14 @@ def _page(
     return body
 
 
-def _run(call: Call, endpoint: str) -> Reply:
+def _run(call: Call, endpoint: str, *, include_deleted: bool = False) -> Reply:
     text = call.args.get("q")
     if not text or not text.strip():
         return Reply(
             400, [{"message": "A query string has to be specified", "errorCode": "MALFORMED_QUERY"}]
         )
     try:
-        result = soql.run(call.org, text, call.version)
+        result = soql.run(call.org, text, call.version, include_deleted=include_deleted)
     except soql.SoqlError as exc:
         return Reply(400, [{"message": exc.message, "errorCode": exc.code}])
     cursor = _Cursor(result.records, result.total_size, batch_size(call))
@@ -121,8 +121,9 @@ def query(call: Call) -> Reply:
 
 
 def query_all(call: Call) -> Reply:
-    """`GET /queryAll?q=SOQL`: as query (the sandbox keeps no deleted or archived records)."""
-    return _run(call, "queryAll")
+    """`GET /queryAll?q=SOQL`: as query, with the deleted records of the Recycle Bin
+    (`IsDeleted` true) too."""
+    return _run(call, "queryAll", include_deleted=True)
 
 
 def query_more(call: Call, locator: str) -> Reply:

@@ -518,28 +518,34 @@ def _leaf_getter(f: Field, *, polymorphic: bool) -> Getter:
     return lambda r: r.get(name)
 
 
-def _fetcher(org: Org, targets: tuple[str, ...]) -> Fetch:
+def _fetcher(org: Org, targets: tuple[str, ...], *, deleted: bool) -> Fetch:
+    """Looks a parent up by id; with `deleted` (queryAll), in the Recycle Bin too."""
     if len(targets) > 1:
 
         def fetch_any(rid: Any) -> tuple[str, dict[str, Any]] | None:
-            return org.find(rid) if rid else None
+            return org.find(rid, deleted=deleted) if rid else None
 
         return fetch_any
     kind = targets[0]
-    table = org.records.get(kind, {})
+    tables = [org.records.get(kind, {})]
+    if deleted:
+        tables.append(org.recycle_bin.get(kind, {}))
 
     def fetch(rid: Any) -> tuple[str, dict[str, Any]] | None:
         if not rid:
             return None
-        record = table.get(rid)
-        if record is None and is_valid_id(rid):
-            record = table.get(_norm_id(rid))
-        return (kind, record) if record is not None else None
+        for table in tables:
+            record = table.get(rid)
+            if record is None and is_valid_id(rid):
+                record = table.get(_norm_id(rid))
+            if record is not None:
+                return kind, record
+        return None
 
     return fetch
 
 
-def _resolve(org: Org, root: SObject, name: _Name, text: str) -> _Path:
+def _resolve(org: Org, root: SObject, name: _Name, text: str, *, deleted: bool) -> _Path:
     """Resolve `Parent.Owner.Name` against the schema, or the INVALID_FIELD Salesforce gives."""
     parts = name.text.split(".")
     if len(parts) > MAX_PATH_LEVELS:
@@ -555,7 +561,12 @@ def _resolve(org: Org, root: SObject, name: _Name, text: str) -> _Path:
             raise _error(INVALID_FIELD, text, name.pos, msg)
         polymorphic = len(ref.reference_to) > 1
         hops.append(
-            _Hop(ref.name, ref.relationship_name, _fetcher(org, ref.reference_to), polymorphic)
+            _Hop(
+                ref.name,
+                ref.relationship_name,
+                _fetcher(org, ref.reference_to, deleted=deleted),
+                polymorphic,
+            )
         )
         if polymorphic:
             obj, entity = None, "Name"
@@ -616,10 +627,11 @@ _LITERAL_FITS = {
 class _Compiler:
     """Checks one parsed query against the org's schema and builds its closures."""
 
-    def __init__(self, org: Org, query: _Query, text: str) -> None:
+    def __init__(self, org: Org, query: _Query, text: str, *, deleted: bool = False) -> None:
         self.org = org
         self.query = query
         self.text = text
+        self.deleted = deleted
         self.root = self._sobject(query.sobject)
 
     def _sobject(self, name: _Name) -> SObject:
@@ -630,7 +642,7 @@ class _Compiler:
         raise _error(INVALID_TYPE, self.text, name.pos, msg)
 
     def path(self, name: _Name) -> _Path:
-        return _resolve(self.org, self.root, name, self.text)
+        return _resolve(self.org, self.root, name, self.text, deleted=self.deleted)
 
     # -- WHERE --------------------------------------------------------------------------------
     def predicate(self, node: Any) -> Callable[[dict[str, Any]], bool]:
@@ -797,15 +809,18 @@ def _sort(
     return rows
 
 
-def run(org: Org, text: str, api_version: str = "59.0") -> QueryResult:
-    """Run one SOQL query over `org`, as `GET /query?q=...` would; raises SoqlError."""
+def run(
+    org: Org, text: str, api_version: str = "59.0", *, include_deleted: bool = False
+) -> QueryResult:
+    """Run one SOQL query over `org`, as `GET /query?q=...` would, or over the Recycle Bin
+    too (`include_deleted`) as `/queryAll` does; raises SoqlError."""
     if not text or not text.strip():
         raise SoqlError(MALFORMED_QUERY, "SOQL statements cannot be empty or null")
     if len(text) > MAX_QUERY_LENGTH:
         msg = f"SOQL statements can not be longer than {MAX_QUERY_LENGTH} characters."
         raise SoqlError(MALFORMED_QUERY, msg)
     query = _parse(text)
-    compiler = _Compiler(org, query, text)
+    compiler = _Compiler(org, query, text, deleted=include_deleted)
     shape = None if query.count else compiler.shaper(api_version)
     keep = compiler.predicate(query.where) if query.where is not None else None
     keys = compiler.sort_keys()
@@ -813,7 +828,9 @@ def run(org: Org, text: str, api_version: str = "59.0") -> QueryResult:
         msg = f"Maximum SOQL offset allowed for apiName {compiler.root.name} is {MAX_OFFSET}"
         raise SoqlError(NUMBER_OUTSIDE_VALID_RANGE, msg)
 
-    table = org.records.get(compiler.root.name, {}).values()
+    table: Iterable[dict[str, Any]] = org.records.get(compiler.root.name, {}).values()
+    if include_deleted:
+        table = [*table, *org.recycle_bin.get(compiler.root.name, {}).values()]
     rows = [r for r in table if keep(r)] if keep is not None else list(table)
     start = query.offset or 0
     stop = None if query.limit is None else start + query.limit
