@@ -113,11 +113,13 @@ def sandbox_serve(
                 seed = read_seed(seed_file) if seed_file else {}
                 server = SandboxServer(seed, port=port, tls_dir=tls_dir, config=config)
             except SeedError as exc:
-                click.echo(f"error: {exc}", err=True)
+                click.echo(for_terminal(f"error: {exc}"), err=True)
                 sys.exit(2)
             except OSError as exc:
                 message = exc.strerror or exc
-                click.echo(f"error: cannot serve on 127.0.0.1:{port}: {message}", err=True)
+                click.echo(
+                    for_terminal(f"error: cannot serve on 127.0.0.1:{port}: {message}"), err=True
+                )
                 sys.exit(2)
             level = logging.WARNING if quiet else logging.INFO
             logging.basicConfig(level=level, format="%(message)s")
