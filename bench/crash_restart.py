@@ -50,7 +50,7 @@ from simple_salesforce import Salesforce
 
 from connector.logging import configure_logging
 from connector.sandbox.app import SandboxConfig
-from connector.sandbox.env import sandbox_env
+from connector.sandbox.env import sandbox_env, sandbox_login
 from connector.sandbox.server import SandboxServer
 from connector.state.store import StateStore
 
@@ -84,19 +84,7 @@ def make_seed(contacts: int) -> dict[str, Any]:
 
 
 def salesforce(server: SandboxServer) -> Salesforce:
-    config = server.sandbox.config
-    token = requests.post(
-        f"{server.url}/services/oauth2/token",
-        data={
-            "grant_type": "password",
-            "client_id": config.sf_consumer_key,
-            "client_secret": config.sf_consumer_secret,
-            "username": config.sf_integration_username,
-            "password": config.sf_password,
-        },
-        verify=str(server.ca_file),
-        timeout=30,
-    ).json()
+    token = sandbox_login(server)
     session = requests.Session()
     session.verify = str(server.ca_file)
     session.trust_env = False

@@ -17,6 +17,7 @@ import time
 
 import requests
 
+from connector.sandbox.env import sandbox_login
 from connector.sandbox.server import SandboxServer
 
 API = "/services/data/v59.0"
@@ -84,17 +85,7 @@ def main() -> None:
         server.sandbox.config.enforce_rate_limits = False
         try:
             config = server.sandbox.config
-            token = session.post(
-                f"{server.url}/services/oauth2/token",
-                data={
-                    "grant_type": "password",
-                    "client_id": config.sf_consumer_key,
-                    "client_secret": config.sf_consumer_secret,
-                    "username": config.sf_integration_username,
-                    "password": config.sf_password,
-                },
-                timeout=10,
-            ).json()["access_token"]
+            token = sandbox_login(server)["access_token"]
             sf_headers = {"Authorization": f"Bearer {token}"}
             run = iter(range(10**9))
 

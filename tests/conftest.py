@@ -14,6 +14,7 @@ from hypothesis import settings as hypothesis_settings
 from simple_salesforce import Salesforce
 
 from connector.sandbox.app import SandboxConfig
+from connector.sandbox.env import sandbox_login
 from connector.sandbox.server import SandboxServer
 
 API_VERSION = "59.0"
@@ -52,21 +53,7 @@ def sf_token(
     server: SandboxServer, username: str = "integration@sandbox.local", password: str = "sandbox"
 ) -> dict[str, Any]:
     """Log in through the sandbox's OAuth password grant; the token response as a dict."""
-    config = server.sandbox.config
-    response = requests.post(
-        f"{server.url}/services/oauth2/token",
-        data={
-            "grant_type": "password",
-            "client_id": config.sf_consumer_key,
-            "client_secret": config.sf_consumer_secret,
-            "username": username,
-            "password": password,
-        },
-        verify=str(server.ca_file),
-        timeout=10,
-    )
-    response.raise_for_status()
-    return response.json()
+    return sandbox_login(server, username, password)
 
 
 def sf_client(server: SandboxServer, username: str = "integration@sandbox.local") -> Salesforce:

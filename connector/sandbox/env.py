@@ -6,6 +6,8 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import requests
+
 from connector.sandbox.app import SandboxConfig
 from connector.sandbox.server import HOST
 from connector.sandbox.tls import TlsFiles
@@ -50,3 +52,27 @@ def sandbox_settings(
     env = sandbox_env(server.port, server.tls.directory, server.sandbox.config, auth=auth)
     values: dict[str, Any] = {k.removeprefix("LEADBRIDGE_").lower(): v for k, v in env.items()}
     return load_settings(_env_file=None, **{**values, **overrides})
+
+
+def sandbox_login(
+    server: SandboxServer, username: str | None = None, password: str | None = None
+) -> dict[str, Any]:
+    """Log in to a running sandbox through its OAuth password grant (as `username`, the
+    integration user by default); the token response (`access_token`, `instance_url`, …)."""
+    config = server.sandbox.config
+    session = requests.Session()
+    session.trust_env = False  # REQUESTS_CA_BUNDLE must not replace the sandbox's CA
+    response = session.post(
+        f"{server.url}/services/oauth2/token",
+        data={
+            "grant_type": "password",
+            "client_id": config.sf_consumer_key,
+            "client_secret": config.sf_consumer_secret,
+            "username": username or config.sf_integration_username,
+            "password": password or config.sf_password,
+        },
+        verify=str(server.ca_file),
+        timeout=30,
+    )
+    response.raise_for_status()
+    return response.json()
