@@ -28,6 +28,7 @@ from typing import Any
 
 import click
 
+from connector.commands.common import errors_to_exit, settings_or_exit
 from connector.errors import LeadbridgeError
 from connector.mapping.loader import Problem
 from connector.settings import Settings, load_offline_settings, load_settings
@@ -37,13 +38,6 @@ from connector.urls import shown_url
 @click.group("mappings")
 def mappings() -> None:
     """The admin-edited mapping files: validate them, and preview what they would change."""
-
-
-def _cli() -> Any:
-    # Imported when a command runs: connector.cli registers this module at import time.
-    from connector import cli
-
-    return cli
 
 
 def cache_path(settings: Settings) -> Path:
@@ -73,13 +67,12 @@ def validate_command(offline: bool, output: str) -> None:
     from connector.mapping import validate
     from connector.mapping.files import LEAD, load_files
 
-    cli = _cli()
     # Offline, no API is called: the credentials are not asked for.
-    settings = cli._settings_or_exit(load_offline_settings if offline else load_settings)
+    settings = settings_or_exit(load_offline_settings if offline else load_settings)
     files = load_files(settings.mappings_dir)
     problems = list(files.problems)
     schema = None
-    with cli._errors_to_exit():
+    with errors_to_exit():
         if files.loaded:
             try:
                 schema = _schema(settings, offline, validate.files_needs(files))
@@ -236,9 +229,8 @@ def plan_command(limit: int, emails: Sequence[str], output: str) -> None:
     from connector.mapping.preview import Totals, preview, render
     from connector.salesforce.gateway import SalesforceGateway
 
-    cli = _cli()
-    settings = cli._settings_or_exit()
-    with cli._errors_to_exit():
+    settings = settings_or_exit()
+    with errors_to_exit():
         # What validate refuses, plan refuses, in the same words: a sync would not run on it.
         files = load_files(settings.mappings_dir)
         if files.problems:

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from connector.commands.common import errors_to_exit, settings_or_exit
 from connector.errors import LeadbridgeError
 from connector.model import SearchFilter
 
@@ -24,13 +25,6 @@ from connector.model import SearchFilter
 @click.group("routing")
 def routing() -> None:
     """Lead routing: see where a lead would go, and why."""
-
-
-def _cli() -> Any:
-    # Imported when a command runs: connector.cli registers this module at import time.
-    from connector import cli
-
-    return cli
 
 
 class _ReadOnlyTurns:
@@ -57,9 +51,8 @@ def explain_command(email: str, as_json: bool) -> None:
     from connector.salesforce.gateway import SalesforceGateway
     from connector.state.store import StateStore
 
-    cli = _cli()
-    settings = cli._settings_or_exit()
-    with cli._errors_to_exit():
+    settings = settings_or_exit()
+    with errors_to_exit():
         config = load_routing(settings.mappings_dir)
         hubspot = HubSpotGateway.connect(settings)
         wanted = [[SearchFilter("email", "EQ", value=email.strip())]]

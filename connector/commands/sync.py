@@ -1,0 +1,21 @@
+"""`leadbridge sync --once`: one pass of every stream the mapping files ask for."""
+
+from __future__ import annotations
+
+import click
+
+from connector.commands.common import errors_to_exit, settings_or_exit
+
+
+@click.command("sync")
+@click.option("--once", is_flag=True, required=True, help="Run one pass and exit (required).")
+def sync_command(once: bool) -> None:
+    """One pass: sales feedback to HubSpot (with mappings/status.yaml), qualified HubSpot
+    contacts to Salesforce Leads, then SQL conversion (with mappings/conversion.yaml); a
+    summary of each."""
+    from connector.sync.service import open_engine, run_pass
+
+    settings = settings_or_exit()
+    with errors_to_exit(), open_engine(settings) as engine:
+        for summary in run_pass(settings, engine):
+            click.echo(summary.render())
