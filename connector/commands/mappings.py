@@ -300,7 +300,7 @@ def _next_pass(settings: Settings, records: list[tuple[Any, datetime]]) -> Any:
 
     from connector.mapping.preview import next_pass
     from connector.state.peek import peek_cursor
-    from connector.sync.engine import STREAM
+    from connector.streams.contacts.stream import STREAM
 
     peek = peek_cursor(settings.database_url, STREAM)
     if peek.problem is not None:

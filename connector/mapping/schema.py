@@ -22,18 +22,18 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from connector.errors import ConfigError, FatalApiError
-from connector.feedback import is_list_id
 from connector.mapping.suggest import did_you_mean
 from connector.routing.config import QUEUE_PREFIX, USER_PREFIX, is_id
 from connector.routing.policy import Directory, QueueInfo, UserInfo, id_key
 from connector.routing.router import QUEUE_QUERIES, USER_QUERIES, owner_queries
 from connector.salesforce.soql import soql
+from connector.streams.leads.decide import is_list_id
 
 #: 2: the Contact describe, other objects' describes, Lead statuses and lists were added.
 #: 3: routing.yaml's users and queues were added.
 CACHE_FORMAT = 3
 CACHE_NAME = ".schema-cache.json"
-#: The query the conversion pass checks conversion.yaml with (connector.sync.conversion).
+#: The query the conversion pass checks conversion.yaml with (connector.streams.conversions.stream).
 LEAD_STATUS_QUERY = "SELECT ApiName, MasterLabel, IsConverted FROM LeadStatus"
 
 

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from connector.errors import MappingError
-from connector.feedback import is_list_id
 from connector.mapping.conversion import (
     ConversionMapping,
     check_amount_property,
@@ -61,6 +60,7 @@ from connector.mapping.suggest import did_you_mean
 from connector.mapping.transforms import TransformError, compile_transform, utf16_length
 from connector.routing.config import QUEUE_PREFIX, USER_PREFIX, RoutingConfig, is_id
 from connector.routing.policy import config_refs
+from connector.streams.leads.decide import is_list_id
 
 TEXT_TYPES = frozenset(
     {"string", "textarea", "email", "phone", "url", "encryptedstring", "combobox", "id"}

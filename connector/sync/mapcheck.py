@@ -11,7 +11,7 @@ from connector.errors import MappingError
 from connector.mapping.files import load_files
 from connector.mapping.precheck import PASS_FILES, MappingCheck
 from connector.settings import Settings
-from connector.sync.engine import SyncEngine
+from connector.streams.contacts.stream import SyncEngine
 
 _CHECKS: WeakKeyDictionary[SyncEngine, MappingCheck] = WeakKeyDictionary()
 

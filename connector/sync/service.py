@@ -20,14 +20,14 @@ from connector.routing.router import load_routing
 from connector.salesforce.gateway import SalesforceGateway
 from connector.settings import Settings
 from connector.state.store import StateStore
-from connector.sync.conversion import STREAM as CONVERSION_STREAM
-from connector.sync.conversion import ConversionEngine
-from connector.sync.engine import SyncEngine
-from connector.sync.feedback import STREAM as FEEDBACK_STREAM
-from connector.sync.feedback import FeedbackEngine
+from connector.streams.contacts.stream import SyncEngine
+from connector.streams.conversions.stream import STREAM as CONVERSION_STREAM
+from connector.streams.conversions.stream import ConversionEngine
+from connector.streams.leads.stream import STREAM as FEEDBACK_STREAM
+from connector.streams.leads.stream import FeedbackEngine
+from connector.streams.leads.twoway import returning
+from connector.streams.writeback import WriteBacks
 from connector.sync.mapcheck import check_mapping
-from connector.sync.twoway import returning
-from connector.sync.writeback import WriteBacks
 
 
 @contextmanager
@@ -109,7 +109,7 @@ def run_pass(settings: Settings, engine: SyncEngine) -> Iterator[Any]:
     """One pass of every stream the mapping files ask for, yielding each stream's summary as it
     finishes. The mapping is checked first: every file is loaded, and lead.yaml and status.yaml
     checked against the live schemas (`check_mapping`), before anything is written. Then the
-    write-backs still owed to HubSpot (`connector.sync.writeback`; its summary only when
+    write-backs still owed to HubSpot (`connector.streams.writeback`; its summary only when
     something was owed), then sales feedback (a rep's change is pulled before our own write can
     be the Lead's latest: that stream skips the integration user's changes), then HubSpot
     contacts to Leads, then SQL conversion last (a new SQL Lead is routed, its matched account

@@ -26,7 +26,7 @@ from connector.sandbox.app import Fault
 from connector.sandbox.env import sandbox_env
 from connector.sandbox.server import SandboxServer
 from connector.state.store import Commit, StateStore
-from connector.sync.conversion import OPPORTUNITY_STREAM, STREAM, ConversionEngine
+from connector.streams.conversions.stream import OPPORTUNITY_STREAM, STREAM, ConversionEngine
 from tests.conftest import hubspot_client, sf_client
 from tests.e2e.test_routing import seed as routing_seed
 from tests.gateways.test_salesforce_sandbox import settings_for

@@ -13,7 +13,7 @@ from connector.mapping.status import load_status_mapping
 from connector.salesforce.gateway import SalesforceGateway
 from connector.sandbox.server import SandboxServer
 from connector.state.store import StateStore
-from connector.sync.feedback import STREAM, FeedbackEngine
+from connector.streams.leads.stream import STREAM, FeedbackEngine
 from tests.conftest import sf_client
 from tests.gateways.test_salesforce_sandbox import settings_for
 

@@ -18,7 +18,7 @@ from connector.cli import main
 from connector.sandbox.app import Fault
 from connector.sandbox.server import SandboxServer
 from connector.state.store import Commit, StateStore
-from connector.sync.conversion import STREAM as CONVERSION_STREAM
+from connector.streams.conversions.stream import STREAM as CONVERSION_STREAM
 from tests.conftest import hubspot_client, sf_client
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"

@@ -10,10 +10,10 @@ import pytest
 import responses
 from lxml import etree
 
-from connector.conversion import opportunity_fields
 from connector.errors import FatalApiError, RetriableApiError
 from connector.mapping.conversion import OpportunityRule
 from connector.model import ConvertResult, FieldError, LeadConvert, RecordUpdate
+from connector.streams.conversions.decide import opportunity_fields
 from tests.gateways.test_salesforce_gateway import (
     COLLECTIONS_URL,
     INSTANCE,

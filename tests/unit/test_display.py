@@ -19,9 +19,9 @@ from connector.display import (
     show_message,
 )
 from connector.model import FieldError, describe_errors
-from connector.sync.conversion import ConversionSummary
-from connector.sync.engine import PassSummary
-from connector.sync.feedback import FeedbackSummary
+from connector.streams.contacts.stream import PassSummary
+from connector.streams.conversions.stream import ConversionSummary
+from connector.streams.leads.stream import FeedbackSummary
 
 #: Any text at all: control characters, separators, bidi overrides, lone surrogates, astral.
 ANY_TEXT = st.text(st.characters(codec=None, categories=None), max_size=400) | st.text(

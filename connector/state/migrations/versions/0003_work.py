@@ -31,8 +31,8 @@ TIMESTAMP = sa.DateTime(timezone=True)
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
-#: The properties a conversion writes back (connector.sync.conversion), spelled out here so this
-#: revision keeps doing the same whatever that module becomes.
+#: The properties a conversion writes back (its stream), spelled out here so this revision
+#: keeps doing the same whatever that module becomes.
 IDS = {
     "salesforcecontactid": "contact_id",
     "salesforceaccountid": "account_id",

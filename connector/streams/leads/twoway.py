@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from connector.mapping.plan import NEVER_WRITTEN, CompiledField, MappingFailure, resolve, same
-from connector.sync.decide import fingerprint, last_agreed
+from connector.streams.contacts.decide import fingerprint, last_agreed
 
 
 def returning(fields: Sequence[CompiledField]) -> tuple[CompiledField, ...]:

@@ -19,7 +19,7 @@ import structlog
 from connector.display import for_terminal
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.state.work import outstanding
-from connector.sync.sides import HubSpotSide
+from connector.streams.sides import HubSpotSide
 
 log = structlog.get_logger(__name__)
 

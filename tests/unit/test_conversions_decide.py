@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connector.conversion import (
+from connector.mapping.conversion import ConversionMapping, OpportunityRule
+from connector.model import ConvertResult, LeadConvert
+from connector.streams.conversions.decide import (
     AmountError,
     already_converted,
     existing_contact,
@@ -15,8 +17,6 @@ from connector.conversion import (
     opportunity_fields,
     refusal_fingerprint,
 )
-from connector.mapping.conversion import ConversionMapping, OpportunityRule
-from connector.model import ConvertResult, LeadConvert
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 ACCOUNT = "001000000000001AAA"

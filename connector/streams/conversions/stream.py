@@ -8,8 +8,8 @@ What counts as SQL is conversion.yaml's `sql_when`, and each side it names is a 
   again every pass (no cursor: a converted Lead drops out of the query), 2,000 a query;
 - the dead letters of earlier passes, read again first.
 A contact is taken once per pass, from the first source that has it. Its link must still be the
-Lead; the Lead is converted per `connector.conversion` (up to 100 a call), or linked when it is
-converted already (by a person, or by us before a crash). With `sql_when: both` a contact is
+Lead; the Lead is converted per `decide` (up to 100 a call), or linked when it is converted
+already (by a person, or by us before a crash). With `sql_when: both` a contact is
 converted only when its stage and its Lead's status both say SQL.
 
 Replay safety: before convertLead, each contact not yet in the dead-letter store gets a
@@ -19,10 +19,10 @@ now name the Contact, the write-back HubSpot is owed (the ids and the converted 
 recorded with the cursor. After a crash before that first transaction, the next pass reads the
 letter again, finds the Lead `IsConverted` and links it instead of converting it twice; after a
 crash past it, the owed write-back is paid by the next pass's first step
-(`connector.sync.writeback`), whichever stream would otherwise see the contact first.
+(`connector.streams.writeback`), whichever stream would otherwise see the contact first.
 
 A conversion Salesforce refuses is dead-lettered with its message and a fingerprint of what it
-depended on (`connector.conversion.refusal_fingerprint`); the lead stays a lead, and while the
+depended on (`decide.refusal_fingerprint`); the lead stays a lead, and while the
 fingerprint is unchanged it is held (no convertLead call). Transient refusals are retried.
 
 The new opportunity's stage, close date and amount (conversion.yaml `opportunity`) are set by one
@@ -41,15 +41,6 @@ from typing import Any, TypeVar
 
 import structlog
 
-from connector.conversion import (
-    LEAD_FIELDS,
-    AmountError,
-    already_converted,
-    is_sales_qualified,
-    lead_convert,
-    opportunity_fields,
-    refusal_fingerprint,
-)
 from connector.display import for_terminal
 from connector.errors import MappingError
 from connector.mapping.conversion import (
@@ -70,8 +61,17 @@ from connector.model import (
 )
 from connector.salesforce.soql import in_chunks, moment, soql
 from connector.state.store import AuditEvent, Commit, StateStore
-from connector.sync.decide import TRANSIENT_CODES
-from connector.sync.sides import HubSpotSide, SalesforceSide
+from connector.streams.contacts.decide import TRANSIENT_CODES
+from connector.streams.conversions.decide import (
+    LEAD_FIELDS,
+    AmountError,
+    already_converted,
+    is_sales_qualified,
+    lead_convert,
+    opportunity_fields,
+    refusal_fingerprint,
+)
+from connector.streams.sides import HubSpotSide, SalesforceSide
 
 log = structlog.get_logger(__name__)
 

@@ -2,14 +2,14 @@
 
 Leads changed since the cursor (minus an overlap window, so Leads sharing a timestamp at the
 boundary are never skipped), other than by the integration user, are read; for each the status
-mapping gives what its HubSpot contact should show (`connector.feedback`); only what HubSpot
-does not show yet is written, in batches (the stage clearings first: HubSpot moves a lifecycle
-stage backward only once it is cleared). The hash of what we wrote is recorded per Lead, so a
-Lead seen again unchanged (the overlap, a replay) is skipped without a call. Per page, the
-cursor moves in the same transaction as the hashes and dead letters.
+mapping gives what its HubSpot contact should show (`decide`); only what HubSpot does not show
+yet is written, in batches (the stage clearings first: HubSpot moves a lifecycle stage backward
+only once it is cleared). The hash of what we wrote is recorded per Lead, so a Lead seen again
+unchanged (the overlap, a replay) is skipped without a call. Per page, the cursor moves in the
+same transaction as the hashes and dead letters.
 
-The same pass carries lead.yaml's `to_hubspot` and `both` fields back (`connector.sync.twoway`):
-a field whose Lead value still has the fingerprint both sides last agreed on is no change.
+The same pass carries lead.yaml's `to_hubspot` and `both` fields back (`twoway`): a field whose
+Lead value still has the fingerprint both sides last agreed on is no change.
 
 Failed Leads wait in the dead-letter store and are read again (by Id) at the start of each
 pass until they succeed; one whose status is still not mapped counts as held, not again. The
@@ -30,7 +30,11 @@ from typing import Any
 import structlog
 
 from connector.display import for_terminal
-from connector.feedback import (
+from connector.mapping.plan import LeadPlan, MappingFailure, values_hash
+from connector.mapping.status import StatusMapping
+from connector.model import DeadLetter, HubSpotContact, WriteResult
+from connector.state.store import AuditEvent, Commit, StateStore
+from connector.streams.leads.decide import (
     FeedbackDecision,
     Target,
     feedback_for,
@@ -38,12 +42,8 @@ from connector.feedback import (
     list_removals,
     target,
 )
-from connector.mapping.plan import LeadPlan, MappingFailure, values_hash
-from connector.mapping.status import StatusMapping
-from connector.model import DeadLetter, HubSpotContact, WriteResult
-from connector.state.store import AuditEvent, Commit, StateStore
-from connector.sync.sides import HubSpotSide, SalesforceSide
-from connector.sync.twoway import BackDecision, back_to_hubspot, changed, returning
+from connector.streams.leads.twoway import BackDecision, back_to_hubspot, changed, returning
+from connector.streams.sides import HubSpotSide, SalesforceSide
 
 #: The code of a record handed to another stream to read by Id (not a failure).
 RECHECK = "RECHECK"

@@ -2,7 +2,7 @@
 
 Pure: a Lead (its fields as read), the contact's current properties and `status.yaml` in, a
 decision out; no I/O. Beside `connector.lifecycle` (which contacts go to sales), this is the
-way back (what sales made of them). `connector.sync.feedback` carries the decisions out.
+way back (what sales made of them). `connector.streams.leads.stream` carries the decisions out.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from connector.mapping.plan import same
 from connector.model import HubSpotContact, Link, SalesforceMatch
-from connector.sync.decide import Guard, decide, fingerprint, guard, needs_lookup
+from connector.streams.contacts.decide import Guard, decide, fingerprint, guard, needs_lookup
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 CONTACT = HubSpotContact("101", {"email": "Ada@Acme.test"}, NOW)

@@ -35,9 +35,9 @@ from connector.model import (
 )
 from connector.salesforce.soql import IDS_PER_QUERY, MAX_IN_LIST_CHARS, in_chunks, moment, soql
 from connector.state.store import AuditEvent, Commit, StateStore
-from connector.sync.decide import Decision, decide, guard, needs_lookup
-from connector.sync.feedback import RECHECK
-from connector.sync.sides import HubSpotSide, SalesforceSide
+from connector.streams.contacts.decide import Decision, decide, guard, needs_lookup
+from connector.streams.leads.stream import RECHECK
+from connector.streams.sides import HubSpotSide, SalesforceSide
 
 log = structlog.get_logger(__name__)
 

@@ -8,8 +8,8 @@ import yaml
 
 from connector.mapping.model import LeadMapping
 from connector.mapping.plan import LeadPlan
-from connector.sync.decide import fingerprint
-from connector.sync.twoway import back_to_hubspot, changed, returning
+from connector.streams.contacts.decide import fingerprint
+from connector.streams.leads.twoway import back_to_hubspot, changed, returning
 
 EARLY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 LATE = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from connector.errors import MappingError
-from connector.feedback import (
+from connector.mapping.loader import load_file
+from connector.mapping.status import StatusMapping, load_status_mapping
+from connector.streams.leads.decide import (
     FeedbackDecision,
     ListRemovals,
     feedback_for,
@@ -17,8 +19,6 @@ from connector.feedback import (
     list_removals,
     target,
 )
-from connector.mapping.loader import load_file
-from connector.mapping.status import StatusMapping, load_status_mapping
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 STATUS = load_status_mapping(MAPPINGS)
