@@ -33,7 +33,7 @@ from connector.salesforce.gateway import SalesforceGateway
 from connector.salesforce.soql import soql
 from connector.sandbox.env import sandbox_settings
 from connector.sandbox.server import SandboxServer
-from connector.sync.service import open_engine, run_pass
+from connector.wiring import open_connector
 
 MAPPINGS = Path(__file__).parents[1] / "mappings"
 REP = "rep@lifecycle.example"
@@ -137,13 +137,13 @@ def main() -> None:
         rep = SalesforceGateway.connect(settings.model_copy(update={"salesforce_username": REP}))
         marketing = HubSpotGateway.connect(settings)
         journal = server.sandbox.journal
-        with open_engine(settings) as engine:
-            counted = Counted(engine.salesforce, engine.hubspot)
+        with open_connector(settings) as connector:
+            counted = Counted(connector.salesforce, connector.hubspot)
 
             def sync() -> Counter[str]:
                 mark = journal.last_seq()
                 counted.reset()
-                for _summary in run_pass(settings, engine):
+                for _summary in connector.run_pass():
                     pass
                 return Counter(e.api for e in journal.entries(since=mark))
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from connector.logging import configure_logging
 from connector.sandbox.env import sandbox_settings
 from connector.sandbox.server import SandboxServer
-from connector.sync.service import open_engine
+from connector.wiring import open_connector
 
 MAPPINGS = Path(__file__).parents[1] / "mappings"
 
@@ -69,8 +69,8 @@ def main() -> None:
         )
         journal = server.sandbox.journal
         started = time.perf_counter()
-        with open_engine(settings) as engine:
-            summary = engine.run_once()
+        with open_connector(settings) as connector:
+            summary = connector.contacts.run_once()
         seconds = time.perf_counter() - started
 
         calls = Counter(e.api for e in journal.entries())

@@ -21,7 +21,7 @@ from connector.salesforce.soql import soql
 from connector.sandbox.env import sandbox_settings
 from connector.sandbox.seed import read_seed
 from connector.sandbox.server import SandboxServer
-from connector.sync.service import open_engine, run_pass
+from connector.wiring import open_connector
 
 DEMO_SEED = Path(__file__).parent / "sandbox" / "seeds" / "demo.json"
 
@@ -45,15 +45,15 @@ def run_demo(mappings_dir: Path, echo: Callable[[str], object] = print) -> None:
             f"{len(org['Account'])} accounts"
         )
         journal = server.sandbox.journal
-        with open_engine(settings) as engine:
+        with open_connector(settings) as connector:
             echo("\n== first pass: leadbridge sync --once")
-            for summary in run_pass(settings, engine):
+            for summary in connector.run_pass():
                 echo(summary.render())
             echo(_calls(Counter(e.api for e in journal.entries())))
 
             echo("\n== a few Leads read back from Salesforce, with the owner routing chose")
             for global_lead in (True, False):
-                rows = engine.salesforce.query(
+                rows = connector.salesforce.query(
                     soql(
                         "SELECT Id, Name, Company, Status, Owner.Name, Global_Lead__c, "
                         "HubSpot_Contact_Id__c FROM Lead WHERE HubSpot_Contact_Id__c != null "
@@ -73,7 +73,7 @@ def run_demo(mappings_dir: Path, echo: Callable[[str], object] = print) -> None:
 
             echo("\n== second pass: nothing changed, so nothing is written")
             mark = journal.last_seq()
-            for summary in run_pass(settings, engine):
+            for summary in connector.run_pass():
                 echo(summary.render())
             echo(_calls(Counter(e.api for e in journal.entries(since=mark))))
             writes = [
@@ -91,7 +91,7 @@ def run_demo(mappings_dir: Path, echo: Callable[[str], object] = print) -> None:
             worked = _sales_works(settings, rep, echo)
             echo("\n== third pass: the feedback reaches marketing in HubSpot")
             mark = journal.last_seq()
-            for summary in run_pass(settings, engine):
+            for summary in connector.run_pass():
                 echo(summary.render())
             echo(_calls(Counter(e.api for e in journal.entries(since=mark))))
             wanted = [
@@ -101,7 +101,7 @@ def run_demo(mappings_dir: Path, echo: Callable[[str], object] = print) -> None:
                 "salesforce_owner_email",
                 "sales_accepted_at",
             ]
-            for contact in engine.hubspot.read_contacts(worked, wanted):
+            for contact in connector.hubspot.read_contacts(worked, wanted):
                 shown = ", ".join(f"{k}={contact.properties.get(k)}" for k in wanted[:3])
                 extra = contact.properties.get("sales_accepted_at") or ""
                 echo(f"  HubSpot {contact.id}: {shown}" + (f", accepted {extra}" if extra else ""))

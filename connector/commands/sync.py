@@ -13,9 +13,9 @@ def sync_command(once: bool) -> None:
     """One pass: sales feedback to HubSpot (with mappings/status.yaml), qualified HubSpot
     contacts to Salesforce Leads, then SQL conversion (with mappings/conversion.yaml); a
     summary of each."""
-    from connector.sync.service import open_engine, run_pass
+    from connector.wiring import open_connector
 
     settings = settings_or_exit()
-    with errors_to_exit(), open_engine(settings) as engine:
-        for summary in run_pass(settings, engine):
+    with errors_to_exit(), open_connector(settings) as connector:
+        for summary in connector.run_pass():
             click.echo(summary.render())

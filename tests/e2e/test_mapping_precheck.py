@@ -15,7 +15,7 @@ from connector.cli import main
 from connector.errors import MappingError
 from connector.hubspot.gateway import HubSpotGateway
 from connector.sandbox.env import sandbox_settings
-from connector.sync.service import open_engine, run_pass
+from connector.wiring import open_connector
 
 MAPPINGS = Path(__file__).parents[2] / "mappings"
 V = "/services/data/v59.0"
@@ -166,22 +166,22 @@ def test_the_check_costs_one_describe_and_one_properties_read_per_pass(server):
 
 
 def test_a_property_gone_after_the_check_is_never_read_as_empty(server, mappings_dir, tmp_path):
-    """A long-lived engine (as the service will hold) trusts a checked mapping for a few
+    """A long-lived connector (as the service will hold) trusts a checked mapping for a few
     minutes; a property deleted in HubSpot meanwhile comes back missing from every contact,
     and the pass stops naming it instead of blanking the field: no Salesforce write."""
     settings = sandbox_settings(
         server, database_url=f"sqlite:///{tmp_path / 'state.db'}", mappings_dir=mappings_dir
     )
-    with open_engine(settings) as engine:
-        for _summary in run_pass(settings, engine):
-            pass  # checked; remembered for this engine
+    with open_connector(settings) as connector:
+        for _summary in connector.run_pass():
+            pass  # checked; remembered for this connector
         # An admin deletes the property in HubSpot (the sandbox has no endpoint for it).
         del server.sandbox.portal.types["contacts"].properties["jobtitle"]
         _touch(server, "Uppsala")
         mark = server.sandbox.journal.last_seq()
 
         with pytest.raises(MappingError) as refused:
-            list(run_pass(settings, engine))
+            list(connector.run_pass())
 
     assert str(refused.value).startswith(
         "lead.yaml: Lead.Title is mapped from HubSpot contact property 'jobtitle', but HubSpot "

@@ -16,7 +16,7 @@ from hubspot.crm.contacts import (
 from connector.hubspot.gateway import HubSpotGateway
 from connector.salesforce.gateway import SalesforceGateway
 from connector.settings import load_settings
-from connector.sync.service import open_engine, open_feedback
+from connector.wiring import open_connector
 from tests.conftest import hubspot_client, sf_client
 from tests.e2e.conftest import sync_once
 
@@ -281,8 +281,8 @@ def test_a_rep_change_our_update_lands_on_before_feedback_reads_it_still_comes_b
     the rep's status and phone all the same."""
     run()
     settings = load_settings()
-    with open_engine(settings) as engine:
-        feedback = open_feedback(settings, engine)
+    with open_connector(settings) as connector:
+        engine, feedback = connector.contacts, connector.leads
         assert feedback is not None
         feedback.run_once()  # feedback has read Salesforce ...
         _edit_salesforce(server, {"803": {"Status": "Working - Contacted", "Phone": "+1 555 0303"}})

@@ -1,0 +1,215 @@
+"""The one composition root: every mapping file loaded once (an invalid file writes nothing),
+then the state store, the two gateways and the streams the files ask for. The CLI, the demo,
+benchmarks, scripts and the coming service all start here, and nothing else builds them.
+
+    with open_connector(settings) as connector:
+        for summary in connector.run_pass():
+            print(summary.render())
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from connector.errors import MappingError
+from connector.hubspot.gateway import HubSpotGateway
+from connector.mapping.conversion import ConversionMapping, load_conversion_mapping
+from connector.mapping.files import load_files
+from connector.mapping.loader import load_lead_mapping
+from connector.mapping.plan import LeadPlan
+from connector.mapping.precheck import PASS_FILES, MappingCheck
+from connector.mapping.status import StatusMapping, load_status_mapping
+from connector.routing.config import RoutingConfig
+from connector.routing.contacts import ContactRouter
+from connector.routing.router import load_routing
+from connector.salesforce.gateway import SalesforceGateway
+from connector.settings import Settings
+from connector.state.store import StateStore
+from connector.streams.contacts.stream import SyncEngine
+from connector.streams.conversions.stream import STREAM as CONVERSION_STREAM
+from connector.streams.conversions.stream import ConversionEngine
+from connector.streams.leads.stream import STREAM as FEEDBACK_STREAM
+from connector.streams.leads.stream import FeedbackEngine
+from connector.streams.leads.twoway import returning
+from connector.streams.writeback import WriteBacks
+
+#: The Lead field routing records the matched account in, when routing.yaml does not say.
+DEFAULT_MATCHED_ACCOUNT_FIELD = "Matched_Account__c"
+
+
+@dataclass(frozen=True)
+class MappingFiles:
+    """Every file in the mappings directory, loaded and validated once; None for a file that
+    is not there (its stream or step is off)."""
+
+    plan: LeadPlan
+    routing: RoutingConfig | None = None
+    status: StatusMapping | None = None
+    conversion: ConversionMapping | None = None
+
+    @property
+    def matched_account_field(self) -> str:
+        """Where routing records the matched account (conversion converts into it)."""
+        if self.routing is not None and self.routing.lead_fields.matched_account:
+            return self.routing.lead_fields.matched_account
+        return DEFAULT_MATCHED_ACCOUNT_FIELD
+
+    @property
+    def sends_feedback(self) -> bool:
+        """Whether the `salesforce.leads` stream runs: status.yaml, or a field sent back."""
+        return self.status is not None or bool(returning(self.plan.fields))
+
+
+def load_mapping_files(directory: str | Path) -> MappingFiles:
+    """lead.yaml (required), routing.yaml, status.yaml and conversion.yaml when present;
+    MappingError with every problem's file:line:col before anything else happens."""
+    directory = Path(directory)
+    return MappingFiles(
+        plan=LeadPlan.compile(load_lead_mapping(directory)),
+        routing=load_routing(directory) if (directory / "routing.yaml").exists() else None,
+        status=(load_status_mapping(directory) if (directory / "status.yaml").exists() else None),
+        conversion=(
+            load_conversion_mapping(directory) if (directory / "conversion.yaml").exists() else None
+        ),
+    )
+
+
+@dataclass
+class Connector:
+    """The store, the gateways and the streams of one mappings directory, ready to run."""
+
+    settings: Settings
+    files: MappingFiles
+    store: StateStore
+    salesforce: SalesforceGateway
+    hubspot: HubSpotGateway
+    contacts: SyncEngine
+    leads: FeedbackEngine | None
+    conversions: ConversionEngine | None
+    writebacks: WriteBacks
+    _check: MappingCheck = field(default_factory=MappingCheck)
+
+    def check_mapping(self) -> None:
+        """Refuse (MappingError, exit 1) before anything is written when lead.yaml or
+        status.yaml does not fit the live schemas, or lead.yaml is no longer the file this
+        connector loaded. What passed is remembered per connector (`MappingCheck`): a one-off
+        pass reads the schemas once, a long-lived connector again after its lifetime or as soon
+        as a file changes."""
+        files = load_files(self.settings.mappings_dir, PASS_FILES)
+        lead = files.lead
+        if lead is not None and lead.model != self.files.plan.mapping:
+            msg = (
+                f"{lead.path}: changed since this pass loaded it: nothing was written; run the "
+                "pass again to use the new file"
+            )
+            raise MappingError(msg)
+        self._check(
+            files,
+            self.salesforce,
+            self.hubspot,
+            external_id_field=self.settings.salesforce_external_id_field,
+        )
+
+    def run_pass(self) -> Iterator[Any]:
+        """One pass, yielding each step's summary as it finishes. The mapping is checked
+        first, before anything is written. Then the write-backs still owed to HubSpot (its
+        summary only when something was owed), then sales feedback (a rep's change is pulled
+        before our own write can be the Lead's latest: that stream skips the integration user's
+        changes), then HubSpot contacts to Leads, then SQL conversion last (a new SQL Lead is
+        routed, its matched account set, first)."""
+        self.check_mapping()
+        owed = self.writebacks.run_once()
+        if owed.owed:
+            yield owed
+        if self.leads is not None:
+            yield self.leads.run_once()
+        yield self.contacts.run_once()
+        if self.conversions is not None:
+            yield self.conversions.run_once()
+
+
+@contextmanager
+def open_connector(
+    settings: Settings, *, sleep: Callable[[float], Any] = time.sleep
+) -> Iterator[Connector]:
+    """A ready `Connector`; MappingError or ConfigError before anything is written. The store
+    is closed on the way out."""
+    files = load_mapping_files(settings.mappings_dir)
+    store = StateStore.open(settings.database_url)
+    try:
+        salesforce = SalesforceGateway.connect(settings, sleep=sleep)
+        hubspot = HubSpotGateway.connect(settings, sleep=sleep)
+        yield build(settings, files, store, salesforce, hubspot)
+    finally:
+        store.close()
+
+
+def build(
+    settings: Settings,
+    files: MappingFiles,
+    store: StateStore,
+    salesforce: SalesforceGateway,
+    hubspot: HubSpotGateway,
+) -> Connector:
+    """The streams over given parts (`open_connector` opens them; tests may bring their own)."""
+    overlap = timedelta(seconds=settings.sync_overlap_seconds)
+    external_id = settings.salesforce_external_id_field
+    routing = files.routing
+    router_factory = (
+        (lambda: ContactRouter(routing, salesforce, state=store)) if routing is not None else None
+    )
+    contacts = SyncEngine(
+        salesforce=salesforce,
+        hubspot=hubspot,
+        store=store,
+        plan=files.plan,
+        external_id_field=external_id,
+        overlap=overlap,
+        router_factory=router_factory,
+        returned=files.status.returned() if files.status else None,
+        feedback_stream=FEEDBACK_STREAM if files.sends_feedback else None,
+    )
+    leads = (
+        FeedbackEngine(
+            salesforce,
+            hubspot,
+            store,
+            files.status,
+            overlap=overlap,
+            external_id_field=external_id,
+            plan=files.plan,
+            conversion_stream=CONVERSION_STREAM if files.conversion else None,
+        )
+        if files.sends_feedback
+        else None
+    )
+    conversions = (
+        ConversionEngine(
+            salesforce,
+            hubspot,
+            store,
+            files.conversion,
+            external_id_field=external_id,
+            overlap=overlap,
+            matched_account_field=files.matched_account_field,
+        )
+        if files.conversion is not None
+        else None
+    )
+    return Connector(
+        settings=settings,
+        files=files,
+        store=store,
+        salesforce=salesforce,
+        hubspot=hubspot,
+        contacts=contacts,
+        leads=leads,
+        conversions=conversions,
+        writebacks=WriteBacks(hubspot, store),
+    )
