@@ -121,9 +121,12 @@ round_robin = sa.Table(
 work = sa.Table(
     "work",
     metadata,
-    sa.Column("kind", sa.Text, primary_key=True),
+    sa.Column("stream", sa.Text, primary_key=True),
     sa.Column("record_id", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, primary_key=True),
+    sa.Column("reason", sa.Text, nullable=False),
     sa.Column("payload", json_type(), nullable=False),
+    sa.Column("not_before", UTCDateTime, nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),

@@ -36,7 +36,7 @@ from connector.state.schema import (
     work,
     written_hashes,
 )
-from connector.state.work import WRITEBACK, OwedWriteBack, owe, settle
+from connector.state.work import WRITEBACK, WRITEBACK_STREAM, OwedWriteBack, Work, owe, settle
 
 log = structlog.get_logger(__name__)
 
@@ -83,6 +83,10 @@ class Commit:
     -> properties, merged into what the contact is owed already), `confirmed` names what HubSpot
     confirmed (a property is paid when the value owed is the value confirmed), `unconfirmed`
     counts a try that did not settle the contact's debt, with the reason.
+
+    Other work (`connector.state.work`: hand-overs, conversions in flight, retries): `done`
+    names this stream's records whose work is done (closed first), `work` adds work for any
+    stream (a later row for the same stream, record and kind replaces the earlier).
     """
 
     stream: str
@@ -97,6 +101,8 @@ class Commit:
     owed: dict[str, dict[str, str | None]] = field(default_factory=dict)
     confirmed: dict[str, dict[str, str | None]] = field(default_factory=dict)
     unconfirmed: dict[str, str] = field(default_factory=dict)
+    done: list[str] = field(default_factory=list)
+    work: list[Work] = field(default_factory=list)
 
 
 def _utcnow() -> datetime:
@@ -293,7 +299,10 @@ class StateStore:
         """Write-backs owed to HubSpot contacts, in contact id order after `after` (keyset
         paging: a debt paid meanwhile cannot make a reader skip one)."""
         query = (
-            sa.select(work).where(work.c.kind == WRITEBACK).order_by(work.c.record_id).limit(limit)
+            sa.select(work)
+            .where(work.c.stream == WRITEBACK_STREAM, work.c.kind == WRITEBACK)
+            .order_by(work.c.record_id)
+            .limit(limit)
         )
         if after is not None:
             query = query.where(work.c.record_id > after)
@@ -304,6 +313,35 @@ class StateStore:
                     properties=dict(row.payload),
                     attempts=row.attempts,
                     last_error=row.last_error,
+                    created_at=row.created_at,
+                )
+                for row in connection.execute(query)
+            ]
+
+    def work(self, stream: str | None = None) -> list[Work]:
+        """The work due now (its `not_before` passed) for `stream` (every stream's when None),
+        write-backs aside (`owed_writebacks`), in stream and record order."""
+        now = _aware(self._clock(), "clock")
+        query = (
+            sa.select(work)
+            .where(
+                work.c.kind != WRITEBACK,
+                sa.or_(work.c.not_before.is_(None), work.c.not_before <= now),
+            )
+            .order_by(work.c.stream, work.c.record_id, work.c.kind)
+        )
+        if stream is not None:
+            query = query.where(work.c.stream == stream)
+        with self._read() as connection:
+            return [
+                Work(
+                    stream=row.stream,
+                    record_id=row.record_id,
+                    kind=row.kind,
+                    reason=row.reason,
+                    payload=dict(row.payload),
+                    not_before=row.not_before,
+                    attempts=row.attempts,
                     created_at=row.created_at,
                 )
                 for row in connection.execute(query)
@@ -357,6 +395,7 @@ class StateStore:
                 self._write_hashes(connection, batch, direction, now)
             self._resolve(connection, commit.stream, commit.resolved, now)
             self._write_failures(connection, failures, now)
+            self._write_writebacks(connection, commit, now)
             self._write_work(connection, commit, now)
             if cursor is not None:
                 self._write_cursor(connection, commit.stream, cursor, now)
@@ -370,6 +409,8 @@ class StateStore:
             failures=len(failures),
             resolved=len(commit.resolved),
             owed=len(commit.owed),
+            work=len(commit.work),
+            done=len(commit.done),
             confirmed=len(commit.confirmed),
             cursor=cursor.isoformat() if cursor else None,
         )
@@ -491,6 +532,49 @@ class StateStore:
         connection.execute(upsert, rows)
 
     def _write_work(self, connection: sa.Connection, commit: Commit, now: datetime) -> None:
+        """Close the work `done` names (of the commit's stream, write-backs aside), then add
+        `work`: a row already there for the same stream, record and kind is replaced, keeping
+        when it was first due."""
+        for chunk in _chunks(list(dict.fromkeys(commit.done))):
+            connection.execute(
+                sa.delete(work).where(
+                    work.c.stream == commit.stream,
+                    work.c.kind != WRITEBACK,
+                    work.c.record_id.in_(chunk),
+                )
+            )
+        rows = {
+            (item.stream, item.record_id, item.kind): {
+                "stream": item.stream,
+                "record_id": item.record_id,
+                "kind": item.kind,
+                "reason": item.reason,
+                "payload": item.payload,
+                "not_before": (
+                    None if item.not_before is None else _aware(item.not_before, "not_before")
+                ),
+                "attempts": item.attempts,
+                "last_error": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for item in commit.work
+        }
+        if not rows:
+            return
+        insert = self._insert(work)
+        connection.execute(
+            insert.on_conflict_do_update(
+                index_elements=[work.c.stream, work.c.record_id, work.c.kind],
+                set_={
+                    name: insert.excluded[name]
+                    for name in ("reason", "payload", "not_before", "attempts", "updated_at")
+                },
+            ),
+            list(rows.values()),
+        )
+
+    def _write_writebacks(self, connection: sa.Connection, commit: Commit, now: datetime) -> None:
         """Debts first, then confirmations, per contact: read (locked on PostgreSQL), combined
         (`connector.state.work`), written back; a contact owed nothing more loses its row."""
         ids = sorted({*commit.owed, *commit.confirmed, *commit.unconfirmed})
@@ -498,7 +582,11 @@ class StateStore:
             return
         stored: dict[str, Any] = {}
         for chunk in _chunks(ids):
-            query = sa.select(work).where(work.c.kind == WRITEBACK, work.c.record_id.in_(chunk))
+            query = sa.select(work).where(
+                work.c.stream == WRITEBACK_STREAM,
+                work.c.kind == WRITEBACK,
+                work.c.record_id.in_(chunk),
+            )
             if connection.dialect.name == "postgresql":
                 query = query.with_for_update()
             stored.update({row.record_id: row for row in connection.execute(query)})
@@ -515,8 +603,10 @@ class StateStore:
             error = commit.unconfirmed.get(record_id)
             upserts.append(
                 {
-                    "kind": WRITEBACK,
+                    "stream": WRITEBACK_STREAM,
                     "record_id": record_id,
+                    "kind": WRITEBACK,
+                    "reason": "owed to HubSpot",
                     "payload": payload,
                     "attempts": (row.attempts if row else 0) + (error is not None),
                     "last_error": error if error is not None else (row.last_error if row else None),
@@ -526,13 +616,17 @@ class StateStore:
             )
         for chunk in _chunks(paid):
             connection.execute(
-                sa.delete(work).where(work.c.kind == WRITEBACK, work.c.record_id.in_(chunk))
+                sa.delete(work).where(
+                    work.c.stream == WRITEBACK_STREAM,
+                    work.c.kind == WRITEBACK,
+                    work.c.record_id.in_(chunk),
+                )
             )
         if upserts:
             insert = self._insert(work)
             connection.execute(
                 insert.on_conflict_do_update(
-                    index_elements=[work.c.kind, work.c.record_id],
+                    index_elements=[work.c.stream, work.c.record_id, work.c.kind],
                     set_={
                         name: insert.excluded[name]
                         for name in ("payload", "attempts", "last_error", "updated_at")

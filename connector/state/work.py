@@ -1,24 +1,66 @@
-"""Work: what leadbridge owes a remote system and has not had confirmed yet.
+"""Work: what a stream still has to do for a record, recorded in the same transaction as what
+made it due, and done by the stream's next pass. Work is not failure: it never goes to the
+dead-letter store, which is for what a person must look at.
 
-Today one kind: a write-back owed to a HubSpot contact (Salesforce ids, the converted stage,
-routing facts). It is recorded in the same transaction as the link that makes it owed, and a
-property is settled only when HubSpot confirmed the value owed; so a pass stopped anywhere
-between Salesforce's answer and HubSpot's leaves the debt in the store, and the next pass pays
-it. Work is not failure: it never goes to the dead-letter store, which is for people.
+The kinds:
+- `recheck`: a hand-over, a record another stream must read again by Id (a Lead a rep changed
+  that our update then made ours; a contact whose Lead a person converted);
+- `pending`: a conversion sent to Salesforce whose answer is not recorded yet;
+- `retry`: a failed record a person put back (`leadbridge dlq retry`);
+- `writeback`: properties owed to a HubSpot contact (Salesforce ids, the converted stage, routing
+  facts), settled per property only when HubSpot confirmed the value owed; so a pass stopped
+  anywhere between Salesforce's answer and HubSpot's leaves the debt in the store, and the next
+  pass pays it.
 
-Pure: how debts and confirmations combine, without the database.
+This module is the one place that says how work is made (`hand_over`, `pending`, `retry`) and
+how write-back debts and confirmations combine; pure, without the database. Designed so that a
+job queue (several workers on PostgreSQL) can carry the same rows later: a row is (stream,
+record, kind), the unit a worker would lock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Literal
 
-#: The kind of a write-back owed to a HubSpot contact (`work.kind`); its record is the contact.
-WRITEBACK = "hubspot.writeback"
+Kind = Literal["recheck", "pending", "retry", "writeback"]
+
+#: The stream that pays write-backs owed to HubSpot contacts, and their kind.
+WRITEBACK_STREAM = "hubspot.writeback"
+WRITEBACK: Kind = "writeback"
 
 Properties = dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class Work:
+    """One thing `stream` must do for `record_id`, and why."""
+
+    stream: str
+    record_id: str
+    kind: Kind
+    reason: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    not_before: datetime | None = None
+    attempts: int = 0
+    created_at: datetime | None = None
+
+
+def hand_over(stream: str, record_id: str, reason: str) -> Work:
+    """`stream` must read `record_id` again by Id next pass."""
+    return Work(stream, record_id, "recheck", reason)
+
+
+def pending(stream: str, record_id: str, reason: str, **payload: Any) -> Work:
+    """A change sent for `record_id` whose answer `stream` has not recorded yet."""
+    return Work(stream, record_id, "pending", reason, dict(payload))
+
+
+def retry(stream: str, record_id: str, reason: str) -> Work:
+    """A person asked for another try of a failed record, whatever held it."""
+    return Work(stream, record_id, "retry", reason)
 
 
 @dataclass(frozen=True)

@@ -790,3 +790,102 @@ def test_upgrading_an_older_store_owes_every_converted_contact_its_ids(database_
             "salesforceopportunityid": None,
         },
     }
+
+
+def test_work_is_added_replaced_and_done_per_stream(store: StateStore, clock: Clock) -> None:
+    """Work for a stream is read back due, once per record and kind (a later row replaces the
+    earlier); `done` closes the commit's own stream's work only, never a write-back owed."""
+    from connector.state.work import hand_over, pending
+
+    store.record(
+        Commit(
+            stream="hubspot.contacts",
+            work=[
+                hand_over("salesforce.leads", "00QA", "first"),
+                hand_over("salesforce.leads", "00QA", "again"),
+                pending("hubspot.conversions", "101", "sent", lead_id="00QB"),
+            ],
+            owed={"101": {"salesforcecontactid": "003A"}},
+        ),
+        run_id="r",
+    )
+    assert [(w.stream, w.record_id, w.kind, w.reason) for w in store.work()] == [
+        ("hubspot.conversions", "101", "pending", "sent"),
+        ("salesforce.leads", "00QA", "recheck", "again"),
+    ]
+    assert store.work("hubspot.conversions")[0].payload == {"lead_id": "00QB"}
+
+    store.record(Commit(stream="salesforce.leads", done=["00QA", "101"]), run_id="r")
+    store.record(Commit(stream="hubspot.writeback", done=["101"]), run_id="r")
+
+    assert [(w.stream, w.record_id) for w in store.work()] == [("hubspot.conversions", "101")]
+    assert [o.hubspot_id for o in store.owed_writebacks()] == ["101"]
+
+
+def test_work_not_due_yet_waits(store: StateStore, clock: Clock) -> None:
+    """Work with a `not_before` in the future is not read until then."""
+    from connector.state.work import Work
+
+    later = Work("hubspot.contacts", "101", "retry", "put back", not_before=T0 + timedelta(hours=1))
+    store.record(Commit(stream="x", work=[later]), run_id="r")
+    assert store.work() == []
+    clock.advance(hours=2)
+    assert [w.record_id for w in store.work()] == ["101"]
+
+
+def test_upgrading_moves_hand_overs_and_pending_conversions_out_of_the_dead_letters(
+    database_url: str,
+) -> None:
+    """Earlier versions wrote hand-overs (RECHECK) and conversion markers (CONVERSION_PENDING)
+    as dead letters: the migration makes them work of their stream and leaves only failures."""
+    from alembic import command
+
+    url = sa.make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        Path(url.database or "").parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url)
+    at = datetime(2026, 1, 1)  # noqa: DTZ001 - SQLite keeps UTC wall time
+    with engine.begin() as connection:
+        command.upgrade(migrate._config(connection), "0002")
+        rows = [
+            ("salesforce.leads", "00QA", "read again by Id", "RECHECK", {}, None),
+            ("hubspot.conversions", "101", "sent", "CONVERSION_PENDING", {"lead_id": "00QB"}, None),
+            ("hubspot.conversions", "102", "old", "RECHECK", {}, at),  # resolved long ago
+            ("hubspot.contacts", "103", "Email: invalid", "INVALID_EMAIL_ADDRESS", {}, None),
+        ]
+        table = sa.table(
+            "dead_letters",
+            *(sa.column(c) for c in ("stream", "record_id", "reason", "code", "attempts")),
+            sa.column("fields", sa.JSON),
+            sa.column("payload", sa.JSON),
+            *(sa.column(c) for c in ("first_failed_at", "last_failed_at", "resolved_at")),
+        )
+        connection.execute(
+            sa.insert(table),
+            [
+                {
+                    "stream": stream,
+                    "record_id": record,
+                    "reason": reason,
+                    "code": code,
+                    "fields": [],
+                    "payload": payload,
+                    "attempts": 1,
+                    "first_failed_at": at,
+                    "last_failed_at": at,
+                    "resolved_at": resolved,
+                }
+                for stream, record, reason, code, payload, resolved in rows
+            ],
+        )
+    engine.dispose()
+
+    with StateStore.open(database_url) as store:
+        work = [(w.stream, w.record_id, w.kind, w.payload) for w in store.work()]
+        failures = [(d.stream, d.record_id) for d in store.dead_letters(include_resolved=True)]
+
+    assert work == [
+        ("hubspot.conversions", "101", "pending", {"lead_id": "00QB"}),
+        ("salesforce.leads", "00QA", "recheck", {}),
+    ]
+    assert failures == [("hubspot.contacts", "103")]

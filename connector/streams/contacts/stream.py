@@ -35,13 +35,15 @@ from connector.model import (
 )
 from connector.salesforce.soql import IDS_PER_QUERY, MAX_IN_LIST_CHARS, in_chunks, moment, soql
 from connector.state.store import AuditEvent, Commit, StateStore
+from connector.state.work import hand_over
 from connector.streams.contacts.decide import Decision, decide, guard, needs_lookup
-from connector.streams.leads.stream import RECHECK
 from connector.streams.sides import HubSpotSide, SalesforceSide
 
 log = structlog.get_logger(__name__)
 
 STREAM = "hubspot.contacts"
+#: Contacts per page of work read by id (one HubSpot batch read each).
+WORK_PAGE = 100
 #: Reasons for the default queue a summary names (the most frequent first).
 DEFAULT_REASONS_SHOWN = 5
 
@@ -215,9 +217,20 @@ class SyncEngine:
             any_of=[*search_filters(include), handed_off],
             until=datetime.now(UTC),
         )
-        dead = self._dead_letters()
+        # Contacts a person put back (`leadbridge dlq retry`) are read by id first, and tried
+        # whatever held them.
+        work = {w.record_id for w in self.store.work(STREAM)}
+        dead = {k: v for k, v in self._dead_letters().items() if k not in work}
+        if work:
+            found = self.hubspot.read_contacts(sorted(work), properties)
+            gone = sorted(work - {c.id for c in found})
+            if gone:  # deleted or merged in HubSpot: nothing left to try
+                self.store.record(Commit(stream=STREAM, done=gone), run_id=summary.run_id)
+            for start in range(0, len(found), WORK_PAGE):
+                part = found[start : start + WORK_PAGE]
+                self._page(part, summary, None, dead, router, moves_cursor=False, work=work)
         for page in pages:
-            cursor = self._page(page, summary, cursor, dead, router)
+            cursor = self._page(page, summary, cursor, dead, router, skip=work)
         summary.waiting = len(self.store.dead_letters(STREAM))
         log.info(
             "sync.done",
@@ -241,8 +254,16 @@ class SyncEngine:
         cursor: datetime | None,
         dead: dict[str, tuple[str | None, str]],
         router: RouterSide | None,
-    ) -> datetime:
-        """Decide, push and record one page; the stream's cursor after it."""
+        *,
+        moves_cursor: bool = True,
+        skip: set[str] | frozenset[str] = frozenset(),
+        work: set[str] | frozenset[str] = frozenset(),
+    ) -> datetime | None:
+        """Decide, push and record one page; the stream's cursor after it. Contacts in `skip`
+        (read this pass already, as work) only move the cursor; the work of those in `work` is
+        done with this page."""
+        newest = max(c.updated_at for c in page)
+        page = [c for c in page if c.id not in skip]
         summary.pulled += len(page)
         ids = [c.id for c in page]
         links = self.store.links(ids)
@@ -256,6 +277,7 @@ class SyncEngine:
             matches.setdefault(match.email.lower(), []).append(match)
 
         commit = Commit(stream=STREAM, direction="to_salesforce")
+        commit.done += [c.id for c in page if c.id in work]
         decisions = []
         writeback: dict[str, dict[str, str | None]] = {}
         for contact in page:
@@ -312,8 +334,8 @@ class SyncEngine:
         if router is not None:
             self._record_routes(routes, results, router, commit, writeback, summary)
         summary.written_back += self._write_back(writeback, commit, summary)
-        newest = max(c.updated_at for c in page)
-        commit.cursor = max(cursor, newest) if cursor else newest
+        if moves_cursor:
+            commit.cursor = max(cursor, newest) if cursor else newest
         self.store.record(commit, run_id=summary.run_id)
         log.info(
             "sync.page",
@@ -322,7 +344,7 @@ class SyncEngine:
             size=len(page),
             **dict(counts),
         )
-        return commit.cursor
+        return commit.cursor if moves_cursor else cursor
 
     def _after_handoff(
         self,
@@ -407,13 +429,12 @@ class SyncEngine:
             stamp = moment(lead.get("SystemModstamp"))
             if since is not None and stamp is not None and stamp < since:
                 continue  # read by the feedback stream already
-            commit.failures.append(
-                DeadLetter(
+            commit.work.append(
+                hand_over(
                     stream,
                     str(lead["Id"]),
                     "changed in Salesforce, then updated by leadbridge before sales feedback "
                     "read it: read again by Id next pass",
-                    code=RECHECK,
                 )
             )
 

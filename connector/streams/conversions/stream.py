@@ -6,20 +6,21 @@ What counts as SQL is conversion.yaml's `sql_when`, and each side it names is a 
   overlap);
 - the Lead status: unconverted Leads at `salesforce_status` carrying our external id, read
   again every pass (no cursor: a converted Lead drops out of the query), 2,000 a query;
-- the dead letters of earlier passes, read again first.
+- the dead letters and the work of earlier passes (hand-overs, conversions in flight, retries
+  a person asked for), read again first.
 A contact is taken once per pass, from the first source that has it. Its link must still be the
 Lead; the Lead is converted per `decide` (up to 100 a call), or linked when it is converted
 already (by a person, or by us before a crash). With `sql_when: both` a contact is
 converted only when its stage and its Lead's status both say SQL.
 
-Replay safety: before convertLead, each contact not yet in the dead-letter store gets a
-`CONVERSION_PENDING` letter. What Salesforce answered is recorded in one transaction: the links
-now name the Contact, the write-back HubSpot is owed (the ids and the converted stage, as work:
-`connector.state.work`) and the letter resolved; then HubSpot is written and what it confirmed
-recorded with the cursor. After a crash before that first transaction, the next pass reads the
-letter again, finds the Lead `IsConverted` and links it instead of converting it twice; after a
-crash past it, the owed write-back is paid by the next pass's first step
-(`connector.streams.writeback`), whichever stream would otherwise see the contact first.
+Replay safety: before convertLead, each contact gets `pending` work (`connector.state.work`).
+What Salesforce answered is recorded in one transaction: the links now name the Contact, the
+write-back HubSpot is owed (the ids and the converted stage, as work) and the pending work
+done; then HubSpot is written and what it confirmed recorded with the cursor. After a crash
+before that first transaction, the next pass reads the pending work, finds the Lead
+`IsConverted` and links it instead of converting it twice; after a crash past it, the owed
+write-back is paid by the next pass's first step (`connector.streams.writeback`), whichever
+stream would otherwise see the contact first.
 
 A conversion Salesforce refuses is dead-lettered with its message and a fingerprint of what it
 depended on (`decide.refusal_fingerprint`); the lead stays a lead, and while the
@@ -61,6 +62,7 @@ from connector.model import (
 )
 from connector.salesforce.soql import in_chunks, moment, soql
 from connector.state.store import AuditEvent, Commit, StateStore
+from connector.state.work import pending
 from connector.streams.contacts.decide import TRANSIENT_CODES
 from connector.streams.conversions.decide import (
     LEAD_FIELDS,
@@ -82,8 +84,6 @@ OPPORTUNITY_STREAM = "hubspot.conversions.opportunity"
 PAGE_SIZE = 100
 #: Leads per status query: one API call (Salesforce answers a query 2,000 records at a time).
 STATUS_PAGE = 2000
-#: The dead letter written before convertLead; never held.
-PENDING = "CONVERSION_PENDING"
 CONTACT_ID = "salesforcecontactid"
 ACCOUNT_ID = "salesforceaccountid"
 OPPORTUNITY_ID = "salesforceopportunityid"
@@ -158,7 +158,7 @@ class _Page:
 
     first: Commit
     second: Commit
-    fresh: set[str]  # contacts given a PENDING letter this page
+    fresh: set[str]  # contacts given pending work this page
 
 
 class ConversionEngine:
@@ -190,6 +190,11 @@ class ConversionEngine:
         self.clock = clock
         self._checked: ConversionMapping | None = None
         self._sql_statuses: tuple[str, ...] = ()
+        # The stream's work as the pass began: contacts with any, with a conversion in flight
+        # (`pending`), and put back by a person (`retry`).
+        self._work: set[str] = set()
+        self._pending: set[str] = set()
+        self._forced: set[str] = set()
 
     @property
     def properties(self) -> list[str]:
@@ -214,9 +219,13 @@ class ConversionEngine:
         self._check_mapping()
         log.info("conversion.start", stream=STREAM, run_id=summary.run_id)
         dead = {d.record_id: d for d in self.store.dead_letters(STREAM)}
-        seen: set[str] = set(dead)
-        if dead:
-            self._retry(sorted(dead), summary, dead)
+        work = self.store.work(STREAM)
+        self._work = {w.record_id for w in work}
+        self._pending = {w.record_id for w in work if w.kind == "pending"}
+        self._forced = {w.record_id for w in work if w.kind == "retry"}  # never held
+        seen: set[str] = set(dead) | self._work
+        if seen:
+            self._retry(sorted(seen), summary, dead)
         if self.mapping.uses_status:
             self._status_source(summary, dead, seen)
         if self.mapping.uses_stage:
@@ -404,9 +413,7 @@ class ConversionEngine:
             if item.contact_read and item.contact is None:
                 reason = f"HubSpot contact {hubspot_id} does not exist (deleted or merged?)"
                 lead_id = (link.lead_id or link.salesforce_id) if link else ""
-                self._fail(
-                    page, page.first, summary, hubspot_id, lead_id, reason, "CONTACT_NOT_FOUND"
-                )
+                self._fail(page.first, summary, hubspot_id, lead_id, reason, "CONTACT_NOT_FOUND")
                 continue
             if link is None or link.object != "Lead":
                 # Converted before (what HubSpot is owed of it is work, paid at a pass's start),
@@ -419,7 +426,6 @@ class ConversionEngine:
             if lead is None:
                 reason = f"Salesforce Lead {link.salesforce_id} does not exist (deleted or merged?)"
                 self._fail(
-                    page,
                     page.first,
                     summary,
                     hubspot_id,
@@ -433,7 +439,7 @@ class ConversionEngine:
                 summary.linked += 1
                 done[hubspot_id] = converted
                 self._link(page.first, hubspot_id, converted, "linked")
-                if converted.opportunity_id and self._ours_unrecorded(lead, dead.get(hubspot_id)):
+                if converted.opportunity_id and self._ours_unrecorded(hubspot_id, lead, dead):
                     replayed[hubspot_id] = converted
                 continue
             stage = (
@@ -458,20 +464,24 @@ class ConversionEngine:
         owed = self._owed(done)
         first = page.first
         first.owed.update(owed)
-        first.resolved += [h for h in done if h in dead or h in page.fresh]
-        if first.links or first.failures or first.resolved or first.owed:
+        first.resolved += [h for h in done if h in dead]
+        first.done += [i.hubspot_id for i in items if i.hubspot_id in self._work]
+        first.done += sorted(page.fresh)
+        if first.links or first.failures or first.resolved or first.owed or first.done:
             self.store.record(first, run_id=summary.run_id)
         self._write_back(owed, page, summary)
         self.store.record(page.second, run_id=summary.run_id)
 
-    def _ours_unrecorded(self, lead: dict[str, Any], letter: DeadLetter | None) -> bool:
+    def _ours_unrecorded(
+        self, hubspot_id: str, lead: dict[str, Any], dead: dict[str, DeadLetter]
+    ) -> bool:
         """Whether leadbridge converted this Lead in a pass that stopped before recording it
-        (a dead letter still open, the conversion the Lead's last change by our user): its
-        opportunity may lack the stage, close date and amount. A person's conversion is not
-        ours to change."""
-        if letter is None:
-            return False
-        return letter.code == PENDING or lead.get("LastModifiedById") == self.salesforce.user_id
+        (its conversion still pending, or a dead letter open and the conversion the Lead's last
+        change by our user): its opportunity may lack the stage, close date and amount. A
+        person's conversion is not ours to change."""
+        if hubspot_id in self._pending:
+            return True
+        return hubspot_id in dead and lead.get("LastModifiedById") == self.salesforce.user_id
 
     def _leads_of(self, items: list[_Item]) -> dict[str, dict[str, Any]]:
         """The linked Leads the sources did not read already (one query per 200)."""
@@ -493,8 +503,8 @@ class ConversionEngine:
         summary: ConversionSummary,
         dead: dict[str, DeadLetter],
     ) -> dict[str, ConvertResult]:
-        """Hold what was refused and has not changed, convert the rest; successes by HubSpot
-        id. Each contact not yet in the dead-letter store gets a PENDING letter first."""
+        """Hold what was refused and has not changed (unless a person put it back), convert the
+        rest; successes by HubSpot id. Each conversion is recorded as pending work first."""
         now = self.clock()
         owner = self._queue_owner_id() if todo else None
         attempts: list[tuple[str, dict[str, Any], str]] = []  # (HubSpot id, Lead, fingerprint)
@@ -504,8 +514,8 @@ class ConversionEngine:
             letter = dead.get(item.hubspot_id)
             if (
                 letter is not None
+                and item.hubspot_id not in self._forced
                 and letter.code not in TRANSIENT_CODES
-                and letter.code != PENDING
                 and letter.payload.get("fingerprint") == fingerprint
             ):
                 summary.held += 1
@@ -515,7 +525,7 @@ class ConversionEngine:
             return {}
         contacts = self._existing_contacts([lead for _, lead, _ in attempts])
         converts = [self._request(lead, contacts, now, owner) for _, lead, _ in attempts]
-        self._mark_pending(attempts, page, summary, dead)
+        self._mark_pending(attempts, page, summary)
         results = self.salesforce.convert_leads(converts)
         done: dict[str, ConvertResult] = {}
         for (hubspot_id, _, fingerprint), result in zip(attempts, results, strict=True):
@@ -524,7 +534,6 @@ class ConversionEngine:
                 reason = f"Salesforce refused to convert Lead {result.lead_id}: {result.reason}"
                 fields = tuple(f for e in result.errors for f in e.fields)
                 self._fail(
-                    page,
                     page.first,
                     summary,
                     hubspot_id,
@@ -562,23 +571,19 @@ class ConversionEngine:
         attempts: list[tuple[str, dict[str, Any], str]],
         page: _Page,
         summary: ConversionSummary,
-        dead: dict[str, DeadLetter],
     ) -> None:
-        """Record, before convertLead, that these conversions are being sent: the letter makes
-        the next pass look at them again whatever happens before their answers are recorded."""
-        fresh = [(h, lead) for h, lead, _ in attempts if h not in dead]
-        if not fresh:
-            return
+        """Record, before convertLead, that these conversions are being sent: the pending work
+        makes the next pass look at them again whatever happens before their answers are
+        recorded (and closes with the commit that records them)."""
         commit = Commit(stream=STREAM, direction="to_salesforce")
-        for hubspot_id, lead in fresh:
-            commit.failures.append(
-                DeadLetter(
+        for hubspot_id, lead, _ in attempts:
+            commit.work.append(
+                pending(
                     STREAM,
                     hubspot_id,
                     f"conversion of Lead {lead['Id']} sent to Salesforce; its outcome is not "
                     "recorded yet",
-                    code=PENDING,
-                    payload={"lead_id": str(lead["Id"])},
+                    lead_id=str(lead["Id"]),
                 )
             )
             page.fresh.add(hubspot_id)
@@ -749,7 +754,6 @@ class ConversionEngine:
 
     @staticmethod
     def _fail(
-        page: _Page,
         commit: Commit,
         summary: ConversionSummary,
         hubspot_id: str,
@@ -760,10 +764,7 @@ class ConversionEngine:
         fields: tuple[str, ...] = (),
         fingerprint: str | None = None,
     ) -> None:
-        """Dead-letter one contact. Its PENDING letter of this page is closed in the same
-        commit first, so the failure counts as the first attempt, not the second."""
-        if hubspot_id in page.fresh:
-            commit.resolved.append(hubspot_id)
+        """Dead-letter one contact (its work, if any, closes with the page's first commit)."""
         payload: dict[str, Any] = {"lead_id": lead_id}
         if fingerprint is not None:
             payload["fingerprint"] = fingerprint

@@ -13,8 +13,10 @@ Lead value still has the fingerprint both sides last agreed on is no change.
 
 Failed Leads wait in the dead-letter store and are read again (by Id) at the start of each
 pass until they succeed; one whose status is still not mapped counts as held, not again. The
-contacts stream hands over the same way (code RECHECK) a Lead a rep changed that our update
-then made ours before this stream read it: the integration-user filter would hide it.
+stream's work (`connector.state.work`) is read by Id the same way: a Lead the contacts stream
+handed over (a rep changed it, then our update made it ours before this stream read it: the
+integration-user filter would hide it), or one a person put back with `leadbridge dlq retry`
+(never held).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from connector.mapping.plan import LeadPlan, MappingFailure, values_hash
 from connector.mapping.status import StatusMapping
 from connector.model import DeadLetter, HubSpotContact, WriteResult
 from connector.state.store import AuditEvent, Commit, StateStore
+from connector.state.work import hand_over
 from connector.streams.leads.decide import (
     FeedbackDecision,
     Target,
@@ -44,9 +47,6 @@ from connector.streams.leads.decide import (
 )
 from connector.streams.leads.twoway import BackDecision, back_to_hubspot, changed, returning
 from connector.streams.sides import HubSpotSide, SalesforceSide
-
-#: The code of a record handed to another stream to read by Id (not a failure).
-RECHECK = "RECHECK"
 
 log = structlog.get_logger(__name__)
 
@@ -190,15 +190,23 @@ class FeedbackEngine:
         )
         fields = self.lead_fields()
         self._list_ids = {}  # list names are looked up again each pass (a list may be renamed)
+        work = {w.record_id: w for w in self.store.work(STREAM)}
+        again = {d.record_id for d in self.store.dead_letters(STREAM)} | set(work)
+        # A Lead a person put back is tried whatever held it.
         dead = {
-            d.record_id: (d.code, values_hash(d.payload)) for d in self.store.dead_letters(STREAM)
+            d.record_id: (d.code, values_hash(d.payload))
+            for d in self.store.dead_letters(STREAM)
+            if not (d.record_id in work and work[d.record_id].kind == "retry")
         }
         retried: set[str] = set()
-        if dead:
-            retry = self.salesforce.current_leads(sorted(dead), [self.external_id_field, *fields])
+        if again:
+            retry = self.salesforce.current_leads(sorted(again), [self.external_id_field, *fields])
             retried = set(retry)
+            gone = sorted(set(work) - retried)
+            if gone:  # deleted or merged in Salesforce: nothing left to read
+                self.store.record(Commit(stream=STREAM, done=gone), run_id=summary.run_id)
             for page in _pages(list(retry.values()), self.page_size):
-                self._page(page, summary, None, dead, moves_cursor=False)
+                self._page(page, summary, None, dead, moves_cursor=False, work=set(work))
         leads = self.salesforce.changed_leads(
             since, fields, exclude_user_id=self.salesforce.user_id
         )
@@ -224,12 +232,15 @@ class FeedbackEngine:
         *,
         moves_cursor: bool = True,
         skip: set[str] | frozenset[str] = frozenset(),
+        work: set[str] | frozenset[str] = frozenset(),
     ) -> datetime | None:
         """Decide, write and record one page; the stream's cursor after it. Leads in `skip`
-        (dead letters this pass already retried) only move the cursor."""
+        (dead letters and work this pass already read) only move the cursor; the work of those
+        in `work` is done with this page."""
         if moves_cursor:
             summary.pulled += len(page)
         commit = Commit(stream=STREAM, direction=DIRECTION)
+        commit.done += [str(lead["Id"]) for lead in page if str(lead["Id"]) in work]
         hashes = self.store.hashes([_key(lead["Id"]) for lead in page], DIRECTION)
         agreed = self._agreed(page)
         pending: list[_Pending] = []
@@ -291,13 +302,12 @@ class FeedbackEngine:
             link = links.get(contact_id)
             if link is None or link.object != "Lead":
                 continue
-            commit.failures.append(
-                DeadLetter(
+            commit.work.append(
+                hand_over(
                     self.conversion_stream,
                     contact_id,
                     f"Lead {link.salesforce_id} was converted in Salesforce: link the contact to "
                     "what it became",
-                    code=RECHECK,
                 )
             )
 
