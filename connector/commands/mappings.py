@@ -30,7 +30,7 @@ import click
 
 from connector.commands.common import errors_to_exit, settings_or_exit
 from connector.errors import LeadbridgeError
-from connector.mapping.loader import Problem
+from connector.files.loader import Problem
 from connector.settings import Settings, load_offline_settings, load_settings
 from connector.urls import shown_url
 
@@ -221,9 +221,9 @@ def _schema(settings: Settings, offline: bool, needs: Any) -> Any:
 def plan_command(limit: int, emails: Sequence[str], output: str) -> None:
     """Show, per record, what the mapping would change in each direction (writes nothing), and
     which of those changes the next `sync --once` makes."""
+    from connector.files.loader import MappingFileError
     from connector.hubspot.gateway import HubSpotGateway
     from connector.mapping.files import LEAD, load_files
-    from connector.mapping.loader import MappingFileError
     from connector.mapping.plan import LeadPlan
     from connector.mapping.precheck import MappingCheck, MappingRefused
     from connector.mapping.preview import Totals, preview, render

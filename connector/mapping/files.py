@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from connector.errors import MappingError
+from connector.files.loader import Loaded, MappingFileError, Problem, load_source
 from connector.mapping.conversion import ConversionMapping
-from connector.mapping.loader import Loaded, MappingFileError, Problem, load_source
 from connector.mapping.model import LeadMapping
 from connector.mapping.status import StatusMapping
 from connector.routing.config import RoutingConfig

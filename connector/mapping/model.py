@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from connector.mapping.suggest import did_you_mean
+from connector.files.suggest import did_you_mean
 
 #: HubSpot's default lifecycle stages, in order (API_NOTES.md).
 DEFAULT_STAGES = (

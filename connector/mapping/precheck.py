@@ -27,8 +27,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from connector.files.loader import MappingFileError, Problem
 from connector.mapping.files import LEAD, STATUS, MappingFiles
-from connector.mapping.loader import MappingFileError, Problem
 from connector.mapping.schema import Describes, Properties, fetch_lead_schema
 from connector.mapping.validate import check_files
 

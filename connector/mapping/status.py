@@ -5,7 +5,7 @@ the file names its `kind` (open, accepted, rejected, or converted: left to conve
 `hs_lead_status` option, optionally a lifecycle stage, Lead fields copied to contact
 properties (the rejection reason, the owner), and HubSpot lists the contact leaves (marketing's
 nurture lists, once sales has the lead). Loaded only through
-`connector.mapping.loader.load_file`, so every problem reads `mappings/status.yaml:LINE:COL: ...`.
+`connector.files.loader.load_file`, so every problem reads `mappings/status.yaml:LINE:COL: ...`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from connector.mapping.loader import load_file
+from connector.files.loader import load_file
+from connector.files.suggest import did_you_mean
 from connector.mapping.model import DEFAULT_STAGES, Text
-from connector.mapping.suggest import did_you_mean
 
 Kind = Literal["open", "accepted", "rejected", "converted"]
 

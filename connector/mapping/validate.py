@@ -26,6 +26,8 @@ from typing import Any, Literal
 
 from connector.errors import MappingError
 from connector.feedback import is_list_id
+from connector.files.loader import Loaded, Problem, Severity, key_node
+from connector.files.suggest import did_you_mean
 from connector.mapping.conversion import (
     ConversionMapping,
     check_amount_property,
@@ -34,7 +36,6 @@ from connector.mapping.conversion import (
     check_sql_statuses,
 )
 from connector.mapping.files import ALL, CONVERSION, LEAD, ROUTING, STATUS, MappingFiles
-from connector.mapping.loader import Loaded, Problem, Severity, key_node
 from connector.mapping.model import (
     Condition,
     Default,
@@ -57,7 +58,6 @@ from connector.mapping.schema import (
     walk_path,
 )
 from connector.mapping.status import StatusMapping
-from connector.mapping.suggest import did_you_mean
 from connector.mapping.transforms import TransformError, compile_transform, utf16_length
 from connector.routing.config import QUEUE_PREFIX, USER_PREFIX, RoutingConfig, is_id
 from connector.routing.policy import config_refs

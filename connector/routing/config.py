@@ -1,6 +1,6 @@
 """The schema of `mappings/routing.yaml`: matching, hierarchy, global policy, regional rules.
 
-Loaded only through `connector.mapping.loader.load_file`, so every problem is reported as
+Loaded only through `connector.files.loader.load_file`, so every problem is reported as
 `mappings/routing.yaml:LINE:COL: where: what` before anything is routed.
 """
 
@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from connector.mapping.loader import load_file
+from connector.files.loader import load_file
 from connector.routing.match import MatchConfig
 
 #: A Salesforce field API name (`Type`, `Global_Account__c`).

@@ -17,7 +17,7 @@ from connector.feedback import (
     list_removals,
     target,
 )
-from connector.mapping.loader import load_file
+from connector.files.loader import load_file
 from connector.mapping.status import StatusMapping, load_status_mapping
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"

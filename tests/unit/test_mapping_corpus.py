@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.mapping.loader import MappingFileError, Problem, load_source
+from connector.files.loader import MappingFileError, Problem, load_source
 from connector.mapping.model import LeadMapping
 from connector.mapping.validate import check
 from tests.unit.mapping_corpus.schema import sandbox_schema

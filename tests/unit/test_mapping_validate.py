@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from connector.errors import ConfigError
+from connector.files.loader import load_source
 from connector.mapping import schema as live
-from connector.mapping.loader import load_source
 from connector.mapping.model import LeadMapping
 from connector.mapping.validate import check
 from tests.unit.mapping_corpus.schema import FETCHED_AT, sandbox_schema

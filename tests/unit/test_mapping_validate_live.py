@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from connector.errors import ConfigError
+from connector.files.loader import load_source
 from connector.mapping import schema as live
 from connector.mapping.conversion import ConversionMapping
-from connector.mapping.loader import load_source
 from connector.mapping.model import LeadMapping
 from connector.mapping.schema import (
     HubSpotList,

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from connector.files.loader import MappingFileError
 from connector.mapping.files import load_files
-from connector.mapping.loader import MappingFileError
 from connector.mapping.precheck import CHECK_TTL, MappingCheck, MappingRefused
 from connector.mapping.validate import check_files
 from connector.sandbox.app import Sandbox

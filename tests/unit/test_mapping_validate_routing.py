@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from connector.errors import ConfigError
+from connector.files.loader import load_source
 from connector.mapping import schema as live
-from connector.mapping.loader import load_source
 from connector.mapping.schema import (
     LiveSchema,
     Needs,

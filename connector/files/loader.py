@@ -24,8 +24,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from connector.errors import MappingError
+from connector.files.suggest import did_you_mean
 from connector.mapping.model import LeadMapping
-from connector.mapping.suggest import did_you_mean
 
 M = TypeVar("M", bound=BaseModel)
 
