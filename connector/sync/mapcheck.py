@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from weakref import WeakKeyDictionary
 
+from connector.checks.mapping_files import load_files
+from connector.checks.precheck import PASS_FILES, MappingCheck
 from connector.errors import MappingError
-from connector.mapping.files import load_files
-from connector.mapping.precheck import PASS_FILES, MappingCheck
 from connector.settings import Settings
 from connector.sync.engine import SyncEngine
 

@@ -1,4 +1,4 @@
-"""Checks of the mapping files against the live schemas (`connector.mapping.schema`).
+"""Checks of the mapping files against the live schemas (`connector.checks.snapshot`).
 
 `lead.yaml` (`check`): each field or property exists (with a close name suggested), it can be
 written in the mapped direction, the types fit (a picklist gets only values it allows, a
@@ -24,6 +24,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from connector.checks.mapping_files import ALL, CONVERSION, LEAD, ROUTING, STATUS, MappingFiles
+from connector.checks.snapshot import (
+    HubSpotProperty,
+    LiveSchema,
+    Needs,
+    SalesforceField,
+    SalesforceQueue,
+    SalesforceUser,
+    owner_key,
+    walk_path,
+)
 from connector.errors import MappingError
 from connector.feedback import is_list_id
 from connector.files.loader import Loaded, Problem, Severity, key_node
@@ -35,7 +46,6 @@ from connector.mapping.conversion import (
     check_opportunity_stage,
     check_sql_statuses,
 )
-from connector.mapping.files import ALL, CONVERSION, LEAD, ROUTING, STATUS, MappingFiles
 from connector.mapping.model import (
     Condition,
     Default,
@@ -46,16 +56,6 @@ from connector.mapping.model import (
     Truncate,
     is_source,
     source_properties,
-)
-from connector.mapping.schema import (
-    HubSpotProperty,
-    LiveSchema,
-    Needs,
-    SalesforceField,
-    SalesforceQueue,
-    SalesforceUser,
-    owner_key,
-    walk_path,
 )
 from connector.mapping.status import StatusMapping
 from connector.mapping.transforms import TransformError, compile_transform, utf16_length
@@ -575,7 +575,7 @@ def check_files(
 ) -> list[Problem]:
     """Every finding about the loaded files among `names` against `schema`, file by file (in
     `ALL` order), each in file order: the one check `mappings validate` runs and the check
-    before every pass (`connector.mapping.precheck`) runs, so both say the same words."""
+    before every pass (`connector.checks.precheck`) runs, so both say the same words."""
     problems: list[Problem] = []
     lead = files.lead
     if lead is not None and LEAD in names:

@@ -450,7 +450,7 @@ def fetch_lead_schema(
 ) -> LiveSchema:
     """The Lead describe and the contact properties (two calls): all lead.yaml's fields,
     properties and inclusion rules are checked against, and what the check before every pass
-    reads (`connector.mapping.precheck`). The Contact describe is not among them: without it
+    reads (`connector.checks.precheck`). The Contact describe is not among them: without it
     the Contact fields converted people's changes go to are not checked."""
     return LiveSchema(
         fetched_at=now or datetime.now(UTC),

@@ -10,10 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from connector.errors import ConfigError
-from connector.files.loader import load_source
-from connector.mapping import schema as live
-from connector.mapping.schema import (
+from connector.checks import snapshot as live
+from connector.checks.snapshot import (
     LiveSchema,
     Needs,
     RoutingOwners,
@@ -21,7 +19,9 @@ from connector.mapping.schema import (
     SalesforceUser,
     close_names,
 )
-from connector.mapping.validate import check_routing, needs, owner_uses
+from connector.checks.validate import check_routing, needs, owner_uses
+from connector.errors import ConfigError
+from connector.files.loader import load_source
 from connector.routing.config import RoutingConfig
 from connector.routing.policy import config_refs
 from connector.sandbox.app import Sandbox

@@ -1,5 +1,5 @@
 """The files of a mapping directory, loaded together: what `mappings validate`, `mappings plan`
-and the check before every pass (`connector.mapping.precheck`) start from, so the three read
+and the check before every pass (`connector.checks.precheck`) start from, so the three read
 the same files the same way and refuse the same structure problems.
 
 `lead.yaml` must exist; `routing.yaml`, `status.yaml` and `conversion.yaml` are used where
