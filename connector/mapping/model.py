@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import string
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -22,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from connector.files.loader import load_file
 from connector.files.strict import Strict
 from connector.files.suggest import did_you_mean
 
@@ -557,3 +559,8 @@ class LeadMapping(Strict):
                     )
                 to_hs.setdefault(f.hubspot, index)
         return problems
+
+
+def load_lead_mapping(directory: str | Path) -> LeadMapping:
+    """`DIR/lead.yaml`, validated."""
+    return load_file(Path(directory) / "lead.yaml", LeadMapping)

@@ -10,9 +10,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from connector.files.loader import load_lead_mapping
 from connector.hubspot.gateway import HubSpotGateway
 from connector.mapping.conversion import load_conversion_mapping
+from connector.mapping.model import load_lead_mapping
 from connector.mapping.plan import LeadPlan
 from connector.mapping.status import load_status_mapping
 from connector.routing.contacts import ContactRouter
