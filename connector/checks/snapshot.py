@@ -25,7 +25,7 @@ from connector.errors import ConfigError, FatalApiError
 from connector.feedback import is_list_id
 from connector.files.suggest import did_you_mean
 from connector.routing.config import QUEUE_PREFIX, USER_PREFIX, is_id
-from connector.routing.policy import Directory, QueueInfo, UserInfo, id_key
+from connector.routing.directory import Directory, QueueInfo, UserInfo, id_key
 from connector.routing.router import QUEUE_QUERIES, USER_QUERIES, owner_queries
 from connector.salesforce.soql import soql
 

@@ -60,7 +60,7 @@ from connector.mapping.model import (
 from connector.mapping.status import StatusMapping
 from connector.mapping.transforms import TransformError, compile_transform, utf16_length
 from connector.routing.config import QUEUE_PREFIX, USER_PREFIX, RoutingConfig, is_id
-from connector.routing.policy import config_refs
+from connector.routing.directory import config_refs
 
 TEXT_TYPES = frozenset(
     {"string", "textarea", "email", "phone", "url", "encryptedstring", "combobox", "id"}
@@ -859,7 +859,7 @@ class OwnerUse:
 
 def owner_uses(config: RoutingConfig) -> list[OwnerUse]:
     """Every user and queue routing.yaml names, with its place in the file: the same
-    references `connector.routing.policy.config_refs` gives the router."""
+    references `connector.routing.directory.config_refs` gives the router."""
     uses: list[OwnerUse] = []
     for role in ("review", "default"):
         ref = getattr(config, role)

@@ -23,7 +23,7 @@ from connector.checks.validate import check_routing, needs, owner_uses
 from connector.errors import ConfigError
 from connector.files.loader import load_source
 from connector.routing.config import RoutingConfig
-from connector.routing.policy import config_refs
+from connector.routing.directory import config_refs
 from connector.sandbox.app import Sandbox
 from connector.sandbox.salesforce.soql import run
 from connector.sandbox.seed import read_seed
