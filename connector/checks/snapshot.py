@@ -416,6 +416,21 @@ class Needs:
     users: tuple[str, ...] = ()
     queues: tuple[str, ...] = ()
 
+    def __or__(self, other: Needs) -> Needs:
+        """What both ask for, each thing once (several files' needs, fetched together)."""
+
+        def both(mine: tuple[str, ...], theirs: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(dict.fromkeys((*mine, *theirs)))
+
+        return Needs(
+            paths=both(self.paths, other.paths),
+            list_refs=both(self.list_refs, other.list_refs),
+            lead_statuses=self.lead_statuses or other.lead_statuses,
+            objects=both(self.objects, other.objects),
+            users=both(self.users, other.users),
+            queues=both(self.queues, other.queues),
+        )
+
 
 class Describes(Protocol):
     """What `fetch_lead_schema` reads of Salesforce: one describe."""

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from connector.checks import snapshot as live
+from connector.checks.routing import check_routing, owner_uses
 from connector.checks.snapshot import (
     LiveSchema,
     Needs,
@@ -19,7 +20,7 @@ from connector.checks.snapshot import (
     SalesforceUser,
     close_names,
 )
-from connector.checks.validate import check_routing, needs, owner_uses
+from connector.checks.validate import needs
 from connector.errors import ConfigError
 from connector.files.loader import load_source
 from connector.routing.config import RoutingConfig

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from connector.checks import snapshot as live
-from connector.checks.validate import check
+from connector.checks.lead import check
 from connector.errors import ConfigError
 from connector.files.loader import load_source
 from connector.mapping.model import LeadMapping

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from connector.checks import snapshot as live
+from connector.checks.conversion import check_conversion
+from connector.checks.lead import check
 from connector.checks.snapshot import (
     HubSpotList,
     HubSpotProperty,
@@ -22,7 +24,8 @@ from connector.checks.snapshot import (
     object_fields,
     walk_path,
 )
-from connector.checks.validate import check, check_conversion, check_status, needs
+from connector.checks.status import check_status
+from connector.checks.validate import needs
 from connector.errors import ConfigError
 from connector.files.loader import load_source
 from connector.mapping.conversion import ConversionMapping

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.checks.validate import check
+from connector.checks.lead import check
 from connector.files.loader import MappingFileError, Problem, load_source
 from connector.mapping.model import LeadMapping
 from tests.unit.mapping_corpus.schema import sandbox_schema
