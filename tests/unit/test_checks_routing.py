@@ -1,5 +1,5 @@
 """routing.yaml's users and queues against the org: the pure check (`check_routing`), what
-`schema.fetch` reads for it (one Composite call, shared with the Lead statuses) and the cache."""
+`snapshot.fetch` reads for it (one Composite call, shared with the Lead statuses) and the cache."""
 
 from __future__ import annotations
 
