@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from connector.mapping.loader import load_file
+from connector.files.loader import load_file
 from connector.mapping.model import LeadMapping
 from connector.mapping.plan import LeadPlan
 

@@ -56,6 +56,8 @@ from urllib.parse import parse_qs
 
 from connector.logging import configure_logging
 from connector.routing.config import RoutingConfig
+from connector.routing.decision import RoutingDecision
+from connector.routing.directory import id_key
 from connector.routing.match import (
     AccountCandidate,
     LeadFacts,
@@ -66,7 +68,6 @@ from connector.routing.match import (
     contenders,
     match_lead,
 )
-from connector.routing.policy import RoutingDecision, id_key
 from connector.routing.router import Router, RoutingInput
 from connector.salesforce.gateway import SalesforceGateway
 from connector.sandbox.app import SandboxConfig

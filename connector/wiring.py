@@ -17,13 +17,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from connector.checks.mapping_files import load_files
+from connector.checks.precheck import PASS_FILES, MappingCheck
 from connector.errors import MappingError
 from connector.hubspot.gateway import HubSpotGateway
 from connector.mapping.conversion import ConversionMapping, load_conversion_mapping
-from connector.mapping.files import load_files
-from connector.mapping.loader import load_lead_mapping
+from connector.mapping.model import load_lead_mapping
 from connector.mapping.plan import LeadPlan
-from connector.mapping.precheck import PASS_FILES, MappingCheck
 from connector.mapping.status import StatusMapping, load_status_mapping
 from connector.routing.config import RoutingConfig
 from connector.routing.contacts import ContactRouter

@@ -5,7 +5,7 @@
 schemas (the Lead, Contact and further describes, the Lead statuses, the contact properties,
 the lists and the users and queues the files name: fetched through the gateways and cached
 with a timestamp; `--offline` uses the cache, and needs no credentials), the same check every
-pass makes (`connector.mapping.validate.check_files`); one verdict line per file. Exit status 0
+pass makes (`connector.checks.validate.check_files`); one verdict line per file. Exit status 0
 when valid (warnings allowed), 1 when not, 2 for a settings or connection problem.
 
 `plan` reads contacts and their Leads (searches and queries only; nothing is written) and
@@ -30,7 +30,7 @@ import click
 
 from connector.commands.common import errors_to_exit, settings_or_exit
 from connector.errors import LeadbridgeError
-from connector.mapping.loader import Problem
+from connector.files.loader import Problem
 from connector.settings import Settings, load_offline_settings, load_settings
 from connector.urls import shown_url
 
@@ -42,7 +42,7 @@ def mappings() -> None:
 
 def cache_path(settings: Settings) -> Path:
     """Where the schema cache lives (LEADBRIDGE_MAPPINGS_SCHEMA_CACHE, else the mappings dir)."""
-    from connector.mapping.schema import CACHE_NAME
+    from connector.checks.snapshot import CACHE_NAME
 
     return settings.mappings_schema_cache or settings.mappings_dir / CACHE_NAME
 
@@ -64,8 +64,8 @@ def cache_path(settings: Settings) -> Path:
 def validate_command(offline: bool, output: str) -> None:
     """Check the mapping files' structure, then each against the live Salesforce and HubSpot
     schemas (routing.yaml: its users and queues)."""
-    from connector.mapping import validate
-    from connector.mapping.files import LEAD, load_files
+    from connector.checks import validate
+    from connector.checks.mapping_files import LEAD, load_files
 
     # Offline, no API is called: the credentials are not asked for.
     settings = settings_or_exit(load_offline_settings if offline else load_settings)
@@ -128,7 +128,7 @@ def _echo(problems: Sequence[Problem]) -> None:
 def _by_file(problems: Sequence[Problem]) -> list[Problem]:
     """File by file (lead.yaml, routing.yaml, status.yaml, conversion.yaml), each in the order
     its checks gave."""
-    from connector.mapping.files import ALL
+    from connector.checks.mapping_files import ALL
 
     def rank(problem: Problem) -> int:
         name = problem.path.name
@@ -174,7 +174,7 @@ def _counted(count: int, noun: str) -> str:
 def _schema(settings: Settings, offline: bool, needs: Any) -> Any:
     """The live schema: from the cache (offline) or fetched now, with what the files `needs`,
     and cached."""
-    from connector.mapping import schema as live
+    from connector.checks import snapshot as live
 
     path = cache_path(settings)
     if offline:
@@ -221,12 +221,12 @@ def _schema(settings: Settings, offline: bool, needs: Any) -> Any:
 def plan_command(limit: int, emails: Sequence[str], output: str) -> None:
     """Show, per record, what the mapping would change in each direction (writes nothing), and
     which of those changes the next `sync --once` makes."""
+    from connector.checks.mapping_files import LEAD, load_files
+    from connector.checks.precheck import MappingCheck, MappingRefused
+    from connector.checks.preview import Totals, preview, render
+    from connector.files.loader import MappingFileError
     from connector.hubspot.gateway import HubSpotGateway
-    from connector.mapping.files import LEAD, load_files
-    from connector.mapping.loader import MappingFileError
     from connector.mapping.plan import LeadPlan
-    from connector.mapping.precheck import MappingCheck, MappingRefused
-    from connector.mapping.preview import Totals, preview, render
     from connector.salesforce.gateway import SalesforceGateway
 
     settings = settings_or_exit()
@@ -298,7 +298,7 @@ def _next_pass(settings: Settings, records: list[tuple[Any, datetime]]) -> Any:
     contacts stream's cursor (read from the state store without writing to it)."""
     from datetime import timedelta
 
-    from connector.mapping.preview import next_pass
+    from connector.checks.preview import next_pass
     from connector.state.peek import peek_cursor
     from connector.streams.contacts.stream import STREAM
 
@@ -320,8 +320,8 @@ def _read(
     """The contacts to preview and, for each, what Salesforce has: searches and queries only."""
     from itertools import islice
 
+    from connector.checks.preview import Existing
     from connector.lifecycle import search_filters
-    from connector.mapping.preview import Existing
     from connector.model import SearchFilter
 
     properties = plan.hubspot_properties()

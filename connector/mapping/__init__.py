@@ -1,1 +1,2 @@
-"""Admin-edited mapping files: their schema, loading with file:line errors, compiled plans."""
+"""The lead plan: the schemas of lead.yaml, status.yaml and conversion.yaml, the transforms,
+and the compiled plan a pass maps each record with."""

@@ -4,7 +4,7 @@ becomes (Account, Contact, Opportunity), and what the opportunity is called and 
 SQL is a HubSpot lifecycle stage (`hubspot_stage`), a Salesforce Lead status
 (`salesforce_status`), either or both (`sql_when`). A SQL Lead is converted with
 `converted_status`; HubSpot then shows `converted_stage`. Loaded only through
-`connector.mapping.loader.load_file`, so every problem reads `conversion.yaml:LINE:COL: ...`.
+`connector.files.loader.load_file`, so every problem reads `conversion.yaml:LINE:COL: ...`.
 The `check_*` functions compare the file with the org (LeadStatus values, Opportunity stages,
 contact properties) when a pass starts, before anything is written.
 """
@@ -16,12 +16,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
 from connector.errors import MappingError
-from connector.mapping.loader import load_file
+from connector.files.loader import load_file
+from connector.files.strict import Strict
+from connector.files.suggest import did_you_mean
 from connector.mapping.model import DEFAULT_STAGES, Text
-from connector.mapping.suggest import did_you_mean
 
 #: What an opportunity name may contain: the Lead's Company and LeadSource, the month (YYYY-MM).
 PLACEHOLDERS = ("company", "lead_source", "month")
@@ -36,11 +37,7 @@ def _one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, str | int | float | bool) else value
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class OpportunityRule(_Strict):
+class OpportunityRule(Strict):
     """Whether conversion creates an opportunity, its name, and the stage, close date and
     amount leadbridge sets on it right after (convertLead itself takes only the name)."""
 
@@ -79,7 +76,7 @@ class OpportunityRule(_Strict):
         return self.name.format(company=company or "", lead_source=lead_source or "", month=month)
 
 
-class ConversionMapping(_Strict):
+class ConversionMapping(Strict):
     """`mappings/conversion.yaml`."""
 
     hubspot_stage: Text = "salesqualifiedlead"

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 import string
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Discriminator,
     Field,
     Tag,
@@ -23,7 +23,9 @@ from pydantic import (
     model_validator,
 )
 
-from connector.mapping.suggest import did_you_mean
+from connector.files.loader import load_file
+from connector.files.strict import Strict
+from connector.files.suggest import did_you_mean
 
 #: HubSpot's default lifecycle stages, in order (API_NOTES.md).
 DEFAULT_STAGES = (
@@ -76,10 +78,6 @@ DEFAULT_CONFLICT: dict[str, Conflict] = {
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _scalar_text(value: Any) -> Any:
     """A YAML scalar as the text HubSpot and Salesforce exchange (`true`, `12`, `1.5`)."""
     if isinstance(value, bool):
@@ -117,13 +115,13 @@ _USAGE = {
 }
 
 
-class Truncate(_Strict):
+class Truncate(Strict):
     """At most N characters, cut between characters (a letter and its accents stay whole)."""
 
     truncate: Annotated[int, Field(ge=1)]
 
 
-class MapValues(_Strict):
+class MapValues(Strict):
     """Replace each value by the one the table gives; values not in it become `default`, or
     fail the record when no default is given. Empty values pass through."""
 
@@ -142,13 +140,13 @@ class MapValues(_Strict):
         return "default" in self.model_fields_set
 
 
-class Default(_Strict):
+class Default(Strict):
     """Fill an empty value."""
 
     default: Text
 
 
-class Concat(_Strict):
+class Concat(Strict):
     """The non-empty values of several properties, joined by `separator`."""
 
     concat: Annotated[list[str], Field(min_length=2)]
@@ -176,7 +174,7 @@ def template_names(template: str) -> list[str]:
     return names
 
 
-class Template(_Strict):
+class Template(Strict):
     """Text with `{property}` placeholders filled from the contact (empty ones as "")."""
 
     template: str
@@ -194,13 +192,13 @@ class Template(_Strict):
         return value
 
 
-class SplitName(_Strict):
+class SplitName(Strict):
     """One part of a full name (`first`: given and middle names; `last`: the family name)."""
 
     split_name: Literal["first", "last"]
 
 
-class PhoneOptions(_Strict):
+class PhoneOptions(Strict):
     region: str
 
     @field_validator("region")
@@ -212,7 +210,7 @@ class PhoneOptions(_Strict):
         return value.upper()
 
 
-class Phone(_Strict):
+class Phone(Strict):
     """E.164 phone numbers; `region` is the country of numbers written without `+`."""
 
     phone_e164: PhoneOptions
@@ -293,7 +291,7 @@ def source_properties(spec: Any) -> list[str]:
 
 
 # -- fields ----------------------------------------------------------------------------------
-class FieldMap(_Strict):
+class FieldMap(Strict):
     """One HubSpot contact property ↔ one Salesforce Lead field."""
 
     hubspot: str | None = None
@@ -391,14 +389,12 @@ def _not_invertible(spec: MapValues) -> str | None:
 OPERATORS = ("equals", "in", "not_in", "is_set", "matches")
 
 
-class Condition(_Strict):
+class Condition(Strict):
     """One test of a contact property: exactly one of equals, in, not_in, is_set, matches.
 
     equals/in/not_in compare case-insensitively (as HubSpot's search does); `matches` is a
     regular expression searched in the value (anchor it with ^…$ for the whole value).
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     property: str
     equals: Text | None = None
@@ -455,7 +451,7 @@ def _domain(value: str) -> str:
 Domain = Annotated[str, AfterValidator(_domain)]
 
 
-class Exclude(_Strict):
+class Exclude(Strict):
     """Contacts that never sync, even when qualified."""
 
     #: Email domains (and their subdomains) of competitors.
@@ -468,7 +464,7 @@ class Exclude(_Strict):
     conditions: list[Condition] = []
 
 
-class Include(_Strict):
+class Include(Strict):
     """Which contacts become Leads: lifecycle stage at least `min_stage`, or score at least
     `min_score`; and every one of `conditions`; and none of `exclude`."""
 
@@ -501,14 +497,14 @@ class Include(_Strict):
         return list(dict.fromkeys(names))
 
 
-class WriteBack(_Strict):
+class WriteBack(Strict):
     """HubSpot contact properties that receive the Salesforce ids."""
 
     lead_id: str = "salesforceleadid"
     contact_id: str = "salesforcecontactid"
 
 
-class AfterHandoff(_Strict):
+class AfterHandoff(Strict):
     """A contact whose Lead sales has, and which no longer qualifies (its score fell, consent
     withdrawn): never taken away from sales; reported in `report_property` (null: the audit log
     only) and, per `when_unqualified`, its changes still synced (`keep_syncing`) or held back
@@ -518,7 +514,7 @@ class AfterHandoff(_Strict):
     report_property: str | None = "sales_handoff_warning"
 
 
-class LeadMapping(_Strict):
+class LeadMapping(Strict):
     """`mappings/lead.yaml`."""
 
     include: Include = Include()
@@ -563,3 +559,8 @@ class LeadMapping(_Strict):
                     )
                 to_hs.setdefault(f.hubspot, index)
         return problems
+
+
+def load_lead_mapping(directory: str | Path) -> LeadMapping:
+    """`DIR/lead.yaml`, validated."""
+    return load_file(Path(directory) / "lead.yaml", LeadMapping)

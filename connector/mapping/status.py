@@ -5,7 +5,7 @@ the file names its `kind` (open, accepted, rejected, or converted: left to conve
 `hs_lead_status` option, optionally a lifecycle stage, Lead fields copied to contact
 properties (the rejection reason, the owner), and HubSpot lists the contact leaves (marketing's
 nurture lists, once sales has the lead). Loaded only through
-`connector.mapping.loader.load_file`, so every problem reads `mappings/status.yaml:LINE:COL: ...`.
+`connector.files.loader.load_file`, so every problem reads `mappings/status.yaml:LINE:COL: ...`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from connector.mapping.loader import load_file
+from connector.files.loader import load_file
+from connector.files.strict import Strict
+from connector.files.suggest import did_you_mean
 from connector.mapping.model import DEFAULT_STAGES, Text
-from connector.mapping.suggest import did_you_mean
 
 Kind = Literal["open", "accepted", "rejected", "converted"]
 
@@ -63,15 +64,11 @@ ListRef = Annotated[Text, AfterValidator(_list_ref)]
 Copies = dict[FieldName, PropertyName]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
 def _twice(target: str, first: str) -> str:
     return f"HubSpot property '{target}' is already written by {first}; one property, one source"
 
 
-class StatusRule(_Strict):
+class StatusRule(Strict):
     """What HubSpot gets while a Lead has one status."""
 
     kind: Kind
@@ -106,7 +103,7 @@ class StatusRule(_Strict):
         return self
 
 
-class StatusMapping(_Strict):
+class StatusMapping(Strict):
     """`mappings/status.yaml`."""
 
     lead_status_property: PropertyName = "hs_lead_status"

@@ -19,8 +19,8 @@ import phonenumbers
 import regex
 from nameparser import HumanName
 
+from connector.countries import country_code
 from connector.display import show
-from connector.mapping.countries import country_code
 from connector.mapping.model import (
     Concat,
     Default,

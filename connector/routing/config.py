@@ -1,6 +1,6 @@
 """The schema of `mappings/routing.yaml`: matching, hierarchy, global policy, regional rules.
 
-Loaded only through `connector.mapping.loader.load_file`, so every problem is reported as
+Loaded only through `connector.files.loader.load_file`, so every problem is reported as
 `mappings/routing.yaml:LINE:COL: where: what` before anything is routed.
 """
 
@@ -10,9 +10,10 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from connector.mapping.loader import load_file
+from connector.files.loader import load_file
+from connector.files.strict import Strict
 from connector.routing.match import MatchConfig
 
 #: A Salesforce field API name (`Type`, `Global_Account__c`).
@@ -21,10 +22,6 @@ _FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _SALESFORCE_ID = re.compile(r"[A-Za-z0-9]{15}([A-Za-z0-9]{3})?")
 USER_PREFIX = "005"
 QUEUE_PREFIX = "00G"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def is_id(value: str, prefix: str) -> bool:
@@ -39,7 +36,7 @@ def _field_name(value: str | None) -> str | None:
     return value
 
 
-class OwnerRef(_Strict):
+class OwnerRef(Strict):
     """A Salesforce owner: `user` (Username or 005… id) or `queue` (DeveloperName or 00G… id)."""
 
     user: str | None = None
@@ -64,13 +61,13 @@ class OwnerRef(_Strict):
         return f"user {self.user}" if self.user is not None else f"queue {self.queue}"
 
 
-class HierarchyConfig(_Strict):
+class HierarchyConfig(Strict):
     """How far the `ParentId` walk may climb."""
 
     max_depth: Annotated[int, Field(ge=1, le=100)] = 10
 
 
-class GlobalCondition(_Strict):
+class GlobalCondition(Strict):
     """One way a hierarchy counts as global, checked on its ultimate parent (exactly one kind)."""
 
     field: str | None = None  # an Account field ...
@@ -99,7 +96,7 @@ class GlobalCondition(_Strict):
         return f"owner role in [{', '.join(self.owner_role or ())}]"
 
 
-class GlobalPolicy(_Strict):
+class GlobalPolicy(Strict):
     """When a hierarchy is global, and who gets its leads."""
 
     when: Annotated[list[GlobalCondition], Field(min_length=1)] = [
@@ -110,7 +107,7 @@ class GlobalPolicy(_Strict):
     team_queue: str | None = None
 
 
-class EmployeeRange(_Strict):
+class EmployeeRange(Strict):
     """Inclusive bounds; either may be left out."""
 
     min: Annotated[int, Field(ge=0)] | None = None
@@ -134,7 +131,7 @@ class EmployeeRange(_Strict):
         return f"{self.min or 0}-{self.max}"
 
 
-class RuleWhen(_Strict):
+class RuleWhen(Strict):
     """What a lead must have for a rule (all given conditions; none given: every lead)."""
 
     country: list[str] | None = None
@@ -143,14 +140,14 @@ class RuleWhen(_Strict):
     industry: list[str] | None = None
 
 
-class Member(_Strict):
+class Member(Strict):
     """A user in a round-robin: Username or 005… id, and a weight (share of the leads)."""
 
     user: str
     weight: Annotated[int, Field(ge=1)] = 1
 
 
-class Assign(_Strict):
+class Assign(Strict):
     """Where a rule's leads go: one queue, or users taking turns by weight."""
 
     queue: str | None = None
@@ -164,7 +161,7 @@ class Assign(_Strict):
         return self
 
 
-class Rule(_Strict):
+class Rule(Strict):
     """A regional rule: the first rule whose `when` fits the lead picks its owner."""
 
     name: Annotated[str, Field(min_length=1)]
@@ -172,7 +169,7 @@ class Rule(_Strict):
     assign: Assign
 
 
-class LeadFields(_Strict):
+class LeadFields(Strict):
     """Lead fields written with the owner; null leaves a field out (an org without it)."""
 
     global_flag: str | None = "Global_Lead__c"
@@ -184,7 +181,7 @@ class LeadFields(_Strict):
         return _field_name(value)
 
 
-class InputProperties(_Strict):
+class InputProperties(Strict):
     """The HubSpot contact properties routing reads."""
 
     email: str = "email"
@@ -195,17 +192,15 @@ class InputProperties(_Strict):
     industry: str | None = "industry"
 
 
-class WriteBackProperties(_Strict):
+class WriteBackProperties(Strict):
     """HubSpot contact properties that receive what routing decided (null: not written)."""
 
     global_lead: str | None = "salesforce_global_lead"  # "true" for a lead of a global hierarchy
     watchers: str | None = "salesforce_watchers"  # open-opportunity owners told of the lead
 
 
-class RoutingConfig(_Strict):
+class RoutingConfig(Strict):
     """`mappings/routing.yaml`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     matching: MatchConfig = Field(default_factory=MatchConfig)
     hierarchy: HierarchyConfig = HierarchyConfig()

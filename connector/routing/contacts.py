@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from connector.model import HubSpotContact
 from connector.routing.config import RoutingConfig
-from connector.routing.policy import RoutingDecision
+from connector.routing.decision import RoutingDecision
 from connector.routing.router import Queryable, Router, routing_input, routing_properties
 from connector.state.store import StateStore
 

@@ -8,17 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from connector.routing.hierarchy import Hierarchy
-    from connector.routing.policy import (
-        Directory,
-        Opportunity,
-        Owner,
-        RoutingDecision,
-        RoutingInput,
-    )
+from connector.routing.decision import Opportunity, RoutingDecision, RoutingInput
+from connector.routing.directory import Directory, Owner
+from connector.routing.hierarchy import Hierarchy
 
 
 def shown(value: Any) -> str:

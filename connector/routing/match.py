@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 from rapidfuzz import fuzz
 
+from connector.files.strict import Strict
 from connector.routing.domains import (
     DEFAULT_FREE_MAIL_DOMAINS,
     FreeMail,
@@ -67,10 +68,8 @@ WEBSITE_NAME_SCORE = 97.0
 DOMAIN_NAME_WEIGHT = 0.1
 
 
-class MatchConfig(BaseModel):
+class MatchConfig(Strict):
     """How leads match accounts: the `matching:` section of `mappings/routing.yaml`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     #: Domains whose senders never match by domain (`label.*`: under any public suffix).
     free_mail_domains: list[str] = Field(default_factory=lambda: list(DEFAULT_FREE_MAIL_DOMAINS))

@@ -22,8 +22,8 @@ from functools import lru_cache
 
 import pycountry
 
-from connector.mapping.countries import ALIASES as COUNTRY_ALIASES
-from connector.mapping.countries import country_code as _country_code
+from connector.countries import ALIASES as COUNTRY_ALIASES
+from connector.countries import country_code as _country_code
 
 #: Legal forms removed from company names; the routing file's `matching.legal_suffixes`
 #: replaces the list. Written as companies write them: dots and spaces do not matter.
@@ -256,8 +256,8 @@ DEFAULT_FORMS = LegalForms.of(DEFAULT_LEGAL_SUFFIXES)
 
 def country_code(text: str | None) -> str | None:
     """The ISO 3166 alpha-2 code of a country name or code in a common language (`Sweden`,
-    `SE`, `SWE`, `Sverige`, `UK`), or None when it is not recognised; the mapping files'
-    table (`connector.mapping.countries`), so that routing and mapping agree."""
+    `SE`, `SWE`, `Sverige`, `UK`), or None when it is not recognised; the table the mapping's
+    `country_code` transform reads too (`connector.countries`): routing and mapping agree."""
     if not text or not text.strip():
         return None
     return _country_code(unicodedata.normalize("NFKC", text).strip())

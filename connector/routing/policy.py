@@ -11,20 +11,25 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from connector.errors import MappingError
 from connector.routing import explain
 from connector.routing.config import (
-    QUEUE_PREFIX,
-    USER_PREFIX,
     GlobalCondition,
     OwnerRef,
     RoutingConfig,
     Rule,
     RuleWhen,
-    is_id,
 )
+from connector.routing.decision import (
+    DEFAULT_QUEUE,
+    NOTHING_FITS,
+    Opportunity,
+    RoutingDecision,
+    RoutingInput,
+)
+from connector.routing.directory import Directory, Owner, UserInfo, id_key, unknown_owner
 from connector.routing.hierarchy import AccountNode, Hierarchy
 from connector.routing.match import contenders
 from connector.routing.normalize import country_code
@@ -32,99 +37,9 @@ from connector.routing.normalize import country_code
 if TYPE_CHECKING:
     from connector.routing.match import Match
 
-OwnerKind = Literal["User", "Group"]
-
 #: How many whole rounds a round-robin member may fall behind (inactive, or newly added)
 #: before being lifted: a returning user resumes taking turns instead of getting a burst.
 MAX_LAG_ROUNDS = 2
-
-
-@dataclass(frozen=True)
-class RoutingInput:
-    """What routing needs to know about one lead (from the HubSpot contact)."""
-
-    hubspot_id: str
-    email: str | None
-    company: str | None
-    country: str | None = None
-    state: str | None = None
-    employees: int | None = None
-    industry: str | None = None
-
-
-#: A decision's rule when no other owner took the lead; its reason follows after a colon.
-DEFAULT_QUEUE = "default queue"
-#: The start of the default queue's reason when no regional rule fits a lead.
-NOTHING_FITS = "no regional rule fits"
-
-
-@dataclass(frozen=True)
-class RoutingDecision:
-    """Who owns the lead, why, and what to write on the Lead with it."""
-
-    hubspot_id: str
-    owner_id: str
-    owner_kind: OwnerKind
-    global_lead: bool
-    matched_account_id: str | None
-    ultimate_parent_id: str | None
-    rule: str
-    watchers: tuple[str, ...]  # owners of open opportunities in the hierarchy
-    lead_fields: dict[str, Any]  # OwnerId, the global flag, the matched-account lookup
-    explain: dict[str, Any]  # the JSON-able decision path (also the audit payload)
-
-    @property
-    def defaulted_because(self) -> str | None:
-        """Why the lead went to the default queue, in words that group leads in a summary
-        (no country, a country no rule names, or the reason itself); None when it did not."""
-        kind, _, why = self.rule.partition(":")
-        if self.global_lead or kind.strip() != DEFAULT_QUEUE:
-            return None
-        why = why.strip()
-        if not why.startswith(NOTHING_FITS):
-            return why or NOTHING_FITS
-        if "(country " not in why:
-            return NOTHING_FITS
-        country = (self.explain.get("lead") or {}).get("country")
-        return "no country given" if country is None else f"no rule for country {country!r}"
-
-
-@dataclass(frozen=True)
-class UserInfo:
-    """A Salesforce user as routing needs it."""
-
-    id: str
-    name: str
-    username: str
-    active: bool
-    role: str | None = None
-
-
-@dataclass(frozen=True)
-class QueueInfo:
-    """A Salesforce queue (a Group of type Queue)."""
-
-    id: str
-    name: str
-    developer_name: str
-
-
-@dataclass(frozen=True)
-class Opportunity:
-    """An open opportunity: whose it is and on which account."""
-
-    id: str
-    account_id: str
-    owner_id: str
-
-
-@dataclass(frozen=True)
-class Owner:
-    """The owner a decision names."""
-
-    id: str
-    kind: OwnerKind
-    name: str
 
 
 class TurnStore(Protocol):
@@ -132,93 +47,6 @@ class TurnStore(Protocol):
 
     def next_turns(self, rule: str) -> dict[str, int]: ...
     def record_turns(self, rule: str, turns: Mapping[str, int]) -> None: ...
-
-
-def id_key(salesforce_id: str) -> str:
-    """Ids compare by their case-sensitive 15-character form (18 adds a case checksum)."""
-    return salesforce_id[:15]
-
-
-class Directory:
-    """The users and queues a batch needs, found by id, Username or DeveloperName."""
-
-    def __init__(self, users: Sequence[UserInfo] = (), queues: Sequence[QueueInfo] = ()) -> None:
-        self._users = {id_key(u.id): u for u in users}
-        self._usernames = {u.username.casefold(): u for u in users}
-        self._queues = {id_key(q.id): q for q in queues}
-        self._developer_names = {q.developer_name.casefold(): q for q in queues}
-
-    def user(self, ref: str) -> UserInfo | None:
-        """By id or Username."""
-        if is_id(ref, USER_PREFIX):
-            return self._users.get(id_key(ref))
-        return self._usernames.get(ref.casefold())
-
-    def queue(self, ref: str) -> QueueInfo | None:
-        """By id or DeveloperName."""
-        if is_id(ref, QUEUE_PREFIX):
-            return self._queues.get(id_key(ref))
-        return self._developer_names.get(ref.casefold())
-
-    def owner(self, owner_id: str) -> Owner | None:
-        """The user or queue with this id."""
-        if owner_id.startswith(QUEUE_PREFIX):
-            queue = self.queue(owner_id)
-            return Owner(queue.id, "Group", queue.name) if queue else None
-        user = self.user(owner_id)
-        return Owner(user.id, "User", user.name) if user else None
-
-    def resolve(self, ref: OwnerRef) -> Owner:
-        """A configured owner; MappingError when Salesforce has no such user or queue."""
-        if ref.user is not None:
-            user = self.user(ref.user)
-            if user is not None:
-                return Owner(user.id, "User", user.name)
-        else:
-            queue = self.queue(ref.ref)
-            if queue is not None:
-                return Owner(queue.id, "Group", queue.name)
-        raise MappingError(unknown_owner(str(ref)))
-
-
-def unknown_owner(what: str) -> str:
-    return (
-        f"routing.yaml: no Salesforce {what} (a user by Username or 005… id, a queue by "
-        "DeveloperName or 00G… id)"
-    )
-
-
-def config_refs(config: RoutingConfig) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """The users and queues routing.yaml names, as (where, reference) pairs."""
-    users: list[tuple[str, str]] = []
-    queues: list[tuple[str, str]] = []
-    for where, ref in (("review", config.review), ("default", config.default)):
-        if ref is not None:
-            (users if ref.user is not None else queues).append((where, ref.ref))
-    if config.global_policy.team_queue:
-        queues.append(("global.team_queue", config.global_policy.team_queue))
-    for rule in config.rules:
-        if rule.assign.queue is not None:
-            queues.append((f"rules[{rule.name}].assign.queue", rule.assign.queue))
-        for member in rule.assign.users or ():
-            users.append((f"rules[{rule.name}].assign.users", member.user))
-    return users, queues
-
-
-def check_config_refs(config: RoutingConfig, directory: Directory) -> None:
-    """MappingError listing every user and queue of routing.yaml that Salesforce lacks."""
-    users, queues = config_refs(config)
-    problems = [
-        f"routing.yaml: {where}: no Salesforce user {ref!r} (a Username or 005… id)"
-        for where, ref in users
-        if directory.user(ref) is None
-    ] + [
-        f"routing.yaml: {where}: no Salesforce queue {ref!r} (a DeveloperName or 00G… id)"
-        for where, ref in queues
-        if directory.queue(ref) is None
-    ]
-    if problems:
-        raise MappingError("\n".join(dict.fromkeys(problems)))
 
 
 class RoundRobin:

@@ -26,6 +26,15 @@ from connector.routing.config import (
     is_id,
 )
 from connector.routing.config import load_routing as _load_routing
+from connector.routing.decision import Opportunity, RoutingDecision, RoutingInput
+from connector.routing.directory import (
+    Directory,
+    QueueInfo,
+    UserInfo,
+    check_config_refs,
+    config_refs,
+    id_key,
+)
 from connector.routing.domains import listed_domains
 from connector.routing.hierarchy import MAX_IN_LIST_CHARS, HierarchyWalker
 from connector.routing.match import (
@@ -37,20 +46,7 @@ from connector.routing.match import (
     contenders,
     match_lead,
 )
-from connector.routing.policy import (
-    Directory,
-    Opportunity,
-    Policy,
-    QueueInfo,
-    RoundRobin,
-    RoutingDecision,
-    RoutingInput,
-    TurnStore,
-    UserInfo,
-    check_config_refs,
-    config_refs,
-    id_key,
-)
+from connector.routing.policy import Policy, RoundRobin, TurnStore
 from connector.salesforce.soql import in_chunks, soql
 
 __all__ = [

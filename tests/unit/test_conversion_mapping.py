@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from connector.errors import MappingError
+from connector.files.loader import MappingFileError
 from connector.mapping.conversion import (
     ConversionMapping,
     OpportunityRule,
@@ -16,7 +17,6 @@ from connector.mapping.conversion import (
     check_sql_statuses,
     load_conversion_mapping,
 )
-from connector.mapping.loader import MappingFileError
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 

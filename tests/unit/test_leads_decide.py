@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from connector.errors import MappingError
-from connector.mapping.loader import load_file
+from connector.files.loader import load_file
 from connector.mapping.status import StatusMapping, load_status_mapping
 from connector.streams.leads.decide import (
     FeedbackDecision,

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from connector.mapping.loader import MappingFileError, Problem, load_source
+from connector.checks.lead import check
+from connector.files.loader import MappingFileError, Problem, load_source
 from connector.mapping.model import LeadMapping
-from connector.mapping.validate import check
 from tests.unit.mapping_corpus.schema import sandbox_schema
 
 CORPUS = Path(__file__).parent / "mapping_corpus"

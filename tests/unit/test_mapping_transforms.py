@@ -11,7 +11,7 @@ import regex
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from connector.mapping.countries import country_code
+from connector.countries import country_code
 from connector.mapping.model import (
     SIMPLE_TRANSFORMS,
     Concat,

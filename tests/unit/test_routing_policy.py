@@ -13,20 +13,12 @@ import pytest
 
 from connector.errors import MappingError
 from connector.routing.config import RoutingConfig
+from connector.routing.decision import Opportunity, RoutingDecision, RoutingInput
+from connector.routing.directory import Directory, QueueInfo, UserInfo, check_config_refs
 from connector.routing.explain import render_text
 from connector.routing.hierarchy import AccountNode, Hierarchy
 from connector.routing.match import Match
-from connector.routing.policy import (
-    Directory,
-    Opportunity,
-    Policy,
-    QueueInfo,
-    RoundRobin,
-    RoutingDecision,
-    RoutingInput,
-    UserInfo,
-    check_config_refs,
-)
+from connector.routing.policy import Policy, RoundRobin
 from connector.routing.router import (
     MAX_QUERY_URI_BYTES,
     Router,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from connector.mapping.schema import LiveSchema, contact_properties, lead_fields
+from connector.checks.snapshot import LiveSchema, contact_properties, lead_fields
 from connector.sandbox.app import Sandbox
 from connector.sandbox.salesforce.rest_describe import describe
 

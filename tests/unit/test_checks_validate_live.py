@@ -12,12 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from connector.errors import ConfigError
-from connector.mapping import schema as live
-from connector.mapping.conversion import ConversionMapping
-from connector.mapping.loader import load_source
-from connector.mapping.model import LeadMapping
-from connector.mapping.schema import (
+from connector.checks import snapshot as live
+from connector.checks.conversion import check_conversion
+from connector.checks.lead import check
+from connector.checks.snapshot import (
     HubSpotList,
     HubSpotProperty,
     LiveSchema,
@@ -26,8 +24,13 @@ from connector.mapping.schema import (
     object_fields,
     walk_path,
 )
+from connector.checks.status import check_status
+from connector.checks.validate import needs
+from connector.errors import ConfigError
+from connector.files.loader import load_source
+from connector.mapping.conversion import ConversionMapping
+from connector.mapping.model import LeadMapping
 from connector.mapping.status import StatusMapping
-from connector.mapping.validate import check, check_conversion, check_status, needs
 from connector.sandbox.app import Sandbox
 from connector.sandbox.salesforce.rest_describe import describe
 from connector.sandbox.salesforce.schema import DEFAULT_LEAD_STATUSES

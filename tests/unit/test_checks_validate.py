@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from connector.checks import snapshot as live
+from connector.checks.lead import check
 from connector.errors import ConfigError
-from connector.mapping import schema as live
-from connector.mapping.loader import load_source
+from connector.files.loader import load_source
 from connector.mapping.model import LeadMapping
-from connector.mapping.validate import check
 from tests.unit.mapping_corpus.schema import FETCHED_AT, sandbox_schema
 
 REPO_MAPPINGS = Path(__file__).parents[2] / "mappings"

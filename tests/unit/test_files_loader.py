@@ -8,7 +8,8 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
 from connector.errors import MappingError
-from connector.mapping.loader import MappingFileError, load_file, load_lead_mapping
+from connector.files.loader import MappingFileError, load_file
+from connector.mapping.model import load_lead_mapping
 from connector.mapping.plan import LeadPlan, values_hash
 
 REPO_MAPPINGS = Path(__file__).parents[2] / "mappings"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from connector.checks.preview import Existing, FieldChange, Totals, preview, render
 from connector.mapping.model import LeadMapping
 from connector.mapping.plan import LeadPlan
-from connector.mapping.preview import Existing, FieldChange, Totals, preview, render
 from connector.model import HubSpotContact
 
 PLAN = LeadPlan.compile(

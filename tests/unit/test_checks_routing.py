@@ -1,5 +1,5 @@
 """routing.yaml's users and queues against the org: the pure check (`check_routing`), what
-`schema.fetch` reads for it (one Composite call, shared with the Lead statuses) and the cache."""
+`snapshot.fetch` reads for it (one Composite call, shared with the Lead statuses) and the cache."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from connector.errors import ConfigError
-from connector.mapping import schema as live
-from connector.mapping.loader import load_source
-from connector.mapping.schema import (
+from connector.checks import snapshot as live
+from connector.checks.routing import check_routing, owner_uses
+from connector.checks.snapshot import (
     LiveSchema,
     Needs,
     RoutingOwners,
@@ -21,9 +20,11 @@ from connector.mapping.schema import (
     SalesforceUser,
     close_names,
 )
-from connector.mapping.validate import check_routing, needs, owner_uses
+from connector.checks.validate import needs
+from connector.errors import ConfigError
+from connector.files.loader import load_source
 from connector.routing.config import RoutingConfig
-from connector.routing.policy import config_refs
+from connector.routing.directory import config_refs
 from connector.sandbox.app import Sandbox
 from connector.sandbox.salesforce.soql import run
 from connector.sandbox.seed import read_seed

@@ -1,4 +1,4 @@
-"""The check before every pass (`connector.mapping.precheck`): validate's own check of lead.yaml
+"""The check before every pass (`connector.checks.precheck`): validate's own check of lead.yaml
 and status.yaml, two reads, remembered for a few minutes per mapping."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from connector.mapping.files import load_files
-from connector.mapping.loader import MappingFileError
-from connector.mapping.precheck import CHECK_TTL, MappingCheck, MappingRefused
-from connector.mapping.validate import check_files
+from connector.checks.mapping_files import load_files
+from connector.checks.precheck import CHECK_TTL, MappingCheck, MappingRefused
+from connector.checks.validate import check_files
+from connector.files.loader import MappingFileError
 from connector.sandbox.app import Sandbox
 from connector.sandbox.salesforce.rest_describe import describe
 from tests.unit.mapping_corpus.schema import sandbox_schema

@@ -24,8 +24,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from connector.errors import MappingError
-from connector.mapping.model import LeadMapping
-from connector.mapping.suggest import did_you_mean
+from connector.files.suggest import did_you_mean
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -125,11 +124,6 @@ _YAML_HINTS = (
     ("did not find expected '-' indicator", "check the indentation of the list items"),
     ("did not find expected key", "check the indentation: the keys of one mapping line up"),
 )
-
-
-def load_lead_mapping(directory: str | Path) -> LeadMapping:
-    """`DIR/lead.yaml`, validated."""
-    return load_file(Path(directory) / "lead.yaml", LeadMapping)
 
 
 def load_file(path: Path, model: type[M]) -> M:

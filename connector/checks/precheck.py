@@ -4,7 +4,7 @@ A structure check alone let a misspelt property through: HubSpot answers a searc
 properties it does not have, so a `{hubspot: job_title_typo, salesforce: Title}` read as empty
 and blanked every Title it updated; a misspelt Lead field surfaced only as Salesforce's
 INVALID_FIELD at the first write, naming no file. So every pass first checks lead.yaml and
-status.yaml with `connector.mapping.validate.check_files`, the check `mappings validate`
+status.yaml with `connector.checks.validate.check_files`, the check `mappings validate`
 makes, and refuses with the same `file:line:col` lines and "did you mean" every error that
 stops the mapping as a whole (a name the schemas lack, a field that cannot be written, a
 required Lead field left unfilled...). Errors only records with certain values meet (an
@@ -27,10 +27,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from connector.mapping.files import LEAD, STATUS, MappingFiles
-from connector.mapping.loader import MappingFileError, Problem
-from connector.mapping.schema import Describes, Properties, fetch_lead_schema
-from connector.mapping.validate import check_files
+from connector.checks.mapping_files import LEAD, STATUS, MappingFiles
+from connector.checks.snapshot import Describes, Properties, fetch_lead_schema
+from connector.checks.validate import check_files
+from connector.files.loader import MappingFileError, Problem
 
 #: The files checked before every pass: all they are checked against is in two calls.
 PASS_FILES = (LEAD, STATUS)

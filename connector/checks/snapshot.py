@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from connector.errors import ConfigError, FatalApiError
-from connector.mapping.suggest import did_you_mean
+from connector.files.suggest import did_you_mean
 from connector.routing.config import QUEUE_PREFIX, USER_PREFIX, is_id
-from connector.routing.policy import Directory, QueueInfo, UserInfo, id_key
+from connector.routing.directory import Directory, QueueInfo, UserInfo, id_key
 from connector.routing.router import QUEUE_QUERIES, USER_QUERIES, owner_queries
 from connector.salesforce.soql import soql
 from connector.streams.leads.decide import is_list_id
@@ -416,6 +416,21 @@ class Needs:
     users: tuple[str, ...] = ()
     queues: tuple[str, ...] = ()
 
+    def __or__(self, other: Needs) -> Needs:
+        """What both ask for, each thing once (several files' needs, fetched together)."""
+
+        def both(mine: tuple[str, ...], theirs: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(dict.fromkeys((*mine, *theirs)))
+
+        return Needs(
+            paths=both(self.paths, other.paths),
+            list_refs=both(self.list_refs, other.list_refs),
+            lead_statuses=self.lead_statuses or other.lead_statuses,
+            objects=both(self.objects, other.objects),
+            users=both(self.users, other.users),
+            queues=both(self.queues, other.queues),
+        )
+
 
 class Describes(Protocol):
     """What `fetch_lead_schema` reads of Salesforce: one describe."""
@@ -450,7 +465,7 @@ def fetch_lead_schema(
 ) -> LiveSchema:
     """The Lead describe and the contact properties (two calls): all lead.yaml's fields,
     properties and inclusion rules are checked against, and what the check before every pass
-    reads (`connector.mapping.precheck`). The Contact describe is not among them: without it
+    reads (`connector.checks.precheck`). The Contact describe is not among them: without it
     the Contact fields converted people's changes go to are not checked."""
     return LiveSchema(
         fetched_at=now or datetime.now(UTC),

@@ -1,5 +1,5 @@
 """The files of a mapping directory, loaded together: what `mappings validate`, `mappings plan`
-and the check before every pass (`connector.mapping.precheck`) start from, so the three read
+and the check before every pass (`connector.checks.precheck`) start from, so the three read
 the same files the same way and refuse the same structure problems.
 
 `lead.yaml` must exist; `routing.yaml`, `status.yaml` and `conversion.yaml` are used where
@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from connector.errors import MappingError
+from connector.files.loader import Loaded, MappingFileError, Problem, load_source
 from connector.mapping.conversion import ConversionMapping
-from connector.mapping.loader import Loaded, MappingFileError, Problem, load_source
 from connector.mapping.model import LeadMapping
 from connector.mapping.status import StatusMapping
 from connector.routing.config import RoutingConfig
