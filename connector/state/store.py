@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.errors import ConfigError
 from connector.model import DeadLetter, Link, SalesforceObject
-from connector.state import checks, migrate
+from connector.state import migrate, verify
 from connector.state.schema import (
     audit,
     cursors,
@@ -156,7 +156,7 @@ class StateStore:
                 connection.execution_options(**{_WRITE: True})
                 with connection.begin():
                     migrate.upgrade(connection, where=where)
-                    checks.check_usable(
+                    verify.check_usable(
                         connection,
                         where=where,
                         revision=migrate.head(),
