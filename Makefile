@@ -1,5 +1,6 @@
 # Two commands on a fresh machine: `make demo` (the first sync against a throwaway sandbox) and
-# `make test` (ruff and every test). Both create .venv and install leadbridge when needed.
+# `make test` (ruff and every test). Both create .venv and install leadbridge when needed, with
+# its sandbox and postgres extras (a production install, `pip install leadbridge`, has neither).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -12,7 +13,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[sandbox,postgres,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,4 +1,7 @@
-"""`leadbridge demo`: the first sync against a throwaway sandbox with demo data."""
+"""`leadbridge demo`: the first sync against a throwaway sandbox with demo data.
+
+The demo runs the sandbox, so it needs the `leadbridge[sandbox]` extra; without it, one line.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import click
 
 from connector.commands.common import errors_to_exit
 from connector.display import for_terminal
+from connector.extras import SANDBOX, needs
 from connector.logging import configure_logging
 
 
@@ -22,8 +26,8 @@ from connector.logging import configure_logging
 )
 def demo_command(mappings_dir: Path) -> None:
     """Run the first sync against a throwaway sandbox with demo data, and show what it did."""
-    from connector.demo import run_demo
-
     configure_logging("console", level="error")
     with errors_to_exit():
+        with needs(SANDBOX):
+            from connector.demo import run_demo
         run_demo(mappings_dir, echo=lambda text: click.echo(for_terminal(text)))

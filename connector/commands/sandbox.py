@@ -1,6 +1,7 @@
 """`leadbridge sandbox serve|env`: the local Salesforce + HubSpot sandbox.
 
-The sandbox (werkzeug, lark, trustme, …) is imported only when one of these commands runs.
+The sandbox (werkzeug, lark, trustme, …) is imported only when one of these commands runs, and
+comes with the `leadbridge[sandbox]` extra: without it these commands say so in one line (exit 2).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import click
 
+from connector.commands.common import errors_to_exit
 from connector.display import for_terminal
+from connector.extras import SANDBOX, needs
 
 DEFAULT_PORT = 8443
 DEFAULT_TLS_DIR = Path(".sandbox/tls")
@@ -86,9 +89,10 @@ def sandbox_serve(
     hubspot_token: str,
 ) -> None:
     """Serve the sandbox until stopped (Ctrl-C, SIGINT or SIGTERM)."""
-    from connector.sandbox.app import SandboxConfig
-    from connector.sandbox.seed import SeedError, read_seed
-    from connector.sandbox.server import SandboxServer, Stopped, stop_on_signals
+    with errors_to_exit(), needs(SANDBOX):
+        from connector.sandbox.app import SandboxConfig
+        from connector.sandbox.seed import SeedError, read_seed
+        from connector.sandbox.server import SandboxServer, Stopped, stop_on_signals
 
     config = SandboxConfig(
         sf_password=sf_password,
@@ -155,8 +159,9 @@ def sandbox_env_command(
     port: int, tls_dir: Path, auth: str, sf_password: str, hubspot_token: str
 ) -> None:
     """Print `export LEADBRIDGE_...` lines pointing the connector at a sandbox."""
-    from connector.sandbox.app import SandboxConfig
-    from connector.sandbox.env import export_lines, sandbox_env
+    with errors_to_exit(), needs(SANDBOX):
+        from connector.sandbox.app import SandboxConfig
+        from connector.sandbox.env import export_lines, sandbox_env
 
     config = SandboxConfig(sf_password=sf_password, hubspot_token=hubspot_token)
     click.echo(export_lines(sandbox_env(port, tls_dir, config, auth=auth)))

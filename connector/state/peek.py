@@ -15,6 +15,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from connector.extras import POSTGRES, MissingExtra, needs
 from connector.state.schema import cursors
 
 
@@ -42,9 +43,15 @@ def peek_cursor(url: str, stream: str) -> CursorPeek:
     elif backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        engine = sa.create_engine(
-            parsed, connect_args={"connect_timeout": 10}, poolclass=sa.pool.NullPool
-        )
+        try:
+            with needs(POSTGRES):
+                engine = sa.create_engine(
+                    parsed, connect_args={"connect_timeout": 10}, poolclass=sa.pool.NullPool
+                )
+        except MissingExtra as exc:
+            return CursorPeek(problem=str(exc))
+        except (ImportError, sa.exc.NoSuchModuleError):
+            return CursorPeek(problem=f"no driver for {parsed.drivername!r}")
     else:
         return CursorPeek(problem=f"unsupported database {parsed.drivername!r}")
     try:

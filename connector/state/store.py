@@ -25,6 +25,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.errors import ConfigError
+from connector.extras import POSTGRES, needs
 from connector.model import DeadLetter, Link, SalesforceObject
 from connector.state import migrate, verify
 from connector.state.schema import (
@@ -680,7 +681,8 @@ def _create_engine(url: str) -> sa.Engine:
     kwargs: dict[str, Any] = {}
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
-            # psycopg 3 is the driver leadbridge installs; SQLAlchemy's default is psycopg2.
+            # psycopg 3 is the driver leadbridge[postgres] installs; SQLAlchemy's default is
+            # psycopg2.
             parsed = parsed.set(drivername="postgresql+psycopg")
         if "connect_timeout" not in parsed.query:
             kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
@@ -688,7 +690,8 @@ def _create_engine(url: str) -> sa.Engine:
     else:
         _make_parent_dir(parsed)
     try:
-        engine = sa.create_engine(parsed, **kwargs)
+        with needs(POSTGRES, setting="LEADBRIDGE_DATABASE_URL"):
+            engine = sa.create_engine(parsed, **kwargs)
     except (ImportError, sa.exc.NoSuchModuleError) as exc:
         msg = f"LEADBRIDGE_DATABASE_URL: no driver for {parsed.drivername!r} ({exc}): {_URL_HELP}"
         raise ConfigError(msg) from None
