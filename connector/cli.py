@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from connector.commands.demo import demo_command
+from connector.commands.dlq import dlq
 from connector.commands.mappings import mappings
 from connector.commands.routing import routing
 from connector.commands.sandbox import sandbox
@@ -19,7 +20,7 @@ def main() -> None:
     """leadbridge: hands marketing's leads (HubSpot) to sales (Salesforce) without losing one."""
 
 
-for _family in (sandbox, sync_command, demo_command, routing, mappings):
+for _family in (sandbox, sync_command, demo_command, dlq, routing, mappings):
     main.add_command(_family)
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from connector.failures import table
 from connector.model import RecordUpdate
 from connector.salesforce.gateway import SalesforceGateway
 from connector.salesforce.soql import soql
@@ -105,6 +106,9 @@ def run_demo(mappings_dir: Path, echo: Callable[[str], object] = print) -> None:
                 shown = ", ".join(f"{k}={contact.properties.get(k)}" for k in wanted[:3])
                 extra = contact.properties.get("sales_accepted_at") or ""
                 echo(f"  HubSpot {contact.id}: {shown}" + (f", accepted {extra}" if extra else ""))
+
+            echo("\n== leadbridge dlq list: what waits for a person (failures only, never work)")
+            echo(table(connector.store.dead_letters()))
 
 
 def _sales_works(settings: Any, username: str, echo: Callable[[str], object]) -> list[str]:

@@ -39,3 +39,8 @@ def test_demo_syncs_the_demo_seed_and_the_second_pass_writes_nothing():
     assert out.count("hs_lead_status=IN_PROGRESS") == 3
     assert out.count("hs_lead_status=UNQUALIFIED, lifecyclestage=lead") == 2
     assert "sales_rejection_reason=No budget this year" in out
+    # What waits for a person: the three hostile contacts, failures only, never work.
+    waiting = out.split("== leadbridge dlq list", 1)[1].splitlines()[1:]
+    assert waiting[0] == "3 failures waiting (oldest first)"
+    assert sorted(line.split()[0] for line in waiting[1:4]) == ["1021", "1022", "1023"]
+    assert "recheck" not in out and "pending" not in out
