@@ -34,6 +34,7 @@ from connector.model import (
     describe_errors,
 )
 from connector.salesforce.soql import IDS_PER_QUERY, MAX_IN_LIST_CHARS, in_chunks, moment, soql
+from connector.state.keys import contact_fields_key, contact_key, fingerprints
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.state.work import hand_over
 from connector.streams.contacts.decide import Decision, decide, guard, needs_lookup
@@ -267,7 +268,9 @@ class SyncEngine:
         summary.pulled += len(page)
         ids = [c.id for c in page]
         links = self.store.links(ids)
-        keys = [_key(i) for i in ids] + ([_fields_key(i) for i in ids] if self.protected else [])
+        keys = [contact_key(i) for i in ids] + (
+            [contact_fields_key(i) for i in ids] if self.protected else []
+        )
         hashes = self.store.hashes(keys, "to_salesforce")
         lookup = sorted(
             {c.email.lower() for c in page if needs_lookup(c, links.get(c.id)) and c.email}
@@ -314,7 +317,7 @@ class SyncEngine:
                     fields=fields,
                     values_hash=values_hash(fields),
                     link=links.get(contact.id),
-                    last_hash=hashes.get(_key(contact.id)),
+                    last_hash=hashes.get(contact_key(contact.id)),
                     matches=matches.get((contact.email or "").lower(), []),
                     failed=dead.get(contact.id),
                 )
@@ -465,7 +468,7 @@ class SyncEngine:
                 lead,
                 hubspot_changed_at=decision.contact.updated_at,
                 salesforce_changed_at=lead.get("LastModifiedDate") if lead else None,
-                written=_written(hashes.get(_fields_key(decision.contact.id))),
+                written=fingerprints(hashes.get(contact_fields_key(decision.contact.id))),
             )
             guarded.append(replace(decision, withheld=outcome.withheld, written=outcome.written))
         return guarded
@@ -604,9 +607,9 @@ class SyncEngine:
             return
         if action == "update_contact":
             if decision.hash:
-                commit.hashes[_key(contact.id)] = decision.hash
+                commit.hashes[contact_key(contact.id)] = decision.hash
             if decision.written:
-                commit.hashes[_fields_key(contact.id)] = json.dumps(
+                commit.hashes[contact_fields_key(contact.id)] = json.dumps(
                     decision.written, sort_keys=True
                 )
             summary.kept += len(decision.withheld)
@@ -618,9 +621,11 @@ class SyncEngine:
         # The hash of every mapped value, withheld ones included: an unchanged contact stays
         # our echo next pass, whatever its conflict rules kept out of this write.
         if decision.hash:
-            commit.hashes[_key(contact.id)] = decision.hash
+            commit.hashes[contact_key(contact.id)] = decision.hash
         if decision.written:
-            commit.hashes[_fields_key(contact.id)] = json.dumps(decision.written, sort_keys=True)
+            commit.hashes[contact_fields_key(contact.id)] = json.dumps(
+                decision.written, sort_keys=True
+            )
         if decision.withheld:
             summary.kept += len(decision.withheld)
             commit.audit.append(
@@ -703,21 +708,3 @@ class SyncEngine:
 def _route_fields(routes: dict[str, Any], hubspot_id: str) -> dict[str, Any]:
     route = routes.get(hubspot_id)
     return dict(route.lead_fields) if route is not None else {}
-
-
-def _key(hubspot_id: str) -> str:
-    return f"hubspot:{hubspot_id}"
-
-
-def _fields_key(hubspot_id: str) -> str:
-    """Where the fingerprints of what we last wrote to a contact's protected fields are kept."""
-    return f"hubspot:{hubspot_id}:fields"
-
-
-def _written(stored: str | None) -> dict[str, str]:
-    """The stored fingerprints (field -> digest); unreadable ones count as never written."""
-    try:
-        value = json.loads(stored) if stored else {}
-    except ValueError:
-        return {}
-    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}

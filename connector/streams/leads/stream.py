@@ -35,6 +35,7 @@ from connector.display import for_terminal
 from connector.mapping.plan import LeadPlan, MappingFailure, values_hash
 from connector.mapping.status import StatusMapping
 from connector.model import DeadLetter, HubSpotContact, WriteResult
+from connector.state.keys import contact_fields_key, contact_key, fingerprints, lead_key
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.state.work import hand_over
 from connector.streams.leads.decide import (
@@ -241,7 +242,7 @@ class FeedbackEngine:
             summary.pulled += len(page)
         commit = Commit(stream=STREAM, direction=DIRECTION)
         commit.done += [str(lead["Id"]) for lead in page if str(lead["Id"]) in work]
-        hashes = self.store.hashes([_key(lead["Id"]) for lead in page], DIRECTION)
+        hashes = self.store.hashes([lead_key(lead["Id"]) for lead in page], DIRECTION)
         agreed = self._agreed(page)
         pending: list[_Pending] = []
         handover: list[str] = []  # contacts whose Lead a person converted
@@ -271,7 +272,7 @@ class FeedbackEngine:
             digest = None
             if wanted is not None:
                 digest = _status_hash(contact_id, wanted)
-                if hashes.get(_key(lead_id)) == digest:
+                if hashes.get(lead_key(lead_id)) == digest:
                     wanted, digest = None, None  # the status part is our last write: no change
             fingerprints = agreed.get(contact_id, {})
             moved = bool(changed(self.returning, lead, fingerprints))
@@ -317,8 +318,8 @@ class FeedbackEngine:
         if not self.returning:
             return {}
         ids = {str(x.get(self.external_id_field) or "") for x in page} - {""}
-        stored = self.store.hashes([_fields_key(i) for i in ids], "to_salesforce")
-        return {i: _fingerprints(stored.get(_fields_key(i))) for i in ids}
+        stored = self.store.hashes([contact_fields_key(i) for i in ids], "to_salesforce")
+        return {i: fingerprints(stored.get(contact_fields_key(i))) for i in ids}
 
     def _write(
         self,
@@ -333,7 +334,7 @@ class FeedbackEngine:
         ids = list(dict.fromkeys(p.contact_id for p in pending))
         contacts = {c.id: c for c in self.hubspot.read_contacts(ids, self.properties)}
         echoes = (
-            self.store.hashes([_contact_key(i) for i in ids], "to_salesforce")
+            self.store.hashes([contact_key(i) for i in ids], "to_salesforce")
             if self.returning
             else {}
         )
@@ -490,12 +491,12 @@ class FeedbackEngine:
         what it maps to now (so the contacts stream takes our write for its echo)."""
         lead_id = str(item.lead["Id"])
         if item.hash is not None:
-            commit.hashes[_key(lead_id)] = item.hash
+            commit.hashes[lead_key(lead_id)] = item.hash
         commit.resolved.append(lead_id)
         if not back.agreed:
             return
         shared = commit.other_hashes.setdefault("to_salesforce", {})
-        shared[_fields_key(item.contact_id)] = json.dumps(
+        shared[contact_fields_key(item.contact_id)] = json.dumps(
             {**item.agreed, **back.agreed}, sort_keys=True
         )
         if not back.updates or self.plan is None:
@@ -505,8 +506,8 @@ class FeedbackEngine:
             after = values_hash(self.plan.map({**properties, **written}))
         except MappingFailure:
             return  # the contacts stream will report it
-        if echoes.get(_contact_key(item.contact_id)) == before:
-            shared[_contact_key(item.contact_id)] = after
+        if echoes.get(contact_key(item.contact_id)) == before:
+            shared[contact_key(item.contact_id)] = after
 
     def _refused(
         self,
@@ -545,26 +546,3 @@ def _status_hash(contact_id: str, wanted: Target) -> str:
     leaves some, so hashes recorded before lists existed stay valid)."""
     lists = {"lists": list(wanted.leave_lists)} if wanted.leave_lists else {}
     return values_hash({"contact": contact_id, "stage": wanted.stage, **wanted.values, **lists})
-
-
-def _key(lead_id: str) -> str:
-    return f"salesforce:{lead_id}"
-
-
-def _contact_key(hubspot_id: str) -> str:
-    """The contacts stream's key for the hash of what a contact maps to (`engine._key`)."""
-    return f"hubspot:{hubspot_id}"
-
-
-def _fields_key(hubspot_id: str) -> str:
-    """Where both streams keep the per-field fingerprints of a contact (`engine._fields_key`)."""
-    return f"hubspot:{hubspot_id}:fields"
-
-
-def _fingerprints(stored: str | None) -> dict[str, str]:
-    """The stored per-field fingerprints; unreadable ones count as never agreed."""
-    try:
-        value = json.loads(stored) if stored else {}
-    except ValueError:
-        return {}
-    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
