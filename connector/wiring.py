@@ -31,11 +31,11 @@ from connector.routing.router import load_routing
 from connector.salesforce.gateway import SalesforceGateway
 from connector.settings import Settings
 from connector.state.store import StateStore
-from connector.streams.contacts.stream import SyncEngine
+from connector.streams.contacts.stream import ContactsStream
 from connector.streams.conversions.stream import STREAM as CONVERSION_STREAM
-from connector.streams.conversions.stream import ConversionEngine
+from connector.streams.conversions.stream import ConversionsStream
 from connector.streams.leads.stream import STREAM as FEEDBACK_STREAM
-from connector.streams.leads.stream import FeedbackEngine
+from connector.streams.leads.stream import LeadsStream
 from connector.streams.leads.twoway import returning
 from connector.streams.writeback import WriteBacks
 
@@ -89,9 +89,9 @@ class Connector:
     store: StateStore
     salesforce: SalesforceGateway
     hubspot: HubSpotGateway
-    contacts: SyncEngine
-    leads: FeedbackEngine | None
-    conversions: ConversionEngine | None
+    contacts: ContactsStream
+    leads: LeadsStream | None
+    conversions: ConversionsStream | None
     writebacks: WriteBacks
     _check: MappingCheck = field(default_factory=MappingCheck)
 
@@ -164,7 +164,7 @@ def build(
     router_factory = (
         (lambda: ContactRouter(routing, salesforce, state=store)) if routing is not None else None
     )
-    contacts = SyncEngine(
+    contacts = ContactsStream(
         salesforce=salesforce,
         hubspot=hubspot,
         store=store,
@@ -176,7 +176,7 @@ def build(
         feedback_stream=FEEDBACK_STREAM if files.sends_feedback else None,
     )
     leads = (
-        FeedbackEngine(
+        LeadsStream(
             salesforce,
             hubspot,
             store,
@@ -190,7 +190,7 @@ def build(
         else None
     )
     conversions = (
-        ConversionEngine(
+        ConversionsStream(
             salesforce,
             hubspot,
             store,

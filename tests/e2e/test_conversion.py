@@ -26,7 +26,7 @@ from connector.sandbox.app import Fault
 from connector.sandbox.env import sandbox_env
 from connector.sandbox.server import SandboxServer
 from connector.state.store import Commit, StateStore
-from connector.streams.conversions.stream import OPPORTUNITY_STREAM, STREAM, ConversionEngine
+from connector.streams.conversions.stream import OPPORTUNITY_STREAM, STREAM, ConversionsStream
 from tests.conftest import hubspot_client, sf_client
 from tests.e2e.test_routing import seed as routing_seed
 from tests.gateways.test_salesforce_sandbox import settings_for
@@ -92,7 +92,7 @@ def server(sandbox: Callable[..., SandboxServer]) -> SandboxServer:
 
 
 @pytest.fixture
-def engine(server: SandboxServer, tmp_path: Path) -> Iterator[ConversionEngine]:
+def engine(server: SandboxServer, tmp_path: Path) -> Iterator[ConversionsStream]:
     """The engine over real gateways, a fresh SQLite store holding the three Lead links."""
     settings = settings_for(server)
     store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}")
@@ -101,7 +101,7 @@ def engine(server: SandboxServer, tmp_path: Path) -> Iterator[ConversionEngine]:
     }
     links = [Link(cid, "Lead", lead, lead_id=lead) for cid, lead in lead_ids.items()]
     store.record(Commit(stream="hubspot.contacts", links=links), run_id="seed")
-    yield ConversionEngine(
+    yield ConversionsStream(
         SalesforceGateway.connect(settings),
         HubSpotGateway.connect(settings),
         store,
@@ -130,7 +130,7 @@ def _props(server: SandboxServer, cid: str) -> dict[str, str]:
 
 
 def test_sql_converts_into_matched_account_and_existing_contact(
-    server: SandboxServer, engine: ConversionEngine
+    server: SandboxServer, engine: ConversionsStream
 ) -> None:
     """Ada converts into Globex and Hank (same email): only Hank's empty fields filled, no new
     Account or Contact; Bob gets a new Account; both get an opportunity, HubSpot the ids and
@@ -184,7 +184,7 @@ def test_sql_converts_into_matched_account_and_existing_contact(
 
 
 def test_replay_after_crash_links_instead_of_converting_twice(
-    server: SandboxServer, engine: ConversionEngine, monkeypatch: pytest.MonkeyPatch
+    server: SandboxServer, engine: ConversionsStream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A crash between Salesforce's answer and our commit: the replay finds the Leads converted
     and links them; no second conversion, no second opportunity."""
@@ -221,7 +221,7 @@ def test_replay_after_crash_links_instead_of_converting_twice(
 
 
 def test_wrong_converted_status_names_the_file(
-    server: SandboxServer, engine: ConversionEngine
+    server: SandboxServer, engine: ConversionsStream
 ) -> None:
     """A converted_status the org does not mark converted stops the pass before any write."""
     engine.mapping = engine.mapping.model_copy(update={"converted_status": "Qualified"})
@@ -231,7 +231,7 @@ def test_wrong_converted_status_names_the_file(
 
 
 def test_queue_owned_lead_converts_owned_by_the_integration_user(
-    server: SandboxServer, engine: ConversionEngine
+    server: SandboxServer, engine: ConversionsStream
 ) -> None:
     """With the shipped `queue_lead_owner: integration`, a queue-owned Lead converts and the
     integration user owns its Contact and Opportunity (Salesforce refuses a queue owner)."""
@@ -256,7 +256,7 @@ def _soap_calls(server: SandboxServer, since: int) -> list[Any]:
 
 
 def test_refused_conversion_is_held_until_the_lead_changes(
-    server: SandboxServer, engine: ConversionEngine
+    server: SandboxServer, engine: ConversionsStream
 ) -> None:
     """Pass 1: Salesforce refuses the queue-owned Lead (dead letter). Pass 2: nothing changed,
     so it is held: no convertLead call at all. A rep takes the Lead; pass 3 converts it."""
@@ -297,7 +297,7 @@ def test_refused_conversion_is_held_until_the_lead_changes(
 
 
 def test_transient_refusal_is_retried_every_pass(
-    server: SandboxServer, engine: ConversionEngine
+    server: SandboxServer, engine: ConversionsStream
 ) -> None:
     """A refusal with a transient code (UNABLE_TO_LOCK_ROW) is never held: the next pass
     calls convertLead again even though nothing changed."""
@@ -316,7 +316,7 @@ def test_transient_refusal_is_retried_every_pass(
 
 
 def test_unknown_opportunity_stage_stops_the_pass_before_converting(
-    server: SandboxServer, engine: ConversionEngine
+    server: SandboxServer, engine: ConversionsStream
 ) -> None:
     """A stage not in the org's StageName picklist fails the pass at its start, naming the
     file and the closest stage; nothing is converted."""
@@ -368,7 +368,7 @@ STATUS_SEED = {
 }
 
 
-def _status_engine(server: SandboxServer, store: StateStore, **changes: Any) -> ConversionEngine:
+def _status_engine(server: SandboxServer, store: StateStore, **changes: Any) -> ConversionsStream:
     """An engine whose conversion.yaml is the shipped one with `changes` (opportunity keys go
     under `opportunity`)."""
     shipped = load_conversion_mapping(MAPPINGS)
@@ -379,7 +379,7 @@ def _status_engine(server: SandboxServer, store: StateStore, **changes: Any) -> 
         update={**changes, "opportunity": shipped.opportunity.model_copy(update=opportunity)}
     )
     settings = settings_for(server)
-    return ConversionEngine(
+    return ConversionsStream(
         SalesforceGateway.connect(settings),
         HubSpotGateway.connect(settings),
         store,
@@ -844,7 +844,7 @@ def test_lead_converted_by_a_rep_is_linked_not_converted(
 
 
 def test_replay_sets_the_opportunity_fields_a_crash_left_unset(
-    server: SandboxServer, engine: ConversionEngine, monkeypatch: pytest.MonkeyPatch
+    server: SandboxServer, engine: ConversionsStream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A pass that stops after convertLead but before the opportunity update: the next pass
     links the converted Leads (no second conversion) and gives their opportunities the

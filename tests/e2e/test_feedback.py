@@ -13,7 +13,7 @@ from connector.mapping.status import load_status_mapping
 from connector.salesforce.gateway import SalesforceGateway
 from connector.sandbox.server import SandboxServer
 from connector.state.store import StateStore
-from connector.streams.leads.stream import STREAM, FeedbackEngine
+from connector.streams.leads.stream import STREAM, LeadsStream
 from tests.conftest import sf_client
 from tests.gateways.test_salesforce_sandbox import settings_for
 
@@ -62,11 +62,11 @@ def server(sandbox: Callable[..., SandboxServer]) -> SandboxServer:
 
 
 @pytest.fixture
-def engine(server: SandboxServer, tmp_path: Path) -> Iterator[FeedbackEngine]:
+def engine(server: SandboxServer, tmp_path: Path) -> Iterator[LeadsStream]:
     """The engine over real gateways (password login) and a fresh SQLite store."""
     settings = settings_for(server)
     store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}")
-    yield FeedbackEngine(
+    yield LeadsStream(
         SalesforceGateway.connect(settings),
         HubSpotGateway.connect(settings),
         store,
@@ -96,7 +96,7 @@ def _hubspot_writes(server: SandboxServer, since: int) -> list[str]:
     ]
 
 
-def test_accept_then_reject_reaches_hubspot(server: SandboxServer, engine: FeedbackEngine):
+def test_accept_then_reject_reaches_hubspot(server: SandboxServer, engine: LeadsStream):
     """A rep accepts, then rejects with a reason: HubSpot shows IN_PROGRESS and the owner, then
     UNQUALIFIED, the reason and the stage back at lead (cleared first: two batch writes)."""
     ada = _lead_id(server, "101")
@@ -144,7 +144,7 @@ def test_accept_then_reject_reaches_hubspot(server: SandboxServer, engine: Feedb
     assert engine.store.dead_letters(STREAM) == []
 
 
-def test_integration_user_changes_are_not_pulled(server: SandboxServer, engine: FeedbackEngine):
+def test_integration_user_changes_are_not_pulled(server: SandboxServer, engine: LeadsStream):
     """A Lead last changed by the integration user is not sales feedback: not read, not written."""
     bob = _lead_id(server, "102")
     sf_client(server).Lead.update(bob, {"Status": "Working - Contacted"})
@@ -157,7 +157,7 @@ def test_integration_user_changes_are_not_pulled(server: SandboxServer, engine: 
     assert server.sandbox.journal.entries(since=mark, api="hubspot") == []
 
 
-def test_unmapped_status_is_dead_lettered_then_held(server: SandboxServer, engine: FeedbackEngine):
+def test_unmapped_status_is_dead_lettered_then_held(server: SandboxServer, engine: LeadsStream):
     """A status status.yaml does not know is reported with the reason, written nowhere, and not
     reported again while the Lead keeps that status."""
     server.sandbox.org.set_lead_statuses(
@@ -180,7 +180,7 @@ def test_unmapped_status_is_dead_lettered_then_held(server: SandboxServer, engin
 
 
 def test_hubspot_refusal_is_dead_lettered_alone(
-    server: SandboxServer, engine: FeedbackEngine, tmp_path: Path
+    server: SandboxServer, engine: LeadsStream, tmp_path: Path
 ):
     """A value HubSpot refuses for one contact fails that Lead alone, with HubSpot's reason; the
     next pass reads it again by Id and counts another attempt."""
@@ -191,7 +191,7 @@ def test_hubspot_refusal_is_dead_lettered_alone(
         "  Working - Contacted: {kind: accepted, lead_status: SALES_ACCEPTED}\n",
         encoding="utf-8",
     )
-    engine = FeedbackEngine(
+    engine = LeadsStream(
         engine.salesforce, engine.hubspot, engine.store, load_status_mapping(tmp_path)
     )
     ada, bob = _lead_id(server, "101"), _lead_id(server, "102")
@@ -263,7 +263,7 @@ def test_accepted_contact_leaves_nurture_lists(
     mapping = load_status_mapping(MAPPINGS)
     mapping = mapping.model_copy(update={"accepted_leave_lists": ["Prospect nurture", "13", "14"]})
     store = StateStore.open(f"sqlite:///{tmp_path / 'state.db'}")
-    engine = FeedbackEngine(
+    engine = LeadsStream(
         SalesforceGateway.connect(settings), HubSpotGateway.connect(settings), store, mapping
     )
     sf_client(server, REP).Lead.update(_lead_id(server, "101"), {"Status": "Working - Contacted"})

@@ -19,9 +19,9 @@ from connector.display import (
     show_message,
 )
 from connector.model import FieldError, describe_errors
-from connector.streams.contacts.stream import PassSummary
-from connector.streams.conversions.stream import ConversionSummary
-from connector.streams.leads.stream import FeedbackSummary
+from connector.streams.contacts.stream import ContactsSummary
+from connector.streams.conversions.stream import ConversionsSummary
+from connector.streams.leads.stream import LeadsSummary
 
 #: Any text at all: control characters, separators, bidi overrides, lone surrogates, astral.
 ANY_TEXT = st.text(st.characters(codec=None, categories=None), max_size=400) | st.text(
@@ -174,9 +174,9 @@ def test_a_summary_line_is_bounded() -> None:
 @pytest.mark.parametrize(
     "summary",
     [
-        PassSummary("run1", failures=[("101", "bad \x1b]0;pwned\x07 value\nsecond line")]),
-        FeedbackSummary("run1", failures=[("00Q1", "bad \x1b[2J\r\nvalue")]),
-        ConversionSummary("run1", opportunity_failures=[("101", "\x9b31m" + "x" * 5000)]),
+        ContactsSummary("run1", failures=[("101", "bad \x1b]0;pwned\x07 value\nsecond line")]),
+        LeadsSummary("run1", failures=[("00Q1", "bad \x1b[2J\r\nvalue")]),
+        ConversionsSummary("run1", opportunity_failures=[("101", "\x9b31m" + "x" * 5000)]),
     ],
     ids=["sync", "feedback", "conversion"],
 )

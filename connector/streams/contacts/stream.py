@@ -8,7 +8,6 @@ changes nothing: at-least-once delivery, exactly-once effect.
 from __future__ import annotations
 
 import json
-import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -17,12 +16,10 @@ from typing import Any, Protocol
 
 import structlog
 
-from connector.display import for_terminal
 from connector.lifecycle import qualifies, search_filters, why_not
 from connector.mapping.model import Conflict
 from connector.mapping.plan import LeadPlan, MappingFailure, values_hash
 from connector.model import (
-    DeadLetter,
     HubSpotContact,
     LeadUpdate,
     LeadUpsert,
@@ -37,6 +34,7 @@ from connector.salesforce.soql import IDS_PER_QUERY, MAX_IN_LIST_CHARS, in_chunk
 from connector.state.keys import contact_fields_key, contact_key, fingerprints
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.state.work import hand_over
+from connector.streams.base import Due, Stream, Summary, pages
 from connector.streams.contacts.decide import Decision, decide, guard, needs_lookup
 from connector.streams.sides import HubSpotSide, SalesforceSide
 
@@ -56,17 +54,15 @@ class RouterSide(Protocol):
 
 
 @dataclass
-class PassSummary:
+class ContactsSummary(Summary):
     """What one pass did, for people (`render`) and for tests (the counts)."""
 
-    run_id: str
     pulled: int = 0
     created: int = 0
     updated: int = 0
     linked: int = 0
     unchanged: int = 0
     skipped: int = 0
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (hubspot id, reason)
     written_back: int = 0
     routed: Counter[str] = field(default_factory=Counter)  # new leads by routing outcome
     held: int = 0  # failed before with the same values; waiting in the dead-letter store
@@ -78,14 +74,10 @@ class PassSummary:
     waiting: int = 0  # open dead letters of the stream when the pass ended
 
     @property
-    def failed(self) -> int:
-        return len(self.failures)
-
-    @property
     def writes(self) -> int:
         return self.created + self.updated + self.linked
 
-    def render(self) -> str:
+    def lines(self) -> list[str]:
         lines = [
             f"sync {self.run_id}: pulled {self.pulled} contacts from HubSpot",
             f"  created {self.created}, updated {self.updated}, linked {self.linked}, "
@@ -133,11 +125,16 @@ class PassSummary:
             )
         for hubspot_id, reason in self.failures:
             lines.append(f"  failed: HubSpot contact {hubspot_id}: {reason}")
-        return for_terminal("\n".join(lines))
+        return lines
 
 
-class SyncEngine:
-    """Moves qualified HubSpot contacts to Salesforce Leads."""
+class ContactsStream(Stream[ContactsSummary]):
+    """Moves qualified HubSpot contacts to Salesforce Leads. A failed contact waits for a
+    change (or a person's retry) instead of being read again every pass."""
+
+    name = STREAM
+    summary_type = ContactsSummary
+    reread_failures = False
 
     def __init__(
         self,
@@ -184,74 +181,75 @@ class SyncEngine:
             if f.spec.to_salesforce and f.spec.contact_field
         }
 
-    def run_once(self, run_id: str | None = None) -> PassSummary:
-        """One pass over the contacts changed since the cursor (minus the overlap window)."""
-        summary = PassSummary(run_id or uuid.uuid4().hex[:12])
-        cursor = self.store.cursor(STREAM)
-        since = cursor - self.overlap if cursor else None
-        log.info(
-            "sync.start",
-            stream=STREAM,
-            since=since.isoformat() if since else None,
-            run_id=summary.run_id,
-        )
-        include = self.plan.mapping.include
-        router = self.router_factory() if self.router_factory else None
+    def _prepare(self, summary: ContactsSummary, due: Due) -> None:
+        """Per pass: a router (it caches what it reads), where sales feedback has read to
+        (see `_recheck`), the properties to read, and which failures are held."""
+        self._router = self.router_factory() if self.router_factory else None
         if self.feedback_stream is not None:
             read = self.store.cursor(self.feedback_stream)
             since_read = read - self.overlap if read else None
             self.feedback = (self.feedback_stream, self.salesforce.user_id, since_read)
-        properties = sorted(
+        self._properties = sorted(
             {
                 *self.plan.hubspot_properties(),
-                *(router.properties() if router else ()),
+                *(self._router.properties() if self._router else ()),
                 *((self.returned[0],) if self.returned else ()),
             }
         )
+        # A contact a person put back (`leadbridge dlq retry`) is tried whatever held it.
+        forced = due.forced()
+        self._dead = {
+            record_id: (d.code, values_hash(d.payload))
+            for record_id, d in due.dead.items()
+            if record_id not in forced
+        }
+        self._seen: set[str] = set()
+
+    def _by_ids(self, ids: list[str], summary: ContactsSummary, due: Due) -> None:
+        """These contacts read by id (100 a batch read), decided and pushed as pages that leave
+        the cursor alone; their work is done with them."""
+        found = self.hubspot.read_contacts(ids, self._properties)
+        self._seen.update(c.id for c in found)
+        gone = sorted(set(due.work) & (set(ids) - self._seen))
+        if gone:  # deleted or merged in HubSpot: nothing left to try
+            self.store.record(Commit(stream=STREAM, done=gone), run_id=summary.run_id)
+        for part in pages(found, WORK_PAGE):
+            self._page(
+                part,
+                summary,
+                None,
+                self._dead,
+                self._router,
+                moves_cursor=False,
+                work=set(due.work),
+            )
+
+    def _changed(self, summary: ContactsSummary, due: Due) -> None:
+        """The contacts changed since the cursor (minus the overlap window)."""
+        cursor = self.store.cursor(STREAM)
+        since = cursor - self.overlap if cursor else None
+        log.info("sync.since", stream=STREAM, since=since.isoformat() if since else None)
         # Changes after the pass starts (our own write-backs among them) are the next pass's.
         # Contacts with a Lead come too, qualified or not: one that stops qualifying after the
         # handoff is reported (after_handoff), never silently dropped.
         handed_off = [SearchFilter(self.plan.mapping.writeback.lead_id, "HAS_PROPERTY")]
-        pages = self.hubspot.changed_contacts(
+        changed = self.hubspot.changed_contacts(
             since,
-            properties,
-            any_of=[*search_filters(include), handed_off],
+            self._properties,
+            any_of=[*search_filters(self.plan.mapping.include), handed_off],
             until=datetime.now(UTC),
         )
-        # Contacts a person put back (`leadbridge dlq retry`) are read by id first, and tried
-        # whatever held them.
-        work = {w.record_id for w in self.store.work(STREAM)}
-        dead = {k: v for k, v in self._dead_letters().items() if k not in work}
-        if work:
-            found = self.hubspot.read_contacts(sorted(work), properties)
-            gone = sorted(work - {c.id for c in found})
-            if gone:  # deleted or merged in HubSpot: nothing left to try
-                self.store.record(Commit(stream=STREAM, done=gone), run_id=summary.run_id)
-            for start in range(0, len(found), WORK_PAGE):
-                part = found[start : start + WORK_PAGE]
-                self._page(part, summary, None, dead, router, moves_cursor=False, work=work)
-        for page in pages:
-            cursor = self._page(page, summary, cursor, dead, router, skip=work)
+        for page in changed:
+            cursor = self._page(page, summary, cursor, self._dead, self._router, skip=self._seen)
+
+    def _finish(self, summary: ContactsSummary) -> None:
         summary.waiting = len(self.store.dead_letters(STREAM))
-        log.info(
-            "sync.done",
-            stream=STREAM,
-            run_id=summary.run_id,
-            pulled=summary.pulled,
-            created=summary.created,
-            updated=summary.updated,
-            linked=summary.linked,
-            unchanged=summary.unchanged,
-            kept=summary.kept,
-            failed=summary.failed,
-        )
-        return summary
 
     # -- one page: decide, push, record ---------------------------------------------------
     def _page(
         self,
         page: list[HubSpotContact],
-        summary: PassSummary,
+        summary: ContactsSummary,
         cursor: datetime | None,
         dead: dict[str, tuple[str | None, str]],
         router: RouterSide | None,
@@ -356,7 +354,7 @@ class SyncEngine:
         qualified: bool,
         commit: Commit,
         writeback: dict[str, dict[str, str | None]],
-        summary: PassSummary,
+        summary: ContactsSummary,
     ) -> bool:
         """A contact sales has a Lead for: report it when it stops qualifying (once: the report
         property shows it until it qualifies again, then it is cleared), and say whether its
@@ -495,12 +493,6 @@ class SyncEngine:
                 found[str(row["Id"])] = record
         return found
 
-    def _dead_letters(self) -> dict[str, tuple[str | None, str]]:
-        """Open dead letters of the stream: record id -> (code, hash of the refused values)."""
-        return {
-            d.record_id: (d.code, values_hash(d.payload)) for d in self.store.dead_letters(STREAM)
-        }
-
     def _push(
         self, decisions: list[Decision], routes: dict[str, Any], *, routed: bool
     ) -> dict[str, WriteResult]:
@@ -555,7 +547,7 @@ class SyncEngine:
         commit: Commit,
         writeback: dict[str, dict[str, str | None]],
         counts: Counter[str],
-        summary: PassSummary,
+        summary: ContactsSummary,
     ) -> None:
         contact = decision.contact
         wb = self.plan.mapping.writeback
@@ -648,7 +640,7 @@ class SyncEngine:
         router: RouterSide,
         commit: Commit,
         writeback: dict[str, dict[str, str | None]],
-        summary: PassSummary,
+        summary: ContactsSummary,
     ) -> None:
         """Every routed Lead that landed: its decision path to the audit log, what HubSpot should
         know of it (global, watchers) to the write-back, its outcome to the summary."""
@@ -666,7 +658,7 @@ class SyncEngine:
                 log.info("routing.watchers", record_id=hubspot_id, watchers=list(route.watchers))
 
     def _write_back(
-        self, writeback: dict[str, dict[str, str | None]], commit: Commit, summary: PassSummary
+        self, writeback: dict[str, dict[str, str | None]], commit: Commit, summary: ContactsSummary
     ) -> int:
         """Salesforce ids into the HubSpot contacts. What HubSpot refuses is owed (work, in the
         page's transaction, with the reason) and tried again at the next pass's start; a failure
@@ -685,10 +677,10 @@ class SyncEngine:
             )
         return done
 
-    @staticmethod
     def _fail(
+        self,
         commit: Commit,
-        summary: PassSummary,
+        summary: ContactsSummary,
         contact: HubSpotContact,
         reason: str,
         *,
@@ -696,13 +688,7 @@ class SyncEngine:
         fields: tuple[str, ...] = (),
         payload: dict[str, Any] | None = None,
     ) -> None:
-        commit.failures.append(
-            DeadLetter(STREAM, contact.id, reason, code=code, fields=fields, payload=payload or {})
-        )
-        summary.failures.append((contact.id, reason))
-        log.warning(
-            "sync.record_failed", stream=STREAM, record_id=contact.id, code=code, reason=reason
-        )
+        self.fail(commit, summary, contact.id, reason, code=code, fields=fields, payload=payload)
 
 
 def _route_fields(routes: dict[str, Any], hubspot_id: str) -> dict[str, Any]:

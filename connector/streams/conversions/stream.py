@@ -34,15 +34,13 @@ never undoes the conversion.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import structlog
 
-from connector.display import for_terminal
 from connector.errors import MappingError
 from connector.mapping.conversion import (
     ConversionMapping,
@@ -63,6 +61,7 @@ from connector.model import (
 from connector.salesforce.soql import in_chunks, moment, soql
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.state.work import pending
+from connector.streams.base import Due, Stream, Summary, pages
 from connector.streams.contacts.decide import TRANSIENT_CODES
 from connector.streams.conversions.decide import (
     LEAD_FIELDS,
@@ -92,10 +91,9 @@ T = TypeVar("T")
 
 
 @dataclass
-class ConversionSummary:
+class ConversionsSummary(Summary):
     """What one conversion pass did, for people (`render`) and for tests (the counts)."""
 
-    run_id: str
     pulled: int = 0  # SQL contacts read from HubSpot (the stage source)
     status_leads: int = 0  # unconverted Leads read at the SQL status (the status source)
     converted: int = 0  # Leads converted by this pass
@@ -105,14 +103,9 @@ class ConversionSummary:
     not_a_lead: int = 0  # no link, or linked to a Contact that was never our Lead
     waiting: int = 0  # SQL on one side only (sql_when: both), or no longer SQL
     held: int = 0  # refused before, unchanged since: no convertLead call
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (HubSpot id, reason)
     opportunity_failures: list[tuple[str, str]] = field(default_factory=list)
 
-    @property
-    def failed(self) -> int:
-        return len(self.failures)
-
-    def render(self) -> str:
+    def lines(self) -> list[str]:
         lines = [
             f"conversion {self.run_id}: pulled {self.pulled} sales qualified contacts from HubSpot",
             f"  converted {self.converted} Leads ({self.opportunities} opportunities), "
@@ -138,7 +131,7 @@ class ConversionSummary:
             f"  opportunity not updated: HubSpot contact {cid}: {why}"
             for cid, why in self.opportunity_failures
         ]
-        return for_terminal("\n".join(lines))
+        return lines
 
 
 @dataclass(frozen=True)
@@ -161,8 +154,11 @@ class _Page:
     fresh: set[str]  # contacts given pending work this page
 
 
-class ConversionEngine:
+class ConversionsStream(Stream[ConversionsSummary]):
     """Converts the Leads of sales qualified HubSpot contacts, once each."""
+
+    name = STREAM
+    summary_type = ConversionsSummary
 
     def __init__(
         self,
@@ -212,34 +208,29 @@ class ConversionEngine:
         return owner if owner and owner.startswith("005") else None
 
     # -- the pass --------------------------------------------------------------------------
-    def run_once(self, run_id: str | None = None) -> ConversionSummary:
-        """One pass: the dead letters again, then the Leads at the SQL status (when the status
-        counts), then the contacts at the SQL stage changed since the cursor (when it counts)."""
-        summary = ConversionSummary(run_id or uuid.uuid4().hex[:12])
+    def _prepare(self, summary: ConversionsSummary, due: Due) -> None:
+        """conversion.yaml checked against the org (once per mapping), and the stream's work
+        as the pass begins: contacts with any, with a conversion in flight (`pending`), and
+        put back by a person (`retry`: never held)."""
         self._check_mapping()
-        log.info("conversion.start", stream=STREAM, run_id=summary.run_id)
-        dead = {d.record_id: d for d in self.store.dead_letters(STREAM)}
-        work = self.store.work(STREAM)
-        self._work = {w.record_id for w in work}
-        self._pending = {w.record_id for w in work if w.kind == "pending"}
-        self._forced = {w.record_id for w in work if w.kind == "retry"}  # never held
-        seen: set[str] = set(dead) | self._work
-        if seen:
-            self._retry(sorted(seen), summary, dead)
+        self._dead = due.dead
+        self._work = set(due.work)
+        self._pending = {r for r in due.work if "pending" in due.kinds(r)}
+        self._forced = due.forced()
+        self._seen: set[str] = set()
+
+    def _by_ids(self, ids: list[str], summary: ConversionsSummary, due: Due) -> None:
+        """These contacts again: their contacts (one batch read per 100), then as any page."""
+        self._seen.update(ids)
+        self._retry(ids, summary, self._dead)
+
+    def _changed(self, summary: ConversionsSummary, due: Due) -> None:
+        """The Leads at the SQL status (when the status counts), then the contacts at the SQL
+        stage changed since the cursor (when it counts); a contact once per pass."""
         if self.mapping.uses_status:
-            self._status_source(summary, dead, seen)
+            self._status_source(summary, self._dead, self._seen)
         if self.mapping.uses_stage:
-            self._stage_source(summary, dead, seen)
-        log.info(
-            "conversion.done",
-            stream=STREAM,
-            run_id=summary.run_id,
-            converted=summary.converted,
-            linked=summary.linked,
-            held=summary.held,
-            failed=summary.failed,
-        )
-        return summary
+            self._stage_source(summary, self._dead, self._seen)
 
     def _check_mapping(self) -> None:
         """conversion.yaml against the org, once per mapping: the converted and SQL statuses
@@ -287,17 +278,17 @@ class ConversionEngine:
 
     # -- sources ---------------------------------------------------------------------------
     def _retry(
-        self, ids: list[str], summary: ConversionSummary, dead: dict[str, DeadLetter]
+        self, ids: list[str], summary: ConversionsSummary, dead: dict[str, DeadLetter]
     ) -> None:
         """The dead letters again: their contacts (one batch read per 100), then as any page."""
-        for chunk in _pages(ids, self.page_size):
+        for chunk in pages(ids, self.page_size):
             contacts = {c.id: c for c in self.hubspot.read_contacts(chunk, self.properties)}
             links = self.store.links(chunk)
             items = [_Item(h, links.get(h), contacts.get(h), contact_read=True) for h in chunk]
             self._handle(items, summary, dead, None)
 
     def _status_source(
-        self, summary: ConversionSummary, dead: dict[str, DeadLetter], seen: set[str]
+        self, summary: ConversionsSummary, dead: dict[str, DeadLetter], seen: set[str]
     ) -> None:
         """Unconverted Leads at the SQL status with our external id, 2,000 a query in Id order
         (keyset paging: a page converted meanwhile cannot make us skip one)."""
@@ -305,7 +296,7 @@ class ConversionEngine:
         while True:
             leads = self._sql_leads(after)
             summary.status_leads += len(leads)
-            for chunk in _pages(leads, self.page_size):
+            for chunk in pages(leads, self.page_size):
                 self._handle(self._status_items(chunk, seen), summary, dead, None)
             if len(leads) < self.status_page:
                 return
@@ -367,7 +358,7 @@ class ConversionEngine:
         ]
 
     def _stage_source(
-        self, summary: ConversionSummary, dead: dict[str, DeadLetter], seen: set[str]
+        self, summary: ConversionsSummary, dead: dict[str, DeadLetter], seen: set[str]
     ) -> None:
         """Contacts at the SQL stage changed since the cursor, a page at a time."""
         cursor = self.store.cursor(STREAM)
@@ -376,11 +367,11 @@ class ConversionEngine:
         wanted = [[SearchFilter(self.mapping.lifecycle_property, "IN", values=stages)]]
         # Changes after the pass starts (our own write-backs among them) are the next pass's:
         # a contact written back would otherwise come round again later in the same search.
-        pages = self.hubspot.changed_contacts(
+        changed = self.hubspot.changed_contacts(
             since, self.properties, any_of=wanted, until=self.clock()
         )
-        for page in pages:
-            for part in _pages(page, self.page_size):
+        for page in changed:
+            for part in pages(page, self.page_size):
                 newest = max(c.updated_at for c in part)
                 cursor = max(cursor, newest) if cursor else newest
                 fresh = [c for c in part if c.id not in seen]
@@ -394,7 +385,7 @@ class ConversionEngine:
     def _handle(
         self,
         items: list[_Item],
-        summary: ConversionSummary,
+        summary: ConversionsSummary,
         dead: dict[str, DeadLetter],
         cursor: datetime | None,
     ) -> None:
@@ -500,7 +491,7 @@ class ConversionEngine:
         self,
         todo: list[tuple[_Item, dict[str, Any]]],
         page: _Page,
-        summary: ConversionSummary,
+        summary: ConversionsSummary,
         dead: dict[str, DeadLetter],
     ) -> dict[str, ConvertResult]:
         """Hold what was refused and has not changed (unless a person put it back), convert the
@@ -570,7 +561,7 @@ class ConversionEngine:
         self,
         attempts: list[tuple[str, dict[str, Any], str]],
         page: _Page,
-        summary: ConversionSummary,
+        summary: ConversionsSummary,
     ) -> None:
         """Record, before convertLead, that these conversions are being sent: the pending work
         makes the next pass look at them again whatever happens before their answers are
@@ -615,7 +606,7 @@ class ConversionEngine:
         converted: dict[str, ConvertResult],
         contacts: dict[str, HubSpotContact],
         page: _Page,
-        summary: ConversionSummary,
+        summary: ConversionsSummary,
     ) -> None:
         """Stage, close date and amount on the opportunities conversion just created (one
         Collections call per 200). A refusal is reported and dead-lettered; the conversion
@@ -663,7 +654,7 @@ class ConversionEngine:
     @staticmethod
     def _opportunity_failed(
         page: _Page,
-        summary: ConversionSummary,
+        summary: ConversionsSummary,
         hubspot_id: str,
         result: ConvertResult,
         reason: str,
@@ -699,7 +690,7 @@ class ConversionEngine:
         }
 
     def _write_back(
-        self, owed: dict[str, dict[str, str | None]], page: _Page, summary: ConversionSummary
+        self, owed: dict[str, dict[str, str | None]], page: _Page, summary: ConversionsSummary
     ) -> None:
         """HubSpot gets the ids and the converted stage, in batches; what it confirms is paid,
         what it refuses stays owed (with the reason) for the next pass."""
@@ -752,10 +743,10 @@ class ConversionEngine:
             )
         )
 
-    @staticmethod
     def _fail(
+        self,
         commit: Commit,
-        summary: ConversionSummary,
+        summary: ConversionsSummary,
         hubspot_id: str,
         lead_id: str,
         reason: str,
@@ -768,16 +759,7 @@ class ConversionEngine:
         payload: dict[str, Any] = {"lead_id": lead_id}
         if fingerprint is not None:
             payload["fingerprint"] = fingerprint
-        commit.failures.append(
-            DeadLetter(STREAM, hubspot_id, reason, code=code, fields=fields, payload=payload)
-        )
-        summary.failures.append((hubspot_id, reason))
-        log.warning("conversion.record_failed", stream=STREAM, record_id=hubspot_id, code=code)
-
-
-def _pages(items: Sequence[T], size: int) -> Iterable[list[T]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
+        self.fail(commit, summary, hubspot_id, reason, code=code, fields=fields, payload=payload)
 
 
 def _values_of(updates: list[RecordUpdate], key: str) -> list[str]:

@@ -22,22 +22,20 @@ integration-user filter would hide it), or one a person put back with `leadbridg
 from __future__ import annotations
 
 import json
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 
-from connector.display import for_terminal
 from connector.mapping.plan import LeadPlan, MappingFailure, values_hash
 from connector.mapping.status import StatusMapping
-from connector.model import DeadLetter, HubSpotContact, WriteResult
+from connector.model import HubSpotContact, WriteResult
 from connector.state.keys import contact_fields_key, contact_key, fingerprints, lead_key
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.state.work import hand_over
+from connector.streams.base import Due, Stream, Summary, pages
 from connector.streams.leads.decide import (
     FeedbackDecision,
     Target,
@@ -58,31 +56,25 @@ PAGE_SIZE = 100
 
 
 @dataclass
-class FeedbackSummary:
+class LeadsSummary(Summary):
     """What one feedback pass did, for people (`render`) and for tests (the counts)."""
 
-    run_id: str
     pulled: int = 0
     updated: Counter[str] = field(default_factory=Counter)  # contacts written, by kind
     moved_back: int = 0  # contacts whose stage went back (cleared first)
     unchanged: int = 0  # our last write, or already shown in HubSpot
     converted: int = 0  # left to conversion
     held: int = 0  # failed before for the same reason; still in the dead-letter store
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (lead id, reason)
     fields_back: int = 0  # contacts that got Lead field values (to_hubspot / both fields)
     left_lists: int = 0  # list memberships removed (status.yaml leave_lists)
     list_failures: list[tuple[str, str]] = field(default_factory=list)  # (list, reason)
     kept: int = 0  # changed Lead field values their conflict rule gave to HubSpot
 
     @property
-    def failed(self) -> int:
-        return len(self.failures)
-
-    @property
     def written(self) -> int:
         return sum(self.updated.values())
 
-    def render(self) -> str:
+    def lines(self) -> list[str]:
         kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(self.updated.items()))
         lines = [
             f"feedback {self.run_id}: pulled {self.pulled} changed Leads from Salesforce",
@@ -113,7 +105,7 @@ class FeedbackSummary:
             )
         for lead_id, reason in self.failures:
             lines.append(f"  failed: Salesforce Lead {lead_id}: {reason}")
-        return for_terminal("\n".join(lines))
+        return lines
 
 
 @dataclass(frozen=True)
@@ -126,9 +118,12 @@ class _Pending:
     fields_changed: bool  # a returning Lead field changed since both sides last agreed
 
 
-class FeedbackEngine:
+class LeadsStream(Stream[LeadsSummary]):
     """Mirrors sales feedback (Lead status, owner, rejection reason) and the Lead fields that
     lead.yaml sends back (`to_hubspot`, `both`) to HubSpot contacts."""
+
+    name = STREAM
+    summary_type = LeadsSummary
 
     def __init__(
         self,
@@ -178,56 +173,45 @@ class FeedbackEngine:
             names = [*names, "LastModifiedDate", *(f.salesforce for f in self.returning)]
         return list(dict.fromkeys(names))
 
-    def run_once(self, run_id: str | None = None) -> FeedbackSummary:
-        """One pass: the dead letters again, then the Leads changed since the cursor."""
-        summary = FeedbackSummary(run_id or uuid.uuid4().hex[:12])
+    def _prepare(self, summary: LeadsSummary, due: Due) -> None:
+        """Per pass: the Lead fields to read, list names looked up afresh (a list may be
+        renamed), and which failures are held (not those a person put back)."""
+        self._fields = self.lead_fields()
+        self._list_ids = {}
+        forced = due.forced()
+        self._dead = {
+            record_id: (d.code, values_hash(d.payload))
+            for record_id, d in due.dead.items()
+            if record_id not in forced
+        }
+        self._seen: set[str] = set()
+
+    def _by_ids(self, ids: list[str], summary: LeadsSummary, due: Due) -> None:
+        """These Leads read by id (one query per 200) and handled as pages that leave the
+        cursor alone; their work is done with them."""
+        found = self.salesforce.current_leads(ids, [self.external_id_field, *self._fields])
+        self._seen.update(found)
+        gone = sorted(set(due.work) & (set(ids) - set(found)))
+        if gone:  # deleted or merged in Salesforce: nothing left to read
+            self.store.record(Commit(stream=STREAM, done=gone), run_id=summary.run_id)
+        for page in pages(list(found.values()), self.page_size):
+            self._page(page, summary, None, self._dead, moves_cursor=False, work=set(due.work))
+
+    def _changed(self, summary: LeadsSummary, due: Due) -> None:
+        """The Leads changed since the cursor (minus the overlap), other than by us."""
         cursor = self.store.cursor(STREAM)
         since = cursor - self.overlap if cursor else None
-        log.info(
-            "feedback.start",
-            stream=STREAM,
-            since=since.isoformat() if since else None,
-            run_id=summary.run_id,
-        )
-        fields = self.lead_fields()
-        self._list_ids = {}  # list names are looked up again each pass (a list may be renamed)
-        work = {w.record_id: w for w in self.store.work(STREAM)}
-        again = {d.record_id for d in self.store.dead_letters(STREAM)} | set(work)
-        # A Lead a person put back is tried whatever held it.
-        dead = {
-            d.record_id: (d.code, values_hash(d.payload))
-            for d in self.store.dead_letters(STREAM)
-            if not (d.record_id in work and work[d.record_id].kind == "retry")
-        }
-        retried: set[str] = set()
-        if again:
-            retry = self.salesforce.current_leads(sorted(again), [self.external_id_field, *fields])
-            retried = set(retry)
-            gone = sorted(set(work) - retried)
-            if gone:  # deleted or merged in Salesforce: nothing left to read
-                self.store.record(Commit(stream=STREAM, done=gone), run_id=summary.run_id)
-            for page in _pages(list(retry.values()), self.page_size):
-                self._page(page, summary, None, dead, moves_cursor=False, work=set(work))
+        log.info("feedback.since", stream=STREAM, since=since.isoformat() if since else None)
         leads = self.salesforce.changed_leads(
-            since, fields, exclude_user_id=self.salesforce.user_id
+            since, self._fields, exclude_user_id=self.salesforce.user_id
         )
-        for page in _pages(leads, self.page_size):
-            cursor = self._page(page, summary, cursor, dead, skip=retried)
-        log.info(
-            "feedback.done",
-            stream=STREAM,
-            run_id=summary.run_id,
-            pulled=summary.pulled,
-            updated=summary.written,
-            unchanged=summary.unchanged,
-            failed=summary.failed,
-        )
-        return summary
+        for page in pages(leads, self.page_size):
+            cursor = self._page(page, summary, cursor, self._dead, skip=self._seen)
 
     def _page(
         self,
         page: list[dict[str, Any]],
-        summary: FeedbackSummary,
+        summary: LeadsSummary,
         cursor: datetime | None,
         dead: dict[str, tuple[str | None, str]],
         *,
@@ -325,7 +309,7 @@ class FeedbackEngine:
         self,
         pending: list[_Pending],
         commit: Commit,
-        summary: FeedbackSummary,
+        summary: LeadsSummary,
         dead: dict[str, tuple[str | None, str]],
     ) -> None:
         """Read the contacts (one batch), decide, clear stages (one batch), write (one batch)."""
@@ -407,7 +391,7 @@ class FeedbackEngine:
         echoes: dict[str, str],
         leaving: dict[str, tuple[str, ...]],
         commit: Commit,
-        summary: FeedbackSummary,
+        summary: LeadsSummary,
     ) -> None:
         """One batch update of the chosen contacts; each success settled."""
         results = self.hubspot.update_contacts(
@@ -439,7 +423,7 @@ class FeedbackEngine:
                 summary.updated["fields"] += 1
 
     def _leave_lists(
-        self, leaving: dict[str, tuple[str, ...]], commit: Commit, summary: FeedbackSummary
+        self, leaving: dict[str, tuple[str, ...]], commit: Commit, summary: LeadsSummary
     ) -> None:
         """Take the settled contacts out of the lists their Leads' statuses leave (one call per
         list). A list HubSpot refuses (a dynamic one, an unknown id) or a name it does not know
@@ -471,7 +455,7 @@ class FeedbackEngine:
 
     @staticmethod
     def _list_failure(
-        commit: Commit, summary: FeedbackSummary, ref: str, reason: str, contact_ids: list[str]
+        commit: Commit, summary: LeadsSummary, ref: str, reason: str, contact_ids: list[str]
     ) -> None:
         summary.list_failures.append((ref, f"{reason} ({len(contact_ids)} contacts stay in it)"))
         commit.audit.append(AuditEvent("list_refused", None, {"list": ref, "reason": reason}))
@@ -512,7 +496,7 @@ class FeedbackEngine:
     def _refused(
         self,
         commit: Commit,
-        summary: FeedbackSummary,
+        summary: LeadsSummary,
         item: _Pending,
         updates: dict[str, str | None],
         result: WriteResult,
@@ -522,23 +506,16 @@ class FeedbackEngine:
         reason = f"HubSpot refused {what} contact {item.contact_id}: {result.reason}"
         self._fail(commit, summary, str(item.lead["Id"]), reason, code, dict(updates))
 
-    @staticmethod
     def _fail(
+        self,
         commit: Commit,
-        summary: FeedbackSummary,
+        summary: LeadsSummary,
         lead_id: str,
         reason: str,
         code: str | None,
         payload: dict[str, Any],
     ) -> None:
-        commit.failures.append(DeadLetter(STREAM, lead_id, reason, code=code, payload=payload))
-        summary.failures.append((lead_id, reason))
-        log.warning("feedback.record_failed", stream=STREAM, record_id=lead_id, code=code)
-
-
-def _pages(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+        self.fail(commit, summary, lead_id, reason, code=code, payload=payload)
 
 
 def _status_hash(contact_id: str, wanted: Target) -> str:

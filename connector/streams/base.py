@@ -1,0 +1,178 @@
+"""The spine every stream shares: a pass (the stream's work and failures read again by id,
+then what changed since its cursor, a page at a time), a run over given ids (what a webhook
+or a person names), the failure of one record (a dead letter, counted in the summary, logged),
+and the summary people read.
+
+A stream supplies only what differs: `_by_ids` (read these records by id and handle them as a
+page that does not move the cursor) and `_changed` (the pages since the cursor); each page is
+decided, pushed and recorded in one transaction by the stream's own `_page`. Work (hand-overs,
+conversions in flight, retries) and dead letters are read from the store here, the same way
+for every stream (`connector.state.work`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar
+
+import structlog
+
+from connector.display import for_terminal
+from connector.model import DeadLetter
+from connector.state.store import Commit, StateStore
+from connector.state.work import Work
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+
+def new_run_id() -> str:
+    """A short id naming one run of a stream in logs, the audit and summaries."""
+    return uuid.uuid4().hex[:12]
+
+
+def pages(items: Sequence[T], size: int) -> Iterator[list[T]]:
+    """`items` in lists of at most `size`, in order."""
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+@dataclass
+class Summary:
+    """What one run of a stream did: its failures here, the stream's own counts in subclasses;
+    `render` for people (never a control character, never an endless line)."""
+
+    run_id: str
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (record id, reason)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def lines(self) -> list[str]:
+        """The summary's lines, before they are made safe for a terminal."""
+        raise NotImplementedError
+
+    def render(self) -> str:
+        return for_terminal("\n".join(self.lines()))
+
+    def counts(self) -> dict[str, int]:
+        """The numbers of the run, for its `stream.done` log event."""
+        return {
+            name: value
+            for name, value in vars(self).items()
+            if isinstance(value, int) and not isinstance(value, bool)
+        } | {"failed": self.failed}
+
+
+@dataclass(frozen=True)
+class Due:
+    """What a stream must look at again by id before its cursor's pages: its work and its open
+    failures, as the run began."""
+
+    work: dict[str, list[Work]]  # record id -> the stream's work on it
+    dead: dict[str, DeadLetter]  # record id -> its open failure
+
+    @property
+    def ids(self) -> list[str]:
+        return sorted({*self.work, *self.dead})
+
+    def kinds(self, record_id: str) -> set[str]:
+        return {w.kind for w in self.work.get(record_id, ())}
+
+    def forced(self) -> set[str]:
+        """Records a person put back: tried whatever held them."""
+        return {r for r, items in self.work.items() if any(w.kind == "retry" for w in items)}
+
+
+S = TypeVar("S", bound=Summary)
+
+
+class Stream(ABC, Generic[S]):
+    """One stream over the state store; subclasses name it, its summary and its sources."""
+
+    #: The stream's name: its cursor, its work and its dead letters are kept under it.
+    name: ClassVar[str]
+    #: The summary a run returns.
+    summary_type: ClassVar[type[Any]]
+    #: Whether each pass reads the stream's open failures again by id (else a failure waits
+    #: for its record to change, or for a person to put it back).
+    reread_failures: ClassVar[bool] = True
+
+    store: StateStore
+
+    def run_once(self, run_id: str | None = None) -> S:
+        """One pass: the stream's work and failures by id, then what changed since its cursor."""
+        summary: S = self.summary_type(run_id or new_run_id())
+        due = self.due()
+        self._prepare(summary, due)
+        log.info("stream.start", stream=self.name, run_id=summary.run_id)
+        ids = due.ids if self.reread_failures else sorted(due.work)
+        if ids:
+            self._by_ids(ids, summary, due)
+        self._changed(summary, due)
+        self._finish(summary)
+        log.info("stream.done", stream=self.name, run_id=summary.run_id, **summary.counts())
+        return summary
+
+    def run_ids(self, ids: Sequence[str], run_id: str | None = None) -> S:
+        """Only these records, read by id (what a webhook or a person names); the cursor stays
+        where it is. Work and failures of other records wait for the next pass."""
+        summary: S = self.summary_type(run_id or new_run_id())
+        due = self.due()
+        self._prepare(summary, due)
+        wanted = sorted(dict.fromkeys(str(i) for i in ids))
+        if wanted:
+            self._by_ids(wanted, summary, due)
+        log.info("stream.done", stream=self.name, run_id=summary.run_id, **summary.counts())
+        return summary
+
+    def due(self) -> Due:
+        """The stream's work and open failures now."""
+        work: dict[str, list[Work]] = {}
+        for item in self.store.work(self.name):
+            work.setdefault(item.record_id, []).append(item)
+        dead = {d.record_id: d for d in self.store.dead_letters(self.name)}
+        return Due(work, dead)
+
+    def fail(
+        self,
+        commit: Commit,
+        summary: S,
+        record_id: str,
+        reason: str,
+        *,
+        code: str | None,
+        fields: tuple[str, ...] = (),
+        payload: dict[str, Any] | None = None,
+    ) -> None:
+        """One record failed: a dead letter in the page's commit (another try of one still
+        open counts up), the summary's failures, a warning in the log."""
+        commit.failures.append(
+            DeadLetter(
+                self.name, record_id, reason, code=code, fields=fields, payload=payload or {}
+            )
+        )
+        summary.failures.append((record_id, reason))
+        log.warning("stream.record_failed", stream=self.name, record_id=record_id, code=code)
+
+    # -- what a stream supplies --------------------------------------------------------------
+    def _prepare(self, summary: S, due: Due) -> None:
+        """Before anything is read (a check of the stream's mapping, say)."""
+
+    @abstractmethod
+    def _by_ids(self, ids: list[str], summary: S, due: Due) -> None:
+        """Read these records by id and handle them as pages that leave the cursor alone,
+        doing the work `due` holds for them."""
+
+    @abstractmethod
+    def _changed(self, summary: S, due: Due) -> None:
+        """The records changed since the cursor, a page at a time, each recorded with the
+        cursor it reached; records `due` named were handled by id already this pass."""
+
+    def _finish(self, summary: S) -> None:
+        """After the pass (counts the summary reads from the store, say)."""
