@@ -11,14 +11,13 @@ and the count of tries, and is tried again by the next pass.
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import structlog
 
-from connector.display import for_terminal
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.state.work import outstanding
+from connector.streams.base import Summary, new_run_id
 from connector.streams.sides import HubSpotSide
 
 log = structlog.get_logger(__name__)
@@ -29,20 +28,14 @@ PAGE_SIZE = 100
 
 
 @dataclass
-class WriteBackSummary:
+class WriteBackSummary(Summary):
     """What one pass of owed write-backs did, for people (`render`) and tests (the counts)."""
 
-    run_id: str
     owed: int = 0  # contacts owed a write-back when the step started
     completed: int = 0  # of those, now showing everything owed
     gone: int = 0  # contacts HubSpot no longer has: nothing left to write to
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (HubSpot id, reason)
 
-    @property
-    def failed(self) -> int:
-        return len(self.failures)
-
-    def render(self) -> str:
+    def lines(self) -> list[str]:
         lines = [
             f"write-backs {self.run_id}: {self.completed} write-backs owed to HubSpot completed"
             f", {self.failed} still owed"
@@ -50,7 +43,7 @@ class WriteBackSummary:
         if self.gone:
             lines.append(f"  {self.gone} contacts owed a write-back no longer exist in HubSpot")
         lines += [f"  still owed: HubSpot contact {cid}: {why}" for cid, why in self.failures]
-        return for_terminal("\n".join(lines))
+        return lines
 
 
 class WriteBacks:
@@ -63,7 +56,7 @@ class WriteBacks:
 
     def run_once(self, run_id: str | None = None) -> WriteBackSummary:
         """Every write-back owed when the step starts, once (a refusal waits for the next)."""
-        summary = WriteBackSummary(run_id or uuid.uuid4().hex[:12])
+        summary = WriteBackSummary(run_id or new_run_id())
         after: str | None = None
         while True:
             owed = self.store.owed_writebacks(after=after, limit=self.page_size)
