@@ -13,9 +13,8 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 
-from connector.hubspot.search import MAX_CALLER_FILTERS
 from connector.mapping.model import Condition, Include
-from connector.model import SearchFilter
+from connector.model import MAX_CALLER_FILTERS, SearchFilter
 
 Properties = Mapping[str, str | None]
 

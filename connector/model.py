@@ -140,6 +140,11 @@ class DeadLetter:
     last_failed_at: datetime | None = None
 
 
+#: Filters a caller may put in one group of a contacts search: HubSpot allows 6 per group, and
+#: the HubSpot gateway adds 3 of its own (change time from and until, and the id for keyset).
+MAX_CALLER_FILTERS = 3
+
+
 @dataclass(frozen=True)
 class SearchFilter:
     """One HubSpot search filter (`EQ`, `IN`, `GTE`, `HAS_PROPERTY`, ...)."""

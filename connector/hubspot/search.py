@@ -23,7 +23,7 @@ from typing import Any
 
 import structlog
 
-from connector.model import HubSpotContact, SearchFilter
+from connector.model import MAX_CALLER_FILTERS, HubSpotContact, SearchFilter
 
 log = structlog.get_logger(__name__)
 
@@ -34,9 +34,8 @@ OBJECT_ID = "hs_object_id"
 #: HubSpot's search limits: filter groups, filters per group, filters in all.
 MAX_GROUPS, MAX_FILTERS_PER_GROUP, MAX_FILTERS = 5, 6, 18
 #: Filters added to each caller's group (change time from and until, and the id when reading an
-#: instant by keyset), so callers get this many per group.
-ADDED_FILTERS = 3
-MAX_CALLER_FILTERS = MAX_FILTERS_PER_GROUP - ADDED_FILTERS
+#: instant by keyset): callers get `MAX_CALLER_FILTERS` per group.
+ADDED_FILTERS = MAX_FILTERS_PER_GROUP - MAX_CALLER_FILTERS
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Fetch = Callable[[dict[str, Any]], Mapping[str, Any]]
