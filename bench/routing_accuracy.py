@@ -6,7 +6,7 @@
 Two runs over the same cases, in batches of `--batch` leads:
 
 - matching alone: the account universe is loaded into an in-memory sandbox org; per batch
-  `candidate_keys` → `candidate_soql` → the sandbox's SOQL engine → `match_lead`;
+  `candidate_keys` → `candidate_accounts` → the sandbox's SOQL engine → `match_lead`;
 - the real `Router`: an HTTPS sandbox (in-process) seeded with the universe, a
   `SalesforceGateway` logged in with the password flow, and `routing_config` (global when the
   ultimate parent has `Global_Account__c = true`, as the shipped routing.yaml says; ambiguous
@@ -63,13 +63,15 @@ from connector.routing.match import (
     LeadFacts,
     Match,
     MatchConfig,
+    account_search,
     candidate_keys,
-    candidate_soql,
     contenders,
     match_lead,
 )
 from connector.routing.router import Router, RoutingInput
 from connector.salesforce.gateway import SalesforceGateway
+from connector.salesforce.queries import candidate_accounts
+from connector.salesforce.reads import SalesforceReads
 from connector.sandbox.app import SandboxConfig
 from connector.sandbox.env import sandbox_settings
 from connector.sandbox.journal import Entry
@@ -246,9 +248,9 @@ def fetch_candidates(
     universe: Universe, leads: Sequence[LeadFacts], config: MatchConfig, stats: FetchStats
 ) -> list[AccountCandidate]:
     """The candidate accounts of a batch of leads, fetched from the sandbox org with the SOQL
-    `candidate_soql` writes, searching `DOMAIN_FIELDS`."""
+    `candidate_accounts` writes, searching `DOMAIN_FIELDS`."""
     keys = candidate_keys(leads, config)
-    queries = candidate_soql(keys, FIELDS, domain_fields=DOMAIN_FIELDS)
+    queries = candidate_accounts(account_search(keys, DOMAIN_FIELDS), FIELDS)
     stats.batches += 1
     stats.queries += len(queries)
     stats.per_batch_queries.append(len(queries))
@@ -357,9 +359,10 @@ class BatchCalls:
     queries: tuple[str, ...] = ()  # `FROM` of each query sent, alone or in a Composite call
 
 
-class QueryRecorder:
+class QueryRecorder(SalesforceReads):
     """A Salesforce gateway noting the object each query given to it reads (a Composite call's
-    queries are not in the sandbox's journal)."""
+    queries are not in the sandbox's journal): its typed reads are the gateway's, over the
+    gateway's `query` and `query_many`."""
 
     def __init__(self, gateway: SalesforceGateway) -> None:
         self._gateway = gateway

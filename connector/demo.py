@@ -18,7 +18,6 @@ from typing import Any
 from connector.failures import table
 from connector.model import RecordUpdate
 from connector.salesforce.gateway import SalesforceGateway
-from connector.salesforce.soql import soql
 from connector.sandbox.env import sandbox_settings
 from connector.sandbox.seed import read_seed
 from connector.sandbox.server import SandboxServer
@@ -53,23 +52,16 @@ def run_demo(mappings_dir: Path, echo: Callable[[str], object] = print) -> None:
             echo(_calls(Counter(e.api for e in journal.entries())))
 
             echo("\n== a few Leads read back from Salesforce, with the owner routing chose")
+            ext = settings.salesforce_external_id_field
             for global_lead in (True, False):
-                rows = connector.salesforce.query(
-                    soql(
-                        "SELECT Id, Name, Company, Status, Owner.Name, Global_Lead__c, "
-                        "HubSpot_Contact_Id__c FROM Lead WHERE HubSpot_Contact_Id__c != null "
-                        "AND Global_Lead__c = {} ORDER BY CreatedDate DESC LIMIT {}",
-                        global_lead,
-                        3,
-                    )
-                )
+                rows = connector.salesforce.routed_leads(ext, global_lead=global_lead, limit=3)
                 for row in rows:
                     owner = (row.get("Owner") or {}).get("Name")
                     kind = "global  " if row["Global_Lead__c"] else "regional"
                     echo(
                         f"  {row['Id']}  {kind} {row['Name']!s:<22.22} "
                         f"{row['Company']!s:<26.26} owner {owner!s:<18} "
-                        f"(HubSpot {row['HubSpot_Contact_Id__c']})"
+                        f"(HubSpot {row[ext]})"
                     )
 
             echo("\n== second pass: nothing changed, so nothing is written")
@@ -115,19 +107,14 @@ def _sales_works(settings: Any, username: str, echo: Callable[[str], object]) ->
     """A rep, logged in as themselves, accepts three of their Leads and rejects two with a
     reason; the HubSpot ids of the five."""
     rep = SalesforceGateway.connect(settings.model_copy(update={"salesforce_username": username}))
-    leads = rep.query(
-        soql(
-            "SELECT Id, Name, HubSpot_Contact_Id__c FROM Lead WHERE Owner.Username = {} "
-            "AND IsConverted = false AND HubSpot_Contact_Id__c != null ORDER BY Name LIMIT 5",
-            username,
-        )
-    )
+    ext = settings.salesforce_external_id_field
+    leads = rep.open_leads_owned_by(ext, username, limit=5)
     changes = [{"Status": "Working - Contacted"}] * 3 + [
         {"Status": "Closed - Not Converted", "Rejection_Reason__c": "No budget this year"},
         {"Status": "Closed - Not Converted", "Rejection_Reason__c": "Student, not a buyer"},
     ]
     updates = [
-        RecordUpdate(lead["HubSpot_Contact_Id__c"], lead["Id"], change)
+        RecordUpdate(lead[ext], lead["Id"], change)
         for lead, change in zip(leads, changes, strict=False)
     ]
     for update, lead in zip(updates, leads, strict=False):

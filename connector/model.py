@@ -44,6 +44,64 @@ class SalesforceMatch:
 
 
 @dataclass(frozen=True)
+class LeadStatusValue:
+    """One row of the org's LeadStatus: the value Lead.Status takes, and whether it is one a
+    conversion sets."""
+
+    api_name: str
+    label: str
+    converted: bool
+
+    def as_row(self) -> tuple[str, str, bool]:
+        """`(ApiName, MasterLabel, IsConverted)`, as `connector.mapping.conversion` checks it."""
+        return (self.api_name, self.label, self.converted)
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """A Salesforce user as routing needs it."""
+
+    id: str
+    name: str
+    username: str
+    active: bool
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueInfo:
+    """A Salesforce queue (a Group of type Queue)."""
+
+    id: str
+    name: str
+    developer_name: str
+
+
+@dataclass(frozen=True)
+class Opportunity:
+    """An open opportunity: whose it is and on which account."""
+
+    id: str
+    account_id: str
+    owner_id: str
+
+
+@dataclass(frozen=True)
+class AccountSearch:
+    """Which accounts to read as a batch's candidates (routing's matching decides what to look
+    for; the query is Salesforce's business): every account one of whose `domain_fields`
+    contains one of `domains` (each spelling routing wants searched, in search order) or
+    `website_words`, or whose Name matches one of `names`. Each of `names` is a tuple of LIKE
+    patterns that must all occur in the name, each pattern a tuple of literal parts joined by
+    single-character wildcards (`("m", "ll", "r")` is `%m_ll_r%`)."""
+
+    domains: tuple[str, ...] = ()
+    website_words: tuple[str, ...] = ()
+    names: tuple[tuple[tuple[str, ...], ...], ...] = ()
+    domain_fields: tuple[str, ...] = ("Website",)
+
+
+@dataclass(frozen=True)
 class LeadUpsert:
     """One Lead to upsert by external id (the HubSpot contact id)."""
 

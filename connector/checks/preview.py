@@ -76,6 +76,9 @@ class Existing:
     #: The linked Lead is converted: the Contact it became, its values under the Lead field
     #: names (what a sync compares and writes there instead).
     converted: dict[str, Any] | None = None
+    #: Why a sync fails the contact instead (its email matches a Lead linked to another
+    #: contact), in the sync's words.
+    conflict: str | None = None
 
 
 def preview(plan: LeadPlan, contact: HubSpotContact, existing: Existing) -> RecordPreview:
@@ -91,6 +94,8 @@ def preview(plan: LeadPlan, contact: HubSpotContact, existing: Existing) -> Reco
         }
     except MappingFailure as failure:
         return RecordPreview(**base, action="fail", reason=f"MAPPING_FAILED: {failure}")
+    if existing.conflict is not None:
+        return RecordPreview(**base, action="fail", reason=existing.conflict)
     if existing.converted is not None:
         return _converted(plan, contact, existing.converted, forward, base)
     lead = existing.lead
@@ -194,6 +199,8 @@ def _field(
 
 
 def _moment(value: Any) -> datetime | None:
+    if isinstance(value, datetime):  # as the gateway's reads give it
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if not value:
         return None
     try:

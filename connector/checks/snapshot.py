@@ -23,18 +23,17 @@ from typing import Any, Protocol
 
 from connector.errors import ConfigError, FatalApiError
 from connector.files.suggest import did_you_mean
+from connector.model import LeadStatusValue
 from connector.routing.config import QUEUE_PREFIX, USER_PREFIX, is_id
-from connector.routing.directory import Directory, QueueInfo, UserInfo, id_key
-from connector.routing.router import QUEUE_QUERIES, USER_QUERIES, owner_queries
-from connector.salesforce.soql import soql
+from connector.routing.directory import Directory, id_key
+from connector.salesforce import queries
+from connector.salesforce.reads import lead_statuses_of, queue_of, user_of
 from connector.streams.leads.decide import is_list_id
 
 #: 2: the Contact describe, other objects' describes, Lead statuses and lists were added.
 #: 3: routing.yaml's users and queues were added.
 CACHE_FORMAT = 3
 CACHE_NAME = ".schema-cache.json"
-#: The query the conversion pass checks conversion.yaml with (connector.streams.conversions.stream).
-LEAD_STATUS_QUERY = "SELECT ApiName, MasterLabel, IsConverted FROM LeadStatus"
 
 
 @dataclass(frozen=True)
@@ -80,20 +79,6 @@ class HubSpotProperty:
     options: tuple[str, ...] = ()
     read_only: bool = False
     calculated: bool = False
-
-
-@dataclass(frozen=True)
-class LeadStatusValue:
-    """One row of the org's LeadStatus: the value Lead.Status takes, and whether it is one a
-    conversion sets."""
-
-    api_name: str
-    label: str
-    converted: bool
-
-    def as_row(self) -> tuple[str, str, bool]:
-        """`(ApiName, MasterLabel, IsConverted)`, as `connector.mapping.conversion` checks it."""
-        return (self.api_name, self.label, self.converted)
 
 
 @dataclass(frozen=True)
@@ -313,18 +298,6 @@ def contact_properties(properties: list[Mapping[str, Any]]) -> dict[str, HubSpot
     return out
 
 
-def lead_statuses(rows: Sequence[Mapping[str, Any]]) -> tuple[LeadStatusValue, ...]:
-    """The rows of `LEAD_STATUS_QUERY` (ApiName may be absent: then the label is the value)."""
-    return tuple(
-        LeadStatusValue(
-            api_name=str(r.get("ApiName") or r["MasterLabel"]),
-            label=str(r["MasterLabel"]),
-            converted=bool(r.get("IsConverted")),
-        )
-        for r in rows
-    )
-
-
 def hubspot_list(answer: Mapping[str, Any]) -> HubSpotList:
     """A list definition of the Lists API."""
     return HubSpotList(
@@ -508,9 +481,11 @@ def fetch(
     for path in dict.fromkeys(needs.paths):
         walk_path(path, describe)
     owner_queries = OwnerQueries.build(needs.users, needs.queues)
-    texts = [soql(LEAD_STATUS_QUERY)] if needs.lead_statuses else []
+    # The same LeadStatus query the conversion stream checks conversion.yaml with
+    # (`SalesforceReads.lead_statuses`), here with the owner queries in one call.
+    texts = [queries.lead_statuses()] if needs.lead_statuses else []
     results = _query_together(salesforce, [*texts, *owner_queries.texts])
-    statuses = lead_statuses(results[0]) if needs.lead_statuses else None
+    statuses = lead_statuses_of(results[0]) if needs.lead_statuses else None
     owners = (
         owner_queries.owners(needs.users, needs.queues, results[len(texts) :])
         if needs.users or needs.queues
@@ -547,12 +522,6 @@ SUGGESTION_LIMIT = 2000
 #: how similar a name must be (difflib's ratio, as `did_you_mean` has it) to be one.
 CLOSE_NAMES = 3
 CLOSE_CUTOFF = 0.6
-ACTIVE_USERNAMES_QUERY = (
-    "SELECT Username FROM User WHERE IsActive = true ORDER BY Username LIMIT {limit}"
-)
-QUEUE_NAMES_QUERY = (
-    "SELECT DeveloperName FROM Group WHERE Type = 'Queue' ORDER BY DeveloperName LIMIT {limit}"
-)
 
 
 @dataclass(frozen=True)
@@ -569,20 +538,20 @@ class OwnerQueries:
     def build(cls, users: Sequence[str], queues: Sequence[str]) -> OwnerQueries:
         texts: list[str] = []
         kinds: list[str] = []
-        for kind, refs, prefix, templates, names_query in (
-            ("users", users, USER_PREFIX, USER_QUERIES, ACTIVE_USERNAMES_QUERY),
-            ("queues", queues, QUEUE_PREFIX, QUEUE_QUERIES, QUEUE_NAMES_QUERY),
+        for kind, refs, prefix, looking_up, all_names in (
+            ("users", users, USER_PREFIX, queries.users, queries.active_usernames),
+            ("queues", queues, QUEUE_PREFIX, queries.queues, queries.queue_names),
         ):
             ids = sorted({r for r in refs if is_id(r, prefix)})
             # As the router sends them: usernames without case, DeveloperNames as written.
             names = sorted(
                 {r.casefold() if kind == "users" else r for r in refs if not is_id(r, prefix)}
             )
-            looked_up = owner_queries(templates, ids, names)
+            looked_up = looking_up(ids, names)
             texts += looked_up
             kinds += [kind] * len(looked_up)
             if names:
-                texts.append(soql(names_query, limit=SUGGESTION_LIMIT))
+                texts.append(all_names(SUGGESTION_LIMIT))
                 kinds.append("usernames" if kind == "users" else "queue_names")
         return cls(tuple(texts), tuple(kinds))
 
@@ -595,14 +564,8 @@ class OwnerQueries:
         for kind, result in zip(self.kinds, results, strict=True):
             rows[kind] += result
         directory = Directory(
-            users=[
-                UserInfo(str(r["Id"]), "", str(r.get("Username") or ""), bool(r.get("IsActive")))
-                for r in rows.get("users", [])
-            ],
-            queues=[
-                QueueInfo(str(r["Id"]), "", str(r.get("DeveloperName") or ""))
-                for r in rows.get("queues", [])
-            ],
+            users=[user_of(r) for r in rows.get("users", [])],
+            queues=[queue_of(r) for r in rows.get("queues", [])],
         )
         usernames = [str(r.get("Username") or "") for r in rows.get("usernames", [])]
         queue_names = [str(r.get("DeveloperName") or "") for r in rows.get("queue_names", [])]

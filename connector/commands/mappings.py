@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -33,6 +33,13 @@ from connector.errors import LeadbridgeError
 from connector.files.loader import Problem
 from connector.settings import Settings, load_offline_settings, load_settings
 from connector.urls import shown_url
+
+if TYPE_CHECKING:
+    from connector.checks.preview import Existing
+    from connector.hubspot.gateway import HubSpotGateway
+    from connector.mapping.plan import LeadPlan
+    from connector.model import HubSpotContact
+    from connector.salesforce.gateway import SalesforceGateway
 
 
 @click.group("mappings")
@@ -250,7 +257,7 @@ def plan_command(limit: int, emails: Sequence[str], output: str) -> None:
         contacts, existing = _read(
             settings, plan, limit, [e.strip() for e in emails], hubspot, salesforce
         )
-        records = [preview(plan, c, existing(c)) for c in contacts]
+        records = [preview(plan, c, existing[c.id]) for c in contacts]
     upcoming = _next_pass(
         settings, [(r, c.updated_at) for r, c in zip(records, contacts, strict=True)]
     )
@@ -311,16 +318,16 @@ def _next_pass(settings: Settings, records: list[tuple[Any, datetime]]) -> Any:
 
 def _read(
     settings: Settings,
-    plan: Any,
+    plan: LeadPlan,
     limit: int,
     emails: list[str],
-    hubspot: Any,
-    salesforce: Any,
-) -> tuple[list[Any], Any]:
-    """The contacts to preview and, for each, what Salesforce has: searches and queries only."""
+    hubspot: HubSpotGateway,
+    salesforce: SalesforceGateway,
+) -> tuple[list[HubSpotContact], dict[str, Existing]]:
+    """The contacts to preview and, by contact id, what Salesforce has for each: searches and
+    queries only."""
     from itertools import islice
 
-    from connector.checks.preview import Existing
     from connector.lifecycle import search_filters
     from connector.model import SearchFilter
 
@@ -333,44 +340,73 @@ def _read(
     pages = hubspot.changed_contacts(None, properties, any_of=any_of)
     contacts = list(islice((c for page in pages for c in page), limit))
     if not contacts:
-        return [], lambda _contact: Existing()
-    ext = settings.salesforce_external_id_field
-    fields = ["Id", "Email", "LastModifiedDate", ext, *plan.salesforce_fields()]
-    columns = list(dict.fromkeys(fields))
-    linked: dict[str, dict[str, Any]] = {}
-    by_id = "SELECT {columns:fields} FROM Lead WHERE {ext:literal} IN {values}"
-    converted_columns = [*columns, "IsConverted", "ConvertedContactId"]
-    for record in _select(
-        salesforce, by_id, [c.id for c in contacts], columns=converted_columns, ext=ext
-    ):
-        linked[record[ext]] = record
+        return [], {}
+    return contacts, _existing(
+        contacts, plan, salesforce, external_id_field=settings.salesforce_external_id_field
+    )
+
+
+def _existing(
+    contacts: Sequence[HubSpotContact],
+    plan: LeadPlan,
+    salesforce: SalesforceGateway,
+    *,
+    external_id_field: str,
+) -> dict[str, Existing]:
+    """What Salesforce holds for each contact, read with the reads a sync makes
+    (`connector.salesforce.reads`). Without the state store's links, a contact's Lead is the one
+    carrying its id; the others are looked up by email (`find_by_emails`, as the contacts
+    stream does), and what that finds is chosen by the stream's own rule (`decide`), so a plan
+    says what a pass would do: link, already a customer, or fail on a Lead linked to another
+    contact."""
+    from connector.checks.preview import Existing
+    from connector.model import SalesforceMatch
+    from connector.streams.contacts.decide import decide
+
+    ext = external_id_field
+    fields = ["Email", "LastModifiedDate", ext, *plan.salesforce_fields()]
+    linked = salesforce.linked_leads([c.id for c in contacts], fields, external_id_field=ext)
     people = _converted_people(salesforce, plan, linked)
-    addresses = sorted({c.email.lower() for c in contacts if c.email and c.id not in linked})
-    by_email: dict[str, dict[str, Any]] = {}
-    customers: dict[str, str] = {}
-    leads = "SELECT {columns:fields} FROM Lead WHERE IsConverted = false AND Email IN {values}"
-    for record in _select(salesforce, leads, addresses, columns=columns):
-        if not record.get(ext):
-            by_email.setdefault((record.get("Email") or "").lower(), record)
-    contacts_by_email = "SELECT Id, Email FROM Contact WHERE Email IN {values}"
-    for record in _select(salesforce, contacts_by_email, addresses):
-        customers.setdefault((record.get("Email") or "").lower(), record["Id"])
-
-    def existing(contact: Any) -> Existing:
+    unlinked = [c for c in contacts if c.id not in linked and c.email]
+    found: dict[str, list[SalesforceMatch]] = {}
+    lookup = sorted({(c.email or "").lower() for c in unlinked})
+    for match in salesforce.find_by_emails(lookup) if lookup else []:
+        found.setdefault(match.email.lower(), []).append(match)
+    chosen = {
+        c.id: decide(
+            c,
+            qualified=True,
+            fields={},
+            values_hash="",
+            link=None,
+            last_hash=None,
+            matches=found.get((c.email or "").lower(), []),
+        )
+        for c in unlinked
+    }
+    targets = [d.target_id for d in chosen.values() if d.known and d.target_id]
+    leads = salesforce.current_leads(targets, fields) if targets else {}
+    existing: dict[str, Existing] = {}
+    for contact in contacts:
+        decision = chosen.get(contact.id)
         if contact.id in people:
-            return Existing(converted=people[contact.id])
-        if contact.id in linked:
-            return Existing(lead=linked[contact.id], linked=True)
-        email = (contact.email or "").lower()
-        if email in customers:
-            return Existing(contact_id=customers[email])
-        return Existing(lead=by_email.get(email))
-
-    return contacts, existing
+            existing[contact.id] = Existing(converted=people[contact.id])
+        elif contact.id in linked:
+            existing[contact.id] = Existing(lead=linked[contact.id], linked=True)
+        elif decision is None or (decision.action == "upsert" and not decision.known):
+            existing[contact.id] = Existing()
+        elif decision.action == "link_contact":
+            existing[contact.id] = Existing(contact_id=decision.target_id)
+        elif decision.action == "fail":
+            existing[contact.id] = Existing(conflict=decision.reason)
+        else:  # a Lead found by email: to link (or carrying the contact's id already)
+            lead = leads.get(decision.target_id or "")
+            existing[contact.id] = Existing(lead=lead, linked=decision.action == "upsert")
+    return existing
 
 
 def _converted_people(
-    salesforce: Any, plan: Any, linked: dict[str, dict[str, Any]]
+    salesforce: SalesforceGateway, plan: LeadPlan, linked: dict[str, dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
     """The Contacts converted Leads became, by HubSpot id, each under the Lead field names
     whose values go there after conversion (lead.yaml `contact:`)."""
@@ -386,12 +422,7 @@ def _converted_people(
     }
     if not became or not targets:
         return {}
-    columns = list(dict.fromkeys(["Id", "LastModifiedDate", *targets.values()]))
-    template = "SELECT {columns:fields} FROM Contact WHERE Id IN {values}"
-    rows = {
-        str(row["Id"]): row
-        for row in _select(salesforce, template, sorted(set(became.values())), columns=columns)
-    }
+    rows = salesforce.current_contacts(sorted(set(became.values())), list(targets.values()))
     people: dict[str, dict[str, Any]] = {}
     for hubspot_id, contact_id in became.items():
         row = rows.get(contact_id)
@@ -403,16 +434,3 @@ def _converted_people(
                 "LastModifiedDate": row.get("LastModifiedDate"),
             }
     return people
-
-
-def _select(
-    salesforce: Any, template: str, values: list[str], **names: Any
-) -> list[dict[str, Any]]:
-    """The SOQL `template` run for `values` in IN-list chunks (`{values}`), through the SOQL
-    helper: names as checked literals/field lists, values escaped."""
-    from connector.salesforce.soql import in_chunks, soql
-
-    records: list[dict[str, Any]] = []
-    for chunk in in_chunks(values, 9_000, 200):
-        records += salesforce.query(soql(template, values=chunk, **names))
-    return records

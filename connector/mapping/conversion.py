@@ -170,7 +170,7 @@ def check_converted_status(
     mapping: ConversionMapping, allowed: Sequence[str], *, source: str = "conversion.yaml"
 ) -> None:
     """MappingError naming `source` unless `converted_status` is one of the org's converted
-    Lead statuses (`SELECT MasterLabel FROM LeadStatus WHERE IsConverted = true`)."""
+    Lead statuses (the LeadStatus rows with `IsConverted`)."""
     if mapping.converted_status not in allowed:
         msg = (
             f"{source}: converted_status {mapping.converted_status!r} is not a converted Lead "

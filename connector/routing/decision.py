@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from connector.model import Opportunity as Opportunity  # an input of every decision
 from connector.routing.directory import OwnerKind
 
 
@@ -58,12 +59,3 @@ class RoutingDecision:
             return NOTHING_FITS
         country = (self.explain.get("lead") or {}).get("country")
         return "no country given" if country is None else f"no rule for country {country!r}"
-
-
-@dataclass(frozen=True)
-class Opportunity:
-    """An open opportunity: whose it is and on which account."""
-
-    id: str
-    account_id: str
-    owner_id: str

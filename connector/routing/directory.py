@@ -13,29 +13,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from connector.errors import MappingError
+from connector.model import QueueInfo, UserInfo
 from connector.routing.config import QUEUE_PREFIX, USER_PREFIX, OwnerRef, RoutingConfig, is_id
 
 OwnerKind = Literal["User", "Group"]
-
-
-@dataclass(frozen=True)
-class UserInfo:
-    """A Salesforce user as routing needs it."""
-
-    id: str
-    name: str
-    username: str
-    active: bool
-    role: str | None = None
-
-
-@dataclass(frozen=True)
-class QueueInfo:
-    """A Salesforce queue (a Group of type Queue)."""
-
-    id: str
-    name: str
-    developer_name: str
 
 
 @dataclass(frozen=True)

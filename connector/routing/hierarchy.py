@@ -1,6 +1,6 @@
 """Account hierarchies: from matched accounts up `ParentId` to their ultimate parents.
 
-A whole batch climbs together, five levels a query (`Parent.Parent.Parent.Parent.Name` is the
+A whole batch climbs together, five levels a read (`Parent.Parent.Parent.Parent.Name` is the
 deepest path SOQL allows), from the highest ids found so far, with every account seen kept for
 the pass. A `ParentId` cycle, a chain deeper than the limit or a parent that cannot be read ends
 that one chain with an error naming the accounts; nothing loops, whatever the org holds.
@@ -15,16 +15,14 @@ from typing import Any
 
 import structlog
 
-from connector.salesforce.soql import in_chunks, soql
-
 log = structlog.get_logger(__name__)
 
-Query = Callable[[str], list[dict[str, Any]]]
+#: Reads accounts by id: `(ids, fields)` → one row per account found, parent paths as nested
+#: records (`SalesforceGateway.accounts_by_id`).
+AccountsById = Callable[[Sequence[str], Sequence[str]], list[dict[str, Any]]]
 
 #: Levels (the account and its ancestors) one query returns in full: a path may hold five names.
 LEVELS_PER_QUERY = 5
-#: Longest IN list one query carries; the query travels in a URL (16 KB with the headers).
-MAX_IN_LIST_CHARS = 9_000
 #: Account fields every walk reads; `fields` of the walker add to them.
 BASE_FIELDS = ("Name", "ParentId", "OwnerId")
 
@@ -65,32 +63,29 @@ class Hierarchy:
 class HierarchyWalker:
     """Walks `ParentId` for many accounts at once; keeps every account it saw (one per pass).
 
-    `query` runs one SOQL text and returns its records without `attributes`, parent paths as
-    nested dicts (what `SalesforceGateway.query` does). `fields` are extra Account fields to read
-    on every level (those the global policy looks at). `max_depth` is the most accounts a chain
-    may hold, the matched account included.
+    `read` reads accounts by id with the fields asked for, parent paths as nested dicts (what
+    `SalesforceGateway.accounts_by_id` does, as many queries as the ids need). `fields` are
+    extra Account fields to read on every level (those the global policy looks at).
+    `max_depth` is the most accounts a chain may hold, the matched account included.
     """
 
     def __init__(
         self,
-        query: Query,
+        read: AccountsById,
         *,
         fields: Sequence[str] = (),
         max_depth: int = 10,
         levels_per_query: int = LEVELS_PER_QUERY,
-        max_in_list_chars: int = MAX_IN_LIST_CHARS,
     ) -> None:
         if max_depth < 1 or not 1 <= levels_per_query <= LEVELS_PER_QUERY:
             msg = f"max_depth must be >= 1, levels_per_query 1..{LEVELS_PER_QUERY}"
             raise ValueError(msg)
-        self._query = query
+        self._read = read
         self._fields = tuple(dict.fromkeys(f for f in fields if f.lower() not in _BASE_LOWER))
         self._max_depth = max_depth
         self._levels = levels_per_query
-        self._max_chars = max_in_list_chars
         self._nodes: dict[str, AccountNode] = {}
         self._missing: set[str] = set()
-        self.queries = 0  # how many queries this walker has sent
 
     # -- what to select --------------------------------------------------------------------------
     def select_fields(self) -> list[str]:
@@ -193,14 +188,10 @@ class HierarchyWalker:
         return Hierarchy(account_id=account_id, chain=tuple(chain), error=error)
 
     def _fetch(self, ids: Sequence[str]) -> None:
-        names = self.select_fields()
-        for chunk in in_chunks(ids, self._max_chars):
-            rows = self._query(soql("SELECT {:fields} FROM Account WHERE Id IN {}", names, chunk))
-            self.queries += 1
-            self.absorb(rows)
-            for account_id in chunk:
-                if _key(account_id) not in self._nodes:
-                    self._missing.add(_key(account_id))
+        self.absorb(self._read(ids, self.select_fields()))
+        for account_id in ids:
+            if _key(account_id) not in self._nodes:
+                self._missing.add(_key(account_id))
         log.debug("routing.hierarchy.fetched", accounts=len(ids), known=len(self._nodes))
 
 

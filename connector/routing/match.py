@@ -1,6 +1,6 @@
 """Lead-to-account matching: which existing accounts a lead belongs to, best first, and why.
 
-Pure: the caller fetches the candidate accounts (`candidate_keys` → `candidate_soql` → its
+Pure: the caller fetches the candidate accounts (`candidate_keys` → `account_search` → its
 gateway) and hands them in as `AccountCandidate`s. Three tiers, best first:
 
 1. domain: the lead's email domain is one of the account's known domains (the registrable
@@ -18,7 +18,7 @@ opportunities. Whether the best one is clear or ambiguous is for the caller to s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -27,6 +27,7 @@ from pydantic import Field, field_validator
 from rapidfuzz import fuzz
 
 from connector.files.strict import Strict
+from connector.model import AccountSearch
 from connector.routing.domains import (
     DEFAULT_FREE_MAIL_DOMAINS,
     FreeMail,
@@ -47,7 +48,6 @@ from connector.routing.normalize import (
     search_words,
     spellings,
 )
-from connector.salesforce.soql import soql
 
 Tier = Literal["domain", "name", "fuzzy"]
 #: A Salesforce field API name (`Website`, `Domains__c`).
@@ -440,58 +440,14 @@ def _website_word(text: str) -> str:
     return word if word.isascii() and len(word) >= 4 else ""
 
 
-def candidate_soql(
-    keys: CandidateKeys,
-    fields: Sequence[str],
-    *,
-    domain_fields: Sequence[str] = ("Website",),
-    max_chars: int = 20_000,
-) -> list[str]:
-    """SOQL texts fetching the accounts `keys` point to (`fields` of each), every one within
-    `max_chars`: `Website LIKE '%globex.se%' OR Name LIKE '%gl_b_x%' OR ...`.
-
-    Built only with the escaping helper: domains and name parts go in through `{:like}`, so
-    quotes, backslashes, `%` and `_` in them match literally. `domain_fields` names the fields
-    holding domains (a custom field of extra domains, say). A GET `/query` also carries the text
-    URL-encoded in its URI (16,384 bytes at most): send long ones through Composite, or lower
-    `max_chars`.
-    """
-    head = "SELECT {:fields} FROM Account WHERE "
-    head_text = soql(head, list(fields))
-    clauses: list[tuple[str, list[Any]]] = []
-    for domain in keys.domains:
-        for spelled in dict.fromkeys((domain, ascii_domain(domain))):
-            for field in domain_fields:
-                clauses.append(("{:literal} LIKE '%{:like}%'", [field, spelled]))
-    for word in keys.website_words:
-        for field in domain_fields:
-            clauses.append(("{:literal} LIKE '%{:like}%'", [field, word]))
-    for search in keys.names:
-        patterns = [_like_template(parts) for parts in search]
-        template = " AND ".join("Name LIKE '%" + t + "%'" for t, _ in patterns)
-        if len(search) > 1:
-            template = "(" + template + ")"
-        clauses.append((template, [v for _, values in patterns for v in values]))
-    queries: list[str] = []
-    chunk: list[tuple[str, list[Any]]] = []
-    size = len(head_text)
-    for clause in clauses:
-        length = len(soql(clause[0], *clause[1])) + (4 if chunk else 0)  # " OR "
-        if chunk and size + length > max_chars:
-            queries.append(_query(head, fields, chunk))
-            chunk, size, length = [], len(head_text), length - 4
-        chunk.append(clause)
-        size += length
-    if chunk:
-        queries.append(_query(head, fields, chunk))
-    return queries
-
-
-def _like_template(parts: tuple[str, ...]) -> tuple[str, list[str]]:
-    return "_".join("{:like}" for _ in parts), list(parts)
-
-
-def _query(head: str, fields: Sequence[str], clauses: Iterable[tuple[str, list[Any]]]) -> str:
-    items = list(clauses)
-    template = head + " OR ".join(t for t, _ in items)
-    return soql(template, list(fields), *(v for _, values in items for v in values))
+def account_search(keys: CandidateKeys, domain_fields: Sequence[str]) -> AccountSearch:
+    """What the gateway reads candidate accounts by (`candidate_accounts`) for `keys`: each
+    domain in both spellings a website may be stored in (`müller.de`, `xn--mller-kva.de`),
+    searched in `domain_fields` (a custom field of extra domains, say) with the website words;
+    the names as they are."""
+    return AccountSearch(
+        domains=tuple(s for d in keys.domains for s in dict.fromkeys((d, ascii_domain(d)))),
+        website_words=keys.website_words,
+        names=keys.names,
+        domain_fields=tuple(domain_fields),
+    )

@@ -2,23 +2,22 @@
 
 For a whole batch, in a handful of API calls whatever its size: the candidate accounts (which
 also bring the first five levels of their hierarchies), the rest of the hierarchies, the open
-opportunities on them, and the users and queues involved. Queries that do not depend on each
-other travel together (`query_many`: one Composite call for up to five): the candidate queries
-in one call, the users and queues in another. Build one `Router` per pass: it keeps what it read
+opportunities on them, and the users and queues involved. It asks for each through a typed
+read of the gateway (`AccountSource`), which writes the SOQL and sends queries that do not
+depend on each other together (one Composite call for up to five): the candidate queries in one
+call, the users and queues in another. Build one `Router` per pass: it keeps what it read
 (accounts, users, queues, opportunities) for the pass's later batches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from itertools import zip_longest
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlencode
 
 import structlog
 
-from connector.model import HubSpotContact
+from connector.model import AccountSearch, HubSpotContact, Opportunity, QueueInfo, UserInfo
 from connector.routing.config import (
     QUEUE_PREFIX,
     USER_PREFIX,
@@ -26,28 +25,25 @@ from connector.routing.config import (
     is_id,
 )
 from connector.routing.config import load_routing as _load_routing
-from connector.routing.decision import Opportunity, RoutingDecision, RoutingInput
+from connector.routing.decision import RoutingDecision, RoutingInput
 from connector.routing.directory import (
     Directory,
-    QueueInfo,
-    UserInfo,
     check_config_refs,
     config_refs,
     id_key,
 )
 from connector.routing.domains import listed_domains
-from connector.routing.hierarchy import MAX_IN_LIST_CHARS, HierarchyWalker
+from connector.routing.hierarchy import HierarchyWalker
 from connector.routing.match import (
     AccountCandidate,
     LeadFacts,
     Match,
+    account_search,
     candidate_keys,
-    candidate_soql,
     contenders,
     match_lead,
 )
 from connector.routing.policy import Policy, RoundRobin, TurnStore
-from connector.salesforce.soql import in_chunks, soql
 
 __all__ = [
     "Router",
@@ -64,37 +60,28 @@ log = structlog.get_logger(__name__)
 MATCH_FIELDS = ("BillingCountry",)
 #: The domain field read as the account's website; the others list more domains.
 WEBSITE = "Website"
-#: Bytes a query may take in a URI (`q=...`), leaving room for the path and the headers within
-#: Salesforce's 16,384. A query sent in a Composite subrequest travels in the request body,
-#: for whose `url` Salesforce documents no limit of its own: it is held to the same bound.
-MAX_QUERY_URI_BYTES = 14_000
-FIRST_QUERY_CHARS = 12_000
-MIN_QUERY_CHARS = 2_000
 
 
-#: The users and queues queries, by (ids given, names given): an empty IN list is refused.
-USER_QUERIES = {
-    (True, True): "SELECT Id, Name, Username, IsActive, UserRole.Name FROM User "
-    "WHERE Id IN {ids} OR Username IN {names}",
-    (True, False): "SELECT Id, Name, Username, IsActive, UserRole.Name FROM User WHERE Id IN {ids}",
-    (False, True): "SELECT Id, Name, Username, IsActive, UserRole.Name FROM User "
-    "WHERE Username IN {names}",
-}
-QUEUE_QUERIES = {
-    (True, True): "SELECT Id, Name, DeveloperName FROM Group "
-    "WHERE Type = 'Queue' AND (Id IN {ids} OR DeveloperName IN {names})",
-    (True, False): "SELECT Id, Name, DeveloperName FROM Group WHERE Type = 'Queue' AND Id IN {ids}",
-    (False, True): "SELECT Id, Name, DeveloperName FROM Group "
-    "WHERE Type = 'Queue' AND DeveloperName IN {names}",
-}
+class AccountSource(Protocol):
+    """The reads routing makes of Salesforce (`SalesforceGateway`'s, from
+    `connector.salesforce.reads`): rows of accounts (parent paths as nested records), the open
+    opportunities on accounts, the users and queues by id or name."""
 
-
-class Queryable(Protocol):
-    """Anything that runs SOQL (`SalesforceGateway`). One that also has `query_many(texts)`
-    (records of each text, in order, in as few API calls as it can) gets independent queries
-    together."""
-
-    def query(self, text: str) -> list[dict[str, Any]]: ...
+    def candidate_accounts(
+        self, search: AccountSearch, fields: Sequence[str]
+    ) -> list[dict[str, Any]]: ...
+    def accounts_by_id(
+        self, account_ids: Sequence[str], fields: Sequence[str]
+    ) -> list[dict[str, Any]]: ...
+    def open_opportunities(self, account_ids: Sequence[str]) -> list[Opportunity]: ...
+    def owners(
+        self,
+        *,
+        user_ids: Sequence[str] = (),
+        usernames: Sequence[str] = (),
+        queue_ids: Sequence[str] = (),
+        developer_names: Sequence[str] = (),
+    ) -> tuple[list[UserInfo], list[QueueInfo]]: ...
 
 
 def load_routing(mappings_dir: str | Path) -> RoutingConfig:
@@ -108,18 +95,16 @@ class Router:
     def __init__(
         self,
         config: RoutingConfig,
-        salesforce: Queryable,
+        salesforce: AccountSource,
         *,
         state: TurnStore | None = None,
     ) -> None:
         self._config = config
-        self._query: Callable[[str], list[dict[str, Any]]] = salesforce.query
-        many = getattr(salesforce, "query_many", None)
-        self._many: Callable[[Sequence[str]], list[list[dict[str, Any]]]] = (
-            many if callable(many) else self._one_by_one
-        )
+        self._salesforce = salesforce
         self._walker = HierarchyWalker(
-            self._query, fields=config.account_fields(), max_depth=config.hierarchy.max_depth
+            salesforce.accounts_by_id,
+            fields=config.account_fields(),
+            max_depth=config.hierarchy.max_depth,
         )
         self._round_robin = RoundRobin(state)
         self._users: dict[str, UserInfo] = {}  # by id key
@@ -194,25 +179,13 @@ class Router:
         return decisions
 
     # -- reads -----------------------------------------------------------------------------------
-    def _query_many(self, texts: Sequence[str]) -> list[list[dict[str, Any]]]:
-        """The records of each of `texts`, in order: together in as few calls as the
-        Salesforce object can (its `query_many`), none for no texts."""
-        return self._many(texts) if texts else []
-
-    def _one_by_one(self, texts: Sequence[str]) -> list[list[dict[str, Any]]]:
-        """`query_many` for a Salesforce that has only `query`: one call per text."""
-        return [self._query(text) for text in texts]
-
     def _candidates(self, facts: Sequence[LeadFacts]) -> list[AccountCandidate]:
         """The accounts any lead could match, searched and read by `matching.domain_fields`
         too; their rows also seed the hierarchy walk."""
         keys = candidate_keys(facts, self._config.matching)
         domain_fields = self._config.matching.domain_fields
         fields = _unique_names([*self._walker.select_fields(), *domain_fields, *MATCH_FIELDS])
-        texts = _fitting(
-            lambda limit: candidate_soql(keys, fields, domain_fields=domain_fields, max_chars=limit)
-        )
-        rows = [row for result in self._query_many(texts) for row in result]
+        rows = self._salesforce.candidate_accounts(account_search(keys, domain_fields), fields)
         self._walker.absorb(rows)
         found: dict[str, AccountCandidate] = {}
         for row in rows:
@@ -251,20 +224,7 @@ class Router:
         ids = sorted(i for key, i in accounts.items() if key not in self._opportunities)
         for account_id in ids:
             self._opportunities[id_key(account_id)] = []
-        texts = [
-            soql(
-                "SELECT Id, OwnerId, AccountId FROM Opportunity "
-                "WHERE IsClosed = false AND AccountId IN {}",
-                chunk,
-            )
-            for chunk in in_chunks(ids, MAX_IN_LIST_CHARS)
-        ]
-        for row in (row for result in self._query_many(texts) for row in result):
-            opportunity = Opportunity(
-                id=str(row["Id"]),
-                account_id=str(row["AccountId"]),
-                owner_id=str(row["OwnerId"]),
-            )
+        for opportunity in self._salesforce.open_opportunities(ids):
             self._opportunities.setdefault(id_key(opportunity.account_id), []).append(opportunity)
 
     def _directory(self, owner_ids: Iterable[str]) -> Directory:
@@ -280,66 +240,24 @@ class Router:
         new_developer_names = sorted(
             d for d in developer_names if d.casefold() not in self._queue_refs_read
         )
-        user_texts = owner_queries(
-            USER_QUERIES,
-            sorted(i for i in user_ids if id_key(i) not in self._users),
-            new_usernames,
+        # Users and queues do not depend on each other: the gateway reads them together.
+        users, queues = self._salesforce.owners(
+            user_ids=sorted(i for i in user_ids if id_key(i) not in self._users),
+            usernames=new_usernames,
+            queue_ids=sorted(i for i in queue_ids if id_key(i) not in self._queues),
+            developer_names=new_developer_names,
         )
-        queue_texts = owner_queries(
-            QUEUE_QUERIES,
-            sorted(i for i in queue_ids if id_key(i) not in self._queues),
-            new_developer_names,
-        )
-        # Users and queues do not depend on each other: their queries travel together.
-        results = self._query_many([*user_texts, *queue_texts])
-        for row in (row for result in results[: len(user_texts)] for row in result):
-            self._add_user(row)
-        for row in (row for result in results[len(user_texts) :] for row in result):
-            self._add_queue(row)
+        self._users.update((id_key(u.id), u) for u in users)
+        self._queues.update((id_key(q.id), q) for q in queues)
         self._usernames_read.update(new_usernames)
         self._queue_refs_read.update(d.casefold() for d in new_developer_names)
         directory = Directory(list(self._users.values()), list(self._queues.values()))
         check_config_refs(self._config, directory)
         return directory
 
-    def _add_user(self, row: Mapping[str, Any]) -> None:
-        role = row.get("UserRole") or {}
-        user = UserInfo(
-            id=str(row["Id"]),
-            name=str(row.get("Name") or row.get("Username") or ""),
-            username=str(row.get("Username") or ""),
-            active=bool(row.get("IsActive")),
-            role=role.get("Name") if isinstance(role, Mapping) else None,
-        )
-        self._users[id_key(user.id)] = user
-
-    def _add_queue(self, row: Mapping[str, Any]) -> None:
-        queue = QueueInfo(
-            id=str(row["Id"]),
-            name=str(row.get("Name") or ""),
-            developer_name=str(row.get("DeveloperName") or ""),
-        )
-        self._queues[id_key(queue.id)] = queue
-
     def _account_name(self, account_id: str) -> str | None:
         node = self._walker.node(account_id)
         return node.name if node else self._accounts.get(account_id)
-
-
-def _fitting(build: Callable[[int], list[str]]) -> list[str]:
-    """Queries from `build(max_chars)`, with max_chars lowered until each fits in a GET URI.
-
-    Salesforce refuses a request whose URI and headers pass 16,384 bytes, and the URI carries
-    the query URL-encoded (a `%` or `'` takes three bytes).
-    """
-    limit = FIRST_QUERY_CHARS
-    while True:
-        texts = build(limit)
-        if limit <= MIN_QUERY_CHARS or all(
-            len(urlencode({"q": text})) <= MAX_QUERY_URI_BYTES for text in texts
-        ):
-            return texts
-        limit = max(MIN_QUERY_CHARS, limit * 3 // 4)
 
 
 def _unique_names(names: Iterable[str]) -> list[str]:
@@ -360,26 +278,6 @@ def _value(row: Mapping[str, Any], name: str) -> Any:
         return row[name]
     lower = name.lower()
     return next((v for k, v in row.items() if k.lower() == lower), None)
-
-
-def owner_queries(
-    templates: Mapping[tuple[bool, bool], str], ids: list[str], names: list[str]
-) -> list[str]:
-    """The users or queues queries (`USER_QUERIES`, `QUEUE_QUERIES`) for these ids and
-    names, cut to SOQL's limits: none for neither. `mappings validate` looks owners up with
-    the same queries, so both find the same."""
-    return [
-        soql(templates[bool(id_chunk), bool(name_chunk)], ids=id_chunk, names=name_chunk)
-        for id_chunk, name_chunk in _paired_chunks(ids, names)
-    ]
-
-
-def _paired_chunks(first: list[str], second: list[str]) -> list[tuple[list[str], list[str]]]:
-    """Both lists cut to fit the IN-list limit together, paired up for one query each."""
-    half = MAX_IN_LIST_CHARS // 2
-    firsts = list(in_chunks(first, half)) if first else []
-    seconds = list(in_chunks(second, half)) if second else []
-    return [(a or [], b or []) for a, b in zip_longest(firsts, seconds)]
 
 
 def parse_employees(value: str | None) -> int | None:

@@ -40,15 +40,16 @@ from connector.model import (
     WriteResult,
 )
 from connector.retry import retry_policy
-from connector.salesforce import auth
+from connector.salesforce import auth, queries
 from connector.salesforce.classify import (
     TRANSIENT_CODES,
     Resolution,
     classify,
     classify_record,
 )
+from connector.salesforce.reads import SalesforceReads
 from connector.salesforce.session import SalesforceSession, build_session
-from connector.salesforce.soql import IDS_PER_QUERY, MAX_IN_LIST_CHARS, in_chunks, moment, soql
+from connector.salesforce.soql import MAX_IN_LIST_CHARS, in_chunks, moment, soql
 from connector.settings import Settings, env_name
 from connector.unreachable import connection_error, gave_up
 from connector.urls import origin
@@ -128,8 +129,11 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-class SalesforceGateway:
-    """Salesforce as the engine sees it. Build it with `connect`; the constructor does no I/O."""
+class SalesforceGateway(SalesforceReads):
+    """Salesforce as the engine sees it. Build it with `connect`; the constructor does no I/O.
+
+    Its typed reads (`SalesforceReads`) run over `query` and `query_many` below.
+    """
 
     def __init__(
         self,
@@ -188,21 +192,12 @@ class SalesforceGateway:
         ext = self._settings.salesforce_external_id_field
         matches: list[SalesforceMatch] = []
         for chunk in in_chunks(list(unique.values()), MAX_IN_LIST_CHARS, EMAILS_PER_LOOKUP):
-            queries = {
-                "leads": soql(
-                    "SELECT Id, Email, {ext:literal}, OwnerId FROM Lead "
-                    "WHERE IsConverted = false AND Email IN {emails}",
-                    ext=ext,
-                    emails=chunk,
-                ),
-                "contacts": soql(
-                    "SELECT Id, Email, {ext:literal}, AccountId, OwnerId FROM Contact "
-                    "WHERE Email IN {emails}",
-                    ext=ext,
-                    emails=chunk,
-                ),
-            }
-            results = self._composite_queries(queries)
+            results = self._composite_queries(
+                {
+                    "leads": queries.leads_by_email(ext, chunk),
+                    "contacts": queries.contacts_by_email(ext, chunk),
+                }
+            )
             for obj, ref in (("Lead", "leads"), ("Contact", "contacts")):
                 matches.extend(
                     SalesforceMatch(
@@ -217,26 +212,6 @@ class SalesforceGateway:
                 )
         log.info("salesforce.lookup", emails=len(unique), matches=len(matches))
         return matches
-
-    def current_leads(
-        self, lead_ids: Sequence[str], fields: Sequence[str]
-    ) -> dict[str, dict[str, Any]]:
-        """The current `fields` of these Leads, by Lead Id, each with `LastModifiedDate` as a
-        UTC datetime (None if absent): what conflict rules weigh before an update. Selected by
-        Id, not by the external id, because a Lead found by email does not carry ours yet.
-
-        One query per 200 ids; Leads not found (deleted) are left out.
-        """
-        ids = list(dict.fromkeys(i for i in lead_ids if i))
-        names = list(dict.fromkeys(["Id", "LastModifiedDate", *fields]))
-        found: dict[str, dict[str, Any]] = {}
-        for chunk in in_chunks(ids, MAX_IN_LIST_CHARS, IDS_PER_QUERY):
-            text = soql("SELECT {:fields} FROM Lead WHERE Id IN {}", names, chunk)
-            for record in self.query(text):
-                record["LastModifiedDate"] = moment(record.get("LastModifiedDate"))
-                found[record["Id"]] = record
-        log.info("salesforce.current_leads", leads=len(ids), found=len(found))
-        return found
 
     def upsert_leads(
         self, upserts: Sequence[LeadUpsert], *, auto_assign: bool = False
@@ -296,8 +271,8 @@ class SalesforceGateway:
         )
 
     def query(self, text: str) -> list[dict[str, Any]]:
-        """Every record `text` selects (all pages), without `attributes`. Build `text` with
-        `connector.salesforce.soql.soql`."""
+        """Every record `text` selects (all pages), without `attributes`. `text` comes from
+        `connector.salesforce.queries`."""
         result = self._run("query", lambda: self._client.query_all(text))
         return [_strip_attributes(r) for r in result["records"]]
 
@@ -519,8 +494,8 @@ class SalesforceGateway:
 
         Independent queries travel together, five to a Composite call (one API call each, and
         one more per further page of a result). The queries ride in the request body (what
-        Salesforce advises for one too long for a GET URI). Build each with
-        `connector.salesforce.soql.soql`. A query Salesforce refuses fails the call as `query`
+        Salesforce advises for one too long for a GET URI). Each comes from
+        `connector.salesforce.queries`. A query Salesforce refuses fails the call as `query`
         would (classified; retried when transient).
         """
         results: list[list[dict[str, Any]]] = []
@@ -537,7 +512,7 @@ class SalesforceGateway:
         `LEADBRIDGE_SALESFORCE_USERNAME`. Its own writes are not sales feedback."""
         if self._user_id is None:
             username = str(self._settings.salesforce_username or "")
-            rows = self.query(soql("SELECT Id FROM User WHERE Username = {}", username))
+            rows = self.query(queries.user_by_username(username))
             if not rows:
                 msg = f"Salesforce has no user {username!r}; check LEADBRIDGE_SALESFORCE_USERNAME"
                 raise FatalApiError(msg)
@@ -564,13 +539,7 @@ class SalesforceGateway:
         names = list(
             dict.fromkeys(["Id", ext, "Status", "LastModifiedById", "SystemModstamp", *fields])
         )
-        template = "SELECT {names:fields} FROM Lead WHERE {ext:literal} != null"
-        if since is not None:
-            template += " AND SystemModstamp >= {since}"
-        if exclude_user_id is not None:
-            template += " AND LastModifiedById != {user}"
-        template += " ORDER BY SystemModstamp, Id"
-        text = soql(template, names=names, ext=ext, since=since, user=exclude_user_id)
+        text = queries.changed_leads(names, ext, since=since, exclude_user_id=exclude_user_id)
         leads = self.query(text)
         for lead in leads:
             lead["SystemModstamp"] = moment(lead.get("SystemModstamp"))

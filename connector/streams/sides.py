@@ -1,5 +1,7 @@
 """What the stream engines need of the two gateways, as protocols: the engines take anything
-shaped like this (the real gateways, or fakes in tests), and never import the client libraries."""
+shaped like this (the real gateways, or fakes in tests), and never import the client libraries.
+Salesforce is read through typed reads only (`connector.salesforce.reads`): no stream writes
+SOQL."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from connector.model import (
     ConvertResult,
     HubSpotContact,
     LeadConvert,
+    LeadStatusValue,
     LeadUpdate,
     LeadUpsert,
     ListRemoval,
@@ -26,11 +29,26 @@ class SalesforceSide(Protocol):
 
     @property
     def user_id(self) -> str: ...
-    def query(self, text: str) -> list[dict[str, Any]]: ...
     def find_by_emails(self, emails: Sequence[str]) -> list[SalesforceMatch]: ...
     def current_leads(
         self, lead_ids: Sequence[str], fields: Sequence[str]
     ) -> dict[str, dict[str, Any]]: ...
+    def current_contacts(
+        self, contact_ids: Sequence[str], fields: Sequence[str]
+    ) -> dict[str, dict[str, Any]]: ...
+    def lead_statuses(self) -> tuple[LeadStatusValue, ...]: ...
+    def leads_at_status(
+        self,
+        statuses: Sequence[str],
+        fields: Sequence[str],
+        *,
+        external_id_field: str,
+        after: str | None,
+        limit: int,
+    ) -> list[dict[str, Any]]: ...
+    def contacts_on_accounts(
+        self, account_ids: Sequence[str], emails: Sequence[str]
+    ) -> list[dict[str, Any]]: ...
     def changed_leads(
         self, since: datetime | None, fields: Sequence[str], *, exclude_user_id: str | None
     ) -> list[dict[str, Any]]: ...

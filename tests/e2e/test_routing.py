@@ -18,6 +18,7 @@ from connector.cli import main
 from connector.model import LeadUpsert
 from connector.routing.router import Router, RoutingInput, load_routing
 from connector.salesforce.gateway import SalesforceGateway
+from connector.salesforce.reads import SalesforceReads
 from connector.sandbox.env import sandbox_env, sandbox_settings
 from connector.sandbox.server import SandboxServer
 from connector.settings import Settings
@@ -160,9 +161,10 @@ def calls_since(server: SandboxServer, seq: int) -> list[Any]:
     return server.sandbox.journal.entries(since=seq, api="salesforce")
 
 
-class QuerySpy:
+class QuerySpy(SalesforceReads):
     """The gateway, keeping the SOQL texts of each call the Router makes (the journal does not
-    show the queries a Composite call carries)."""
+    show the queries a Composite call carries): its typed reads are the gateway's, over the
+    gateway's `query` and `query_many`."""
 
     def __init__(self, gateway: SalesforceGateway) -> None:
         self.gateway = gateway

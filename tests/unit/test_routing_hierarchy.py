@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from connector.routing.hierarchy import HierarchyWalker
+from connector.salesforce.reads import SalesforceReads
 
 WALK_FIELDS = (
     "Id, Name, ParentId, OwnerId, "
@@ -27,8 +28,9 @@ def acc(n: int) -> str:
 OWNER = "005000000000001AAA"
 
 
-class FakeSalesforce:
-    """Answers exactly the queries in its table; any other query fails the test."""
+class FakeSalesforce(SalesforceReads):
+    """Answers exactly the queries in its table; any other query fails the test. Its
+    `accounts_by_id` is the gateway's, so the texts are those the gateway sends."""
 
     def __init__(self, table: dict[str, list[dict[str, Any]]]) -> None:
         self.table = table
@@ -92,7 +94,7 @@ def test_six_levels_take_two_queries_from_the_highest_id_found() -> None:
             walk_query(acc(5)): [nested(accounts, acc(5))],
         }
     )
-    walker = HierarchyWalker(sf.query)
+    walker = HierarchyWalker(sf.accounts_by_id)
 
     found = walker.walk([acc(0)])
 
@@ -110,7 +112,7 @@ def test_a_batch_of_accounts_climbs_together_and_the_cache_serves_the_pass() -> 
     sf = FakeSalesforce(
         {walk_query(*sorted(starts)): [nested(accounts, a) for a in sorted(starts)]}
     )
-    walker = HierarchyWalker(sf.query)
+    walker = HierarchyWalker(sf.accounts_by_id)
 
     found = walker.walk(starts)
     again = walker.walk([acc(10), acc(12), acc(31)])
@@ -134,7 +136,7 @@ def test_parent_cycle_ends_with_an_error_naming_the_loop_not_a_hang() -> None:
     accounts = org((1, 2), (2, 1))
     sf = FakeSalesforce({walk_query(acc(1)): [nested(accounts, acc(1))]})
 
-    hierarchy = HierarchyWalker(sf.query).walk([acc(1)])[acc(1)]
+    hierarchy = HierarchyWalker(sf.accounts_by_id).walk([acc(1)])[acc(1)]
 
     assert len(sf.sent) == 1
     assert hierarchy.ultimate is None
@@ -153,7 +155,7 @@ def test_cycle_above_the_first_query_is_caught_too() -> None:
         }
     )
 
-    hierarchy = HierarchyWalker(sf.query).walk([acc(0)])[acc(0)]
+    hierarchy = HierarchyWalker(sf.accounts_by_id).walk([acc(0)])[acc(0)]
 
     assert len(sf.sent) == 2
     assert hierarchy.error is not None
@@ -166,7 +168,7 @@ def test_depth_limit_stops_the_walk_with_an_error() -> None:
     accounts = org((0, 1), (1, 2), (2, 3), (3, 4), (4, None))
     sf = FakeSalesforce({walk_query(acc(0)): [nested(accounts, acc(0))]})
 
-    hierarchy = HierarchyWalker(sf.query, max_depth=3).walk([acc(0)])[acc(0)]
+    hierarchy = HierarchyWalker(sf.accounts_by_id, max_depth=3).walk([acc(0)])[acc(0)]
 
     assert len(sf.sent) == 1
     assert hierarchy.ids == (acc(0), acc(1), acc(2))
@@ -186,7 +188,7 @@ def test_default_depth_limit_is_ten_levels_in_two_queries() -> None:
         }
     )
 
-    hierarchy = HierarchyWalker(sf.query).walk([acc(0)])[acc(0)]
+    hierarchy = HierarchyWalker(sf.accounts_by_id).walk([acc(0)])[acc(0)]
 
     assert len(sf.sent) == 2
     assert len(hierarchy.chain) == 10
@@ -197,7 +199,7 @@ def test_rows_already_read_start_the_walk_higher() -> None:
     """Rows of the candidate query (same fields) are absorbed: only the rest is queried."""
     accounts = org(*[(n, n + 1) for n in range(6)], (6, None))
     sf = FakeSalesforce({walk_query(acc(5)): [nested(accounts, acc(5))]})
-    walker = HierarchyWalker(sf.query)
+    walker = HierarchyWalker(sf.accounts_by_id)
     walker.absorb([nested(accounts, acc(0))])
 
     hierarchy = walker.walk([acc(0)])[acc(0)]
@@ -223,7 +225,8 @@ def test_extra_policy_fields_are_read_on_every_level() -> None:
         }
     )
 
-    hierarchy = HierarchyWalker(sf.query, fields=["Global_Account__c"]).walk([acc(0)])[acc(0)]
+    walker = HierarchyWalker(sf.accounts_by_id, fields=["Global_Account__c"])
+    hierarchy = walker.walk([acc(0)])[acc(0)]
 
     assert "Parent.Parent.Parent.Parent.Global_Account__c" in sf.sent[0]
     assert hierarchy.ultimate is not None
@@ -237,7 +240,7 @@ def test_invisible_parent_is_an_error_for_that_chain_only() -> None:
     rows = [nested(accounts, acc(1)), nested(accounts, acc(3))]
     sf = FakeSalesforce({walk_query(acc(1), acc(3)): rows, walk_query(acc(2)): []})
 
-    found = HierarchyWalker(sf.query).walk([acc(1), acc(3)])
+    found = HierarchyWalker(sf.accounts_by_id).walk([acc(1), acc(3)])
 
     assert sf.sent == [walk_query(acc(1), acc(3)), walk_query(acc(2))]
     assert found[acc(1)].error == (
@@ -252,7 +255,7 @@ def test_fifteen_character_ids_meet_their_eighteen_character_forms() -> None:
     accounts = org((1, None))
     sf = FakeSalesforce({walk_query(acc(1)[:15]): [nested(accounts, acc(1))]})
 
-    hierarchy = HierarchyWalker(sf.query).walk([acc(1)[:15]])[acc(1)[:15]]
+    hierarchy = HierarchyWalker(sf.accounts_by_id).walk([acc(1)[:15]])[acc(1)[:15]]
 
     assert hierarchy.ids == (acc(1),)
 
@@ -261,4 +264,4 @@ def test_fifteen_character_ids_meet_their_eighteen_character_forms() -> None:
 def test_levels_per_query_stays_within_what_soql_allows(levels: int) -> None:
     """More than five names in a path is a MALFORMED_QUERY: the walker refuses to build one."""
     with pytest.raises(ValueError, match="levels_per_query"):
-        HierarchyWalker(lambda _text: [], levels_per_query=levels)
+        HierarchyWalker(lambda _ids, _fields: [], levels_per_query=levels)

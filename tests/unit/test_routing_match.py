@@ -19,11 +19,12 @@ from connector.routing.match import (
     LeadFacts,
     Match,
     MatchConfig,
+    account_search,
     candidate_keys,
-    candidate_soql,
     contenders,
     match_lead,
 )
+from connector.salesforce.queries import candidate_accounts
 from connector.sandbox.app import SandboxConfig
 from connector.sandbox.salesforce.org import Org
 from connector.sandbox.salesforce.soql import run
@@ -31,6 +32,18 @@ from connector.sandbox.seed import load_seed
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = MatchConfig()
+
+
+def candidate_soql(
+    keys: CandidateKeys,
+    fields: list[str],
+    *,
+    domain_fields: tuple[str, ...] | list[str] = ("Website",),
+    max_chars: int = 20_000,
+) -> list[str]:
+    """The SOQL the gateway reads the candidates of `keys` with (what the router asks for)."""
+    return candidate_accounts(account_search(keys, domain_fields), fields, max_chars=max_chars)
+
 
 GLOBEX = AccountCandidate("A1", "Globex Corporation", "https://www.globex.com", "United States")
 GLOBEX_SE = AccountCandidate("A2", "Globex Nordics AB", "www.globex.se", "Sweden", parent_id="A1")

@@ -20,11 +20,11 @@ from connector.routing.hierarchy import AccountNode, Hierarchy
 from connector.routing.match import Match
 from connector.routing.policy import Policy, RoundRobin
 from connector.routing.router import (
-    MAX_QUERY_URI_BYTES,
     Router,
     parse_employees,
     routing_input,
 )
+from connector.salesforce.reads import MAX_QUERY_URI_BYTES, SalesforceReads
 from connector.state.store import StateStore
 
 GAD = "005000000000001AAA"  # Greta, global account director
@@ -521,8 +521,9 @@ def test_employee_counts_from_hubspot_ranges(raw: str, count: int | None) -> Non
 # -- the router's queries ----------------------------------------------------------------------
 
 
-class FakeSalesforce:
-    """Answers queries by the object they read; records every text."""
+class FakeSalesforce(SalesforceReads):
+    """Answers queries by the object they read; records every text. Its typed reads are the
+    gateway's, so the texts are those the gateway sends."""
 
     def __init__(self, answers: dict[str, list[dict[str, Any]]]) -> None:
         self.answers = answers

@@ -30,7 +30,6 @@ from connector.model import (
     WriteResult,
     describe_errors,
 )
-from connector.salesforce.soql import IDS_PER_QUERY, MAX_IN_LIST_CHARS, in_chunks, moment, soql
 from connector.state.keys import contact_fields_key, contact_key, fingerprints
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.state.work import hand_over
@@ -427,7 +426,7 @@ class ContactsStream(Stream[ContactsSummary]):
                 continue
             if lead.get("LastModifiedById") in (None, user_id):
                 continue
-            stamp = moment(lead.get("SystemModstamp"))
+            stamp = lead.get("SystemModstamp")  # a UTC datetime (`current_leads`)
             if since is not None and stamp is not None and stamp < since:
                 continue  # read by the feedback stream already
             commit.work.append(
@@ -482,15 +481,11 @@ class ContactsStream(Stream[ContactsSummary]):
         if not contact_ids or not names:
             return {}
         found: dict[str, dict[str, Any]] = {}
-        select = ["Id", "LastModifiedDate", *sorted(set(names.values()))]
-        for chunk in in_chunks(contact_ids, MAX_IN_LIST_CHARS, IDS_PER_QUERY):
-            rows = self.salesforce.query(
-                soql("SELECT {:fields} FROM Contact WHERE Id IN {}", select, chunk)
-            )
-            for row in rows:
-                record = {lead: row.get(field) for lead, field in names.items()}
-                record["LastModifiedDate"] = moment(row.get("LastModifiedDate"))
-                found[str(row["Id"])] = record
+        rows = self.salesforce.current_contacts(contact_ids, sorted(set(names.values())))
+        for contact_id, row in rows.items():
+            record = {lead: row.get(field) for lead, field in names.items()}
+            record["LastModifiedDate"] = row["LastModifiedDate"]
+            found[contact_id] = record
         return found
 
     def _push(

@@ -58,7 +58,6 @@ from connector.model import (
     RecordUpdate,
     SearchFilter,
 )
-from connector.salesforce.soql import in_chunks, moment, soql
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.state.work import pending
 from connector.streams.base import Due, Stream, Summary, pages
@@ -240,17 +239,7 @@ class ConversionsStream(Stream[ConversionsSummary]):
         if self._checked is self.mapping:
             return
         mapping = self.mapping
-        rows = self.salesforce.query(
-            soql("SELECT ApiName, MasterLabel, IsConverted FROM LeadStatus")
-        )
-        statuses = [
-            (
-                str(r.get("ApiName") or r["MasterLabel"]),
-                str(r["MasterLabel"]),
-                bool(r["IsConverted"]),
-            )
-            for r in rows
-        ]
+        statuses = [s.as_row() for s in self.salesforce.lead_statuses()]
         converted = [name for api, label, done in statuses if done for name in (api, label)]
         check_converted_status(mapping, list(dict.fromkeys(converted)))
         if mapping.uses_status and not mapping.salesforce_status:
@@ -303,28 +292,13 @@ class ConversionsStream(Stream[ConversionsSummary]):
             after = str(leads[-1]["Id"])
 
     def _sql_leads(self, after: str | None) -> list[dict[str, Any]]:
-        ext = self.external_id_field
-        names = list(
-            dict.fromkeys(["Id", ext, "LastModifiedDate", *LEAD_FIELDS, self.matched_account_field])
-        )
-        template = (
-            "SELECT {names:fields} FROM Lead WHERE Status IN {statuses} AND IsConverted = false "
-            "AND {ext:literal} != null"
-        )
-        if after is not None:
-            template += " AND Id > {after}"
-        template += " ORDER BY Id LIMIT {limit}"
-        text = soql(
-            template,
-            names=names,
-            statuses=list(self._sql_statuses),
-            ext=ext,
+        leads = self.salesforce.leads_at_status(
+            self._sql_statuses,
+            [*LEAD_FIELDS, self.matched_account_field],
+            external_id_field=self.external_id_field,
             after=after,
             limit=self.status_page,
         )
-        leads = self.salesforce.query(text)
-        for lead in leads:
-            lead["LastModifiedDate"] = moment(lead.get("LastModifiedDate"))
         log.info("conversion.status_leads", stream=STREAM, count=len(leads))
         return leads
 
@@ -586,19 +560,7 @@ class ConversionsStream(Stream[ConversionsSummary]):
             {str(x[self.matched_account_field]) for x in leads if x.get(self.matched_account_field)}
         )
         emails = sorted({str(x["Email"]) for x in leads if x.get("Email")})
-        if not accounts or not emails:
-            return []
-        found: list[dict[str, Any]] = []
-        for chunk in in_chunks(emails, 4_000, 200):
-            found += self.salesforce.query(
-                soql(
-                    "SELECT Id, Email, AccountId FROM Contact "
-                    "WHERE AccountId IN {accounts} AND Email IN {emails}",
-                    accounts=accounts,
-                    emails=chunk,
-                )
-            )
-        return found
+        return self.salesforce.contacts_on_accounts(accounts, emails)
 
     # -- the new opportunities -------------------------------------------------------------
     def _update_opportunities(
