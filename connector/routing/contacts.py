@@ -7,15 +7,15 @@ from collections.abc import Sequence
 from connector.model import HubSpotContact
 from connector.routing.config import RoutingConfig
 from connector.routing.decision import RoutingDecision
+from connector.routing.policy import TurnStore
 from connector.routing.router import AccountSource, Router, routing_input, routing_properties
-from connector.state.store import StateStore
 
 
 class ContactRouter:
     """Routes a pass's new leads; make one per pass, since the Router caches what it reads."""
 
     def __init__(
-        self, config: RoutingConfig, salesforce: AccountSource, state: StateStore | None = None
+        self, config: RoutingConfig, salesforce: AccountSource, state: TurnStore | None = None
     ) -> None:
         self.config = config
         self.router = Router(config, salesforce, state=state)
