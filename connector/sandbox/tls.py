@@ -18,6 +18,7 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import NameOID
 
 
@@ -72,11 +73,11 @@ def server_context(files: TlsFiles) -> ssl.SSLContext:
     return context
 
 
-def _write_jwt_pair(files: TlsFiles) -> None:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def connected_app_cert(key: CertificateIssuerPrivateKeyTypes) -> x509.Certificate:
+    """A self-signed certificate for `key`, as a connected app's uploaded certificate."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "leadbridge sandbox connected app")])
     now = dt.datetime.now(dt.UTC)
-    cert = (
+    return (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -86,6 +87,11 @@ def _write_jwt_pair(files: TlsFiles) -> None:
         .not_valid_after(now + dt.timedelta(days=3650))
         .sign(key, hashes.SHA256())
     )
+
+
+def _write_jwt_pair(files: TlsFiles) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = connected_app_cert(key)
     files.jwt_private_key.write_bytes(
         key.private_bytes(
             serialization.Encoding.PEM,

@@ -143,3 +143,33 @@ def test_expired_sessions_answer_invalid_session_id(sandbox):
     assert response.json() == [
         {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}
     ]
+
+
+def test_jwt_against_a_certificate_without_an_rsa_key_is_refused(sandbox, tmp_path):
+    """A connected app whose certificate holds an EC key refuses an RS256 assertion with
+    invalid_grant, as Salesforce does, instead of failing with a 500."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from connector.sandbox.tls import connected_app_cert
+
+    server = sandbox()
+    cert = connected_app_cert(ec.generate_private_key(ec.SECP256R1()))
+    cert_file = tmp_path / "ec-cert.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    server.sandbox.config.sf_jwt_cert_file = cert_file
+    assertion = jwt.encode(
+        {
+            "iss": server.sandbox.config.sf_consumer_key,
+            "sub": "integration@sandbox.local",
+            "aud": "https://login.salesforce.com",
+            "exp": int(time.time()) + 120,
+        },
+        server.tls.jwt_private_key.read_bytes(),
+        algorithm="RS256",
+    )
+    response = _post(
+        server, grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer", assertion=assertion
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_grant", "error_description": "invalid assertion"}

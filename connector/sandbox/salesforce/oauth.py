@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.wrappers import Request, Response
 
 from connector.sandbox.http import json_response
@@ -71,6 +72,8 @@ def _jwt_grant(sb: Sandbox, request: Request) -> Response:
     if cert_file is None:
         return _oauth_error("invalid_grant", "invalid assertion")
     public_key = x509.load_pem_x509_certificate(cert_file.read_bytes()).public_key()
+    if not isinstance(public_key, rsa.RSAPublicKey):  # RS256 verifies with an RSA key only
+        return _oauth_error("invalid_grant", "invalid assertion")
     audiences = [*_AUDIENCES, sb.config.base_url]
     try:
         claims = jwt.decode(
