@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Self, get_args
 
 from pydantic import (
     AnyHttpUrl,
@@ -136,7 +136,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _check_together(cls, data: Any, handler: ModelWrapValidatorHandler[Settings]) -> Settings:
+    def _check_together(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
         """Add the cross-field checks (what the chosen logins need) to the per-field ones.
 
         They run on the raw values, so one load reports a bad URL and a missing token together.
@@ -201,7 +201,7 @@ class _WithoutLogins(Settings):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _check_together(cls, data: Any, handler: ModelWrapValidatorHandler[Settings]) -> Settings:
+    def _check_together(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
         return handler(data)
 
 

@@ -5,6 +5,7 @@ property, with the same checks a conversion pass makes when it starts, each at i
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from connector.checks.findings import Findings, Loc, ordered
@@ -46,7 +47,7 @@ def check_conversion(loaded: Loaded[ConversionMapping], schema: LiveSchema) -> l
                 found,
                 ("salesforce_status", index) if many else ("salesforce_status",),
                 source,
-                lambda one=one: check_sql_statuses(one, rows, source=source),
+                partial(check_sql_statuses, one, rows, source=source),
             )
     rule = mapping.opportunity
     if rule.create and rule.stage is not None:

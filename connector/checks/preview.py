@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, get_args
 
 from connector.lifecycle import why_not
 from connector.mapping.plan import CompiledField, LeadPlan, MappingFailure, resolve, same
@@ -42,6 +42,13 @@ class FieldChange:
             "rule": self.rule,
             "reason": self.reason,
         }
+
+
+class _Contact(TypedDict):
+    """The part of every RecordPreview that names the contact."""
+
+    hubspot_id: str
+    email: str | None
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,7 @@ class Existing:
 def preview(plan: LeadPlan, contact: HubSpotContact, existing: Existing) -> RecordPreview:
     """The outcome of syncing `contact` with `plan` (pure)."""
     props = contact.properties
-    base = {"hubspot_id": contact.id, "email": contact.email}
+    base: _Contact = {"hubspot_id": contact.id, "email": contact.email}
     excluded = why_not(props, plan.mapping.include)
     if excluded is not None:
         return RecordPreview(**base, action="not_included", reason=excluded)
@@ -116,10 +123,10 @@ def preview(plan: LeadPlan, contact: HubSpotContact, existing: Existing) -> Reco
             **base, action="create", reason="new qualified contact", changes=changes
         )
     changed_at = _moment(lead.get("LastModifiedDate"))
-    changes = []
+    found: list[FieldChange] = []
     try:
         for f in plan.fields:
-            changes += _field(f, props, contact.updated_at, forward, lead, changed_at)
+            found += _field(f, props, contact.updated_at, forward, lead, changed_at)
     except MappingFailure as failure:
         return RecordPreview(
             **base,
@@ -127,14 +134,14 @@ def preview(plan: LeadPlan, contact: HubSpotContact, existing: Existing) -> Reco
             reason=f"MAPPING_FAILED: {failure}",
             salesforce_id=lead.get("Id"),
         )
-    writes = [c for c in changes if c.side != "kept"]
+    writes = [c for c in found if c.side != "kept"]
     if existing.linked:
         action: Action = "update" if writes else "unchanged"
         reason = "linked Lead" if writes else "the Lead already has these values"
     else:
         action, reason = "link", "email matches an unlinked Lead: linked, not duplicated"
     return RecordPreview(
-        **base, action=action, reason=reason, salesforce_id=lead.get("Id"), changes=tuple(changes)
+        **base, action=action, reason=reason, salesforce_id=lead.get("Id"), changes=tuple(found)
     )
 
 
@@ -143,7 +150,7 @@ def _converted(
     contact: HubSpotContact,
     person: dict[str, Any],
     forward: dict[str, Any],
-    base: dict[str, Any],
+    base: _Contact,
 ) -> RecordPreview:
     """A converted person: the fields with a Contact field, compared with the Contact (a Lead
     Salesforce has converted takes no update); nothing comes back from it."""
@@ -242,7 +249,7 @@ class Totals:
     def to_json(self) -> dict[str, Any]:
         return {
             "records": self.records,
-            **{a: self.actions.get(a, 0) for a in Action.__args__},  # type: ignore[attr-defined]
+            **{a: self.actions.get(a, 0) for a in get_args(Action)},
             "field_changes_to_salesforce": self.to_salesforce,
             "field_changes_to_hubspot": self.to_hubspot,
             "differences_kept": self.kept,

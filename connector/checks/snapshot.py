@@ -281,7 +281,7 @@ def lead_fields(describe: Mapping[str, Any]) -> Fields:
 object_fields = lead_fields
 
 
-def contact_properties(properties: list[Mapping[str, Any]]) -> dict[str, HubSpotProperty]:
+def contact_properties(properties: Sequence[Mapping[str, Any]]) -> dict[str, HubSpotProperty]:
     """The contact properties of a properties answer."""
     out = {}
     for p in properties:

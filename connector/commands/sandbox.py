@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from connector.commands.common import errors_to_exit
 from connector.display import for_terminal
 from connector.extras import SANDBOX, needs
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_PORT = 8443
 DEFAULT_TLS_DIR = Path(".sandbox/tls")
@@ -25,7 +29,8 @@ def sandbox() -> None:
     """The local Salesforce + HubSpot sandbox (HTTPS on 127.0.0.1)."""
 
 
-def _config_options(func):
+def _config_options(func: F) -> F:
+    """The options `serve` and `env` share (the credentials the sandbox accepts)."""
     options = [
         click.option(
             "--sf-password",

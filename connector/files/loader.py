@@ -222,9 +222,9 @@ def _from_pydantic(path: Path, root: yaml.Node | None, model: type[BaseModel], e
     loc = [part for part in err["loc"] if not _is_internal(part)]
     line, column = position(root, loc)
     if err["type"] == "extra_forbidden" and loc:  # point at the unknown key, not its value
-        key = key_node(root, loc)
-        if key is not None:
-            line, column = key.start_mark.line + 1, key.start_mark.column + 1
+        key_at = key_node(root, loc)
+        if key_at is not None:
+            line, column = key_at.start_mark.line + 1, key_at.start_mark.column + 1
     dotted = ".".join(str(p) for p in loc) or "(file)"
     message = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
@@ -332,7 +332,8 @@ def key_node(root: yaml.Node | None, loc: Loc) -> yaml.Node | None:
     """The key node of the last part of `loc` (to point at a map entry's key, not its value)."""
     parent = locate(root, loc[:-1])
     if isinstance(parent, yaml.MappingNode):
-        for key, _value in reversed(parent.value):
+        pairs: list[tuple[yaml.Node, yaml.Node]] = parent.value
+        for key, _value in reversed(pairs):
             if key.value == str(loc[-1]):
                 return key
     return None

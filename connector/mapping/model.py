@@ -7,10 +7,11 @@ Salesforce field, the `direction`, the `conflict` rule, the `transform` list and
 
 from __future__ import annotations
 
+import builtins
 import re
 import string
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeGuard, get_args
 
 from pydantic import (
     AfterValidator,
@@ -69,8 +70,8 @@ CONTACT_FIELDS: dict[str, str] = {
     "HasOptedOutOfEmail": "HasOptedOutOfEmail",
     "DoNotCall": "DoNotCall",
 }
-DIRECTIONS: tuple[str, ...] = Direction.__args__  # type: ignore[attr-defined]
-CONFLICTS: tuple[str, ...] = Conflict.__args__  # type: ignore[attr-defined]
+DIRECTIONS: tuple[str, ...] = get_args(Direction)
+CONFLICTS: tuple[str, ...] = get_args(Conflict)
 #: The rule a one-way field follows when none is given: the side it comes from wins.
 DEFAULT_CONFLICT: dict[str, Conflict] = {
     "to_salesforce": "hubspot_wins",
@@ -276,7 +277,7 @@ Transform = Annotated[
 ]
 
 
-def is_source(spec: Any) -> bool:
+def is_source(spec: object) -> TypeGuard[Concat | Template]:
     """Whether a transform builds the value from several properties (concat, template)."""
     return isinstance(spec, Concat | Template)
 
@@ -426,7 +427,7 @@ class Condition(Strict):
     def operand(self, operator: str) -> Any:
         return self.in_ if operator == "in" else getattr(self, operator)
 
-    @property
+    @builtins.property  # the field `property` shadows the builtin in this class's body
     def operator(self) -> str:
         return next(op for op in OPERATORS if self.operand(op) is not None)
 

@@ -296,14 +296,12 @@ def _lookup(spec: MapValues) -> Fn:
     if spec.has_default:
         default = spec.default
         return lambda value: table.get(value, default)
-    missing = object()
 
     def lookup(value: str) -> str | None:
-        found = table.get(value, missing)
-        if found is missing:
+        if value not in table:
             msg = "no map entry for this value and the map has no default"
             raise TransformError(value, msg)
-        return found  # type: ignore[return-value]
+        return table[value]
 
     return lookup
 

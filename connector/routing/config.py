@@ -55,7 +55,9 @@ class OwnerRef(Strict):
 
     @property
     def ref(self) -> str:
-        return self.user if self.user is not None else self.queue  # type: ignore[return-value]
+        ref = self.user if self.user is not None else self.queue
+        assert ref is not None  # _exactly_one: one of the two is given
+        return ref
 
     def __str__(self) -> str:
         return f"user {self.user}" if self.user is not None else f"queue {self.queue}"

@@ -146,7 +146,9 @@ class FreeMail:
         if domain in self.exact:
             return True
         suffix = _PSL.publicsuffix(domain)
-        return bool(suffix) and domain.removesuffix("." + suffix) in self.labels
+        if not suffix:
+            return False
+        return domain.removesuffix("." + suffix) in self.labels
 
 
 def check_free_mail_pattern(pattern: str) -> str | None:

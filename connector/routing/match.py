@@ -214,8 +214,8 @@ class _AccountView:
 def _view(account: AccountCandidate, compiled: _Compiled) -> _AccountView:
     known: dict[str, str] = {}
     website = registrable_domain(account.website)
-    if website and website not in compiled.free_mail:
-        known[website] = f"Account.Website {account.website.strip()}"  # type: ignore[union-attr]
+    if website and account.website and website not in compiled.free_mail:
+        known[website] = f"Account.Website {account.website.strip()}"
     for value in account.domains:
         domain = registrable_domain(value)
         if domain and domain not in compiled.free_mail and domain not in known:

@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Protocol
 
 from connector.errors import MappingError
+from connector.model import UserInfo
 from connector.routing import explain
 from connector.routing.config import (
     GlobalCondition,
@@ -29,7 +30,7 @@ from connector.routing.decision import (
     RoutingDecision,
     RoutingInput,
 )
-from connector.routing.directory import Directory, Owner, UserInfo, id_key, unknown_owner
+from connector.routing.directory import Directory, Owner, id_key, unknown_owner
 from connector.routing.hierarchy import AccountNode, Hierarchy
 from connector.routing.match import contenders
 from connector.routing.normalize import country_code
@@ -447,7 +448,7 @@ def _same(value: Any, expected: Any) -> bool:
         return value.strip().casefold() == expected.strip().casefold()
     if isinstance(value, bool) or isinstance(expected, bool):
         return value is expected
-    return value == expected
+    return bool(value == expected)
 
 
 def _fits(when: RuleWhen, lead: RoutingInput) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -37,6 +38,7 @@ from connector.model import (
     LeadUpsert,
     RecordUpdate,
     SalesforceMatch,
+    SalesforceObject,
     WriteResult,
 )
 from connector.retry import retry_policy
@@ -60,6 +62,8 @@ T = TypeVar("T")
 
 #: Emails per look-up query.
 EMAILS_PER_LOOKUP = 200
+#: The objects an email look-up reads, each with its subrequest's reference.
+_MATCH_REFS: tuple[tuple[SalesforceObject, str], ...] = (("Lead", "leads"), ("Contact", "contacts"))
 
 
 class _Rejected(FatalApiError):
@@ -198,10 +202,10 @@ class SalesforceGateway(SalesforceReads):
                     "contacts": queries.contacts_by_email(ext, chunk),
                 }
             )
-            for obj, ref in (("Lead", "leads"), ("Contact", "contacts")):
+            for obj, ref in _MATCH_REFS:
                 matches.extend(
                     SalesforceMatch(
-                        object=obj,  # type: ignore[arg-type]
+                        object=obj,
                         id=record["Id"],
                         email=record.get("Email") or "",
                         hubspot_id=record.get(ext) or None,
@@ -275,6 +279,12 @@ class SalesforceGateway(SalesforceReads):
         `connector.salesforce.queries`."""
         result = self._run("query", lambda: self._client.query_all(text))
         return [_strip_attributes(r) for r in result["records"]]
+
+    def _query_more(self, next_url: str) -> dict[str, Any]:
+        """The page after a query's `nextRecordsUrl`, over the current session (read anew on
+        each attempt, so a new login's client serves the retry)."""
+        page: dict[str, Any] = self._client.query_more(next_url, identifier_is_url=True)
+        return page
 
     # -- calls -----------------------------------------------------------------------------
     def _retrying(self) -> tenacity.Retrying:
@@ -389,7 +399,7 @@ class SalesforceGateway(SalesforceReads):
                 next_url = page["nextRecordsUrl"]
                 page = self._run(
                     f"query {ref} (more)",
-                    lambda url=next_url: self._client.query_more(url, identifier_is_url=True),
+                    partial(self._query_more, next_url),
                 )
                 records.extend(page.get("records") or [])
             out[ref] = [_strip_attributes(r) for r in records]
@@ -564,7 +574,7 @@ class SalesforceGateway(SalesforceReads):
         """
         results: list[ConvertResult] = []
         for chunk in _chunks(list(converts), self.CONVERTS_PER_CALL):
-            results.extend(self._run("convertLead", lambda c=chunk: self._convert_call(c)))
+            results.extend(self._run("convertLead", partial(self._convert_call, chunk)))
         log.info(
             "salesforce.convert",
             count=len(results),

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 if TYPE_CHECKING:
+    from requests.sessions import _Settings  # types-requests' TypedDict, absent at run time
+
     from connector.settings import Settings
 
 _API_USAGE = re.compile(r"(?:^|[,;\s])api-usage=(\d+)/(\d+)")
@@ -56,7 +58,7 @@ class SalesforceSession(requests.Session):
 
     def merge_environment_settings(
         self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
+    ) -> _Settings:
         """The environment's settings, except that the configured CA bundle stays in force."""
         settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
         if self.ca_bundle is not None and (verify is None or verify is True):

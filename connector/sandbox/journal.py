@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,10 @@ class Journal:
         self._entries: list[Entry] = []
         self._lock = threading.Lock()
 
-    def add(self, **fields: object) -> Entry:
+    def add(self, **fields: Any) -> Entry:
+        """Append an entry of `fields` (every field of `Entry` but `seq`), numbered next."""
         with self._lock:
-            entry = Entry(seq=len(self._entries) + 1, **fields)  # type: ignore[arg-type]
+            entry = Entry(seq=len(self._entries) + 1, **fields)
             self._entries.append(entry)
             return entry
 

@@ -180,8 +180,9 @@ def _resolve(value: Any, names: dict[str, str], where: str, key: str) -> Any:
 
 
 def _owner_id(org: Org, value: str) -> str:
-    if org.find(value):
-        return org.find(value)[1]["Id"]  # type: ignore[index]
+    found = org.find(value)
+    if found:
+        return found[1]["Id"]
     try:
         return org.user_by_username(value)["Id"]
     except KeyError:

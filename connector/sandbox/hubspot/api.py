@@ -722,7 +722,7 @@ def _associated(portal: Portal, pair: tuple[str, str], from_id: str) -> list[tup
             return []
         contacts = portal.stores["contacts"]
         ids = [i for i in portal.company_contacts.get(from_id, []) if contacts.get(i)]
-        primary = {i for i in ids if (portal.contact_companies.get(i) or [None])[0] == from_id}
+        primary = {i for i in ids if portal.contact_companies.get(i, [])[:1] == [from_id]}
         return [(i, i in primary) for i in ids]
     return []
 

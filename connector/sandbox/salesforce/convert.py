@@ -150,8 +150,10 @@ def _convert(org: Org, lc: LeadConvert, user_id: str) -> ConvertResult:
     if lc.account_id and account is None:
         raise _cross_reference()
     contact = _existing(org, "Contact", lc.contact_id)
-    if lc.contact_id and (contact is None or contact.get("AccountId") != account["Id"]):
-        raise _cross_reference()  # the contact must belong to accountId
+    if lc.contact_id and (
+        contact is None or account is None or contact.get("AccountId") != account["Id"]
+    ):
+        raise _cross_reference()  # the contact must belong to accountId (given, found above)
     opportunity = _existing(org, "Opportunity", lc.opportunity_id)
     if lc.opportunity_id and opportunity is None:
         raise _cross_reference()

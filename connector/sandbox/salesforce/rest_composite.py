@@ -168,11 +168,12 @@ def _run_subrequest(
     method = sub["method"].upper()
     parts = urlsplit(url)
     try:
-        endpoint, url_args = adapter.match(parts.path, method=method)
+        endpoint, matched = adapter.match(parts.path, method=method)
     except MethodNotAllowed as exc:
         return method_not_allowed_reply(method, exc.valid_methods or [])
     except HTTPException:
         return not_found_reply()
+    url_args = dict(matched)
     headers = Headers(call.headers)
     for key, value in (sub.get("httpHeaders") or {}).items():
         headers[str(key)] = str(value)

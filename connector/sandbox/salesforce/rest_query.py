@@ -45,10 +45,13 @@ class _Cursors:
         return cursor_id
 
     def get(self, user_id: str, cursor_id: str) -> _Cursor | None:
-        return self.by_user.get(user_id, {}).get(cursor_id)
+        mine = self.by_user.get(user_id)
+        return mine.get(cursor_id) if mine is not None else None
 
     def close(self, user_id: str, cursor_id: str) -> None:
-        self.by_user.get(user_id, {}).pop(cursor_id, None)
+        mine = self.by_user.get(user_id)
+        if mine is not None:
+            mine.pop(cursor_id, None)
 
 
 #: Cursors live with their org: a sandbox reset makes a new org and so forgets them.

@@ -7,6 +7,7 @@ custom fields (`__c`) are the ones leadbridge uses.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict, Unpack
 
 
 @dataclass(frozen=True)
@@ -87,20 +88,39 @@ def _label(name: str) -> str:
     return "".join(out)
 
 
-def _s(name: str, length: int, **kw: object) -> Field:
-    return Field(name, "string", length=length, **kw)  # type: ignore[arg-type]
+class _Traits(TypedDict, total=False):
+    """What a field helper passes on to `Field` besides the traits its kind fixes."""
+
+    label: str
+    nillable: bool
+    createable: bool
+    updateable: bool
+    external_id: bool
+    unique: bool
+    case_sensitive: bool
+    default_on_create: bool
+    calculated: bool
+    precision: int
+    scale: int
+    digits: int
 
 
-def _ref(name: str, to: tuple[str, ...], rel: str | None, **kw: object) -> Field:
-    return Field(name, "reference", length=18, reference_to=to, relationship_name=rel, **kw)  # type: ignore[arg-type]
+def _s(name: str, length: int, **kw: Unpack[_Traits]) -> Field:
+    return Field(name, "string", length=length, **kw)
 
 
-def _pick(name: str, values: tuple[str, ...], *, restricted: bool = False, **kw: object) -> Field:
-    return Field(name, "picklist", length=255, picklist=values, restricted=restricted, **kw)  # type: ignore[arg-type]
+def _ref(name: str, to: tuple[str, ...], rel: str | None, **kw: Unpack[_Traits]) -> Field:
+    return Field(name, "reference", length=18, reference_to=to, relationship_name=rel, **kw)
+
+
+def _pick(
+    name: str, values: tuple[str, ...], *, restricted: bool = False, **kw: Unpack[_Traits]
+) -> Field:
+    return Field(name, "picklist", length=255, picklist=values, restricted=restricted, **kw)
 
 
 def _system_fields() -> list[Field]:
-    ro = {"createable": False, "updateable": False, "nillable": False}
+    ro: _Traits = {"createable": False, "updateable": False, "nillable": False}
     return [
         _ref("CreatedById", ("User",), "CreatedBy", **ro),
         Field("CreatedDate", "datetime", **ro),

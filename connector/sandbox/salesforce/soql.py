@@ -240,7 +240,8 @@ def _token_spans(text: str) -> list[tuple[int, int]]:
     spans = []
     try:
         for tok in _PARSER.lex(text):
-            spans.append((tok.start_pos, tok.end_pos))
+            if tok.start_pos is not None and tok.end_pos is not None:  # a lexed token has both
+                spans.append((tok.start_pos, tok.end_pos))
     except UnexpectedCharacters:
         pass
     return spans
@@ -278,10 +279,17 @@ def _malformed(text: str, pos: int, message: str, *, lexical: bool = False) -> S
     return _error(MALFORMED_QUERY, text, pos, message, lexical=lexical)
 
 
+def _at(tok: Token) -> int:
+    """Where `tok` starts in the query. lark types the offset optional (a token built by hand
+    has none); every token its lexer and parser hand over carries one."""
+    assert tok.start_pos is not None
+    return tok.start_pos
+
+
 def _unexpected(text: str, tok: Token) -> SoqlError:
     if tok.type == "$END":
         return _malformed(text, len(text), "unexpected token: '<EOF>'")
-    return _malformed(text, tok.start_pos, f"unexpected token: '{tok.value}'")
+    return _malformed(text, _at(tok), f"unexpected token: '{tok.value}'")
 
 
 # -- parsing ------------------------------------------------------------------------------------
@@ -312,7 +320,7 @@ def _decode(text: str, tok: Token, *, like: bool) -> tuple[str, list[tuple[str, 
                 f"Invalid string literal '{body}'. Illegal character sequence '{seq}' in "
                 "string literal."
             )
-            raise _malformed(text, tok.start_pos, msg, lexical=True)
+            raise _malformed(text, _at(tok), msg, lexical=True)
     return "".join(ch for ch, _ in chars), chars
 
 
@@ -339,28 +347,28 @@ class _Build(Transformer):
         if kind == "STRING":
             value, chars = _decode(self.text, tok, like=like)
             pattern = _like_pattern(chars) if like else None
-            return _Literal("string", value, tok.value, tok.start_pos, pattern)
+            return _Literal("string", value, tok.value, _at(tok), pattern)
         if kind == "NUMBER":
             raw = tok.value
             number: int | float = float(raw) if "." in raw else int(raw)
-            return _Literal("number", number, raw, tok.start_pos)
+            return _Literal("number", number, raw, _at(tok))
         if kind == "DATE":
             day = parse_date(tok.value)
             if day is None:
-                raise _malformed(self.text, tok.start_pos, f"Invalid date: {tok.value}")
-            return _Literal("date", day, tok.value, tok.start_pos)
+                raise _malformed(self.text, _at(tok), f"Invalid date: {tok.value}")
+            return _Literal("date", day, tok.value, _at(tok))
         if kind == "DATETIME":
             stamp = parse_datetime(tok.value.upper())
             if stamp is None:
-                raise _malformed(self.text, tok.start_pos, f"Invalid datetime: {tok.value}")
-            return _Literal("datetime", stamp, tok.value, tok.start_pos)
+                raise _malformed(self.text, _at(tok), f"Invalid datetime: {tok.value}")
+            return _Literal("datetime", stamp, tok.value, _at(tok))
         if kind in ("TRUE", "FALSE"):
-            return _Literal("boolean", kind == "TRUE", tok.value, tok.start_pos)
-        return _Literal("null", None, tok.value, tok.start_pos)
+            return _Literal("boolean", kind == "TRUE", tok.value, _at(tok))
+        return _Literal("null", None, tok.value, _at(tok))
 
     @staticmethod
     def _name(tok: Token) -> _Name:
-        return _Name(str(tok), tok.start_pos)
+        return _Name(str(tok), _at(tok))
 
     def start(self, select: Any, sobject: Token, *clauses: Any) -> _Query:
         parts = dict(clauses)
@@ -443,9 +451,10 @@ def _parse(text: str) -> _Query:
     except UnexpectedToken as exc:
         raise _unexpected(text, exc.token) from None
     except UnexpectedCharacters as exc:
-        char = text[exc.pos_in_stream]
-        message = f"line {exc.line}:{exc.column - 1} unexpected token: '{char}'"
-        raise _malformed(text, exc.pos_in_stream, message, lexical=True) from None
+        # lark's base class declares pos_in_stream = None; UnexpectedCharacters sets the offset
+        pos: int = exc.pos_in_stream  # type: ignore[assignment]
+        message = f"line {exc.line}:{exc.column - 1} unexpected token: '{text[pos]}'"
+        raise _malformed(text, pos, message, lexical=True) from None
     except UnexpectedEOF:
         raise _malformed(text, len(text), "unexpected token: '<EOF>'") from None
     try:
