@@ -22,6 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check connector tests bench scripts
 	$(BIN)/ruff format --check connector tests bench scripts
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest
@@ -41,4 +42,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/crash_restart.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache
