@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import structlog
 
 from connector.display import for_terminal
+from connector.mapping.plan import values_hash
 from connector.model import DeadLetter
 from connector.state.store import Commit, StateStore
 from connector.state.work import Work
@@ -87,6 +88,16 @@ class Due:
     def forced(self) -> set[str]:
         """Records a person put back: tried whatever held them."""
         return {r for r, items in self.work.items() if any(w.kind == "retry" for w in items)}
+
+    def held(self) -> dict[str, tuple[str | None, str]]:
+        """The failures a record seen again unchanged waits behind: record id -> (code, hash
+        of what was refused); none for a record a person put back."""
+        forced = self.forced()
+        return {
+            record_id: (d.code, values_hash(d.payload))
+            for record_id, d in self.dead.items()
+            if record_id not in forced
+        }
 
 
 S = TypeVar("S", bound=Summary)

@@ -196,12 +196,7 @@ class ContactsStream(Stream[ContactsSummary]):
             }
         )
         # A contact a person put back (`leadbridge dlq retry`) is tried whatever held it.
-        forced = due.forced()
-        self._dead = {
-            record_id: (d.code, values_hash(d.payload))
-            for record_id, d in due.dead.items()
-            if record_id not in forced
-        }
+        self._dead = due.held()
         self._seen: set[str] = set()
 
     def _by_ids(self, ids: list[str], summary: ContactsSummary, due: Due) -> None:

@@ -178,12 +178,7 @@ class LeadsStream(Stream[LeadsSummary]):
         renamed), and which failures are held (not those a person put back)."""
         self._fields = self.lead_fields()
         self._list_ids = {}
-        forced = due.forced()
-        self._dead = {
-            record_id: (d.code, values_hash(d.payload))
-            for record_id, d in due.dead.items()
-            if record_id not in forced
-        }
+        self._dead = due.held()
         self._seen: set[str] = set()
 
     def _by_ids(self, ids: list[str], summary: LeadsSummary, due: Due) -> None:
