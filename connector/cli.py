@@ -8,6 +8,7 @@ from connector.commands.demo import demo_command
 from connector.commands.dlq import dlq
 from connector.commands.mappings import mappings
 from connector.commands.routing import routing
+from connector.commands.run import run_command
 from connector.commands.sandbox import sandbox
 from connector.commands.sync import sync_command
 
@@ -20,7 +21,7 @@ def main() -> None:
     """leadbridge: hands marketing's leads (HubSpot) to sales (Salesforce) without losing one."""
 
 
-for _family in (sandbox, sync_command, demo_command, dlq, routing, mappings):
+for _family in (sandbox, sync_command, run_command, demo_command, dlq, routing, mappings):
     main.add_command(_family)
 
 if __name__ == "__main__":

@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     # Each pass re-reads changes this far before the cursor: HubSpot search lags writes by a
     # few seconds, and records sharing a timestamp must never be skipped.
     sync_overlap_seconds: float = Field(60, ge=0)
+    # The service (`leadbridge run`): a pass every poll interval (the safety net for missed
+    # webhooks); webhook events within the batch window become one run; a stop finishes the
+    # batch in flight within the stop bound; forwarded headers are believed only from these
+    # proxy addresses (comma-separated).
+    poll_seconds: float = Field(30, gt=0)
+    webhook_batch_ms: int = Field(200, ge=0, le=5000)
+    stop_seconds: float = Field(20, gt=0)
+    trusted_proxies: str = ""
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "info"
     # Mask emails, phone numbers and names in log lines (secrets are always redacted).

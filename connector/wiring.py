@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from connector.checks.mapping_files import MappingFiles as LoadedFiles
 from connector.checks.mapping_files import load_files
 from connector.checks.precheck import PASS_FILES, MappingCheck
 from connector.errors import MappingError
@@ -44,7 +45,7 @@ DEFAULT_MATCHED_ACCOUNT_FIELD = "Matched_Account__c"
 
 
 @dataclass(frozen=True)
-class MappingFiles:
+class Mappings:
     """Every file in the mappings directory, loaded and validated once; None for a file that
     is not there (its stream or step is off)."""
 
@@ -66,11 +67,11 @@ class MappingFiles:
         return self.status is not None or bool(returning(self.plan.fields))
 
 
-def load_mapping_files(directory: str | Path) -> MappingFiles:
+def load_mapping_files(directory: str | Path) -> Mappings:
     """lead.yaml (required), routing.yaml, status.yaml and conversion.yaml when present;
     MappingError with every problem's file:line:col before anything else happens."""
     directory = Path(directory)
-    return MappingFiles(
+    return Mappings(
         plan=LeadPlan.compile(load_lead_mapping(directory)),
         routing=load_routing(directory) if (directory / "routing.yaml").exists() else None,
         status=(load_status_mapping(directory) if (directory / "status.yaml").exists() else None),
@@ -85,7 +86,7 @@ class Connector:
     """The store, the gateways and the streams of one mappings directory, ready to run."""
 
     settings: Settings
-    files: MappingFiles
+    files: Mappings
     store: StateStore
     salesforce: SalesforceGateway
     hubspot: HubSpotGateway
@@ -93,6 +94,9 @@ class Connector:
     leads: LeadsStream | None
     conversions: ConversionsStream | None
     writebacks: WriteBacks
+    #: The files as loaded, with their lines, when this connector must keep to them whatever
+    #: the disk says (the service, which reloads on its own); None: read the disk each pass.
+    pinned: LoadedFiles | None = None
     _check: MappingCheck = field(default_factory=MappingCheck)
 
     def check_mapping(self) -> None:
@@ -100,10 +104,10 @@ class Connector:
         status.yaml does not fit the live schemas, or lead.yaml is no longer the file this
         connector loaded. What passed is remembered per connector (`MappingCheck`): a one-off
         pass reads the schemas once, a long-lived connector again after its lifetime or as soon
-        as a file changes."""
-        files = load_files(self.settings.mappings_dir, PASS_FILES)
+        as a file changes. A pinned connector checks the files it was built from."""
+        files = self.pinned or load_files(self.settings.mappings_dir, PASS_FILES)
         lead = files.lead
-        if lead is not None and lead.model != self.files.plan.mapping:
+        if self.pinned is None and lead is not None and lead.model != self.files.plan.mapping:
             msg = (
                 f"{lead.path}: changed since this pass loaded it: nothing was written; run the "
                 "pass again to use the new file"
@@ -152,7 +156,7 @@ def open_connector(
 
 def build(
     settings: Settings,
-    files: MappingFiles,
+    files: Mappings,
     store: StateStore,
     salesforce: SalesforceGateway,
     hubspot: HubSpotGateway,

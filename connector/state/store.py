@@ -247,6 +247,31 @@ class StateStore:
                     found[key] = value
         return found
 
+    def counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Open dead letters and queued work (write-backs included), per stream: two grouped
+        counts, for the service's gauges."""
+        failures = (
+            sa.select(dead_letters.c.stream, sa.func.count())
+            .where(dead_letters.c.resolved_at.is_(None))
+            .group_by(dead_letters.c.stream)
+        )
+        queued = sa.select(work.c.stream, sa.func.count()).group_by(work.c.stream)
+        with self._read() as connection:
+            return (
+                {stream: n for stream, n in connection.execute(failures)},
+                {stream: n for stream, n in connection.execute(queued)},
+            )
+
+    def cursors(self) -> dict[str, datetime | None]:
+        """Every stream's cursor (aware UTC)."""
+        with self._read() as connection:
+            return {
+                stream: value
+                for stream, value in connection.execute(
+                    sa.select(cursors.c.stream, cursors.c.value)
+                )
+            }
+
     def dead_letters(
         self, stream: str | None = None, *, include_resolved: bool = False
     ) -> list[DeadLetter]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -49,6 +49,7 @@ class Summary:
 
     run_id: str
     failures: list[tuple[str, str]] = field(default_factory=list)  # (record id, reason)
+    stream: str = ""  # the stream that ran
 
     @property
     def failed(self) -> int:
@@ -66,7 +67,7 @@ class Summary:
         return {
             name: value
             for name, value in vars(self).items()
-            if isinstance(value, int) and not isinstance(value, bool)
+            if isinstance(value, int) and not isinstance(value, bool) and name != "stream"
         } | {"failed": self.failed}
 
 
@@ -115,10 +116,21 @@ class Stream(ABC, Generic[S]):
     reread_failures: ClassVar[bool] = True
 
     store: StateStore
+    #: Asked between pages: when it answers True the run ends after the page in flight is
+    #: recorded (a service stopping); the next run goes on from there.
+    should_stop: Callable[[], bool] | None = None
+
+    def until_stopped(self, items: Iterable[T]) -> Iterator[T]:
+        """`items` (pages) until a stop is asked for; the page in flight is always finished."""
+        for item in items:
+            if self.should_stop is not None and self.should_stop():
+                log.info("stream.stopped_early", stream=self.name)
+                return
+            yield item
 
     def run_once(self, run_id: str | None = None) -> S:
         """One pass: the stream's work and failures by id, then what changed since its cursor."""
-        summary: S = self.summary_type(run_id or new_run_id())
+        summary: S = self.summary_type(run_id or new_run_id(), stream=self.name)
         due = self.due()
         self._prepare(summary, due)
         log.info("stream.start", stream=self.name, run_id=summary.run_id)
@@ -133,7 +145,7 @@ class Stream(ABC, Generic[S]):
     def run_ids(self, ids: Sequence[str], run_id: str | None = None) -> S:
         """Only these records, read by id (what a webhook or a person names); the cursor stays
         where it is. Work and failures of other records wait for the next pass."""
-        summary: S = self.summary_type(run_id or new_run_id())
+        summary: S = self.summary_type(run_id or new_run_id(), stream=self.name)
         due = self.due()
         self._prepare(summary, due)
         wanted = sorted(dict.fromkeys(str(i) for i in ids))

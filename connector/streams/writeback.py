@@ -11,6 +11,7 @@ and the count of tries, and is tried again by the next pass.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -49,6 +50,9 @@ class WriteBackSummary(Summary):
 class WriteBacks:
     """Pays the write-backs owed to HubSpot contacts."""
 
+    #: Asked between pages, as the streams do (`connector.streams.base.Stream.should_stop`).
+    should_stop: Callable[[], bool] | None = None
+
     def __init__(self, hubspot: HubSpotSide, store: StateStore, *, page_size: int = PAGE_SIZE):
         self.hubspot = hubspot
         self.store = store
@@ -56,9 +60,9 @@ class WriteBacks:
 
     def run_once(self, run_id: str | None = None) -> WriteBackSummary:
         """Every write-back owed when the step starts, once (a refusal waits for the next)."""
-        summary = WriteBackSummary(run_id or new_run_id())
+        summary = WriteBackSummary(run_id or new_run_id(), stream=STREAM)
         after: str | None = None
-        while True:
+        while not (self.should_stop is not None and self.should_stop()):
             owed = self.store.owed_writebacks(after=after, limit=self.page_size)
             if not owed:
                 break

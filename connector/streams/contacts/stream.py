@@ -207,7 +207,7 @@ class ContactsStream(Stream[ContactsSummary]):
         gone = sorted(set(due.work) & (set(ids) - self._seen))
         if gone:  # deleted or merged in HubSpot: nothing left to try
             self.store.record(Commit(stream=STREAM, done=gone), run_id=summary.run_id)
-        for part in pages(found, WORK_PAGE):
+        for part in self.until_stopped(pages(found, WORK_PAGE)):
             self._page(
                 part,
                 summary,
@@ -233,7 +233,7 @@ class ContactsStream(Stream[ContactsSummary]):
             any_of=[*search_filters(self.plan.mapping.include), handed_off],
             until=datetime.now(UTC),
         )
-        for page in changed:
+        for page in self.until_stopped(changed):
             cursor = self._page(page, summary, cursor, self._dead, self._router, skip=self._seen)
 
     def _finish(self, summary: ContactsSummary) -> None:

@@ -270,7 +270,7 @@ class ConversionsStream(Stream[ConversionsSummary]):
         self, ids: list[str], summary: ConversionsSummary, dead: dict[str, DeadLetter]
     ) -> None:
         """The dead letters again: their contacts (one batch read per 100), then as any page."""
-        for chunk in pages(ids, self.page_size):
+        for chunk in self.until_stopped(pages(ids, self.page_size)):
             contacts = {c.id: c for c in self.hubspot.read_contacts(chunk, self.properties)}
             links = self.store.links(chunk)
             items = [_Item(h, links.get(h), contacts.get(h), contact_read=True) for h in chunk]
@@ -285,9 +285,9 @@ class ConversionsStream(Stream[ConversionsSummary]):
         while True:
             leads = self._sql_leads(after)
             summary.status_leads += len(leads)
-            for chunk in pages(leads, self.page_size):
+            for chunk in self.until_stopped(pages(leads, self.page_size)):
                 self._handle(self._status_items(chunk, seen), summary, dead, None)
-            if len(leads) < self.status_page:
+            if len(leads) < self.status_page or (self.should_stop and self.should_stop()):
                 return
             after = str(leads[-1]["Id"])
 
@@ -344,7 +344,7 @@ class ConversionsStream(Stream[ConversionsSummary]):
         changed = self.hubspot.changed_contacts(
             since, self.properties, any_of=wanted, until=self.clock()
         )
-        for page in changed:
+        for page in self.until_stopped(changed):
             for part in pages(page, self.page_size):
                 newest = max(c.updated_at for c in part)
                 cursor = max(cursor, newest) if cursor else newest

@@ -189,7 +189,7 @@ class LeadsStream(Stream[LeadsSummary]):
         gone = sorted(set(due.work) & (set(ids) - set(found)))
         if gone:  # deleted or merged in Salesforce: nothing left to read
             self.store.record(Commit(stream=STREAM, done=gone), run_id=summary.run_id)
-        for page in pages(list(found.values()), self.page_size):
+        for page in self.until_stopped(pages(list(found.values()), self.page_size)):
             self._page(page, summary, None, self._dead, moves_cursor=False, work=set(due.work))
 
     def _changed(self, summary: LeadsSummary, due: Due) -> None:
@@ -200,7 +200,7 @@ class LeadsStream(Stream[LeadsSummary]):
         leads = self.salesforce.changed_leads(
             since, self._fields, exclude_user_id=self.salesforce.user_id
         )
-        for page in pages(leads, self.page_size):
+        for page in self.until_stopped(pages(leads, self.page_size)):
             cursor = self._page(page, summary, cursor, self._dead, skip=self._seen)
 
     def _page(

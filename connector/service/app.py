@@ -1,0 +1,140 @@
+"""The service's HTTP side: `/healthz`, `/readyz`, `/metrics` and (in `webhooks.py`) the HubSpot
+webhook endpoint, as one Starlette app. Handlers never call Salesforce or HubSpot: what they
+read of the store runs in a worker thread, and the streams run in the service's worker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from connector.service.metrics import Metrics, Snapshot
+from connector.service.worker import Health, Worker
+from connector.settings import Settings
+from connector.wiring import Connector
+
+log = structlog.get_logger(__name__)
+
+#: A pass older than this many poll intervals (or a minute, whichever is longer) makes the
+#: service not ready: the APIs have not answered it lately.
+STALE_INTERVALS = 2
+STALE_AT_LEAST = 60.0
+
+
+class Service:
+    """The worker, its health and its metrics: what the endpoints read and the signals stop."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        connector: Connector,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.health = Health(started=clock())
+        self.metrics = Metrics(self.snapshot)
+        self.worker = Worker(settings, connector, self.metrics, self.health, clock=clock)
+
+    @property
+    def connector(self) -> Connector:
+        return self.worker.connector
+
+    @property
+    def stopping(self) -> bool:
+        return self.worker.stopping
+
+    def start(self) -> None:
+        self.worker.start()
+
+    def stop(self) -> None:
+        self.worker.stop()
+
+    def snapshot(self) -> Snapshot:
+        """The gauges' values, read from the store and the gateways."""
+        store = self.connector.store
+        dead, work = store.counts()
+        now = datetime.now(UTC)
+        lag = {
+            stream: (now - value).total_seconds()
+            for stream, value in store.cursors().items()
+            if value is not None
+        }
+        budget: dict[str, float] = {}
+        usage = self.connector.salesforce.api_usage
+        if usage is not None:
+            used, most = usage
+            budget |= {
+                "salesforce_used": used,
+                "salesforce_max": most,
+                "salesforce_left": most - used,
+            }
+        return Snapshot(dead_letters=dead, work=work, cursor_lag=lag, budget=budget)
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Whether the service does its job now, and why not: the state store answers, a pass
+        (which calls both APIs) finished lately, and which mapping version is live."""
+        problems: list[str] = []
+        try:
+            self.connector.store.cursors()
+            store = "ok"
+        except Exception as exc:
+            store = f"not answering: {exc}"
+            problems.append(f"state store {store}")
+        with self.health.lock:
+            last, error = self.health.last_pass_ok, self.health.last_error
+            live, refused = self.health.mapping_live, self.health.mapping_refused
+        bound = max(STALE_INTERVALS * self.settings.poll_seconds, STALE_AT_LEAST)
+        if last is None:
+            problems.append(error or "no pass has finished yet")
+        elif self.clock() - last > bound:
+            problems.append(f"no pass has finished for {self.clock() - last:.0f} s: {error}")
+        if self.stopping:
+            problems.append("stopping")
+        body: dict[str, Any] = {
+            "ready": not problems,
+            "problems": problems,
+            "state_store": store,
+            "last_pass_seconds_ago": None if last is None else round(self.clock() - last, 1),
+            "last_error": error,
+            "mappings": {
+                "live": live,
+                "refused": None if refused is None else {"version": refused[0], "why": refused[1]},
+            },
+        }
+        return not problems, body
+
+
+def create_app(service: Service, routes: list[Route] | None = None) -> Starlette:
+    """The Starlette app over `service` (`routes` adds the webhook endpoint)."""
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok\n")
+
+    async def readyz(request: Request) -> Response:
+        ready, body = await run_in_threadpool(service.readiness)
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    async def metrics(request: Request) -> Response:
+        await run_in_threadpool(service.metrics.refresh)
+        return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+            *(routes or []),
+        ]
+    )

@@ -1,0 +1,223 @@
+"""`leadbridge run` as a real process against the sandbox: health, readiness, metrics, the poll
+as the safety net, a refused mapping edit, and a clean stop with a batch in flight."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from hubspot.crm.contacts import SimplePublicObjectInput
+
+from connector.sandbox.env import sandbox_env
+from connector.sandbox.server import SandboxServer
+from tests.conftest import hubspot_client, sf_client
+from tests.e2e.test_first_sync import SEED
+
+MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
+LEADBRIDGE = str(Path(sys.executable).with_name("leadbridge"))
+#: Generous bounds: CI is a loaded 2-core machine; the assertions never depend on speed.
+WAIT = 90.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _until(check: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
+    """Poll `check` until it returns something true; fail naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+class Running:
+    """A `leadbridge run` process and what it printed."""
+
+    def __init__(self, process: subprocess.Popen[str], port: int, log: Path) -> None:
+        self.process, self.port, self.log = process, port, log
+        self.url = f"http://127.0.0.1:{port}"
+
+    def get(self, path: str) -> requests.Response | None:
+        try:
+            return requests.get(self.url + path, timeout=5)
+        except requests.ConnectionError:
+            return None
+
+    def ready(self) -> dict[str, Any] | None:
+        answer = self.get("/readyz")
+        return answer.json() if answer is not None and answer.status_code == 200 else None
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        self.process.send_signal(sig)
+        return self.process.wait(timeout=WAIT)
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def service(sandbox_server: SandboxServer, tmp_path: Path) -> Iterator[Callable[..., Running]]:
+    """`service(seed, **env)`: the sandbox holding `seed`, and `leadbridge run` pointed at it
+    with the shipped lead.yaml, a 1-second poll and its own SQLite store; stopped after."""
+    started: list[Running] = []
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    shutil.copy(MAPPINGS / "lead.yaml", mappings / "lead.yaml")
+
+    def start(seed: dict[str, Any] | None = None, **env: str) -> Running:
+        if seed is not None:
+            sandbox_server.sandbox.reset(seed)
+        port = _free_port()
+        log = tmp_path / f"service-{port}.log"
+        environment = {
+            **os.environ,
+            **sandbox_env(sandbox_server.port, sandbox_server.tls.directory),
+            "LEADBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+            "LEADBRIDGE_MAPPINGS_DIR": str(mappings),
+            "LEADBRIDGE_POLL_SECONDS": "1",
+            "LEADBRIDGE_LOG_FORMAT": "json",
+            **env,
+        }
+        with log.open("w", encoding="utf-8") as out:
+            process = subprocess.Popen(
+                [LEADBRIDGE, "run", "--port", str(port)],
+                env=environment,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        running = Running(process, port, log)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        if running.process.poll() is None:
+            running.process.kill()
+            running.process.wait(timeout=WAIT)
+
+
+def _leads(server: SandboxServer) -> dict[str, dict[str, Any]]:
+    rows = sf_client(server).query_all(
+        "SELECT Id, HubSpot_Contact_Id__c, FirstName FROM Lead WHERE HubSpot_Contact_Id__c != null"
+    )["records"]
+    return {row["HubSpot_Contact_Id__c"]: row for row in rows}
+
+
+def test_service_syncs_reports_and_stops_cleanly(sandbox_server, service):
+    """Started, the service answers /healthz, becomes ready after its first pass (the Leads are
+    in Salesforce), counts what it did in /metrics; SIGTERM ends it with status 0."""
+    running = service(SEED)
+    _until(lambda: running.get("/healthz"), "/healthz")
+    assert running.get("/healthz").text == "ok\n"
+    ready = _until(running.ready, "readiness")
+
+    assert ready["state_store"] == "ok" and ready["mappings"]["refused"] is None
+    assert set(_leads(sandbox_server)) >= {"100", "101", "102", "103", "104", "105", "201"}
+    metrics = running.get("/metrics").text
+    assert 'leadbridge_records_total{outcome="created",stream="hubspot.contacts"} 7.0' in metrics
+    assert 'leadbridge_dead_letters_open{stream="hubspot.contacts"} 2.0' in metrics
+    assert "leadbridge_api_budget" in metrics
+    assert running.stop() == 0
+    assert '"event": "service.stopped"' in running.output()
+
+
+def test_a_change_no_webhook_announced_is_caught_by_the_poll(sandbox_server, service):
+    """Marketing renames a contact and no webhook comes: the next poll carries it to the Lead."""
+    running = service(SEED)
+    _until(running.ready, "the first pass")
+    hubspot_client(sandbox_server).crm.contacts.basic_api.update(
+        "101", SimplePublicObjectInput(properties={"firstname": "Polled"})
+    )
+
+    _until(lambda: _leads(sandbox_server)["101"]["FirstName"] == "Polled", "the poll")
+    assert running.stop() == 0
+
+
+def test_a_broken_mapping_edit_is_refused_and_the_last_good_one_goes_on(
+    sandbox_server, service, tmp_path
+):
+    """An admin saves lead.yaml with a property HubSpot does not have: the service refuses the
+    edit (logged with file and line, shown in /readyz and /metrics), stays ready and keeps
+    syncing with the version that was live."""
+    running = service(SEED)
+    live = _until(running.ready, "the first pass")["mappings"]["live"]
+    lead_yaml = tmp_path / "mappings" / "lead.yaml"
+    text = lead_yaml.read_text(encoding="utf-8")
+    assert "hubspot: jobtitle" in text
+    lead_yaml.write_text(text.replace("hubspot: jobtitle", "hubspot: job_title_typo"), "utf-8")
+
+    refused = _until(
+        lambda: (r := running.ready()) and r["mappings"]["refused"], "the edit refused"
+    )
+    assert "lead.yaml:" in refused["why"] and "job_title_typo" in refused["why"]
+    assert running.ready()["mappings"]["live"] == live
+    assert f'leadbridge_mapping_version_info{{state="live",version="{live}"}} 1.0' in (
+        running.get("/metrics").text
+    )
+    hubspot_client(sandbox_server).crm.contacts.basic_api.update(
+        "102", SimplePublicObjectInput(properties={"firstname": "StillSyncing"})
+    )
+    _until(lambda: _leads(sandbox_server)["102"]["FirstName"] == "StillSyncing", "a sync")
+    assert '"event": "service.mapping_refused"' in running.output()
+    assert running.stop() == 0
+
+
+def test_a_stop_finishes_the_batch_in_flight_and_the_next_start_loses_nothing(
+    sandbox_server, service
+):
+    """SIGTERM while a Lead upsert is in flight: the service waits for that batch, records it,
+    and exits 0; /readyz says it is stopping meanwhile. A second start writes nothing twice and
+    leaves nothing behind."""
+    held = threading.Event()
+    release = threading.Event()
+    inner = sandbox_server._server.app
+
+    def slow_upserts(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["REQUEST_METHOD"] == "PATCH" and "composite/sobjects/Lead" in environ.get(
+            "PATH_INFO", ""
+        ):
+            held.set()
+            release.wait(timeout=WAIT)
+        return inner(environ, start_response)
+
+    sandbox_server._server.app = slow_upserts
+    try:
+        running = service(SEED)
+        assert held.wait(timeout=WAIT), "the first upsert never came"
+        running.process.send_signal(signal.SIGTERM)
+
+        def stopping() -> dict[str, Any] | None:
+            answer = running.get("/readyz")  # a 503 Response is falsy: read its body
+            return answer.json() if answer is not None and answer.status_code == 503 else None
+
+        assert "stopping" in _until(stopping, "not ready while stopping")["problems"]
+        release.set()
+        assert running.process.wait(timeout=WAIT) == 0
+    finally:
+        release.set()
+        sandbox_server._server.app = inner
+
+    first = _leads(sandbox_server)
+    assert len(first) >= 7  # the batch in flight was recorded, not lost
+    again = service()
+    _until(again.ready, "the next start's first pass")
+    assert _leads(sandbox_server) == first  # nothing written twice
+    assert again.stop() == 0
