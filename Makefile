@@ -22,6 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check connector tests bench scripts
 	$(BIN)/ruff format --check connector tests bench scripts
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/hadolint deploy/Containerfile
 	$(BIN)/mypy
 
 test: lint
