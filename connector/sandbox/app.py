@@ -68,19 +68,24 @@ class Sandbox:
     def __init__(
         self, config: SandboxConfig | None = None, seed: dict[str, Any] | None = None
     ) -> None:
+        from connector.sandbox.hubspot.webhooks import WebhookSender
         from connector.sandbox.seed import load_seed
 
         self.config = config or SandboxConfig()
         self.lock = threading.RLock()
         self.journal = Journal()
         self.faults: list[Fault] = []
+        #: HubSpot's webhooks: the portal tells it of every write, it delivers them.
+        self.webhooks = WebhookSender()
         self._seed = seed or {}
         self.org, self.portal = load_seed(self._seed, self.config)
+        self.portal.on_change = self.webhooks.record
         self._map, self._handlers = self._build_routes()
 
     # -- admin ----------------------------------------------------------------------------
     def reset(self, seed: dict[str, Any] | None = None) -> None:
-        """Forget every change: reload the seed (or a new one) and clear journal and faults."""
+        """Forget every change: reload the seed (or a new one), clear journal and faults, and
+        stop the webhook subscription (its deliveries forgotten too)."""
         from connector.sandbox.seed import load_seed
 
         with self.lock:
@@ -89,6 +94,8 @@ class Sandbox:
             self._seed = seed
             self.journal.clear()
             self.faults.clear()
+            self.webhooks.reset()
+            self.portal.on_change = self.webhooks.record
 
     def inject_fault(self, fault: Fault) -> None:
         with self.lock:
@@ -97,11 +104,12 @@ class Sandbox:
     # -- routing --------------------------------------------------------------------------
     def _build_routes(self) -> tuple[Map, dict[str, Handler]]:
         from connector.sandbox.hubspot import api as hubspot_api
+        from connector.sandbox.hubspot import webhook_admin
         from connector.sandbox.salesforce import oauth, rest, soap
 
         rules: list[Rule] = []
         handlers: dict[str, Handler] = {}
-        for module in (oauth, rest, soap, hubspot_api, _admin_module()):
+        for module in (oauth, rest, soap, hubspot_api, webhook_admin, _admin_module()):
             for path, methods, handler in module.routes():
                 endpoint = f"{module.__name__}.{handler.__name__}"
                 rules.append(Rule(path, methods=methods, endpoint=endpoint, strict_slashes=False))

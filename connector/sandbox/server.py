@@ -106,10 +106,12 @@ class SandboxServer:
         try:
             self._server.serve_forever()
         finally:
+            self.sandbox.webhooks.unsubscribe()
             self._server.server_close()
             self._socket.close()
 
     def stop(self) -> None:
+        self.sandbox.webhooks.unsubscribe()
         self._server.shutdown()
         self._server.server_close()
         self._socket.close()

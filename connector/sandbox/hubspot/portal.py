@@ -240,6 +240,20 @@ class Conflict(Exception):
         self.existing_id = existing_id
 
 
+@dataclass(frozen=True)
+class Change:
+    """One write to a record, as HubSpot's webhooks report it: `creation` (with the values the
+    record was created with), `propertyChange` (the values that changed; "" is a cleared one)
+    or `deletion`. Seeding a portal reports nothing."""
+
+    object_type: str  # "contacts" or "companies"
+    kind: str  # "creation", "propertyChange" or "deletion"
+    record_id: str
+    at_ms: int
+    source: Source
+    values: dict[str, str] = field(default_factory=dict)
+
+
 class Portal:
     """The portal's state; `from_seed` builds one, the API handlers read and write it."""
 
@@ -255,6 +269,9 @@ class Portal:
         self._owner_ids: frozenset[str] | None = None
         #: The Lists API's lists by listId (the `lists` module serves and seeds them).
         self.lists: dict[str, HubSpotList] = {}
+        #: Told of every write after it is made (the webhook sender listens); called inside the
+        #: sandbox's lock, so it must only take note, never send.
+        self.on_change: Callable[[Change], None] | None = None
 
     # -- seed -----------------------------------------------------------------------------
     @classmethod
@@ -550,6 +567,8 @@ class Portal:
         record = Record(record_id, props, now, now, source)
         store.records[record_id] = record
         store.reindex(record, {})
+        initial = {k: v for k, v in changes.items() if v != ""}
+        self._tell(Change(otype.name, "creation", record_id, now, source, initial))
         return record
 
     def update(
@@ -572,6 +591,7 @@ class Portal:
         before = dict(record.props)
         stage = otype.properties.get("lifecyclestage")
         now = max(self.now_ms(), record.created_ms)
+        changed: dict[str, str] = {}
         for name, value in changes.items():
             current = record.props.get(name)
             backwards = (
@@ -588,6 +608,7 @@ class Portal:
                 record.props.pop(name, None)
             else:
                 record.props[name] = value
+            changed[name] = value
         stamp = iso_ms(now)
         if record.props.get(otype.modified) != stamp:
             record.record_change(otype.modified, stamp, now, source)
@@ -595,6 +616,8 @@ class Portal:
         record.props[otype.modified] = stamp
         record.touched()
         store.reindex(record, before)
+        if changed:
+            self._tell(Change(otype.name, "propertyChange", record.id, now, source, changed))
         return record
 
     def archive(self, otype: ObjectType, record: Record) -> None:
@@ -603,6 +626,11 @@ class Portal:
         record.archived = True
         record.archived_ms = self.now_ms()
         store.reindex(record, before)
+        self._tell(Change(otype.name, "deletion", record.id, record.archived_ms, API_SOURCE))
+
+    def _tell(self, change: Change) -> None:
+        if self.on_change is not None:
+            self.on_change(change)
 
     def associate(self, contact_id: str, company_ids: list[str]) -> None:
         """Associate a contact with companies; the first company of a contact is its primary."""
