@@ -20,6 +20,7 @@ import structlog
 import uvicorn
 
 from connector.service.app import Service, create_app
+from connector.service.webhooks import webhook_routes
 from connector.settings import Settings
 from connector.wiring import open_connector
 
@@ -41,16 +42,16 @@ def serve(settings: Settings, *, host: str, port: int) -> int:
     """Run until stopped; the exit status (0 after a clean stop)."""
     with open_connector(settings) as connector:
         service = Service(settings, connector)
-        app = create_app(service)
-        trusted = settings.trusted_proxies.strip()
+        app = create_app(service, webhook_routes(service))
+        # Forwarded headers are read by the webhook endpoint itself, from trusted proxies only
+        # (LEADBRIDGE_TRUSTED_PROXIES): uvicorn's own would hide the proxy's address.
         config = uvicorn.Config(
             app,
             host=host,
             port=port,
             log_config=None,
             access_log=False,
-            proxy_headers=bool(trusted),
-            forwarded_allow_ips=trusted or None,
+            proxy_headers=False,
             timeout_graceful_shutdown=int(settings.stop_seconds),
         )
         server = _Server(config)

@@ -19,8 +19,10 @@ import pytest
 import requests
 from hubspot.crm.contacts import SimplePublicObjectInput
 
+from connector.hubspot.webhooks import sign
 from connector.sandbox.env import sandbox_env
 from connector.sandbox.server import SandboxServer
+from connector.state.store import StateStore
 from tests.conftest import hubspot_client, sf_client
 from tests.e2e.test_first_sync import SEED
 
@@ -221,3 +223,117 @@ def test_a_stop_finishes_the_batch_in_flight_and_the_next_start_loses_nothing(
     _until(again.ready, "the next start's first pass")
     assert _leads(sandbox_server) == first  # nothing written twice
     assert again.stop() == 0
+
+
+SECRET = "webhook-test-secret"
+#: A poll far off: only a webhook can bring a change soon.
+HOOKED = {"LEADBRIDGE_POLL_SECONDS": "3600", "LEADBRIDGE_HUBSPOT_WEBHOOK_SECRET": SECRET}
+
+
+def _subscribe(server: SandboxServer, running: Running, **extra: Any) -> None:
+    """The sandbox sends HubSpot's webhooks for contact changes to the running service."""
+    answer = requests.post(
+        f"{server.url}/_sandbox/hubspot/webhooks/subscription",
+        json={
+            "target_url": f"{running.url}/webhooks/hubspot",
+            "client_secret": SECRET,
+            "events": ["contact.creation", "contact.propertyChange", "contact.merge"],
+            "properties": ["firstname", "lastname", "email", "company", "lifecyclestage"],
+            "batch_window_ms": 50,
+            "retry_base_ms": 100,
+            **extra,
+        },
+        verify=str(server.ca_file),
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+
+
+def test_a_webhook_change_is_synced_by_id_without_waiting_for_the_poll(sandbox_server, service):
+    """With a poll far off, a contact renamed in HubSpot reaches its Lead through the webhook:
+    HubSpot is asked for that contact by id (no search), and /metrics counts the request, the
+    run and its latency."""
+    running = service(
+        SEED, LEADBRIDGE_POLL_SECONDS="3600", LEADBRIDGE_HUBSPOT_WEBHOOK_SECRET=SECRET
+    )
+    _until(running.ready, "the first pass")
+    _subscribe(sandbox_server, running)
+    mark = sandbox_server.sandbox.journal.last_seq()
+
+    hubspot_client(sandbox_server).crm.contacts.basic_api.update(
+        "103", SimplePublicObjectInput(properties={"firstname": "Hooked"})
+    )
+
+    _until(lambda: _leads(sandbox_server)["103"]["FirstName"] == "Hooked", "the webhook run")
+    hubspot = [
+        f"{e.method} {e.path}"
+        for e in sandbox_server.sandbox.journal.entries(since=mark, api="hubspot")
+    ]
+    assert "POST /crm/v3/objects/contacts/batch/read" in hubspot
+    assert not [call for call in hubspot if call.endswith("/search")]
+    metrics = running.get("/metrics").text
+    assert 'leadbridge_webhook_requests_total{outcome="accepted"}' in metrics
+    assert 'leadbridge_runs_total{result="ok",stream="hubspot.contacts",trigger="webhook"}' in (
+        metrics
+    )
+    assert "leadbridge_change_to_sync_seconds_count 1.0" in metrics
+    assert running.stop() == 0
+
+
+def test_a_forged_webhook_is_refused_and_queues_nothing(sandbox_server, service, tmp_path):
+    """A request signed with another secret, or tampered with, is 401 and leaves no work;
+    merges are kept as work of their own stream, never dropped."""
+    running = service(
+        SEED, LEADBRIDGE_POLL_SECONDS="3600", LEADBRIDGE_HUBSPOT_WEBHOOK_SECRET=SECRET
+    )
+    _until(running.ready, "the first pass")
+    body = b'[{"eventId": 1, "subscriptionType": "contact.creation", "objectId": 101}]'
+    stamp = str(int(time.time() * 1000))
+    uri = f"{running.url}/webhooks/hubspot"
+    forged = sign("POST", uri, body, stamp, "not-the-secret")
+    answer = requests.post(
+        uri,
+        data=body,
+        headers={"X-HubSpot-Signature-v3": forged, "X-HubSpot-Request-Timestamp": stamp},
+        timeout=10,
+    )
+    good = sign("POST", uri, body, stamp, SECRET)
+    tampered = requests.post(
+        uri,
+        data=body.replace(b"101", b"102"),
+        headers={"X-HubSpot-Signature-v3": good, "X-HubSpot-Request-Timestamp": stamp},
+        timeout=10,
+    )
+
+    assert (answer.status_code, answer.json()["error"]) == (401, "bad_signature")
+    assert (tampered.status_code, tampered.json()["error"]) == (401, "bad_signature")
+    with StateStore.open(f"sqlite:///{tmp_path / 'state.db'}") as store:
+        assert store.work() == []
+    _subscribe(sandbox_server, running)
+    injected = requests.post(
+        f"{sandbox_server.url}/_sandbox/hubspot/webhooks/events",
+        json={
+            "events": [
+                {
+                    "subscriptionType": "contact.merge",
+                    "objectId": 101,
+                    "primaryObjectId": 101,
+                    "mergedObjectIds": [102],
+                }
+            ]
+        },
+        verify=str(sandbox_server.ca_file),
+        timeout=10,
+    )
+    assert injected.status_code == 202, injected.text
+
+    def merge_kept() -> list[Any]:
+        with StateStore.open(f"sqlite:///{tmp_path / 'state.db'}") as store:
+            return [w for w in store.work() if w.stream == "hubspot.merges"]
+
+    (merge,) = _until(merge_kept, "the merge kept as work")
+    assert (merge.record_id, merge.payload["merged_object_ids"]) == ("101", ["102"])
+    assert 'leadbridge_webhook_requests_total{outcome="bad_signature"} 2.0' in (
+        running.get("/metrics").text
+    )
+    assert running.stop() == 0

@@ -180,6 +180,18 @@ class ContactsStream(Stream[ContactsSummary]):
             if f.spec.to_salesforce and f.spec.contact_field
         }
 
+    def properties(self, router: RouterSide | None = None) -> list[str]:
+        """The contact properties this stream reads: what the mapping, routing and sales'
+        returned statuses need (a change to any other is not this stream's)."""
+        router = router or (self.router_factory() if self.router_factory else None)
+        return sorted(
+            {
+                *self.plan.hubspot_properties(),
+                *(router.properties() if router else ()),
+                *((self.returned[0],) if self.returned else ()),
+            }
+        )
+
     def _prepare(self, summary: ContactsSummary, due: Due) -> None:
         """Per pass: a router (it caches what it reads), where sales feedback has read to
         (see `_recheck`), the properties to read, and which failures are held."""
@@ -188,13 +200,7 @@ class ContactsStream(Stream[ContactsSummary]):
             read = self.store.cursor(self.feedback_stream)
             since_read = read - self.overlap if read else None
             self.feedback = (self.feedback_stream, self.salesforce.user_id, since_read)
-        self._properties = sorted(
-            {
-                *self.plan.hubspot_properties(),
-                *(self._router.properties() if self._router else ()),
-                *((self.returned[0],) if self.returned else ()),
-            }
-        )
+        self._properties = self.properties(self._router)
         # A contact a person put back (`leadbridge dlq retry`) is tried whatever held it.
         self._dead = due.held()
         self._seen: set[str] = set()
