@@ -41,6 +41,7 @@ from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 import structlog
+from sqlalchemy.dialects.postgresql import OID
 
 from connector.errors import ConfigError, StreamBusy
 
@@ -240,6 +241,16 @@ def _thread() -> str:
 # -- PostgreSQL ------------------------------------------------------------------------------
 
 
+# The catalog views a loser reads to name the holder.
+_pg_locks = sa.table(
+    "pg_locks",
+    *(sa.column(name) for name in ("pid", "locktype", "objsubid", "database", "classid", "objid")),
+    sa.column("granted", sa.Boolean),
+)
+_pg_stat_activity = sa.table("pg_stat_activity", sa.column("pid"), sa.column("application_name"))
+_pg_database = sa.table("pg_database", sa.column("oid"), sa.column("datname"))
+
+
 def pg_key(schema: str, stream: str) -> int:
     """The second key of a stream's advisory lock: a stable hash of the schema holding the
     state tables and the stream, in 31 bits (so `pg_locks`, which shows it as an oid, shows the
@@ -276,16 +287,26 @@ class AdvisoryLock:
 
     def holder(self) -> str | None:
         connection = self._connect()
-        row = connection.execute(
-            sa.text(
-                "SELECT l.pid, a.application_name FROM pg_locks l "
-                "LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
-                "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
-                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-                "AND l.classid = CAST(:namespace AS oid) AND l.objid = CAST(:key AS oid)"
-            ),
-            {"namespace": PG_NAMESPACE, "key": self._key},
-        ).first()
+        database = (
+            sa.select(_pg_database.c.oid)
+            .where(_pg_database.c.datname == sa.func.current_database())
+            .scalar_subquery()
+        )
+        query = (
+            sa.select(_pg_locks.c.pid, _pg_stat_activity.c.application_name)
+            .select_from(
+                _pg_locks.outerjoin(_pg_stat_activity, _pg_stat_activity.c.pid == _pg_locks.c.pid)
+            )
+            .where(
+                _pg_locks.c.locktype == "advisory",
+                _pg_locks.c.granted.is_(True),
+                _pg_locks.c.objsubid == 2,  # the two-int key space
+                _pg_locks.c.database == database,
+                _pg_locks.c.classid == sa.cast(sa.literal(PG_NAMESPACE), OID),
+                _pg_locks.c.objid == sa.cast(sa.literal(self._key), OID),
+            )
+        )
+        row = connection.execute(query).first()
         if row is None:
             return None
         name = row.application_name or ""
