@@ -83,3 +83,24 @@ class RecordRejected(LeadbridgeError):
         self.reason = message
         self.code = code
         self.fields = fields
+
+
+class StreamBusy(LeadbridgeError):
+    """Another run holds the stream (a second process, or another thread of this one), and a
+    stream runs once at a time: wait, or try again later. `holder` names it when known
+    ("pid 1234 on host"); `waited` is how long this run was willing to wait (0: not at all)."""
+
+    def __init__(
+        self, stream: str, *, holder: str | None, waited: float, stopping: bool = False
+    ) -> None:
+        who = f"another leadbridge ({holder})" if holder else "another leadbridge"
+        if stopping:
+            how = "stopped waiting for it: this process is stopping"
+        elif waited <= 0:
+            how = "not waiting for it to finish"
+        else:
+            how = f"gave up after waiting {waited:g} s for it to finish"
+        super().__init__(f"stream {stream} is held by {who}: {how}")
+        self.stream = stream
+        self.holder = holder
+        self.waited = waited

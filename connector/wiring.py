@@ -31,6 +31,7 @@ from connector.routing.contacts import ContactRouter
 from connector.routing.router import load_routing
 from connector.salesforce.gateway import SalesforceGateway
 from connector.settings import Settings
+from connector.state.hold import Wait
 from connector.state.store import StateStore
 from connector.streams.contacts.stream import ContactsStream
 from connector.streams.conversions.stream import STREAM as CONVERSION_STREAM
@@ -140,16 +141,20 @@ class Connector:
 
 @contextmanager
 def open_connector(
-    settings: Settings, *, sleep: Callable[[float], Any] = time.sleep
+    settings: Settings,
+    *,
+    sleep: Callable[[float], Any] = time.sleep,
+    wait: Wait | None = None,
 ) -> Iterator[Connector]:
     """A ready `Connector`; MappingError or ConfigError before anything is written. The store
-    is closed on the way out."""
+    is closed on the way out. `wait`: how long each stream run waits for another holder of its
+    stream (see `build`)."""
     files = load_mapping_files(settings.mappings_dir)
     store = StateStore.open(settings.database_url)
     try:
         salesforce = SalesforceGateway.connect(settings, sleep=sleep)
         hubspot = HubSpotGateway.connect(settings, sleep=sleep)
-        yield build(settings, files, store, salesforce, hubspot)
+        yield build(settings, files, store, salesforce, hubspot, wait=wait)
     finally:
         store.close()
 
@@ -160,8 +165,15 @@ def build(
     store: StateStore,
     salesforce: SalesforceGateway,
     hubspot: HubSpotGateway,
+    *,
+    wait: Wait | None = None,
 ) -> Connector:
-    """The streams over given parts (`open_connector` opens them; tests may bring their own)."""
+    """The streams over given parts (`open_connector` opens them; tests may bring their own).
+
+    Each run of a stream holds it against every other run (`StateStore.hold`); `wait` is how
+    long a run waits for another holder before `StreamBusy` (None: `Wait()`, a bounded wait):
+    a one-off command waits a little, a service as long as it takes, until it stops."""
+    wait = wait or Wait()
     overlap = timedelta(seconds=settings.sync_overlap_seconds)
     external_id = settings.salesforce_external_id_field
     routing = files.routing
@@ -206,6 +218,9 @@ def build(
         if files.conversion is not None
         else None
     )
+    for stream in (contacts, leads, conversions):
+        if stream is not None:
+            stream.wait = wait
     return Connector(
         settings=settings,
         files=files,
@@ -215,5 +230,5 @@ def build(
         contacts=contacts,
         leads=leads,
         conversions=conversions,
-        writebacks=WriteBacks(hubspot, store),
+        writebacks=WriteBacks(hubspot, store, wait=wait),
     )

@@ -1,7 +1,8 @@
 """What every command family shares: settings or a clean exit, and our errors as one line.
 
 Exit status: 2 for a missing or wrong setting, credential, host or state store; 1 for an invalid
-mapping file or a refused call; never a traceback, never a control character from a value a
+mapping file or a refused call; 3 when a stream is busy (another leadbridge runs it, and it
+did not finish within the wait); never a traceback, never a control character from a value a
 message quotes.
 """
 
@@ -14,9 +15,12 @@ from contextlib import contextmanager
 import click
 
 from connector.display import for_terminal
-from connector.errors import ConfigError, LeadbridgeError, MappingError
+from connector.errors import ConfigError, LeadbridgeError, MappingError, StreamBusy
 from connector.logging import configure_logging
 from connector.settings import Settings, load_settings
+
+#: The exit status of a command that stopped because another leadbridge runs a stream.
+EXIT_BUSY = 3
 
 
 def settings_or_exit(load: Callable[[], Settings] = load_settings) -> Settings:
@@ -42,6 +46,9 @@ def errors_to_exit() -> Iterator[None]:
     except ConfigError as exc:
         click.echo(for_terminal(f"error: {exc}"), err=True)
         sys.exit(2)
+    except StreamBusy as exc:
+        click.echo(for_terminal(f"error: {exc}"), err=True)
+        sys.exit(EXIT_BUSY)
     except MappingError as exc:
         for line in str(exc).splitlines():
             click.echo(for_terminal(f"error: {line}"), err=True)

@@ -16,6 +16,7 @@ The gateways are synchronous and used from this thread only.
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from connector.checks.precheck import PASS_FILES
 from connector.errors import LeadbridgeError, MappingError
 from connector.service.metrics import Metrics
 from connector.settings import Settings
+from connector.state.hold import Wait
 from connector.streams.base import Stream
 from connector.wiring import Connector, build, load_mapping_files
 
@@ -253,10 +255,15 @@ class Worker:
         worker reloads), each asking this worker whether to stop."""
         connector.pinned = pinned
         self.connector = connector
+        # Another holder (a `sync --once` beside the service) is waited for as long as it
+        # takes, unless the service is stopping.
+        wait = Wait(math.inf, stop=self._stopping)
         for stream in (connector.contacts, connector.leads, connector.conversions):
             if stream is not None:
                 stream.should_stop = self._stopping.is_set
+                stream.wait = wait
         connector.writebacks.should_stop = self._stopping.is_set
+        connector.writebacks.wait = wait
 
     def _version_metrics(self) -> None:
         gauge = self.metrics.mapping_version

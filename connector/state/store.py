@@ -10,6 +10,7 @@ a constant number of statements, never one per record.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,16 @@ from connector.errors import ConfigError
 from connector.extras import POSTGRES, needs
 from connector.model import DeadLetter, Link, SalesforceObject
 from connector.state import migrate, verify
+from connector.state.hold import (
+    AdvisoryLock,
+    FileLock,
+    LocalLock,
+    Lock,
+    Wait,
+    acquire,
+    lock_path,
+    sqlite_file,
+)
 from connector.state.schema import (
     audit,
     cursors,
@@ -132,6 +143,13 @@ class StateStore:
         self._engine = engine
         self._clock = clock
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        # Where the streams' lock files go (resolved now: a later chdir must not move them);
+        # None on PostgreSQL and for an in-memory SQLite database.
+        self._sqlite_file = sqlite_file(engine.url) if engine.dialect.name == "sqlite" else None
+        self._local_locks: dict[str, threading.Lock] = {}
+        self._local_guard = threading.Lock()
+        # Notified whenever a hold of this store ends, so its waiting threads try at once.
+        self._released = threading.Condition()
 
     @classmethod
     def open(cls, url: str, *, clock: Callable[[], datetime] = _utcnow) -> StateStore:
@@ -194,6 +212,39 @@ class StateStore:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    @contextmanager
+    def hold(self, stream: str, *, wait: Wait) -> Iterator[None]:
+        """Hold `stream` for the block: no other run of it, in any process or thread using this
+        database, runs meanwhile (`connector.state.hold`). Waits as `wait` says for a holder to
+        finish, then raises `StreamBusy` naming the stream and, when known, its holder. The
+        lock is released at the end of the block, and by the database or the kernel if this
+        process dies. Not re-entrant."""
+        lock = self._lock(stream)
+        try:
+            acquire(lock, stream, wait, pause=self._pause)
+        except BaseException:
+            lock.close()
+            raise
+        try:
+            yield
+        finally:
+            lock.release()
+            with self._released:
+                self._released.notify_all()
+
+    def _pause(self, seconds: float) -> None:
+        """Wait `seconds`, or less when a hold of this store ends meanwhile."""
+        with self._released:
+            self._released.wait(seconds)
+
+    def _lock(self, stream: str) -> Lock:
+        if self._engine.dialect.name == "postgresql":
+            return AdvisoryLock(self._engine, stream)
+        if self._sqlite_file is not None:
+            return FileLock(lock_path(self._sqlite_file, stream))
+        with self._local_guard:
+            return LocalLock(self._local_locks.setdefault(stream, threading.Lock()))
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:

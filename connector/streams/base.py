@@ -3,6 +3,9 @@ then what changed since its cursor, a page at a time), a run over given ids (wha
 or a person names), the failure of one record (a dead letter, counted in the summary, logged),
 and the summary people read.
 
+A run holds its stream from start to end (`StateStore.hold`): a second run of the same stream,
+in another process or thread, waits as the stream's `wait` says, or stops with `StreamBusy`.
+
 A stream supplies only what differs: `_by_ids` (read these records by id and handle them as a
 page that does not move the cursor) and `_changed` (the pages since the cursor); each page is
 decided, pushed and recorded in one transaction by the stream's own `_page`. Work (hand-overs,
@@ -23,6 +26,7 @@ import structlog
 from connector.display import for_terminal
 from connector.mapping.plan import values_hash
 from connector.model import DeadLetter
+from connector.state.hold import Wait
 from connector.state.store import Commit, StateStore
 from connector.state.work import Work
 
@@ -119,6 +123,9 @@ class Stream(ABC, Generic[S]):
     #: Asked between pages: when it answers True the run ends after the page in flight is
     #: recorded (a service stopping); the next run goes on from there.
     should_stop: Callable[[], bool] | None = None
+    #: How long a run waits for another holder of this stream (`connector.wiring` sets it for
+    #: the command or service that runs the stream).
+    wait: Wait = Wait()
 
     def until_stopped(self, items: Iterable[T]) -> Iterator[T]:
         """`items` (pages) until a stop is asked for; the page in flight is always finished."""
@@ -129,28 +136,32 @@ class Stream(ABC, Generic[S]):
             yield item
 
     def run_once(self, run_id: str | None = None) -> S:
-        """One pass: the stream's work and failures by id, then what changed since its cursor."""
+        """One pass: the stream's work and failures by id, then what changed since its cursor.
+        The stream is held throughout; `StreamBusy` when another run holds it past `wait`."""
         summary: S = self.summary_type(run_id or new_run_id(), stream=self.name)
-        due = self.due()
-        self._prepare(summary, due)
-        log.info("stream.start", stream=self.name, run_id=summary.run_id)
-        ids = due.ids if self.reread_failures else sorted(due.work)
-        if ids:
-            self._by_ids(ids, summary, due)
-        self._changed(summary, due)
-        self._finish(summary)
+        with self.store.hold(self.name, wait=self.wait):
+            due = self.due()
+            self._prepare(summary, due)
+            log.info("stream.start", stream=self.name, run_id=summary.run_id)
+            ids = due.ids if self.reread_failures else sorted(due.work)
+            if ids:
+                self._by_ids(ids, summary, due)
+            self._changed(summary, due)
+            self._finish(summary)
         log.info("stream.done", stream=self.name, run_id=summary.run_id, **summary.counts())
         return summary
 
     def run_ids(self, ids: Sequence[str], run_id: str | None = None) -> S:
         """Only these records, read by id (what a webhook or a person names); the cursor stays
-        where it is. Work and failures of other records wait for the next pass."""
+        where it is. Work and failures of other records wait for the next pass. The stream is
+        held as by `run_once`."""
         summary: S = self.summary_type(run_id or new_run_id(), stream=self.name)
-        due = self.due()
-        self._prepare(summary, due)
-        wanted = sorted(dict.fromkeys(str(i) for i in ids))
-        if wanted:
-            self._by_ids(wanted, summary, due)
+        with self.store.hold(self.name, wait=self.wait):
+            due = self.due()
+            self._prepare(summary, due)
+            wanted = sorted(dict.fromkeys(str(i) for i in ids))
+            if wanted:
+                self._by_ids(wanted, summary, due)
         log.info("stream.done", stream=self.name, run_id=summary.run_id, **summary.counts())
         return summary
 

@@ -6,7 +6,8 @@ transaction as the link (`connector.state.work`). This step reads what is owed, 
 a time: one batch read of those contacts, then one batch update carrying only what they do not
 show yet (a write whose answer was lost after HubSpot made it costs no second write), and one
 transaction recording what HubSpot confirmed. What HubSpot refuses stays owed, with the reason
-and the count of tries, and is tried again by the next pass.
+and the count of tries, and is tried again by the next pass. A run holds the step's own stream
+name, `hubspot.writeback`, as every stream run holds its own (`StateStore.hold`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from connector.state.hold import Wait
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.state.work import outstanding
 from connector.streams.base import Summary, new_run_id
@@ -53,22 +55,33 @@ class WriteBacks:
     #: Asked between pages, as the streams do (`connector.streams.base.Stream.should_stop`).
     should_stop: Callable[[], bool] | None = None
 
-    def __init__(self, hubspot: HubSpotSide, store: StateStore, *, page_size: int = PAGE_SIZE):
+    def __init__(
+        self,
+        hubspot: HubSpotSide,
+        store: StateStore,
+        *,
+        page_size: int = PAGE_SIZE,
+        wait: Wait = Wait(),  # noqa: B008 - frozen: one shared default is safe
+    ):
         self.hubspot = hubspot
         self.store = store
         self.page_size = page_size
+        self.wait = wait
 
     def run_once(self, run_id: str | None = None) -> WriteBackSummary:
-        """Every write-back owed when the step starts, once (a refusal waits for the next)."""
+        """Every write-back owed when the step starts, once (a refusal waits for the next).
+        Holds `hubspot.writeback` throughout; `StreamBusy` when another run holds it past
+        `wait`."""
         summary = WriteBackSummary(run_id or new_run_id(), stream=STREAM)
         after: str | None = None
-        while not (self.should_stop is not None and self.should_stop()):
-            owed = self.store.owed_writebacks(after=after, limit=self.page_size)
-            if not owed:
-                break
-            after = owed[-1].hubspot_id
-            summary.owed += len(owed)
-            self._page({o.hubspot_id: o.properties for o in owed}, summary)
+        with self.store.hold(STREAM, wait=self.wait):
+            while not (self.should_stop is not None and self.should_stop()):
+                owed = self.store.owed_writebacks(after=after, limit=self.page_size)
+                if not owed:
+                    break
+                after = owed[-1].hubspot_id
+                summary.owed += len(owed)
+                self._page({o.hubspot_id: o.properties for o in owed}, summary)
         if summary.owed:
             log.info(
                 "writeback.done",

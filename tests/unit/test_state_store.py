@@ -1,5 +1,5 @@
 """The state store on SQLite (a temporary file) and, when LEADBRIDGE_TEST_DATABASE_URL is set,
-on PostgreSQL (a schema of its own per test)."""
+on PostgreSQL (a schema of its own per test: the `database_url` fixture of tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import os
 import socket
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -45,39 +44,6 @@ class Clock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(not PG_URL, reason="LEADBRIDGE_TEST_DATABASE_URL not set"),
-            ],
-        ),
-    ]
-)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file in a directory not yet made, or a new PG schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'state' / 'leadbridge.db'}"
-        return
-    assert PG_URL is not None
-    schema = f"lb_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    # lock_timeout: a locking bug fails the test instead of hanging the run
-    options = f"-csearch_path={schema} -clock_timeout=20s"
-    url = sa.make_url(PG_URL).update_query_dict({"options": options})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,345 @@
+"""One holder per stream: the lock a run of a stream takes before it reads its work, so two
+runs of one stream never overlap (two passes at once route contacts twice, count round-robin
+turns twice and convert a Lead the other run just converted).
+
+The lock belongs to the database, not to a process, and dies with its holder:
+
+- PostgreSQL: a session-level advisory lock, `pg_try_advisory_lock(NAMESPACE, key)`, on a
+  connection of its own kept for the hold (autocommit, so it never idles in a transaction).
+  The two-int key form is a key space of its own, apart from the migration's one-bigint lock
+  (`connector.state.migrate`); `key` is a stable hash of the schema and the stream, so stores in
+  two schemas of one database do not block each other. The server frees the lock when that
+  connection closes, a killed process included. The holder's connection carries
+  `application_name = "leadbridge pid N on HOST"`, which a loser reads through `pg_locks`.
+- SQLite: `flock` on a file beside the database, `<database>.<stream>.lock` (kept: removing a
+  lock file while another process may have it open would let two holders in). The holder
+  writes its pid and host into it for a loser's message; the kernel frees the lock when the
+  holder's file is closed, a killed process included. Each hold opens the file anew, and flock
+  locks of separate opens exclude each other, so threads of one process are held apart too.
+  A URI database (`sqlite:///file:X?mode=ro&uri=true`) locks beside the file X names.
+- An in-memory SQLite database lives in one process: a lock of the store's own.
+
+A lock is not re-entrant: a run holding its stream must not take it again.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import json
+import math
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.dialects.postgresql import OID
+
+from connector.errors import ConfigError, StreamBusy
+
+log = structlog.get_logger(__name__)
+
+#: How long a run waits by default for another holder of its stream to finish.
+DEFAULT_WAIT_SECONDS = 30.0
+#: The first pause between two tries, doubled after each try up to `MAX_PAUSE`: a short hold
+#: is noticed quickly, a long one costs four cheap tries a second (a holder in another process
+#: is seen gone within `MAX_PAUSE`; one in this process wakes its waiters as it lets go).
+FIRST_PAUSE = 0.02
+MAX_PAUSE = 0.25
+#: The first key of every stream lock (the two-int form): "lbsh" (leadbridge stream hold).
+PG_NAMESPACE = 0x6C627368
+_APP_PREFIX = "leadbridge "
+_PG_NAME_MAX = 63  # NAMEDATALEN - 1: PostgreSQL cuts application_name there
+
+
+@dataclass(frozen=True)
+class Wait:
+    """How long a run waits for another holder of its stream before giving up with
+    `StreamBusy`: `seconds` 0 does not wait, `math.inf` waits as long as it takes; once `stop`
+    is set (a service shutting down) a waiting run gives up (within `MAX_PAUSE`)."""
+
+    seconds: float = DEFAULT_WAIT_SECONDS
+    stop: threading.Event | None = None
+
+    def __post_init__(self) -> None:
+        if math.isnan(self.seconds) or self.seconds < 0:
+            msg = f"a wait of {self.seconds} s: give 0 or more seconds (math.inf: no bound)"
+            raise ValueError(msg)
+
+
+class Lock(Protocol):
+    """One try-lock on one stream; a new one per hold."""
+
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free; False when someone holds it."""
+
+    def holder(self) -> str | None:
+        """Who holds it ("pid 1234 on host"), when that can be known."""
+
+    def release(self) -> None:
+        """Give the lock back (only after `try_acquire` returned True)."""
+
+    def close(self) -> None:
+        """Free what a try that did not win left open."""
+
+
+def me() -> str:
+    """This process, as a loser's message names it."""
+    return f"pid {os.getpid()} on {socket.gethostname()}"
+
+
+def acquire(
+    lock: Lock,
+    stream: str,
+    wait: Wait,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    pause: Callable[[float], object] = time.sleep,
+) -> float:
+    """Take `lock`, trying again with growing pauses for as long as `wait` allows (`pause` may
+    return early, when a holder in this process lets go); the seconds waited, or `StreamBusy`
+    naming the stream and its holder."""
+    if lock.try_acquire():
+        return 0.0
+    started = clock()
+    log.info(
+        "state.stream_busy",
+        stream=stream,
+        holder=lock.holder(),
+        wait=wait.seconds if math.isfinite(wait.seconds) else "forever",
+    )
+    step = FIRST_PAUSE
+    while True:
+        left = wait.seconds - (clock() - started)
+        if left <= 0:
+            raise StreamBusy(stream, holder=lock.holder(), waited=wait.seconds)
+        pause(min(step, left))
+        if wait.stop is not None and wait.stop.is_set():
+            raise StreamBusy(stream, holder=lock.holder(), waited=wait.seconds, stopping=True)
+        if lock.try_acquire():
+            waited = clock() - started
+            log.info("state.stream_held", stream=stream, waited=round(waited, 3))
+            return waited
+        step = min(step * 2, MAX_PAUSE)
+
+
+# -- SQLite ----------------------------------------------------------------------------------
+
+
+def sqlite_file(url: sa.URL) -> Path | None:
+    """The database file of a SQLite URL (absolute), or None for an in-memory database:
+    `sqlite://`, `:memory:`, and with `uri=true` `file::memory:` or `mode=memory`."""
+    database = url.database or ""
+    if database in ("", ":memory:"):
+        return None
+    if str(url.query.get("uri", "")).lower() in ("true", "1", "yes", "on"):
+        if url.query.get("mode") == "memory":
+            return None
+        parts = urlsplit(database)
+        if parts.scheme == "file":
+            database = unquote(parts.path)
+            if database in ("", ":memory:"):
+                return None
+    return Path(database).expanduser().absolute()
+
+
+def lock_path(database: Path, stream: str) -> Path:
+    """`<database>.<stream>.lock`, beside the database (a stream name is a plain dotted word;
+    anything else in it is quoted, so it cannot leave the directory)."""
+    safe = "".join(c if c.isalnum() or c in "._-" else f"%{ord(c):02X}" for c in stream)
+    return database.with_name(f"{database.name}.{safe}.lock")
+
+
+class FileLock:
+    """`flock` on the stream's lock file; the holder's pid and host written in it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def try_acquire(self) -> bool:
+        if self._fd is None:
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except OSError as exc:
+                msg = (
+                    f"LEADBRIDGE_DATABASE_URL: cannot open the lock file {self.path} "
+                    f"({exc.strerror})"
+                )
+                raise ConfigError(msg) from None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                return False
+            msg = f"LEADBRIDGE_DATABASE_URL: cannot lock {self.path} ({exc.strerror})"
+            raise ConfigError(msg) from None
+        who = {"pid": os.getpid(), "host": socket.gethostname(), "thread": _thread()}
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, json.dumps(who).encode(), 0)
+        return True
+
+    def holder(self) -> str | None:
+        try:
+            who = json.loads(self.path.read_text(encoding="utf-8"))
+            pid, host = int(who["pid"]), str(who["host"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # being written, or emptied by a release just now
+        if pid == os.getpid() and host == socket.gethostname():
+            return f"pid {pid} on {host}: this process, thread {who.get('thread')}"
+        return f"pid {pid} on {host}"
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            os.ftruncate(self._fd, 0)
+        finally:
+            self.close()  # closing the file frees the lock
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class LocalLock:
+    """A lock of this process (an in-memory database, which no other process can open)."""
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self._lock = lock
+        self._held = False
+
+    def try_acquire(self) -> bool:
+        self._held = self._lock.acquire(blocking=False)
+        return self._held
+
+    def holder(self) -> str | None:
+        return f"{me()}: this process"
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._lock.release()
+
+    def close(self) -> None:
+        """Nothing is open before the lock is held."""
+
+
+def _thread() -> str:
+    return threading.current_thread().name
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------
+
+
+# The catalog views a loser reads to name the holder.
+_pg_locks = sa.table(
+    "pg_locks",
+    *(sa.column(name) for name in ("pid", "locktype", "objsubid", "database", "classid", "objid")),
+    sa.column("granted", sa.Boolean),
+)
+_pg_stat_activity = sa.table("pg_stat_activity", sa.column("pid"), sa.column("application_name"))
+_pg_database = sa.table("pg_database", sa.column("oid"), sa.column("datname"))
+
+
+def pg_key(schema: str, stream: str) -> int:
+    """The second key of a stream's advisory lock: a stable hash of the schema holding the
+    state tables and the stream, in 31 bits (so `pg_locks`, which shows it as an oid, shows the
+    same number)."""
+    digest = hashlib.blake2b(f"{schema}\x00{stream}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") & 0x7FFFFFFF
+
+
+class AdvisoryLock:
+    """A session-level advisory lock on a connection kept for the hold."""
+
+    def __init__(self, engine: sa.Engine, stream: str) -> None:
+        self._engine = engine
+        self._stream = stream
+        self._connection: sa.Connection | None = None
+        self._key = 0
+
+    def _connect(self) -> sa.Connection:
+        if self._connection is None:
+            connection = self._engine.connect()
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            schema = connection.scalar(sa.select(sa.func.current_schema())) or ""
+            self._key = pg_key(schema, self._stream)
+            self._connection = connection
+        return self._connection
+
+    def try_acquire(self) -> bool:
+        connection = self._connect()
+        taken = connection.scalar(sa.select(sa.func.pg_try_advisory_lock(PG_NAMESPACE, self._key)))
+        if taken:
+            name = f"{_APP_PREFIX}{me()}"[:_PG_NAME_MAX]
+            connection.execute(sa.select(sa.func.set_config("application_name", name, sa.false())))
+        return bool(taken)
+
+    def holder(self) -> str | None:
+        connection = self._connect()
+        database = (
+            sa.select(_pg_database.c.oid)
+            .where(_pg_database.c.datname == sa.func.current_database())
+            .scalar_subquery()
+        )
+        query = (
+            sa.select(_pg_locks.c.pid, _pg_stat_activity.c.application_name)
+            .select_from(
+                _pg_locks.outerjoin(_pg_stat_activity, _pg_stat_activity.c.pid == _pg_locks.c.pid)
+            )
+            .where(
+                _pg_locks.c.locktype == "advisory",
+                _pg_locks.c.granted.is_(True),
+                _pg_locks.c.objsubid == 2,  # the two-int key space
+                _pg_locks.c.database == database,
+                _pg_locks.c.classid == sa.cast(sa.literal(PG_NAMESPACE), OID),
+                _pg_locks.c.objid == sa.cast(sa.literal(self._key), OID),
+            )
+        )
+        row = connection.execute(query).first()
+        if row is None:
+            return None
+        name = row.application_name or ""
+        if name.startswith(_APP_PREFIX):
+            return name.removeprefix(_APP_PREFIX)
+        return f"PostgreSQL backend pid {row.pid}"
+
+    def release(self) -> None:
+        connection = self._connection
+        if connection is None:
+            return
+        self._connection = None
+        try:
+            freed = connection.scalar(
+                sa.select(sa.func.pg_advisory_unlock(PG_NAMESPACE, self._key))
+            )
+            connection.exec_driver_sql("RESET application_name")
+        except Exception as exc:  # the session is gone, and the lock with it
+            connection.invalidate()
+            freed, reason = False, str(exc)
+        except BaseException:
+            connection.invalidate()  # closing the session frees the lock
+            raise
+        else:
+            reason = "the lock was not held any more"
+        finally:
+            connection.close()
+        if not freed:
+            # The session was lost during the hold (a server restart, a killed backend):
+            # another run may have held the stream meanwhile.
+            log.warning("state.stream_hold_lost", stream=self._stream, reason=reason)
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
