@@ -1,8 +1,8 @@
 """What every command family shares: settings or a clean exit, and our errors as one line.
 
 Exit status: 2 for a missing or wrong setting, credential, host or state store; 1 for an invalid
-mapping file or a refused call; never a traceback, never a control character from a value a
-message quotes.
+mapping file or a refused call; 75 (EX_TEMPFAIL: try again later) when the API budget's reserve
+stopped the work; never a traceback, never a control character from a value a message quotes.
 """
 
 from __future__ import annotations
@@ -14,9 +14,13 @@ from contextlib import contextmanager
 import click
 
 from connector.display import for_terminal
-from connector.errors import ConfigError, LeadbridgeError, MappingError
+from connector.errors import BudgetReserved, ConfigError, LeadbridgeError, MappingError
 from connector.logging import configure_logging
 from connector.settings import Settings, load_settings
+
+#: Exit status of a command the API budget's reserve stopped (sysexits.h EX_TEMPFAIL): nothing
+#: is wrong, run it again once the budget has room.
+EXIT_BUDGET_RESERVED = 75
 
 
 def settings_or_exit(load: Callable[[], Settings] = load_settings) -> Settings:
@@ -42,6 +46,11 @@ def errors_to_exit() -> Iterator[None]:
     except ConfigError as exc:
         click.echo(for_terminal(f"error: {exc}"), err=True)
         sys.exit(2)
+    except BudgetReserved as exc:
+        if exc.summary is not None:  # what the stream that stopped had done
+            click.echo(exc.summary.render())
+        click.echo(for_terminal(f"error: {exc}"), err=True)
+        sys.exit(EXIT_BUDGET_RESERVED)
     except MappingError as exc:
         for line in str(exc).splitlines():
             click.echo(for_terminal(f"error: {line}"), err=True)
