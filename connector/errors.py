@@ -5,6 +5,8 @@ Every message names what it is about: the file and line, the record and the fiel
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class LeadbridgeError(Exception):
     """Root of every error leadbridge raises on purpose."""
@@ -70,6 +72,17 @@ class ReauthRequired(ApiError):
 
 class FatalApiError(ApiError):
     """The call cannot succeed as made (bad request, no permission, limit spent): stop the pass."""
+
+
+class BudgetReserved(LeadbridgeError):
+    """A call would spend the part of an API budget kept for people: it was not sent. Nothing
+    is wrong; the work goes on once the budget has room (`sync --once` exits 75, EX_TEMPFAIL).
+
+    `summary` is what the stream that stopped had done by then, when one was running."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.summary: Any = None
 
 
 class RecordRejected(LeadbridgeError):

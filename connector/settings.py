@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     salesforce_batch_size: int = Field(200, ge=1, le=200)  # records per sObject Collections call
     salesforce_timeout_seconds: float = Field(30, gt=0)
     salesforce_max_attempts: int = Field(5, ge=1)  # tries per call, the first included
+    # The share of the org's daily API requests kept for people: never spent by leadbridge.
+    salesforce_api_reserve_percent: float = Field(20, ge=0, lt=100)
 
     # HubSpot: a private app's access token.
     hubspot_base_url: AnyHttpUrl = AnyHttpUrl("https://api.hubapi.com")

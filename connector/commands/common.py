@@ -2,8 +2,8 @@
 
 Exit status: 2 for a missing or wrong setting, credential, host or state store; 1 for an invalid
 mapping file or a refused call; 3 when a stream is busy (another leadbridge runs it, and it
-did not finish within the wait); never a traceback, never a control character from a value a
-message quotes.
+did not finish within the wait); 75 (EX_TEMPFAIL: try again later) when the API budget's reserve
+stopped the work; never a traceback, never a control character from a value a message quotes.
 """
 
 from __future__ import annotations
@@ -15,12 +15,21 @@ from contextlib import contextmanager
 import click
 
 from connector.display import for_terminal
-from connector.errors import ConfigError, LeadbridgeError, MappingError, StreamBusy
+from connector.errors import (
+    BudgetReserved,
+    ConfigError,
+    LeadbridgeError,
+    MappingError,
+    StreamBusy,
+)
 from connector.logging import configure_logging
 from connector.settings import Settings, load_settings
 
 #: The exit status of a command that stopped because another leadbridge runs a stream.
 EXIT_BUSY = 3
+#: Exit status of a command the API budget's reserve stopped (sysexits.h EX_TEMPFAIL): nothing
+#: is wrong, run it again once the budget has room.
+EXIT_BUDGET_RESERVED = 75
 
 
 def settings_or_exit(load: Callable[[], Settings] = load_settings) -> Settings:
@@ -49,6 +58,11 @@ def errors_to_exit() -> Iterator[None]:
     except StreamBusy as exc:
         click.echo(for_terminal(f"error: {exc}"), err=True)
         sys.exit(EXIT_BUSY)
+    except BudgetReserved as exc:
+        if exc.summary is not None:  # what the stream that stopped had done
+            click.echo(exc.summary.render())
+        click.echo(for_terminal(f"error: {exc}"), err=True)
+        sys.exit(EXIT_BUDGET_RESERVED)
     except MappingError as exc:
         for line in str(exc).splitlines():
             click.echo(for_terminal(f"error: {line}"), err=True)

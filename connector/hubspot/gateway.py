@@ -24,7 +24,7 @@ from hubspot.crm.lists import ApiException as ListsApiException
 
 from connector.errors import ConfigError, FatalApiError, RetriableApiError, Unreachable
 from connector.hubspot.classify import Resolution, classify
-from connector.hubspot.pacing import Pacer
+from connector.hubspot.pacing import HubSpotBudget, Pacer
 from connector.hubspot.search import (
     MODIFIED,
     OBJECT_ID,
@@ -122,6 +122,10 @@ class HubSpotGateway:
             sleep=sleep,
         )
         return cls(client, settings, pacer=pacer, sleep=sleep)
+
+    def budget(self) -> HubSpotBudget:
+        """HubSpot's rate limits as this gateway's pacer sees them (read-only, for metrics)."""
+        return self._pacer.budget()
 
     # -- reads ----------------------------------------------------------------------------
     def changed_contacts(

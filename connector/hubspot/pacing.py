@@ -8,8 +8,12 @@ somewhere in between, so measuring from the answer can never let a window hold o
 
 Other workers may spend the same app's budget. Every non-search answer reports what is left
 (`X-HubSpot-RateLimit-Remaining` of `-Max` per `-Interval-Milliseconds`); once it falls to a
-tenth of the maximum the pacer spaces calls out, more the less is left, and it never plans for
-more calls than the reported maximum.
+tenth of the maximum the pacer spaces calls out, more the less is left; once it is none, the
+next call waits out the whole window the report described, and it never plans for more calls
+than the reported maximum.
+
+`budget()` is a read-only view of both (this process's window and HubSpot's last report,
+the daily allowance too), for metrics.
 
 `clock` and `sleep` are injectable so tests are instant and exact. One pacer per gateway: it is
 not meant to be shared between threads.
@@ -21,6 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -31,6 +36,19 @@ WINDOW_SECONDS = 10.0
 SEARCH_WINDOW_SECONDS = 1.0
 #: Below this share of `X-HubSpot-RateLimit-Max` remaining, calls are spaced out.
 LOW_SHARE = 0.1
+
+
+@dataclass(frozen=True)
+class HubSpotBudget:
+    """HubSpot's rate limits as one pacer sees them: calls left in the moving 10-second window
+    (this process's own count, or HubSpot's report when lower and still current) of
+    `window_max`, and the app's daily calls left of `daily_max` as HubSpot last reported them
+    (None until it has)."""
+
+    window_max: int
+    window_remaining: int
+    daily_max: int | None = None
+    daily_remaining: int | None = None
 
 
 class Pacer:
@@ -54,6 +72,9 @@ class Pacer:
         self._remaining: int | None = None
         self._interval = WINDOW_SECONDS
         self._reported_at: float | None = None
+        self._ours_at_report = 0  # this pacer's calls in the window the report described
+        self._daily_max: int | None = None
+        self._daily_remaining: int | None = None
 
     @contextmanager
     def call(self, *, search: bool = False) -> Iterator[None]:
@@ -74,10 +95,33 @@ class Pacer:
         finally:
             window.append(self._clock())
 
+    def budget(self) -> HubSpotBudget:
+        """What is left now, in the window and for the day (see `HubSpotBudget`)."""
+        limit = self._call_limit()
+        self._room(self._calls, WINDOW_SECONDS, limit)  # drop calls older than the window
+        left = max(0, limit - len(self._calls))
+        reported = self._remaining
+        if (
+            reported is not None
+            and self._reported_at is not None
+            and self._clock() - self._reported_at < self._interval
+        ):
+            left = min(left, reported)
+        return HubSpotBudget(
+            window_max=limit,
+            window_remaining=left,
+            daily_max=self._daily_max,
+            daily_remaining=self._daily_remaining,
+        )
+
     def observe(self, headers: Mapping[str, str] | None) -> None:
         """Note the budget HubSpot reports in an answer's `X-HubSpot-RateLimit-*` headers."""
         if not headers:
             return
+        daily = _int_header(headers, "X-HubSpot-RateLimit-Daily-Remaining")
+        if daily is not None:
+            self._daily_remaining = daily
+            self._daily_max = _int_header(headers, "X-HubSpot-RateLimit-Daily") or self._daily_max
         remaining = _int_header(headers, "X-HubSpot-RateLimit-Remaining")
         if remaining is None:
             return
@@ -86,6 +130,7 @@ class Pacer:
         interval_ms = _int_header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
         self._interval = interval_ms / 1000 if interval_ms else WINDOW_SECONDS
         self._reported_at = self._clock()
+        self._ours_at_report = sum(1 for t in self._calls if t > self._reported_at - self._interval)
 
     def _call_limit(self) -> int:
         if self._max is None:
@@ -112,6 +157,12 @@ class Pacer:
         low = max(1, int(self._max * LOW_SHARE))
         if self._remaining > low:
             return 0.0
+        if self._remaining <= 0:
+            if self._ours_at_report >= self._max:
+                return 0.0  # all ours: the window (`_room`) knows when the oldest leaves
+            # Others hold part of it, and HubSpot does not say when their calls leave: only
+            # the whole window it described is sure to have let them all go.
+            return max(0.0, self._reported_at + self._interval - now)
         gap = self._interval / self._max * (low - self._remaining + 1)
         return max(0.0, self._reported_at + gap - now)
 

@@ -9,6 +9,7 @@ problem comes back as a failed `WriteResult` for the caller to dead-letter.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -43,6 +44,7 @@ from connector.model import (
 )
 from connector.retry import retry_policy
 from connector.salesforce import auth, queries
+from connector.salesforce.budget import Budget, BudgetGuard
 from connector.salesforce.classify import (
     TRANSIENT_CODES,
     Resolution,
@@ -182,6 +184,39 @@ class SalesforceGateway(SalesforceReads):
             return session.api_usage
         usage = self._client.api_usage.get("api-usage")
         return (usage.used, usage.total) if usage is not None else None
+
+    # -- the daily API budget --------------------------------------------------------------
+    @property
+    def _guard(self) -> BudgetGuard | None:
+        session = self._client.session
+        return session.guard if isinstance(session, SalesforceSession) else None
+
+    def budget(self) -> Budget | None:
+        """Where the org's daily API budget stands (used, max, the reserve kept for people,
+        what leadbridge may still spend); None until Salesforce has answered once. Read-only:
+        for metrics and for pacing (`connector.salesforce.budget.poll_delay`)."""
+        guard = self._guard
+        return guard.budget() if guard is not None else None
+
+    def ensure_budget(
+        self, what: str, *, reads: int = 0, writes: Sequence[int] = (), converts: int = 0
+    ) -> None:
+        """Raise `BudgetReserved` unless the calls of work that must not stop half-way fit
+        above the reserve: `reads` calls, one Collections call per `salesforce_batch_size`
+        records of each write in `writes` (a count of records each), one convertLead call per
+        `CONVERTS_PER_CALL` of `converts`. Sends nothing; every call is still admitted on its
+        own as it leaves."""
+        guard = self._guard
+        if guard is None:
+            return
+        size = self._settings.salesforce_batch_size
+        calls = (
+            reads
+            + sum(math.ceil(n / size) for n in writes)
+            + math.ceil(converts / self.CONVERTS_PER_CALL)
+        )
+        if calls:
+            guard.ensure(calls, what)
 
     def find_by_emails(self, emails: Sequence[str]) -> list[SalesforceMatch]:
         """Unconverted Leads and Contacts whose Email is one of `emails` (case-insensitive).

@@ -1,5 +1,6 @@
 """The HTTP session every Salesforce call goes through: a timeout always, the configured CA
-bundle always, and the daily API usage read off every response."""
+bundle always, the daily API usage read off every response, and the budget's reserve kept
+before every call (`connector.salesforce.budget`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
+
+from connector.salesforce.budget import BudgetGuard
 
 if TYPE_CHECKING:
     from requests.sessions import _Settings  # types-requests' TypedDict, absent at run time
@@ -16,6 +20,8 @@ if TYPE_CHECKING:
     from connector.settings import Settings
 
 _API_USAGE = re.compile(r"(?:^|[,;\s])api-usage=(\d+)/(\d+)")
+#: Logins (the OAuth token endpoint) do not count against the daily API budget.
+_UNCOUNTED = "/services/oauth2/"
 
 
 def parse_api_usage(header: str | None) -> tuple[int, int] | None:
@@ -33,10 +39,21 @@ class SalesforceSession(requests.Session):
     environment. `api_usage` and `last_headers` describe the latest response, whatever its
     status (the gateway reads `Retry-After` from there, since simple-salesforce's errors drop
     the headers).
+
+    With a `guard`, every call but a login is admitted by it first (`BudgetReserved`: not sent)
+    and settled with the usage its answer reports, so no path to Salesforce (REST through
+    simple-salesforce, SOAP convertLead, a retry, a query's next page) spends the reserve.
     """
 
-    def __init__(self, *, timeout: float = 30.0, ca_bundle: Path | str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        timeout: float = 30.0,
+        ca_bundle: Path | str | None = None,
+        guard: BudgetGuard | None = None,
+    ) -> None:
         super().__init__()
+        self.guard = guard
         self.timeout = timeout
         self.ca_bundle = str(ca_bundle) if ca_bundle is not None else None
         if self.ca_bundle is not None:
@@ -49,11 +66,19 @@ class SalesforceSession(requests.Session):
         if kwargs.get("timeout") is None and len(args) < 7:  # 7th positional after url
             kwargs["timeout"] = self.timeout
         self.last_headers = {}
-        response = super().request(method, url, *args, **kwargs)
-        self.last_headers = response.headers
-        usage = parse_api_usage(response.headers.get("Sforce-Limit-Info"))
-        if usage is not None:
-            self.api_usage = usage
+        guard = self.guard if self.guard is not None and _counted(url) else None
+        if guard is not None:
+            guard.admit()
+        usage = None
+        try:
+            response = super().request(method, url, *args, **kwargs)
+            self.last_headers = response.headers
+            usage = parse_api_usage(response.headers.get("Sforce-Limit-Info"))
+            if usage is not None:
+                self.api_usage = usage
+        finally:
+            if guard is not None:
+                guard.settle(usage)
         return response
 
     def merge_environment_settings(
@@ -66,8 +91,16 @@ class SalesforceSession(requests.Session):
         return settings
 
 
+def _counted(url: str | bytes) -> bool:
+    """Whether a call to `url` counts against the daily API budget (all but logins)."""
+    text = url.decode("latin-1") if isinstance(url, bytes) else url
+    return not urlsplit(text).path.startswith(_UNCOUNTED)
+
+
 def build_session(settings: Settings) -> SalesforceSession:
-    """The session for `settings` (timeout, CA bundle)."""
+    """The session for `settings` (timeout, CA bundle, the budget's reserve)."""
     return SalesforceSession(
-        timeout=settings.salesforce_timeout_seconds, ca_bundle=settings.salesforce_ca_bundle
+        timeout=settings.salesforce_timeout_seconds,
+        ca_bundle=settings.salesforce_ca_bundle,
+        guard=BudgetGuard(settings.salesforce_api_reserve_percent),
     )

@@ -72,14 +72,22 @@ class Service:
             if value is not None
         }
         budget: dict[str, float] = {}
-        usage = self.connector.salesforce.api_usage
-        if usage is not None:
-            used, most = usage
+        salesforce = self.connector.salesforce.budget()
+        if salesforce is not None:
             budget |= {
-                "salesforce_used": used,
-                "salesforce_max": most,
-                "salesforce_left": most - used,
+                "salesforce_used": salesforce.used,
+                "salesforce_max": salesforce.max,
+                "salesforce_reserve": salesforce.reserve,
+                "salesforce_left_before_reserve": salesforce.remaining_before_reserve,
             }
+        hubspot = self.connector.hubspot.budget()
+        budget |= {
+            "hubspot_window_max": hubspot.window_max,
+            "hubspot_window_left": hubspot.window_remaining,
+        }
+        if hubspot.daily_remaining is not None:
+            budget["hubspot_daily_left"] = hubspot.daily_remaining
+        budget["poll_interval_seconds"] = self.worker.poll_interval()
         return Snapshot(dead_letters=dead, work=work, cursor_lag=lag, budget=budget)
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:

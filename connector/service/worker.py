@@ -30,6 +30,7 @@ from connector.checks.mapping_files import MappingFiles as LoadedFiles
 from connector.checks.mapping_files import load_files
 from connector.checks.precheck import PASS_FILES
 from connector.errors import LeadbridgeError, MappingError
+from connector.salesforce.budget import poll_delay
 from connector.service.metrics import Metrics
 from connector.settings import Settings
 from connector.state.hold import Wait
@@ -128,7 +129,7 @@ class Worker:
             now = self.clock()
             if now >= self._next_poll:
                 self._pass()
-                self._next_poll = self.clock() + self.settings.poll_seconds
+                self._next_poll = self.clock() + self.poll_interval()
                 continue
             if self._wake.is_set():
                 self._wake.clear()
@@ -140,6 +141,12 @@ class Worker:
                 continue
             self._wake.wait(timeout=max(0.0, self._next_poll - now))
         log.info("service.worker_stopped")
+
+    def poll_interval(self) -> float:
+        """Seconds to the next pass: the poll interval, longer as the Salesforce budget nears
+        the reserve kept for people (`poll_delay`); webhook runs are not slowed: a new lead is
+        the work that matters most, and the guard never lets any call cut into the reserve."""
+        return poll_delay(self.connector.salesforce.budget(), self.settings.poll_seconds)
 
     def _pass(self) -> None:
         """One pass of every stream (as `sync --once`); an error is logged and the service goes

@@ -18,12 +18,14 @@ from __future__ import annotations
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 import structlog
 
 from connector.display import for_terminal
+from connector.errors import BudgetReserved
 from connector.mapping.plan import values_hash
 from connector.model import DeadLetter
 from connector.state.hold import Wait
@@ -144,10 +146,11 @@ class Stream(ABC, Generic[S]):
             self._prepare(summary, due)
             log.info("stream.start", stream=self.name, run_id=summary.run_id)
             ids = due.ids if self.reread_failures else sorted(due.work)
-            if ids:
-                self._by_ids(ids, summary, due)
-            self._changed(summary, due)
-            self._finish(summary)
+            with self._stops_with(summary):
+                if ids:
+                    self._by_ids(ids, summary, due)
+                self._changed(summary, due)
+                self._finish(summary)
         log.info("stream.done", stream=self.name, run_id=summary.run_id, **summary.counts())
         return summary
 
@@ -161,9 +164,24 @@ class Stream(ABC, Generic[S]):
             self._prepare(summary, due)
             wanted = sorted(dict.fromkeys(str(i) for i in ids))
             if wanted:
-                self._by_ids(wanted, summary, due)
+                with self._stops_with(summary):
+                    self._by_ids(wanted, summary, due)
         log.info("stream.done", stream=self.name, run_id=summary.run_id, **summary.counts())
         return summary
+
+    @contextmanager
+    def _stops_with(self, summary: S) -> Iterator[None]:
+        """A run the API budget's reserve stops carries what it did by then (the pages before
+        were recorded; the one it stopped in was not, and the next run does it again)."""
+        try:
+            yield
+        except BudgetReserved as stop:
+            log.warning(
+                "stream.stopped", stream=self.name, run_id=summary.run_id, **summary.counts()
+            )
+            if stop.summary is None:
+                stop.summary = summary
+            raise
 
     def due(self) -> Due:
         """The stream's work and open failures now."""

@@ -109,9 +109,7 @@ def test_plenty_remaining_adds_no_wait(time):
     assert time.sleeps == []
 
 
-@pytest.mark.parametrize(
-    ("remaining", "gap"), [(19, 10 / 190), (10, 10 * 10 / 190), (0, 20 * 10 / 190)]
-)
+@pytest.mark.parametrize(("remaining", "gap"), [(19, 10 / 190), (10, 10 * 10 / 190), (1, 1.0)])
 def test_low_remaining_spaces_calls_out_more_the_less_is_left(time, remaining, gap):
     """Other workers spent the shared budget: calls slow down as `Remaining` nears zero."""
     pacer = _pacer(time)
@@ -147,3 +145,48 @@ def test_answers_without_rate_headers_change_nothing(time):
     pacer.observe({"Content-Type": "application/json"})
     _calls(pacer, 1)
     assert time.sleeps == []
+
+
+def test_a_window_others_spent_is_waited_out_whole(time):
+    """HubSpot reports none left while this process made no call in the window: other
+    clients spent it, and the next call waits the whole window instead of meeting a 429."""
+    pacer = _pacer(time)
+    pacer.observe(_headers(0))
+    _calls(pacer, 1)
+    assert time.sleeps == [pytest.approx(10.0)]
+
+
+def test_a_window_spent_by_this_process_alone_waits_only_for_its_oldest_call(time):
+    """When this process's own calls fill HubSpot's window, the next waits until the oldest
+    leaves it, not a whole window more."""
+    pacer = _pacer(time, requests_per_10s=5)
+    first = time.now
+    _calls(pacer, 4, step=1.0, time=time)
+    with pacer.call():
+        pass
+    pacer.observe(_headers(0, limit=5))  # the fifth call's answer: none left
+    time.now += 1.0
+
+    _calls(pacer, 1)
+
+    assert time.now == pytest.approx(first + 10.0)
+    assert time.sleeps == [pytest.approx(5.0)]
+
+
+def test_budget_reports_the_window_and_the_day(time):
+    """`budget()` says what is left: this process's room in the window, lowered by HubSpot's
+    fresher report, and the daily allowance as HubSpot last reported it."""
+    pacer = _pacer(time, requests_per_10s=150)
+    assert pacer.budget().window_remaining == 150
+    assert pacer.budget().daily_remaining is None
+
+    _calls(pacer, 10)
+    headers = {**_headers(100), "X-HubSpot-RateLimit-Daily": "250000"}
+    headers["X-HubSpot-RateLimit-Daily-Remaining"] = "249000"
+    pacer.observe(headers)
+    budget = pacer.budget()
+
+    assert (budget.window_max, budget.window_remaining) == (150, 100)
+    assert (budget.daily_max, budget.daily_remaining) == (250000, 249000)
+    time.now += 10.0  # the window rolled: the calls and the report are old
+    assert pacer.budget().window_remaining == 150

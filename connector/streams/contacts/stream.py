@@ -42,6 +42,9 @@ log = structlog.get_logger(__name__)
 STREAM = "hubspot.contacts"
 #: Contacts per page of work read by id (one HubSpot batch read each).
 WORK_PAGE = 100
+#: Salesforce calls routing a page's new Leads usually takes (candidate accounts, their
+#: hierarchy, open opportunities, users: a Composite call each), kept free before routing.
+ROUTING_READS = 4
 #: Reasons for the default queue a summary names (the most frequent first).
 DEFAULT_REASONS_SHOWN = 5
 
@@ -324,6 +327,7 @@ class ContactsStream(Stream[ContactsSummary]):
         decisions = self._guard(decisions, hashes, dict(current))
         # New Leads are routed before they are written, so the owner lands in the same upsert.
         new = [d.contact for d in decisions if d.action == "upsert" and not d.known]
+        self._ensure_budget(decisions, routing=router is not None and bool(new))
         routes = router.route_contacts(new) if router and new else {}
         results = self._push(decisions, routes, routed=router is not None)
         self._recheck(decisions, results, current, commit)
@@ -488,6 +492,21 @@ class ContactsStream(Stream[ContactsSummary]):
             record["LastModifiedDate"] = row["LastModifiedDate"]
             found[contact_id] = record
         return found
+
+    def _ensure_budget(self, decisions: list[Decision], *, routing: bool) -> None:
+        """Stop the pass (`BudgetReserved`) before routing and writing a page the Salesforce
+        budget cannot finish above its reserve: round-robin turns are never taken for Leads
+        that are not written, and a page is never left half written."""
+        kinds = Counter(
+            "known" if d.action == "upsert" and d.known else d.action
+            for d in decisions
+            if d.action in ("upsert", "link_lead", "update_contact")
+        )
+        self.salesforce.ensure_budget(
+            f"writing {sum(kinds.values())} contacts to Salesforce",
+            reads=ROUTING_READS if routing else 0,
+            writes=list(kinds.values()),
+        )
 
     def _push(
         self, decisions: list[Decision], routes: dict[str, Any], *, routed: bool

@@ -490,6 +490,13 @@ class ConversionsStream(Stream[ConversionsSummary]):
             return {}
         contacts = self._existing_contacts([lead for _, lead, _ in attempts])
         converts = [self._request(lead, contacts, now, owner) for _, lead, _ in attempts]
+        # A conversion starts only with the budget to finish it (its opportunity's fields too):
+        # the reserve stops the pass before convertLead, never between it and the update.
+        self.salesforce.ensure_budget(
+            f"converting {len(converts)} Leads",
+            converts=len(converts),
+            writes=[len(converts)] if self.mapping.opportunity.sets_fields else [],
+        )
         self._mark_pending(attempts, page, summary)
         results = self.salesforce.convert_leads(converts)
         done: dict[str, ConvertResult] = {}
