@@ -337,3 +337,42 @@ def test_a_forged_webhook_is_refused_and_queues_nothing(sandbox_server, service,
         running.get("/metrics").text
     )
     assert running.stop() == 0
+
+
+def test_a_sync_beside_the_service_never_runs_a_stream_with_it(
+    sandbox_server, service, database_url, tmp_path
+):
+    """`sync --once` started three times beside a running service (polling every second) waits
+    for the stream the service holds, and the service for it: every contact gets one Lead,
+    nothing fails twice, no false CANNOT_UPDATE_CONVERTED_LEAD; on SQLite and PostgreSQL."""
+    running = service(SEED, LEADBRIDGE_DATABASE_URL=database_url)
+    _until(running.ready, "the first pass")
+    environment = {
+        **os.environ,
+        **sandbox_env(sandbox_server.port, sandbox_server.tls.directory),
+        "LEADBRIDGE_DATABASE_URL": database_url,
+        "LEADBRIDGE_MAPPINGS_DIR": str(tmp_path / "mappings"),
+    }
+    api = hubspot_client(sandbox_server).crm.contacts.basic_api
+    for round_ in range(3):
+        api.update("104", SimplePublicObjectInput(properties={"firstname": f"Round{round_}"}))
+        done = subprocess.run(
+            [LEADBRIDGE, "sync", "--once", "--wait", str(int(WAIT))],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=WAIT * 2,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "CANNOT_UPDATE_CONVERTED_LEAD" not in done.stdout + done.stderr
+
+    leads = sf_client(sandbox_server).query_all(
+        "SELECT HubSpot_Contact_Id__c FROM Lead WHERE HubSpot_Contact_Id__c != null"
+    )["records"]
+    ids = [row["HubSpot_Contact_Id__c"] for row in leads]
+    assert len(ids) == len(set(ids))  # one Lead per contact
+    _until(lambda: _leads(sandbox_server)["104"]["FirstName"] == "Round2", "the last change")
+    with StateStore.open(database_url) as store:
+        assert sorted(d.record_id for d in store.dead_letters()) == ["400", "401"]
+    assert running.stop() == 0
