@@ -376,3 +376,30 @@ def test_a_sync_beside_the_service_never_runs_a_stream_with_it(
     with StateStore.open(database_url) as store:
         assert sorted(d.record_id for d in store.dead_letters()) == ["400", "401"]
     assert running.stop() == 0
+
+
+def test_two_services_on_one_store_take_turns(sandbox_server, service, database_url):
+    """Two services on the same state store, each polling every second: every stream runs in
+    one of them at a time, so each contact gets one Lead, the refused ones fail once each, and
+    a change made meanwhile still arrives; on SQLite and PostgreSQL."""
+    first = service(SEED, LEADBRIDGE_DATABASE_URL=database_url)
+    second = service(LEADBRIDGE_DATABASE_URL=database_url)
+    _until(first.ready, "the first service's first pass")
+    _until(second.ready, "the second service's first pass")
+    hubspot_client(sandbox_server).crm.contacts.basic_api.update(
+        "105", SimplePublicObjectInput(properties={"firstname": "BothRunning"})
+    )
+    _until(lambda: _leads(sandbox_server)["105"]["FirstName"] == "BothRunning", "the change")
+
+    ids = [
+        row["HubSpot_Contact_Id__c"]
+        for row in sf_client(sandbox_server).query_all(
+            "SELECT HubSpot_Contact_Id__c FROM Lead WHERE HubSpot_Contact_Id__c != null"
+        )["records"]
+    ]
+    assert len(ids) == len(set(ids))
+    with StateStore.open(database_url) as store:
+        failures = store.dead_letters()
+    assert sorted((d.record_id, d.attempts) for d in failures) == [("400", 1), ("401", 1)]
+    assert first.stop() == 0 and second.stop() == 0
+    assert "CANNOT_UPDATE_CONVERTED_LEAD" not in first.output() + second.output()
