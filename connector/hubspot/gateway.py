@@ -123,6 +123,10 @@ class HubSpotGateway:
         )
         return cls(client, settings, pacer=pacer, sleep=sleep)
 
+    def calls_sent(self) -> int:
+        """HubSpot calls this process sent, for metrics."""
+        return self._pacer.sent
+
     def budget(self) -> HubSpotBudget:
         """HubSpot's rate limits as this gateway's pacer sees them (read-only, for metrics)."""
         return self._pacer.budget()

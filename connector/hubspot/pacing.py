@@ -75,6 +75,7 @@ class Pacer:
         self._ours_at_report = 0  # this pacer's calls in the window the report described
         self._daily_max: int | None = None
         self._daily_remaining: int | None = None
+        self.sent = 0  # calls this pacer let through (searches included), for metrics
 
     @contextmanager
     def call(self, *, search: bool = False) -> Iterator[None]:
@@ -94,6 +95,7 @@ class Pacer:
             yield
         finally:
             window.append(self._clock())
+            self.sent += 1
 
     def budget(self) -> HubSpotBudget:
         """What is left now, in the window and for the day (see `HubSpotBudget`)."""

@@ -144,6 +144,7 @@ class BudgetGuard:
         self._max: int | None = None
         self._in_flight = 0
         self._known_at: float | None = None
+        self.sent = 0  # calls this process sent (its own count, for metrics)
 
     def budget(self) -> Budget | None:
         """Where the budget stands (None until an answer has said): the calls in flight count
@@ -168,6 +169,7 @@ class BudgetGuard:
             budget = self._budget()
             if budget is None or self._stale() or budget.allows(1):
                 self._in_flight += 1
+                self.sent += 1
                 if budget is not None:
                     self._known_at = self._clock()  # one call learns it again, not every one
                 return

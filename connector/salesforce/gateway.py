@@ -198,6 +198,11 @@ class SalesforceGateway(SalesforceReads):
         guard = self._guard
         return guard.budget() if guard is not None else None
 
+    def calls_sent(self) -> int:
+        """Salesforce calls this process sent (logins aside), for metrics."""
+        guard = self._guard
+        return guard.sent if guard is not None else 0
+
     def ensure_budget(
         self, what: str, *, reads: int = 0, writes: Sequence[int] = (), converts: int = 0
     ) -> None:

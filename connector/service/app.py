@@ -88,7 +88,11 @@ class Service:
         if hubspot.daily_remaining is not None:
             budget["hubspot_daily_left"] = hubspot.daily_remaining
         budget["poll_interval_seconds"] = self.worker.poll_interval()
-        return Snapshot(dead_letters=dead, work=work, cursor_lag=lag, budget=budget)
+        calls = {
+            "salesforce": self.connector.salesforce.calls_sent(),
+            "hubspot": self.connector.hubspot.calls_sent(),
+        }
+        return Snapshot(dead_letters=dead, work=work, cursor_lag=lag, budget=budget, calls=calls)
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
         """Whether the service does its job now, and why not: the state store answers, a pass

@@ -25,6 +25,7 @@ class Snapshot:
     work: Mapping[str, int]  # stream -> work queued
     cursor_lag: Mapping[str, float]  # stream -> seconds since its cursor
     budget: Mapping[str, float]  # "<remote>_<what>" -> value (calls left, used, max)
+    calls: Mapping[str, int]  # remote -> calls this process sent
 
 
 class Metrics:
@@ -86,6 +87,12 @@ class Metrics:
         self.budget = Gauge(
             "leadbridge_api_budget", "API budget as the remotes report it", ["remote"], registry=r
         )
+        self.calls = Gauge(
+            "leadbridge_api_calls_sent",
+            "API calls this process has sent, per remote (logins aside)",
+            ["remote"],
+            registry=r,
+        )
         self.mapping_version = Gauge(
             "leadbridge_mapping_version_info",
             "The mapping files live (1) and the last refused edit (0)",
@@ -110,6 +117,8 @@ class Metrics:
         self.budget.clear()
         for remote, value in snap.budget.items():
             self.budget.labels(remote).set(value)
+        for remote, n in snap.calls.items():
+            self.calls.labels(remote).set(n)
 
     def record_run(
         self, stream: str, trigger: str, counts: Mapping[str, int], seconds: float, *, ok: bool

@@ -136,7 +136,8 @@ def test_service_syncs_reports_and_stops_cleanly(sandbox_server, service):
     metrics = running.get("/metrics").text
     assert 'leadbridge_records_total{outcome="created",stream="hubspot.contacts"} 7.0' in metrics
     assert 'leadbridge_dead_letters_open{stream="hubspot.contacts"} 2.0' in metrics
-    assert "leadbridge_api_budget" in metrics
+    assert 'leadbridge_api_budget{remote="salesforce_left_before_reserve"}' in metrics
+    assert 'leadbridge_api_calls_sent{remote="hubspot"}' in metrics
     assert running.stop() == 0
     assert '"event": "service.stopped"' in running.output()
 
