@@ -31,6 +31,7 @@ webhook mode spends no more calls per 1,000 changes than the poll does at the sa
 poll-only p95 at most the poll interval + 1 s. Exit status 1 when a target is missed.
 
     .venv/bin/python bench/latency.py [--rates 1,10,100] [--changes N] [--poll-seconds 5]
+        [--modes webhook,poll] [--webhook-batch-ms MS] [--detail]
 """
 
 from __future__ import annotations
@@ -382,7 +383,10 @@ def measure(
     run = Run(mode, rate)
     server.sandbox.reset(make_seed(count))
     poll = args.poll_seconds if mode == "poll" else args.webhook_poll_seconds
-    service = Service(server, work, {"LEADBRIDGE_POLL_SECONDS": str(poll)})
+    env = {"LEADBRIDGE_POLL_SECONDS": str(poll)}
+    if args.webhook_batch_ms is not None:
+        env["LEADBRIDGE_WEBHOOK_BATCH_MS"] = str(args.webhook_batch_ms)
+    service = Service(server, work, env)
     try:
         service.wait_ready(timeout=args.ready_timeout)
         reader_client = salesforce(server, READER)
@@ -502,6 +506,9 @@ def main() -> int:
     parser.add_argument("--poll-seconds", type=float, default=5.0, help="poll-only interval")
     parser.add_argument(
         "--webhook-poll-seconds", type=float, default=30.0, help="the safety net with webhooks"
+    )
+    parser.add_argument(
+        "--webhook-batch-ms", type=int, default=None, help="the service's batch window"
     )
     parser.add_argument("--read-ms", type=float, default=75.0, help="Salesforce read interval")
     parser.add_argument("--marketers", type=int, default=4, help="threads making the changes")
