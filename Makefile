@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/routing_accuracy.py
 	$(BIN)/python bench/lifecycle_scenario.py
 	$(BIN)/python bench/crash_restart.py
+	$(BIN)/python bench/latency.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

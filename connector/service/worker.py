@@ -1,8 +1,8 @@
 """The service's worker: one thread that runs the streams, so a slow Salesforce call never
 delays webhook intake (which only records work and wakes this thread).
 
-- A pass of every stream at start, then every poll interval: the safety net for webhooks that
-  never came.
+- A pass of every stream at start, then one starting every poll interval: the safety net for
+  webhooks that never came.
 - Between passes, the contacts webhooks named (work recorded by the endpoint) are run by id
   through the same stream code as a poll, collected for the batch window first, so a burst of
   100 changes costs what one poll page costs.
@@ -128,8 +128,12 @@ class Worker:
             self._reload_if_changed()
             now = self.clock()
             if now >= self._next_poll:
+                # Counted from this pass's start, so a change no webhook announced waits at
+                # most one interval for its pass however long passes take. A pass that
+                # overran is followed at once by the next, which takes the webhooks' work by
+                # id first (`Stream.run_once`): that work waits only for the pass in flight.
                 self._pass()
-                self._next_poll = self.clock() + self.poll_interval()
+                self._next_poll = now + self.poll_interval()
                 continue
             if self._wake.is_set():
                 self._wake.clear()

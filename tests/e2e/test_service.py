@@ -404,3 +404,45 @@ def test_two_services_on_one_store_take_turns(sandbox_server, service, database_
     assert sorted((d.record_id, d.attempts) for d in failures) == [("400", 1), ("401", 1)]
     assert first.stop() == 0 and second.stop() == 0
     assert "CANNOT_UPDATE_CONVERTED_LEAD" not in first.output() + second.output()
+
+
+class SlowSearches:
+    """WSGI middleware around the sandbox: every HubSpot contact search takes `seconds` longer,
+    and when each arrived and was answered is noted (monotonic times)."""
+
+    def __init__(self, app: Any, seconds: float) -> None:
+        self.app, self.seconds = app, seconds
+        self.searches: list[tuple[float, float]] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO", "") != "/crm/v3/objects/contacts/search":
+            return self.app(environ, start_response)
+        arrived = time.monotonic()
+        time.sleep(self.seconds)
+        body = b"".join(self.app(environ, start_response))
+        self.searches.append((arrived, time.monotonic()))
+        return [body]
+
+
+def test_passes_start_every_interval_however_long_they_take(sandbox_server, service):
+    """A pass that takes most of LEADBRIDGE_POLL_SECONDS is followed by the next one an interval
+    after it started, not an interval after it ended: a change no webhook announced waits at
+    most one interval for its pass."""
+    inner = sandbox_server._server.app
+    slow = SlowSearches(inner, seconds=1.5)
+    sandbox_server._server.app = slow
+    try:
+        running = service(SEED, LEADBRIDGE_POLL_SECONDS="2")
+        _until(running.ready, "the first pass")
+        _until(lambda: len(slow.searches) >= 5, "four more passes")
+        assert running.stop() == 0
+    finally:
+        sandbox_server._server.app = inner
+
+    # Each pass searches once; the time from one pass's search answered to the next pass's
+    # search: 2 s or more if the interval counted from a pass's end, well under if from its start.
+    idle = [
+        after[0] - before[1]
+        for before, after in zip(slow.searches[1:], slow.searches[2:], strict=False)
+    ]
+    assert idle and max(idle) < 1.5, idle
