@@ -40,17 +40,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import requests
 from hubspot import HubSpot
 from hubspot.crm.contacts import (
     BatchInputSimplePublicObjectBatchInput,
     BatchReadInputSimplePublicObjectId,
 )
-from simple_salesforce import Salesforce
 
 from connector.logging import configure_logging
 from connector.sandbox.app import SandboxConfig
-from connector.sandbox.env import sandbox_env, sandbox_login
+from connector.sandbox.env import sandbox_env, sandbox_salesforce
 from connector.sandbox.server import SandboxServer
 from connector.state.store import StateStore
 
@@ -81,19 +79,6 @@ def make_seed(contacts: int) -> dict[str, Any]:
             ]
         }
     }
-
-
-def salesforce(server: SandboxServer) -> Salesforce:
-    token = sandbox_login(server)
-    session = requests.Session()
-    session.verify = str(server.ca_file)
-    session.trust_env = False
-    return Salesforce(
-        session_id=token["access_token"],
-        instance_url=token["instance_url"],
-        version="59.0",
-        session=session,
-    )
 
 
 def hubspot(server: SandboxServer) -> HubSpot:
@@ -179,7 +164,7 @@ def run_pass(env: dict[str, str], killer: Killer, kill_at: int | None) -> tuple[
 
 def check(server: SandboxServer, database_url: str, ids: list[str]) -> dict[str, int]:
     """Every promise, through the APIs and the store: the figures, each with its target 0."""
-    sf = salesforce(server)
+    sf = sandbox_salesforce(server)
     leads = sf.query_all(
         "SELECT Id, HubSpot_Contact_Id__c, IsConverted, ConvertedContactId, ConvertedAccountId, "
         "ConvertedOpportunityId FROM Lead"

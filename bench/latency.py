@@ -64,7 +64,7 @@ from simple_salesforce import Salesforce, format_soql
 
 from connector.logging import configure_logging
 from connector.sandbox.app import SandboxConfig
-from connector.sandbox.env import sandbox_env, sandbox_login
+from connector.sandbox.env import sandbox_env, sandbox_salesforce
 from connector.sandbox.ids import IdFactory
 from connector.sandbox.journal import Entry
 from connector.sandbox.server import SandboxServer
@@ -176,19 +176,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def salesforce(server: SandboxServer, username: str) -> Salesforce:
-    token = sandbox_login(server, username)
-    session = requests.Session()
-    session.verify = str(server.ca_file)
-    session.trust_env = False
-    return Salesforce(
-        session_id=token["access_token"],
-        instance_url=token["instance_url"],
-        version="59.0",
-        session=session,
-    )
 
 
 class Service:
@@ -391,7 +378,7 @@ def measure(
     service = Service(server, work, env)
     try:
         service.wait_ready(timeout=args.ready_timeout)
-        reader_client = salesforce(server, READER)
+        reader_client = sandbox_salesforce(server, READER)
         reader_id = server.sandbox.org.user_by_username(READER)["Id"]
         if mode == "webhook":
             subscribe(server, service)

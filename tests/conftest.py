@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 import sqlalchemy as sa
 from hubspot import HubSpot
 from hypothesis import HealthCheck
@@ -21,7 +20,7 @@ from hypothesis import settings as hypothesis_settings
 from simple_salesforce import Salesforce
 
 from connector.sandbox.app import SandboxConfig
-from connector.sandbox.env import sandbox_login
+from connector.sandbox.env import sandbox_login, sandbox_salesforce
 from connector.sandbox.server import SandboxServer
 
 API_VERSION = "59.0"
@@ -66,17 +65,7 @@ def sf_token(
 
 def sf_client(server: SandboxServer, username: str = "integration@sandbox.local") -> Salesforce:
     """An unmodified simple-salesforce client logged in to the sandbox as `username`."""
-    token = sf_token(server, username)
-    session = requests.Session()
-    session.verify = str(server.ca_file)
-    # requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override session.verify (psf/requests#3829)
-    session.trust_env = False
-    return Salesforce(
-        session_id=token["access_token"],
-        instance_url=token["instance_url"],
-        version=API_VERSION,
-        session=session,
-    )
+    return sandbox_salesforce(server, username, version=API_VERSION)
 
 
 def hubspot_client(server: SandboxServer, token: str = "sandbox-token") -> HubSpot:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import requests
+from simple_salesforce import Salesforce
 
 from connector.sandbox.app import SandboxConfig
 from connector.sandbox.server import HOST
@@ -76,3 +77,21 @@ def sandbox_login(
     )
     response.raise_for_status()
     return response.json()
+
+
+def sandbox_salesforce(
+    server: SandboxServer, username: str | None = None, *, version: str = "59.0"
+) -> Salesforce:
+    """An unmodified simple-salesforce client logged in to a running sandbox as `username`
+    (the integration user by default): what a person's script, a test or a benchmark uses."""
+    token = sandbox_login(server, username)
+    session = requests.Session()
+    session.verify = str(server.ca_file)
+    # requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override session.verify (psf/requests#3829)
+    session.trust_env = False
+    return Salesforce(
+        session_id=token["access_token"],
+        instance_url=token["instance_url"],
+        version=version,
+        session=session,
+    )
