@@ -75,8 +75,9 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///leadbridge.db"
     mappings_dir: Path = Path("mappings")
-    # Each pass re-reads changes this far before the cursor: HubSpot search lags writes by a
-    # few seconds, and records sharing a timestamp must never be skipped.
+    # How late a source may show a change (HubSpot search lags writes by a few seconds): the
+    # HubSpot streams read each change time once more when it is this old
+    # (connector.streams.windows), the leads stream re-reads this far before its cursor.
     sync_overlap_seconds: float = Field(60, ge=0)
     # The service (`leadbridge run`): a pass every poll interval (the safety net for missed
     # webhooks); webhook events within the batch window become one run; a stop finishes the

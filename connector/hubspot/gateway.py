@@ -30,6 +30,7 @@ from connector.hubspot.search import (
     OBJECT_ID,
     check_filters,
     contact_from_api,
+    fits,
     incremental_pages,
 )
 from connector.model import FieldError, HubSpotContact, ListRemoval, SearchFilter, WriteResult
@@ -139,10 +140,13 @@ class HubSpotGateway:
         *,
         any_of: Sequence[Sequence[SearchFilter]] = (),
         until: datetime | None = None,
+        earlier: tuple[datetime | None, datetime | None] | None = None,
     ) -> Iterator[list[HubSpotContact]]:
         """Contacts modified from `since` (all when None) to `until` (no end when None) that
         match one of the `any_of` filter groups, one list per search page, oldest first; each
-        contact once per call, even while contacts change as we page.
+        contact once per call, even while contacts change as we page. `earlier`: a window of
+        change times before `since` read too (a stream's late window), in the same searches
+        when HubSpot's filter limits allow.
 
         Each group gets at most `search.MAX_CALLER_FILTERS` filters (ValueError otherwise).
         """
@@ -158,7 +162,14 @@ class HubSpotGateway:
 
         check_filters(any_of)
         size = self._settings.hubspot_search_page_size
-        return incremental_pages(fetch, since, properties, any_of, size, until)
+        return incremental_pages(fetch, since, properties, any_of, size, until, earlier=earlier)
+
+    def searchable_together(
+        self, any_of: Sequence[Sequence[SearchFilter]], *, windows: int
+    ) -> bool:
+        """Whether `windows` windows of change times with these filter groups fit one search
+        (HubSpot's limits on filter groups and filters)."""
+        return fits(any_of, windows=windows)
 
     def read_contacts(self, ids: Sequence[str], properties: Sequence[str]) -> list[HubSpotContact]:
         """The contacts with these ids, in the order asked; ids HubSpot does not know are absent."""

@@ -8,7 +8,9 @@ yielded at that instant, which also never nears the 10,000 cap. The query has an
 `until` (the pass's start): contacts changed after it, our write-backs included, belong to the
 next pass. If a whole page shares one timestamp (a bulk import can do that), that instant is read
 by `lastmodifieddate EQ ts AND hs_object_id GT last_id` sorted by `hs_object_id`, and the pages
-go on after it (GT ts).
+go on after it (GT ts). A second, earlier window of change times (a stream's late window,
+`connector.streams.windows`) is read in the same queries by sending each filter group once per
+window, when HubSpot's limits on groups and filters leave room; otherwise in queries of its own.
 
 `incremental_pages` holds the paging logic only; the gateway hands it `fetch`, which sends one
 search request body and returns HubSpot's JSON answer.
@@ -71,47 +73,70 @@ def filter_json(spec: SearchFilter) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class _Bound:
-    """Where a page starts: `lastmodifieddate` GTE (or GT) `ms` (None: from the beginning), and
-    where every page ends: LTE `until_ms` (None: no end)."""
+class _Span:
+    """Change times from `start` to `end` in epoch ms, both included (None: no bound)."""
+
+    start: int | None
+    end: int | None
+
+
+@dataclass(frozen=True)
+class _Position:
+    """Where the next page starts: `lastmodifieddate` GTE (or GT) `ms` (None: the beginning)."""
 
     ms: int | None
     inclusive: bool = True
-    until_ms: int | None = None
 
-    def filters(self) -> list[dict[str, Any]]:
+    def filters(self, span: _Span) -> list[dict[str, Any]] | None:
+        """The filters reading what is left of `span` from here; None when nothing is."""
+        end, ms = span.end, self.ms
+        if end is not None and ms is not None and (end < ms or (end == ms and not self.inclusive)):
+            return None
         out = []
-        if self.ms is not None:
+        if self.ms is None or (span.start is not None and span.start > self.ms):
+            if span.start is not None:
+                out.append({"propertyName": MODIFIED, "operator": "GTE", "value": str(span.start)})
+        else:
             operator = "GTE" if self.inclusive else "GT"
             out.append({"propertyName": MODIFIED, "operator": operator, "value": str(self.ms)})
-        if self.until_ms is not None:
-            out.append({"propertyName": MODIFIED, "operator": "LTE", "value": str(self.until_ms)})
+        if span.end is not None:
+            out.append({"propertyName": MODIFIED, "operator": "LTE", "value": str(span.end)})
         return out
 
 
 class _Query:
-    """Builds the request bodies of one `changed_contacts` call."""
+    """Builds the request bodies of one `changed_contacts` call over one or more windows of
+    change times (each caller group is sent once per window still ahead: HubSpot ORs them)."""
 
     def __init__(
-        self, properties: Sequence[str], any_of: Sequence[Sequence[SearchFilter]], limit: int
+        self,
+        properties: Sequence[str],
+        any_of: Sequence[Sequence[SearchFilter]],
+        limit: int,
+        spans: Sequence[_Span],
     ) -> None:
-        check_filters(any_of)
+        check_filters(any_of, windows=len(spans))
         self.properties = list(dict.fromkeys([*properties, MODIFIED, OBJECT_ID]))
         self.groups = [[filter_json(f) for f in group] for group in any_of] or [[]]
         self.limit = limit
+        self.spans = list(spans)
 
-    def window(self, bound: _Bound) -> dict[str, Any]:
-        return self._body(bound.filters(), MODIFIED)
+    def window(self, position: _Position) -> dict[str, Any] | None:
+        """The next page from `position`; None when every window lies behind it."""
+        ahead = [f for span in self.spans if (f := position.filters(span)) is not None]
+        if not ahead:
+            return None
+        groups = [[*group, *extra] for extra in ahead for group in self.groups]
+        return self._body(groups, MODIFIED)
 
     def instant(self, ms: int, last_id: int) -> dict[str, Any]:
         extra = [
             {"propertyName": MODIFIED, "operator": "EQ", "value": str(ms)},
             {"propertyName": OBJECT_ID, "operator": "GT", "value": str(last_id)},
         ]
-        return self._body(extra, OBJECT_ID)
+        return self._body([[*group, *extra] for group in self.groups], OBJECT_ID)
 
-    def _body(self, extra: list[dict[str, Any]], sort: str) -> dict[str, Any]:
-        groups = [[*group, *extra] for group in self.groups]
+    def _body(self, groups: list[list[dict[str, Any]]], sort: str) -> dict[str, Any]:
         return {
             # An empty group would match everything, so would the OR: then send no groups.
             "filterGroups": [{"filters": g} for g in groups] if all(groups) else [],
@@ -121,13 +146,23 @@ class _Query:
         }
 
 
-def check_filters(any_of: Sequence[Sequence[SearchFilter]]) -> None:
+def fits(any_of: Sequence[Sequence[SearchFilter]], windows: int) -> bool:
+    """Whether `any_of`, sent once per window, stays within HubSpot's search limits."""
+    try:
+        check_filters(any_of, windows=windows)
+    except ValueError:
+        return False
+    return True
+
+
+def check_filters(any_of: Sequence[Sequence[SearchFilter]], *, windows: int = 1) -> None:
     """Refuse up front filters that would leave no room for the two this module adds to each
-    group (HubSpot would only refuse them once an instant needs reading by id)."""
+    group (HubSpot would only refuse them once an instant needs reading by id), each group
+    sent once per window of change times."""
     groups = max(len(any_of), 1)
-    filters = sum(len(g) for g in any_of) + ADDED_FILTERS * groups
+    filters = (sum(len(g) for g in any_of) + ADDED_FILTERS * groups) * windows
     widest = max((len(g) for g in any_of), default=0)
-    if groups > MAX_GROUPS or widest > MAX_CALLER_FILTERS or filters > MAX_FILTERS:
+    if groups * windows > MAX_GROUPS or widest > MAX_CALLER_FILTERS or filters > MAX_FILTERS:
         msg = (
             f"too many search filters: at most {MAX_GROUPS} groups of {MAX_CALLER_FILTERS} "
             f"filters, {MAX_FILTERS - ADDED_FILTERS * groups} in all for {groups} groups "
@@ -169,15 +204,35 @@ def incremental_pages(
     any_of: Sequence[Sequence[SearchFilter]],
     limit: int,
     until: datetime | None = None,
+    *,
+    earlier: tuple[datetime | None, datetime | None] | None = None,
 ) -> Iterator[list[HubSpotContact]]:
     """Every contact matching `any_of` modified from `since` to `until` (both inclusive), once,
-    oldest first."""
-    query = _Query(properties, any_of, limit)
+    oldest first; with `earlier`, also those modified in that window (both inclusive, before
+    `since`), in the same queries when HubSpot's limits allow it, else in queries of their own
+    first."""
+    fresh = _span(since, until)
+    if earlier is None:
+        yield from _pages(fetch, _Query(properties, any_of, limit, [fresh]))
+    elif fits(any_of, windows=2):
+        yield from _pages(fetch, _Query(properties, any_of, limit, [_span(*earlier), fresh]))
+    else:
+        yield from _pages(fetch, _Query(properties, any_of, limit, [_span(*earlier)]))
+        yield from _pages(fetch, _Query(properties, any_of, limit, [fresh]))
+
+
+def _span(since: datetime | None, until: datetime | None) -> _Span:
+    return _Span(
+        None if since is None else epoch_ms(since), None if until is None else epoch_ms(until)
+    )
+
+
+def _pages(fetch: Fetch, query: _Query) -> Iterator[list[HubSpotContact]]:
+    """The query's contacts, by keyset on the change time, oldest first."""
     seen = _Seen()
-    until_ms = None if until is None else epoch_ms(until)
-    bound = _Bound(None if since is None else epoch_ms(since), until_ms=until_ms)
-    while True:
-        answer = fetch(query.window(bound))
+    position = _Position(None)
+    while (body := query.window(position)) is not None:
+        answer = fetch(body)
         contacts = [contact_from_api(r) for r in answer.get("results") or []]
         page = seen.fresh(contacts)
         if page:
@@ -188,9 +243,9 @@ def incremental_pages(
         if min(stamps) == max(stamps):
             # A whole page at one instant: read that instant by id, then go on after it.
             yield from _instant_pages(fetch, query, seen, stamps[0])
-            bound = _Bound(stamps[0], inclusive=False, until_ms=until_ms)
+            position = _Position(stamps[0], inclusive=False)
         else:
-            bound = _Bound(max(stamps), until_ms=until_ms)
+            position = _Position(max(stamps))
 
 
 def _instant_pages(

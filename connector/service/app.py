@@ -21,6 +21,7 @@ from starlette.routing import Route
 from connector.service.metrics import Metrics, Snapshot
 from connector.service.worker import Health, Worker
 from connector.settings import Settings
+from connector.streams.windows import is_settled_mark
 from connector.wiring import Connector
 
 log = structlog.get_logger(__name__)
@@ -69,7 +70,7 @@ class Service:
         lag = {
             stream: (now - value).total_seconds()
             for stream, value in store.cursors().items()
-            if value is not None
+            if value is not None and not is_settled_mark(stream)
         }
         budget: dict[str, float] = {}
         salesforce = self.connector.salesforce.budget()

@@ -20,6 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
 import structlog
@@ -31,6 +32,7 @@ from connector.model import DeadLetter
 from connector.state.hold import Wait
 from connector.state.store import Commit, StateStore
 from connector.state.work import Work
+from connector.streams.windows import Search, Sweep, reads, settled_stream
 
 log = structlog.get_logger(__name__)
 
@@ -182,6 +184,24 @@ class Stream(ABC, Generic[S]):
             if stop.summary is None:
                 stop.summary = summary
             raise
+
+    def sweep(
+        self, now: datetime, overlap: timedelta, search: Search[T], *, together: bool
+    ) -> Sweep[T]:
+        """The pages a pass starting `now` reads: since the cursor, and the change times
+        settled since they were last read (`connector.streams.windows`). `together`: the source
+        can read both windows in the same searches."""
+        settled = self.store.cursor(settled_stream(self.name))
+        window = reads(self.store.cursor(self.name), settled, now, overlap)
+        return Sweep(window, search, together=together, overlap=overlap)
+
+    def settle(self, sweep: Sweep[Any], summary: S) -> None:
+        """Record that the pass read its late window whole: it is not read again. A pass that
+        stopped early, or did not read it, reads it again next time."""
+        if sweep.settled is None or (self.should_stop is not None and self.should_stop()):
+            return
+        commit = Commit(stream=settled_stream(self.name), cursor=sweep.settled)
+        self.store.record(commit, run_id=summary.run_id)
 
     def due(self) -> Due:
         """The stream's work and open failures now."""

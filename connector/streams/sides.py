@@ -22,6 +22,7 @@ from connector.model import (
     SearchFilter,
     WriteResult,
 )
+from connector.streams.windows import Search
 
 
 class SalesforceSide(Protocol):
@@ -76,7 +77,11 @@ class HubSpotSide(Protocol):
         *,
         any_of: Sequence[Sequence[SearchFilter]] = (),
         until: datetime | None = None,
+        earlier: tuple[datetime | None, datetime | None] | None = None,
     ) -> Iterator[list[HubSpotContact]]: ...
+    def searchable_together(
+        self, any_of: Sequence[Sequence[SearchFilter]], *, windows: int
+    ) -> bool: ...
     def read_contacts(
         self, ids: Sequence[str], properties: Sequence[str]
     ) -> list[HubSpotContact]: ...
@@ -86,3 +91,20 @@ class HubSpotSide(Protocol):
     def remove_from_lists(self, memberships: Mapping[str, Sequence[str]]) -> list[ListRemoval]: ...
     def list_ids_by_name(self, names: Sequence[str]) -> dict[str, str]: ...
     def properties(self, object_type: str = "contacts") -> list[dict[str, Any]]: ...
+
+
+def contacts_search(
+    hubspot: HubSpotSide, properties: Sequence[str], any_of: Sequence[Sequence[SearchFilter]]
+) -> Search[HubSpotContact]:
+    """A stream's search of changed contacts by window of change times (`Stream.sweep`)."""
+
+    def search(
+        since: datetime | None,
+        until: datetime | None,
+        earlier: tuple[datetime | None, datetime | None] | None,
+    ) -> Iterator[list[HubSpotContact]]:
+        return hubspot.changed_contacts(
+            since, properties, any_of=any_of, until=until, earlier=earlier
+        )
+
+    return search

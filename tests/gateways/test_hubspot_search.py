@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hubspot.crm.contacts import (
@@ -184,3 +185,59 @@ def test_filters_that_leave_no_room_for_the_cursor_are_refused_before_any_call(s
         gateway.changed_contacts(None, ["email"], any_of=[group])
 
     assert statuses(server) == []
+
+
+def _windows_seed() -> dict:
+    """50 changes before the late window, 300 in it, 100 between the two windows (read
+    already, not settled yet), 300 in the fresh window: 1 s apart, all at stage MQL."""
+    offsets = [*range(50), *range(100, 400), *range(500, 600), *range(700, 1000)]
+    return contacts_seed(
+        len(offsets), lambda i: BASE_MS + offsets[i] * 1000, lifecyclestage="marketingqualifiedlead"
+    )
+
+
+def _late_and_fresh(sandbox, any_of: list) -> tuple[list[str], HubSpotGateway, Any]:
+    """The ids read from the seed of `_windows_seed` with its late window, the gateway and the
+    server."""
+    server = sandbox(_windows_seed())
+    gateway, _ = fast_gateway(server)
+    late = (_at(BASE_MS + 100_000), _at(BASE_MS + 399_000))
+    pages = gateway.changed_contacts(
+        _at(BASE_MS + 700_000), ["email"], any_of=any_of, until=_at(BASE_MS + 999_000), earlier=late
+    )
+    return [c.id for page in pages for c in page], gateway, server
+
+
+LATE_AND_FRESH = [str(1001 + i) for i in range(50, 350)] + [str(1001 + i) for i in range(450, 750)]
+
+
+def test_a_late_window_is_read_in_the_same_searches_as_the_fresh_one(sandbox):
+    """One filter group sent once per window (HubSpot ORs the groups): the 300 settled changes
+    and the 300 new ones, oldest first, each once, in the searches 600 changes cost anyway;
+    the 150 changes outside both windows are not read."""
+    stage = [[SearchFilter("lifecyclestage", "IN", values=("marketingqualifiedlead",))]]
+
+    ids, gateway, server = _late_and_fresh(sandbox, stage)
+
+    assert ids == LATE_AND_FRESH
+    # 200 new, then 199 new a page (each repeats the last instant seen): 4 searches for 600.
+    assert statuses(server) == [200] * 4
+    assert gateway.searchable_together(stage, windows=2)
+
+
+def test_a_late_window_that_does_not_fit_one_search_is_read_first_in_searches_of_its_own(
+    sandbox,
+):
+    """Three filter groups twice would pass HubSpot's five: the late window is searched
+    alone, then the fresh one; the same 600 changes, each once."""
+    groups = [
+        [SearchFilter("lifecyclestage", "IN", values=("marketingqualifiedlead",))],
+        [SearchFilter("hubspotscore", "GTE", "90")],
+        [SearchFilter("email", "HAS_PROPERTY")],
+    ]
+
+    ids, gateway, server = _late_and_fresh(sandbox, groups)
+
+    assert ids == LATE_AND_FRESH
+    assert statuses(server) == [200] * 4  # 300 = 200 + 100 new, twice
+    assert not gateway.searchable_together(groups, windows=2)

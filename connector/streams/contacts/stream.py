@@ -35,7 +35,7 @@ from connector.state.store import AuditEvent, Commit, StateStore
 from connector.state.work import hand_over
 from connector.streams.base import Due, Stream, Summary, pages
 from connector.streams.contacts.decide import Decision, decide, guard, needs_lookup
-from connector.streams.sides import HubSpotSide, SalesforceSide
+from connector.streams.sides import HubSpotSide, SalesforceSide, contacts_search
 
 log = structlog.get_logger(__name__)
 
@@ -228,22 +228,32 @@ class ContactsStream(Stream[ContactsSummary]):
             )
 
     def _changed(self, summary: ContactsSummary, due: Due) -> None:
-        """The contacts changed since the cursor (minus the overlap window)."""
+        """The contacts changed since the cursor, and once more those whose change has settled
+        since the last pass (`connector.streams.windows`: HubSpot's search shows changes late)."""
         cursor = self.store.cursor(STREAM)
-        since = cursor - self.overlap if cursor else None
-        log.info("sync.since", stream=STREAM, since=since.isoformat() if since else None)
-        # Changes after the pass starts (our own write-backs among them) are the next pass's.
         # Contacts with a Lead come too, qualified or not: one that stops qualifying after the
         # handoff is reported (after_handoff), never silently dropped.
         handed_off = [SearchFilter(self.plan.mapping.writeback.lead_id, "HAS_PROPERTY")]
-        changed = self.hubspot.changed_contacts(
-            since,
-            self._properties,
-            any_of=[*search_filters(self.plan.mapping.include), handed_off],
-            until=datetime.now(UTC),
+        any_of = [*search_filters(self.plan.mapping.include), handed_off]
+
+        # Changes after the pass starts (our own write-backs among them) are the next pass's.
+        sweep = self.sweep(
+            datetime.now(UTC),
+            self.overlap,
+            contacts_search(self.hubspot, self._properties, any_of),
+            together=self.hubspot.searchable_together(any_of, windows=2),
         )
-        for page in self.until_stopped(changed):
+        late = sweep.window.late
+        log.info(
+            "sync.since",
+            stream=STREAM,
+            since=cursor.isoformat() if cursor else None,
+            late_since=late.since.isoformat() if late and late.since else None,
+            late_until=late.until.isoformat() if late and late.until else None,
+        )
+        for page in self.until_stopped(sweep):
             cursor = self._page(page, summary, cursor, self._dead, self._router, skip=self._seen)
+        self.settle(sweep, summary)
 
     def _finish(self, summary: ContactsSummary) -> None:
         summary.waiting = len(self.store.dead_letters(STREAM))

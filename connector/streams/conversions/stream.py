@@ -71,7 +71,7 @@ from connector.streams.conversions.decide import (
     opportunity_fields,
     refusal_fingerprint,
 )
-from connector.streams.sides import HubSpotSide, SalesforceSide
+from connector.streams.sides import HubSpotSide, SalesforceSide, contacts_search
 
 log = structlog.get_logger(__name__)
 
@@ -336,13 +336,17 @@ class ConversionsStream(Stream[ConversionsSummary]):
     ) -> None:
         """Contacts at the SQL stage changed since the cursor, a page at a time."""
         cursor = self.store.cursor(STREAM)
-        since = cursor - self.overlap if cursor else None
-        stages = self.mapping.sql_stages
-        wanted = [[SearchFilter(self.mapping.lifecycle_property, "IN", values=stages)]]
         # Changes after the pass starts (our own write-backs among them) are the next pass's:
         # a contact written back would otherwise come round again later in the same search.
-        changed = self.hubspot.changed_contacts(
-            since, self.properties, any_of=wanted, until=self.clock()
+        # Changes HubSpot's search showed late come once more when they settle.
+        stages = self.mapping.sql_stages
+        wanted = [[SearchFilter(self.mapping.lifecycle_property, "IN", values=stages)]]
+
+        changed = self.sweep(
+            self.clock(),
+            self.overlap,
+            contacts_search(self.hubspot, self.properties, wanted),
+            together=self.hubspot.searchable_together(wanted, windows=2),
         )
         for page in self.until_stopped(changed):
             for part in pages(page, self.page_size):
@@ -354,6 +358,7 @@ class ConversionsStream(Stream[ConversionsSummary]):
                 links = self.store.links(c.id for c in fresh)
                 items = [_Item(c.id, links.get(c.id), c, contact_read=True) for c in fresh]
                 self._handle(items, summary, dead, cursor)
+        self.settle(changed, summary)
 
     # -- one page --------------------------------------------------------------------------
     def _handle(
