@@ -24,18 +24,16 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
-from rapidfuzz import fuzz
 
 from connector.files.strict import Strict
 from connector.model import AccountSearch
+from connector.routing.accounts import AccountCandidate, AccountView, account_view, domain_label
 from connector.routing.domains import (
     DEFAULT_FREE_MAIL_DOMAINS,
     FreeMail,
     ascii_domain,
     check_free_mail_pattern,
     email_domain,
-    public_suffix,
-    registrable_domain,
 )
 from connector.routing.normalize import (
     DEFAULT_LEGAL_SUFFIXES,
@@ -48,6 +46,21 @@ from connector.routing.normalize import (
     search_words,
     spellings,
 )
+from connector.routing.similarity import similarity
+
+__all__ = [
+    "AccountCandidate",
+    "CandidateKeys",
+    "LeadFacts",
+    "Match",
+    "MatchConfig",
+    "Tier",
+    "account_search",
+    "candidate_keys",
+    "contenders",
+    "match_lead",
+    "similarity",
+]
 
 Tier = Literal["domain", "name", "fuzzy"]
 #: A Salesforce field API name (`Website`, `Domains__c`).
@@ -147,21 +160,6 @@ def _compile(free_mail: tuple[str, ...], suffixes: tuple[str, ...], threshold: f
 
 
 @dataclass(frozen=True)
-class AccountCandidate:
-    """An existing account a lead may belong to, as fetched by the caller."""
-
-    id: str
-    name: str
-    website: str | None = None
-    country: str | None = None
-    parent_id: str | None = None
-    owner_id: str | None = None
-    number_of_contacts: int = 0
-    open_opportunities: int = 0
-    domains: tuple[str, ...] = ()  # extra known domains of the account, if any
-
-
-@dataclass(frozen=True)
 class Match:
     """One account a lead matches, with how and how well."""
 
@@ -201,53 +199,6 @@ class CandidateKeys:
 # -- matching -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _AccountView:
-    domains: dict[str, str]  # registrable domain → where it is known from
-    labels: frozenset[str]  # the domains less their public suffixes
-    label_keys: tuple[tuple[str, NameKey], ...]  # (domain, its label as a name key)
-    key: NameKey | None
-    country: str | None
-
-
-@lru_cache(maxsize=65536)
-def _view(account: AccountCandidate, compiled: _Compiled) -> _AccountView:
-    known: dict[str, str] = {}
-    website = registrable_domain(account.website)
-    if website and account.website and website not in compiled.free_mail:
-        known[website] = f"Account.Website {account.website.strip()}"
-    for value in account.domains:
-        domain = registrable_domain(value)
-        if domain and domain not in compiled.free_mail and domain not in known:
-            known[domain] = f"Account domain {domain}"
-    label_keys = []
-    for domain in known:
-        label_key = name_key(_label(domain).replace(".", " "), compiled.forms)
-        if label_key is not None:
-            label_keys.append((domain, label_key))
-    return _AccountView(
-        known,
-        frozenset(_label(d) for d in known),
-        tuple(label_keys),
-        name_key(account.name, compiled.forms),
-        country_code(account.country),
-    )
-
-
-def _label(domain: str) -> str:
-    suffix = public_suffix(domain)
-    return domain.removesuffix("." + suffix) if suffix else domain
-
-
-def similarity(a: NameKey, b: NameKey) -> float:
-    """How alike two normalized names are, 0..100: the better of their spellings compared
-    whole and with their words sorted (rapidfuzz's normalized Indel similarity)."""
-    return max(
-        fuzz.ratio(a.compact, b.compact),
-        fuzz.ratio(a.sorted_compact, b.sorted_compact),
-    )
-
-
 def match_lead(
     lead: LeadFacts, accounts: Sequence[AccountCandidate], config: MatchConfig
 ) -> list[Match]:
@@ -265,7 +216,7 @@ def match_lead(
         if account.id in seen:
             continue
         seen.add(account.id)
-        view = _view(account, compiled)
+        view = account_view(account, compiled.free_mail, compiled.forms)
         match = (
             _by_domain(lead, account, view, company_domain, key)
             or _by_name(lead, account, view, key, country)
@@ -303,7 +254,7 @@ def contenders(matches: Sequence[Match], config: MatchConfig) -> list[Match]:
 def _by_domain(
     lead: LeadFacts,
     account: AccountCandidate,
-    view: _AccountView,
+    view: AccountView,
     domain: str | None,
     key: NameKey | None,
 ) -> Match | None:
@@ -330,7 +281,7 @@ def _by_domain(
 def _by_name(
     lead: LeadFacts,
     account: AccountCandidate,
-    view: _AccountView,
+    view: AccountView,
     key: NameKey | None,
     country: str | None,
 ) -> Match | None:
@@ -362,7 +313,7 @@ def _by_name(
 def _by_fuzzy(
     lead: LeadFacts,
     account: AccountCandidate,
-    view: _AccountView,
+    view: AccountView,
     key: NameKey | None,
     country: str | None,
     domain: str | None,
@@ -370,7 +321,7 @@ def _by_fuzzy(
 ) -> Match | None:
     if key is None or view.key is None or min(len(key.compact), len(view.key.compact)) < 3:
         return None
-    if domain is not None and view.labels and _label(domain) not in view.labels:
+    if domain is not None and view.labels and domain_label(domain) not in view.labels:
         return None  # the lead's company has its own domain, and it is not this account's
     raw = similarity(key, view.key)
     if raw < threshold:
