@@ -110,6 +110,17 @@ def public_suffix(domain: str) -> str | None:
     return _PSL.publicsuffix(host) if host else None
 
 
+def is_public_suffix(text: str) -> bool:
+    """Whether `text` is a public suffix itself (`com`, `co.uk`, `wixsite.com`)."""
+    return bool(text) and _PSL.is_public(text)
+
+
+def host_name(value: str | None) -> str | None:
+    """The lower-case Unicode host name of a website, URL, host or email address, or None
+    (`https://WWW.Globex.se/en` → `www.globex.se`)."""
+    return _host(value)
+
+
 def ascii_domain(domain: str) -> str:
     """The ASCII (punycode) spelling of a domain, as a website may be stored (`müller.de` →
     `xn--mller-kva.de`); the domain itself when it cannot be encoded."""

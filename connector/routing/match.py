@@ -21,13 +21,18 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from pydantic import Field, field_validator
 
 from connector.files.strict import Strict
 from connector.model import AccountSearch
-from connector.routing.accounts import AccountCandidate, AccountView, account_view, domain_label
+from connector.routing.accounts import (
+    AccountCandidate,
+    AccountView,
+    account_view,
+    places,
+)
 from connector.routing.domains import (
     DEFAULT_FREE_MAIL_DOMAINS,
     FreeMail,
@@ -35,25 +40,36 @@ from connector.routing.domains import (
     check_free_mail_pattern,
     email_domain,
 )
+from connector.routing.evidence import (
+    CONTRADICTION_PENALTY,
+    COUNTRY_PENALTY,
+    DomainEvidence,
+    Penalty,
+    domain_evidence,
+)
 from connector.routing.normalize import (
     DEFAULT_LEGAL_SUFFIXES,
     LegalForms,
     NameKey,
     country_code,
     fold,
+    latin_key,
     like_parts,
     name_key,
     search_words,
     spellings,
 )
-from connector.routing.similarity import similarity
+from connector.routing.similarity import letter_similarity, similarity
 
 __all__ = [
+    "CONTRADICTION_PENALTY",
+    "COUNTRY_PENALTY",
     "AccountCandidate",
     "CandidateKeys",
     "LeadFacts",
     "Match",
     "MatchConfig",
+    "Penalty",
     "Tier",
     "account_search",
     "candidate_keys",
@@ -62,17 +78,17 @@ __all__ = [
     "similarity",
 ]
 
-Tier = Literal["domain", "name", "fuzzy"]
+Tier = Literal["domain", "sibling", "name", "fuzzy"]
 #: A Salesforce field API name (`Website`, `Domains__c`).
 _FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_TIER_RANK: dict[str, int] = {"domain": 0, "name": 1, "fuzzy": 2}
+#: How strong each tier is, strongest first (`Match.rank`).
+_TIER_RANK: dict[str, int] = {"domain": 0, "sibling": 1, "name": 2, "fuzzy": 3}
 
-#: Score taken off a name or fuzzy match when the lead's and the account's countries differ
-#: (both known): weak evidence, since global companies have leads everywhere, but enough to
-#: tell `Nordic Consulting AB` (Sweden) from `Nordic Consulting AS` (Norway).
-COUNTRY_PENALTY = 5.0
 #: A name match on the same words in another order scores this.
 REORDERED_SCORE = 98.0
+#: A name match on the same name once Cyrillic or Greek is written in Latin letters
+#: (`ООО «Вектор»` and `Vektor LLC`) scores this: transliterations differ a little.
+TRANSLITERATED_SCORE = 98.0
 #: A name match on the name of the account's domain (`Changjiang Dianzi` for the account
 #: `长江电子有限公司`, website changjiang-dianzi.com.cn) scores this.
 WEBSITE_NAME_SCORE = 97.0
@@ -161,13 +177,26 @@ def _compile(free_mail: tuple[str, ...], suffixes: tuple[str, ...], threshold: f
 
 @dataclass(frozen=True)
 class Match:
-    """One account a lead matches, with how and how well."""
+    """One account a lead matches, with how and how well: `score` is after `penalties`, and
+    `evidence` says what it rests on (for `routing explain`)."""
 
     account_id: str
     tier: Tier
-    score: float  # 0..100
+    score: float  # 0..100, penalties taken
     fields: tuple[str, ...]  # what decided it, e.g. ("Email domain globex.se", ...)
     detail: str  # one human sentence
+    evidence: tuple[str, ...] = ()  # each piece of evidence the match had
+    penalties: tuple[Penalty, ...] = ()  # what was taken off the score, and why
+    supported: bool = False  # a name match the lead's domain speaks for (its hierarchy's)
+
+    @property
+    def rank(self) -> int:
+        """How strong the match is, 0 strongest: domain, sibling domain, name, fuzzy; a name
+        or fuzzy match whose hierarchy holds the lead's domain (or a sibling of it) ranks with
+        sibling-domain matches, above names the domain does not speak for."""
+        if self.supported and self.tier in ("name", "fuzzy"):
+            return _TIER_RANK["sibling"]
+        return _TIER_RANK[self.tier]
 
 
 @dataclass(frozen=True)
@@ -210,25 +239,27 @@ def match_lead(
     company_domain = None if free else domain
     key = name_key(lead.company, compiled.forms)
     country = country_code(lead.country)
+    unique = list({a.id: a for a in reversed(accounts)}.values())[::-1]
+    views = {a.id: account_view(a, compiled.free_mail, compiled.forms) for a in unique}
+    where = places(unique)
+    evidence = domain_evidence(company_domain, key, unique, views, where, compiled.threshold)
     ranked: list[tuple[tuple[Any, ...], Match]] = []
-    seen: set[str] = set()
-    for account in accounts:
-        if account.id in seen:
-            continue
-        seen.add(account.id)
-        view = account_view(account, compiled.free_mail, compiled.forms)
+    for account in unique:
+        view, said = views[account.id], evidence[account.id]
         match = (
-            _by_domain(lead, account, view, company_domain, key)
-            or _by_name(lead, account, view, key, country)
-            or _by_fuzzy(lead, account, view, key, country, company_domain, compiled.threshold)
+            _by_domain(account, view, company_domain, key, said)
+            or _by_sibling(account, view, key, said)
+            or _by_name(lead, account, view, key, country, said)
+            or _by_fuzzy(lead, account, view, key, country, said, compiled.threshold)
         )
         if match is None:
             continue
         same_country = country is not None and country == view.country
         order = (
-            _TIER_RANK[match.tier],
+            match.rank,
             -match.score,
             not same_country,
+            where[account.id].depth if match.tier == "sibling" else 0,
             -account.number_of_contacts,
             -account.open_opportunities,
             account.id,
@@ -239,34 +270,37 @@ def match_lead(
 
 
 def contenders(matches: Sequence[Match], config: MatchConfig) -> list[Match]:
-    """The best match and the others of its tier within `ambiguity_margin` of its score: when
-    they lie in different account hierarchies, the lead is ambiguous (a review, not a guess)."""
+    """The best match and the others as strong (`Match.rank`: the same tier, or a name backed
+    by the domain as strongly as a sibling) within `ambiguity_margin` of its score: when they
+    lie in different account hierarchies, the lead is ambiguous (a review, not a guess)."""
     if not matches:
         return []
     best = matches[0]
     return [
         m
         for m in matches
-        if m.tier == best.tier and best.score - m.score <= config.ambiguity_margin + 1e-9
+        if m.rank == best.rank and best.score - m.score <= config.ambiguity_margin + 1e-9
     ]
 
 
 def _by_domain(
-    lead: LeadFacts,
     account: AccountCandidate,
     view: AccountView,
     domain: str | None,
     key: NameKey | None,
+    said: DomainEvidence,
 ) -> Match | None:
-    if domain is None or domain not in view.domains:
+    if domain is None or said.kind != "known":
         return None
     score = 100.0
     detail = f"The email domain {domain} is one of the account's known domains"
     if view.domains[domain].startswith("Account.Website"):
         detail = f"The email domain {domain} is the domain of the account's website"
+    evidence = [said.text]
     if key is not None and view.key is not None:
-        agreement = similarity(key, view.key)
+        agreement = letter_similarity(key, view.key)
         score = round(100.0 - (100.0 - agreement) * DOMAIN_NAME_WEIGHT, 2)
+        evidence.append(f"company name {agreement:.0f}% like the account's")
         if agreement < 100:
             detail += f"; the company name is {agreement:.0f}% like the account's"
     return Match(
@@ -275,6 +309,34 @@ def _by_domain(
         score,
         (f"Email domain {domain}", view.domains[domain]),
         detail + ".",
+        tuple(evidence),
+    )
+
+
+def _by_sibling(
+    account: AccountCandidate,
+    view: AccountView,
+    key: NameKey | None,
+    said: DomainEvidence,
+) -> Match | None:
+    if said.kind != "sibling":
+        return None
+    score = 100.0
+    evidence = [said.text]
+    detail = f"The {said.text}"
+    if key is not None and view.key is not None:
+        agreement = letter_similarity(key, view.key)
+        score = round(100.0 - (100.0 - agreement) * DOMAIN_NAME_WEIGHT, 2)
+        evidence.append(f"company name {agreement:.0f}% like the account's")
+        if agreement < 100:
+            detail += f"; the company name is {agreement:.0f}% like the account's"
+    return Match(
+        account.id,
+        "sibling",
+        score,
+        (f"Email domain {said.domain}", *(view.domains[d] for d in said.domains)),
+        detail + ".",
+        tuple(evidence),
     )
 
 
@@ -284,29 +346,41 @@ def _by_name(
     view: AccountView,
     key: NameKey | None,
     country: str | None,
+    said: DomainEvidence,
 ) -> Match | None:
     if key is None:
         return None
     fields: tuple[str, ...] = (f"Company {lead.company!r} → {key.text}",)
+    latin, account_latin = _latin(key), _latin(view.key)
     if view.key is not None and key.compact == view.key.compact:
         score, how = 100.0, "and the account name are the same name"
         fields += (f"Account.Name {account.name!r}",)
     elif view.key is not None and key.sorted_compact == view.key.sorted_compact:
         score, how = REORDERED_SCORE, "and the account name are the same words in another order"
         fields += (f"Account.Name {account.name!r}",)
+    elif account_latin is not None and latin is not None and latin.compact == account_latin.compact:
+        score = TRANSLITERATED_SCORE
+        how = f"and the account name are the same name in Latin letters ({latin.text})"
+        fields += (f"Account.Name {account.name!r}",)
     else:
-        domain = next((d for d, k in view.label_keys if k.compact == key.compact), None)
+        domain = next(
+            (d for d, k in view.label_keys if k.compact in (key.compact, latin.compact)), None
+        )
         if domain is None:
             return None
         score, how = WEBSITE_NAME_SCORE, f"is the name of the account's domain {domain}"
         fields += (view.domains[domain],)
-    score, note = _country_adjusted(score, country, view.country)
+    evidence = (f"name {score:g}: the company name {how}",)
+    penalties = _penalties(country, view.country, said)
     return Match(
         account.id,
         "name",
-        score,
+        _less(score, penalties),
         fields,
-        f"The company name {how} once normalized ({key.text}){note}.",
+        f"The company name {how} once normalized ({key.text}){_noted(penalties)}.",
+        evidence + _domain_note(said),
+        penalties,
+        supported=said.supports,
     )
 
 
@@ -316,17 +390,20 @@ def _by_fuzzy(
     view: AccountView,
     key: NameKey | None,
     country: str | None,
-    domain: str | None,
+    said: DomainEvidence,
     threshold: float,
 ) -> Match | None:
     if key is None or view.key is None or min(len(key.compact), len(view.key.compact)) < 3:
         return None
-    if domain is not None and view.labels and domain_label(domain) not in view.labels:
-        return None  # the lead's company has its own domain, and it is not this account's
     raw = similarity(key, view.key)
-    if raw < threshold:
+    latin, account_latin = _latin(key), _latin(view.key)
+    if latin is not key or account_latin is not view.key:
+        raw = max(raw, similarity(latin, account_latin))
+    raw = round(raw, 2)
+    penalties = _penalties(country, view.country, said)
+    score = _less(raw, penalties)
+    if score < threshold:
         return None
-    score, note = _country_adjusted(round(raw, 2), country, view.country)
     return Match(
         account.id,
         "fuzzy",
@@ -337,17 +414,46 @@ def _by_fuzzy(
             f"similarity {raw:.1f}",
         ),
         f"The company name is {raw:.1f}% similar to the account name "
-        f"({key.text} ~ {view.key.text}){note}.",
+        f"({key.text} ~ {view.key.text}){_noted(penalties)}.",
+        (f"fuzzy name {raw:.1f}% similar", *_domain_note(said)),
+        penalties,
+        supported=said.supports,
     )
 
 
-def _country_adjusted(score: float, lead: str | None, account: str | None) -> tuple[float, str]:
-    if lead is None or account is None or lead == account:
-        return score, ""
-    return (
-        max(0.0, score - COUNTRY_PENALTY),
-        f"; the countries differ ({lead}, {account}), less {COUNTRY_PENALTY:g}",
-    )
+@overload
+def _latin(key: NameKey) -> NameKey: ...
+@overload
+def _latin(key: None) -> None: ...
+def _latin(key: NameKey | None) -> NameKey | None:
+    """`key` in Latin letters (itself when it has no Cyrillic or Greek word)."""
+    if key is None:
+        return None
+    return latin_key(key) or key
+
+
+def _penalties(
+    country: str | None, account: str | None, said: DomainEvidence
+) -> tuple[Penalty, ...]:
+    """What a name or fuzzy match loses, before its threshold is tested."""
+    out: list[Penalty] = []
+    if country is not None and account is not None and country != account:
+        out.append(Penalty(f"the countries differ ({country}, {account})", COUNTRY_PENALTY))
+    if said.kind == "contradicts":
+        out.append(Penalty(said.text, CONTRADICTION_PENALTY))
+    return tuple(out)
+
+
+def _less(score: float, penalties: Sequence[Penalty]) -> float:
+    return round(max(0.0, score - sum(p.points for p in penalties)), 2)
+
+
+def _noted(penalties: Sequence[Penalty]) -> str:
+    return "".join(f"; {p.reason}, less {p.points:g}" for p in penalties)
+
+
+def _domain_note(said: DomainEvidence) -> tuple[str, ...]:
+    return (said.text,) if said.kind in ("group",) else ()
 
 
 # -- what to fetch ------------------------------------------------------------------------------
