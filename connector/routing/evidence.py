@@ -93,11 +93,14 @@ def domain_evidence(
     views: Mapping[str, AccountView],
     places: Mapping[str, Place],
     threshold: float,
+    *,
+    siblings: bool = True,
 ) -> dict[str, DomainEvidence]:
     """The domain evidence of every candidate, by account id (see the module docstring).
     `domain` is the lead's registrable company domain (None for free mail or no email),
     `company` its company's name key, `threshold` the least name similarity for a domain's
-    holder to be the company the lead names."""
+    holder to be the company the lead names; without `siblings`, no account gets `sibling`
+    evidence (an unknown domain of the brand's name still backs a name match: `group`)."""
     none = DomainEvidence("none")
     if domain is None:
         return {a.id: none for a in accounts}

