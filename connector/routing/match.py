@@ -94,6 +94,10 @@ TRANSLITERATED_SCORE = 98.0
 #: A name match on the name of the account's domain (`Changjiang Dianzi` for the account
 #: `长江电子有限公司`, website changjiang-dianzi.com.cn) scores this.
 WEBSITE_NAME_SCORE = 97.0
+#: A sibling-domain match whose company name is not the account's (`Brand Australia` at
+#: brand.com.au, for accounts at brand.com and brand.de) scores this whichever account it is,
+#: so that the one highest in the hierarchy leads, not the one whose name happens to be closest.
+SIBLING_UNNAMED_SCORE = 96.0
 #: A domain match scores 100 less this share of how much the company name disagrees with the
 #: account's, so that of several accounts sharing a domain the one named like the lead leads.
 DOMAIN_NAME_WEIGHT = 0.1
@@ -281,7 +285,7 @@ def match_lead(
         view, said = views[account.id], evidence[account.id]
         match = (
             _by_domain(account, view, company_domain, key, said)
-            or _by_sibling(account, view, key, said)
+            or _by_sibling(account, view, key, said, compiled.threshold)
             or _by_name(lead, account, view, key, country, said)
             or _by_fuzzy(lead, account, view, key, country, said, compiled.threshold)
         )
@@ -351,6 +355,7 @@ def _by_sibling(
     view: AccountView,
     key: NameKey | None,
     said: DomainEvidence,
+    threshold: float,
 ) -> Match | None:
     if said.kind != "sibling":
         return None
@@ -359,8 +364,11 @@ def _by_sibling(
     detail = f"The {said.text}"
     if key is not None and view.key is not None:
         agreement = letter_similarity(key, view.key)
-        score = round(100.0 - (100.0 - agreement) * DOMAIN_NAME_WEIGHT, 2)
         evidence.append(f"company name {agreement:.0f}% like the account's")
+        if similarity(key, view.key) >= threshold:
+            score = round(100.0 - (100.0 - agreement) * DOMAIN_NAME_WEIGHT, 2)
+        else:  # the company names another part of the brand: no account is told apart by it
+            score = SIBLING_UNNAMED_SCORE
         if agreement < 100:
             detail += f"; the company name is {agreement:.0f}% like the account's"
     return Match(

@@ -94,22 +94,25 @@ def token_similarity(a: NameKey, b: NameKey) -> float:
     """The weighted word-for-word likeness of two names, 0..100."""
     weights_a = [word_weight(w) for w in a.words]
     weights_b = [word_weight(w) for w in b.words]
-    total = sum(weights_a) + sum(weights_b)
-    if not total:
-        return 0.0
     pairs = []
     for i, x in enumerate(a.words):
         for j, y in enumerate(b.words):
             alike = 1.0 if x == y else fuzz.ratio(x, y) / 100
             if alike >= TOKEN_MATCH:
-                pairs.append(((weights_a[i] + weights_b[j]) * alike, i, j))
+                pairs.append((min(weights_a[i], weights_b[j]) * alike, alike, i, j))
     pairs.sort(reverse=True)
     used_a: set[int] = set()
     used_b: set[int] = set()
-    matched = 0.0
-    for value, i, j in pairs:
+    matched = total = 0.0
+    for _, alike, i, j in pairs:
         if i not in used_a and j not in used_b:
             used_a.add(i)
             used_b.add(j)
-            matched += value
-    return round(100 * matched / total, 2)
+            # one word, written two ways: it weighs as the more common of its spellings
+            # (`Sistems`, a transliterated `Systems`, is as common a word as `Systems`)
+            weight = min(weights_a[i], weights_b[j])
+            matched += 2 * weight * alike
+            total += 2 * weight
+    total += sum(w for i, w in enumerate(weights_a) if i not in used_a)
+    total += sum(w for j, w in enumerate(weights_b) if j not in used_b)
+    return round(100 * matched / total, 2) if total else 0.0
