@@ -110,7 +110,8 @@ def domain_evidence(
     group_labels: dict[str, set[str]] = {}
     # the label as a brand: on two domains or more (brand.com and brand.de), whoever holds them
     established = (
-        label is not None
+        siblings
+        and label is not None
         and not holders
         and (len({d for v in views.values() for d in v.domains if domain_label(d) == label}) >= 2)
     )
