@@ -1,18 +1,30 @@
 """Lead-to-account matching: which existing accounts a lead belongs to, best first, and why.
 
 Pure: the caller fetches the candidate accounts (`candidate_keys` → `account_search` → its
-gateway) and hands them in as `AccountCandidate`s. Three tiers, best first:
+gateway) and hands them in as `AccountCandidate`s. Four tiers, best first:
 
 1. domain: the lead's email domain is one of the account's known domains (the registrable
-   domain of its Website, plus `domains`); free-mail domains never match;
-2. name: the normalized company name equals the account's (the same words, maybe in another
-   order), or the name of one of its domains (a romanized name for an account in kanji);
-3. fuzzy: the normalized names are at least `fuzzy_threshold` similar (rapidfuzz), unless the
-   lead's company domain contradicts the account's known domains.
+   domain of its Website, plus `domains`; never a platform's page, `platforms.py`); free-mail
+   and ISP domains never match;
+2. sibling (with `sibling_domains`): the domain is on no account, and its name is the name of
+   the account's domains that a brand runs under two suffixes or more (`brand.es` for
+   `brand.com` and `brand.de`, `evidence.py`);
+3. name: the normalized company name equals the account's (the same words, maybe in another
+   order, maybe once Cyrillic or Greek is written in Latin letters), or the name of one of its
+   domains (a romanized name for an account in kanji);
+4. fuzzy: the normalized names are at least `fuzzy_threshold` similar (`similarity.py`: letters,
+   weighted words, structural words), after penalties.
 
-Within a tier, matches order by score, then same country, more contacts, more open
-opportunities. Whether the best one is clear or ambiguous is for the caller to say
-(`contenders` gives the matches within `ambiguity_margin` of the best).
+A name or fuzzy match combines the evidence of the lead's domain (`evidence.py`): one the
+domain contradicts takes `CONTRADICTION_PENALTY`, one from another country
+`COUNTRY_PENALTY`, both before the threshold is tested; one the domain backs (its hierarchy's
+domain, or a sibling of it) ranks with sibling matches (`Match.rank`), so a tie between
+namesakes is broken by the domain. Each match states its evidence and penalties.
+
+Within a rank, matches order by score, then same country, (for siblings) the highest in the
+hierarchy, more contacts, more open opportunities. Whether the best one is clear or ambiguous
+is for the caller to say (`contenders` gives the matches of its rank within `ambiguity_margin`
+of the best).
 """
 
 from __future__ import annotations
