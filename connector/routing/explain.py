@@ -123,6 +123,14 @@ def render_text(decision: RoutingDecision, names: Mapping[str, str] | None = Non
             f"  {number}. {label({'id': c['account_id'], 'name': c.get('name')})}: "
             f"{c['tier']}, score {shown(c['score'])}{fields}{detail}"
         )
+        if c.get("evidence"):
+            lines.append(f"     evidence: {'; '.join(c['evidence'])}")
+        penalties = c.get("penalties") or []
+        if penalties:
+            taken = "; ".join(f"{p['reason']}: -{shown(p['points'])}" for p in penalties)
+            lines.append(f"     penalties: {taken}")
+        elif c.get("evidence"):
+            lines.append("     penalties: none")
     lines.append(f"chosen account: {label(info.get('chosen_account'))}")
     chain = info.get("hierarchy") or []
     if chain:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import pycountry
+from anyascii import anyascii
+from rapidfuzz.distance import OSA
 
 from connector.countries import ALIASES as COUNTRY_ALIASES
 from connector.countries import country_code as _country_code
@@ -122,6 +124,7 @@ class LegalForms:
     sequences: frozenset[tuple[str, ...]]
     longest: int
     glued: tuple[str, ...]  # CJK/Hangul forms, longest first
+    typo_targets: frozenset[str] = frozenset()  # one-word forms long enough to spot misspelled
 
     @classmethod
     def of(cls, suffixes: Iterable[str]) -> LegalForms:
@@ -134,7 +137,12 @@ class LegalForms:
             if len(words) == 1 and _CJK_AFFIX.search(words[0]):
                 glued.add(words[0])
         longest = max((len(s) for s in sequences), default=0)
-        return cls(frozenset(sequences), longest, tuple(sorted(glued, key=len, reverse=True)))
+        targets = frozenset(
+            s[0] for s in sequences if len(s) == 1 and len(s[0]) >= _TYPO_MIN and s[0].isascii()
+        )
+        return cls(
+            frozenset(sequences), longest, tuple(sorted(glued, key=len, reverse=True)), targets
+        )
 
 
 @lru_cache(maxsize=262144)
@@ -226,6 +234,8 @@ def _strip_forms(words: list[str], forms: LegalForms) -> list[str]:
                 words = words[:-size]
                 changed = True
                 break
+    if len(words) > 1 and _misspelled_form(words[-1], forms):
+        words = _strip_forms(words[:-1], forms)
     while len(words) > 1 and words[0] in LEADING_FORMS and (words[0],) in forms.sequences:
         words = words[1:]
     if words and forms.glued:
@@ -233,6 +243,32 @@ def _strip_forms(words: list[str], forms: LegalForms) -> list[str]:
         words[-1] = _unglue(words[-1], forms.glued, end=True)
         words[0] = _unglue(words[0], forms.glued, end=False)
     return words
+
+
+#: The shortest legal form whose misspellings are spotted (`gmbh`: `gbmh`, `gmhb`).
+_TYPO_MIN = 4
+
+
+@lru_cache(maxsize=65536)
+def _misspelled_form(word: str, forms: LegalForms) -> bool:
+    """Whether `word` is a legal form typed wrong: two neighbouring letters swapped in a form
+    of four letters (`Gbmh`), one letter wrong, missing, extra or swapped in a longer one
+    (`Limted`, `Aktiebolga`, `Corporaton`), up to two in one of nine or more
+    (`Aktiengeselschaft`). Not words in common use (`Group`, `Core`), which are never this
+    close to a long form."""
+    if not word.isascii() or len(word) < _TYPO_MIN or (word,) in forms.sequences:
+        return False
+    for form in forms.typo_targets:
+        if abs(len(form) - len(word)) > 2:
+            continue
+        allowed = 0 if len(form) < 5 else (1 if len(form) < 9 else 2)
+        distance = OSA.distance(word, form, score_cutoff=max(allowed, 1))
+        if len(form) < 5:
+            if distance == 1 and len(word) == len(form) and sorted(word) == sorted(form):
+                return True
+        elif distance <= allowed:
+            return True
+    return False
 
 
 def _unglue(word: str, glued: tuple[str, ...], *, end: bool) -> str:
@@ -245,6 +281,34 @@ def _unglue(word: str, glued: tuple[str, ...], *, end: bool) -> str:
 @lru_cache(maxsize=4096)
 def _folds_accents(ch: str) -> bool:
     return ch.isascii() or unicodedata.name(ch, "").startswith(_FOLDED_SCRIPTS)
+
+
+#: Scripts whose words are transliterated to Latin (anyascii) to compare with a romanized
+#: spelling: `ООО «Вектор Логистик»` ~ `Vektor Logistik`, `Αιγαίο Ναυτιλιακή` ~ `Aigaio
+#: Naytiliaki`. Scripts of signs (CJK) are not: their readings differ by language.
+_TRANSLITERATED_SCRIPTS = ("GREEK", "CYRILLIC")
+
+
+@lru_cache(maxsize=65536)
+def latin_key(key: NameKey) -> NameKey | None:
+    """`key` with its Cyrillic and Greek words written in Latin letters and folded like Latin
+    names; None when it has no such word."""
+    if not any(_transliterated(word) for word in key.words):
+        return None
+    words: list[str] = []
+    for word in key.words:
+        if _transliterated(word):
+            words.extend(_collapse(w) for w in _words(fold(anyascii(word))))
+        else:
+            words.append(word)
+    return NameKey(tuple(words)) if words else None
+
+
+def _transliterated(word: str) -> bool:
+    return any(
+        not ch.isascii() and unicodedata.name(ch, "").startswith(_TRANSLITERATED_SCRIPTS)
+        for ch in word
+    )
 
 
 #: The default legal forms, compiled once.
@@ -305,6 +369,14 @@ _GENERIC_KEYS = frozenset(
     if len(word) > 2
 )
 _RAW_WORD = re.compile(r"[^\W_]+")
+
+
+def is_generic(word: str) -> bool:
+    """Whether a word of a name key (`name_key(...).words`) is common in company names: a
+    trade, a group word, a place or country (`GENERIC_WORDS` and the country names)."""
+    return word in _GENERIC_KEYS
+
+
 _VOWELS = frozenset("aeiouyøæœåß")
 
 

@@ -423,6 +423,8 @@ class Policy:
             "score": match.score,
             "fields": list(match.fields),
             "detail": match.detail,
+            "evidence": list(match.evidence),
+            "penalties": [{"reason": p.reason, "points": p.points} for p in match.penalties],
         }
 
     def _root(self, account_id: str, hierarchies: Mapping[str, Hierarchy]) -> str:
