@@ -5,7 +5,8 @@ delays webhook intake (which only records work and wakes this thread).
   webhooks that never came.
 - Between passes, the contacts webhooks named (work recorded by the endpoint) are run by id
   through the same stream code as a poll, collected for the batch window first, so a burst of
-  100 changes costs what one poll page costs.
+  100 changes costs what one poll page costs. During a pass they run between its pages
+  (`Stream.between_pages`): a long pass never holds them up.
 - The mapping files are reloaded when they change: an edit that fails validation (structure or
   the live schemas) is refused and logged, and the service goes on with the last good version.
 - A stop ends the run in flight after its page is recorded (`Stream.should_stop`).
@@ -19,7 +20,7 @@ import hashlib
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,9 @@ from connector.streams.base import Stream
 from connector.wiring import Connector, build, load_mapping_files
 
 log = structlog.get_logger(__name__)
+
+#: `Stream.between_pages`: given the function that runs records by id inside a pass.
+BetweenPages = Callable[[Callable[[Sequence[str]], None]], None]
 
 #: A change webhooks name is recorded as work of these streams; conversion only when the
 #: contact's lifecycle stage changed (see the webhook endpoint).
@@ -91,6 +95,7 @@ class Worker:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="leadbridge-worker", daemon=True)
         self._next_poll = 0.0
+        self._woken_at = 0.0  # wall time of the first event since the worker last looked
         directory = Path(settings.mappings_dir)
         self.health.mapping_live = mapping_version(directory)
         pinned = load_files(directory, PASS_FILES)
@@ -104,6 +109,8 @@ class Worker:
 
     def wake(self) -> None:
         """New work was recorded (a webhook): run it after the batch window."""
+        if not self._wake.is_set():
+            self._woken_at = self.wall()
         self._wake.set()
 
     def stop(self) -> None:
@@ -179,22 +186,16 @@ class Worker:
 
     def _by_webhook(self) -> None:
         """The records webhooks named, by id, contacts first (a new Lead before its
-        conversion); each change's latency observed from HubSpot's `occurredAt`."""
+        conversion)."""
         streams: list[Stream[Any]] = [self.connector.contacts]
         if self.connector.conversions is not None:
             streams.append(self.connector.conversions)
         for stream in streams:
             if self._stopping.is_set():
                 return
-            work = self.connector.store.work(stream.name)
-            ids = sorted({w.record_id for w in work})
+            ids, occurred = self._named(stream)
             if not ids:
                 continue
-            occurred = [
-                float(w.payload["occurred_at"]) / 1000
-                for w in work
-                if isinstance(w.payload.get("occurred_at"), int | float)
-            ]
             started = self.clock()
             try:
                 summary = stream.run_ids(ids)
@@ -205,13 +206,49 @@ class Worker:
                 log.exception("service.run_crashed", stream=stream.name)
                 self._failed(stream.name, exc)
                 return
-            seconds = self.clock() - started
-            self.metrics.record_run(stream.name, "webhook", summary.counts(), seconds, ok=True)
+            self._ran(stream, occurred, started, summary.counts())
             log.info("service.run", stream=stream.name, trigger="webhook", **summary.counts())
-            if stream is self.connector.contacts:
-                done = self.wall()
-                for at in occurred:
-                    self.metrics.latency.observe(max(0.0, done - at))
+
+    def _within_pass(self, stream: Stream[Any]) -> BetweenPages:
+        """`stream.between_pages` for a pass: what webhooks named meanwhile runs inside the
+        pass, a batch window after the first event (a long pass never holds up what webhooks
+        name; the pass's later pages skip what was run). Counted as a webhook run; its records
+        are counted in the pass's summary."""
+
+        def between_pages(run: Callable[[Sequence[str]], None]) -> None:
+            if not self._wake.is_set() or self._stopping.is_set():
+                return
+            if self.wall() - self._woken_at < self.settings.webhook_batch_ms / 1000:
+                return
+            ids, occurred = self._named(stream)
+            if ids:
+                started = self.clock()
+                run(ids)
+                self._ran(stream, occurred, started, {})  # its records count in the pass's
+
+        return between_pages
+
+    def _named(self, stream: Stream[Any]) -> tuple[list[str], list[float]]:
+        """The records webhooks (or other work) named for `stream`, and when HubSpot says each
+        change occurred (epoch seconds, from `occurredAt`)."""
+        work = self.connector.store.work(stream.name)
+        occurred = [
+            float(w.payload["occurred_at"]) / 1000
+            for w in work
+            if isinstance(w.payload.get("occurred_at"), int | float)
+        ]
+        return sorted({w.record_id for w in work}), occurred
+
+    def _ran(
+        self, stream: Stream[Any], occurred: list[float], started: float, counts: dict[str, int]
+    ) -> None:
+        """A run by id finished: counted with its records' outcomes, each contact change's
+        latency observed."""
+        self.metrics.record_run(stream.name, "webhook", counts, self.clock() - started, ok=True)
+        if stream is self.connector.contacts:
+            done = self.wall()
+            for at in occurred:
+                self.metrics.latency.observe(max(0.0, done - at))
 
     def _failed(self, what: str, exc: BaseException) -> None:
         reason = f"{what}: {exc}"
@@ -273,6 +310,8 @@ class Worker:
             if stream is not None:
                 stream.should_stop = self._stopping.is_set
                 stream.wait = wait
+                if stream.name in WEBHOOK_STREAMS:
+                    stream.between_pages = self._within_pass(stream)
         connector.writebacks.should_stop = self._stopping.is_set
         connector.writebacks.wait = wait
 

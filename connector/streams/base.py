@@ -131,13 +131,36 @@ class Stream(ABC, Generic[S]):
     #: the command or service that runs the stream).
     wait: Wait = Wait()
 
+    #: Called before each page of a pass's changes with a function that runs records by id
+    #: inside the pass (the stream is held already, so nothing else could run them): a service
+    #: hands it the ids webhooks named meanwhile, so they never wait for a long pass to end.
+    between_pages: Callable[[Callable[[Sequence[str]], None]], None] | None = None
+    #: The summary of the pass in flight while it reads its changes (None otherwise).
+    _pass_summary: Any = None
+
     def until_stopped(self, items: Iterable[T]) -> Iterator[T]:
-        """`items` (pages) until a stop is asked for; the page in flight is always finished."""
+        """`items` (pages) until a stop is asked for; the page in flight is always finished.
+        In a pass's changes, records named meanwhile are run by id before each page
+        (`between_pages`)."""
         for item in items:
             if self.should_stop is not None and self.should_stop():
                 log.info("stream.stopped_early", stream=self.name)
                 return
+            if self.between_pages is not None and self._pass_summary is not None:
+                self.between_pages(self._run_within_pass)
             yield item
+
+    def _run_within_pass(self, ids: Sequence[str]) -> None:
+        """These records by id, inside the pass in flight (counted in its summary); their work
+        is done with them, as by `run_ids`."""
+        summary, self._pass_summary = self._pass_summary, None  # no pass within the run
+        try:
+            wanted = sorted(dict.fromkeys(str(i) for i in ids))
+            if wanted:
+                log.info("stream.within_pass", stream=self.name, records=len(wanted))
+                self._by_ids(wanted, summary, self.due())
+        finally:
+            self._pass_summary = summary
 
     def run_once(self, run_id: str | None = None) -> S:
         """One pass: the stream's work and failures by id, then what changed since its cursor.
@@ -151,7 +174,11 @@ class Stream(ABC, Generic[S]):
             with self._stops_with(summary):
                 if ids:
                     self._by_ids(ids, summary, due)
-                self._changed(summary, due)
+                self._pass_summary = summary
+                try:
+                    self._changed(summary, due)
+                finally:
+                    self._pass_summary = None
                 self._finish(summary)
         log.info("stream.done", stream=self.name, run_id=summary.run_id, **summary.counts())
         return summary

@@ -446,3 +446,59 @@ def test_passes_start_every_interval_however_long_they_take(sandbox_server, serv
         for before, after in zip(slow.searches[1:], slow.searches[2:], strict=False)
     ]
     assert idle and max(idle) < 1.5, idle
+
+
+class HeldSearch:
+    """WSGI middleware around the sandbox: the `nth` HubSpot contact search waits for `go`
+    (`held` says it arrived)."""
+
+    def __init__(self, app: Any, nth: int) -> None:
+        self.app, self.nth = app, nth
+        self.count = 0
+        self.held, self.go = threading.Event(), threading.Event()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO", "") == "/crm/v3/objects/contacts/search":
+            self.count += 1
+            if self.count == self.nth:
+                self.held.set()
+                self.go.wait(timeout=WAIT)
+        return self.app(environ, start_response)
+
+
+def test_a_webhook_during_a_long_pass_runs_between_its_pages(sandbox_server, service):
+    """A pass reading 12 contacts 2 a page (a long pass); a contact renamed while its second
+    search is answered is read by id and written before the pass's next search, not after the
+    pass; the pass still creates the 7 Leads (the metrics count each once)."""
+    inner = sandbox_server._server.app
+    hold = HeldSearch(inner, nth=2)
+    sandbox_server._server.app = hold
+    try:
+        running = service(SEED, LEADBRIDGE_HUBSPOT_SEARCH_PAGE_SIZE="2", **HOOKED)
+        assert hold.held.wait(timeout=WAIT), "the pass's second search never came"
+        _subscribe(sandbox_server, running)
+        mark = sandbox_server.sandbox.journal.last_seq()
+        hubspot_client(sandbox_server).crm.contacts.basic_api.update(
+            "103", SimplePublicObjectInput(properties={"firstname": "Hooked"})
+        )
+        accepted = 'leadbridge_webhook_requests_total{outcome="accepted"} 1.0'
+        _until(lambda: accepted in (running.get("/metrics").text or ""), "the webhook taken")
+        hold.go.set()
+        _until(running.ready, "the pass's end")
+    finally:
+        hold.go.set()
+        sandbox_server._server.app = inner
+
+    calls = [f"{e.method} {e.path}" for e in sandbox_server.sandbox.journal.entries(since=mark)]
+    read = calls.index("POST /crm/v3/objects/contacts/batch/read")
+    searches = [i for i, call in enumerate(calls) if call.endswith("/contacts/search")]
+    assert searches and read < searches[-1], calls  # within the pass, not after it
+    leads = _leads(sandbox_server)
+    assert set(leads) >= {"100", "101", "102", "103", "104", "105", "201"}
+    assert leads["103"]["FirstName"] == "Hooked"
+    metrics = running.get("/metrics").text
+    assert 'leadbridge_records_total{outcome="created",stream="hubspot.contacts"} 7.0' in metrics
+    assert 'leadbridge_runs_total{result="ok",stream="hubspot.contacts",trigger="webhook"} 1.0' in (
+        metrics
+    )
+    assert running.stop() == 0
