@@ -268,7 +268,7 @@ def field_describe(obj: SObject, f: Field, default_value: str | None = None) -> 
         "groupable": f.type in _GROUPABLE and not long_text,
         "highScaleNumber": False,
         "htmlFormatted": False,
-        "idLookup": _id_lookup(obj, f),
+        "idLookup": id_lookup(obj, f),
         "inlineHelpText": None,
         "label": _label(obj, f),
         "length": f.length if text or is_ref else 0,
@@ -322,7 +322,9 @@ def _label(obj: SObject, f: Field) -> str:
     return f.label
 
 
-def _id_lookup(obj: SObject, f: Field) -> bool:
+def id_lookup(obj: SObject, f: Field) -> bool:
+    """Whether `f` is an indexed field that identifies a record (describe's `idLookup`): what
+    an upsert or a Bulk relationship column (`Owner.Username`) may match on."""
     if f.name == "Id" or f.external_id or (f.unique and f.type in _TEXT_TYPES):
         return True
     return f.name == "Name" or (f.name == "Email" and obj.name in _PERSON_OBJECTS)
