@@ -344,7 +344,10 @@ def _values(org: Org, columns: list[_Column], row: list[str]) -> dict[str, Any]:
 
 
 def error_cell(error: SfError) -> str:
-    """An `sf__Error` value: `CODE:message:fields --`."""
+    """An `sf__Error` value: `CODE:message:fields --`, or `CODE:message:--` when the error names
+    no field (as result files show `ENTITY_IS_DELETED:entity is deleted:--`)."""
+    if not error.fields:
+        return f"{error.code}:{error.message}:--"
     return f"{error.code}:{error.message}:{','.join(error.fields)} --"
 
 
