@@ -499,3 +499,18 @@ def test_result_paths_with_or_without_trailing_slash(sandbox, path):
         timeout=30,
     )
     assert response.status_code == 200, response.text
+
+
+def test_polymorphic_relationship_column_names_its_type(sandbox):
+    """`Group:Owner.Name` (ObjectType:RelationshipName.IndexedFieldName) gives a Lead to the
+    queue of that name; the resource directory names `jobs`."""
+    server = sandbox({"salesforce": {"Group": [{"Name": "Inbound", "Type": "Queue"}]}})
+    api = BulkApi(server)
+    info = api.run(
+        "LastName,Company,Group:Owner.Name\nA,Acme,Inbound\n", object="Lead", operation="insert"
+    )
+    assert info["numberRecordsFailed"] == 0, api.rows(info["id"], "failedResults")
+    (queue,) = server.sandbox.org.records["Group"].values()
+    (lead,) = _leads(server)
+    assert lead["OwnerId"] == queue["Id"]
+    assert api.call("GET", f"{V}/").json()["jobs"] == f"{V}/jobs"

@@ -89,9 +89,10 @@ def versions() -> list[dict[str, str]]:
 def resources(version: str) -> dict[str, str]:
     """`GET /services/data/vXX.X/`: the resources this sandbox serves for the version."""
     base = f"/services/data/v{version}"
-    return {
-        name: f"{base}/{name}" for name in ("sobjects", "query", "queryAll", "limits", "composite")
-    }
+    names = ["sobjects", "query", "queryAll", "limits", "composite"]
+    if float(version) >= 41.0:  # Bulk API 2.0 (`jobs/ingest`, `jobs/query` from 47.0)
+        names.append("jobs")
+    return {name: f"{base}/{name}" for name in names}
 
 
 def global_entry(obj: SObject, version: str) -> dict[str, Any]:
