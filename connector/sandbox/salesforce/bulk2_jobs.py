@@ -36,6 +36,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+from connector.sandbox.ids import to18
 from connector.sandbox.salesforce import record_writes, soql
 from connector.sandbox.salesforce.bulk2_csv import NULL, CsvError, Table, parse, write
 from connector.sandbox.salesforce.org import (
@@ -195,8 +196,6 @@ class Bulk:
         self.query_bytes = 0
 
     def new_id(self) -> str:
-        from connector.sandbox.ids import to18
-
         self.serial += 1
         return to18(f"750Kb{self.serial:010d}")
 
@@ -360,45 +359,44 @@ class _Writer:
         self.obj = obj
         self.columns = columns
         self.auto_assign = job.assignment_rule_id is not None
-        self.ext_index: int | None = None
-        if job.operation == "upsert" and job.external_id_field:
-            wanted = job.external_id_field.lower()
-            self.ext_index = next(
-                (
-                    i
-                    for i, c in enumerate(columns)
-                    if c.field is not None and c.field.name.lower() == wanted
-                ),
-                None,
-            )
+        key = (job.external_id_field if job.operation == "upsert" else "Id") or "Id"
+        #: The column holding the row's key: its external id (upsert) or its Id (update, delete).
+        self.key_index = next(
+            (
+                i
+                for i, c in enumerate(columns)
+                if c.field is not None and c.field.name.lower() == key.lower()
+            ),
+            None,
+        )
         self.lock_fault = job.fault("lock_rows")
 
-    def external_value(self, row: list[str]) -> str | None:
-        if self.ext_index is None:
+    def key(self, row: list[str]) -> str | None:
+        """The row's external id (upsert) or Id (update, delete) as given; None when empty."""
+        if self.key_index is None:
             return None
-        cell = row[self.ext_index]
+        cell = row[self.key_index]
         return None if cell in ("", NULL) else cell
 
     def apply(self, number: int, row: list[str], twice: set[str]) -> Outcome:
+        """Write one row; its outcome names the record's id when one is known, failed or not."""
+        op = self.job.operation
+        value = self.key(row)
         known = ""
         try:
-            op = self.job.operation
-            if op in ("delete", "hardDelete"):
-                known = row[0]
-            values = _values(self.org, self.columns, row)
-            if op == "update":
-                known = record_writes.record_id_of(values) or ""
-            value = self.external_value(row) if op == "upsert" else None
             if op == "upsert" and value is not None:
                 known = self._match(value)
-                if value.lower() in twice:
-                    raise RecordError(
-                        SfError(
-                            "DUPLICATE_VALUE",
-                            f"Duplicate external id specified: {value}",
-                            [self.job.external_id_field or ""],
-                        )
+            elif op != "insert":
+                known = value or ""
+            values = _values(self.org, self.columns, row)
+            if op == "upsert" and value is not None and value.lower() in twice:
+                raise RecordError(
+                    SfError(
+                        "DUPLICATE_VALUE",
+                        f"Duplicate external id specified: {value}",
+                        [self.job.external_id_field or ""],
                     )
+                )
             if self.lock_fault is not None and self.lock_fault.locks(number):
                 target = f": {known}" if known else ""
                 raise RecordError(
@@ -483,9 +481,7 @@ def _run_ingest(job: IngestJob, lock: Lock) -> None:
         if index >= batch_end:
             batch_end = min(index + INTERNAL_BATCH, len(rows))
             if job.operation == "upsert":
-                twice = record_writes.duplicated(
-                    writer.external_value(r) for r in rows[index:batch_end]
-                )
+                twice = record_writes.duplicated(writer.key(r) for r in rows[index:batch_end])
             with lock:
                 org.usage["DailyBulkApiBatches"] = org.usage.get("DailyBulkApiBatches", 0) + 1
                 fault = writer.lock_fault
