@@ -105,11 +105,11 @@ class Sandbox:
     def _build_routes(self) -> tuple[Map, dict[str, Handler]]:
         from connector.sandbox.hubspot import api as hubspot_api
         from connector.sandbox.hubspot import webhook_admin
-        from connector.sandbox.salesforce import oauth, rest, soap
+        from connector.sandbox.salesforce import bulk2, oauth, rest, soap
 
         rules: list[Rule] = []
         handlers: dict[str, Handler] = {}
-        for module in (oauth, rest, soap, hubspot_api, webhook_admin, _admin_module()):
+        for module in (oauth, rest, bulk2, soap, hubspot_api, webhook_admin, _admin_module()):
             for path, methods, handler in module.routes():
                 endpoint = f"{module.__name__}.{handler.__name__}"
                 rules.append(Rule(path, methods=methods, endpoint=endpoint, strict_slashes=False))
