@@ -4,6 +4,11 @@ retrieve up to 200 records in one call.
 A well-formed request answers 200 with one result per record, in request order, even when some
 records fail; only a malformed request (too many records, an unknown field, a value that does not
 deserialize) answers 400, with nothing written.
+
+With a fault profile's `row_lock`, a record may find its row locked by another transaction: it
+fails alone with `UNABLE_TO_LOCK_ROW` ("unable to obtain exclusive access to this record", with
+" or 1 records: <id>" when the record exists, as recorded in developerforce/Force.com-JavaScript-
+REST-Toolkit#68 and roblesterjr04/EloquentSalesForce#59), the others are written.
 """
 
 from __future__ import annotations
@@ -35,6 +40,16 @@ def _too_many() -> RequestError:
             f"record limit reached. cannot submit more than {LIMIT} records into this call",
         ),
     )
+
+
+def _locked(call: Call, record_id: str | None) -> None:
+    """Refuse this record with UNABLE_TO_LOCK_ROW when the fault profile says its row is held
+    (checked just before the write, after the request's own checks)."""
+    if call.sb.injector.row_locked():
+        message = "unable to obtain exclusive access to this record"
+        if record_id:
+            message += f" or 1 records: {record_id}"
+        raise RecordError(SfError("UNABLE_TO_LOCK_ROW", message))
 
 
 def _records(call: Call) -> tuple[list[Any], bool]:
@@ -111,6 +126,7 @@ def create(call: Call) -> Reply:
         obj = _record_type(call, record)
         if any(key.lower() == "id" for key in record):
             raise RecordError(SfError("INVALID_FIELD", "cannot specify Id in an insert call"))
+        _locked(call, None)
         saved = call.org.create(obj.name, record, call.user_id, auto_assign=auto_assign)
         return {"id": saved["Id"], "success": True, "errors": []}
 
@@ -127,6 +143,8 @@ def update(call: Call) -> Reply:
         if not record_id:
             raise RecordError(SfError("MISSING_ARGUMENT", "Id not specified in an update call"))
         values = {k: v for k, v in record.items() if k.lower() != "id"}
+        if call.org.find(str(record_id)) is not None:  # a bad id fails as such, not locked
+            _locked(call, str(record_id))
         saved = call.org.update(obj.name, str(record_id), values, call.user_id)
         return {"id": saved["Id"], "success": True, "errors": []}
 
@@ -182,6 +200,8 @@ def upsert(call: Call, sobject: str, ext_field: str) -> Reply:
                     [field_name],
                 )
             )
+        existing = call.org.find_by_external_id(obj.name, field_name, value)
+        _locked(call, existing[0] if existing else None)
         saved, created = call.org.upsert(
             obj.name, field_name, value, record, call.user_id, auto_assign=auto_assign
         )
@@ -204,6 +224,7 @@ def delete(call: Call) -> Reply:
                 raise RecordError(SfError("MALFORMED_ID", f"malformed id {record_id}"))
             raise RecordError(SfError("ENTITY_IS_DELETED", "entity is deleted"))
         kind, record = found
+        _locked(call, record["Id"])
         call.org.delete(kind, record["Id"])
         return {"id": record["Id"], "success": True, "errors": []}
 
