@@ -107,7 +107,8 @@ class Sandbox:
         self.org, self.portal = load_seed(self._seed, self.config)
         self.portal.on_change = self._changed
         self._map, self._handlers = self._build_routes()
-        self.set_fault_profile(self.config.fault_profile)
+        # With its seed fixed (one picked when it had none): every reset repeats the same run.
+        self.config.fault_profile = self.set_fault_profile(self.config.fault_profile)
 
     # -- admin ----------------------------------------------------------------------------
     def reset(self, seed: dict[str, Any] | None = None) -> None:
