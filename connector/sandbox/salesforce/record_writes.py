@@ -8,20 +8,32 @@ shape: a Collections `{"success": false, "errors": [...]}` or a Bulk `sf__Error`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from connector.sandbox.ids import is_valid_id
 from connector.sandbox.salesforce.org import Org, RecordError, SfError
 from connector.sandbox.salesforce.schema import SObject
 
+#: Called just before a record is written, after its own checks, with the id of the row it
+#: writes (None for a new one): the fault profile's UNABLE_TO_LOCK_ROW is raised there.
+BeforeWrite = Callable[[str | None], None]
+
 
 def insert(
-    org: Org, obj: SObject, values: dict[str, Any], user_id: str, *, auto_assign: bool
+    org: Org,
+    obj: SObject,
+    values: dict[str, Any],
+    user_id: str,
+    *,
+    auto_assign: bool,
+    before: BeforeWrite | None = None,
 ) -> dict[str, Any]:
     """Create a record; an `Id` among the values fails the record (INVALID_FIELD)."""
     if any(key.lower() == "id" for key in values):
         raise RecordError(SfError("INVALID_FIELD", "cannot specify Id in an insert call"))
+    if before is not None:
+        before(None)
     return org.create(obj.name, values, user_id, auto_assign=auto_assign)
 
 
@@ -31,11 +43,20 @@ def record_id_of(values: dict[str, Any]) -> str | None:
     return str(value) if value else None
 
 
-def update(org: Org, obj: SObject, values: dict[str, Any], user_id: str) -> dict[str, Any]:
+def update(
+    org: Org,
+    obj: SObject,
+    values: dict[str, Any],
+    user_id: str,
+    *,
+    before: BeforeWrite | None = None,
+) -> dict[str, Any]:
     """Update the record the values' `Id` names; no `Id` fails the record (MISSING_ARGUMENT)."""
     record_id = record_id_of(values)
     if not record_id:
         raise RecordError(SfError("MISSING_ARGUMENT", "Id not specified in an update call"))
+    if before is not None and org.find(record_id) is not None:  # a bad id fails as such
+        before(record_id)
     changes = {k: v for k, v in values.items() if k.lower() != "id"}
     return org.update(obj.name, record_id, changes, user_id)
 
@@ -49,6 +70,7 @@ def upsert(
     user_id: str,
     *,
     auto_assign: bool,
+    before: BeforeWrite | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Create or update by the external id `field_name` = `value`: (record, created).
 
@@ -56,10 +78,15 @@ def upsert(
     """
     if value is None:
         raise RecordError(SfError("MISSING_ARGUMENT", f"{field_name} not specified", [field_name]))
+    if before is not None:
+        existing = org.find_by_external_id(obj.name, field_name, value)
+        before(existing[0] if existing else None)
     return org.upsert(obj.name, field_name, value, values, user_id, auto_assign=auto_assign)
 
 
-def delete(org: Org, record_id: str, *, hard: bool = False) -> dict[str, Any]:
+def delete(
+    org: Org, record_id: str, *, hard: bool = False, before: BeforeWrite | None = None
+) -> dict[str, Any]:
     """Delete the record with that id (to the Recycle Bin, or for good with `hard`).
 
     A malformed id fails MALFORMED_ID; an id naming no live record fails ENTITY_IS_DELETED.
@@ -70,6 +97,8 @@ def delete(org: Org, record_id: str, *, hard: bool = False) -> dict[str, Any]:
             raise RecordError(SfError("MALFORMED_ID", f"malformed id {record_id}"))
         raise RecordError(SfError("ENTITY_IS_DELETED", "entity is deleted"))
     kind, record = found
+    if before is not None:
+        before(record["Id"])
     org.delete(kind, record["Id"], hard=hard)
     return record
 

@@ -4,11 +4,17 @@ retrieve up to 200 records in one call.
 A well-formed request answers 200 with one result per record, in request order, even when some
 records fail; only a malformed request (too many records, an unknown field, a value that does not
 deserialize) answers 400, with nothing written.
+
+With a fault profile's `row_lock`, a record may find its row locked by another transaction: it
+fails alone with `UNABLE_TO_LOCK_ROW` ("unable to obtain exclusive access to this record", with
+" or 1 records: <id>" when the record exists, as recorded in developerforce/Force.com-JavaScript-
+REST-Toolkit#68 and roblesterjr04/EloquentSalesForce#59), the others are written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from connector.sandbox.ids import is_valid_id
@@ -36,6 +42,16 @@ def _too_many() -> RequestError:
             f"record limit reached. cannot submit more than {LIMIT} records into this call",
         ),
     )
+
+
+def _locked(call: Call, record_id: str | None) -> None:
+    """Refuse this record with UNABLE_TO_LOCK_ROW when the fault profile says its row is held
+    (checked just before the write, after the request's own checks)."""
+    if call.sb.injector.row_locked():
+        message = "unable to obtain exclusive access to this record"
+        if record_id:
+            message += f" or 1 records: {record_id}"
+        raise RecordError(SfError("UNABLE_TO_LOCK_ROW", message))
 
 
 def _records(call: Call) -> tuple[list[Any], bool]:
@@ -110,7 +126,14 @@ def create(call: Call) -> Reply:
 
     def save(record: Any) -> dict[str, Any]:
         obj = _record_type(call, record)
-        saved = record_writes.insert(call.org, obj, record, call.user_id, auto_assign=auto_assign)
+        saved = record_writes.insert(
+            call.org,
+            obj,
+            record,
+            call.user_id,
+            auto_assign=auto_assign,
+            before=partial(_locked, call),
+        )
         return {"id": saved["Id"], "success": True, "errors": []}
 
     return _save_all(call, records, all_or_none, save)
@@ -122,7 +145,9 @@ def update(call: Call) -> Reply:
 
     def save(record: Any) -> dict[str, Any]:
         obj = _record_type(call, record)
-        saved = record_writes.update(call.org, obj, record, call.user_id)
+        saved = record_writes.update(
+            call.org, obj, record, call.user_id, before=partial(_locked, call)
+        )
         return {"id": saved["Id"], "success": True, "errors": []}
 
     return _save_all(call, records, all_or_none, save)
@@ -171,7 +196,14 @@ def upsert(call: Call, sobject: str, ext_field: str) -> Reply:
                 )
             )
         saved, created = record_writes.upsert(
-            call.org, obj, field_name, value, record, call.user_id, auto_assign=auto_assign
+            call.org,
+            obj,
+            field_name,
+            value,
+            record,
+            call.user_id,
+            auto_assign=auto_assign,
+            before=partial(_locked, call),
         )
         return {"id": saved["Id"], "success": True, "errors": [], "created": created}
 
@@ -186,7 +218,7 @@ def delete(call: Call) -> Reply:
     all_or_none = call.args.get("allOrNone", "false").lower() == "true" or call.all_or_none
 
     def save(record_id: str) -> dict[str, Any]:
-        record = record_writes.delete(call.org, record_id)
+        record = record_writes.delete(call.org, record_id, before=partial(_locked, call))
         return {"id": record["Id"], "success": True, "errors": []}
 
     return _save_all(call, ids, all_or_none, save)
