@@ -60,6 +60,7 @@ from connector.wiring import PASS_STEPS, Connector
 
 if TYPE_CHECKING:
     from procrastinate import App
+    from procrastinate.manager import JobManager
 
 log = structlog.get_logger(__name__)
 
@@ -160,6 +161,29 @@ def tick_due(timestamp: float, period: float, delay: float) -> bool:
     if delay <= period:
         return True
     return math.floor(timestamp / delay) != math.floor((timestamp - period) / delay)
+
+
+async def recover_stalled(manager: JobManager) -> list[tuple[int, str]]:
+    """Procrastinate's documented stalled-job recovery: every job of a worker whose heartbeat
+    is older than `STALLED_SECONDS` is retried (its lock released, a worker runs it again),
+    unless a job of the same queueing lock already waits: that one does the same work (every
+    job reads its stream's durable state), so the stalled one is finished as failed (a retry
+    would break the lock's unique index, procrastinate issue 1446). (job id, outcome) each."""
+    from procrastinate import exceptions, jobs
+
+    done: list[tuple[int, str]] = []
+    for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_SECONDS):
+        try:
+            await manager.retry_job(job)
+            outcome = "retried"
+        except exceptions.UniqueViolation:
+            await manager.finish_job(job, status=jobs.Status.FAILED, delete_job=False)
+            outcome = "dropped: the same job waits"
+        log.warning(
+            "service.stalled_job", job_id=job.id, task=job.task_name, lock=job.lock, outcome=outcome
+        )
+        done.append((job.id or 0, outcome))
+    return done
 
 
 def _why(exc: BaseException) -> str:
@@ -294,8 +318,6 @@ class Queue:
 
     # -- the jobs ---------------------------------------------------------------------------
     def _register(self) -> None:
-        from procrastinate import exceptions, jobs
-
         app, tasks = self.app, self.tasks
 
         @app.task(name=PASS_TASK, queue=STREAMS_QUEUE)
@@ -336,22 +358,7 @@ class Queue:
         @app.periodic(cron=f"* * * * * */{RECOVERY_SECONDS}", periodic_id="recovery")
         @app.task(name=RECOVERY_TASK, queue=UPKEEP_QUEUE, queueing_lock=RECOVERY_TASK)
         async def retry_stalled_jobs(timestamp: int) -> None:
-            manager = app.job_manager
-            for job in await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_SECONDS):
-                try:
-                    await manager.retry_job(job)
-                    outcome = "retried"
-                except exceptions.UniqueViolation:
-                    # A job of the same queueing lock waits and does the same work.
-                    await manager.finish_job(job, status=jobs.Status.FAILED, delete_job=False)
-                    outcome = "dropped: the same job waits"
-                log.warning(
-                    "service.stalled_job",
-                    job_id=job.id,
-                    task=job.task_name,
-                    lock=job.lock,
-                    outcome=outcome,
-                )
+            await recover_stalled(app.job_manager)
 
         @app.periodic(cron="0 * * * *", periodic_id="cleanup")
         @app.task(name=CLEANUP_TASK, queue=UPKEEP_QUEUE, queueing_lock=CLEANUP_TASK)
