@@ -63,10 +63,12 @@ def _seed(ids: range) -> dict[str, Any]:
 class LeadWrites:
     """WSGI middleware around the sandbox counting each Lead a Salesforce upsert writes (by its
     HubSpot contact id). With `hold_first`, the first upsert is held until `release` is set and
-    then refused without reaching the sandbox: a write the killed worker never made."""
+    then refused without reaching the sandbox (a write the killed worker never made), or with
+    `apply_held` passed on (a write slow to answer)."""
 
-    def __init__(self, app: Any, *, hold_first: bool = False) -> None:
+    def __init__(self, app: Any, *, hold_first: bool = False, apply_held: bool = False) -> None:
         self.app = app
+        self.apply_held = apply_held
         self.written: Counter[str] = Counter()
         self.held = threading.Event()
         self.release = threading.Event()
@@ -85,6 +87,7 @@ class LeadWrites:
         if hold:
             self.held.set()
             self.release.wait(timeout=WAIT * 2)
+        if hold and not self.apply_held:
             start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"held, never applied"]
         with self._lock:
@@ -302,3 +305,38 @@ def test_a_killed_worker_s_batch_is_finished_by_the_others_within_the_bound(
     with StateStore.open(pg_url) as store:
         assert store.dead_letters() == []
     assert not [j for j in _jobs(pg_url) if j.status == "doing"]
+
+
+def test_a_stopped_worker_finishes_its_batch_and_exits_0(sandbox_server, workers, pg_url):
+    """SIGTERM while a queued job's Lead upsert is in flight: the worker says it is stopping,
+    waits for that batch, records it and exits 0; a worker started next writes nothing again
+    and leaves nothing in the queue."""
+    ids = range(30_000, 30_030)
+    sandbox_server.sandbox.reset(_seed(ids))
+    writes = LeadWrites(sandbox_server._server.app, hold_first=True, apply_held=True)
+    inner, sandbox_server._server.app = sandbox_server._server.app, writes
+    try:
+        (first,) = workers(1)
+        assert writes.held.wait(timeout=WAIT), "no Lead upsert came"
+        first.process.send_signal(signal.SIGTERM)
+
+        def stopping() -> dict[str, Any] | None:
+            answer = first.get("/readyz")
+            return answer.json() if answer is not None and answer.status_code == 503 else None
+
+        assert "stopping" in _until(stopping, "not ready while stopping")["problems"]
+        writes.release.set()
+        assert first.process.wait(timeout=WAIT) == 0
+        expected = {str(cid): f"First{cid}" for cid in ids}
+        assert _leads(sandbox_server) == expected  # the batch in flight was recorded
+
+        (second,) = workers(1)
+        _until(second.ready, "the next start's first pass")
+        time.sleep(2)  # a few passes
+        assert second.stop() == 0
+    finally:
+        writes.release.set()
+        sandbox_server._server.app = inner
+
+    assert dict(writes.written) == dict.fromkeys(expected, 1)
+    assert not [j for j in _jobs(pg_url) if j.status in ("doing", "failed")]
