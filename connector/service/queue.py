@@ -70,9 +70,12 @@ PASS_TASK = "leadbridge.pass"  # noqa: S105 - a task name, not a password
 BY_ID_TASK = "leadbridge.by_id"
 RECOVERY_TASK = "leadbridge.retry_stalled_jobs"
 CLEANUP_TASK = "leadbridge.remove_old_jobs"
-#: Webhook runs go before passes waiting for the same stream (a pass reads the work too).
+#: Webhook runs go before passes waiting for the same stream (a pass reads the work too); a
+#: retry waiting for its back-off goes after them: Procrastinate holds back every job of a lock
+#: while one of higher priority waits, even one scheduled for later.
 BY_ID_PRIORITY = 10
 PASS_PRIORITY = 0
+RETRY_PRIORITY = -10
 
 #: A worker writes its heartbeat this often; one silent for `STALLED_SECONDS` is taken for
 #: dead, and the jobs it was running are retried by the recovery run every
@@ -302,7 +305,7 @@ class Queue:
         before reading the work."""
         options = _by_id_options(stream)
         if delay:
-            options["schedule_in"] = {"seconds": delay}
+            options |= {"schedule_in": {"seconds": delay}, "priority": RETRY_PRIORITY}
         self._defer(BY_ID_TASK, options, {"stream": stream, "window": window, "attempt": attempt})
 
     def _defer(self, task: str, options: dict[str, Any], kwargs: dict[str, Any]) -> None:

@@ -155,3 +155,35 @@ def test_stalled_jobs_are_retried_or_dropped_for_the_one_waiting(pg_store: str) 
         alone: ("todo", 1),
         running: ("doing", 0),
     }
+
+
+@pytest.mark.postgres
+def test_the_queue_schema_comes_off_with_its_revision_and_back(pg_store: str) -> None:
+    """Downgrading revision 0004 removes every Procrastinate object from the store's schema;
+    upgrading again recreates them."""
+    from alembic import command
+
+    from connector.state.migrate import _config
+
+    def objects(connection: sa.Connection) -> set[str]:
+        query = sa.text(
+            "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
+            "AND relname LIKE 'procrastinate%' UNION ALL "
+            "SELECT proname FROM pg_proc WHERE pronamespace = current_schema()::regnamespace "
+            "AND proname LIKE 'procrastinate%' UNION ALL "
+            "SELECT typname FROM pg_type WHERE typnamespace = current_schema()::regnamespace "
+            "AND typname LIKE 'procrastinate%'"
+        )
+        return set(connection.scalars(query))
+
+    engine = sa.create_engine(pg_store)
+    with engine.begin() as connection:
+        before = objects(connection)
+        command.downgrade(_config(connection), "0003")
+        after_downgrade = objects(connection)
+        command.upgrade(_config(connection), "head")
+        again = objects(connection)
+    engine.dispose()
+    assert "procrastinate_jobs" in before and "procrastinate_fetch_job_v2" in before
+    assert after_downgrade == set()
+    assert again == before

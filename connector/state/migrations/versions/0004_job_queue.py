@@ -15,6 +15,7 @@ adds a migration comes with a revision that applies it.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
@@ -41,10 +42,12 @@ def downgrade() -> None:
     for table in ("procrastinate_events", "procrastinate_periodic_defers", "procrastinate_jobs"):
         op.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
     op.execute("DROP TABLE IF EXISTS procrastinate_workers CASCADE")
-    functions = connection.exec_driver_sql(
-        "SELECT p.oid::regprocedure::text FROM pg_proc p "
-        "WHERE p.pronamespace = current_schema()::regnamespace "
-        "AND p.proname LIKE 'procrastinate\\_%'"
+    functions = connection.execute(
+        sa.text(
+            "SELECT CAST(CAST(p.oid AS regprocedure) AS text) FROM pg_proc p "
+            "WHERE p.pronamespace = current_schema()::regnamespace AND p.proname LIKE :name"
+        ),
+        {"name": "procrastinate\\_%"},
     ).scalars()
     for function in list(functions):
         op.execute(f"DROP FUNCTION IF EXISTS {function} CASCADE")
