@@ -20,8 +20,10 @@ a time):
   one page. The contacts job defers the conversions job after it (a new Lead before its
   conversion).
 - **retries of work**: a by-id job that failed (an API down) is deferred again after a back-off
-  (`RETRY_SECONDS`), a new job under the same queueing lock; the work itself stays recorded and
-  every pass reads its stream's work first. Procrastinate's own `retry=` is not used: retrying
+  (`RETRY_SECONDS`), a new job under the same queueing lock, behind its stream's passes; the
+  work itself stays recorded and every pass reads its stream's work first. A pass that did not
+  finish fails its job (shown in the queue): the next period's pass is its retry.
+  Procrastinate's own `retry=` is not used: retrying
   a job whose queueing lock another job waits under violates the lock's unique index and
   leaves the job `doing` for good (procrastinate issues 1446 and 1543).
 
@@ -32,7 +34,7 @@ are retried, or, when a job of the same queueing lock already waits (it does the
 every job reads its stream's durable state), finished as failed. A SIGKILLed worker's job, and
 its lock, are released and run again elsewhere within `STALLED_BOUND` seconds (heartbeat
 timeout + recovery period + fetch poll + Procrastinate's margin). And every hour, jobs that
-succeeded more than an hour ago are removed.
+succeeded more than an hour ago (two poll periods, if longer) are removed.
 
 `StateStore.hold` stays the last line of defence: a job Procrastinate ever ran twice at once
 (a live worker thought stalled) still runs its stream in one place at a time.
@@ -90,7 +92,8 @@ _PERIODIC_MARGIN = 0.5  # procrastinate.periodic.MARGIN: its deferrer wakes this
 STALLED_BOUND = STALLED_SECONDS + RECOVERY_SECONDS + _PERIODIC_MARGIN + FETCH_POLL_SECONDS
 #: A failed by-id job is deferred again after these many seconds, then left to the passes.
 RETRY_SECONDS = (1, 5, 15)
-#: Succeeded jobs older than this are removed (hourly).
+#: Succeeded jobs older than this are removed (hourly); longer when two poll periods are
+#: longer (`/readyz` reads when a pass last succeeded from them).
 KEEP_JOBS_HOURS = 1
 
 #: The newest of Procrastinate's schema migrations that migration 0004 applies (its
@@ -229,6 +232,7 @@ class Queue:
         settings = tasks.settings
         info = conninfo(settings.database_url)
         self.cron, self.period = cadence(settings.poll_seconds)
+        self.keep_hours = max(KEEP_JOBS_HOURS, math.ceil(2 * self.period / 3600) + 1)
         if self.period != settings.poll_seconds:
             log.info(
                 "service.poll_cadence",
@@ -366,7 +370,7 @@ class Queue:
         @app.periodic(cron="0 * * * *", periodic_id="cleanup")
         @app.task(name=CLEANUP_TASK, queue=UPKEEP_QUEUE, queueing_lock=CLEANUP_TASK)
         async def remove_old_jobs(timestamp: int) -> None:
-            await app.job_manager.delete_old_jobs(nb_hours=KEEP_JOBS_HOURS)
+            await app.job_manager.delete_old_jobs(nb_hours=self.keep_hours)
 
     def _before_job(self) -> None:
         """Every job starts on the mapping files live now; a new version's passes go first."""
