@@ -37,6 +37,7 @@ from connector.state.hold import Wait
 from connector.streams.base import Stream
 from connector.streams.contacts.stream import STREAM as CONTACTS
 from connector.streams.conversions.stream import STREAM as CONVERSIONS
+from connector.streams.writeback import WriteBackSummary
 from connector.wiring import Connector, build, load_mapping_files
 
 log = structlog.get_logger(__name__)
@@ -123,6 +124,8 @@ class Tasks:
             log.exception("service.pass_crashed", stream=step)
             self._failed(step, exc)
             return False
+        if isinstance(summary, WriteBackSummary) and not summary.owed:
+            return True  # nothing was owed: nothing to count (as `Connector.run_pass`)
         counts = summary.counts()
         self.metrics.record_run(step, "poll", counts, self.clock() - started, ok=True)
         log.info("service.run", stream=step, trigger="poll", **counts)
