@@ -279,7 +279,10 @@ class Queue:
         return done
 
     def poll_interval(self) -> float:
-        return max(self.period, self.tasks.poll_interval())
+        """Seconds between passes: the cron's period, or longer while the Salesforce budget
+        nears its reserve (`poll_delay` beyond the poll interval; ticks are then skipped)."""
+        delay = self.tasks.poll_interval()
+        return delay if delay > self.tasks.settings.poll_seconds else float(self.period)
 
     def wake(self, streams: Iterable[str] = WEBHOOK_STREAMS) -> None:
         """Webhooks recorded work for `streams`: defer the by-id job of the first of them in
@@ -330,9 +333,7 @@ class Queue:
         @app.task(name=PASS_TASK, queue=STREAMS_QUEUE)
         def stream_pass(step: str, timestamp: int | None = None) -> None:
             self._before_job()
-            if timestamp is not None and not tick_due(
-                timestamp, self.period, tasks.poll_interval()
-            ):
+            if timestamp is not None and not tick_due(timestamp, self.period, self.poll_interval()):
                 log.info("service.pass_slowed", stream=step, reason="Salesforce API budget")
                 return
             if not tasks.pass_of(step):
