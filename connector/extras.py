@@ -43,7 +43,11 @@ SANDBOX = Extra(
     "the sandbox (werkzeug, lark, trustme)",
     frozenset({"werkzeug", "lark", "trustme"}),
 )
-POSTGRES = Extra("postgres", "the PostgreSQL driver (psycopg)", frozenset({"psycopg"}))
+POSTGRES = Extra(
+    "postgres",
+    "the PostgreSQL support (psycopg, procrastinate)",
+    frozenset({"psycopg", "procrastinate"}),
+)
 
 
 class MissingExtra(ConfigError):

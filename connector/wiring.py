@@ -33,16 +33,23 @@ from connector.salesforce.gateway import SalesforceGateway
 from connector.settings import Settings
 from connector.state.hold import Wait
 from connector.state.store import StateStore
+from connector.streams.base import Summary
+from connector.streams.contacts.stream import STREAM as CONTACTS_STREAM
 from connector.streams.contacts.stream import ContactsStream
 from connector.streams.conversions.stream import STREAM as CONVERSION_STREAM
 from connector.streams.conversions.stream import ConversionsStream
 from connector.streams.leads.stream import STREAM as FEEDBACK_STREAM
 from connector.streams.leads.stream import LeadsStream
 from connector.streams.leads.twoway import returning
-from connector.streams.writeback import WriteBacks
+from connector.streams.writeback import STREAM as WRITEBACK_STREAM
+from connector.streams.writeback import WriteBacks, WriteBackSummary
 
 #: The Lead field routing records the matched account in, when routing.yaml does not say.
 DEFAULT_MATCHED_ACCOUNT_FIELD = "Matched_Account__c"
+#: Every step a pass can have, in the order a pass runs them, each named by the stream it holds:
+#: the write-backs owed to HubSpot, sales feedback, HubSpot contacts to Leads, SQL conversion.
+#: Which of them a connector runs depends on its mapping files (`Connector.steps`).
+PASS_STEPS = (WRITEBACK_STREAM, FEEDBACK_STREAM, CONTACTS_STREAM, CONVERSION_STREAM)
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,28 @@ class Connector:
             external_id_field=self.settings.salesforce_external_id_field,
         )
 
+    def steps(self) -> list[str]:
+        """The steps of a pass this connector runs, in order (`PASS_STEPS` its files ask for)."""
+        present = {
+            WRITEBACK_STREAM: True,
+            FEEDBACK_STREAM: self.leads is not None,
+            CONTACTS_STREAM: True,
+            CONVERSION_STREAM: self.conversions is not None,
+        }
+        return [name for name in PASS_STEPS if present[name]]
+
+    def run_step(self, name: str) -> Summary:
+        """One step of a pass: one pass of the stream `name` (one of `steps()`), holding it
+        throughout. The mapping is not checked here (`check_mapping` first)."""
+        if name == WRITEBACK_STREAM:
+            return self.writebacks.run_once()
+        streams = {s.name: s for s in (self.leads, self.contacts, self.conversions) if s}
+        if name not in streams:
+            msg = f"no step {name!r} in this pass (its steps: {', '.join(self.steps())})"
+            raise ValueError(msg)
+        summary: Summary = streams[name].run_once()
+        return summary
+
     def run_pass(self) -> Iterator[Any]:
         """One pass, yielding each step's summary as it finishes. The mapping is checked
         first, before anything is written. Then the write-backs still owed to HubSpot (its
@@ -129,14 +158,11 @@ class Connector:
         changes), then HubSpot contacts to Leads, then SQL conversion last (a new SQL Lead is
         routed, its matched account set, first)."""
         self.check_mapping()
-        owed = self.writebacks.run_once()
-        if owed.owed:
-            yield owed
-        if self.leads is not None:
-            yield self.leads.run_once()
-        yield self.contacts.run_once()
-        if self.conversions is not None:
-            yield self.conversions.run_once()
+        for name in self.steps():
+            summary = self.run_step(name)
+            if isinstance(summary, WriteBackSummary) and not summary.owed:
+                continue
+            yield summary
 
 
 @contextmanager

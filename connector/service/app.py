@@ -1,14 +1,16 @@
 """The service's HTTP side: `/healthz`, `/readyz`, `/metrics` and (in `webhooks.py`) the HubSpot
 webhook endpoint, as one Starlette app. Handlers never call Salesforce or HubSpot: what they
-read of the store runs in a worker thread, and the streams run in the service's worker.
+read of the store runs in a worker thread, and the streams run in the service's worker: a
+thread of this process on SQLite (`worker.py`), the job queue several processes share on
+PostgreSQL (`queue.py`), both running the same job functions (`tasks.py`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -18,8 +20,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from connector.extras import POSTGRES, needs
 from connector.service.metrics import Metrics, Snapshot
-from connector.service.worker import Health, Worker
+from connector.service.tasks import WEBHOOK_STREAMS, Health, Tasks
+from connector.service.worker import Worker
 from connector.settings import Settings
 from connector.streams.windows import is_settled_mark
 from connector.wiring import Connector
@@ -30,6 +34,24 @@ log = structlog.get_logger(__name__)
 #: service not ready: the APIs have not answered it lately.
 STALE_INTERVALS = 2
 STALE_AT_LEAST = 60.0
+
+
+class Runs(Protocol):
+    """What runs the jobs: the in-process `Worker` or the shared job `Queue`."""
+
+    tasks: Tasks
+
+    @property
+    def connector(self) -> Connector: ...
+    @property
+    def stopping(self) -> bool: ...
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def join(self, timeout: float) -> bool: ...
+    def wake(self, streams: Iterable[str] = WEBHOOK_STREAMS) -> None: ...
+    def poll_interval(self) -> float: ...
+    def problems(self) -> list[str]: ...
+    def last_pass_elsewhere(self) -> float | None: ...
 
 
 class Service:
@@ -46,7 +68,14 @@ class Service:
         self.clock = clock
         self.health = Health(started=clock())
         self.metrics = Metrics(self.snapshot)
-        self.worker = Worker(settings, connector, self.metrics, self.health, clock=clock)
+        tasks = Tasks(settings, connector, self.metrics, self.health, clock=clock)
+        self.worker: Runs
+        if connector.store.engine.dialect.name == "postgresql":
+            with needs(POSTGRES, setting="LEADBRIDGE_DATABASE_URL"):
+                from connector.service.queue import Queue
+            self.worker = Queue(tasks)
+        else:
+            self.worker = Worker(tasks)
 
     @property
     def connector(self) -> Connector:
@@ -108,18 +137,28 @@ class Service:
         with self.health.lock:
             last, error = self.health.last_pass_ok, self.health.last_error
             live, refused = self.health.mapping_live, self.health.mapping_refused
+        ago = None if last is None else self.clock() - last
+        try:
+            # With several workers, a pass another one finished counts too.
+            elsewhere = self.worker.last_pass_elsewhere()
+        except Exception as exc:
+            elsewhere = None
+            log.warning("service.readiness_unknown", error=str(exc))
+        if elsewhere is not None:
+            ago = elsewhere if ago is None else min(ago, elsewhere)
         bound = max(STALE_INTERVALS * self.settings.poll_seconds, STALE_AT_LEAST)
-        if last is None:
+        if ago is None:
             problems.append(error or "no pass has finished yet")
-        elif self.clock() - last > bound:
-            problems.append(f"no pass has finished for {self.clock() - last:.0f} s: {error}")
+        elif ago > bound:
+            problems.append(f"no pass has finished for {ago:.0f} s: {error}")
+        problems.extend(self.worker.problems())
         if self.stopping:
             problems.append("stopping")
         body: dict[str, Any] = {
             "ready": not problems,
             "problems": problems,
             "state_store": store,
-            "last_pass_seconds_ago": None if last is None else round(self.clock() - last, 1),
+            "last_pass_seconds_ago": None if ago is None else round(ago, 1),
             "last_error": error,
             "mappings": {
                 "live": live,

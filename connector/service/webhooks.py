@@ -8,7 +8,8 @@ and a crash after the 2xx loses nothing.
   the contacts stream (and of the conversion stream when its lifecycle stage moved to
   sales-qualified); merges and deletions are recorded as work of their own streams
   (`hubspot.merges`, `hubspot.deletions`) for their later handling, never lost. Then the
-  worker is woken; it runs the work by id after the batch window.
+  worker is woken (SQLite), or a job is deferred that any worker sharing the PostgreSQL store
+  takes (the queue); either runs the work by id after the batch window.
 - The URI the signature covers is the one HubSpot called: scheme and host from
   `X-Forwarded-Proto`/`-Host` only when the peer is one of `LEADBRIDGE_TRUSTED_PROXIES`.
 """
@@ -83,7 +84,8 @@ def webhook_routes(service: Service) -> list[Route]:
         if work:
             commit = Commit(stream=INTAKE, work=work)
             await run_in_threadpool(service.connector.store.record, commit, run_id="webhook")
-            service.worker.wake()
+            # One process: wake its worker thread; several: defer a job any of them takes.
+            await run_in_threadpool(service.worker.wake, {w.stream for w in work})
         for event in batch.events:
             metrics.webhook_events.labels(event.subscription_type).inc()
         metrics.webhooks.labels("accepted").inc()

@@ -31,8 +31,8 @@ SANDBOX_LINE = (
     "pip install 'leadbridge[sandbox]'"
 )
 POSTGRES_LINE = (
-    "error: LEADBRIDGE_DATABASE_URL: the PostgreSQL driver (psycopg) is not installed: "
-    "pip install 'leadbridge[postgres]'"
+    "error: LEADBRIDGE_DATABASE_URL: the PostgreSQL support (psycopg, procrastinate) is not "
+    "installed: pip install 'leadbridge[postgres]'"
 )
 
 # `python -c BASE_INSTALL BLOCKED ARGS...`: `leadbridge ARGS` without the BLOCKED modules.
@@ -193,7 +193,10 @@ def test_mappings_plan_with_postgres_url_names_the_extra(
     result = _base("mappings", "plan", "--limit", "3", cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
-    assert "could not be read (the PostgreSQL driver (psycopg) is not installed: " in result.stdout
+    assert (
+        "could not be read (the PostgreSQL support (psycopg, procrastinate) is not installed: "
+        in result.stdout
+    )
     assert "pip install 'leadbridge[postgres]'" in result.stdout
     assert "pg-Sekr1t" not in result.stdout + result.stderr
 
