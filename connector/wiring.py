@@ -33,6 +33,7 @@ from connector.salesforce.gateway import SalesforceGateway
 from connector.settings import Settings
 from connector.state.hold import Wait
 from connector.state.store import StateStore
+from connector.streams.backfill.stream import Backfill
 from connector.streams.contacts.stream import ContactsStream
 from connector.streams.conversions.stream import STREAM as CONVERSION_STREAM
 from connector.streams.conversions.stream import ConversionsStream
@@ -119,6 +120,23 @@ class Connector:
             self.salesforce,
             self.hubspot,
             external_id_field=self.settings.salesforce_external_id_field,
+        )
+
+    def backfill(self) -> Backfill:
+        """A backfill over this connector's contacts stream (its decisions, not a copy), handing
+        sales-qualified contacts to the conversions stream when conversion.yaml is there."""
+        conversion = self.files.conversion
+        return Backfill(
+            self.contacts,
+            self.store,
+            self.salesforce,
+            self.hubspot,
+            sql_stages=(
+                frozenset(conversion.sql_stages)
+                if conversion is not None and conversion.uses_stage
+                else frozenset()
+            ),
+            conversion_stream=CONVERSION_STREAM if conversion is not None else None,
         )
 
     def run_pass(self) -> Iterator[Any]:
