@@ -98,6 +98,7 @@ def backfill_command(
     dedupe against Leads and Contacts, routing, conflict rules). Resumes from its checkpoint
     unless --restart; stops cleanly at its --budget share."""
     from connector.commands.progress import Display
+    from connector.mapping.plan import values_hash
     from connector.streams.backfill.decide import MAPPING_CHANGED, Options
     from connector.wiring import open_connector
 
@@ -120,6 +121,9 @@ def backfill_command(
         connector.check_mapping()
         backfill = connector.backfill()
         if mapping_changed:
+            options = Options(
+                mapping=values_hash(connector.files.plan.mapping.model_dump(mode="json"))
+            )
             with _rows(csv_path) as rows, Display("plan") as display:
                 plan = backfill.dry_run(
                     options,

@@ -321,3 +321,57 @@ def test_stage_filter_and_limit(sandbox, cli, tmp_path):
     rows = list(csv.DictReader((tmp_path / "s.csv").open(encoding="utf-8")))
     assert {r["outcome"] for r in rows} == {"skip"}
     assert "lifecycle stage 'subscriber' is before" in rows[0]["reason"]
+
+
+def test_mapping_changed_shows_the_plan_then_reapplies_through_the_conflict_rules(
+    sandbox, cli, tmp_path
+):
+    """A changed lead.yaml reaches contacts synced before: the plan is shown (nothing
+    written without --yes), then every synced Lead is updated, except a field whose conflict
+    rule keeps a rep's value; a second run with the same mapping is complete."""
+    data = seed(60)
+    for contact in data["hubspot"]["contacts"]:
+        contact["properties"]["jobtitle"] = "Engineer"
+    server = sandbox(data)
+    mappings = cli(server)
+    run()
+    linked = {
+        lead["HubSpot_Contact_Id__c"]: lead for lead in server.sandbox.org.records["Lead"].values()
+    }
+    linked["5000"]["Title"] = "VP Sales"  # a rep's change in Salesforce
+
+    lead_yaml = mappings / "lead.yaml"
+    text = lead_yaml.read_text()
+    text = text.replace(
+        "{hubspot: firstname, salesforce: FirstName, transform: [strip]}",
+        "{hubspot: firstname, salesforce: FirstName, transform: [strip, upper]}",
+    ).replace(
+        "{hubspot: jobtitle, salesforce: Title, transform: [strip]}",
+        "{hubspot: jobtitle, salesforce: Title, transform: [strip, upper], "
+        "conflict: salesforce_wins}",
+    )
+    lead_yaml.write_text(text)
+
+    mark = server.sandbox.journal.last_seq()
+    plan = run("--mapping-changed", "--csv", str(tmp_path / "mapping.csv"))
+    assert "the plan: nothing written yet" in plan.output
+    assert "not applied: add --yes" in plan.output
+    assert writes(server, since=mark) == []
+    rows = list(csv.DictReader((tmp_path / "mapping.csv").open(encoding="utf-8")))
+    by_id = {r["hubspot_id"]: r for r in rows}
+    assert by_id["5000"]["outcome"] == "update"
+    assert "Salesforce keeps Title (Salesforce wins (salesforce_wins))" in by_id["5000"]["reason"]
+    planned = Counter(r["outcome"] for r in rows)
+
+    applied = run("--mapping-changed", "--yes")
+    assert f"update {planned['update']}" in applied.output
+    leads = {
+        lead["HubSpot_Contact_Id__c"]: lead for lead in server.sandbox.org.records["Lead"].values()
+    }
+    assert leads["5000"]["Title"] == "VP Sales"  # the rep's value, kept by its rule
+    assert leads["5000"]["FirstName"] == "FIRST0"
+    assert leads["5006"]["FirstName"] == "FIRST6"
+    assert set(leads_per_contact(server).values()) == {1}
+
+    again = run("--mapping-changed", "--yes")
+    assert "already complete" in again.output or "nothing to apply" in again.output

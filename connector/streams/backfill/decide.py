@@ -53,6 +53,8 @@ class Options:
     until: datetime | None = None
     stages: tuple[str, ...] = ()
     limit: int | None = None
+    #: The mapping a `--mapping-changed` run applies (a digest): another mapping, another run.
+    mapping: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -60,6 +62,7 @@ class Options:
             "until": self.until.isoformat() if self.until else None,
             "stages": list(self.stages),
             "limit": self.limit,
+            **({"mapping": self.mapping} if self.mapping else {}),
         }
 
     def describe(self) -> str:
@@ -101,7 +104,9 @@ def explain(decision: Decision, include: Include | None = None) -> str:
     if decision.action == "skip" and include is not None:
         reason = why_not(decision.contact.properties, include) or reason
     if decision.withheld:
-        kept = ", ".join(f"{name} ({why})" for name, why in sorted(decision.withheld.items()))
+        kept = ", ".join(
+            f"{name} ({why.split(': ', 1)[-1]})" for name, why in sorted(decision.withheld.items())
+        )
         reason += f"; Salesforce keeps {kept}"
     return reason
 

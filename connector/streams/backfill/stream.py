@@ -574,7 +574,9 @@ class Backfill:
         command: str = "leadbridge backfill",
     ) -> Report:
         described = options.describe()
-        resume = f"{command} {described}" if options != Options() else command
+        resume = f"{command} {described}" if options.as_json() != Options().as_json() else command
+        if options.mapping:
+            resume, described = command, "(the synced population)"
         dead = len(self.store.dead_letters(STREAM)) if status != "dry-run" else 0
         return Report(name, described, tally, status, resume=resume, dead_letters=dead)
 
@@ -587,6 +589,7 @@ def options_from(value: dict[str, Any]) -> Options:
         until=datetime.fromisoformat(until) if until else None,
         stages=tuple(value.get("stages") or ()),
         limit=value.get("limit"),
+        mapping=value.get("mapping"),
     )
 
 
