@@ -7,6 +7,7 @@ import click
 from connector.commands.backfill import backfill_command
 from connector.commands.demo import demo_command
 from connector.commands.dlq import dlq
+from connector.commands.links import relink_command
 from connector.commands.mappings import mappings
 from connector.commands.routing import routing
 from connector.commands.run import run_command
@@ -27,6 +28,7 @@ for _family in (
     sync_command,
     run_command,
     backfill_command,
+    relink_command,
     demo_command,
     dlq,
     routing,

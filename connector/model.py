@@ -203,6 +203,24 @@ class DeadLetter:
 MAX_CALLER_FILTERS = 3
 
 
+_ID_SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def is_salesforce_id(value: str | None) -> bool:
+    """Whether `value` is a well-formed Salesforce record id (15 characters, or 18 with the
+    checksum that makes them case-insensitively unique): Salesforce refuses a whole query
+    that names a malformed one, so a stored id is checked before it is looked up."""
+    if not value or len(value) not in (15, 18) or not (value.isascii() and value.isalnum()):
+        return False
+    if len(value) == 15:
+        return True
+    suffix = "".join(
+        _ID_SUFFIX[sum(1 << i for i, ch in enumerate(value[k : k + 5]) if ch.isupper())]
+        for k in (0, 5, 10)
+    )
+    return value[15:].upper() == suffix
+
+
 @dataclass(frozen=True)
 class ReadMark:
     """How far a read of contacts in change-time order has come, so a stopped read goes on

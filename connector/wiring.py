@@ -40,6 +40,7 @@ from connector.streams.conversions.stream import ConversionsStream
 from connector.streams.leads.stream import STREAM as FEEDBACK_STREAM
 from connector.streams.leads.stream import LeadsStream
 from connector.streams.leads.twoway import returning
+from connector.streams.links.relink import Relink
 from connector.streams.writeback import WriteBacks
 
 #: The Lead field routing records the matched account in, when routing.yaml does not say.
@@ -137,6 +138,19 @@ class Connector:
                 else frozenset()
             ),
             conversion_stream=CONVERSION_STREAM if conversion is not None else None,
+        )
+
+    def relink(self) -> Relink:
+        """Rebuilds the store's links from both sides (`leadbridge relink`)."""
+        writeback = self.files.plan.mapping.writeback
+        return Relink(
+            self.store,
+            self.salesforce,
+            self.hubspot,
+            external_id_field=self.settings.salesforce_external_id_field,
+            lead_property=writeback.lead_id,
+            contact_property=writeback.contact_id,
+            wait=self.contacts.wait,
         )
 
     def run_pass(self) -> Iterator[Any]:
