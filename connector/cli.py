@@ -7,7 +7,7 @@ import click
 from connector.commands.backfill import backfill_command
 from connector.commands.demo import demo_command
 from connector.commands.dlq import dlq
-from connector.commands.links import relink_command
+from connector.commands.links import reconcile_command, relink_command
 from connector.commands.mappings import mappings
 from connector.commands.routing import routing
 from connector.commands.run import run_command
@@ -29,6 +29,7 @@ for _family in (
     run_command,
     backfill_command,
     relink_command,
+    reconcile_command,
     demo_command,
     dlq,
     routing,

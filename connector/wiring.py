@@ -40,6 +40,7 @@ from connector.streams.conversions.stream import ConversionsStream
 from connector.streams.leads.stream import STREAM as FEEDBACK_STREAM
 from connector.streams.leads.stream import LeadsStream
 from connector.streams.leads.twoway import returning
+from connector.streams.links.reconcile import Reconcile
 from connector.streams.links.relink import Relink
 from connector.streams.writeback import WriteBacks
 
@@ -151,6 +152,16 @@ class Connector:
             lead_property=writeback.lead_id,
             contact_property=writeback.contact_id,
             wait=self.contacts.wait,
+        )
+
+    def reconcile(self) -> Reconcile:
+        """Compares both sides for the synced population (`leadbridge reconcile`)."""
+        return Reconcile(
+            self.contacts,
+            self.store,
+            self.salesforce,
+            self.hubspot,
+            external_id_field=self.settings.salesforce_external_id_field,
         )
 
     def run_pass(self) -> Iterator[Any]:

@@ -54,3 +54,34 @@ def relink_command(csv_path: Path | None) -> None:
     ):
         report = connector.relink().run(conflicts=lambda c: write([c.hubspot_id, c.kind, c.detail]))
         click.echo(for_terminal("\n".join(report.lines())))
+
+
+@click.command("reconcile")
+@click.option("--repair", is_flag=True, help="Queue the fixes a pass can make as work.")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write all the drift here (kind, hubspot_id, salesforce_id, fields, repair, detail).",
+)
+def reconcile_command(repair: bool, csv_path: Path | None) -> None:
+    """Compare both sides for every synced contact: drift (missing, duplicated, differing
+    mapped fields, orphaned ids) as a table, and with --csv every row. --repair queues what a
+    pass can fix (a contact written again, ids owed to HubSpot); the rest is for a person."""
+    from connector.wiring import open_connector
+
+    settings = settings_or_exit()
+    columns = ("kind", "hubspot_id", "salesforce_id", "fields", "repair", "detail")
+    with (
+        errors_to_exit(),
+        open_connector(settings, wait=Wait(DEFAULT_WAIT_SECONDS)) as connector,
+        _csv(csv_path, columns) as write,
+    ):
+        connector.check_mapping()
+        report = connector.reconcile().run(
+            repair=repair,
+            drift=lambda d: write(
+                [d.kind, d.hubspot_id, d.salesforce_id, " ".join(d.fields), d.repair, d.detail]
+            ),
+        )
+        click.echo(for_terminal("\n".join(report.lines())))
