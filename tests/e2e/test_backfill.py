@@ -375,3 +375,34 @@ def test_mapping_changed_shows_the_plan_then_reapplies_through_the_conflict_rule
 
     again = run("--mapping-changed", "--yes")
     assert "already complete" in again.output or "nothing to apply" in again.output
+
+
+def test_above_the_bulk_threshold_the_upserts_take_the_bulk_transport(sandbox, cli, tmp_path):
+    """The seam for Bulk API 2.0: above the threshold a backfill given a bulk transport sends
+    its Lead upserts through it (the rest of the page as before); without one, the report says
+    Collections wrote them."""
+    from connector.settings import load_settings
+    from connector.streams.backfill.decide import Options
+    from connector.wiring import open_connector
+
+    server = sandbox(seed(120))
+    cli(server)
+    noted = run("--bulk-threshold", "50")
+    assert "above the Bulk API 2.0 threshold (50)" in noted.output
+    assert "sObject Collections wrote them" in noted.output
+
+    server = sandbox(seed(120))
+    (tmp_path / "state.db").unlink()
+    sent: list[int] = []
+    with open_connector(load_settings()) as connector:
+        backfill = connector.backfill()
+
+        def bulk(upserts, *, auto_assign=False):
+            sent.append(len(upserts))
+            return connector.salesforce.upsert_leads(upserts, auto_assign=auto_assign)
+
+        backfill.bulk, backfill.bulk_threshold = bulk, 50
+        report = backfill.run(Options())
+    assert sum(sent) == len(eligible(120)) - 1 + 1  # every upsert (the refused one too), no link
+    assert report.status == "done" and not report.notes
+    assert set(leads_per_contact(server)) == eligible(120)

@@ -50,6 +50,7 @@ from connector.streams.contacts.stream import (
     ContactsSummary,
     PagePlan,
     RouterSide,
+    Upsert,
 )
 
 log = structlog.get_logger(__name__)
@@ -59,9 +60,9 @@ log = structlog.get_logger(__name__)
 PAGE_WAIT_SECONDS = 600.0
 #: Contacts per read of the synced population (one HubSpot batch read).
 LINKED_PAGE = 100
-#: Where the Bulk API 2.0 path plugs in: above this many records a backfill would write through
-#: Bulk API 2.0 upsert by external id instead of Collections (not built yet: Collections).
-BULK_SEAM = 10_000
+#: Above this many records the Salesforce side is meant to be Bulk API 2.0 (upsert by external
+#: id); a backfill given no `bulk` transport says so and writes through Collections.
+BULK_THRESHOLD = 10_000
 
 
 class BudgetView(Protocol):
@@ -255,6 +256,8 @@ class Backfill:
         conversion_stream: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         page_wait: Wait | None = None,
+        bulk: Upsert | None = None,
+        bulk_threshold: int = BULK_THRESHOLD,
     ) -> None:
         self.contacts = contacts
         self.store = store
@@ -265,6 +268,10 @@ class Backfill:
         self.conversion_stream = conversion_stream
         self.clock = clock
         self.page_wait = page_wait or Wait(PAGE_WAIT_SECONDS)
+        self.bulk = bulk
+        self.bulk_threshold = bulk_threshold
+        self._bulk_on = False
+        self._notes: list[str] = []
 
     # -- sources ---------------------------------------------------------------------------
     def window(self, options: Options, until: datetime) -> WindowSource:
@@ -338,6 +345,7 @@ class Backfill:
                 budget_percent=budget_percent,
             )
             report = self._report(name, options, tally, status, command=command)
+            report.notes += self._notes
             report.this_run_seconds = self.clock() - started
             return report
 
@@ -358,6 +366,7 @@ class Backfill:
         meter = _Meter(self.salesforce, self.hubspot, budget_percent)
         total = source.total()
         meter.count(tally)
+        notes = self._transport(total)
         state = dict(checkpoint.state)
         log.info("backfill.start", checkpoint=checkpoint.name, run_id=run_id, total=total)
         status = "done"
@@ -415,7 +424,21 @@ class Backfill:
             )
         )
         log.info("backfill.end", checkpoint=checkpoint.name, run_id=run_id, status=status)
+        self._notes = notes
         return status
+
+    def _transport(self, total: int | None) -> list[str]:
+        """Bulk API 2.0 above the threshold when a transport for it is given; the note the
+        report carries when the run is above it without one."""
+        above = total is not None and total >= self.bulk_threshold
+        self._bulk_on = above and self.bulk is not None
+        if above and self.bulk is None:
+            log.info("backfill.collections", total=total, threshold=self.bulk_threshold)
+            return [
+                f"{total:,} contacts, above the Bulk API 2.0 threshold ({self.bulk_threshold:,}): "
+                "Bulk API 2.0 is not built into leadbridge yet, so sObject Collections wrote them"
+            ]
+        return []
 
     def _resumed(
         self, source: Source, state: dict[str, Any]
@@ -460,10 +483,13 @@ class Backfill:
     def _carry_out(
         self, plan: PagePlan, summary: ContactsSummary, router: RouterSide | None
     ) -> Commit:
-        """The page's writes: sObject Collections through the contacts stream's push. Bulk API
-        2.0 (above `BULK_SEAM` records) would take the upserts here, its job id in the
-        checkpoint before the upload, its results settled into the same commit."""
-        return self.contacts.carry_out(plan, summary, router)
+        """The page's writes through the contacts stream's push: its Lead upserts through
+        `self.bulk` when the run is above the threshold and one is given (the seam for Bulk
+        API 2.0: an `Upsert` answering one result per upsert; a job spanning several pages
+        keeps its id in the checkpoint state under "job" before its upload, so a resumed run
+        polls it instead of uploading again), else sObject Collections."""
+        upsert = self.bulk if self._bulk_on else None
+        return self.contacts.carry_out(plan, summary, router, upsert=upsert)
 
     def _hand_to_conversion(self, plan: PagePlan, commit: Commit, tally: Tally) -> None:
         """Sales-qualified contacts now linked to a Lead: the conversions stream reads them

@@ -49,6 +49,15 @@ ROUTING_READS = 4
 DEFAULT_REASONS_SHOWN = 5
 
 
+class Upsert(Protocol):
+    """Lead upserts by external id, one result per upsert in order (the gateway's
+    `upsert_leads`, or another transport)."""
+
+    def __call__(
+        self, upserts: Sequence[LeadUpsert], *, auto_assign: bool = False
+    ) -> list[WriteResult]: ...
+
+
 class RouterSide(Protocol):
     def properties(self) -> list[str]: ...
     def route_contacts(self, contacts: Sequence[HubSpotContact]) -> dict[str, Any]: ...
@@ -394,17 +403,23 @@ class ContactsStream(Stream[ContactsSummary]):
         return PagePlan(page, decisions, commit, writeback, current)
 
     def carry_out(
-        self, plan: PagePlan, summary: ContactsSummary, router: RouterSide | None
+        self,
+        plan: PagePlan,
+        summary: ContactsSummary,
+        router: RouterSide | None,
+        *,
+        upsert: Upsert | None = None,
     ) -> Commit:
         """Route a planned page's new Leads, push its writes and the Salesforce ids back to
         HubSpot; the commit that records it all (not recorded yet: the caller adds its cursor
-        or checkpoint to the same transaction)."""
+        or checkpoint to the same transaction). `upsert`: the Lead upserts' transport, when
+        not the gateway's sObject Collections (one result per upsert, in order)."""
         decisions, commit, writeback = plan.decisions, plan.commit, plan.writeback
         # New Leads are routed before they are written, so the owner lands in the same upsert.
         new = [d.contact for d in decisions if d.action == "upsert" and not d.known]
         self._ensure_budget(decisions, routing=router is not None and bool(new))
         routes = router.route_contacts(new) if router and new else {}
-        results = self._push(decisions, routes, routed=router is not None)
+        results = self._push(decisions, routes, routed=router is not None, upsert=upsert)
         self._recheck(decisions, results, plan.current, commit)
         for decision in decisions:
             self._settle(
@@ -573,9 +588,15 @@ class ContactsStream(Stream[ContactsSummary]):
         )
 
     def _push(
-        self, decisions: list[Decision], routes: dict[str, Any], *, routed: bool
+        self,
+        decisions: list[Decision],
+        routes: dict[str, Any],
+        *,
+        routed: bool,
+        upsert: Upsert | None = None,
     ) -> dict[str, WriteResult]:
-        """Upserts and links. New Leads carry their routed owner (and Salesforce's assignment
+        """Upserts (through `upsert` when given: another transport, such as a backfill's Bulk
+        API 2.0 job) and links. New Leads carry their routed owner (and Salesforce's assignment
         rules are told to keep out); without routing they are left to those rules. Known Leads
         keep their owner."""
         ext = self.external_id_field
@@ -612,9 +633,9 @@ class ContactsStream(Stream[ContactsSummary]):
         if any(u.fields for u in converted):
             results += self.salesforce.update_records("Contact", [u for u in converted if u.fields])
         if new:
-            results += self.salesforce.upsert_leads(new, auto_assign=not routed)
+            results += (upsert or self.salesforce.upsert_leads)(new, auto_assign=not routed)
         if known:
-            results += self.salesforce.upsert_leads(known, auto_assign=False)
+            results += (upsert or self.salesforce.upsert_leads)(known, auto_assign=False)
         if links:
             results += self.salesforce.update_leads(links)
         return {r.hubspot_id: r for r in results}
