@@ -406,3 +406,54 @@ def test_above_the_bulk_threshold_the_upserts_take_the_bulk_transport(sandbox, c
     assert sum(sent) == len(eligible(120)) - 1 + 1  # every upsert (the refused one too), no link
     assert report.status == "done" and not report.notes
     assert set(leads_per_contact(server)) == eligible(120)
+
+
+def test_a_backfill_decides_as_a_sync_pass_does(sandbox, point_cli, tmp_path):
+    """On the demo seed with every shipped mapping file (routing, conversion, status): a
+    backfill then a pass leaves the same Leads (owner, routing's fields, status, converted or
+    not) and the same write-backs as a pass: the same decisions, not a second copy."""
+    import json
+
+    from tests.e2e.conftest import sync_once
+
+    seed_data = json.loads(
+        (Path(__file__).parents[2] / "connector/sandbox/seeds/demo.json").read_text()
+    )
+
+    def state(server):
+        fields = ("OwnerId", "Status", "Company", "Email", "Global_Lead__c", "IsConverted")
+        leads = {
+            lead["HubSpot_Contact_Id__c"]: tuple(lead.get(f) for f in fields)
+            for lead in server.sandbox.org.records["Lead"].values()
+            if lead.get("HubSpot_Contact_Id__c")
+        }
+        contacts = server.sandbox.portal.stores["contacts"]
+        # The properties written back; the ids of what conversion made by their presence (the
+        # sandbox numbers records in the order they are made, and the two orders differ).
+        back = {
+            cid: tuple(
+                sorted(
+                    (k, "<id>" if k.endswith("id") and v else v)
+                    for k, v in contacts.get(cid).props.items()
+                    if k.startswith(("salesforce", "lifecyclestage", "hs_lead_status", "sales_"))
+                )
+            )
+            for cid in (c["id"] for c in seed_data["hubspot"]["contacts"])
+        }
+        return leads, back
+
+    server = sandbox(seed_data)
+    point_cli(server, MAPPINGS)
+    sync_once()
+    by_sync = state(server)
+
+    server = sandbox(seed_data)
+    (tmp_path / "state.db").unlink()
+    result = CliRunner().invoke(main, ["backfill"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "to the conversions stream" in result.output
+    sync_once()
+    by_backfill = state(server)
+
+    assert by_backfill[0] == by_sync[0]
+    assert by_backfill[1] == by_sync[1]

@@ -58,6 +58,9 @@ log = structlog.get_logger(__name__)
 #: How long a page waits for a pass of the contacts stream (a service's) to end before the
 #: backfill stops with `StreamBusy`: the two never write the same contact at once.
 PAGE_WAIT_SECONDS = 600.0
+#: Pages a router serves before a new one: it caches what it read (users, accounts, their
+#: opportunities) for a pass, and a backfill is many passes' worth, so memory stays flat.
+ROUTER_PAGES = 50
 #: Contacts per read of the synced population (one HubSpot batch read).
 LINKED_PAGE = 100
 #: Above this many records the Salesforce side is meant to be Bulk API 2.0 (upsert by external
@@ -371,10 +374,12 @@ class Backfill:
         log.info("backfill.start", checkpoint=checkpoint.name, run_id=run_id, total=total)
         status = "done"
         last = self.clock()
-        for page, position in self._resumed(source, state):
+        for number, (page, position) in enumerate(self._resumed(source, state), start=1):
             if should_stop is not None and should_stop():
                 status = "stopped"
                 break
+            if number % ROUTER_PAGES == 0 and self.contacts.router_factory is not None:
+                router = self.contacts.router_factory()
             if options.limit is not None:
                 page = page[: max(0, options.limit - tally.pulled)]
                 if not page:
