@@ -54,6 +54,7 @@ def sandbox(sandbox_server: SandboxServer) -> Callable[..., SandboxServer]:
 
     yield reset
     sandbox_server.sandbox.config = original
+    sandbox_server.sandbox.set_fault_profile(None)  # a test's fault profile ends with it
 
 
 def sf_token(

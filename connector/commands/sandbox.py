@@ -6,6 +6,7 @@ comes with the `leadbridge[sandbox]` extra: without it these commands say so in 
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Callable
@@ -81,6 +82,23 @@ def _config_options(func: F) -> F:
 @click.option(
     "--no-rate-limits", is_flag=True, help="Report HubSpot rate-limit headers but never answer 429."
 )
+@click.option(
+    "--faults",
+    "faults_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A fault profile (JSON: seed, rates per kind, latency_ms, ...) to serve with; see the "
+    "README's sandbox section.",
+)
+@click.option(
+    "--fault",
+    "fault_rates",
+    multiple=True,
+    metavar="KIND=CHANCE",
+    help="A fault kind's chance from 0 to 1 (repeatable; over the --faults file's).",
+)
+@click.option("--fault-seed", type=int, help="Seed of the fault profile's draws.")
+@click.option("--latency-ms", type=click.IntRange(0), help="Delay every API answer this long (ms).")
+@click.option("--jitter-ms", type=click.IntRange(0), help="And by up to this much more (ms).")
 @click.option("--quiet", is_flag=True, help="Do not log each request.")
 @_config_options
 def sandbox_serve(
@@ -89,6 +107,11 @@ def sandbox_serve(
     tls_dir: Path,
     sf_daily_limit: int,
     no_rate_limits: bool,
+    faults_file: Path | None,
+    fault_rates: tuple[str, ...],
+    fault_seed: int | None,
+    latency_ms: int | None,
+    jitter_ms: int | None,
     quiet: bool,
     sf_password: str,
     hubspot_token: str,
@@ -99,11 +122,13 @@ def sandbox_serve(
         from connector.sandbox.seed import SeedError, read_seed
         from connector.sandbox.server import SandboxServer, Stopped, stop_on_signals
 
+    profile = _fault_profile(faults_file, fault_rates, fault_seed, latency_ms, jitter_ms)
     config = SandboxConfig(
         sf_password=sf_password,
         hubspot_token=hubspot_token,
         sf_daily_api_limit=sf_daily_limit,
         enforce_rate_limits=not no_rate_limits,
+        fault_profile=profile,
     )
     # From the first moment: a stop asked for while the certificates are made counts too.
     with stop_on_signals():
@@ -134,6 +159,9 @@ def sandbox_serve(
                 f"{len(counts['User'])} users; HubSpot {server.sandbox.portal.counts()}",
                 err=True,
             )
+            chosen = server.sandbox.config.fault_profile
+            if chosen is not None:
+                click.echo(f"sandbox: fault profile {_describe(chosen)}", err=True)
             click.echo(
                 f'sandbox: point the connector here with: eval "$(leadbridge sandbox env '
                 f'--port {server.port} --tls-dir {tls_dir})"',
@@ -142,6 +170,54 @@ def sandbox_serve(
             server.serve_forever()
         except Stopped as stopped:
             click.echo(f"sandbox: stopped ({stopped.signal_name})", err=True)
+
+
+def _fault_profile(
+    faults_file: Path | None,
+    fault_rates: tuple[str, ...],
+    seed: int | None,
+    latency_ms: int | None,
+    jitter_ms: int | None,
+) -> Any:
+    """The fault profile the options describe (None when none is asked for); a bad one ends
+    the command with the file or option and the field named (exit status 2)."""
+    if not (faults_file or fault_rates or seed is not None or latency_ms or jitter_ms):
+        return None
+    from connector.sandbox.faults import ProfileError, profile_from
+
+    where = f"--faults {faults_file}" if faults_file else "--fault"
+    try:
+        data: Any = json.loads(faults_file.read_text(encoding="utf-8")) if faults_file else {}
+        if not isinstance(data, dict):
+            msg = "a fault profile is a JSON object"
+            raise ProfileError(msg)
+        rates = dict(data.get("rates") or {})
+        for item in fault_rates:
+            kind, sep, chance = item.partition("=")
+            try:
+                rates[kind.strip()] = float(chance)
+            except ValueError:
+                sep = ""
+            if not sep:
+                msg = f"--fault {item!r}: expected KIND=CHANCE, such as server_error=0.02"
+                raise ProfileError(msg)
+        data["rates"] = rates
+        for name, value in (("seed", seed), ("latency_ms", latency_ms), ("jitter_ms", jitter_ms)):
+            if value is not None:
+                data[name] = value
+        return profile_from(data)
+    except (OSError, ValueError) as exc:
+        click.echo(for_terminal(f"error: {where}: {exc}"), err=True)
+        sys.exit(2)
+
+
+def _describe(profile: Any) -> str:
+    """`seed 42; server_error 0.02, ...; latency 20 ms + up to 30 ms`, for the start-up line."""
+    rates = ", ".join(f"{kind} {chance:.3g}" for kind, chance in profile.as_dict()["rates"].items())
+    text = f"seed {profile.seed}; {rates or 'no faults'}"
+    if profile.latency_ms or profile.jitter_ms:
+        text += f"; latency {profile.latency_ms} ms + up to {profile.jitter_ms} ms"
+    return text
 
 
 @sandbox.command("env")

@@ -20,6 +20,9 @@ class Entry:
     status: int
     duration_ms: float
     user: str | None  # Salesforce user id or HubSpot token label that made the call
+    #: The fault profile's kind that met the request (`connector.sandbox.faults`), if any;
+    #: `status` is what the client got, 0 for a connection closed without an answer.
+    fault: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)

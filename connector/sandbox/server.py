@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,9 +12,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Self
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from connector.sandbox.app import Sandbox, SandboxConfig
+from connector.sandbox.faults import DropConnection
 from connector.sandbox.tls import TlsFiles, materialize, server_context
 
 HOST = "127.0.0.1"
@@ -52,6 +54,31 @@ def stop_on_signals(signals: tuple[signal.Signals, ...] = STOP_SIGNALS) -> Itera
             signal.signal(s, handler)
 
 
+class _RequestHandler(WSGIRequestHandler):
+    """werkzeug's handler, able to drop a connection the way a failing server does.
+
+    When the app raises `DropConnection` (a fault profile's `connection_reset` or a lost
+    answer), the connection is closed with SO_LINGER 0: the kernel sends a TCP reset and
+    nothing of an answer, so the client sees "connection reset by peer". werkzeug hands the
+    error to `connection_dropped`, as for a client that went away; without
+    `close_connection` its keep-alive loop would then wait for another request on the dead
+    socket.
+    """
+
+    def connection_dropped(
+        self, error: BaseException, environ: dict[str, Any] | None = None
+    ) -> None:
+        if not isinstance(error, DropConnection):
+            return
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            # The socket really closes (and resets) once `finish` closes its reader.
+            self.connection.close()
+        except OSError:
+            pass
+
+
 class SandboxServer:
     """A running sandbox: `url`, `ca_file`, and the in-memory `sandbox` itself.
 
@@ -78,6 +105,7 @@ class SandboxServer:
             port,
             self.sandbox,
             threaded=True,
+            request_handler=_RequestHandler,
             ssl_context=server_context(self.tls),
             fd=self._socket.fileno(),
         )

@@ -18,9 +18,12 @@ has read both windows whole (a pass that stops early reads its late window again
 Both windows go in one search when the source's filter limits allow it (no call more than one
 window costs). Otherwise the late window costs searches of its own (`Sweep`), after the fresh
 one: every pass while changes come in more than a page at a time (an interval's changes: a
-small window, never a spike), and in a quiet stream only once it spans the overlap (one search
-more per overlap, not per pass; a change shown late is then caught within twice the overlap and
-an interval).
+small window, never a spike), and in a quiet stream only once it spans the overlap or has
+settled up to the cursor, whichever comes first (one search more per overlap, not per pass; a
+change shown late is then caught within twice the overlap and an interval). The second case is
+the end of a burst: the late window stops at the cursor, so once the stream is quiet it can
+never grow to span the overlap, and waiting for that would leave the burst's last changes
+unread for as long as nothing else changes.
 
 Pure: the stream searches and records the marks (`settled_stream` names where).
 """
@@ -116,7 +119,7 @@ class Sweep(Generic[T]):
         for page in self.search(fresh.since, fresh.until, None):
             pages += 1
             yield page
-        if pages > 1 or self._spans_overlap(late):
+        if pages > 1 or self._spans_overlap(late) or self._reaches_cursor(late):
             yield from self.search(late.since, late.until, None)
             self.late_read = True
             self.settled = self.window.settled
@@ -125,3 +128,8 @@ class Sweep(Generic[T]):
         if late.since is None or late.until is None:
             return True
         return late.until - late.since >= self.overlap
+
+    def _reaches_cursor(self, late: Window) -> bool:
+        """The late window has settled all the way to the cursor: nothing can join it until
+        new changes move the cursor (a quiet stream after a burst), so it is read now."""
+        return late.until is not None and late.until == self.window.fresh.since

@@ -265,3 +265,45 @@ def test_port_in_use_is_one_clear_line(tmp_path):
     assert result.returncode == 2
     assert f"127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_with_a_fault_profile_file_and_options(tmp_path):
+    """`serve --faults FILE --fault KIND=CHANCE --fault-seed N --latency-ms N` serves that
+    profile (options over the file), says so at start, and the admin API shows it."""
+    profile = tmp_path / "faults.json"
+    profile.write_text(json.dumps({"rates": {"server_error": 0.5}, "search_lag_ms": 2000}))
+    args = ["--faults", str(profile), "--fault", "server_error=1", "--fault-seed", "42"]
+    with serving(tmp_path, *args, "--latency-ms", "5", "--quiet") as served:
+        assert "sandbox: fault profile seed 42; server_error 1; latency 5 ms" in served.stderr
+        ca = str(served.tls / "ca.pem")
+        shown = requests.get(f"{served.url}/_sandbox/faults/profile", verify=ca, timeout=10)
+        assert shown.json()["profile"]["rates"] == {"server_error": 1.0}
+        assert shown.json()["profile"]["search_lag_ms"] == 2000
+        answer = requests.get(
+            f"{served.url}/crm/v3/objects/contacts",
+            headers={"Authorization": "Bearer sandbox-token"},
+            verify=ca,
+            timeout=10,
+        )
+        assert answer.status_code in (500, 502, 503)
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--fault", "server_eror=0.1"], "--fault: rates.server_eror: unknown fault kind"),
+        (["--fault", "server_error"], "expected KIND=CHANCE"),
+        (["--fault", "server_error=2"], "rates.server_error: a chance from 0 to 1"),
+    ],
+)
+def test_a_bad_fault_profile_stops_serve_naming_it(tmp_path, args, named):
+    """A fault profile `serve` cannot honour exits 2 with the option and field named."""
+    result = subprocess.run(
+        [LEADBRIDGE, "sandbox", "serve", "--port", "0", "--tls-dir", str(tmp_path), *args],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD,
+    )
+    assert result.returncode == 2
+    assert named in result.stderr
+    assert "Traceback" not in result.stderr

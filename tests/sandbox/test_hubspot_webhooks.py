@@ -508,3 +508,32 @@ def test_subscription_is_shown_without_its_secret_and_faults_change_live(sandbox
     changed = api.put(f"{base}/faults", json={"delay_ms": 250, "reorder": True})
     assert changed.json()["subscription"]["faults"]["delay_ms"] == 250
     api.delete(f"{base}/subscription")
+
+
+def test_a_fault_profile_drops_duplicates_and_reorders_by_chance(sandbox, receiver) -> None:
+    """The fault profile's webhook chances apply to the subscription's events (seeded), and
+    the profile's report counts what was done: every event either arrives (at least once)
+    or is listed as dropped, and the copies and moves counted are the ones sent."""
+    server = sandbox(SEED)
+    target = receiver()
+    _subscribe(server, target.url, max_batch=10)
+    server.sandbox.set_fault_profile(
+        {
+            "seed": 11,
+            "rates": {"webhook_drop": 0.2, "webhook_duplicate": 0.2, "webhook_reorder": 0.5},
+        }
+    )
+    created = _create(server, 60)
+    seen = _settled(server)
+    report = server.sandbox.fault_report()
+    counts = report["counts"]
+    dropped = [d["eventIds"][0] for d in seen["deliveries"] if d["outcome"] == "dropped"]
+    arrived = [e["eventId"] for e in target.events()]
+    assert report["draws"]["events"] == len(created) == 60
+    assert counts["webhook_drop"] == len(dropped) > 0
+    assert len(set(arrived) | set(dropped)) == 60
+    assert not set(arrived) & set(dropped)
+    assert counts["webhook_duplicate"] == len(arrived) - len(set(arrived)) > 0
+    assert counts["webhook_reorder"] > 0
+    firsts = list(dict.fromkeys(arrived))
+    assert firsts != sorted(firsts)

@@ -135,3 +135,27 @@ def test_a_first_pass_settles_without_a_late_search():
     assert list(sweep) == [["fresh0"], ["fresh1"]]
     assert search.calls == [(None, NOW, None)]
     assert sweep.settled == s(-60)
+
+
+def test_a_quiet_stream_reads_a_late_window_that_has_settled_up_to_its_cursor():
+    """The end of a burst: the cursor stopped 5 minutes ago, the late window (cut at the
+    cursor) is 5 s wide and can never grow to a minute while nothing changes. It is read once
+    now, and the mark passes the cursor, so the next quiet pass searches only once."""
+    search = Searches(fresh_pages=0)
+    window = reads(s(-300), s(-305), NOW, MINUTE)
+    sweep = Sweep(window, search, together=False, overlap=MINUTE)
+
+    assert list(sweep) == [["late"]]
+    assert search.calls == [(s(-300), NOW, None), (s(-305), s(-300), None)]
+    assert sweep.settled == s(-60)
+    assert reads(s(-300), sweep.settled, s(5), MINUTE).late is None
+
+
+def test_a_late_window_cut_by_the_overlap_edge_still_waits_to_span_it():
+    """A cursor newer than the overlap's edge: the window can still grow, so a quiet pass
+    leaves it for later (one search per overlap)."""
+    search = Searches(fresh_pages=1)
+    sweep = Sweep(reads(s(-30), s(-65), NOW, MINUTE), search, together=False, overlap=MINUTE)
+
+    assert list(sweep) == [["fresh0"]]
+    assert sweep.settled is None

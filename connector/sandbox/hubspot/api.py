@@ -29,7 +29,7 @@ from connector.sandbox.hubspot.portal import (
     Record,
 )
 from connector.sandbox.hubspot.properties import Issue, issues_message
-from connector.sandbox.hubspot.search import SearchError, search
+from connector.sandbox.hubspot.search import PastResultsCap, SearchError, search
 from connector.sandbox.hubspot.values import iso_ms
 
 if TYPE_CHECKING:
@@ -41,6 +41,8 @@ LIST_LIMIT = 100
 OWNER_LIMIT = 500
 #: The sandbox portal, as it appears in rate-limit group names (with the app's `APP_ID`).
 PORTAL_ID = 20_000_001
+#: The ten-second limit's group, as a 429 names it.
+RATE_LIMIT_GROUP = f"publicapi:private_app-api-calls-ten-secondly:{APP_ID}:{PORTAL_ID}"
 TOKEN_USER = "hubspot-token"  # noqa: S105 - the journal label, not a secret
 #: HubSpot-defined association types between contacts and companies (v4 typeIds).
 PRIMARY = {("contacts", "companies"): 1, ("companies", "contacts"): 2}
@@ -109,8 +111,7 @@ def _hubspot_call(*, search_limit: bool = False) -> Callable[[Handler], Handler]
                     config.hubspot_ten_second_limit, config.hubspot_daily_limit, enforce=enforce
                 )
             if verdict.policy:
-                group = f"publicapi:private_app-api-calls-ten-secondly:{APP_ID}:{PORTAL_ID}"
-                response = errors.rate_limited(verdict.policy, group)
+                response = errors.rate_limited(verdict.policy, RATE_LIMIT_GROUP)
             else:
                 try:
                     response = handler(sb, request, **args)
@@ -123,6 +124,27 @@ def _hubspot_call(*, search_limit: bool = False) -> Callable[[Handler], Handler]
         return call
 
     return wrap
+
+
+def rate_limit_fault(sb: Sandbox, request: Request, retry_after_s: int | None) -> Response:
+    """A 429 the fault profile serves (`hubspot_rate_limit`, `..._retry_after`): for a search,
+    the search endpoints' own SECONDLY policy and no rate-limit headers (searches are exempt
+    from the ten-second limit and their answers carry none); for any other call, the
+    TEN_SECONDLY_ROLLING answer with the `X-HubSpot-RateLimit-*` headers showing the window
+    spent. `Retry-After` (seconds) when asked: HubSpot's usage guidelines do not promise one on
+    these 429s, but clients meet it (PostHog/posthog#64726 records HubSpot sending it), so a
+    client must cope with both."""
+    if request.path.endswith("/search"):
+        response = errors.rate_limited("SECONDLY", RATE_LIMIT_GROUP)
+    else:
+        response = errors.rate_limited("TEN_SECONDLY_ROLLING", RATE_LIMIT_GROUP)
+        config = sb.config
+        spent = sb.portal.limiter.spent(config.hubspot_ten_second_limit, config.hubspot_daily_limit)
+        for name, value in spent.items():
+            response.headers[name] = value
+    if retry_after_s is not None:
+        response.headers["Retry-After"] = str(retry_after_s)
+    return response
 
 
 def _authenticated(sb: Sandbox, request: Request) -> bool:
@@ -439,9 +461,18 @@ def search_objects(sb: Sandbox, request: Request, object_type: str) -> Response:
     """`POST /crm/v3/objects/{type}/search`: `{"total", "results", "paging"?}`."""
     otype = _otype(sb, object_type)
     body = _body(request)
+    hidden = sb.injector.hidden(otype.name, sb.portal.now_ms())
     try:
-        page = search(sb.portal, otype, body)
+        page = search(
+            sb.portal,
+            otype,
+            body,
+            hidden=hidden,
+            max_results=sb.config.hubspot_search_max_results,
+        )
     except SearchError as exc:
+        if isinstance(exc, PastResultsCap):
+            sb.injector.count("search_window")
         return errors.validation(str(exc))
     names = _properties_of(body or {})
     answer: dict[str, Any] = {

@@ -4,6 +4,14 @@ Every error carries `status: "error"`, a `message`, a fresh `correlationId` (a U
 `category`; some add `context`, `subCategory` or an `errors` array. Rate-limit refusals use a
 different shape (`errorType`, `policyName`), copied from HubSpot's usage guidelines and from
 observed ten-second answers.
+
+Server errors (the fault profile's `server_error`): HubSpot's "API error responses" page names
+502/504 as its answers when processing limits are hit ("pause your requests for a few seconds,
+then retry"). A 500 is JSON, `{"status": "error", "message": "internal error", "correlationId"}`
+(jpetrucciani/hubspot3#25 shows the message; HubSpot/hubspot-api-python#111 shows a 500 of
+`application/json` whose 100 bytes are exactly that object); a 502 is the front proxy's nginx
+HTML page, not JSON (HubSpot/hubspot-php#315); 503 and 504 use the same page with nginx's
+titles (no recorded example).
 """
 
 from __future__ import annotations
@@ -28,6 +36,14 @@ RATE_LIMIT_MESSAGES = {
     "TEN_SECONDLY_ROLLING": "You have reached your ten_secondly_rolling limit.",
     "DAILY": "You have reached your daily limit.",
     "SECONDLY": "You have reached your secondly limit.",
+}
+
+
+INTERNAL_ERROR_MESSAGE = "internal error"
+GATEWAY_TITLES = {
+    502: "502 Bad Gateway",
+    503: "503 Service Temporarily Unavailable",
+    504: "504 Gateway Time-out",
 }
 
 
@@ -92,6 +108,24 @@ def rate_limited(policy: str, group: str) -> Response:
     else:
         body["requestId"] = correlation_id()
     return json_response(body, 429)
+
+
+def server_error(status: int) -> Response:
+    """A 500 (JSON) or a 502/503/504 (the proxy's HTML page), as described above."""
+    if status == 500:
+        body = {
+            "status": "error",
+            "message": INTERNAL_ERROR_MESSAGE,
+            "correlationId": correlation_id(),
+        }
+        return json_response(body, 500)
+    title = GATEWAY_TITLES[status]
+    page = (
+        f'<html>\r\n<head><title>{title}</title></head>\r\n<body bgcolor="white">\r\n'
+        f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n"
+        "</html>\r\n"
+    )
+    return Response(page, status=status, content_type="text/html")
 
 
 def batch_error(

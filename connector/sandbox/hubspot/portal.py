@@ -577,9 +577,11 @@ class Portal:
         record: Record,
         changes: dict[str, str],
         source: Source = API_SOURCE,
+        *,
+        at_ms: int | None = None,
     ) -> Record:
-        """Apply prepared changes, stamp the last-modified date, and note each value that
-        changed in its property's history (with `source`).
+        """Apply prepared changes, stamp the last-modified date (now, or `at_ms`), and note
+        each value that changed in its property's history (with `source`).
 
         Lifecycle stage only moves forward: a write that names an earlier stage than the current
         one is ignored (the request still succeeds), unless the stage is cleared to "" first.
@@ -590,7 +592,7 @@ class Portal:
         store = self.stores[otype.name]
         before = dict(record.props)
         stage = otype.properties.get("lifecyclestage")
-        now = max(self.now_ms(), record.created_ms)
+        now = max(self.now_ms() if at_ms is None else at_ms, record.created_ms)
         changed: dict[str, str] = {}
         for name, value in changes.items():
             current = record.props.get(name)
@@ -619,6 +621,19 @@ class Portal:
         if changed:
             self._tell(Change(otype.name, "propertyChange", record.id, now, source, changed))
         return record
+
+    def stamp(
+        self,
+        otype: ObjectType,
+        records: Iterable[Record],
+        changes: dict[str, str],
+        at_ms: int,
+        source: Source = SEED_SOURCE,
+    ) -> None:
+        """One bulk change (an import, a workflow) to many records at one instant: each gets
+        `changes` and the same last-modified date, `at_ms` (webhooks hear what changed)."""
+        for record in records:
+            self.update(otype, record, changes, source, at_ms=at_ms)
 
     def archive(self, otype: ObjectType, record: Record) -> None:
         store = self.stores[otype.name]

@@ -47,14 +47,23 @@ class RateLimiter:
         if policy is None:
             self._window.append(now)
             self.daily_used += 1
-        headers = {
+        remaining = max(ten_second_limit - len(self._window), 0)
+        return Verdict(policy, self._headers(ten_second_limit, daily_limit, remaining))
+
+    def spent(self, ten_second_limit: int, daily_limit: int) -> dict[str, str]:
+        """The headers of an answer refused because the ten-second window is spent (the fault
+        profile's storms): nothing counted, nothing left in the window."""
+        self._roll(self.clock())
+        return self._headers(ten_second_limit, daily_limit, 0)
+
+    def _headers(self, ten_second_limit: int, daily_limit: int, remaining: int) -> dict[str, str]:
+        return {
             "X-HubSpot-RateLimit-Daily": str(daily_limit),
             "X-HubSpot-RateLimit-Daily-Remaining": str(max(daily_limit - self.daily_used, 0)),
             "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(WINDOW_SECONDS * 1000)),
             "X-HubSpot-RateLimit-Max": str(ten_second_limit),
-            "X-HubSpot-RateLimit-Remaining": str(max(ten_second_limit - len(self._window), 0)),
+            "X-HubSpot-RateLimit-Remaining": str(remaining),
         }
-        return Verdict(policy, headers)
 
     def search(self, per_second: int, daily_limit: int, *, enforce: bool) -> Verdict:
         """Count a search call against the per-second search limit and the daily budget."""

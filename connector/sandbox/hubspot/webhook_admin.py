@@ -196,7 +196,8 @@ def subscription_from(body: dict[str, Any], portal: Portal) -> Subscription:
 
 
 def faults_from(data: Any, where: str) -> Faults:
-    """`Faults` from `{"duplicate": 0.1, "reorder": true, "delay_ms": 500, "drop": 0.0}`."""
+    """`Faults` from `{"duplicate": 0.1, "reorder": 0.5, "delay_ms": 500, "drop": 0.0}`
+    (`"reorder": true` is 1: every event of a window shuffled)."""
     if not isinstance(data, dict):
         msg = f"{where or 'faults'}: expected an object of {list(_FAULT_KEYS)}"
         raise SettingError(msg)
@@ -211,16 +212,16 @@ def faults_from(data: Any, where: str) -> Faults:
             msg = f"{where}{name}: a chance between 0 and 1"
             raise SettingError(msg)
         chances[name] = float(value)
-    reorder = data.get("reorder", False)
-    if not isinstance(reorder, bool):
-        msg = f"{where}reorder: true or false"
+    reorder = data.get("reorder", 0.0)
+    if not isinstance(reorder, int | float) or not 0 <= reorder <= 1:
+        msg = f"{where}reorder: a chance between 0 and 1 (true: 1, every event)"
         raise SettingError(msg)
     delay = _number(data, "delay_ms", 0, 0, 600_000, where)
     seed = data.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         msg = f"{where}seed: an integer, or null"
         raise SettingError(msg)
-    return Faults(reorder=reorder, delay_ms=delay, seed=seed, **chances)
+    return Faults(reorder=float(reorder), delay_ms=delay, seed=seed, **chances)
 
 
 def _target_url(value: Any) -> str:

@@ -13,7 +13,9 @@ that made the change never waits for a delivery. A delivery that fails (an answe
 `attemptNumber` raised, after a back-off doubling from `retry_base_ms` up to `retry_max_ms`,
 until `max_attempts` (HubSpot: 10, spread over a day; the sandbox's defaults are seconds so a
 test can watch them). On request the sender drops, duplicates, reorders or delays events
-(`Faults`), so tests and benchmarks exercise what a receiver must survive.
+(`Faults`), so tests and benchmarks exercise what a receiver must survive; a fault profile
+(`connector.sandbox.faults`) sets the same chances for a run (`set_profile`), and the sender
+counts what it did.
 
 The sandbox sends `contact.creation` alone for a new contact; whether HubSpot also sends a
 `propertyChange` per value set at creation it does not document. `contact.merge` and the
@@ -29,6 +31,7 @@ import json
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -66,12 +69,13 @@ MADE_BY_WRITES = (
 @dataclass(frozen=True)
 class Faults:
     """What the sender does wrong on purpose: `drop` and `duplicate` are per-event chances
-    (a duplicate is the same event, same eventId, in a later request), `reorder` shuffles the
-    events of a window across its requests, `delay_ms` holds every request back that long.
-    `seed` makes the chances repeatable."""
+    (a duplicate is the same event, same eventId, in a later request); `reorder` is the chance
+    that an event of a window is picked to be shuffled with the other picked ones across the
+    window's requests (1, or `true`, shuffles them all); `delay_ms` holds every request back
+    that long. `seed` makes the chances repeatable."""
 
     duplicate: float = 0.0
-    reorder: bool = False
+    reorder: float = 0.0
     delay_ms: int = 0
     drop: float = 0.0
     seed: int | None = None
@@ -160,6 +164,9 @@ class WebhookSender:
         self._seq = 0
         self._event_ids = itertools.count(1)
         self._rng = random.Random()  # noqa: S311 - fault injection, not security
+        #: The fault profile's chances (None: none), and what the faults did.
+        self._profile: Faults | None = None
+        self._counts: Counter[str] = Counter()
 
     # -- the subscription -----------------------------------------------------------------
     def subscribe(self, sub: Subscription) -> Subscription:
@@ -177,7 +184,8 @@ class WebhookSender:
         with self._cond:
             self._sub = sub
             self._generation += 1
-            self._rng = random.Random(sub.faults.seed)  # noqa: S311
+            seed = self._profile.seed if self._profile else sub.faults.seed
+            self._rng = random.Random(seed)  # noqa: S311
             generation = self._generation
         threading.Thread(
             target=self._run, args=(generation,), name="sandbox-webhooks", daemon=True
@@ -189,9 +197,37 @@ class WebhookSender:
             if self._sub is None:
                 return None
             self._sub = replace(self._sub, faults=faults)
-            self._rng = random.Random(faults.seed)  # noqa: S311
+            if self._profile is None:
+                self._rng = random.Random(faults.seed)  # noqa: S311
             self._cond.notify_all()
             return self._sub
+
+    def set_profile(self, faults: Faults | None) -> None:
+        """The fault profile's chances from now on (None: the subscription's own only), drawn
+        from `faults.seed`; the counts start again."""
+        with self._cond:
+            self._profile = faults
+            self._counts.clear()
+            seed = faults.seed if faults else (self._sub.faults.seed if self._sub else None)
+            self._rng = random.Random(seed)  # noqa: S311
+
+    def fault_counts(self) -> dict[str, int]:
+        """Events dropped, copies sent, events moved by a reorder, and every event cut into
+        requests since the profile was set (`events`, the chances' denominator)."""
+        with self._cond:
+            return dict(self._counts)
+
+    def _faults(self, sub: Subscription) -> Faults:
+        """The subscription's faults with the profile's chances: the larger of each."""
+        own, profile = sub.faults, self._profile
+        if profile is None:
+            return own
+        return replace(
+            own,
+            drop=max(own.drop, profile.drop),
+            duplicate=max(own.duplicate, profile.duplicate),
+            reorder=max(own.reorder, profile.reorder),
+        )
 
     @property
     def subscription(self) -> Subscription | None:
@@ -355,23 +391,41 @@ class WebhookSender:
     def _cut(self, sub: Subscription, now: float) -> None:
         """The window's events into requests of at most `max_batch`, faults applied."""
         events, self._pending, self._window_started = self._pending, [], None
-        faults = sub.faults
+        faults = self._faults(sub)
+        self._counts["events"] += len(events)
         kept = []
         for event in events:
             if faults.drop and self._rng.random() < faults.drop:
                 self._log_entry(sub, _Delivery([event]), outcome="dropped")
+                self._counts["webhook_drop"] += 1
             else:
                 kept.append(event)
-        if faults.reorder:
-            self._rng.shuffle(kept)
+        self._reorder(kept, faults.reorder)
         copies = [
             dict(e) for e in kept if faults.duplicate and self._rng.random() < faults.duplicate
         ]
+        self._counts["webhook_duplicate"] += len(copies)
         due = now + faults.delay_ms / 1000
         for chunk in _chunks(kept, sub.max_batch):
             self._schedule(due, _Delivery(chunk))
         for chunk in _chunks(copies, sub.max_batch):
             self._schedule(due, _Delivery(chunk, copy=True))
+
+    def _reorder(self, events: list[dict[str, Any]], chance: float) -> None:
+        """Shuffle, in place, the events picked with `chance` among their own places (all of
+        them at 1); count the events that moved."""
+        if not chance:
+            return
+        if chance >= 1:
+            places = list(range(len(events)))
+        else:
+            places = [i for i in range(len(events)) if self._rng.random() < chance]
+        picked = [events[i] for i in places]
+        self._rng.shuffle(picked)
+        for place, event in zip(places, picked, strict=True):
+            if events[place] is not event:
+                self._counts["webhook_reorder"] += 1
+            events[place] = event
 
     def _schedule(self, due: float, delivery: _Delivery) -> None:
         heapq.heappush(self._scheduled, (due, next(self._order), delivery))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request, Response
 
-from connector.sandbox.http import json_response
+from connector.sandbox.salesforce.errors import request_limit_exceeded
 from connector.sandbox.salesforce.oauth import invalid_session, session_user
 
 if TYPE_CHECKING:
@@ -27,18 +27,7 @@ def begin_call(sb: Sandbox, request: Request) -> str | Response:
     request.environ["sandbox.user"] = user_id
     org = sb.org
     if org.api_used >= org.daily_api_limit:
-        return with_limit_info(
-            sb,
-            json_response(
-                [
-                    {
-                        "message": "TotalRequests Limit exceeded.",
-                        "errorCode": "REQUEST_LIMIT_EXCEEDED",
-                    }
-                ],
-                403,
-            ),
-        )
+        return with_limit_info(sb, request_limit_exceeded())
     org.api_used += 1
     return user_id
 

@@ -206,6 +206,9 @@ class Org:
         self.assignment_owner_id: str | None = None
         self.passwords: dict[str, str] = {}
         self.sessions: dict[str, str] = {}  # access token -> user id
+        #: What the org has used of the limits `/limits` reports besides DailyApiRequests,
+        #: by limit name (DailyBulkV2QueryJobs, DailyBulkApiBatches, ...).
+        self.usage: dict[str, int] = {}
         self.set_lead_statuses(DEFAULT_LEAD_STATUSES)
 
     # -- set-up -----------------------------------------------------------------------------
@@ -281,6 +284,55 @@ class Org:
         index = self._unique.get((sobject, field_name), {})
         hit = index.get(value.lower())
         return [hit] if hit else []
+
+    def find_by_field(self, sobject: str, field_name: str, value: str) -> list[str]:
+        """The ids of the live records of `sobject` whose `field_name` equals `value` (text
+        compared without case, as Salesforce matches lookups): the unique index when the field
+        has one, else a scan."""
+        f = self.schema[sobject].fields[field_name]
+        if f.name == "Id":
+            record = self.get(sobject, value) if is_valid_id(value) else None
+            return [record["Id"]] if record else []
+        if f.unique:
+            return self.find_by_external_id(sobject, f.name, value)
+        wanted = value.lower()
+        return [
+            rid
+            for rid, record in self.records[sobject].items()
+            if record.get(f.name) is not None and str(record[f.name]).lower() == wanted
+        ]
+
+    def resolve_parent(self, targets: tuple[str, ...], field_name: str, value: str) -> str:
+        """The id of the one parent record, among the types `targets`, whose indexed field
+        `field_name` equals `value`: how a relationship by external id (a Bulk API column such
+        as `Owner.Username` or `Account.Ext_Id__c`) becomes the reference field's value.
+
+        No match fails the record with Salesforce's message ("Foreign key external ID: X not
+        found for field F in entity T"); several matches fail it too.
+        """
+        hits: list[str] = []
+        for kind in targets:
+            f = self.schema[kind].field(field_name) if kind in self.schema else None
+            if f is not None:
+                hits += self.find_by_field(kind, f.name, value)
+        entity = targets[0]
+        if not hits:
+            raise RecordError(
+                SfError(
+                    "INVALID_FIELD",
+                    f"Foreign key external ID: {value} not found for field {field_name} in "
+                    f"entity {entity}",
+                )
+            )
+        if len(hits) > 1:
+            raise RecordError(
+                SfError(
+                    "INVALID_FIELD",
+                    f"Foreign key external ID: {value} matched more than one record for field "
+                    f"{field_name} in entity {entity}",
+                )
+            )
+        return hits[0]
 
     # -- undo -------------------------------------------------------------------------------
     @contextmanager
@@ -411,13 +463,16 @@ class Org:
         self._store(obj.name, record)
         return record
 
-    def delete(self, sobject: str, record_id: str) -> None:
-        """Move a record to the Recycle Bin: `IsDeleted` true, `SystemModstamp` now."""
+    def delete(self, sobject: str, record_id: str, *, hard: bool = False) -> None:
+        """Move a record to the Recycle Bin: `IsDeleted` true, `SystemModstamp` now; with
+        `hard` (Bulk API's hardDelete) it is gone at once, `queryAll` included."""
         obj = self.sobject(sobject)
         current = self._existing(obj, record_id)
         self._remember(obj.name, current["Id"])
         self._unindex(obj.name, current)
         del self.records[obj.name][current["Id"]]
+        if hard:
+            return
         deleted = {**current, "IsDeleted": True, "SystemModstamp": now_stamp()}
         self.recycle_bin.setdefault(obj.name, {})[current["Id"]] = deleted
 

@@ -4,14 +4,21 @@ retrieve up to 200 records in one call.
 A well-formed request answers 200 with one result per record, in request order, even when some
 records fail; only a malformed request (too many records, an unknown field, a value that does not
 deserialize) answers 400, with nothing written.
+
+With a fault profile's `row_lock`, a record may find its row locked by another transaction: it
+fails alone with `UNABLE_TO_LOCK_ROW` ("unable to obtain exclusive access to this record", with
+" or 1 records: <id>" when the record exists, as recorded in developerforce/Force.com-JavaScript-
+REST-Toolkit#68 and roblesterjr04/EloquentSalesForce#59), the others are written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from connector.sandbox.ids import is_valid_id
+from connector.sandbox.salesforce import record_writes
 from connector.sandbox.salesforce.org import RecordError, RequestError, SfError
 from connector.sandbox.salesforce.rest_call import Call, Reply
 from connector.sandbox.salesforce.rest_records import field_names, record_body
@@ -35,6 +42,16 @@ def _too_many() -> RequestError:
             f"record limit reached. cannot submit more than {LIMIT} records into this call",
         ),
     )
+
+
+def _locked(call: Call, record_id: str | None) -> None:
+    """Refuse this record with UNABLE_TO_LOCK_ROW when the fault profile says its row is held
+    (checked just before the write, after the request's own checks)."""
+    if call.sb.injector.row_locked():
+        message = "unable to obtain exclusive access to this record"
+        if record_id:
+            message += f" or 1 records: {record_id}"
+        raise RecordError(SfError("UNABLE_TO_LOCK_ROW", message))
 
 
 def _records(call: Call) -> tuple[list[Any], bool]:
@@ -109,9 +126,14 @@ def create(call: Call) -> Reply:
 
     def save(record: Any) -> dict[str, Any]:
         obj = _record_type(call, record)
-        if any(key.lower() == "id" for key in record):
-            raise RecordError(SfError("INVALID_FIELD", "cannot specify Id in an insert call"))
-        saved = call.org.create(obj.name, record, call.user_id, auto_assign=auto_assign)
+        saved = record_writes.insert(
+            call.org,
+            obj,
+            record,
+            call.user_id,
+            auto_assign=auto_assign,
+            before=partial(_locked, call),
+        )
         return {"id": saved["Id"], "success": True, "errors": []}
 
     return _save_all(call, records, all_or_none, save)
@@ -123,11 +145,9 @@ def update(call: Call) -> Reply:
 
     def save(record: Any) -> dict[str, Any]:
         obj = _record_type(call, record)
-        record_id = next((v for k, v in record.items() if k.lower() == "id"), None)
-        if not record_id:
-            raise RecordError(SfError("MISSING_ARGUMENT", "Id not specified in an update call"))
-        values = {k: v for k, v in record.items() if k.lower() != "id"}
-        saved = call.org.update(obj.name, str(record_id), values, call.user_id)
+        saved = record_writes.update(
+            call.org, obj, record, call.user_id, before=partial(_locked, call)
+        )
         return {"id": saved["Id"], "success": True, "errors": []}
 
     return _save_all(call, records, all_or_none, save)
@@ -153,10 +173,7 @@ def upsert(call: Call, sobject: str, ext_field: str) -> Reply:
     records, all_or_none = _records(call)
     auto_assign = call.auto_assign()
     values = [_external_value(record, field_name) for record in records]
-    counts: dict[str, int] = {}
-    for value in values:
-        if value is not None:
-            counts[value.lower()] = counts.get(value.lower(), 0) + 1
+    twice = record_writes.duplicated(values)
     positions = iter(range(len(records)))
 
     def save(record: Any) -> dict[str, Any]:
@@ -170,11 +187,7 @@ def upsert(call: Call, sobject: str, ext_field: str) -> Reply:
                     "in the request URI.",
                 )
             )
-        if value is None:
-            raise RecordError(
-                SfError("MISSING_ARGUMENT", f"{field_name} not specified", [field_name])
-            )
-        if counts[value.lower()] > 1:
+        if value is not None and value.lower() in twice:
             raise RecordError(
                 SfError(
                     "DUPLICATE_EXTERNAL_ID",
@@ -182,8 +195,15 @@ def upsert(call: Call, sobject: str, ext_field: str) -> Reply:
                     [field_name],
                 )
             )
-        saved, created = call.org.upsert(
-            obj.name, field_name, value, record, call.user_id, auto_assign=auto_assign
+        saved, created = record_writes.upsert(
+            call.org,
+            obj,
+            field_name,
+            value,
+            record,
+            call.user_id,
+            auto_assign=auto_assign,
+            before=partial(_locked, call),
         )
         return {"id": saved["Id"], "success": True, "errors": [], "created": created}
 
@@ -198,13 +218,7 @@ def delete(call: Call) -> Reply:
     all_or_none = call.args.get("allOrNone", "false").lower() == "true" or call.all_or_none
 
     def save(record_id: str) -> dict[str, Any]:
-        found = call.org.find(record_id)
-        if found is None:
-            if not is_valid_id(record_id):
-                raise RecordError(SfError("MALFORMED_ID", f"malformed id {record_id}"))
-            raise RecordError(SfError("ENTITY_IS_DELETED", "entity is deleted"))
-        kind, record = found
-        call.org.delete(kind, record["Id"])
+        record = record_writes.delete(call.org, record_id, before=partial(_locked, call))
         return {"id": record["Id"], "success": True, "errors": []}
 
     return _save_all(call, ids, all_or_none, save)

@@ -89,9 +89,10 @@ def versions() -> list[dict[str, str]]:
 def resources(version: str) -> dict[str, str]:
     """`GET /services/data/vXX.X/`: the resources this sandbox serves for the version."""
     base = f"/services/data/v{version}"
-    return {
-        name: f"{base}/{name}" for name in ("sobjects", "query", "queryAll", "limits", "composite")
-    }
+    names = ["sobjects", "query", "queryAll", "limits", "composite"]
+    if float(version) >= 41.0:  # Bulk API 2.0 (`jobs/ingest`, `jobs/query` from 47.0)
+        names.append("jobs")
+    return {name: f"{base}/{name}" for name in names}
 
 
 def global_entry(obj: SObject, version: str) -> dict[str, Any]:
@@ -268,7 +269,7 @@ def field_describe(obj: SObject, f: Field, default_value: str | None = None) -> 
         "groupable": f.type in _GROUPABLE and not long_text,
         "highScaleNumber": False,
         "htmlFormatted": False,
-        "idLookup": _id_lookup(obj, f),
+        "idLookup": id_lookup(obj, f),
         "inlineHelpText": None,
         "label": _label(obj, f),
         "length": f.length if text or is_ref else 0,
@@ -322,7 +323,9 @@ def _label(obj: SObject, f: Field) -> str:
     return f.label
 
 
-def _id_lookup(obj: SObject, f: Field) -> bool:
+def id_lookup(obj: SObject, f: Field) -> bool:
+    """Whether `f` is an indexed field that identifies a record (describe's `idLookup`): what
+    an upsert or a Bulk relationship column (`Owner.Username`) may match on."""
     if f.name == "Id" or f.external_id or (f.unique and f.type in _TEXT_TYPES):
         return True
     return f.name == "Name" or (f.name == "Email" and obj.name in _PERSON_OBJECTS)

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from connector.sandbox.salesforce.schema import SObject
 
 #: Limits reported besides DailyApiRequests, keyed as in the documented example (Max values of an
-#: Enterprise org). Nothing in the sandbox consumes them, so Remaining equals Max.
+#: Enterprise org). Remaining is Max less what `Org.usage` records: Bulk API 2.0 jobs consume
+#: DailyBulkApiBatches, DailyBulkV2QueryJobs and DailyBulkV2QueryFileStorageMB; nothing
+#: consumes the others.
 _OTHER_LIMITS: dict[str, int] = {
     "ConcurrentAsyncGetReportInstances": 200,
     "ConcurrentSyncReportRuns": 20,
@@ -65,7 +67,8 @@ def resources(call: Call) -> Reply:
 
 
 def limits(call: Call) -> Reply:
-    """`GET /limits`: DailyApiRequests reports the org's budget and what has been used."""
+    """`GET /limits`: DailyApiRequests reports the org's budget and what has been used; the
+    Bulk API limits what Bulk jobs used (`Org.usage`)."""
     org = call.org
     body: dict[str, Any] = {
         "DailyApiRequests": {
@@ -74,7 +77,7 @@ def limits(call: Call) -> Reply:
         }
     }
     for name, most in _OTHER_LIMITS.items():
-        body[name] = {"Max": most, "Remaining": most}
+        body[name] = {"Max": most, "Remaining": max(most - org.usage.get(name, 0), 0)}
     body["PermissionSets"]["CreateCustom"] = {"Max": 1000, "Remaining": 1000}
     return Reply(200, dict(sorted(body.items())))
 

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from connector.sandbox.salesforce.common import version_ok, with_limit_info
 from connector.sandbox.salesforce.convert import ConvertResult, LeadConvert, convert_leads
+from connector.sandbox.salesforce.errors import REQUEST_LIMIT
 
 if TYPE_CHECKING:
     from connector.sandbox.app import Handler, Sandbox
@@ -70,7 +71,7 @@ _INVALID_SESSION = (
     "INVALID_SESSION_ID",
     "Invalid Session ID found in SessionHeader: Illegal Session",
 )
-_OVER_LIMIT = ("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+_OVER_LIMIT = (REQUEST_LIMIT["errorCode"], REQUEST_LIMIT["message"])
 _BAD_VERSION = ("UNSUPPORTED_API_VERSION", "Invalid Api version specified on URL")
 _TOO_MANY = (
     "EXCEEDED_ID_LIMIT",
