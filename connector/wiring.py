@@ -139,6 +139,7 @@ class Connector:
                 else frozenset()
             ),
             conversion_stream=CONVERSION_STREAM if conversion is not None else None,
+            bulk=self.salesforce.bulk_leads(),
         )
 
     def relink(self) -> Relink:

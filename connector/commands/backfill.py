@@ -88,8 +88,8 @@ def _moment(_ctx: Any, _param: Any, value: str | None) -> datetime | None:
     default=10_000,
     show_default=True,
     metavar="N",
-    help="From this many contacts on, Bulk API 2.0 is meant to write them (not built yet: "
-    "the report says so, and sObject Collections writes them).",
+    help="From this many contacts on, Lead upserts go through Bulk API 2.0 jobs (by external "
+    "id, 10,000 a job) instead of sObject Collections.",
 )
 def backfill_command(
     since: datetime | None,

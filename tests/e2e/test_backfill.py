@@ -377,35 +377,109 @@ def test_mapping_changed_shows_the_plan_then_reapplies_through_the_conflict_rule
     assert "already complete" in again.output or "nothing to apply" in again.output
 
 
-def test_above_the_bulk_threshold_the_upserts_take_the_bulk_transport(sandbox, cli, tmp_path):
-    """The seam for Bulk API 2.0: above the threshold a backfill given a bulk transport sends
-    its Lead upserts through it (the rest of the page as before); without one, the report says
-    Collections wrote them."""
+def test_above_the_bulk_threshold_leads_go_up_in_bulk_api_jobs(sandbox, cli, tmp_path):
+    """From --bulk-threshold on, the Lead upserts go up in a Bulk API 2.0 job (one upload),
+    the rest of each page as before: one Lead per eligible contact, the row Salesforce refuses
+    dead-lettered with its sf__Error, the ids written back."""
+    server = sandbox(seed(300))
+    cli(server)
+
+    result = run("--bulk-threshold", "50")
+
+    jobs = [e for e in server.sandbox.journal.entries() if e.path.endswith("/jobs/ingest")]
+    uploads = [e for e in server.sandbox.journal.entries() if e.path.endswith("/batches")]
+    assert [e.method for e in jobs] == ["POST"] and len(uploads) == 1
+    assert "above the Bulk API 2.0 threshold" not in result.output
+    per_contact = leads_per_contact(server)
+    assert set(per_contact) == eligible(300) and set(per_contact.values()) == {1}
+    state = outcome(server, tmp_path)
+    assert state["dead"] == [("5004", "REQUIRED_FIELD_MISSING")]
+    assert "failed: HubSpot contact 5004: REQUIRED_FIELD_MISSING" in result.output
+    assert all(state["written"][cid][0] == state["links"][cid][1] for cid in eligible(300))
+    collections = [
+        e for e in server.sandbox.journal.entries() if "composite/sobjects/Lead" in e.path
+    ]
+    assert collections == []  # no Lead upsert through Collections
+
+
+def test_a_bulk_backfill_killed_after_its_upload_polls_the_recorded_job(sandbox, cli, tmp_path):
+    """SIGKILLed once its job is uploaded, the same command reads the recorded job's results
+    (no second upload) and ends as an uninterrupted run: one Lead per eligible contact."""
+    count = 400
+    server = sandbox(seed(count))
+    cli(server)
+    env = {
+        **os.environ,
+        **sandbox_env(server.port, server.tls.directory),
+        "LEADBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+        "LEADBRIDGE_MAPPINGS_DIR": str(tmp_path / "mappings"),
+        "LEADBRIDGE_HUBSPOT_SEARCH_PAGE_SIZE": "50",
+    }
+    command = [str(LEADBRIDGE), "backfill", "--bulk-threshold", "50"]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while not any(e.path.endswith("/batches") for e in server.sandbox.journal.entries()):
+        assert process.poll() is None, "finished before its upload"
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    uploads = [e for e in server.sandbox.journal.entries() if e.path.endswith("/batches")]
+    assert len(uploads) == 1
+    assert f"{read(count)} contacts read" in finished.stdout
+    per_contact = leads_per_contact(server)
+    assert set(per_contact) == eligible(count) and set(per_contact.values()) == {1}
+    state = outcome(server, tmp_path)
+    assert set(state["links"]) == eligible(count) | {"5002"}
+    assert all(state["written"][cid][0] == state["links"][cid][1] for cid in eligible(count))
+
+
+def test_bulk_jobs_of_a_few_hundred_records_each(sandbox, cli, tmp_path, monkeypatch):
+    """Records are cut into jobs (here of 100 or a page more): each its own upload, recorded
+    before the next; an exception while a job's pages are recorded, then the same command,
+    reads that job's results again (no second upload) and ends as one run."""
     from connector.settings import load_settings
     from connector.streams.backfill.decide import Options
     from connector.wiring import open_connector
 
-    server = sandbox(seed(120))
+    server = sandbox(seed(330))
     cli(server)
-    noted = run("--bulk-threshold", "50")
-    assert "above the Bulk API 2.0 threshold (50)" in noted.output
-    assert "sObject Collections wrote them" in noted.output
+    original = StateStore.record
+    calls = {"n": 0}
 
-    server = sandbox(seed(120))
-    (tmp_path / "state.db").unlink()
-    sent: list[int] = []
-    with open_connector(load_settings()) as connector:
-        backfill = connector.backfill()
+    def failing(self, commit, *, run_id, calls=calls):
+        if commit.checkpoint is not None:
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise RuntimeError("injected")
+        return original(self, commit, run_id=run_id)
 
-        def bulk(upserts, *, auto_assign=False):
-            sent.append(len(upserts))
-            return connector.salesforce.upsert_leads(upserts, auto_assign=auto_assign)
-
-        backfill.bulk, backfill.bulk_threshold = bulk, 50
-        report = backfill.run(Options())
-    assert sum(sent) == len(eligible(120)) - 1 + 1  # every upsert (the refused one too), no link
-    assert report.status == "done" and not report.notes
-    assert set(leads_per_contact(server)) == eligible(120)
+    for attempt in (1, 2):
+        monkeypatch.setattr(StateStore, "record", failing if attempt == 1 else original)
+        with open_connector(load_settings()) as connector:
+            backfill = connector.backfill()
+            backfill.bulk_threshold, backfill.job_records = 50, 100
+            backfill.bulk.ingest.poll_seconds = 0.05
+            if attempt == 1:
+                with pytest.raises(RuntimeError, match="injected"):
+                    backfill.run(Options())
+            else:
+                report = backfill.run(Options())
+    assert report.status == "done" and report.tally.pulled == read(330)
+    uploads = [e.path for e in server.sandbox.journal.entries() if e.path.endswith("/batches")]
+    opened = [
+        e
+        for e in server.sandbox.journal.entries()
+        if e.method == "POST" and e.path.endswith("/jobs/ingest")
+    ]
+    assert len(uploads) == len(set(uploads)) == len(opened) >= 3  # none uploaded twice
+    per_contact = leads_per_contact(server)
+    assert set(per_contact) == eligible(330) and set(per_contact.values()) == {1}
 
 
 def test_a_backfill_decides_as_a_sync_pass_does(sandbox, point_cli, tmp_path):

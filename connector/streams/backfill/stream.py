@@ -14,8 +14,10 @@ again (upserts by external id: nothing is duplicated) and ends as an uninterrupt
 Memory stays flat: one page at a time, counts and at most `FAILURES_SHOWN` failures kept; the
 source's position is bounded whatever the data (`ReadMark`).
 
-The Salesforce side writes through sObject Collections (the contacts stream's push). Bulk API
-2.0 above a threshold plugs in at `Backfill._carry_out` (see `BULK_SEAM`).
+The Salesforce side writes through sObject Collections (the contacts stream's push), one page
+a group; from `bulk_threshold` records on, a group is up to `job_records` records whose Lead
+upserts go up as one Bulk API 2.0 job (`BulkSide`), its id in the checkpoint before the
+upload, its results settled page by page (`Backfill._group`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any, Protocol
 import structlog
 
 from connector.errors import BudgetReserved, LeadbridgeError
-from connector.model import HubSpotContact, ReadMark, SearchFilter
+from connector.model import HubSpotContact, LeadUpsert, ReadMark, SearchFilter, WriteResult
 from connector.state.hold import Wait
 from connector.state.store import Checkpoint, Commit, StateStore
 from connector.state.work import hand_over
@@ -63,9 +65,12 @@ PAGE_WAIT_SECONDS = 600.0
 ROUTER_PAGES = 50
 #: Contacts per read of the synced population (one HubSpot batch read).
 LINKED_PAGE = 100
-#: Above this many records the Salesforce side is meant to be Bulk API 2.0 (upsert by external
-#: id); a backfill given no `bulk` transport says so and writes through Collections.
+#: From this many records on the Salesforce side is Bulk API 2.0 (upsert by external id), when
+#: the backfill has a `bulk` side; without one it says so and writes through Collections.
 BULK_THRESHOLD = 10_000
+#: Records per Bulk API 2.0 job (one upload each; Salesforce processes them in batches of
+#: 10,000 internally): the memory a job's planned pages take is bounded by it.
+JOB_RECORDS = 10_000
 
 
 class BudgetView(Protocol):
@@ -103,6 +108,14 @@ class BackfillHubSpot(Protocol):
     def read_contacts(
         self, ids: Sequence[str], properties: Sequence[str]
     ) -> list[HubSpotContact]: ...
+
+
+class BulkSide(Protocol):
+    """Lead upserts as Bulk API 2.0 jobs (`connector.salesforce.bulk.BulkLeads`)."""
+
+    def start(self) -> str: ...
+    def send(self, job_id: str, upserts: Sequence[LeadUpsert]) -> None: ...
+    def finish(self, job_id: str) -> dict[str, WriteResult]: ...
 
 
 class OtherRunUnfinished(LeadbridgeError):
@@ -259,8 +272,9 @@ class Backfill:
         conversion_stream: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         page_wait: Wait | None = None,
-        bulk: Upsert | None = None,
+        bulk: BulkSide | None = None,
         bulk_threshold: int = BULK_THRESHOLD,
+        job_records: int = JOB_RECORDS,
     ) -> None:
         self.contacts = contacts
         self.store = store
@@ -273,6 +287,7 @@ class Backfill:
         self.page_wait = page_wait or Wait(PAGE_WAIT_SECONDS)
         self.bulk = bulk
         self.bulk_threshold = bulk_threshold
+        self.job_records = job_records
         self._bulk_on = False
         self._notes: list[str] = []
 
@@ -369,53 +384,48 @@ class Backfill:
         meter = _Meter(self.salesforce, self.hubspot, budget_percent)
         total = source.total()
         meter.count(tally)
-        notes = self._transport(total)
         state = dict(checkpoint.state)
+        notes = self._transport(total, state)
         log.info("backfill.start", checkpoint=checkpoint.name, run_id=run_id, total=total)
         status = "done"
-        last = self.clock()
-        for number, (page, position) in enumerate(self._resumed(source, state), start=1):
-            if should_stop is not None and should_stop():
-                status = "stopped"
-                break
-            if number % ROUTER_PAGES == 0 and self.contacts.router_factory is not None:
-                router = self.contacts.router_factory()
-            if options.limit is not None:
-                page = page[: max(0, options.limit - tally.pulled)]
-                if not page:
+        run = _Run(run_id, router, checkpoint, state, tally, meter, progress, total, self.clock())
+        group: list[list[HubSpotContact]] = []
+        size = self.job_records if self._bulk_on else 1
+        try:
+            pending = state.get("pending")
+            if pending:  # a group whose writes began and whose record did not land
+                log.info("backfill.pending", contacts=len(pending["ids"]), job=pending.get("job"))
+                found = self.hubspot.read_contacts(pending["ids"], self.contacts.properties())
+                self._group(run, _pieces(found), pending["position"], job=pending.get("job"))
+                start = pending["position"]
+            else:
+                start = state.get("position")
+            position: Position | None = None
+            for number, (page, position) in enumerate(source.pages(start), start=1):
+                if should_stop is not None and should_stop():
+                    status = "stopped"
                     break
-            if not meter.room():
-                status = "budget"
-                break
-            try:
-                with self.store.hold(STREAM, wait=self.page_wait):
-                    # The page's ids before its writes: our write-backs move its contacts past
-                    # the window's end, so a page done again after a crash is read by id.
-                    pending = {"ids": [c.id for c in page], "position": position}
-                    self.store.save_checkpoint(
-                        replace(checkpoint, state={**state, "pending": pending})
-                    )
-                    commit = self._page(page, router, tally, run_id)
-                    meter.count(tally)
-                    now = self.clock()
-                    tally.seconds += now - last
-                    last = now
-                    state.update(position=position, tally=tally.as_json(), pending=None)
-                    commit.checkpoint = Checkpoint(
-                        checkpoint.name,
-                        checkpoint.options,
-                        dict(state),
-                        started_at=checkpoint.started_at,
-                    )
-                    self.store.record(commit, run_id=run_id)
-            except BudgetReserved as stop:
-                log.warning("backfill.reserve", reason=str(stop))
-                status = "reserve"
-                break
-            if progress is not None:
-                progress(Progress(tally.pulled, total, meter.left(), dict(tally.outcomes)))
-            if options.limit is not None and tally.pulled >= options.limit:
-                break
+                if number % ROUTER_PAGES == 0 and self.contacts.router_factory is not None:
+                    run.router = self.contacts.router_factory()
+                if options.limit is not None:
+                    page = page[: max(0, options.limit - tally.pulled - _count(group))]
+                    if not page:
+                        break
+                if not meter.room():
+                    status = "budget"
+                    break
+                group.append(page)
+                if _count(group) >= size:
+                    self._group(run, group, position)
+                    group = []
+                if options.limit is not None and tally.pulled + _count(group) >= options.limit:
+                    break
+            if group and position is not None:
+                self._group(run, group, position)
+        except BudgetReserved as stop:
+            log.warning("backfill.reserve", reason=str(stop))
+            status = "reserve"
+        last = run.last
         meter.count(tally)
         tally.seconds += self.clock() - last
         state["tally"] = tally.as_json()
@@ -432,42 +442,108 @@ class Backfill:
         self._notes = notes
         return status
 
-    def _transport(self, total: int | None) -> list[str]:
-        """Bulk API 2.0 above the threshold when a transport for it is given; the note the
-        report carries when the run is above it without one."""
+    def _transport(self, total: int | None, state: dict[str, Any]) -> list[str]:
+        """Bulk API 2.0 from the threshold on when a Bulk side is given, decided by the first
+        run and kept in the checkpoint (a resumed run has fewer contacts left to count); the
+        note the report carries when the run is above it without one."""
         above = total is not None and total >= self.bulk_threshold
-        self._bulk_on = above and self.bulk is not None
+        if "bulk" not in state:
+            state["bulk"] = above and self.bulk is not None
+        self._bulk_on = bool(state["bulk"]) and self.bulk is not None
         if above and self.bulk is None:
             log.info("backfill.collections", total=total, threshold=self.bulk_threshold)
             return [
                 f"{total:,} contacts, above the Bulk API 2.0 threshold ({self.bulk_threshold:,}): "
-                "Bulk API 2.0 is not built into leadbridge yet, so sObject Collections wrote them"
+                "no Bulk API 2.0 side was given, so sObject Collections wrote them"
             ]
         return []
 
-    def _resumed(
-        self, source: Source, state: dict[str, Any]
-    ) -> Iterator[tuple[list[HubSpotContact], Position]]:
-        """The source's pages from the checkpoint; first, by id, a page whose writes began but
-        whose record did not land (the contacts read as they are now)."""
-        pending = state.get("pending")
-        if not pending:
-            yield from source.pages(state.get("position"))
-            return
-        log.info("backfill.pending", contacts=len(pending["ids"]))
-        found = self.hubspot.read_contacts(pending["ids"], self.contacts.properties())
-        if found:
-            yield found, pending["position"]
-        yield from source.pages(pending["position"])
+    def _group(
+        self,
+        run: _Run,
+        pages: list[list[HubSpotContact]],
+        position: Position,
+        *,
+        job: str | None = None,
+    ) -> None:
+        """Pages written together (one page through Collections; up to `job_records` records
+        in one Bulk API 2.0 job), each recorded with the checkpoint. Before any write the
+        checkpoint names the group's contacts (our write-backs move them past the window's
+        end, so a group done again after a crash is read by id) and, before its upload, the
+        job's id (a resumed run reads the recorded job's results instead of uploading
+        again)."""
+        ids = [c.id for page in pages for c in page]
+        pending: dict[str, Any] = {"ids": ids, "position": position, "job": job}
+        with self.store.hold(STREAM, wait=self.page_wait):
+            self.store.save_checkpoint(
+                replace(run.checkpoint, state={**run.state, "pending": pending})
+            )
+            planned = []
+            for page in pages:
+                summary = ContactsSummary(run.run_id, stream=STREAM)
+                plan = self.contacts.plan_page(page, summary)
+                planned.append((plan, summary, self.contacts.route_page(plan, run.router)))
+            results: dict[str, WriteResult] | None = None
+            if (self._bulk_on or job is not None) and self.bulk is not None:
+                upserts = [
+                    u for plan, _, routes in planned for u in self.contacts.upserts(plan, routes)
+                ]
+                if job is None and upserts:
+                    job = self.bulk.start()
+                    pending["job"] = job
+                    self.store.save_checkpoint(
+                        replace(run.checkpoint, state={**run.state, "pending": pending})
+                    )
+                    self.bulk.send(job, upserts)
+                results = self.bulk.finish(job) if job else {}
+            left = list(ids)
+            for plan, summary, routes in planned:
+                upsert = self._from_job(results) if results is not None else None
+                commit = self.contacts.push_page(plan, summary, run.router, routes, upsert=upsert)
+                self._hand_to_conversion(plan, commit, run.tally)
+                self._fold(plan.page, summary, run.tally)
+                done = {c.id for c in plan.page}
+                left = [i for i in left if i not in done]
+                run.meter.count(run.tally)
+                now = self.clock()
+                run.tally.seconds += now - run.last
+                run.last = now
+                if left:
+                    run.state.update(tally=run.tally.as_json(), pending={**pending, "ids": left})
+                else:
+                    run.state.update(position=position, tally=run.tally.as_json(), pending=None)
+                commit.checkpoint = replace(run.checkpoint, state=dict(run.state))
+                self.store.record(commit, run_id=run.run_id)
+                if run.progress is not None:
+                    run.progress(
+                        Progress(
+                            run.tally.pulled, run.total, run.meter.left(), dict(run.tally.outcomes)
+                        )
+                    )
 
-    def _page(
-        self, page: list[HubSpotContact], router: RouterSide | None, tally: Tally, run_id: str
-    ) -> Commit:
-        """Plan and carry out one page with the contacts stream; fold its counts in."""
-        summary = ContactsSummary(run_id, stream=STREAM)
-        plan = self.contacts.plan_page(page, summary)
-        commit = self._carry_out(plan, summary, router)
-        self._hand_to_conversion(plan, commit, tally)
+    def _from_job(self, results: dict[str, WriteResult]) -> Upsert:
+        """The upserts' transport for pages whose job has run: each one's result from the job;
+        one the job does not hold (a decision that changed since) through Collections."""
+
+        def upsert(
+            upserts: Sequence[LeadUpsert], *, auto_assign: bool = False
+        ) -> list[WriteResult]:
+            missing = [u for u in upserts if u.hubspot_id not in results]
+            extra = (
+                {
+                    r.hubspot_id: r
+                    for r in self.contacts.salesforce.upsert_leads(missing, auto_assign=auto_assign)
+                }
+                if missing
+                else {}
+            )
+            return [results.get(u.hubspot_id) or extra[u.hubspot_id] for u in upserts]
+
+        return upsert
+
+    @staticmethod
+    def _fold(page: list[HubSpotContact], summary: ContactsSummary, tally: Tally) -> None:
+        """A page's counts into the run's."""
         tally.pulled += len(page)
         tally.written_back += summary.written_back
         tally.add(
@@ -483,18 +559,6 @@ class Backfill:
             }
         )
         tally.fail(summary.failures)
-        return commit
-
-    def _carry_out(
-        self, plan: PagePlan, summary: ContactsSummary, router: RouterSide | None
-    ) -> Commit:
-        """The page's writes through the contacts stream's push: its Lead upserts through
-        `self.bulk` when the run is above the threshold and one is given (the seam for Bulk
-        API 2.0: an `Upsert` answering one result per upsert; a job spanning several pages
-        keeps its id in the checkpoint state under "job" before its upload, so a resumed run
-        polls it instead of uploading again), else sObject Collections."""
-        upsert = self.bulk if self._bulk_on else None
-        return self.contacts.carry_out(plan, summary, router, upsert=upsert)
 
     def _hand_to_conversion(self, plan: PagePlan, commit: Commit, tally: Tally) -> None:
         """Sales-qualified contacts now linked to a Lead: the conversions stream reads them
@@ -658,3 +722,26 @@ class _Meter:
 
     def left(self) -> int | None:
         return None if self.cap is None else max(0, self.cap - self.spent)
+
+
+@dataclass
+class _Run:
+    """What one run's groups share."""
+
+    run_id: str
+    router: RouterSide | None
+    checkpoint: Checkpoint
+    state: dict[str, Any]
+    tally: Tally
+    meter: _Meter
+    progress: Callable[[Progress], None] | None
+    total: int | None
+    last: float
+
+
+def _count(pages: list[list[HubSpotContact]]) -> int:
+    return sum(len(page) for page in pages)
+
+
+def _pieces(contacts: list[HubSpotContact], size: int = 200) -> list[list[HubSpotContact]]:
+    return [contacts[i : i + size] for i in range(0, len(contacts), size)]

@@ -414,11 +414,38 @@ class ContactsStream(Stream[ContactsSummary]):
         HubSpot; the commit that records it all (not recorded yet: the caller adds its cursor
         or checkpoint to the same transaction). `upsert`: the Lead upserts' transport, when
         not the gateway's sObject Collections (one result per upsert, in order)."""
-        decisions, commit, writeback = plan.decisions, plan.commit, plan.writeback
-        # New Leads are routed before they are written, so the owner lands in the same upsert.
+        routes = self.route_page(plan, router)
+        return self.push_page(plan, summary, router, routes, upsert=upsert)
+
+    def route_page(self, plan: PagePlan, router: RouterSide | None) -> dict[str, Any]:
+        """The page's new Leads routed (before they are written, so the owner lands in the
+        same upsert), once the budget has room for the page."""
+        decisions = plan.decisions
         new = [d.contact for d in decisions if d.action == "upsert" and not d.known]
         self._ensure_budget(decisions, routing=router is not None and bool(new))
-        routes = router.route_contacts(new) if router and new else {}
+        return router.route_contacts(new) if router and new else {}
+
+    def upserts(self, plan: PagePlan, routes: dict[str, Any]) -> list[LeadUpsert]:
+        """The Lead upserts a routed page sends (new Leads with their owner, known ones)."""
+        return [
+            LeadUpsert(d.contact.id, {**d.outgoing, **_route_fields(routes, d.contact.id)})
+            if not d.known
+            else LeadUpsert(d.contact.id, d.outgoing)
+            for d in plan.decisions
+            if d.action == "upsert"
+        ]
+
+    def push_page(
+        self,
+        plan: PagePlan,
+        summary: ContactsSummary,
+        router: RouterSide | None,
+        routes: dict[str, Any],
+        *,
+        upsert: Upsert | None = None,
+    ) -> Commit:
+        """Push a routed page's writes, settle each decision, write the ids back."""
+        decisions, commit, writeback = plan.decisions, plan.commit, plan.writeback
         results = self._push(decisions, routes, routed=router is not None, upsert=upsert)
         self._recheck(decisions, results, plan.current, commit)
         for decision in decisions:
