@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
+from connector.commands.backfill import backfill_command
 from connector.commands.demo import demo_command
 from connector.commands.dlq import dlq
+from connector.commands.links import reconcile_command, relink_command
 from connector.commands.mappings import mappings
 from connector.commands.routing import routing
 from connector.commands.run import run_command
@@ -21,7 +23,18 @@ def main() -> None:
     """leadbridge: hands marketing's leads (HubSpot) to sales (Salesforce) without losing one."""
 
 
-for _family in (sandbox, sync_command, run_command, demo_command, dlq, routing, mappings):
+for _family in (
+    sandbox,
+    sync_command,
+    run_command,
+    backfill_command,
+    relink_command,
+    reconcile_command,
+    demo_command,
+    dlq,
+    routing,
+    mappings,
+):
     main.add_command(_family)
 
 if __name__ == "__main__":

@@ -203,6 +203,55 @@ class DeadLetter:
 MAX_CALLER_FILTERS = 3
 
 
+_ID_SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def is_salesforce_id(value: str | None) -> bool:
+    """Whether `value` is a well-formed Salesforce record id (15 characters, or 18 with the
+    checksum that makes them case-insensitively unique): Salesforce refuses a whole query
+    that names a malformed one, so a stored id is checked before it is looked up."""
+    if not value or len(value) not in (15, 18) or not (value.isascii() and value.isalnum()):
+        return False
+    if len(value) == 15:
+        return True
+    suffix = "".join(
+        _ID_SUFFIX[sum(1 << i for i, ch in enumerate(value[k : k + 5]) if ch.isupper())]
+        for k in (0, 5, 10)
+    )
+    return value[15:].upper() == suffix
+
+
+@dataclass(frozen=True)
+class ReadMark:
+    """How far a read of contacts in change-time order has come, so a stopped read goes on
+    from there: every contact changed before `ms` (epoch milliseconds) was read; at `ms`, those
+    in `ids` and, when `upto` is set, every one whose id is `upto` or lower. Bounded whatever
+    the data: `ids` holds at most the contacts of one instant read before its id order began."""
+
+    ms: int
+    ids: tuple[str, ...] = ()
+    upto: int | None = None
+
+    def covers(self, ms: int, record_id: str) -> bool:
+        """Whether a contact changed at `ms` with this id was read already."""
+        if ms != self.ms:
+            return ms < self.ms
+        return record_id in self.ids or (self.upto is not None and int(record_id) <= self.upto)
+
+    def as_json(self) -> dict[str, Any]:
+        """The mark as a checkpoint keeps it."""
+        return {"ms": self.ms, "ids": list(self.ids), "upto": self.upto}
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> ReadMark:
+        upto = value.get("upto")
+        return cls(
+            ms=int(value["ms"]),
+            ids=tuple(str(i) for i in value.get("ids") or ()),
+            upto=None if upto is None else int(upto),
+        )
+
+
 @dataclass(frozen=True)
 class SearchFilter:
     """One HubSpot search filter (`EQ`, `IN`, `GTE`, `HAS_PROPERTY`, ...)."""

@@ -33,6 +33,7 @@ from connector.salesforce.gateway import SalesforceGateway
 from connector.settings import Settings
 from connector.state.hold import Wait
 from connector.state.store import StateStore
+from connector.streams.backfill.stream import Backfill
 from connector.streams.base import Summary
 from connector.streams.contacts.stream import STREAM as CONTACTS_STREAM
 from connector.streams.contacts.stream import ContactsStream
@@ -41,6 +42,8 @@ from connector.streams.conversions.stream import ConversionsStream
 from connector.streams.leads.stream import STREAM as FEEDBACK_STREAM
 from connector.streams.leads.stream import LeadsStream
 from connector.streams.leads.twoway import returning
+from connector.streams.links.reconcile import Reconcile
+from connector.streams.links.relink import Relink
 from connector.streams.writeback import STREAM as WRITEBACK_STREAM
 from connector.streams.writeback import WriteBacks, WriteBackSummary
 
@@ -149,6 +152,47 @@ class Connector:
             raise ValueError(msg)
         summary: Summary = streams[name].run_once()
         return summary
+
+    def backfill(self) -> Backfill:
+        """A backfill over this connector's contacts stream (its decisions, not a copy), handing
+        sales-qualified contacts to the conversions stream when conversion.yaml is there."""
+        conversion = self.files.conversion
+        return Backfill(
+            self.contacts,
+            self.store,
+            self.salesforce,
+            self.hubspot,
+            sql_stages=(
+                frozenset(conversion.sql_stages)
+                if conversion is not None and conversion.uses_stage
+                else frozenset()
+            ),
+            conversion_stream=CONVERSION_STREAM if conversion is not None else None,
+            bulk=self.salesforce.bulk_leads(),
+        )
+
+    def relink(self) -> Relink:
+        """Rebuilds the store's links from both sides (`leadbridge relink`)."""
+        writeback = self.files.plan.mapping.writeback
+        return Relink(
+            self.store,
+            self.salesforce,
+            self.hubspot,
+            external_id_field=self.settings.salesforce_external_id_field,
+            lead_property=writeback.lead_id,
+            contact_property=writeback.contact_id,
+            wait=self.contacts.wait,
+        )
+
+    def reconcile(self) -> Reconcile:
+        """Compares both sides for the synced population (`leadbridge reconcile`)."""
+        return Reconcile(
+            self.contacts,
+            self.store,
+            self.salesforce,
+            self.hubspot,
+            external_id_field=self.settings.salesforce_external_id_field,
+        )
 
     def run_pass(self) -> Iterator[Any]:
         """One pass, yielding each step's summary as it finishes. The mapping is checked

@@ -32,8 +32,17 @@ from connector.hubspot.search import (
     contact_from_api,
     fits,
     incremental_pages,
+    marked_pages,
+    total,
 )
-from connector.model import FieldError, HubSpotContact, ListRemoval, SearchFilter, WriteResult
+from connector.model import (
+    FieldError,
+    HubSpotContact,
+    ListRemoval,
+    ReadMark,
+    SearchFilter,
+    WriteResult,
+)
 from connector.retry import retry_policy
 from connector.settings import Settings
 from connector.unreachable import connection_error, gave_up, why_unreachable
@@ -163,6 +172,36 @@ class HubSpotGateway:
         check_filters(any_of)
         size = self._settings.hubspot_search_page_size
         return incremental_pages(fetch, since, properties, any_of, size, until, earlier=earlier)
+
+    def contacts_in_window(
+        self,
+        since: datetime | None,
+        until: datetime | None,
+        properties: Sequence[str],
+        *,
+        any_of: Sequence[Sequence[SearchFilter]] = (),
+        start: ReadMark | None = None,
+    ) -> Iterator[tuple[list[HubSpotContact], ReadMark]]:
+        """Contacts modified from `since` to `until` matching one of `any_of`, oldest first,
+        each page with the mark a later call goes on from (`start`): a backfill's read, however
+        many contacts the window holds (`search.marked_pages`)."""
+        check_filters(any_of)
+        size = self._settings.hubspot_search_page_size
+        return marked_pages(self._search, since, until, properties, any_of, size, start=start)
+
+    def count_contacts(
+        self,
+        since: datetime | None,
+        until: datetime | None,
+        *,
+        any_of: Sequence[Sequence[SearchFilter]] = (),
+    ) -> int:
+        """How many contacts `contacts_in_window` would read: one search call."""
+        check_filters(any_of)
+        return total(self._search, since, until, any_of)
+
+    def _search(self, body: dict[str, Any]) -> Mapping[str, Any]:
+        return self._call("search", self._search_api.do_search_with_http_info, body)
 
     def searchable_together(
         self, any_of: Sequence[Sequence[SearchFilter]], *, windows: int

@@ -25,7 +25,7 @@ from typing import Any
 
 import structlog
 
-from connector.model import MAX_CALLER_FILTERS, HubSpotContact, SearchFilter
+from connector.model import MAX_CALLER_FILTERS, HubSpotContact, ReadMark, SearchFilter
 
 log = structlog.get_logger(__name__)
 
@@ -176,25 +176,49 @@ class _Seen:
 
     Remembering just these keeps memory flat on a backfill of millions. A contact changed again
     while the call pages comes back with its new change time: that is a new change, yielded.
+    Within an instant read in id order (`_instant_pages`), every id up to `upto` counts as
+    yielded and the set keeps only those above it, so it never grows past a page or two.
     """
 
-    def __init__(self) -> None:
-        self.ms: int | None = None
-        self.ids: set[str] = set()
+    def __init__(self, start: ReadMark | None = None) -> None:
+        self.ms: int | None = start.ms if start else None
+        self.ids: set[str] = set(start.ids) if start else set()
+        self.upto: int | None = start.upto if start else None
 
     def fresh(self, contacts: list[HubSpotContact]) -> list[HubSpotContact]:
         """Drop contacts already yielded; note the others; sorted by (updated_at, id)."""
         kept = sorted(
-            (c for c in contacts if not (epoch_ms(c.updated_at) == self.ms and c.id in self.ids)),
+            (c for c in contacts if not self._yielded(c)),
             key=lambda c: (c.updated_at, int(c.id)),
         )
         for contact in kept:
             ms = epoch_ms(contact.updated_at)
             if self.ms is None or ms > self.ms:
-                self.ms, self.ids = ms, set()
+                self.ms, self.ids, self.upto = ms, set(), None
             if ms == self.ms:
                 self.ids.add(contact.id)
         return kept
+
+    def _yielded(self, contact: HubSpotContact) -> bool:
+        if epoch_ms(contact.updated_at) != self.ms:
+            return False
+        return contact.id in self.ids or (self.upto is not None and int(contact.id) <= self.upto)
+
+    def read_upto(self, ms: int, last_id: int) -> None:
+        """Every contact at `ms` with an id up to `last_id` was read (an instant in id order)."""
+        if self.ms != ms:
+            self.ms, self.ids, self.upto = ms, set(), None
+        self.upto = max(self.upto or 0, last_id)
+        self.ids = {i for i in self.ids if int(i) > self.upto}
+
+    def start_of(self, ms: int) -> int:
+        """The id an instant's read by id starts after (0: its beginning)."""
+        return self.upto or 0 if self.ms == ms else 0
+
+    def mark(self) -> ReadMark | None:
+        if self.ms is None:
+            return None
+        return ReadMark(self.ms, tuple(sorted(self.ids, key=int)), self.upto)
 
 
 def incremental_pages(
@@ -213,12 +237,17 @@ def incremental_pages(
     first."""
     fresh = _span(since, until)
     if earlier is None:
-        yield from _pages(fetch, _Query(properties, any_of, limit, [fresh]))
+        queries = [_Query(properties, any_of, limit, [fresh])]
     elif fits(any_of, windows=2):
-        yield from _pages(fetch, _Query(properties, any_of, limit, [_span(*earlier), fresh]))
+        queries = [_Query(properties, any_of, limit, [_span(*earlier), fresh])]
     else:
-        yield from _pages(fetch, _Query(properties, any_of, limit, [_span(*earlier)]))
-        yield from _pages(fetch, _Query(properties, any_of, limit, [fresh]))
+        queries = [
+            _Query(properties, any_of, limit, [_span(*earlier)]),
+            _Query(properties, any_of, limit, [fresh]),
+        ]
+    for query in queries:
+        for page, _mark in _pages(fetch, query):
+            yield page
 
 
 def _span(since: datetime | None, until: datetime | None) -> _Span:
@@ -227,16 +256,49 @@ def _span(since: datetime | None, until: datetime | None) -> _Span:
     )
 
 
-def _pages(fetch: Fetch, query: _Query) -> Iterator[list[HubSpotContact]]:
-    """The query's contacts, by keyset on the change time, oldest first."""
-    seen = _Seen()
-    position = _Position(None)
+def marked_pages(
+    fetch: Fetch,
+    since: datetime | None,
+    until: datetime | None,
+    properties: Sequence[str],
+    any_of: Sequence[Sequence[SearchFilter]],
+    limit: int,
+    *,
+    start: ReadMark | None = None,
+) -> Iterator[tuple[list[HubSpotContact], ReadMark]]:
+    """Every contact matching `any_of` modified from `since` to `until` (both inclusive), once,
+    oldest first, each page with the mark a later read of the same window goes on from
+    (`start`: what an earlier, stopped read had reached). Nothing depends on HubSpot's offset,
+    so no 10,000-result cap applies, however many contacts the window holds."""
+    return _pages(fetch, _Query(properties, any_of, limit, [_span(since, until)]), start)
+
+
+def total(
+    fetch: Fetch,
+    since: datetime | None,
+    until: datetime | None,
+    any_of: Sequence[Sequence[SearchFilter]],
+) -> int:
+    """How many contacts `marked_pages` would read (HubSpot's `total`: one search of one
+    result), for a progress bar's estimate."""
+    body = _Query([], any_of, 1, [_span(since, until)]).window(_Position(None))
+    answer = fetch(body) if body is not None else {}
+    return int(answer.get("total") or 0)
+
+
+def _pages(
+    fetch: Fetch, query: _Query, start: ReadMark | None = None
+) -> Iterator[tuple[list[HubSpotContact], ReadMark]]:
+    """The query's contacts, by keyset on the change time, oldest first, from `start`."""
+    seen = _Seen(start)
+    position = _Position(start.ms) if start else _Position(None)
     while (body := query.window(position)) is not None:
         answer = fetch(body)
         contacts = [contact_from_api(r) for r in answer.get("results") or []]
         page = seen.fresh(contacts)
-        if page:
-            yield page
+        mark = seen.mark()
+        if page and mark is not None:
+            yield page, mark
         if not contacts or _next_after(answer) is None:
             return
         stamps = [epoch_ms(c.updated_at) for c in contacts]
@@ -250,19 +312,22 @@ def _pages(fetch: Fetch, query: _Query) -> Iterator[list[HubSpotContact]]:
 
 def _instant_pages(
     fetch: Fetch, query: _Query, seen: _Seen, ms: int
-) -> Iterator[list[HubSpotContact]]:
+) -> Iterator[tuple[list[HubSpotContact], ReadMark]]:
     """Every contact modified exactly at `ms`, by keyset on `hs_object_id` (no offset cap)."""
     log.info("hubspot.search.instant", ms=ms)
-    last_id = 0
+    last_id = seen.start_of(ms)
     while True:
         answer = fetch(query.instant(ms, last_id))
         contacts = [contact_from_api(r) for r in answer.get("results") or []]
         page = seen.fresh(contacts)
-        if page:
-            yield page
+        if contacts:
+            last_id = max(int(c.id) for c in contacts)
+            seen.read_upto(ms, last_id)
+        mark = seen.mark()
+        if page and mark is not None:
+            yield page, mark
         if not contacts or _next_after(answer) is None:
             return
-        last_id = max(int(c.id) for c in contacts)
 
 
 def _next_after(answer: Mapping[str, Any]) -> int | None:

@@ -45,6 +45,7 @@ from connector.model import (
 from connector.retry import retry_policy
 from connector.salesforce import auth, queries
 from connector.salesforce.budget import Budget, BudgetGuard
+from connector.salesforce.bulk import POLL_SECONDS, BulkIngest, BulkLeads
 from connector.salesforce.classify import (
     TRANSIENT_CODES,
     Resolution,
@@ -533,6 +534,30 @@ class SalesforceGateway(SalesforceReads):
             msg = f"not an sObject name: {sobject!r}"
             raise ValueError(msg)
         return self._run(f"describe {sobject}", lambda: getattr(self._client, sobject).describe())
+
+    # -- Bulk API 2.0 -----------------------------------------------------------------------
+    def bulk_leads(self, *, poll_seconds: float = POLL_SECONDS) -> BulkLeads:
+        """Lead upserts as Bulk API 2.0 jobs over this gateway's call path (budget guard,
+        retries, classification, a new login once on an expired session, each attempt with
+        the current session)."""
+        return BulkLeads(
+            BulkIngest(self._bulk_call, poll_seconds=poll_seconds, sleep=self._sleep),
+            self._settings.salesforce_external_id_field,
+        )
+
+    def _bulk_call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One Bulk API 2.0 request (a path under the API version), its raw answer."""
+
+        def send() -> requests.Response:
+            client = self._client  # read anew each attempt: a new login replaces it
+            # simple-salesforce's own call helper: its headers (the session) and its
+            # exceptions per status, which `_once` classifies as for every other call.
+            answer: requests.Response = client._call_salesforce(
+                method, client.base_url + path, name=path, **kwargs
+            )
+            return answer
+
+        return self._run(f"Bulk API {method} {path}", send)
 
     # -- independent queries together ------------------------------------------------------
     #: Queries one Composite call carries: of its 25 subrequests, Salesforce lets at most five

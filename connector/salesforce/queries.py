@@ -67,6 +67,30 @@ def leads_by_external_id(
     )
 
 
+def claims(
+    sobject: str,
+    fields: Sequence[str],
+    external_id_field: str,
+    *,
+    after: str | None,
+    limit: int,
+) -> str:
+    """`fields` of the `sobject` records (Lead or Contact) carrying a HubSpot contact id, in the
+    order of that id after `after` (keyset paging), `limit` of them: who claims which contact."""
+    template = "SELECT {names:fields} FROM {obj:literal} WHERE {ext:literal} != null"
+    if after is not None:
+        template += " AND {ext:literal} > {after}"
+    template += " ORDER BY {ext:literal}, Id LIMIT {limit}"
+    return soql(
+        template,
+        names=list(fields),
+        obj=sobject,
+        ext=external_id_field,
+        after=after,
+        limit=limit,
+    )
+
+
 def changed_leads(
     fields: Sequence[str],
     external_id_field: str,

@@ -107,6 +107,23 @@ class SalesforceReads(ABC):
                 found[str(record[external_id_field])] = record
         return found
 
+    def claims(
+        self,
+        sobject: str,
+        fields: Sequence[str],
+        *,
+        external_id_field: str,
+        after: str | None,
+        limit: int,
+    ) -> list[Row]:
+        """Up to `limit` Leads or Contacts (`sobject`) carrying a HubSpot contact id in
+        `external_id_field`, in that id's order after `after`: `Id`, the id and `fields` of
+        each. One query; what `relink` and `reconcile` walk, page by page."""
+        names = list(dict.fromkeys(["Id", external_id_field, *fields]))
+        return self.query(
+            queries.claims(sobject, names, external_id_field, after=after, limit=limit)
+        )
+
     # -- conversion ------------------------------------------------------------------------
     def lead_statuses(self) -> tuple[LeadStatusValue, ...]:
         """The org's Lead statuses (one query): what conversion.yaml is checked against, by the

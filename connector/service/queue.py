@@ -339,8 +339,7 @@ class Queue:
             if not tasks.pass_of(step):
                 msg = f"the pass of {step} did not finish (logged as service.run_failed)"
                 raise PassFailed(msg)
-            if step in self.connector.steps():
-                tasks.passed()
+            tasks.step_passed(step)
 
         for step in PASS_STEPS:
             options = _pass_options(step) | {"task_kwargs": {"step": step}}
@@ -380,17 +379,21 @@ class Queue:
 
     # -- readiness --------------------------------------------------------------------------
     def last_pass_elsewhere(self) -> float | None:
-        """Seconds since a pass of one of this connector's steps last succeeded in any
-        process, or None before the first."""
+        """Seconds since every step of this connector's pass last succeeded, in any process
+        (the oldest of the steps' latest successes): a whole pass's worth, not one quick step.
+        None before every step has succeeded once."""
+        steps = self.connector.steps()
         query = sa.text(
-            "SELECT EXTRACT(EPOCH FROM clock_timestamp() - max(e.at)) "
+            "SELECT count(*), EXTRACT(EPOCH FROM clock_timestamp() - min(last)) FROM ("
+            "SELECT j.args ->> 'step' AS step, max(e.at) AS last "
             "FROM procrastinate_events e JOIN procrastinate_jobs j ON j.id = e.job_id "
             "WHERE e.type = 'succeeded' AND j.task_name = :task "
-            "AND j.args ->> 'step' IN :steps"
+            "AND j.args ->> 'step' IN :steps GROUP BY 1) AS latest"
         ).bindparams(sa.bindparam("steps", expanding=True))
         with self.connector.store.engine.connect() as connection:
-            ago = connection.scalar(query, {"task": PASS_TASK, "steps": self.connector.steps()})
-        return None if ago is None else float(ago)
+            row = connection.execute(query, {"task": PASS_TASK, "steps": steps}).one()
+        done, ago = row
+        return None if ago is None or done < len(steps) else float(ago)
 
     # -- the worker thread ------------------------------------------------------------------
     async def _until_stopping(self) -> None:

@@ -96,6 +96,7 @@ class Tasks:
         self.clock = clock
         self.wall = wall
         self.stopping = threading.Event()
+        self._steps_done: set[str] = set()  # steps finished since the last whole pass
         directory = Path(settings.mappings_dir)
         self.health.mapping_live = mapping_version(directory)
         pinned = load_files(directory, PASS_FILES)
@@ -134,6 +135,14 @@ class Tasks:
         self.metrics.record_run(step, "poll", counts, self.clock() - started, ok=True)
         log.info("service.run", stream=step, trigger="poll", **counts)
         return True
+
+    def step_passed(self, step: str) -> None:
+        """A step finished (as a job of the queue): once every step of the pass has finished
+        since the last whole pass, that is a pass (`passed`)."""
+        self._steps_done.add(step)
+        if self._steps_done >= set(self.connector.steps()):
+            self._steps_done.clear()
+            self.passed()
 
     def passed(self) -> None:
         """A pass finished (every step ran): the service is ready, as far as passes go."""

@@ -41,6 +41,7 @@ from connector.state.hold import (
 )
 from connector.state.schema import (
     audit,
+    checkpoints,
     cursors,
     dead_letters,
     links,
@@ -81,6 +82,18 @@ class AuditEntry:
     details: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where a one-off run (a backfill) stands: the options it was started with, its state
+    (position, counts so far: the run's own JSON), whether it finished, and when it started."""
+
+    name: str
+    options: dict[str, Any]
+    state: dict[str, Any]
+    done: bool = False
+    started_at: datetime | None = None
+
+
 @dataclass
 class Commit:
     """Everything one batch of a stream records, in one transaction.
@@ -99,6 +112,9 @@ class Commit:
     Other work (`connector.state.work`: hand-overs, conversions in flight, retries): `done`
     names this stream's records whose work is done (closed first), `work` adds work for any
     stream (a later row for the same stream, record and kind replaces the earlier).
+
+    `checkpoint`: where a one-off run stands once this batch is recorded (replacing what was
+    kept under its name), so a run killed after the commit goes on after the batch.
     """
 
     stream: str
@@ -115,6 +131,7 @@ class Commit:
     unconfirmed: dict[str, str] = field(default_factory=dict)
     done: list[str] = field(default_factory=list)
     work: list[Work] = field(default_factory=list)
+    checkpoint: Checkpoint | None = None
 
 
 def _utcnow() -> datetime:
@@ -424,6 +441,57 @@ class StateStore:
                 for row in connection.execute(query)
             ]
 
+    def checkpoint(self, name: str) -> Checkpoint | None:
+        """The checkpoint of the one-off run `name`, if one was recorded."""
+        with self._read() as connection:
+            row = connection.execute(
+                sa.select(checkpoints).where(checkpoints.c.name == name)
+            ).first()
+        if row is None:
+            return None
+        return Checkpoint(
+            name=row.name,
+            options=dict(row.options),
+            state=dict(row.state),
+            done=bool(row.done),
+            started_at=row.started_at,
+        )
+
+    def save_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Record a checkpoint on its own (a run starting, or finishing without a batch)."""
+        with self._write() as connection:
+            self._write_checkpoint(connection, checkpoint, _aware(self._clock(), "clock"))
+
+    def drop_checkpoint(self, name: str) -> None:
+        """Forget the checkpoint of `name` (`--restart`)."""
+        with self._write() as connection:
+            connection.execute(sa.delete(checkpoints).where(checkpoints.c.name == name))
+
+    def link_count(self) -> int:
+        """How many HubSpot contacts are linked to Salesforce."""
+        with self._read() as connection:
+            return int(connection.scalar(sa.select(sa.func.count()).select_from(links)) or 0)
+
+    def linked_ids(self, *, after: str | None = None, limit: int = 500) -> list[Link]:
+        """Links in HubSpot id order after `after` (keyset paging: a population read in
+        pieces, whatever its size)."""
+        query = sa.select(links).order_by(links.c.hubspot_id).limit(limit)
+        if after is not None:
+            query = query.where(links.c.hubspot_id > after)
+        with self._read() as connection:
+            return [
+                Link(
+                    hubspot_id=row.hubspot_id,
+                    object=cast(SalesforceObject, row.salesforce_object),
+                    salesforce_id=row.salesforce_id,
+                    lead_id=row.lead_id,
+                    contact_id=row.contact_id,
+                    account_id=row.account_id,
+                    opportunity_id=row.opportunity_id,
+                )
+                for row in connection.execute(query)
+            ]
+
     def next_turns(self, rule: str) -> dict[str, int]:
         """How many leads each member of the round-robin `rule` has had so far."""
         query = sa.select(round_robin.c.member, round_robin.c.turns).where(
@@ -477,6 +545,8 @@ class StateStore:
             if cursor is not None:
                 self._write_cursor(connection, commit.stream, cursor, now)
             self._write_audit(connection, commit.audit, run_id, now)
+            if commit.checkpoint is not None:
+                self._write_checkpoint(connection, commit.checkpoint, now)
         log.info(
             "state.recorded",
             run_id=run_id,
@@ -490,6 +560,33 @@ class StateStore:
             done=len(commit.done),
             confirmed=len(commit.confirmed),
             cursor=cursor.isoformat() if cursor else None,
+        )
+
+    def _write_checkpoint(
+        self, connection: sa.Connection, checkpoint: Checkpoint, now: datetime
+    ) -> None:
+        started = (
+            now
+            if checkpoint.started_at is None
+            else _aware(checkpoint.started_at, f"{checkpoint.name} started_at")
+        )
+        insert = self._insert(checkpoints)
+        connection.execute(
+            insert.on_conflict_do_update(
+                index_elements=[checkpoints.c.name],
+                set_={
+                    name: insert.excluded[name]
+                    for name in ("options", "state", "done", "started_at", "updated_at")
+                },
+            ),
+            {
+                "name": checkpoint.name,
+                "options": checkpoint.options,
+                "state": checkpoint.state,
+                "done": checkpoint.done,
+                "started_at": started,
+                "updated_at": now,
+            },
         )
 
     def _write_links(self, connection: sa.Connection, batch: list[Link], now: datetime) -> None:

@@ -7,6 +7,9 @@ The kinds:
   that our update then made ours; a contact whose Lead a person converted);
 - `pending`: a conversion sent to Salesforce whose answer is not recorded yet;
 - `retry`: a failed record a person put back (`leadbridge dlq retry`);
+- `resync`: a record whose Salesforce side drifted from what the mapping makes of it
+  (`leadbridge reconcile --repair`): written again whatever was written before, through the
+  same conflict rules;
 - `writeback`: properties owed to a HubSpot contact (Salesforce ids, the converted stage, routing
   facts), settled per property only when HubSpot confirmed the value owed; so a pass stopped
   anywhere between Salesforce's answer and HubSpot's leaves the debt in the store, and the next
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-Kind = Literal["recheck", "pending", "retry", "writeback"]
+Kind = Literal["recheck", "pending", "retry", "resync", "writeback"]
 
 #: The stream that pays write-backs owed to HubSpot contacts, and their kind.
 WRITEBACK_STREAM = "hubspot.writeback"
@@ -61,6 +64,11 @@ def pending(stream: str, record_id: str, reason: str, **payload: Any) -> Work:
 def retry(stream: str, record_id: str, reason: str) -> Work:
     """A person asked for another try of a failed record, whatever held it."""
     return Work(stream, record_id, "retry", reason)
+
+
+def resync(stream: str, record_id: str, reason: str) -> Work:
+    """Write `record_id` again whatever was written before (its other side drifted)."""
+    return Work(stream, record_id, "resync", reason)
 
 
 @dataclass(frozen=True)

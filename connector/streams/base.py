@@ -95,8 +95,10 @@ class Due:
         return {w.kind for w in self.work.get(record_id, ())}
 
     def forced(self) -> set[str]:
-        """Records a person put back: tried whatever held them."""
-        return {r for r, items in self.work.items() if any(w.kind == "retry" for w in items)}
+        """Records a person put back, or queued for a resync: tried whatever held them."""
+        return {
+            r for r, items in self.work.items() if any(w.kind in ("retry", "resync") for w in items)
+        }
 
     def held(self) -> dict[str, tuple[str | None, str]]:
         """The failures a record seen again unchanged waits behind: record id -> (code, hash

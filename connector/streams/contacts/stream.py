@@ -49,6 +49,15 @@ ROUTING_READS = 4
 DEFAULT_REASONS_SHOWN = 5
 
 
+class Upsert(Protocol):
+    """Lead upserts by external id, one result per upsert in order (the gateway's
+    `upsert_leads`, or another transport)."""
+
+    def __call__(
+        self, upserts: Sequence[LeadUpsert], *, auto_assign: bool = False
+    ) -> list[WriteResult]: ...
+
+
 class RouterSide(Protocol):
     def properties(self) -> list[str]: ...
     def route_contacts(self, contacts: Sequence[HubSpotContact]) -> dict[str, Any]: ...
@@ -130,6 +139,20 @@ class ContactsSummary(Summary):
         return lines
 
 
+@dataclass
+class PagePlan:
+    """One page decided, nothing written yet: each contact's decision (conflict rules
+    resolved), and what the page's commit and write-back hold so far (failures of the mapping,
+    reports of contacts no longer qualifying)."""
+
+    page: list[HubSpotContact]
+    decisions: list[Decision]
+    commit: Commit
+    writeback: dict[str, dict[str, str | None]]
+    current: dict[str, dict[str, Any]]  # the Leads' current protected fields (`_read_known`)
+    counts: Counter[str] = field(default_factory=Counter)  # decisions carried out, by action
+
+
 class ContactsStream(Stream[ContactsSummary]):
     """Moves qualified HubSpot contacts to Salesforce Leads. A failed contact waits for a
     change (or a person's retry) instead of being read again every pass."""
@@ -195,6 +218,13 @@ class ContactsStream(Stream[ContactsSummary]):
             }
         )
 
+    def search_groups(self) -> list[list[SearchFilter]]:
+        """The contacts this stream reads, as search filter groups: the qualified ones, and
+        those with a Lead, qualified or not (one that stops qualifying after the handoff is
+        reported, never silently dropped)."""
+        handed_off = [SearchFilter(self.plan.mapping.writeback.lead_id, "HAS_PROPERTY")]
+        return [*search_filters(self.plan.mapping.include), handed_off]
+
     def _prepare(self, summary: ContactsSummary, due: Due) -> None:
         """Per pass: a router (it caches what it reads), where sales feedback has read to
         (see `_recheck`), the properties to read, and which failures are held."""
@@ -216,6 +246,7 @@ class ContactsStream(Stream[ContactsSummary]):
         gone = sorted(set(due.work) & (set(ids) - self._seen))
         if gone:  # deleted or merged in HubSpot: nothing left to try
             self.store.record(Commit(stream=STREAM, done=gone), run_id=summary.run_id)
+        resync = {r for r in due.work if "resync" in due.kinds(r)}
         for part in self.until_stopped(pages(found, WORK_PAGE)):
             self._page(
                 part,
@@ -225,16 +256,14 @@ class ContactsStream(Stream[ContactsSummary]):
                 self._router,
                 moves_cursor=False,
                 work=set(due.work),
+                resync=resync,
             )
 
     def _changed(self, summary: ContactsSummary, due: Due) -> None:
         """The contacts changed since the cursor, and once more those whose change has settled
         since the last pass (`connector.streams.windows`: HubSpot's search shows changes late)."""
         cursor = self.store.cursor(STREAM)
-        # Contacts with a Lead come too, qualified or not: one that stops qualifying after the
-        # handoff is reported (after_handoff), never silently dropped.
-        handed_off = [SearchFilter(self.plan.mapping.writeback.lead_id, "HAS_PROPERTY")]
-        any_of = [*search_filters(self.plan.mapping.include), handed_off]
+        any_of = self.search_groups()
 
         # Changes after the pass starts (our own write-backs among them) are the next pass's.
         sweep = self.sweep(
@@ -270,12 +299,46 @@ class ContactsStream(Stream[ContactsSummary]):
         moves_cursor: bool = True,
         skip: set[str] | frozenset[str] = frozenset(),
         work: set[str] | frozenset[str] = frozenset(),
+        resync: set[str] | frozenset[str] = frozenset(),
     ) -> datetime | None:
         """Decide, push and record one page; the stream's cursor after it. Contacts in `skip`
         (read this pass already, as work) only move the cursor; the work of those in `work` is
-        done with this page."""
+        done with this page; those in `resync` are written whatever was written before."""
         newest = max(c.updated_at for c in page)
         page = [c for c in page if c.id not in skip]
+        plan = self.plan_page(page, summary, dead, work=work, resync=resync)
+        commit = self.carry_out(plan, summary, router)
+        if moves_cursor:
+            commit.cursor = max(cursor, newest) if cursor else newest
+        self.store.record(commit, run_id=summary.run_id)
+        log.info(
+            "sync.page",
+            stream=STREAM,
+            run_id=summary.run_id,
+            size=len(page),
+            **dict(plan.counts),
+        )
+        return commit.cursor if moves_cursor else cursor
+
+    def begin(self, summary: ContactsSummary) -> RouterSide | None:
+        """Make ready for pages outside a pass (a backfill): what a pass prepares first; the
+        router the pages route with."""
+        self._prepare(summary, self.due())
+        return self._router
+
+    def plan_page(
+        self,
+        page: list[HubSpotContact],
+        summary: ContactsSummary,
+        dead: dict[str, tuple[str | None, str]] | None = None,
+        *,
+        work: set[str] | frozenset[str] = frozenset(),
+        resync: set[str] | frozenset[str] = frozenset(),
+    ) -> PagePlan:
+        """Read what the store and Salesforce know of a page's contacts and decide each, with
+        their conflict rules resolved: nothing is written (a dry run stops here). `dead`: the
+        failures a contact seen again unchanged waits behind (the pass's, by default)."""
+        dead = self._dead if dead is None else dead
         summary.pulled += len(page)
         ids = [c.id for c in page]
         links = self.store.links(ids)
@@ -301,13 +364,14 @@ class ContactsStream(Stream[ContactsSummary]):
                 qualified = self._after_handoff(
                     contact, link, qualified, commit, writeback, summary
                 )
+            forced = contact.id in resync
             try:
                 fields = self.plan.map(contact.properties) if qualified else {}
             except MappingFailure as failure:
                 # A value the mapping cannot handle: this contact fails alone, nothing is sent;
                 # the same value seen again waits in the dead-letter store (held).
                 refused = {"field": failure.field, "value": failure.value}
-                if dead.get(contact.id) == ("MAPPING_FAILED", values_hash(refused)):
+                if not forced and dead.get(contact.id) == ("MAPPING_FAILED", values_hash(refused)):
                     summary.held += 1
                     continue
                 reason = f"MAPPING_FAILED: {failure}"
@@ -328,38 +392,70 @@ class ContactsStream(Stream[ContactsSummary]):
                     fields=fields,
                     values_hash=values_hash(fields),
                     link=links.get(contact.id),
-                    last_hash=hashes.get(contact_key(contact.id)),
+                    # A resync writes the values whatever we wrote before (drift repaired).
+                    last_hash=None if forced else hashes.get(contact_key(contact.id)),
                     matches=matches.get((contact.email or "").lower(), []),
-                    failed=dead.get(contact.id),
+                    failed=None if forced else dead.get(contact.id),
                 )
             )
         current = self._read_known(decisions)
         decisions = self._guard(decisions, hashes, dict(current))
-        # New Leads are routed before they are written, so the owner lands in the same upsert.
+        return PagePlan(page, decisions, commit, writeback, current)
+
+    def carry_out(
+        self,
+        plan: PagePlan,
+        summary: ContactsSummary,
+        router: RouterSide | None,
+        *,
+        upsert: Upsert | None = None,
+    ) -> Commit:
+        """Route a planned page's new Leads, push its writes and the Salesforce ids back to
+        HubSpot; the commit that records it all (not recorded yet: the caller adds its cursor
+        or checkpoint to the same transaction). `upsert`: the Lead upserts' transport, when
+        not the gateway's sObject Collections (one result per upsert, in order)."""
+        routes = self.route_page(plan, router)
+        return self.push_page(plan, summary, router, routes, upsert=upsert)
+
+    def route_page(self, plan: PagePlan, router: RouterSide | None) -> dict[str, Any]:
+        """The page's new Leads routed (before they are written, so the owner lands in the
+        same upsert), once the budget has room for the page."""
+        decisions = plan.decisions
         new = [d.contact for d in decisions if d.action == "upsert" and not d.known]
         self._ensure_budget(decisions, routing=router is not None and bool(new))
-        routes = router.route_contacts(new) if router and new else {}
-        results = self._push(decisions, routes, routed=router is not None)
-        self._recheck(decisions, results, current, commit)
-        counts: Counter[str] = Counter()
+        return router.route_contacts(new) if router and new else {}
+
+    def upserts(self, plan: PagePlan, routes: dict[str, Any]) -> list[LeadUpsert]:
+        """The Lead upserts a routed page sends (new Leads with their owner, known ones)."""
+        return [
+            LeadUpsert(d.contact.id, {**d.outgoing, **_route_fields(routes, d.contact.id)})
+            if not d.known
+            else LeadUpsert(d.contact.id, d.outgoing)
+            for d in plan.decisions
+            if d.action == "upsert"
+        ]
+
+    def push_page(
+        self,
+        plan: PagePlan,
+        summary: ContactsSummary,
+        router: RouterSide | None,
+        routes: dict[str, Any],
+        *,
+        upsert: Upsert | None = None,
+    ) -> Commit:
+        """Push a routed page's writes, settle each decision, write the ids back."""
+        decisions, commit, writeback = plan.decisions, plan.commit, plan.writeback
+        results = self._push(decisions, routes, routed=router is not None, upsert=upsert)
+        self._recheck(decisions, results, plan.current, commit)
         for decision in decisions:
             self._settle(
-                decision, results.get(decision.contact.id), commit, writeback, counts, summary
+                decision, results.get(decision.contact.id), commit, writeback, plan.counts, summary
             )
         if router is not None:
             self._record_routes(routes, results, router, commit, writeback, summary)
         summary.written_back += self._write_back(writeback, commit, summary)
-        if moves_cursor:
-            commit.cursor = max(cursor, newest) if cursor else newest
-        self.store.record(commit, run_id=summary.run_id)
-        log.info(
-            "sync.page",
-            stream=STREAM,
-            run_id=summary.run_id,
-            size=len(page),
-            **dict(counts),
-        )
-        return commit.cursor if moves_cursor else cursor
+        return commit
 
     def _after_handoff(
         self,
@@ -519,9 +615,15 @@ class ContactsStream(Stream[ContactsSummary]):
         )
 
     def _push(
-        self, decisions: list[Decision], routes: dict[str, Any], *, routed: bool
+        self,
+        decisions: list[Decision],
+        routes: dict[str, Any],
+        *,
+        routed: bool,
+        upsert: Upsert | None = None,
     ) -> dict[str, WriteResult]:
-        """Upserts and links. New Leads carry their routed owner (and Salesforce's assignment
+        """Upserts (through `upsert` when given: another transport, such as a backfill's Bulk
+        API 2.0 job) and links. New Leads carry their routed owner (and Salesforce's assignment
         rules are told to keep out); without routing they are left to those rules. Known Leads
         keep their owner."""
         ext = self.external_id_field
@@ -558,9 +660,9 @@ class ContactsStream(Stream[ContactsSummary]):
         if any(u.fields for u in converted):
             results += self.salesforce.update_records("Contact", [u for u in converted if u.fields])
         if new:
-            results += self.salesforce.upsert_leads(new, auto_assign=not routed)
+            results += (upsert or self.salesforce.upsert_leads)(new, auto_assign=not routed)
         if known:
-            results += self.salesforce.upsert_leads(known, auto_assign=False)
+            results += (upsert or self.salesforce.upsert_leads)(known, auto_assign=False)
         if links:
             results += self.salesforce.update_leads(links)
         return {r.hubspot_id: r for r in results}
