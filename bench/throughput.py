@@ -8,8 +8,9 @@ is a run of its own: a fresh sandbox seeded with contacts whose Leads are linked
 a fresh schema in the PostgreSQL at `--database-url` (default: LEADBRIDGE_TEST_DATABASE_URL),
 `--workers` `leadbridge run` processes on it (the sandbox's webhooks go to the first: any
 worker takes webhooks, the job runs on whichever is free), then `--seconds` of changes at the
-rate. Rates rise until the system falls behind: a change missing at the end, or changes synced
-per second under 85 % of the rate offered.
+rate. Rates rise until the system falls behind (a change missing at the end, or changes synced
+per second under 85 % of the rate offered) or the bench cannot offer the rate (marketing's
+threads share the bench's process with the sandbox).
 
 Prints per worker count and rate: the rate offered (marketing's achieved rate), changes synced
 per second (from the first change seen in Salesforce to the last), p95 latency, changes
@@ -20,7 +21,8 @@ spent over the run, in share of what it can give:
   at a time) per wall second; `svc`: the journal's duration_ms of the service's own requests
   per wall second (waits for the lock included);
 - `bench`: CPU of the bench's process (the sandbox, marketing, the reader: one GIL, one core);
-- `pg`: CPU of the postgres processes, in cores, and `pgq` the time sessions on the store's
+- `pg`: CPU of the postgres processes, in cores (a backend that exits during the run is not
+  counted), and `pgq` the time sessions on the store's
   database spent in queries (pg_stat_database.active_time) per wall second;
 - `wrk`: CPU of the busiest worker (one GIL: one core at most) and of all workers, in cores;
 - `lock`: the share of the run the contacts stream's job lock was held (a pass or a webhook
@@ -132,9 +134,9 @@ def cpu_ticks(pid: int | str) -> int:
     return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
 
 
-def postgres_ticks() -> int:
-    """CPU of every postgres process on the machine so far, in clock ticks."""
-    total = 0
+def postgres_ticks() -> dict[str, int]:
+    """CPU of every postgres process on the machine so far, in clock ticks, per process id."""
+    ticks: dict[str, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
@@ -142,8 +144,8 @@ def postgres_ticks() -> int:
             except OSError:
                 continue
             if comm.startswith("postgres"):
-                total += cpu_ticks(entry.name)
-    return total
+                ticks[entry.name] = cpu_ticks(entry.name)
+    return ticks
 
 
 def machine_ticks() -> tuple[int, int]:
@@ -161,7 +163,7 @@ class Usage:
     at: float
     wall: float
     workers: list[int]
-    postgres: int
+    postgres: dict[str, int]
     bench: int
     machine: tuple[int, int]
     pg_active_ms: float
@@ -199,6 +201,11 @@ class Step:
     @property
     def behind(self) -> bool:
         return bool(self.missing) or not self.synced >= KEEPING_UP * self.offered
+
+    @property
+    def short(self) -> bool:
+        """Marketing could not make the changes at the rate asked (the bench's own limit)."""
+        return not self.offered >= KEEPING_UP * self.rate
 
     def per_thousand(self) -> float:
         return self.calls * 1000 / max(1, len(self.changes))
@@ -294,7 +301,9 @@ def spent(before: Usage, after: Usage) -> dict[str, float]:
     return {
         "sbx": (after.sandbox_held_s - before.sandbox_held_s) / wall,
         "bench": (after.bench - before.bench) / ticks,
-        "pg": (after.postgres - before.postgres) / ticks,
+        # a backend started since counts whole; one gone since is lost (an undercount)
+        "pg": sum(max(0, t - before.postgres.get(pid, 0)) for pid, t in after.postgres.items())
+        / ticks,
         "pgq": (after.pg_active_ms - before.pg_active_ms) / 1000 / wall,
         "wrk": max(workers) / ticks,
         "wrk_all": sum(workers) / ticks,
@@ -415,7 +424,8 @@ def report(steps: list[Step]) -> None:
     print(f"several workers on one PostgreSQL, webhooks on ({CORES} cores on this machine)")
     print(HEADER)
     for step in steps:
-        print(row(step) + ("  (behind)" if step.behind else ""))
+        notes = [n for n, on in (("behind", step.behind), ("rate not offered", step.short)) if on]
+        print(row(step) + (f"  ({', '.join(notes)})" if notes else ""))
         if step.problem:
             print(f"    problem: {step.problem}")
     print("best rate kept up with, per worker count (changes synced per second):")
@@ -478,8 +488,8 @@ def main() -> int:
                     f"saturated: {step.saturated()}",
                     flush=True,
                 )
-                if step.behind:
-                    break  # rising further only piles up a backlog
+                if step.behind or step.short:
+                    break  # rising further piles up a backlog, or offers no more
     report(steps)
     print(f"{time.monotonic() - started:.0f} s in all")
     return 0
