@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/lifecycle_scenario.py
 	$(BIN)/python bench/crash_restart.py
 	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/throughput.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -277,13 +277,21 @@ def subscribe(server: SandboxServer, service: Service) -> None:
 
 class Reader(threading.Thread):
     """Reads the Leads of the changes not yet seen, every `interval` seconds, and notes when
-    each change first shows in Salesforce."""
+    each change first shows in Salesforce. With `oldest`, a sweep reads only the oldest that
+    many changes still waiting (a long backlog read whole would load the sandbox it measures)."""
 
-    def __init__(self, client: Salesforce, changes: list[Change], interval: float) -> None:
+    def __init__(
+        self,
+        client: Salesforce,
+        changes: list[Change],
+        interval: float,
+        oldest: int | None = None,
+    ) -> None:
         super().__init__(name="bench-reader", daemon=True)
         self.client = client
         self.changes = changes  # appended to by marketing; read here
         self.interval = interval
+        self.oldest = oldest
         self.done = threading.Event()
         self.error: str | None = None
         self._next = 0  # changes before this index are all seen
@@ -302,7 +310,7 @@ class Reader(threading.Thread):
         while self._next < known and self.changes[self._next].seen is not None:
             self._next += 1
         waiting = {c.contact: c for c in self.changes[self._next : known] if c.seen is None}
-        ids = list(waiting)
+        ids = list(waiting)[: self.oldest]
         for start in range(0, len(ids), READ_CHUNK):
             chunk = ids[start : start + READ_CHUNK]
             query = format_soql(
