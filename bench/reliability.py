@@ -52,7 +52,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -68,7 +68,7 @@ from connector.sandbox.server import SandboxServer
 from connector.state.store import StateStore
 
 sys.path.insert(0, str(Path(__file__).parent))
-from crash_restart import check  # noqa: E402 - the bench next to this one
+from crash_restart import check
 
 MAPPINGS = Path(__file__).parents[1] / "mappings"
 LEADBRIDGE = Path(sys.executable).parent / "leadbridge"
@@ -218,6 +218,8 @@ class Actors:
 @dataclass
 class Write:
     started: float
+    digest: str = ""
+    noop: bool = False
     confirmed: bool = True
 
 
@@ -233,6 +235,7 @@ class Writes:
     replays: int = 0
     echoes: list[str] = field(default_factory=list)
     last: dict[tuple[str, str, str], Write] = field(default_factory=dict)
+    history: dict[tuple[str, str], list[Write]] = field(default_factory=dict)
     kills: list[float] = field(default_factory=list)
 
 
@@ -329,7 +332,9 @@ class Observer:
             return [("hubspot", match.group(1), dict(body["properties"]))]
         return []
 
-    def _current(self, side: str, key: str) -> dict[str, Any] | None:
+    def _current(
+        self, side: str, key: str, index: dict[tuple[str, str], dict[str, Any]]
+    ) -> dict[str, Any] | None:
         if side == "hubspot":
             record = self.sandbox.portal.stores["contacts"].get(key)
             return None if record is None else dict(record.props)
@@ -339,12 +344,16 @@ class Observer:
         if by == "Id":
             row = table.get(value)
             return None if row is None else dict(row)
-        return next((dict(r) for r in table.values() if str(r.get(by)) == value), None)
+        if (sobject, by) not in index:
+            index[(sobject, by)] = {str(r.get(by)): r for r in table.values() if r.get(by)}
+        row = index[(sobject, by)].get(value)
+        return None if row is None else dict(row)
 
     def _compare(self, records: list[tuple[str, str, dict]], started: float) -> list[Any]:
         pending = []
         with self.sandbox.lock:
-            current = [self._current(side, key) for side, key, _ in records]
+            index: dict[tuple[str, str], Any] = {}
+            current = [self._current(side, key, index) for side, key, _ in records]
         with self.lock:
             for (side, key, fields), now in zip(records, current, strict=True):
                 self.writes.records += 1
@@ -352,8 +361,10 @@ class Observer:
                     json.dumps(fields, sort_keys=True, default=str).encode(), usedforsecurity=False
                 ).hexdigest()
                 ident = (side, key, digest)
+                noop = False
                 if now is not None and all(_same(now.get(k), v) for k, v in fields.items()):
                     self.writes.noop += 1
+                    noop = True
                     earlier = self.writes.last.get(ident)
                     if earlier is not None and (
                         not earlier.confirmed
@@ -362,8 +373,9 @@ class Observer:
                         self.writes.replays += 1
                     else:
                         self.writes.echoes.append(f"{side} {key} {sorted(fields)}")
-                write = Write(started)
+                write = Write(started, digest[:6], noop)
                 self.writes.last[ident] = write
+                self.writes.history.setdefault((side, key), []).append(write)
                 pending.append(write)
         return pending
 
@@ -558,6 +570,7 @@ def scenario_figures(people: list[Contact], actors: Actors) -> dict[str, Any]:
     leads, contacts = actors.leads(), actors.contacts()
     feedback_expected = feedback_present = stale = 0
     stale_examples: list[str] = []
+    unwritten: list[str] = []
     for p in people:
         lead, shown = leads.get(p.cid), contacts[p.cid]
         if lead is None:
@@ -575,6 +588,17 @@ def scenario_figures(people: list[Contact], actors: Actors) -> dict[str, Any]:
                     and shown.get("lifecyclestage") == "lead"
                 )
             feedback_present += ok
+        if lead.get("IsConverted") and (
+            shown.get("salesforceopportunityid") != lead.get("ConvertedOpportunityId")
+            or shown.get("lifecyclestage") != "opportunity"
+        ):
+            unwritten.append(
+                f"{p.cid} ({p.fate}, sql {p.sql}): stage {shown.get('lifecyclestage')}, "
+                f"opportunity {shown.get('salesforceopportunityid')} vs "
+                f"{lead.get('ConvertedOpportunityId')}, lead status {shown.get('hs_lead_status')}"
+            )
+        elif shown.get("salesforceleadid") != lead["Id"]:
+            unwritten.append(f"{p.cid} ({p.fate}): lead id {shown.get('salesforceleadid')}")
         if not lead.get("IsConverted"):
             wrong = []
             if lead.get("FirstName") != p.firstname:
@@ -589,6 +613,7 @@ def scenario_figures(people: list[Contact], actors: Actors) -> dict[str, Any]:
         "feedback present": feedback_present,
         "stale": stale,
         "stale examples": stale_examples[:5],
+        "unwritten examples": unwritten[:5],
     }
 
 
@@ -611,6 +636,9 @@ def main() -> int:
     parser.add_argument("--database-url", default=os.environ.get("LEADBRIDGE_TEST_DATABASE_URL"))
     parser.add_argument("--timeout", type=float, default=3600, help="seconds for the scenario")
     parser.add_argument("--settle", type=float, default=600, help="seconds to settle, at most")
+    parser.add_argument(
+        "--quiet", type=float, default=60, help="settling ends after this long without a change"
+    )
     args = parser.parse_args()
     if not args.database_url:
         parser.error("PostgreSQL needed: --database-url or LEADBRIDGE_TEST_DATABASE_URL")
@@ -665,7 +693,7 @@ def main() -> int:
 
             report = server.sandbox.fault_report()
             server.sandbox.set_fault_profile(None)
-            settled = settle(people, actors, args.settle)
+            settled = settle(people, actors, args.settle, args.quiet)
             codes = workers.stop()
             ids = [p.cid for p in people if p.mql]
             figures, converted, sql = check(server, database_url, ids)
@@ -694,8 +722,8 @@ def main() -> int:
     )
 
 
-def settle(people: list[Contact], actors: Actors, most: float) -> float:
-    """Wait until every expectation is met (or nothing moved for two minutes, or `most`)."""
+def settle(people: list[Contact], actors: Actors, most: float, quiet: float) -> float:
+    """Wait until every expectation is met (or nothing moved for `quiet` seconds, or `most`)."""
     began = time.monotonic()
     last, last_change = None, began
     while time.monotonic() - began < most:
@@ -717,7 +745,7 @@ def settle(people: list[Contact], actors: Actors, most: float) -> float:
             and time.monotonic() - last_change > 10
         ):
             break
-        if time.monotonic() - last_change > 120:
+        if time.monotonic() - last_change > quiet:
             break
     return time.monotonic() - began
 
@@ -830,6 +858,14 @@ def print_table(
         print(f"  {name:<{width}}{value:<{value_width}}{target}")
     for echo in writes.echoes[:5]:
         print(f"  echo: {echo}")
+        if os.environ.get("RELIABILITY_DEBUG"):
+            side, key = echo.split(" ")[:2]
+            for w in writes.history.get((side, key), []):
+                print(f"    {w.started:.2f} {w.digest} noop={w.noop} confirmed={w.confirmed}")
+    if os.environ.get("RELIABILITY_DEBUG"):
+        print(f"  kills at {[round(k, 2) for k in writes.kills]}")
+    for example in mine["unwritten examples"]:
+        print(f"  write-back missing: {example}")
     for example in mine["stale examples"]:
         print(f"  stale: {example}")
     if any(code not in (0, None) for code in codes):
