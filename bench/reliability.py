@@ -372,12 +372,26 @@ class Observer:
                     ):
                         self.writes.replays += 1
                     else:
-                        self.writes.echoes.append(f"{side} {key} {sorted(fields)}")
+                        self.writes.echoes.append(
+                            f"{side} {key} {sorted(fields)}{self._context(side, key, now)}"
+                        )
                 write = Write(started, digest[:6], noop)
                 self.writes.last[ident] = write
                 self.writes.history.setdefault((side, key), []).append(write)
                 pending.append(write)
         return pending
+
+    def _context(self, side: str, key: str, now: dict[str, Any]) -> str:
+        """For an echo: what the two sides showed when it was written."""
+        if side == "hubspot":
+            return f" (contact: stage {now.get('lifecyclestage')}, {now.get('hs_lead_status')})"
+        contact = self.sandbox.portal.stores["contacts"].get(key.rpartition("=")[2])
+        props = contact.props if contact is not None else {}
+        return (
+            f" (Lead: {now.get('Status')}, phone {now.get('Phone')}; contact: stage "
+            f"{props.get('lifecyclestage')}, {props.get('hs_lead_status')}, phone "
+            f"{props.get('phone')})"
+        )
 
     def _settle(self, pending: list[Write], *, confirmed: bool) -> None:
         with self.lock:

@@ -51,7 +51,7 @@ def test_kills_and_faults_lose_nothing_and_duplicate_nothing(table: str) -> None
     contact has exactly one Lead, every SQL contact is converted once with one opportunity,
     every sales decision reaches HubSpot, nothing is lost or dead-lettered unaccounted."""
     assert _measured(table, "workers / kills (SIGKILL, each restarted)") == "2 / 10", table
-    assert int(_measured(table, "faults in all / requests drawn").split(" / ")[0]) > 50, table
+    assert int(_measured(table, "  faults in all / requests drawn").split(" / ")[0]) > 50, table
     for row in ("Leads", "conversions", "feedback"):
         expected, present = _measured(table, f"{row} expected / present").split(" / ")
         assert expected == present and int(expected) > 0, table
@@ -60,7 +60,6 @@ def test_kills_and_faults_lose_nothing_and_duplicate_nothing(table: str) -> None
         "lost",
         "double conversions",
         "stray opportunities",
-        "contacts missing a write-back",
         "write-backs still owed",
     ):
         assert _measured(table, row) == "0", (row, table)
@@ -71,13 +70,17 @@ def test_kills_and_faults_lose_nothing_and_duplicate_nothing(table: str) -> None
 
 @pytest.mark.xfail(
     strict=True,
-    reason="leadbridge issue 15's proof: with a two-way field (Phone, newest_wins) a rep's "
-    "edit can be overwritten by the HubSpot value (stale edits), and a contact changed by "
-    "leadbridge's own write-back is upserted again unchanged (echo writes); see the proof's "
-    "note",
+    reason="found by the proof, not fixed yet: (1) a worker killed between a Lead's upsert and "
+    "its Lead id write-back, the Lead rejected by sales before the contact is read again: the "
+    "contact, given back to marketing, is skipped and never gets its Lead id (nothing owed, no "
+    "dead letter); (2) with Phone two-way a rep's edit or a rename can end stale on a side "
+    "under kills and faults; (3) Lead upserts that change nothing, with no fault or kill "
+    "explaining them (echo writes)",
 )
-def test_no_echo_writes_and_no_stale_edits(table: str) -> None:
-    """Leadbridge never writes back its own change (a write that changes nothing and no fault
-    or kill explains), and each side's last edit is what both sides show."""
-    assert _measured(table, "  that changed nothing: echo writes") == "0", table
+def test_no_missing_write_back_no_echo_writes_and_no_stale_edits(table: str) -> None:
+    """Every contact shows its Lead's id (and what a conversion made), each side's last edit
+    is what both sides show, and leadbridge never writes back its own change (a write that
+    changes nothing that no fault or kill explains)."""
+    assert _measured(table, "contacts missing a write-back") == "0", table
     assert _measured(table, "stale edits (name, phone)") == "0", table
+    assert _measured(table, "  that changed nothing: echo writes") == "0", table
