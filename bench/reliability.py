@@ -221,14 +221,15 @@ class Write:
     digest: str = ""
     noop: bool = False
     confirmed: bool = True
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class Writes:
     """What leadbridge wrote, record by record: writes that changed nothing, split into
-    replays (an identical earlier write whose outcome its sender may not have learnt: it met
-    a fault, outlived the client's timeout, or a worker was killed after it was sent) and
-    echoes (everything else)."""
+    replays (an earlier write to the record sent every one of its values, and its sender may
+    not have learnt the outcome: it met a fault, outlived the client's timeout, or a worker was
+    killed after it was sent) and echoes (everything else)."""
 
     records: int = 0
     noop: int = 0
@@ -368,17 +369,19 @@ class Observer:
                 if now is not None and all(_same(now.get(k), v) for k, v in fields.items()):
                     self.writes.noop += 1
                     noop = True
-                    earlier = self.writes.last.get(ident)
-                    if earlier is not None and (
-                        not earlier.confirmed
-                        or any(k >= earlier.started for k in self.writes.kills)
+                    kills = self.writes.kills
+                    earlier = self.writes.history.get((side, key), [])
+                    if any(
+                        (not e.confirmed or any(k >= e.started for k in kills))
+                        and all(k in e.fields and _same(e.fields[k], v) for k, v in fields.items())
+                        for e in earlier
                     ):
                         self.writes.replays += 1
                     else:
                         self.writes.echoes.append(
                             f"{side} {key} {sorted(fields)}{self._context(side, key, now)}"
                         )
-                write = Write(started, digest[:6], noop)
+                write = Write(started, digest[:6], noop, fields=fields)
                 self.writes.last[ident] = write
                 self.writes.history.setdefault((side, key), []).append(write)
                 pending.append(write)
