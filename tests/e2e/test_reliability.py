@@ -70,7 +70,8 @@ def test_kills_and_faults_lose_nothing_and_duplicate_nothing(table: str) -> None
 
 
 @pytest.mark.xfail(
-    strict=True,
+    # Not strict: whether a kill lands in the windows these need depends on timing.
+    strict=False,
     reason="found by the proof, not fixed yet: (1) a worker killed between a Lead's upsert and "
     "its Lead id write-back, the Lead rejected by sales before the contact is read again: the "
     "contact, given back to marketing, is skipped and never gets its Lead id (nothing owed, no "
