@@ -43,6 +43,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/crash_restart.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/throughput.py
+	@if [ -n "$$LEADBRIDGE_TEST_DATABASE_URL" ]; then $(BIN)/python bench/reliability.py; \
+	else echo "bench/reliability.py skipped: LEADBRIDGE_TEST_DATABASE_URL not set (it needs PostgreSQL)"; fi
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache
