@@ -56,6 +56,8 @@ SEED_SOURCE = Source("IMPORT")
 #: Values HubSpot computes itself (a score rule, through `/_sandbox/.../calculated`).
 CALCULATED_SOURCE = Source("CALCULATED")
 _SEED_KEYS = ("contacts", "companies", "owners", "properties", "lists")
+#: The contact property listing the ids merged into a contact (read-only, `;`-separated).
+MERGED_IDS = "hs_merged_object_ids"
 
 
 @dataclass
@@ -135,6 +137,7 @@ class Record:
         "created_ms",
         "history",
         "id",
+        "merged_into",
         "origin",
         "origin_ms",
         "props",
@@ -155,6 +158,8 @@ class Record:
         self.updated_ms = updated_ms
         self.archived = False
         self.archived_ms = 0
+        #: Set once the record was merged into another (the survivor's id); it is archived.
+        self.merged_into: str | None = None
         self._typed: dict[str, Any] = {}
         self.history: dict[str, list[tuple[str, int, Source]]] = {}
         self.origin = origin
@@ -240,18 +245,43 @@ class Conflict(Exception):
         self.existing_id = existing_id
 
 
+class Blocked(Conflict):
+    """A create or update would give a contact an email a GDPR delete blocked.
+
+    HubSpot documents the block ("once a contact is GDPR-deleted, you will not be able to add
+    them back into your account. You will be notified in-app": knowledge base, "Perform a
+    GDPR-compliant delete in HubSpot"; the API reference: the email is added "to a blocklist and
+    prevent it from being used in the future") but not what the API answers to such a write.
+    The sandbox refuses it with a 400 VALIDATION_ERROR naming the block; a client must treat
+    the refusal as final for that record, which is what the block means whatever the answer.
+    """
+
+    def __init__(self, email: str) -> None:
+        Exception.__init__(
+            self,
+            f"{email} was permanently deleted from this portal (GDPR delete) and is blocked: "
+            "it cannot be added again",
+        )
+        self.existing_id = ""
+        self.email = email
+
+
 @dataclass(frozen=True)
 class Change:
     """One write to a record, as HubSpot's webhooks report it: `creation` (with the values the
-    record was created with), `propertyChange` (the values that changed; "" is a cleared one)
-    or `deletion`. Seeding a portal reports nothing."""
+    record was created with), `propertyChange` (the values that changed; "" is a cleared one),
+    `deletion`, `merge` (`record_id` the survivor; `merge` holds the merge event's own fields)
+    or `privacyDeletion` (a GDPR delete, which also reports a `deletion`). Seeding a portal
+    reports nothing."""
 
     object_type: str  # "contacts" or "companies"
-    kind: str  # "creation", "propertyChange" or "deletion"
+    kind: str  # "creation", "propertyChange", "deletion", "merge" or "privacyDeletion"
     record_id: str
     at_ms: int
     source: Source
     values: dict[str, str] = field(default_factory=dict)
+    #: For a merge: primaryObjectId, mergedObjectIds, newObjectId, numberOfPropertiesMoved.
+    merge: dict[str, Any] = field(default_factory=dict)
 
 
 class Portal:
@@ -272,6 +302,8 @@ class Portal:
         #: Told of every write after it is made (the webhook sender listens); called inside the
         #: sandbox's lock, so it must only take note, never send.
         self.on_change: Callable[[Change], None] | None = None
+        #: Emails a GDPR delete blocked, lowercased: no contact may take one again.
+        self.blocked_emails: set[str] = set()
 
     # -- seed -----------------------------------------------------------------------------
     @classmethod
@@ -486,11 +518,20 @@ class Portal:
         return body
 
     def find(
-        self, otype: ObjectType, key: str, id_property: str | None, *, archived: bool = False
+        self,
+        otype: ObjectType,
+        key: str,
+        id_property: str | None,
+        *,
+        archived: bool = False,
+        follow_merges: bool = False,
     ) -> Record | None:
         """A live (or, with `archived`, an archived) record by id, or by a unique property's
-        value when `id_property` names one."""
+        value when `id_property` names one. With `follow_merges`, the id of a record merged
+        away finds the record it was merged into (`merged_survivor`)."""
         store = self.stores[otype.name]
+        if follow_merges and not archived and not (id_property and id_property != "id"):
+            return store.get(key) or self.merged_survivor(otype, key)
         if id_property and id_property not in ("hs_object_id", "id"):
             if id_property not in otype.unique:
                 return None
@@ -506,6 +547,21 @@ class Portal:
                 None,
             )
         return store.get(key, archived=archived)
+
+    def merged_survivor(self, otype: ObjectType, record_id: str) -> Record | None:
+        """The live record a merged-away id now answers as, following merges of merges.
+
+        HubSpot documents this for merged deals ("If you make a GET request for Deal A, the
+        dealId in the response will be Deal C's dealId": changelog, "Deals now support
+        merging") and its contacts API has long resolved a merged-away contact id to the
+        surviving contact; the sandbox does the same for contacts and companies."""
+        store = self.stores[otype.name]
+        record = store.records.get(record_id)
+        seen: set[str] = set()
+        while record is not None and record.merged_into and record.id not in seen:
+            seen.add(record.id)
+            record = store.records.get(record.merged_into)
+        return record if record is not None and not record.archived else None
 
     # -- writes ---------------------------------------------------------------------------
     def prepare(
@@ -548,6 +604,8 @@ class Portal:
         store = self.stores[otype.name]
         for name in otype.unique:
             value = changes.get(name)
+            if value and name == "email" and value.strip().lower() in self.blocked_emails:
+                raise Blocked(value)
             if value:
                 other = store.by(name, value)
                 if other is not None and other.id != exclude:
@@ -642,6 +700,89 @@ class Portal:
         record.archived_ms = self.now_ms()
         store.reindex(record, before)
         self._tell(Change(otype.name, "deletion", record.id, record.archived_ms, API_SOURCE))
+
+    def merge(self, otype: ObjectType, primary: Record, other: Record) -> int:
+        """Merge `other` into `primary` (`POST /crm/v3/objects/{type}/merge`): `primary` keeps
+        its id and values, takes `other`'s values for the properties it has none for, and
+        lists `other` (and what had been merged into it) in `hs_merged_object_ids`; `other`'s
+        associations move to `primary`; `other` is archived, merged into `primary`, and its id
+        answers as `primary` from then on. Webhooks hear a `merge` (and the survivor's
+        `propertyChange`s). Returns how many property values moved.
+
+        Which values win is HubSpot's "the merge will generally set [the primary's] as the
+        current value" (API reference, Merge two contacts), simplified: the primary's always,
+        the other's where the primary has none."""
+        store = self.stores[otype.name]
+        now = self.now_ms()
+        keep = {"createdate", "hs_object_id", otype.modified, *otype.unique, MERGED_IDS}
+        moved = {
+            name: value
+            for name, value in other.props.items()
+            if name not in keep and name in otype.properties and not primary.props.get(name)
+        }
+        earlier = [i for i in (primary.props.get(MERGED_IDS) or "").split(";") if i]
+        theirs = [i for i in (other.props.get(MERGED_IDS) or "").split(";") if i]
+        merged_ids = list(dict.fromkeys([*earlier, other.id, *theirs]))
+        before = dict(other.props)
+        other.archived = True
+        other.archived_ms = now
+        other.merged_into = primary.id
+        store.reindex(other, before)
+        if otype.name == "contacts":
+            self.associate(primary.id, self.contact_companies.get(other.id, []))
+        else:
+            for contact_id in list(self.company_contacts.get(other.id, [])):
+                self.associate(contact_id, [primary.id])
+        changes = dict(moved)
+        if MERGED_IDS in otype.properties:
+            changes[MERGED_IDS] = ";".join(merged_ids)
+        self.update(otype, primary, changes)
+        self._tell(
+            Change(
+                otype.name,
+                "merge",
+                primary.id,
+                now,
+                API_SOURCE,
+                merge={
+                    "primaryObjectId": int(primary.id),
+                    "mergedObjectIds": [int(other.id)],
+                    "newObjectId": int(primary.id),
+                    "numberOfPropertiesMoved": len(moved),
+                },
+            )
+        )
+        return len(moved)
+
+    def purge(self, otype: ObjectType, record: Record) -> None:
+        """Delete `record` for good (`POST /crm/v3/objects/contacts/gdpr-delete`): no read
+        finds it again, `archived=true` included; its associations and list memberships go;
+        its email is blocked from coming back (`Blocked`). Webhooks hear a `privacyDeletion`
+        and a plain `deletion`: HubSpot's webhooks guide lists `contact.privacyDeletion` for
+        "a contact is deleted for privacy compliance reasons", and a GDPR delete also deletes
+        the contact, which `contact.deletion` reports."""
+        store = self.stores[otype.name]
+        now = self.now_ms()
+        email = record.props.get("email")
+        if email:
+            self.blocked_emails.add(email.strip().lower())
+        before = dict(record.props)
+        record.archived = True
+        store.reindex(record, before)
+        del store.records[record.id]
+        for company_id in self.contact_companies.pop(record.id, []):
+            members = self.company_contacts.get(company_id, [])
+            if record.id in members:
+                members.remove(record.id)
+        for hs_list in self.lists.values():
+            if hs_list.object_type_id == otype.type_id:
+                hs_list.members.pop(record.id, None)
+        self._tell(Change(otype.name, "deletion", record.id, now, API_SOURCE))
+        self._tell(Change(otype.name, "privacyDeletion", record.id, now, API_SOURCE))
+
+    def block(self, email: str) -> None:
+        """Block an email no contact has (a GDPR delete by an unknown email)."""
+        self.blocked_emails.add(email.strip().lower())
 
     def _tell(self, change: Change) -> None:
         if self.on_change is not None:
