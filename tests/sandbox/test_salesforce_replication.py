@@ -21,9 +21,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "salesforce"
 V = "/services/data/v59.0"
 SEED: dict[str, Any] = {
     "salesforce": {
-        "Lead": [
-            {"LastName": name, "Company": "Acme"} for name in ("Kept", "Gone", "Also gone")
-        ],
+        "Lead": [{"LastName": name, "Company": "Acme"} for name in ("Kept", "Gone", "Also gone")],
         "Contact": [{"LastName": "Person"}],
     }
 }

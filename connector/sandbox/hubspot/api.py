@@ -456,13 +456,12 @@ def merge_objects(sb: Sandbox, request: Request, object_type: str) -> Response:
     if primary_id == other_id:
         return errors.validation(f"Cannot merge {otype.singular} {primary_id} with itself")
     store = sb.portal.stores[otype.name]
-    missing = [i for i in (primary_id, other_id) if store.get(i) is None]
-    if missing:
+    primary, other = store.get(primary_id), store.get(other_id)
+    if primary is None or other is None:
+        missing = [i for i in (primary_id, other_id) if store.get(i) is None]
         return errors.error(
             404, errors.NOT_FOUND_MESSAGE, "OBJECT_NOT_FOUND", context={"id": missing}
         )
-    primary, other = store.get(primary_id), store.get(other_id)
-    assert primary is not None and other is not None  # noqa: S101 - checked just above
     sb.portal.merge(otype, primary, other)
     return json_response(sb.portal.view(otype, primary, None))
 
@@ -490,7 +489,9 @@ def gdpr_delete(sb: Sandbox, request: Request) -> Response:
     elif id_property == "email":
         sb.portal.block(key)
     else:
-        return errors.error(404, errors.NOT_FOUND_MESSAGE, "OBJECT_NOT_FOUND", context={"id": [key]})
+        return errors.error(
+            404, errors.NOT_FOUND_MESSAGE, "OBJECT_NOT_FOUND", context={"id": [key]}
+        )
     return json_response(None, 204)
 
 

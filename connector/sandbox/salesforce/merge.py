@@ -77,7 +77,9 @@ def merge_records(org: Org, requests: list[MergeRequest], user_id: str) -> list[
 
 
 def _failed(request: MergeRequest, errors: list[SfError]) -> MergeResult:
-    master = to18(request.master_id) if request.master_id and is_valid_id(request.master_id) else None
+    master = (
+        to18(request.master_id) if request.master_id and is_valid_id(request.master_id) else None
+    )
     return MergeResult(success=False, id=master, errors=errors)
 
 
@@ -99,7 +101,7 @@ def _merge(org: Org, request: MergeRequest, user_id: str) -> MergeResult:
         )
     if not request.master_id:
         raise RecordError(SfError("INVALID_ID_FIELD", "masterRecord has no Id", ["Id"]))
-    master = _existing(org, obj.name, request.master_id)
+    master = org.existing(obj.name, request.master_id)
     victims_given = [v.strip() for v in request.victim_ids if v and v.strip()]
     if not victims_given:
         raise RecordError(
@@ -115,7 +117,7 @@ def _merge(org: Org, request: MergeRequest, user_id: str) -> MergeResult:
         )
     victims: list[str] = []
     for given in victims_given:
-        victim = _existing(org, obj.name, given)
+        victim = org.existing(obj.name, given)
         if victim["Id"] == master["Id"]:
             raise RecordError(
                 SfError(
@@ -135,11 +137,6 @@ def _merge(org: Org, request: MergeRequest, user_id: str) -> MergeResult:
     return MergeResult(
         success=True, id=master["Id"], merged_ids=victims, updated_related_ids=related
     )
-
-
-def _existing(org: Org, sobject: str, record_id: str) -> dict[str, Any]:
-    """A live record of `sobject`: the org's MALFORMED_ID / ENTITY_IS_DELETED otherwise."""
-    return org._existing(org.sobject(sobject), record_id)  # noqa: SLF001 - same package
 
 
 def _reparent(

@@ -528,9 +528,7 @@ class Org:
         rid = to18(record_id)
         if rid not in self.recycle_bin.get(kind, {}) or rid in self.emptied.get(kind, {}):
             raise RecordError(
-                SfError(
-                    "INVALID_ID_FIELD", f"record {rid} is not in the Recycle Bin", []
-                )
+                SfError("INVALID_ID_FIELD", f"record {rid} is not in the Recycle Bin", [])
             )
         self.emptied.setdefault(kind, {})[rid] = now
 
@@ -587,6 +585,11 @@ class Org:
             return self.update(obj.name, hits[0], values, user_id), False
         values[f.name] = ext_value
         return self.create(obj.name, values, user_id, auto_assign=auto_assign), True
+
+    def existing(self, sobject: str, record_id: str) -> dict[str, Any]:
+        """The live record of `sobject` with that id; Salesforce's per-record MALFORMED_ID (an
+        id of another type, or no id at all) or ENTITY_IS_DELETED otherwise."""
+        return self._existing(self.sobject(sobject), record_id)
 
     # -- internals --------------------------------------------------------------------------
     def _existing(self, obj: SObject, record_id: str) -> dict[str, Any]:

@@ -55,9 +55,7 @@ def get_deleted(call: Call, sobject: str) -> Reply:
     obj = call.org.sobject(sobject)
     start, covered, now = _window(call)
     log = call.org.delete_log.get(obj.name, {})
-    found = sorted(
-        (stamp, rid) for rid, stamp in log.items() if start <= _instant(stamp) < covered
-    )
+    found = sorted((stamp, rid) for rid, stamp in log.items() if start <= _instant(stamp) < covered)
     _check_count(len(found))
     return Reply(
         200,
@@ -80,7 +78,9 @@ def get_updated(call: Call, sobject: str) -> Reply:
         if record.get("SystemModstamp") and start <= _instant(record["SystemModstamp"]) < covered
     )
     _check_count(len(found))
-    return Reply(200, {"ids": [rid for _, rid in found], "latestDateCovered": format_datetime(covered)})
+    return Reply(
+        200, {"ids": [rid for _, rid in found], "latestDateCovered": format_datetime(covered)}
+    )
 
 
 def _window(call: Call) -> tuple[datetime, datetime, datetime]:
@@ -94,9 +94,7 @@ def _window(call: Call) -> tuple[datetime, datetime, datetime]:
             "by more than one minute"
         )
     if start < _minute(now - UPDATED_WINDOW):
-        _invalid(
-            f"startDate {format_datetime(start)} is more than {UPDATED_WINDOW.days} days ago"
-        )
+        _invalid(f"startDate {format_datetime(start)} is more than {UPDATED_WINDOW.days} days ago")
     return start, min(end, _minute(now)), now
 
 
