@@ -31,7 +31,11 @@ SEED: dict[str, Any] = {
         "contacts": [
             {
                 "id": "101",
-                "properties": {"email": "ada@acme.test", "firstname": "Ada"},
+                "properties": {
+                    "email": "ada@acme.test",
+                    "firstname": "Ada",
+                    "lifecyclestage": "lead",
+                },
                 "associations": {"companies": ["201"]},
             },
             {
@@ -41,6 +45,7 @@ SEED: dict[str, Any] = {
                     "firstname": "Augusta",
                     "lastname": "Lovelace",
                     "jobtitle": "Engineer",
+                    "lifecyclestage": "marketingqualifiedlead",
                 },
                 "associations": {"companies": ["202"]},
             },
@@ -107,28 +112,42 @@ def test_merge_answers_the_documented_object(sandbox):
 
 def test_merge_keeps_the_primary_and_fills_its_blanks(sandbox):
     """Through `basic_api.merge`: the primary keeps its id, email and values, takes the other's
-    values where it had none, lists the other in hs_merged_object_ids, and gains its company."""
+    values where it had none and the lifecycle stage furthest down the funnel, lists the other
+    in hs_merged_object_ids and its email in hs_additional_emails, and gains its company."""
     server = sandbox(SEED)
     client = hubspot_client(server)
     merged = _merge(client, "101", "102")
     assert merged.id == "101"
     contact = client.crm.contacts.basic_api.get_by_id(
         "101",
-        properties=["email", "firstname", "lastname", "jobtitle", "hs_merged_object_ids"],
+        properties=[
+            "email",
+            "firstname",
+            "lastname",
+            "jobtitle",
+            "lifecyclestage",
+            "hs_merged_object_ids",
+            "hs_additional_emails",
+        ],
         associations=["companies"],
     )
     props = contact.properties
     assert (props["email"], props["firstname"]) == ("ada@acme.test", "Ada")
     assert (props["lastname"], props["jobtitle"]) == ("Lovelace", "Engineer")
-    assert props["hs_merged_object_ids"] == "102"
+    assert props["lifecyclestage"] == "marketingqualifiedlead"
+    assert (props["hs_merged_object_ids"], props["hs_additional_emails"]) == (
+        "102",
+        "ada.l@acme.test",
+    )
     linked = {a.id for a in contact.associations["companies"].results}
     assert linked == {"201", "202"}
 
 
 def test_the_merged_away_id_answers_as_the_survivor(sandbox):
     """After the merge, a GET or batch read of the merged-away id returns the survivor (its own
-    id in the answer), as HubSpot documents for merged records; lists and searches show only
-    the survivor, and the other's email is free for a new contact."""
+    id in the answer), as HubSpot documents for merged records; lists show only the survivor;
+    the other's email finds the survivor and no new contact can take it (409, as for any
+    email in use)."""
     server = sandbox(SEED)
     client = hubspot_client(server)
     _merge(client, "101", "102")
@@ -142,10 +161,14 @@ def test_the_merged_away_id_answers_as_the_survivor(sandbox):
     assert [r["id"] for r in read.json()["results"]] == ["101"]
     page = client.crm.contacts.basic_api.get_page(limit=10)
     assert sorted(c.id for c in page.results) == ["101", "103"]
-    created = client.crm.contacts.basic_api.create(
-        SimplePublicObjectInputForCreate(properties={"email": "ada.l@acme.test"})
-    )
-    assert created.id not in ("101", "102")
+    by_email = client.crm.contacts.basic_api.get_by_id("ada.l@acme.test", id_property="email")
+    assert by_email.id == "101"
+    with pytest.raises(ApiException) as caught:
+        client.crm.contacts.basic_api.create(
+            SimplePublicObjectInputForCreate(properties={"email": "ada.l@acme.test"})
+        )
+    assert caught.value.status == 409
+    assert json.loads(caught.value.body)["message"] == "Contact already exists. Existing ID: 101"
 
 
 @pytest.mark.parametrize(
@@ -188,10 +211,38 @@ def test_merge_sends_the_documented_merge_webhook(sandbox, receiver):
         101,
     )
     assert event["objectId"] == 101
-    assert event["numberOfPropertiesMoved"] == 2  # lastname and jobtitle
+    assert event["numberOfPropertiesMoved"] == 3  # lastname, jobtitle, lifecyclestage
     changes = contact_ids(parse_batch(request.body).events, ["email"])
     assert [(m.primary_object_id, m.merged_object_ids) for m in changes.merges] == [
         ("101", ("102",))
+    ]
+
+
+def test_companies_merge_too_moving_their_contacts(sandbox, receiver):
+    """`POST /crm/v3/objects/companies/merge` works the same way: the other company's contacts
+    are associated with the survivor, its id reads as the survivor, `company.merge` is sent."""
+    server = sandbox(SEED)
+    target = receiver()
+    subscribe(server, target.url, events=["company.merge"], properties=[])
+    response = _raw(
+        server,
+        "POST",
+        "/crm/v3/objects/companies/merge",
+        json={"primaryObjectId": "201", "objectIdToMerge": "202"},
+    )
+    assert (response.status_code, response.json()["id"]) == (200, "201")
+    assert _raw(server, "GET", "/crm/v3/objects/companies/202").json()["id"] == "201"
+    read = _raw(
+        server,
+        "POST",
+        "/crm/v4/associations/companies/contacts/batch/read",
+        json={"inputs": [{"id": "201"}]},
+    )
+    (links,) = read.json()["results"]
+    assert sorted(t["toObjectId"] for t in links["to"]) == [101, 102]
+    settled(server)
+    assert [(e["subscriptionType"], e["mergedObjectIds"]) for e in target.events()] == [
+        ("company.merge", [202])
     ]
 
 
@@ -271,6 +322,22 @@ def test_gdpr_deleted_email_cannot_come_back(sandbox):
         json={"properties": {"email": "ada@acme.test"}},
     )
     assert patch.status_code == 400
+
+
+def test_gdpr_delete_of_a_merged_contact_blocks_every_email_it_had(sandbox):
+    """GDPR-deleting a contact that absorbed another blocks its additional email too, and the
+    merged-away id no longer answers."""
+    server = sandbox(SEED)
+    client = hubspot_client(server)
+    _merge(client, "101", "102")
+    _purge(client, "101")
+    for email in ("ada@acme.test", "ada.l@acme.test"):
+        with pytest.raises(ApiException) as caught:
+            client.crm.contacts.basic_api.create(
+                SimplePublicObjectInputForCreate(properties={"email": email})
+            )
+        assert caught.value.status == 400
+    assert _raw(server, "GET", "/crm/v3/objects/contacts/102").status_code == 404
 
 
 def test_gdpr_delete_of_an_unknown_email_blocks_it_and_of_an_unknown_id_is_404(sandbox):

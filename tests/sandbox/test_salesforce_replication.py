@@ -231,3 +231,19 @@ def test_unknown_type_is_404_and_calls_are_counted(sandbox):
     assert ok.headers["Sforce-Limit-Info"] == f"api-usage={used + 2}/100000"
     paths = [e.path for e in server.sandbox.journal.entries(since=seq, api="salesforce")]
     assert paths[-2:] == [f"{V}/sobjects/Nope__c/deleted/", f"{V}/sobjects/Lead/updated/"]
+
+
+def test_bulk_deletes_and_hard_deletes_are_listed_as_deletions(sandbox):
+    """A Bulk API 2.0 delete and hardDelete (simple-salesforce's `bulk2`) both reach the delete
+    log: `Lead.deleted()` lists the hard-deleted Lead too, though queryAll no longer sees it."""
+    server = sandbox(SEED)
+    sf = sf_client(server)
+    ids = _ids(sf)
+    sf.bulk2.Lead.delete(records=[{"Id": ids["Gone"]}])
+    sf.bulk2.Lead.hard_delete(records=[{"Id": ids["Also gone"]}])
+    _minutes_pass(server)
+    start, end = _window()
+    listed = {r["id"] for r in sf.Lead.deleted(start, end)["deletedRecords"]}
+    assert listed == {ids["Gone"], ids["Also gone"]}
+    seen = sf.query_all("SELECT Id FROM Lead WHERE IsDeleted = true", include_deleted=True)
+    assert [r["Id"] for r in seen["records"]] == [ids["Gone"]]

@@ -58,6 +58,8 @@ CALCULATED_SOURCE = Source("CALCULATED")
 _SEED_KEYS = ("contacts", "companies", "owners", "properties", "lists")
 #: The contact property listing the ids merged into a contact (read-only, `;`-separated).
 MERGED_IDS = "hs_merged_object_ids"
+#: The contact property listing a contact's other emails (read-only, `;`-separated).
+ADDITIONAL_EMAILS = "hs_additional_emails"
 
 
 @dataclass
@@ -215,9 +217,12 @@ class Store:
         return record
 
     def by(self, prop: str, value: str) -> Record | None:
-        """The live record whose unique property has this value (emails case-insensitively)."""
+        """The live record whose unique property has this value (emails case-insensitively;
+        a merged-away contact's email finds the survivor, which keeps it as an additional
+        email)."""
         record_id = self.index.get(prop, {}).get(value.strip().lower())
-        return self.records.get(record_id) if record_id else None
+        record = self.records.get(record_id) if record_id else None
+        return record if record is not None and not record.archived else None
 
     def live(self) -> Iterable[Record]:
         return (r for r in self.records.values() if not r.archived)
@@ -702,40 +707,62 @@ class Portal:
         self._tell(Change(otype.name, "deletion", record.id, record.archived_ms, API_SOURCE))
 
     def merge(self, otype: ObjectType, primary: Record, other: Record) -> int:
-        """Merge `other` into `primary` (`POST /crm/v3/objects/{type}/merge`): `primary` keeps
-        its id and values, takes `other`'s values for the properties it has none for, and
-        lists `other` (and what had been merged into it) in `hs_merged_object_ids`; `other`'s
-        associations move to `primary`; `other` is archived, merged into `primary`, and its id
-        answers as `primary` from then on. Webhooks hear a `merge` (and the survivor's
-        `propertyChange`s). Returns how many property values moved.
+        """Merge `other` into `primary` (`POST /crm/v3/objects/{type}/merge`); returns how many
+        property values moved.
 
-        Which values win is HubSpot's "the merge will generally set [the primary's] as the
-        current value" (API reference, Merge two contacts), simplified: the primary's always,
-        the other's where the primary has none."""
+        `primary` keeps its id and its values and takes `other`'s where it has none ("the
+        record that the merge will generally set as the current value": API reference, Merge
+        two contacts); the lifecycle stage furthest down the funnel is kept, and `other`'s email
+        becomes an additional email of `primary`, so no new contact can take it (knowledge
+        base, "Merge contacts"); `hs_merged_object_ids` lists `other` and what had been merged
+        into it; `other`'s associations move to `primary`. `other` is archived, merged into
+        `primary`, and its id answers as `primary` from then on. Webhooks hear a `merge` (and
+        the survivor's `propertyChange`s)."""
         store = self.stores[otype.name]
         now = self.now_ms()
-        keep = {"createdate", "hs_object_id", otype.modified, *otype.unique, MERGED_IDS}
+        keep = {"createdate", "hs_object_id", otype.modified, *otype.unique}
+        keep |= {MERGED_IDS, ADDITIONAL_EMAILS}
         moved = {
             name: value
             for name, value in other.props.items()
             if name not in keep and name in otype.properties and not primary.props.get(name)
         }
-        earlier = [i for i in (primary.props.get(MERGED_IDS) or "").split(";") if i]
-        theirs = [i for i in (other.props.get(MERGED_IDS) or "").split(";") if i]
-        merged_ids = list(dict.fromkeys([*earlier, other.id, *theirs]))
+        stage = otype.properties.get("lifecyclestage")
+        theirs, ours = other.props.get("lifecyclestage"), primary.props.get("lifecyclestage")
+        if (
+            stage is not None
+            and theirs
+            and ours
+            and stage.option_index(theirs) > stage.option_index(ours)
+        ):
+            moved["lifecyclestage"] = theirs
+        changes = dict(moved)
+        if MERGED_IDS in otype.properties:
+            earlier = _listed(primary.props.get(MERGED_IDS))
+            merged_ids = [*earlier, other.id, *_listed(other.props.get(MERGED_IDS))]
+            changes[MERGED_IDS] = ";".join(dict.fromkeys(merged_ids))
+        other_emails = [
+            e for e in (other.props.get("email"), other.props.get(ADDITIONAL_EMAILS)) if e
+        ]
+        if "email" in otype.unique and other_emails:
+            emails = [
+                *_listed(primary.props.get(ADDITIONAL_EMAILS)),
+                *_listed(";".join(other_emails)),
+            ]
+            changes[ADDITIONAL_EMAILS] = ";".join(dict.fromkeys(emails))
         before = dict(other.props)
         other.archived = True
         other.archived_ms = now
         other.merged_into = primary.id
         store.reindex(other, before)
+        if "email" in otype.unique:
+            for email in _listed(";".join(other_emails)):
+                store.index["email"][email.lower()] = primary.id
         if otype.name == "contacts":
             self.associate(primary.id, self.contact_companies.get(other.id, []))
         else:
             for contact_id in list(self.company_contacts.get(other.id, [])):
                 self.associate(contact_id, [primary.id])
-        changes = dict(moved)
-        if MERGED_IDS in otype.properties:
-            changes[MERGED_IDS] = ";".join(merged_ids)
         self.update(otype, primary, changes)
         self._tell(
             Change(
@@ -763,12 +790,16 @@ class Portal:
         the contact, which `contact.deletion` reports."""
         store = self.stores[otype.name]
         now = self.now_ms()
-        email = record.props.get("email")
-        if email:
-            self.blocked_emails.add(email.strip().lower())
+        emails = [e.strip().lower() for e in _listed(record.props.get(ADDITIONAL_EMAILS))]
+        if record.props.get("email"):
+            emails.append(record.props["email"].strip().lower())
+        self.blocked_emails.update(emails)
         before = dict(record.props)
         record.archived = True
         store.reindex(record, before)
+        for index in store.index.values():
+            for value in [v for v, rid in index.items() if rid == record.id]:
+                del index[value]
         del store.records[record.id]
         for company_id in self.contact_companies.pop(record.id, []):
             members = self.company_contacts.get(company_id, [])
@@ -795,6 +826,11 @@ class Portal:
             if company_id not in current:
                 current.append(company_id)
                 self.company_contacts.setdefault(company_id, []).append(contact_id)
+
+
+def _listed(value: str | None) -> list[str]:
+    """The items of a `;`-separated property value."""
+    return [item for item in (value or "").split(";") if item]
 
 
 def _history_entry(value: str, at_ms: int, source: Source) -> dict[str, Any]:

@@ -422,6 +422,15 @@ def contact_properties() -> list[PropertyDef]:
             "HubSpot.",
         ),
         _p(
+            "hs_additional_emails",
+            "Additional email addresses",
+            "enumeration",
+            "checkbox",
+            "contactinformation",
+            read_only_value=True,
+            description="A set of additional email addresses for a contact",
+        ),
+        _p(
             "hs_merged_object_ids",
             "Merged Record IDs",
             "enumeration",
