@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import sqlalchemy as sa
 
@@ -215,13 +215,15 @@ def _known_ids(
     ]
     if hubspot_id:
         conditions.append(links.c.hubspot_id == hubspot_id)
-    for row in connection.execute(sa.select(links).where(sa.or_(*conditions))):
-        if ids.get("hubspot_id", row.hubspot_id) != row.hubspot_id:
-            msg = (
-                f"the Salesforce ids given are linked to HubSpot contact {row.hubspot_id}, not "
-                f"{ids['hubspot_id']}: erase each contact on its own"
-            )
-            raise ValueError(msg)
+    rows = connection.execute(sa.select(links).where(sa.or_(*conditions))).all()
+    contacts = sorted({row.hubspot_id for row in rows} - {hubspot_id})
+    if contacts and (hubspot_id or len(contacts) > 1):
+        msg = (
+            f"the Salesforce ids given are linked to HubSpot contact {', '.join(contacts)}"
+            f"{f', not {hubspot_id}' if hubspot_id else ''}: erase each contact on its own"
+        )
+        raise ValueError(msg)
+    for row in rows:
         ids["hubspot_id"] = row.hubspot_id
         for column in _TOMBSTONE_IDS:
             value = getattr(row, column)
@@ -365,8 +367,8 @@ def _tombstone(
             "updated_at": now,
         }
         inserted = connection.execute(sa.insert(tombstones).values(values))
-        (tombstone_id,) = inserted.inserted_primary_key or (None,)
-        return Erasure(int(tombstone_id), already=False, removed=removed)
+        tombstone_id = int(cast(Any, inserted.inserted_primary_key)[0])
+        return Erasure(tombstone_id, already=False, removed=removed)
     filled = {
         c: ids[c] for c in ("hubspot_id", *_TOMBSTONE_IDS) if ids.get(c) and not getattr(row, c)
     }

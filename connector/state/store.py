@@ -596,6 +596,7 @@ class StateStore:
                 reason=reason,
                 now=now,
             )
+        wal_kept = self._truncate_wal() if self._engine.dialect.name == "sqlite" else False
         log.info(
             "state.erased",
             tombstone=result.tombstone_id,
@@ -604,9 +605,18 @@ class StateStore:
             ids=len(person.ids),
             values_searched=len(searched),
             seconds=round(time.monotonic() - started, 3),
+            wal_kept=wal_kept,
             **{f"removed_{table}": n for table, n in result.removed.items()},
         )
         return result
+
+    def _truncate_wal(self) -> bool:
+        """Copy SQLite's write-ahead log into the file and empty it: the log keeps the pages
+        as they were before the erasure until then. True when a reader kept it from finishing
+        (the next erasure or checkpoint finishes it)."""
+        with self._engine.connect() as connection:
+            busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+        return bool(busy)
 
     def tombstoned(
         self,
@@ -1134,6 +1144,9 @@ def _tune_sqlite(engine: sa.Engine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_MS)}")
+            # Deleted and overwritten content is zeroed in the file, so what an erasure
+            # removes (`StateStore.erase`) is gone from the disk, not only from the tables.
+            cursor.execute("PRAGMA secure_delete = ON")
             _while_busy(lambda: cursor.execute("PRAGMA journal_mode = WAL"))
         finally:
             cursor.close()
