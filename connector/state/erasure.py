@@ -20,7 +20,7 @@ from typing import Any, Literal, cast
 import sqlalchemy as sa
 
 from connector.state.keys import contact_fields_key, contact_key, lead_key
-from connector.state.privacy import ERASED, PERSON_COLUMNS, Erasure, scrub
+from connector.state.privacy import ERASED, PERSON_COLUMNS, Erasure, Matcher, like_forms
 from connector.state.schema import (
     audit,
     checkpoints,
@@ -162,11 +162,16 @@ def other_table(name: str) -> bool:
 @dataclass(frozen=True)
 class Person:
     """Whom to erase: ids (tombstone column -> id, the HubSpot id as `hubspot_id`), the keyed
-    hash of their email, and what to look for in the store's text (`privacy.needles`)."""
+    hash of their email, and the values to look for in the store's text
+    (`privacy.searched_values`: the email, and the names and phone given)."""
 
     ids: Mapping[str, str]
     email_hash: str | None
     searched: tuple[str, ...]
+
+    @property
+    def matcher(self) -> Matcher:
+        return Matcher(self.searched)
 
     @property
     def record_ids(self) -> list[str]:
@@ -238,13 +243,51 @@ def _known_ids(
     return ids
 
 
-def _mentions(table: sa.Table, person: Person) -> list[sa.ColumnElement[bool]]:
-    """Conditions: a `personal` column of `table` holds one of the values looked for."""
-    return [
-        sa.func.lower(sa.cast(table.c[name], sa.Text)).contains(form, autoescape=True)
-        for name in RULES[table.name].personal
-        for form in person.searched
+def _mentioning(
+    connection: sa.Connection,
+    table: sa.Table,
+    person: Person,
+    *already: sa.ColumnElement[bool],
+) -> list[sa.ColumnElement[bool]]:
+    """Conditions, one per row of `table` not under the person's ids (nor in `already`'s
+    state), whose `personal` columns mention one of the values looked for: found coarsely in
+    SQL (LIKE, any case), then confirmed as whole words (`privacy.Matcher`), so `Person42`
+    does not take `Person420`'s rows."""
+    if not person.searched:
+        return []
+    personal = [table.c[name] for name in RULES[table.name].personal]
+    keys = list(table.primary_key.columns)
+    likes = [
+        sa.func.lower(sa.cast(column, sa.Text)).contains(form, autoescape=True)
+        for column in personal
+        for form in like_forms(person.searched)
     ]
+    query = sa.select(*keys, *personal).where(
+        sa.or_(*likes),
+        sa.or_(table.c.record_id.is_(None), table.c.record_id.not_in(person.record_ids)),
+        *already,
+    )
+    matcher = person.matcher
+    return [
+        sa.and_(*(column == value for column, value in zip(keys, row, strict=False)))
+        for row in connection.execute(query)
+        if any(matcher.mentions(value) for value in row[len(keys) :])
+    ]
+
+
+def _each(
+    connection: sa.Connection,
+    statement: Callable[[sa.ColumnElement[bool]], sa.Executable],
+    mine: sa.ColumnElement[bool],
+    mentioning: list[sa.ColumnElement[bool]],
+) -> int:
+    """Run `statement` for the person's own rows, then for the rows mentioning them (a few
+    rows a statement); the rows it changed."""
+    changed = connection.execute(statement(mine)).rowcount
+    for start in range(0, len(mentioning), 50):
+        rows = sa.or_(*mentioning[start : start + 50])
+        changed += connection.execute(statement(rows)).rowcount
+    return int(changed)
 
 
 def _erase_links(connection: sa.Connection, person: Person, now: datetime) -> int:
@@ -268,30 +311,43 @@ def _erase_hashes(connection: sa.Connection, person: Person, now: datetime) -> i
 
 
 def _erase_dead_letters(connection: sa.Connection, person: Person, now: datetime) -> int:
-    mine = sa.or_(dead_letters.c.record_id.in_(person.record_ids), *_mentions(dead_letters, person))
-    statement = (
-        sa.update(dead_letters)
-        .where(mine, dead_letters.c.reason != ERASED)
-        .values(
-            reason=ERASED,
-            payload={},
-            resolved_at=sa.func.coalesce(dead_letters.c.resolved_at, now),
+    open_ = dead_letters.c.reason != ERASED
+
+    def blank(rows: sa.ColumnElement[bool]) -> sa.Executable:
+        return (
+            sa.update(dead_letters)
+            .where(rows, open_)
+            .values(
+                reason=ERASED,
+                payload={},
+                resolved_at=sa.func.coalesce(dead_letters.c.resolved_at, now),
+            )
         )
-    )
-    return connection.execute(statement).rowcount
+
+    mine = dead_letters.c.record_id.in_(person.record_ids)
+    return _each(connection, blank, mine, _mentioning(connection, dead_letters, person, open_))
 
 
 def _erase_work(connection: sa.Connection, person: Person, now: datetime) -> int:
-    mine = sa.or_(work.c.record_id.in_(person.record_ids), *_mentions(work, person))
-    return connection.execute(sa.delete(work).where(mine)).rowcount
+    mine = work.c.record_id.in_(person.record_ids)
+    return _each(
+        connection,
+        lambda rows: sa.delete(work).where(rows),
+        mine,
+        _mentioning(connection, work, person),
+    )
 
 
 def _erase_audit(connection: sa.Connection, person: Person, now: datetime) -> int:
-    mine = sa.or_(audit.c.record_id.in_(person.record_ids), *_mentions(audit, person))
     # A JSON value's text is the same on both databases ('{"erased": true}').
-    blanked = sa.cast(audit.c.details, sa.Text) != sa.literal('{"erased": true}')
-    statement = sa.update(audit).where(mine, blanked).values(details=ERASED_DETAILS)
-    return connection.execute(statement).rowcount
+    unblanked = sa.cast(audit.c.details, sa.Text) != sa.literal('{"erased": true}')
+    mine = audit.c.record_id.in_(person.record_ids)
+    return _each(
+        connection,
+        lambda rows: sa.update(audit).where(rows, unblanked).values(details=ERASED_DETAILS),
+        mine,
+        _mentioning(connection, audit, person, unblanked),
+    )
 
 
 def _erase_checkpoints(connection: sa.Connection, person: Person, now: datetime) -> int:
@@ -299,12 +355,13 @@ def _erase_checkpoints(connection: sa.Connection, person: Person, now: datetime)
     (`streams.backfill.decide.Tally`): the person's reasons are blanked, and any text holding
     a value looked for. Checkpoints are few: read whole, changed in Python."""
     ids = set(person.record_ids)
+    matcher = person.matcher
     changed = 0
     for row in connection.execute(
         sa.select(checkpoints.c.name, checkpoints.c.options, checkpoints.c.state)
     ).all():
-        state = scrub(_blank_failures(row.state, ids), person.searched)
-        options = scrub(row.options, person.searched)
+        state = matcher.scrub(_blank_failures(row.state, ids))
+        options = matcher.scrub(row.options)
         if state == row.state and options == row.options:
             continue
         connection.execute(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -118,16 +119,13 @@ def salesforce_columns(ids: Iterable[str | None]) -> dict[str, str]:
     return found
 
 
-def needles(values: Iterable[str | None]) -> list[str]:
-    """What to look for in the store's text, lower case: each value (NFC, stripped) as typed and
-    as JSON text spells it (quotes and backslashes escaped; non-ASCII as is or as `\\u` escapes,
-    the way SQLite's JSON columns keep it). Raises ValueError for a value too short to look for
-    without matching other people."""
-    forms: dict[str, None] = {}
+def searched_values(values: Iterable[str | None]) -> list[str]:
+    """The values to look for in the store's text, as compared: NFC, stripped, lower case,
+    without repeats. Raises ValueError for one too short to look for without matching other
+    people."""
+    found: dict[str, None] = {}
     for value in values:
-        if value is None:
-            continue
-        normal = unicodedata.normalize("NFC", value).strip().lower()
+        normal = unicodedata.normalize("NFC", value).strip().lower() if value else ""
         if not normal:
             continue
         if len(normal) < MIN_NEEDLE_CHARS:
@@ -136,33 +134,59 @@ def needles(values: Iterable[str | None]) -> list[str]:
                 f"store (at least {MIN_NEEDLE_CHARS}): give the whole name or number"
             )
             raise ValueError(msg)
-        forms[normal] = None
-        forms[json.dumps(normal, ensure_ascii=False)[1:-1]] = None
-        forms[json.dumps(normal)[1:-1]] = None
+        found[normal] = None
+    return list(found)
+
+
+def like_forms(values: Iterable[str]) -> list[str]:
+    """How `searched_values` may be spelled in the database's text, for a first, coarse look
+    (SQL LIKE): as typed, and as JSON text spells it (quotes and backslashes escaped; non-ASCII
+    as is, or as `\\u` escapes the way SQLite's JSON columns keep it)."""
+    forms: dict[str, None] = {}
+    for value in values:
+        forms[value] = None
+        forms[json.dumps(value, ensure_ascii=False)[1:-1]] = None
+        forms[json.dumps(value)[1:-1]] = None
     return list(forms)
 
 
-def mentions(value: Any, searched: Iterable[str]) -> bool:
-    """Whether any text inside `value` (a JSON value) holds one of `searched` (lower case)."""
-    forms = list(searched)
-    if not forms:
+class Matcher:
+    """Finds `searched_values` as whole words (not inside a longer name, number or address:
+    `Person42` is not in `Person420`) in any text of a JSON value, in any case."""
+
+    def __init__(self, values: Iterable[str]) -> None:
+        words = sorted(set(values), key=len, reverse=True)
+        self._pattern = (
+            re.compile("|".join(rf"(?<!\w){re.escape(w)}(?!\w)" for w in words)) if words else None
+        )
+
+    def __bool__(self) -> bool:
+        return self._pattern is not None
+
+    def _hit(self, text: str) -> bool:
+        return self._pattern is not None and bool(
+            self._pattern.search(unicodedata.normalize("NFC", text).lower())
+        )
+
+    def mentions(self, value: Any) -> bool:
+        """Whether a text in `value` (a string or a JSON value, its keys included) holds one."""
+        if isinstance(value, str):
+            return self._hit(value)
+        if isinstance(value, Mapping):
+            return any(self._hit(str(k)) or self.mentions(v) for k, v in value.items())
+        if isinstance(value, list | tuple):
+            return any(self.mentions(item) for item in value)
         return False
-    text = json.dumps(value, ensure_ascii=False).lower()
-    ascii_text = json.dumps(value).lower()
-    return any(form in text or form in ascii_text for form in forms)
 
-
-def scrub(value: Any, searched: Iterable[str]) -> Any:
-    """`value` (JSON) with every string that holds one of `searched` replaced by `ERASED`."""
-    forms = list(searched)
-    if isinstance(value, str):
-        lowered = unicodedata.normalize("NFC", value).lower()
-        return ERASED if any(form in lowered for form in forms) else value
-    if isinstance(value, Mapping):
-        return {key: scrub(item, forms) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [scrub(item, forms) for item in value]
-    return value
+    def scrub(self, value: Any) -> Any:
+        """`value` (JSON) with every text that holds one replaced by `ERASED`."""
+        if isinstance(value, str):
+            return ERASED if self._hit(value) else value
+        if isinstance(value, Mapping):
+            return {(ERASED if self._hit(str(k)) else k): self.scrub(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.scrub(item) for item in value]
+        return value
 
 
 @dataclass(frozen=True)

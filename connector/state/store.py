@@ -51,9 +51,9 @@ from connector.state.privacy import (
     Reason,
     Tombstone,
     Tombstoned,
-    needles,
     normalise_email,
     salesforce_columns,
+    searched_values,
 )
 from connector.state.schema import (
     audit,
@@ -582,7 +582,7 @@ class StateStore:
                 "Contact id"
             )
             raise ValueError(msg)
-        searched = needles([normalise_email(email), *also])
+        searched = searched_values([normalise_email(email), *also])
         now = _aware(self._clock(), "clock")
         started = time.monotonic()
         with self._write() as connection:

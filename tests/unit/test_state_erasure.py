@@ -404,6 +404,40 @@ def test_counts_only_rows_stay_for_reports(store: StateStore, clock: Clock) -> N
     assert store.cursor(CONTACTS) == T0
 
 
+def test_other_records_count_as_hers_only_when_they_hold_her_whole_values(
+    store: StateStore,
+) -> None:
+    """A row of another record is hers when its text holds her email, name or phone as a whole
+    (an audit event of no record included); a longer name or address that contains hers is
+    someone else's and stays."""
+    fill(store, AUGUSTA, duplicate_id="951")
+    others = {
+        "960": "LastName: Kingsbüryson is not unique",
+        "961": "Email: xaugusta.kingsbury@analytical-engines.test is invalid",
+        "962": "Phone: +44 20 7946 09581 is too long",
+    }
+    store.record(
+        Commit(
+            CONTACTS,
+            failures=[DeadLetter(CONTACTS, i, reason) for i, reason in others.items()],
+            audit=[
+                AuditEvent("list_refused", None, {"reason": f"{AUGUSTA.name} is on no list"}),
+                AuditEvent("list_refused", None, {"reason": "Kingsbüryson is on no list"}),
+            ],
+        ),
+        run_id="run-others",
+    )
+
+    erase_augusta(store)
+
+    kept = {d.record_id: d.reason for d in store.dead_letters() if d.record_id in others}
+    assert kept == others
+    assert [e.details for e in store.audit_events(kind="list_refused")] == [
+        {"erased": True},
+        {"reason": "Kingsbüryson is on no list"},
+    ]
+
+
 def test_tombstone_keeps_ids_and_a_keyed_hash_never_the_email(store: StateStore) -> None:
     """The tombstone holds her HubSpot and Salesforce ids (from her link), a keyed hash of her
     email, why and when; her email shows nowhere in it."""
