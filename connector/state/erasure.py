@@ -249,10 +249,10 @@ def _mentioning(
     person: Person,
     *already: sa.ColumnElement[bool],
 ) -> list[sa.ColumnElement[bool]]:
-    """Conditions, one per row of `table` not under the person's ids (nor in `already`'s
-    state), whose `personal` columns mention one of the values looked for: found coarsely in
-    SQL (LIKE, any case), then confirmed as whole words (`privacy.Matcher`), so `Person42`
-    does not take `Person420`'s rows."""
+    """Conditions, one per row of `table` kept under another record (or none) and meeting
+    `already` (not blanked yet), whose `personal` columns mention one of the values looked for:
+    found coarsely in SQL (LIKE, any case), then confirmed as whole words (`privacy.Matcher`),
+    so `Person42` does not take `Person420`'s rows."""
     if not person.searched:
         return []
     personal = [table.c[name] for name in RULES[table.name].personal]

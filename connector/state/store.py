@@ -569,6 +569,11 @@ class StateStore:
         (LEADBRIDGE_PRIVACY_KEY: `ConfigError` naming it when None), never the email. Erasing the
         same person again changes nothing and says so (`Erasure.already`). The log line says
         counts, never who.
+
+        On SQLite deleted content is zeroed in the file (secure_delete) and the write-ahead log
+        is emptied afterwards (`wal_kept` in the log line when a reader kept it from that). On
+        PostgreSQL the old row versions stay in the table files until (auto)vacuum reclaims
+        them: run VACUUM on the store's tables after erasures to have them gone at once.
         """
         privacy_key = PrivacyKey(key)
         if reason not in REASONS:
