@@ -92,6 +92,7 @@ class HubSpotGateway:
         contacts = client.crm.contacts
         self._search_api = contacts.search_api
         self._batch_api = contacts.batch_api
+        self._basic_api = contacts.basic_api
         lists = client.crm.lists
         self._lists_api = lists.lists_api
         self._memberships_api = lists.memberships_api
@@ -222,6 +223,58 @@ class HubSpotGateway:
                 contact = contact_from_api(raw)
                 found[contact.id] = contact
         return [found[i] for i in wanted if i in found]
+
+    def find_contact(
+        self,
+        properties: Sequence[str],
+        *,
+        contact_id: str | None = None,
+        email: str | None = None,
+    ) -> HubSpotContact | None:
+        """The contact with this id, or else this email (HubSpot compares emails without
+        case), with `properties`; None when HubSpot has none (404). One `GET
+        /crm/v3/objects/contacts/{id}` (`idProperty=email` for an email)."""
+        if not (contact_id or email):
+            msg = "find_contact takes a contact id or an email"
+            raise ValueError(msg)
+        key = str(contact_id or email)
+        names = list(dict.fromkeys([*properties, MODIFIED, OBJECT_ID]))
+        options: dict[str, Any] = {"properties": names}
+        if not contact_id:
+            options["id_property"] = "email"
+
+        def get(_body: Any, **more: Any) -> Any:
+            return self._basic_api.get_by_id_with_http_info(key, **options, **more)
+
+        try:
+            answer = self._call("read", get, None)
+        except _Refused as refused:
+            if refused.status != 404:
+                raise
+            return None
+        return contact_from_api(answer)
+
+    def gdpr_delete(self, *, contact_id: str | None = None, email: str | None = None) -> bool:
+        """HubSpot's GDPR delete (`POST /crm/v3/objects/contacts/gdpr-delete`, the client's
+        `basic_api.purge`): the contact with this id, or this email, is purged for good and
+        its email blocked from coming back; by email, an email no contact has is blocked all
+        the same. False when HubSpot knows no contact with the id (404); any other refusal
+        raises. The log line names no one."""
+        if not (contact_id or email):
+            msg = "gdpr_delete takes a contact id or an email"
+            raise ValueError(msg)
+        body: dict[str, Any] = {"objectId": str(contact_id or email)}
+        if not contact_id:
+            body["idProperty"] = "email"
+        try:
+            self._call("gdpr_delete", self._basic_api.purge_with_http_info, body)
+        except _Refused as refused:
+            if refused.status != 404 or not contact_id:
+                raise
+            log.info("hubspot.contacts.gdpr_deleted", count=0, by="id")
+            return False
+        log.info("hubspot.contacts.gdpr_deleted", count=1, by="id" if contact_id else "email")
+        return True
 
     # -- writes ---------------------------------------------------------------------------
     def update_contacts(self, updates: Mapping[str, Mapping[str, str | None]]) -> list[WriteResult]:

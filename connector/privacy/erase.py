@@ -1,0 +1,487 @@
+"""Erasing a person from HubSpot, Salesforce and the state store (`leadbridge privacy erase`,
+and later the webhook of a HubSpot privacy deletion).
+
+The order makes it safe to kill at any point and run again:
+
+1. Find the person: the HubSpot contact (by id or email), the store's link and tombstone, and
+   the Salesforce Leads and Contacts by email, HubSpot contact id and known ids.
+2. Plan what is left to do from what each system holds now (`connector.privacy.plan`).
+3. Erase them from the state store and keep their tombstone (ids, keyed email hash), with the
+   outcome of each system with work `pending`: from here no pass writes them again.
+4. Salesforce as `privacy.yaml` says, then its outcome; HubSpot's GDPR delete last (it takes
+   the email with it, which a rerun needs to find Salesforce records), then its outcome.
+
+A rerun plans again from what is left: a deleted record is not found, an anonymised one holds
+the policy's values, so only the unfinished part is done; with nothing left and a tombstone
+there, it is a no-op that says so. Logs say counts and outcomes, never who.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import structlog
+
+from connector.display import clip, show
+from connector.errors import ApiError, LeadbridgeError
+from connector.mapping.privacy import PrivacyPolicy
+from connector.model import HubSpotContact, Link, RecordUpdate, WriteResult
+from connector.privacy.plan import (
+    HUBSPOT_PROPERTIES,
+    PERSON_FIELDS,
+    Plan,
+    SalesforcePlan,
+    plan_hubspot,
+    plan_salesforce,
+    searched_values,
+    settled_outcome,
+)
+from connector.state.privacy import Erasure, Reason, Tombstone
+
+log = structlog.get_logger(__name__)
+
+Row = dict[str, Any]
+
+
+class HubSpotSide(Protocol):
+    def find_contact(
+        self,
+        properties: Sequence[str],
+        *,
+        contact_id: str | None = None,
+        email: str | None = None,
+    ) -> HubSpotContact | None: ...
+
+    def gdpr_delete(self, *, contact_id: str | None = None, email: str | None = None) -> bool: ...
+
+
+class SalesforceSide(Protocol):
+    def person_records(
+        self,
+        *,
+        email: str | None,
+        hubspot_id: str | None,
+        ids: Sequence[str],
+        lead_fields: Sequence[str],
+        contact_fields: Sequence[str],
+    ) -> tuple[list[Row], list[Row]]: ...
+
+    def delete_records(self, ids: Sequence[str]) -> list[WriteResult]: ...
+
+    def empty_recycle_bin(self, ids: Sequence[str]) -> list[WriteResult]: ...
+
+    def update_records(
+        self, sobject: str, updates: Sequence[RecordUpdate], *, auto_assign: bool = False
+    ) -> list[WriteResult]: ...
+
+
+class Store(Protocol):
+    def find_tombstone(
+        self,
+        *,
+        hubspot_id: str | None = None,
+        email: str | None = None,
+        salesforce_ids: Any = (),
+        key: Any = None,
+    ) -> Tombstone | None: ...
+
+    def links(self, hubspot_ids: Any) -> dict[str, Link]: ...
+
+    def erase(
+        self,
+        *,
+        hubspot_id: str | None = None,
+        email: str | None = None,
+        salesforce_ids: Iterable[str | None] = (),
+        also: Iterable[str | None] = (),
+        reason: Reason,
+        key: Any,
+    ) -> Erasure: ...
+
+    def erasure_outcome(
+        self, tombstone_id: int, *, hubspot: Any = None, salesforce: Any = None
+    ) -> None: ...
+
+
+class PersonUnclear(LeadbridgeError):
+    """The records found do not make one person (exit 1): a person must look."""
+
+
+#: Salesforce's answers to deleting a record that is gone already: the delete is done.
+_GONE = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
+
+
+@dataclass
+class Step:
+    """What was done (or would be) to one record or contact: `what` is shown as is (ids and
+    words only, never a person's values)."""
+
+    what: str
+    ok: bool = True
+
+
+@dataclass
+class Erased:
+    """What one erasure did (or, dry, would do) per system; counts and ids only."""
+
+    dry_run: bool
+    tombstone_id: int | None = None
+    erased_before: datetime | None = None
+    nothing_left: bool = False
+    hubspot: list[Step] = field(default_factory=list)
+    salesforce: list[Step] = field(default_factory=list)
+    hubspot_outcome: str | None = None
+    salesforce_outcome: str | None = None
+    removed: Mapping[str, int] = field(default_factory=dict)
+    linked: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return "failed" in (self.hubspot_outcome, self.salesforce_outcome)
+
+    def lines(self) -> list[str]:
+        """The report printed: a head line, then one block per system."""
+        if self.nothing_left:
+            when = f"{self.erased_before:%Y-%m-%d %H:%M} UTC" if self.erased_before else "before"
+            return [
+                f"already erased (tombstone {self.tombstone_id}, {when}): nothing left to do in "
+                "HubSpot, Salesforce or the state store"
+            ]
+        if self.dry_run:
+            head = "dry run: nothing was written; an erasure would do this"
+        else:
+            head = f"erased: tombstone {self.tombstone_id}"
+            if self.erased_before is not None:
+                head += f" (erased before, {self.erased_before:%Y-%m-%d %H:%M} UTC: finished now)"
+        lines = [head]
+        for name, outcome, steps in (
+            ("salesforce", self.salesforce_outcome, self.salesforce),
+            ("hubspot", self.hubspot_outcome, self.hubspot),
+        ):
+            label = f"{name:<11}"
+            first = f"{label}{outcome or 'would'}:" if not self.dry_run else f"{label}"
+            texts = [s.what if s.ok else f"FAILED {s.what}" for s in steps] or ["nothing"]
+            lines.append(clip(f"{first} {texts[0]}".rstrip()))
+            lines += [clip(f"{'':<11}{'':>{len(first) - 11}} {t}") for t in texts[1:]]
+        if self.dry_run:
+            link = "its link and " if self.linked else ""
+            lines.append(
+                f"{'store':<11}{link}every row about the person (hashes, work, failures' texts, "
+                "audit details) erased; a tombstone kept (ids, a keyed hash of the email)"
+            )
+        else:
+            counts = ", ".join(f"{t} {n}" for t, n in self.removed.items() if n) or "no rows"
+            lines.append(f"{'store':<11}erased: {counts}; tombstone {self.tombstone_id} kept")
+        return lines
+
+
+class Eraser:
+    """Erases people from both systems and the store, as `policy` says for Salesforce."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        salesforce: SalesforceSide,
+        hubspot: HubSpotSide,
+        policy: PrivacyPolicy,
+        key: Any,
+    ) -> None:
+        self._store = store
+        self._salesforce = salesforce
+        self._hubspot = hubspot
+        self._policy = policy
+        self._key = key
+
+    def erase(
+        self, *, email: str | None = None, hubspot_id: str | None = None, dry_run: bool = False
+    ) -> Erased:
+        """Erase the person with this email or HubSpot contact id (see the module docstring);
+        `dry_run` reads both systems and the store and writes nothing anywhere."""
+        from connector.state.privacy import PrivacyKey
+
+        PrivacyKey(self._key)  # a missing or short key stops here, before any call
+        email = (email or "").strip() or None
+        hubspot_id = (hubspot_id or "").strip() or None
+        if not (email or hubspot_id):
+            msg = "name the person: an email or a HubSpot contact id"
+            raise ValueError(msg)
+        contact = self._hubspot.find_contact(
+            HUBSPOT_PROPERTIES, contact_id=hubspot_id, email=None if hubspot_id else email
+        )
+        if contact is not None:
+            hubspot_id = hubspot_id or contact.id
+            email = email or (contact.email or "").strip() or None
+        tombstone = self._store.find_tombstone(hubspot_id=hubspot_id, email=email, key=self._key)
+        link = self._store.links([hubspot_id]).get(hubspot_id) if hubspot_id else None
+        hubspot_id = hubspot_id or (tombstone.hubspot_id if tombstone else None)
+        leads, contacts = self._records(email, hubspot_id, link, tombstone)
+        plan = Plan(
+            plan_hubspot(
+                contact_found=contact is not None,
+                email=email,
+                outcome=tombstone.hubspot_outcome if tombstone else None,
+            ),
+            plan_salesforce(self._policy, leads, contacts),
+        )
+        result = Erased(
+            dry_run=dry_run,
+            tombstone_id=tombstone.id if tombstone else None,
+            erased_before=tombstone.erased_at if tombstone else None,
+            linked=link is not None,
+        )
+        if tombstone is not None and not plan and _settled(tombstone):
+            result.nothing_left = True
+            log.info("privacy.erase", already=True, dry_run=dry_run)
+            return result
+        if dry_run:
+            self._describe(plan, contact, result)
+            return result
+        return self._run(plan, contact, email, hubspot_id, link, tombstone, leads, contacts, result)
+
+    # -- finding the person --------------------------------------------------------------
+    def _records(
+        self,
+        email: str | None,
+        hubspot_id: str | None,
+        link: Link | None,
+        tombstone: Tombstone | None,
+    ) -> tuple[list[Row], list[Row]]:
+        """The person's Leads and Contacts: by email, HubSpot contact id, the link's and the
+        tombstone's ids, and the Contacts converted Leads became."""
+        known = [
+            i
+            for i in (
+                link.lead_id if link else None,
+                link.contact_id if link else None,
+                tombstone.lead_id if tombstone else None,
+                tombstone.contact_id if tombstone else None,
+            )
+            if i
+        ]
+        lead_fields = self._fields("Lead")
+        contact_fields = self._fields("Contact")
+        if not (email or hubspot_id or known):
+            return [], []
+        leads, contacts = self._salesforce.person_records(
+            email=email,
+            hubspot_id=hubspot_id,
+            ids=list(dict.fromkeys(known)),
+            lead_fields=lead_fields,
+            contact_fields=contact_fields,
+        )
+        have = {str(c["Id"]) for c in contacts}
+        converted = [
+            str(lead["ConvertedContactId"])
+            for lead in leads
+            if lead.get("IsConverted") and lead.get("ConvertedContactId")
+        ]
+        missing = [i for i in dict.fromkeys(converted) if i not in have]
+        if missing:
+            _, more = self._salesforce.person_records(
+                email=None,
+                hubspot_id=None,
+                ids=missing,
+                lead_fields=lead_fields,
+                contact_fields=contact_fields,
+            )
+            contacts += more
+        return leads, contacts
+
+    def _fields(self, sobject: Any) -> list[str]:
+        return list(dict.fromkeys([*PERSON_FIELDS, *self._policy.anonymised(sobject)]))
+
+    # -- dry run -------------------------------------------------------------------------
+    def _describe(self, plan: Plan, contact: HubSpotContact | None, result: Erased) -> None:
+        for delete in plan.salesforce.deletes:
+            how = "and empty it from the Recycle Bin" if delete.hard else "(to the Recycle Bin)"
+            why = f" ({delete.why})" if delete.why else ""
+            result.salesforce.append(Step(f"delete {delete.sobject} {delete.id}{why} {how}"))
+        for update in plan.salesforce.updates:
+            result.salesforce.append(
+                Step(f"anonymise {update.sobject} {update.id} ({len(update.values)} fields)")
+            )
+        for sobject, record_id in plan.salesforce.anonymised:
+            result.salesforce.append(Step(f"{sobject} {record_id} is anonymised already"))
+        if plan.hubspot == "delete" and contact is not None:
+            result.hubspot.append(
+                Step(f"GDPR-delete contact {show(contact.id)}; HubSpot blocks its email")
+            )
+        elif plan.hubspot == "block":
+            result.hubspot.append(Step("no contact: GDPR-delete by email, which blocks it"))
+
+    # -- the erasure ---------------------------------------------------------------------
+    def _run(
+        self,
+        plan: Plan,
+        contact: HubSpotContact | None,
+        email: str | None,
+        hubspot_id: str | None,
+        link: Link | None,
+        tombstone: Tombstone | None,
+        leads: list[Row],
+        contacts: list[Row],
+        result: Erased,
+    ) -> Erased:
+        given = [] if link is not None else _one_each(leads, contacts, tombstone)
+        try:
+            erased = self._store.erase(
+                hubspot_id=hubspot_id,
+                email=email,
+                salesforce_ids=given,
+                also=searched_values(contact.properties if contact else None, [*leads, *contacts]),
+                reason="request",
+                key=self._key,
+            )
+        except ValueError as exc:
+            raise PersonUnclear(str(exc)) from None
+        result.tombstone_id = erased.tombstone_id
+        result.removed = dict(erased.removed)
+        recorded_hs = tombstone.hubspot_outcome if tombstone else None
+        recorded_sf = tombstone.salesforce_outcome if tombstone else None
+        self._store.erasure_outcome(
+            erased.tombstone_id,
+            hubspot="pending" if plan.hubspot != "none" else None,
+            salesforce="pending" if plan.salesforce else None,
+        )
+        if plan.salesforce:
+            result.salesforce_outcome = self._erase_salesforce(plan.salesforce, result)
+        else:
+            result.salesforce_outcome = settled_outcome(
+                "salesforce", recorded_sf, anonymised=bool(plan.salesforce.anonymised)
+            )
+            result.salesforce += [
+                Step(f"{s} {i} is anonymised already") for s, i in plan.salesforce.anonymised
+            ]
+        self._store.erasure_outcome(erased.tombstone_id, salesforce=result.salesforce_outcome)
+        if plan.hubspot != "none":
+            result.hubspot_outcome = self._erase_hubspot(plan, contact, email, result)
+        else:
+            result.hubspot_outcome = settled_outcome("hubspot", recorded_hs)
+        self._store.erasure_outcome(erased.tombstone_id, hubspot=result.hubspot_outcome)
+        log.info(
+            "privacy.erase",
+            already=False,
+            tombstone=erased.tombstone_id,
+            hubspot=result.hubspot_outcome,
+            salesforce=result.salesforce_outcome,
+            deleted=len(plan.salesforce.deletes),
+            anonymised=len(plan.salesforce.updates),
+            failed=sum(not s.ok for s in (*result.hubspot, *result.salesforce)),
+        )
+        return result
+
+    def _erase_salesforce(self, plan: SalesforcePlan, result: Erased) -> str:
+        """Deletes (then the Recycle Bin emptied of the hard ones) and anonymising updates;
+        the outcome: failed when any was refused."""
+        failed = False
+        try:
+            deleted = self._delete(plan, result)
+            for sobject in ("Lead", "Contact"):
+                updates = [u for u in plan.updates if u.sobject == sobject]
+                if not updates:
+                    continue
+                answers = self._salesforce.update_records(
+                    sobject,
+                    [RecordUpdate(u.id, u.id, dict(u.values)) for u in updates],
+                )
+                for update, answer in zip(updates, answers, strict=True):
+                    what = f"{sobject} {update.id} anonymised ({len(update.values)} fields)"
+                    result.salesforce.append(Step(_refused(what, answer), answer.success))
+                    failed |= not answer.success
+        except ApiError as exc:
+            result.salesforce.append(Step(f"Salesforce refused the call ({_code(exc)})", ok=False))
+            return "failed"
+        failed |= not deleted
+        if failed:
+            return "failed"
+        return "anonymised" if plan.updates or plan.anonymised else "deleted"
+
+    def _delete(self, plan: SalesforcePlan, result: Erased) -> bool:
+        if not plan.deletes:
+            return True
+        answers = self._salesforce.delete_records([d.id for d in plan.deletes])
+        done = [
+            d
+            for d, a in zip(plan.deletes, answers, strict=True)
+            if a.success or {e.code for e in a.errors} & _GONE
+        ]
+        hard = [d.id for d in done if d.hard]
+        emptied = (
+            {a.hubspot_id: a for a in self._salesforce.empty_recycle_bin(hard)} if hard else {}
+        )
+        for delete, answer in zip(plan.deletes, answers, strict=True):
+            why = f" ({delete.why})" if delete.why else ""
+            what = f"{delete.sobject} {delete.id}{why} deleted"
+            if delete not in done:
+                result.salesforce.append(Step(_refused(what, answer), ok=False))
+            elif not delete.hard:
+                result.salesforce.append(Step(f"{what}, in the Recycle Bin (hard_delete: false)"))
+            elif emptied[delete.id].success:
+                result.salesforce.append(Step(f"{what} and emptied from the Recycle Bin"))
+            else:
+                code = _codes(emptied[delete.id])
+                result.salesforce.append(
+                    Step(
+                        f"{what}; Salesforce refused emptying the Recycle Bin ({code}): it "
+                        "stays there until Salesforce empties it (15 days)"
+                    )
+                )
+        return len(done) == len(plan.deletes)
+
+    def _erase_hubspot(
+        self, plan: Plan, contact: HubSpotContact | None, email: str | None, result: Erased
+    ) -> str:
+        try:
+            if plan.hubspot == "delete" and contact is not None:
+                gone = self._hubspot.gdpr_delete(contact_id=contact.id)
+                if gone:
+                    result.hubspot.append(
+                        Step(f"contact {show(contact.id)} GDPR-deleted; its email is blocked")
+                    )
+                    return "deleted"
+                result.hubspot.append(Step(f"contact {show(contact.id)} was gone already"))
+                if not email:
+                    return "not_found"
+            self._hubspot.gdpr_delete(email=email)
+        except ApiError as exc:
+            result.hubspot.append(Step(f"HubSpot refused the GDPR delete ({_code(exc)})", ok=False))
+            return "failed"
+        result.hubspot.append(Step("no contact; the email is blocked from re-import"))
+        return "not_found"
+
+
+def _settled(tombstone: Tombstone) -> bool:
+    from connector.privacy.plan import FINAL
+
+    return tombstone.hubspot_outcome in FINAL and tombstone.salesforce_outcome in FINAL
+
+
+def _one_each(leads: list[Row], contacts: list[Row], tombstone: Tombstone | None) -> list[str]:
+    """A Lead id and a Contact id for the tombstone (one of each: a tombstone holds one),
+    when the store has no link to take them from: the tombstone's own, else the first
+    unconverted Lead and the first Contact found."""
+    lead = tombstone.lead_id if tombstone and tombstone.lead_id else None
+    contact = tombstone.contact_id if tombstone and tombstone.contact_id else None
+    open_leads = [str(r["Id"]) for r in leads if not r.get("IsConverted")] or [
+        str(r["Id"]) for r in leads
+    ]
+    lead = lead or (open_leads[0] if open_leads else None)
+    contact = contact or (str(contacts[0]["Id"]) if contacts else None)
+    return [i for i in (lead, contact) if i]
+
+
+def _code(exc: ApiError) -> str:
+    """An API error as its status and code (its message may quote the person)."""
+    return f"HTTP {exc.status}, {exc.code or 'no code'}"
+
+
+def _codes(answer: WriteResult) -> str:
+    return ", ".join(dict.fromkeys(e.code for e in answer.errors)) or "no code"
+
+
+def _refused(what: str, answer: WriteResult) -> str:
+    return what if answer.success else f"{what}: refused ({_codes(answer)})"
