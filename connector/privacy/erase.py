@@ -161,11 +161,10 @@ class Erased:
             ("salesforce", self.salesforce_outcome, self.salesforce),
             ("hubspot", self.hubspot_outcome, self.hubspot),
         ):
-            label = f"{name:<11}"
-            first = f"{label}{outcome or 'would'}:" if not self.dry_run else f"{label}"
+            prefix = f"{name:<11}" + ("" if self.dry_run else f"{outcome}: ")
             texts = [s.what if s.ok else f"FAILED {s.what}" for s in steps] or ["nothing"]
-            lines.append(clip(f"{first} {texts[0]}".rstrip()))
-            lines += [clip(f"{'':<11}{'':>{len(first) - 11}} {t}") for t in texts[1:]]
+            lines.append(clip(prefix + texts[0]))
+            lines += [clip(" " * len(prefix) + t) for t in texts[1:]]
         if self.dry_run:
             link = "its link and " if self.linked else ""
             lines.append(
