@@ -19,6 +19,7 @@ from hubspot.crm.contacts import ApiException, SimplePublicObjectInputForCreate
 
 from connector.cli import main
 from connector.hubspot.gateway import HubSpotGateway
+from connector.salesforce.soql import soql
 from connector.sandbox.salesforce.convert import LeadConvert, convert_lead
 from connector.sandbox.server import SandboxServer
 from connector.state.store import AuditEvent, Commit, StateStore
@@ -206,7 +207,7 @@ def test_erase_by_email_deletes_everywhere_and_leaves_no_trace(sandbox_server, e
     assert erased.stdout.startswith("erased: tombstone 1")
     assert leads(server, HubSpot_Contact_Id__c="101") == []
     email = AUGUSTA["email"]
-    assert soql_count(server, f"SELECT Id FROM Lead WHERE Email = '{email}'") == 0
+    assert soql_count(server, soql("SELECT Id FROM Lead WHERE Email = {}", email)) == 0
     assert server.sandbox.portal.stores["contacts"].get("101") is None
     assert blocked(server, email.upper())
     assert found_in(store_texts(f"sqlite:///{db}"), AUGUSTA) == []

@@ -62,8 +62,7 @@ def test_unknown_keys_and_actions_are_named_at_their_line(tmp_path: Path) -> Non
     path = tmp_path / "privacy.yaml"
     assert any(line.startswith(f"{path}:2:11: ") and "'delete'" in line for line in lines)
     assert any(
-        line.startswith(f"{path}:5:3: ") and "did you mean 'hard_delete'" in line
-        for line in lines
+        line.startswith(f"{path}:5:3: ") and "did you mean 'hard_delete'" in line for line in lines
     )
 
 
