@@ -8,9 +8,13 @@ and counts, never the person's values. Safe to run again: a rerun finishes what 
 left (killed, or refused) and is a no-op that says so once nothing is left. `--dry-run` reads
 both systems and the store and writes nothing. `report` counts erasures by date and outcome.
 
+While it erases it holds the contacts stream (a pass or backfill running meanwhile could write
+the Lead again from what it read before): it waits for one running, 30 seconds at most.
+
 Exit status 0 when done; 1 when a system refused part of it (run it again once fixed), when
 privacy.yaml is missing or invalid, or the records found do not make one person; 2 for a
-setting (LEADBRIDGE_PRIVACY_KEY among them), credential or state store problem.
+setting (LEADBRIDGE_PRIVACY_KEY among them), credential or state store problem; 3 when the
+contacts stream stayed busy.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import io
 import json
 import sys
 from collections import Counter
+from contextlib import nullcontext
 from typing import Any
 
 import click
@@ -61,8 +66,10 @@ def erase_command(email: str | None, hubspot_id: str | None, dry_run: bool) -> N
     from connector.hubspot.gateway import HubSpotGateway
     from connector.privacy.erase import Eraser
     from connector.salesforce.gateway import SalesforceGateway
+    from connector.state.hold import DEFAULT_WAIT_SECONDS, Wait
     from connector.state.privacy import PrivacyKey
     from connector.state.store import StateStore
+    from connector.streams.contacts.stream import STREAM as CONTACTS_STREAM
 
     settings = settings_or_exit()
     with errors_to_exit():
@@ -76,7 +83,15 @@ def erase_command(email: str | None, hubspot_id: str | None, dry_run: bool) -> N
                 policy=policy,
                 key=settings.privacy_key,
             )
-            result = eraser.erase(email=email, hubspot_id=hubspot_id, dry_run=dry_run)
+            # A contacts pass (or backfill) running meanwhile could write the Lead again
+            # from the contact it read before the erasure: the erasure holds their stream.
+            hold = (
+                nullcontext()
+                if dry_run
+                else store.hold(CONTACTS_STREAM, wait=Wait(DEFAULT_WAIT_SECONDS))
+            )
+            with hold:
+                result = eraser.erase(email=email, hubspot_id=hubspot_id, dry_run=dry_run)
     click.echo(for_terminal("\n".join(result.lines())))
     if result.failed:
         click.echo("error: part of the erasure was refused: run the same command again", err=True)
