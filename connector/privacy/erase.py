@@ -162,7 +162,7 @@ class Erased:
             ("hubspot", self.hubspot_outcome, self.hubspot),
         ):
             prefix = f"{name:<11}" + ("" if self.dry_run else f"{outcome}: ")
-            texts = [s.what if s.ok else f"FAILED {s.what}" for s in steps] or ["nothing"]
+            texts = [s.what for s in steps] or ["nothing to do"]
             lines.append(clip(prefix + texts[0]))
             lines += [clip(" " * len(prefix) + t) for t in texts[1:]]
         if self.dry_run:
@@ -221,6 +221,7 @@ class Eraser:
         plan = Plan(
             plan_hubspot(
                 contact_found=contact is not None,
+                hubspot_id=hubspot_id,
                 email=email,
                 outcome=tombstone.hubspot_outcome if tombstone else None,
             ),
@@ -237,7 +238,7 @@ class Eraser:
             log.info("privacy.erase", already=True, dry_run=dry_run)
             return result
         if dry_run:
-            self._describe(plan, contact, result)
+            self._describe(plan, contact, hubspot_id, result)
             return result
         return self._run(plan, contact, email, hubspot_id, link, tombstone, leads, contacts, result)
 
@@ -294,7 +295,9 @@ class Eraser:
         return list(dict.fromkeys([*PERSON_FIELDS, *self._policy.anonymised(sobject)]))
 
     # -- dry run -------------------------------------------------------------------------
-    def _describe(self, plan: Plan, contact: HubSpotContact | None, result: Erased) -> None:
+    def _describe(
+        self, plan: Plan, contact: HubSpotContact | None, hubspot_id: str | None, result: Erased
+    ) -> None:
         for delete in plan.salesforce.deletes:
             how = "and empty it from the Recycle Bin" if delete.hard else "(to the Recycle Bin)"
             why = f" ({delete.why})" if delete.why else ""
@@ -305,9 +308,10 @@ class Eraser:
             )
         for sobject, record_id in plan.salesforce.anonymised:
             result.salesforce.append(Step(f"{sobject} {record_id} is anonymised already"))
-        if plan.hubspot == "delete" and contact is not None:
+        if plan.hubspot == "delete":
+            seen = "" if contact is not None else " (not readable: archived, or gone)"
             result.hubspot.append(
-                Step(f"GDPR-delete contact {show(contact.id)}; HubSpot blocks its email")
+                Step(f"GDPR-delete contact {show(hubspot_id)}{seen}; HubSpot blocks its email")
             )
         elif plan.hubspot == "block":
             result.hubspot.append(Step("no contact: GDPR-delete by email, which blocks it"))
@@ -357,7 +361,9 @@ class Eraser:
             ]
         self._store.erasure_outcome(erased.tombstone_id, salesforce=result.salesforce_outcome)
         if plan.hubspot != "none":
-            result.hubspot_outcome = self._erase_hubspot(plan, contact, email, result)
+            result.hubspot_outcome = self._erase_hubspot(
+                plan.hubspot, hubspot_id, email, recorded_hs, result
+            )
         else:
             result.hubspot_outcome = settled_outcome("hubspot", recorded_hs)
         self._store.erasure_outcome(erased.tombstone_id, hubspot=result.hubspot_outcome)
@@ -388,11 +394,15 @@ class Eraser:
                     [RecordUpdate(u.id, u.id, dict(u.values)) for u in updates],
                 )
                 for update, answer in zip(updates, answers, strict=True):
-                    what = f"{sobject} {update.id} anonymised ({len(update.values)} fields)"
-                    result.salesforce.append(Step(_refused(what, answer), answer.success))
+                    what = (
+                        f"{sobject} {update.id} anonymised ({len(update.values)} fields)"
+                        if answer.success
+                        else f"{sobject} {update.id} not anonymised: {_refusal(answer)}"
+                    )
+                    result.salesforce.append(Step(what, answer.success))
                     failed |= not answer.success
         except ApiError as exc:
-            result.salesforce.append(Step(f"Salesforce refused the call ({_code(exc)})", ok=False))
+            result.salesforce.append(Step(f"stopped: Salesforce refused ({_code(exc)})", ok=False))
             return "failed"
         failed |= not deleted
         if failed:
@@ -416,7 +426,8 @@ class Eraser:
             why = f" ({delete.why})" if delete.why else ""
             what = f"{delete.sobject} {delete.id}{why} deleted"
             if delete not in done:
-                result.salesforce.append(Step(_refused(what, answer), ok=False))
+                text = f"{delete.sobject} {delete.id}{why} not deleted: {_refusal(answer)}"
+                result.salesforce.append(Step(text, ok=False))
             elif not delete.hard:
                 result.salesforce.append(Step(f"{what}, in the Recycle Bin (hard_delete: false)"))
             elif emptied[delete.id].success:
@@ -432,25 +443,32 @@ class Eraser:
         return len(done) == len(plan.deletes)
 
     def _erase_hubspot(
-        self, plan: Plan, contact: HubSpotContact | None, email: str | None, result: Erased
+        self,
+        action: str,
+        hubspot_id: str | None,
+        email: str | None,
+        recorded: str | None,
+        result: Erased,
     ) -> str:
+        """The contact GDPR-deleted by id (found, or archived), else the email blocked."""
         try:
-            if plan.hubspot == "delete" and contact is not None:
-                gone = self._hubspot.gdpr_delete(contact_id=contact.id)
-                if gone:
+            if action == "delete" and hubspot_id:
+                if self._hubspot.gdpr_delete(contact_id=hubspot_id):
                     result.hubspot.append(
-                        Step(f"contact {show(contact.id)} GDPR-deleted; its email is blocked")
+                        Step(f"contact {show(hubspot_id)} GDPR-deleted; its email is blocked")
                     )
                     return "deleted"
-                result.hubspot.append(Step(f"contact {show(contact.id)} was gone already"))
+                result.hubspot.append(Step(f"contact {show(hubspot_id)}: HubSpot has none"))
                 if not email:
-                    return "not_found"
+                    return settled_outcome("hubspot", recorded)
             self._hubspot.gdpr_delete(email=email)
         except ApiError as exc:
-            result.hubspot.append(Step(f"HubSpot refused the GDPR delete ({_code(exc)})", ok=False))
+            result.hubspot.append(
+                Step(f"not GDPR-deleted: HubSpot refused ({_code(exc)})", ok=False)
+            )
             return "failed"
-        result.hubspot.append(Step("no contact; the email is blocked from re-import"))
-        return "not_found"
+        result.hubspot.append(Step("no contact has the email; it is blocked from re-import"))
+        return settled_outcome("hubspot", recorded)
 
 
 def _settled(tombstone: Tombstone) -> bool:
@@ -482,5 +500,5 @@ def _codes(answer: WriteResult) -> str:
     return ", ".join(dict.fromkeys(e.code for e in answer.errors)) or "no code"
 
 
-def _refused(what: str, answer: WriteResult) -> str:
-    return what if answer.success else f"{what}: refused ({_codes(answer)})"
+def _refusal(answer: WriteResult) -> str:
+    return f"Salesforce refused ({_codes(answer)})"

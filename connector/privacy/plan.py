@@ -97,12 +97,19 @@ def plan_salesforce(
     return SalesforcePlan(tuple(deletes), tuple(updates), tuple(anonymised))
 
 
-def plan_hubspot(*, contact_found: bool, email: str | None, outcome: str | None) -> HubSpotAction:
-    """HubSpot's work: a contact still there is GDPR-deleted; with none, the email is blocked
-    once (until HubSpot's outcome is recorded as final)."""
+def plan_hubspot(
+    *, contact_found: bool, hubspot_id: str | None, email: str | None, outcome: str | None
+) -> HubSpotAction:
+    """HubSpot's work: a contact still there is GDPR-deleted; otherwise, until HubSpot's
+    outcome is recorded as final, the contact id known (it may be archived, which a read does
+    not show) is GDPR-deleted, else the email is blocked."""
     if contact_found:
         return "delete"
-    if email and outcome not in FINAL:
+    if outcome in FINAL:
+        return "none"
+    if hubspot_id:
+        return "delete"
+    if email:
         return "block"
     return "none"
 

@@ -802,9 +802,7 @@ def test_privacy_yaml_is_checked_against_the_lead_and_contact_fields(
         "did you mean 'Email'?"
     ) in result.stdout
     assert f"error: {path}:{_at(text, 'Title')}: lead.anonymise.replace.Title: " in result.stdout
-    assert "…' (200 chars) is longer than Lead.Title takes (128 characters)" in (
-        result.stdout
-    )
+    assert "…' (200 chars) is longer than Lead.Title takes (128 characters)" in (result.stdout)
     assert (
         f"error: {path}:{_at(text, 'Forget_Me__c')}: salesforce_requests.contact.field: Contact "
         "has no field 'Forget_Me__c'"

@@ -19,6 +19,8 @@ from hubspot.crm.contacts import ApiException, SimplePublicObjectInputForCreate
 
 from connector.cli import main
 from connector.hubspot.gateway import HubSpotGateway
+from connector.model import FieldError, WriteResult
+from connector.salesforce.gateway import SalesforceGateway
 from connector.salesforce.soql import soql
 from connector.sandbox.salesforce.convert import LeadConvert, convert_lead
 from connector.sandbox.server import SandboxServer
@@ -360,7 +362,10 @@ def test_an_email_nobody_has_is_blocked_and_tombstoned(sandbox_server, env, tmp_
     erased = cli("privacy", "erase", "nobody.here@unknown-domain.test")
 
     assert erased.exit_code == 0, erased.output
-    assert "no contact; the email is blocked from re-import" in erased.stdout
+    assert "hubspot    not_found: no contact has the email; it is blocked from re-import" in (
+        erased.stdout
+    )
+    assert "salesforce not_found: nothing to do" in erased.stdout
     assert blocked(sandbox_server, "nobody.here@unknown-domain.test")
     with StateStore.open(f"sqlite:///{tmp_path / 'state.db'}") as store:
         assert store.tombstoned(emails=["NOBODY.HERE@unknown-domain.test"], key=KEY)
@@ -384,3 +389,56 @@ def test_erase_without_privacy_yaml_or_key_says_what_is_missing(sandbox_server, 
     assert no_key.exit_code == 2
     assert "LEADBRIDGE_PRIVACY_KEY" in no_key.stderr
     assert len(leads(sandbox_server, HubSpot_Contact_Id__c="101")) == 1
+
+
+def test_a_refusal_exits_1_and_the_same_command_finishes_once_it_is_fixed(
+    sandbox_server, env, monkeypatch
+):
+    """Salesforce refuses the delete (say, a validation rule): HubSpot and the store are still
+    erased, the output names the record and Salesforce's code (never its message), exit 1, the
+    report counts it failed; run again once fixed, only the Lead is deleted."""
+    env(DELETE_BOTH)
+    (lead,) = leads(sandbox_server, HubSpot_Contact_Id__c="101")
+
+    def refuse(self: SalesforceGateway, ids: list[str]) -> list[WriteResult]:
+        error = FieldError("DELETE_FAILED", f"cannot delete {AUGUSTA['lastname']}")
+        return [WriteResult(i, success=False, errors=(error,)) for i in ids]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SalesforceGateway, "delete_records", refuse)
+        refused = cli("privacy", "erase", AUGUSTA["email"])
+
+    assert refused.exit_code == 1
+    assert (
+        f"salesforce failed: Lead {lead['Id']} not deleted: Salesforce refused (DELETE_FAILED)"
+        in (refused.stdout)
+    )
+    assert "part of the erasure was refused: run the same command again" in refused.stderr
+    assert found_in([(refused.stdout + refused.stderr).lower()], AUGUSTA) == []
+    assert sandbox_server.sandbox.portal.stores["contacts"].get("101") is None
+    (report,) = json.loads(cli("privacy", "report", "--format", "json").stdout)
+    assert (report["hubspot"], report["salesforce"]) == ("deleted", "failed")
+
+    again = cli("privacy", "erase", AUGUSTA["email"])
+
+    assert again.exit_code == 0, again.output
+    assert f"Lead {lead['Id']} deleted and emptied from the Recycle Bin" in again.stdout
+    assert "hubspot    deleted: nothing to do" in again.stdout
+    assert leads(sandbox_server, Id=lead["Id"]) == []
+    (report,) = json.loads(cli("privacy", "report", "--format", "json").stdout)
+    assert (report["hubspot"], report["salesforce"]) == ("deleted", "deleted")
+
+
+def test_an_archived_contact_is_purged_by_its_id(sandbox_server, env):
+    """A contact archived in HubSpot (not readable, kept 90 days) is still GDPR-deleted by its
+    id, and its email blocked."""
+    env(DELETE_BOTH)
+    hubspot_client(sandbox_server).crm.contacts.basic_api.archive("101")
+
+    dry = cli("privacy", "erase", "--hubspot-id", "101", "--dry-run")
+    erased = cli("privacy", "erase", "--hubspot-id", "101")
+
+    assert "GDPR-delete contact '101' (not readable: archived, or gone)" in dry.stdout
+    assert erased.exit_code == 0, erased.output
+    assert "contact '101' GDPR-deleted; its email is blocked" in erased.stdout
+    assert blocked(sandbox_server, AUGUSTA["email"])

@@ -138,13 +138,19 @@ def test_each_record_as_its_objects_policy_says_and_converted_leads_deleted() ->
     assert not plan_salesforce(POLICY, [done], [])
 
 
-def test_hubspot_deletes_a_contact_and_blocks_an_email_once() -> None:
-    """A contact found is deleted; with none, the email is blocked until an outcome is final."""
-    assert plan_hubspot(contact_found=True, email=None, outcome="deleted") == "delete"
-    assert plan_hubspot(contact_found=False, email="a@b.test", outcome=None) == "block"
-    assert plan_hubspot(contact_found=False, email="a@b.test", outcome="pending") == "block"
-    assert plan_hubspot(contact_found=False, email="a@b.test", outcome="not_found") == "none"
-    assert plan_hubspot(contact_found=False, email=None, outcome=None) == "none"
+def test_hubspot_deletes_a_contact_or_its_id_and_blocks_an_email_once() -> None:
+    """A contact found is deleted; with none, until an outcome is final, a known id is deleted
+    (an archived contact is not readable) or else the email blocked; then nothing."""
+
+    def plan(found: bool, cid: str | None, email: str | None, outcome: str | None) -> str:
+        return plan_hubspot(contact_found=found, hubspot_id=cid, email=email, outcome=outcome)
+
+    assert plan(True, "7", None, "deleted") == "delete"
+    assert plan(False, "7", "a@b.test", None) == "delete"
+    assert plan(False, None, "a@b.test", None) == "block"
+    assert plan(False, None, "a@b.test", "pending") == "block"
+    assert plan(False, "7", "a@b.test", "not_found") == "none"
+    assert plan(False, None, None, None) == "none"
 
 
 def test_work_started_and_gone_since_was_done() -> None:
