@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import structlog
 
 from connector.display import clip, show
-from connector.errors import ApiError, LeadbridgeError
+from connector.errors import ApiError, LeadbridgeError, Unreachable
 from connector.mapping.privacy import PrivacyPolicy
 from connector.model import HubSpotContact, Link, RecordUpdate, WriteResult
 from connector.privacy.plan import (
@@ -104,6 +104,10 @@ class Store(Protocol):
     def erasure_outcome(
         self, tombstone_id: int, *, hubspot: Any = None, salesforce: Any = None
     ) -> None: ...
+
+
+class LookupFailed(LeadbridgeError):
+    """Finding the person failed before anything was written (exit 1)."""
 
 
 class PersonUnclear(LeadbridgeError):
@@ -208,16 +212,28 @@ class Eraser:
         if not (email or hubspot_id):
             msg = "name the person: an email or a HubSpot contact id"
             raise ValueError(msg)
-        contact = self._hubspot.find_contact(
-            HUBSPOT_PROPERTIES, contact_id=hubspot_id, email=None if hubspot_id else email
-        )
-        if contact is not None:
-            hubspot_id = hubspot_id or contact.id
-            email = email or (contact.email or "").strip() or None
-        tombstone = self._store.find_tombstone(hubspot_id=hubspot_id, email=email, key=self._key)
-        link = self._store.links([hubspot_id]).get(hubspot_id) if hubspot_id else None
-        hubspot_id = hubspot_id or (tombstone.hubspot_id if tombstone else None)
-        leads, contacts = self._records(email, hubspot_id, link, tombstone)
+        try:
+            contact = self._hubspot.find_contact(
+                HUBSPOT_PROPERTIES, contact_id=hubspot_id, email=None if hubspot_id else email
+            )
+            if contact is not None:
+                hubspot_id = hubspot_id or contact.id
+                email = email or (contact.email or "").strip() or None
+            tombstone = self._store.find_tombstone(
+                hubspot_id=hubspot_id, email=email, key=self._key
+            )
+            link = self._store.links([hubspot_id]).get(hubspot_id) if hubspot_id else None
+            hubspot_id = hubspot_id or (tombstone.hubspot_id if tombstone else None)
+            leads, contacts = self._records(email, hubspot_id, link, tombstone)
+        except Unreachable:
+            raise  # says which host and setting, nothing of the person
+        except ApiError as exc:
+            # The remote's message may quote what was sent (a query holds the email).
+            msg = (
+                f"nothing was erased: looking the person up failed ({_code(exc)}); run the same "
+                "command again"
+            )
+            raise LookupFailed(msg) from None
         plan = Plan(
             plan_hubspot(
                 contact_found=contact is not None,

@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 from hubspot.crm.contacts import ApiException, SimplePublicObjectInputForCreate
 
 from connector.cli import main
+from connector.errors import FatalApiError
 from connector.hubspot.gateway import HubSpotGateway
 from connector.model import FieldError, WriteResult
 from connector.salesforce.gateway import SalesforceGateway
@@ -442,3 +443,24 @@ def test_an_archived_contact_is_purged_by_its_id(sandbox_server, env):
     assert erased.exit_code == 0, erased.output
     assert "contact '101' GDPR-deleted; its email is blocked" in erased.stdout
     assert blocked(sandbox_server, AUGUSTA["email"])
+
+
+def test_a_failed_look_up_erases_nothing_and_quotes_no_one(sandbox_server, env, monkeypatch):
+    """Salesforce refusing the look-up (its message quoting the query, her email in it):
+    nothing is erased anywhere, and the error names the status and code, not the message."""
+    env(DELETE_BOTH)
+
+    def refuse(self: SalesforceGateway, **kwargs: Any) -> Any:
+        msg = f"Salesforce query failed (HTTP 400): MALFORMED_QUERY: Email = '{kwargs['email']}'"
+        raise FatalApiError(msg, status=400, code="MALFORMED_QUERY")
+
+    monkeypatch.setattr(SalesforceGateway, "person_records", refuse)
+    result = cli("privacy", "erase", AUGUSTA["email"])
+
+    assert result.exit_code == 1
+    assert "nothing was erased: looking the person up failed (HTTP 400, MALFORMED_QUERY)" in (
+        result.stderr
+    )
+    assert found_in([(result.stdout + result.stderr).lower()], AUGUSTA) == []
+    assert sandbox_server.sandbox.portal.stores["contacts"].get("101") is not None
+    assert json.loads(cli("privacy", "report", "--format", "json").stdout) == []
