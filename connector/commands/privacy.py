@@ -63,6 +63,9 @@ def erase_command(email: str | None, hubspot_id: str | None, dry_run: bool) -> N
     if bool(email) == bool(hubspot_id):
         msg = "give the person's EMAIL or --hubspot-id ID (one of them)"
         raise click.UsageError(msg)
+    if email is not None and not _looks_like_email(email):
+        msg = "EMAIL is not an email address (name@domain)"
+        raise click.UsageError(msg)
     from connector.hubspot.gateway import HubSpotGateway
     from connector.privacy.erase import Eraser
     from connector.salesforce.gateway import SalesforceGateway
@@ -135,9 +138,12 @@ def report_command(fmt: str) -> None:
     click.echo(_table(columns, rows))
 
 
-def _table(columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
-    from connector.privacy.plan import FINAL
+def _looks_like_email(text: str) -> bool:
+    local, at, domain = text.strip().rpartition("@")
+    return bool(at and local and "." in domain and not any(c.isspace() for c in text.strip()))
 
+
+def _table(columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
     total = sum(r[-1] for r in rows)
     if not total:
         return "no erasures"
@@ -146,7 +152,7 @@ def _table(columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
         "  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)).rstrip()
         for line in (columns, *rows)
     ]
-    open_ = sum(r[-1] for r in rows if r[2] not in FINAL or r[3] not in FINAL)
+    open_ = sum(r[-1] for r in rows if {"pending", "failed"} & {r[2], r[3]})
     lines.append(f"{total} erasures")
     if open_:
         lines.append(

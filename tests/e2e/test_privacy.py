@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -201,10 +202,20 @@ def test_erase_by_email_deletes_everywhere_and_leaves_no_trace(sandbox_server, e
     db = env(DELETE_BOTH)
     (lead,) = leads(server, HubSpot_Contact_Id__c="101")
     assert found_in(store_texts(f"sqlite:///{db}"), AUGUSTA)  # the check sees her before
+    mark = server.sandbox.journal.last_seq()
 
     erased = cli("privacy", "erase", AUGUSTA["email"])
 
     assert erased.exit_code == 0, erased.output
+    calls = [(e.method, e.path) for e in server.sandbox.journal.entries(since=mark)]
+    assert [(m, p.split("/")[-1]) for m, p in calls] == [
+        ("POST", "token"),  # the login
+        ("GET", quote(AUGUSTA["email"], safe="@")),  # HubSpot: the contact by email
+        ("POST", "composite"),  # Salesforce: her Leads and Contacts, one call
+        ("DELETE", "sobjects"),  # Collections delete
+        ("POST", "59.0"),  # SOAP emptyRecycleBin
+        ("POST", "gdpr-delete"),  # HubSpot
+    ]
     assert f"Lead {lead['Id']} deleted and emptied from the Recycle Bin" in erased.stdout
     assert "contact '101' GDPR-deleted; its email is blocked" in erased.stdout
     assert erased.stdout.startswith("erased: tombstone 1")

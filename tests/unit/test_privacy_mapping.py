@@ -142,15 +142,18 @@ def test_hubspot_deletes_a_contact_or_its_id_and_blocks_an_email_once() -> None:
     """A contact found is deleted; with none, until an outcome is final, a known id is deleted
     (an archived contact is not readable) or else the email blocked; then nothing."""
 
-    def plan(found: bool, cid: str | None, email: str | None, outcome: str | None) -> str:
-        return plan_hubspot(contact_found=found, hubspot_id=cid, email=email, outcome=outcome)
-
-    assert plan(True, "7", None, "deleted") == "delete"
-    assert plan(False, "7", "a@b.test", None) == "delete"
-    assert plan(False, None, "a@b.test", None) == "block"
-    assert plan(False, None, "a@b.test", "pending") == "block"
-    assert plan(False, "7", "a@b.test", "not_found") == "none"
-    assert plan(False, None, None, None) == "none"
+    cases = [
+        # (contact found, hubspot id, email, recorded outcome) -> action
+        ((True, "7", None, "deleted"), "delete"),
+        ((False, "7", "a@b.test", None), "delete"),
+        ((False, None, "a@b.test", None), "block"),
+        ((False, None, "a@b.test", "pending"), "block"),
+        ((False, "7", "a@b.test", "not_found"), "none"),
+        ((False, None, None, None), "none"),
+    ]
+    for (found, cid, email, outcome), action in cases:
+        got = plan_hubspot(contact_found=found, hubspot_id=cid, email=email, outcome=outcome)
+        assert got == action, (found, cid, email, outcome)
 
 
 def test_work_started_and_gone_since_was_done() -> None:
