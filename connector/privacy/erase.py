@@ -30,6 +30,7 @@ from connector.errors import ApiError, LeadbridgeError, Unreachable
 from connector.mapping.privacy import PrivacyPolicy
 from connector.model import HubSpotContact, Link, RecordUpdate, WriteResult
 from connector.privacy.plan import (
+    FINAL,
     HUBSPOT_PROPERTIES,
     PERSON_FIELDS,
     Plan,
@@ -67,6 +68,10 @@ class SalesforceSide(Protocol):
         ids: Sequence[str],
         lead_fields: Sequence[str],
         contact_fields: Sequence[str],
+    ) -> tuple[list[Row], list[Row]]: ...
+
+    def binned_records(
+        self, *, email: str | None, hubspot_id: str | None, ids: Sequence[str]
     ) -> tuple[list[Row], list[Row]]: ...
 
     def delete_records(self, ids: Sequence[str]) -> list[WriteResult]: ...
@@ -225,6 +230,7 @@ class Eraser:
             link = self._store.links([hubspot_id]).get(hubspot_id) if hubspot_id else None
             hubspot_id = hubspot_id or (tombstone.hubspot_id if tombstone else None)
             leads, contacts = self._records(email, hubspot_id, link, tombstone)
+            binned = self._binned(email, hubspot_id, link, tombstone)
         except Unreachable:
             raise  # says which host and setting, nothing of the person
         except ApiError as exc:
@@ -241,7 +247,7 @@ class Eraser:
                 email=email,
                 outcome=tombstone.hubspot_outcome if tombstone else None,
             ),
-            plan_salesforce(self._policy, leads, contacts),
+            plan_salesforce(self._policy, leads, contacts, binned),
         )
         result = Erased(
             dry_run=dry_run,
@@ -268,16 +274,7 @@ class Eraser:
     ) -> tuple[list[Row], list[Row]]:
         """The person's Leads and Contacts: by email, HubSpot contact id, the link's and the
         tombstone's ids, and the Contacts converted Leads became."""
-        known = [
-            i
-            for i in (
-                link.lead_id if link else None,
-                link.contact_id if link else None,
-                tombstone.lead_id if tombstone else None,
-                tombstone.contact_id if tombstone else None,
-            )
-            if i
-        ]
+        known = _known_ids(link, tombstone)
         lead_fields = self._fields("Lead")
         contact_fields = self._fields("Contact")
         if not (email or hubspot_id or known):
@@ -285,7 +282,7 @@ class Eraser:
         leads, contacts = self._salesforce.person_records(
             email=email,
             hubspot_id=hubspot_id,
-            ids=list(dict.fromkeys(known)),
+            ids=known,
             lead_fields=lead_fields,
             contact_fields=contact_fields,
         )
@@ -307,6 +304,31 @@ class Eraser:
             contacts += more
         return leads, contacts
 
+    def _binned(
+        self,
+        email: str | None,
+        hubspot_id: str | None,
+        link: Link | None,
+        tombstone: Tombstone | None,
+    ) -> list[tuple[Any, str]]:
+        """The person's records in the Recycle Bin, where a policy empties it and Salesforce's
+        part is not settled yet (a run killed between a delete and emptying the bin; records a
+        person deleted before the request). Settled, the bin is not looked at again: Salesforce
+        shows emptied records to `queryAll` for a while, and a rerun must change nothing."""
+        if not (self._policy.lead.hard_delete or self._policy.contact.hard_delete):
+            return []
+        if tombstone is not None and tombstone.salesforce_outcome in FINAL:
+            return []
+        known = _known_ids(link, tombstone)
+        if not (email or hubspot_id or known):
+            return []
+        leads, contacts = self._salesforce.binned_records(
+            email=email, hubspot_id=hubspot_id, ids=known
+        )
+        return [("Lead", str(r["Id"])) for r in leads] + [
+            ("Contact", str(r["Id"])) for r in contacts
+        ]
+
     def _fields(self, sobject: Any) -> list[str]:
         return list(dict.fromkeys([*PERSON_FIELDS, *self._policy.anonymised(sobject)]))
 
@@ -324,6 +346,10 @@ class Eraser:
             )
         for sobject, record_id in plan.salesforce.anonymised:
             result.salesforce.append(Step(f"{sobject} {record_id} is anonymised already"))
+        for sobject, record_id in plan.salesforce.empty:
+            result.salesforce.append(
+                Step(f"empty {sobject} {record_id} (deleted before) from the Recycle Bin")
+            )
         if plan.hubspot == "delete":
             seen = "" if contact is not None else " (not readable: archived, or gone)"
             result.hubspot.append(
@@ -401,6 +427,7 @@ class Eraser:
         failed = False
         try:
             deleted = self._delete(plan, result)
+            self._empty(plan, result)
             for sobject in ("Lead", "Contact"):
                 updates = [u for u in plan.updates if u.sobject == sobject]
                 if not updates:
@@ -458,6 +485,24 @@ class Eraser:
                 )
         return len(done) == len(plan.deletes)
 
+    def _empty(self, plan: SalesforcePlan, result: Erased) -> None:
+        """Records deleted before, emptied from the Recycle Bin; a refusal is said, not a
+        failure: the record was emptied already, or the org does not allow it, and either way
+        Salesforce empties the bin within 15 days."""
+        if not plan.empty:
+            return
+        answers = self._salesforce.empty_recycle_bin([i for _, i in plan.empty])
+        for (sobject, record_id), answer in zip(plan.empty, answers, strict=True):
+            if answer.success:
+                text = f"{sobject} {record_id} (deleted before) emptied from the Recycle Bin"
+            else:
+                text = (
+                    f"{sobject} {record_id} (deleted before): Salesforce refused emptying the "
+                    f"Recycle Bin ({_codes(answer)}): emptied already, or not allowed; it "
+                    "empties within 15 days"
+                )
+            result.salesforce.append(Step(text))
+
     def _erase_hubspot(
         self,
         action: str,
@@ -487,9 +532,18 @@ class Eraser:
         return settled_outcome("hubspot", recorded)
 
 
-def _settled(tombstone: Tombstone) -> bool:
-    from connector.privacy.plan import FINAL
+def _known_ids(link: Link | None, tombstone: Tombstone | None) -> list[str]:
+    """The Lead and Contact ids the store knows of the person: its link's, its tombstone's."""
+    ids = [
+        link.lead_id if link else None,
+        link.contact_id if link else None,
+        tombstone.lead_id if tombstone else None,
+        tombstone.contact_id if tombstone else None,
+    ]
+    return list(dict.fromkeys(i for i in ids if i))
 
+
+def _settled(tombstone: Tombstone) -> bool:
     return tombstone.hubspot_outcome in FINAL and tombstone.salesforce_outcome in FINAL
 
 

@@ -52,9 +52,12 @@ class SalesforcePlan:
     deletes: tuple[Delete, ...] = ()
     updates: tuple[Anonymise, ...] = ()
     anonymised: tuple[tuple[SalesforceObject, str], ...] = ()
+    #: Records of the person deleted before (by an earlier run killed before emptying the bin,
+    #: or by a person) to empty from the Recycle Bin, as `hard_delete` says.
+    empty: tuple[tuple[SalesforceObject, str], ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.deletes or self.updates)
+        return bool(self.deletes or self.updates or self.empty)
 
 
 HubSpotAction = Literal["delete", "block", "none"]
@@ -73,10 +76,15 @@ class Plan:
 
 
 def plan_salesforce(
-    policy: PrivacyPolicy, leads: Sequence[Row], contacts: Sequence[Row]
+    policy: PrivacyPolicy,
+    leads: Sequence[Row],
+    contacts: Sequence[Row],
+    binned: Sequence[tuple[SalesforceObject, str]] = (),
 ) -> SalesforcePlan:
     """The Salesforce work for the person's records as they stand: each record as its object's
-    policy says. A converted Lead cannot be updated, so it is deleted under either action."""
+    policy says. A converted Lead cannot be updated, so it is deleted under either action.
+    Records of theirs in the Recycle Bin (`binned`) are emptied from it where the object's
+    policy says `hard_delete`."""
     deletes: list[Delete] = []
     updates: list[Anonymise] = []
     anonymised: list[tuple[SalesforceObject, str]] = []
@@ -94,7 +102,14 @@ def plan_salesforce(
                 anonymised.append((sobject, record_id))  # type: ignore[arg-type]
             else:
                 updates.append(Anonymise(sobject, record_id, target))  # type: ignore[arg-type]
-    return SalesforcePlan(tuple(deletes), tuple(updates), tuple(anonymised))
+    empty = tuple(
+        dict.fromkeys(
+            (sobject, record_id)
+            for sobject, record_id in binned
+            if policy.policy(sobject).hard_delete
+        )
+    )
+    return SalesforcePlan(tuple(deletes), tuple(updates), tuple(anonymised), empty)
 
 
 def plan_hubspot(

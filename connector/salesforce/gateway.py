@@ -395,15 +395,18 @@ class SalesforceGateway(SalesforceReads):
         log.info("salesforce.reauth")
 
     # -- look-ups ----------------------------------------------------------------------------
-    def _composite_queries(self, queries: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
-        """Run several queries as GET subrequests of one Composite call; records by reference."""
+    def _composite_queries(
+        self, queries: Mapping[str, str], *, endpoint: str = "query"
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Run several queries as GET subrequests of one Composite call; records by reference.
+        `endpoint` `queryAll` includes the records in the Recycle Bin."""
         version = self._client.sf_version
         body = {
             "allOrNone": False,
             "compositeRequest": [
                 {
                     "method": "GET",
-                    "url": f"/services/data/v{version}/query?{urlencode({'q': text})}",
+                    "url": f"/services/data/v{version}/{endpoint}?{urlencode({'q': text})}",
                     "referenceId": ref,
                 }
                 for ref, text in queries.items()
@@ -702,6 +705,30 @@ class SalesforceGateway(SalesforceReads):
         found = self._composite_queries(texts) if texts else {}
         leads, contacts = found.get("leads", []), found.get("contacts", [])
         log.info("salesforce.person_records", leads=len(leads), contacts=len(contacts))
+        return leads, contacts
+
+    def binned_records(
+        self, *, email: str | None, hubspot_id: str | None, ids: Sequence[str]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The person's Leads and Contacts (found as `person_records` finds them) that are in
+        the Recycle Bin, each with its `Id`: `queryAll`, one Composite call."""
+        ext = self._settings.salesforce_external_id_field
+        texts = {}
+        for ref, sobject, prefix in (("leads", "Lead", "00Q"), ("contacts", "Contact", "003")):
+            known = [i for i in ids if i.startswith(prefix)]
+            if email or hubspot_id or known:
+                texts[ref] = queries.person_records(
+                    sobject,
+                    ["Id"],
+                    ext,
+                    email=email,
+                    hubspot_id=hubspot_id,
+                    ids=known,
+                    deleted=True,
+                )
+        found = self._composite_queries(texts, endpoint="queryAll") if texts else {}
+        leads, contacts = found.get("leads", []), found.get("contacts", [])
+        log.info("salesforce.binned_records", leads=len(leads), contacts=len(contacts))
         return leads, contacts
 
     def delete_records(self, ids: Sequence[str]) -> list[WriteResult]:

@@ -323,10 +323,12 @@ def person_records(
     email: str | None,
     hubspot_id: str | None,
     ids: Sequence[str],
+    deleted: bool = False,
 ) -> str:
     """`fields` of the `sobject` records (Lead, converted ones included, or Contact) that are
     one person: with this email (Salesforce compares emails without case), carrying this
-    HubSpot contact id, or with one of these ids. At least one of the three is given."""
+    HubSpot contact id, or with one of these ids. At least one of the three is given.
+    `deleted`: only those in the Recycle Bin (for `queryAll`)."""
     conditions: list[str] = []
     values: dict[str, Any] = {"names": list(fields), "obj": sobject}
     if email:
@@ -342,6 +344,9 @@ def person_records(
         msg = "a person's records are found by an email, a HubSpot contact id or ids"
         raise ValueError(msg)
     template = "SELECT {names:fields} FROM {obj:literal} WHERE "
-    template += " OR ".join(conditions)
+    if deleted:
+        template += "IsDeleted = true AND (" + " OR ".join(conditions) + ")"
+    else:
+        template += " OR ".join(conditions)
     template += " ORDER BY Id"
     return soql(template, **values)

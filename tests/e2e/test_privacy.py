@@ -212,6 +212,7 @@ def test_erase_by_email_deletes_everywhere_and_leaves_no_trace(sandbox_server, e
         ("POST", "token"),  # the login
         ("GET", quote(AUGUSTA["email"], safe="@")),  # HubSpot: the contact by email
         ("POST", "composite"),  # Salesforce: her Leads and Contacts, one call
+        ("POST", "composite"),  # and those in the Recycle Bin (queryAll), one call
         ("DELETE", "sobjects"),  # Collections delete
         ("POST", "59.0"),  # SOAP emptyRecycleBin
         ("POST", "gdpr-delete"),  # HubSpot
@@ -337,9 +338,6 @@ def test_a_kill_before_hubspot_is_finished_by_a_rerun(sandbox_server, env, monke
     pending (the report shows it unfinished, no pass writes her again); the same command
     then finishes HubSpot only."""
     env(DELETE_BOTH)
-
-    class Killed(BaseException):
-        """The process dying here (SIGKILL): nothing after it runs."""
 
     def killed(*args: Any, **kwargs: Any) -> bool:
         raise Killed
@@ -475,3 +473,72 @@ def test_a_failed_look_up_erases_nothing_and_quotes_no_one(sandbox_server, env, 
     assert found_in([(result.stdout + result.stderr).lower()], AUGUSTA) == []
     assert sandbox_server.sandbox.portal.stores["contacts"].get("101") is not None
     assert json.loads(cli("privacy", "report", "--format", "json").stdout) == []
+
+
+class Killed(BaseException):
+    """The process dying at this point (SIGKILL): nothing after it runs."""
+
+
+@pytest.mark.parametrize(
+    ("where", "method"),
+    [
+        ("before Salesforce's delete", "delete_records"),
+        ("between the delete and emptying the Recycle Bin", "empty_recycle_bin"),
+    ],
+)
+def test_a_kill_in_salesforce_is_finished_by_a_rerun_by_id(
+    sandbox_server, env, monkeypatch, where, method
+):
+    """Killed in the Salesforce step, after the store erased her and kept the tombstone: a
+    rerun by HubSpot id (the contact still there gives the email) deletes what is left and
+    purges HubSpot; the Lead is gone for good either way and the report says deleted."""
+    env(DELETE_BOTH)
+    (lead,) = leads(sandbox_server, HubSpot_Contact_Id__c="101")
+
+    def killed(*args: Any, **kwargs: Any) -> Any:
+        raise Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SalesforceGateway, method, killed)
+        with pytest.raises(Killed):
+            cli("privacy", "erase", "--hubspot-id", "101")
+    (report,) = json.loads(cli("privacy", "report", "--format", "json").stdout)
+    assert (report["hubspot"], report["salesforce"]) == ("pending", "pending"), where
+
+    again = cli("privacy", "erase", "--hubspot-id", "101")
+
+    assert again.exit_code == 0, again.output
+    assert "(erased before, " in again.stdout
+    assert "contact '101' GDPR-deleted" in again.stdout
+    assert leads(sandbox_server, Id=lead["Id"]) == []
+    in_bin = sandbox_server.sandbox.org.recycle_bin.get("Lead", {})
+    emptied = sandbox_server.sandbox.org.emptied.get("Lead", {})
+    assert lead["Id"] not in in_bin or lead["Id"] in emptied, where
+    (report,) = json.loads(cli("privacy", "report", "--format", "json").stdout)
+    assert (report["hubspot"], report["salesforce"]) == ("deleted", "deleted")
+
+
+def test_an_org_that_refuses_emptying_the_bin_leaves_the_record_there_and_says_so(
+    sandbox_server, env, monkeypatch
+):
+    """Where Salesforce refuses emptyRecycleBin (no permission), the record is deleted to the
+    Recycle Bin, the output says it stays there until Salesforce empties it, and the erasure
+    counts as done (nothing a rerun could change)."""
+    env(DELETE_BOTH)
+    (lead,) = leads(sandbox_server, HubSpot_Contact_Id__c="101")
+
+    def refuse(self: SalesforceGateway, ids: list[str]) -> list[WriteResult]:
+        error = FieldError("INSUFFICIENT_ACCESS", "insufficient access rights")
+        return [WriteResult(i, success=False, errors=(error,)) for i in ids]
+
+    monkeypatch.setattr(SalesforceGateway, "empty_recycle_bin", refuse)
+    erased = cli("privacy", "erase", AUGUSTA["email"])
+
+    assert erased.exit_code == 0, erased.output
+    assert (
+        f"Lead {lead['Id']} deleted; Salesforce refused emptying the Recycle Bin "
+        "(INSUFFICIENT_ACCESS): it stays there until Salesforce empties it (15 days)"
+    ) in erased.stdout
+    assert lead["Id"] in sandbox_server.sandbox.org.recycle_bin["Lead"]
+    (report,) = json.loads(cli("privacy", "report", "--format", "json").stdout)
+    assert report["salesforce"] == "deleted"

@@ -79,6 +79,36 @@ def test_person_records_is_one_composite_call_with_the_email_escaped(http) -> No
     ]
 
 
+def test_binned_records_asks_query_all_for_the_deleted_ones_only(http) -> None:
+    """The person's records in the Recycle Bin: `queryAll` subrequests of one Composite call,
+    `IsDeleted = true` around the same conditions; no Contact query without a way to find
+    one."""
+    http.add(
+        responses.POST,
+        COMPOSITE_URL,
+        json={
+            "compositeResponse": [
+                {
+                    "referenceId": "leads",
+                    "httpStatusCode": 200,
+                    "body": {"done": True, "records": [{"attributes": {}, "Id": "00Q1"}]},
+                }
+            ]
+        },
+        headers=LIMIT_INFO,
+    )
+
+    leads, contacts = make_gateway().binned_records(email=None, hubspot_id=None, ids=["00Q1"])
+
+    assert (leads, contacts) == ([{"Id": "00Q1"}], [])
+    (subrequest,) = json.loads(http.calls[0].request.body)["compositeRequest"]
+    url = urlsplit(subrequest["url"])
+    assert url.path == "/services/data/v59.0/queryAll"
+    assert parse_qs(url.query)["q"] == [
+        "SELECT Id FROM Lead WHERE IsDeleted = true AND (Id IN ('00Q1')) ORDER BY Id"
+    ]
+
+
 def test_delete_records_is_collections_delete_200_a_call_with_results_by_id(http) -> None:
     """250 ids: DELETE composite/sobjects with 200 then 50 ids, allOrNone false; each result
     keyed by its id, a refusal with Salesforce's code."""

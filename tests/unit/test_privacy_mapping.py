@@ -138,6 +138,16 @@ def test_each_record_as_its_objects_policy_says_and_converted_leads_deleted() ->
     assert not plan_salesforce(POLICY, [done], [])
 
 
+def test_records_in_the_recycle_bin_are_emptied_where_the_policy_hard_deletes() -> None:
+    """A Lead in the bin is emptied (the Lead policy hard-deletes); a Contact there is left
+    (hard_delete: false); each once; only that is a plan."""
+    plan = plan_salesforce(
+        POLICY, [], [], [("Lead", "00Q8"), ("Contact", "0038"), ("Lead", "00Q8")]
+    )
+    assert plan.empty == (("Lead", "00Q8"),)
+    assert plan and not plan.deletes and not plan.updates
+
+
 def test_hubspot_deletes_a_contact_or_its_id_and_blocks_an_email_once() -> None:
     """A contact found is deleted; with none, until an outcome is final, a known id is deleted
     (an archived contact is not readable) or else the email blocked; then nothing."""
