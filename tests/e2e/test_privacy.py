@@ -119,12 +119,14 @@ def env(
     point_cli: Callable[[SandboxServer, Path], None],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> Callable[[str | None], Path]:
+    database_url: str,
+) -> Callable[[str | None], str]:
     """`env(privacy_yaml)`: the sandbox with SEED, lead.yaml and the given privacy.yaml
     (None: the shipped one), the privacy key, logs as JSON without PII redaction (so a leak
-    would show), one sync pass done. Returns the state database's path."""
+    would show), the state store on SQLite or PostgreSQL, one sync pass done. Returns the
+    store's URL."""
 
-    def make(privacy: str | None) -> Path:
+    def make(privacy: str | None) -> str:
         sandbox_server.sandbox.reset(SEED)
         mappings = tmp_path / "mappings"
         mappings.mkdir(exist_ok=True)
@@ -134,6 +136,7 @@ def env(
         else:
             (mappings / "privacy.yaml").write_text(privacy, encoding="utf-8")
         point_cli(sandbox_server, mappings)
+        monkeypatch.setenv("LEADBRIDGE_DATABASE_URL", database_url)
         monkeypatch.setenv("LEADBRIDGE_PRIVACY_KEY", KEY)
         monkeypatch.setenv("LEADBRIDGE_LOG_FORMAT", "json")
         monkeypatch.setenv("LEADBRIDGE_LOG_REDACT_PII", "false")
@@ -141,7 +144,7 @@ def env(
         assert synced.exit_code == 0, synced.output
         # A pass keeps ids and hashes only; routing's audit and dead letters keep values: give
         # the store some of each person's, under their record.
-        with StateStore.open(f"sqlite:///{tmp_path / 'state.db'}") as store:
+        with StateStore.open(database_url) as store:
             store.record(
                 Commit(
                     stream="hubspot.contacts",
@@ -152,7 +155,7 @@ def env(
                 ),
                 run_id="test",
             )
-        return tmp_path / "state.db"
+        return database_url
 
     return make
 
@@ -201,7 +204,7 @@ def test_erase_by_email_deletes_everywhere_and_leaves_no_trace(sandbox_server, e
     server = sandbox_server
     db = env(DELETE_BOTH)
     (lead,) = leads(server, HubSpot_Contact_Id__c="101")
-    assert found_in(store_texts(f"sqlite:///{db}"), AUGUSTA)  # the check sees her before
+    assert found_in(store_texts(db), AUGUSTA)  # the check sees her before
     mark = server.sandbox.journal.last_seq()
 
     erased = cli("privacy", "erase", AUGUSTA["email"])
@@ -225,7 +228,7 @@ def test_erase_by_email_deletes_everywhere_and_leaves_no_trace(sandbox_server, e
     assert soql_count(server, soql("SELECT Id FROM Lead WHERE Email = {}", email)) == 0
     assert server.sandbox.portal.stores["contacts"].get("101") is None
     assert blocked(server, email.upper())
-    assert found_in(store_texts(f"sqlite:///{db}"), AUGUSTA) == []
+    assert found_in(store_texts(db), AUGUSTA) == []
     assert found_in([(erased.stdout + erased.stderr).lower()], AUGUSTA) == []
     assert len(leads(server, HubSpot_Contact_Id__c="102")) == 1  # the others stay
     report = cli("privacy", "report", "--format", "json")
@@ -260,7 +263,7 @@ def test_a_rerun_is_a_no_op_that_says_so(sandbox_server, env):
 def test_dry_run_writes_nothing(sandbox_server, env):
     """--dry-run says what would happen and writes nothing: no API write, the store as it was."""
     db = env(DELETE_BOTH)
-    before = store_texts(f"sqlite:///{db}")
+    before = store_texts(db)
     (lead,) = leads(sandbox_server, HubSpot_Contact_Id__c="101")
     mark = sandbox_server.sandbox.journal.last_seq()
 
@@ -271,7 +274,7 @@ def test_dry_run_writes_nothing(sandbox_server, env):
     assert f"delete Lead {lead['Id']} and empty it from the Recycle Bin" in dry.stdout
     assert "GDPR-delete contact '101'" in dry.stdout
     assert writes_since(sandbox_server, mark) == []
-    assert store_texts(f"sqlite:///{db}") == before
+    assert store_texts(db) == before
     assert sandbox_server.sandbox.portal.stores["contacts"].get("101") is not None
     assert json.loads(cli("privacy", "report", "--format", "json").stdout) == []
 
@@ -293,7 +296,7 @@ def test_erase_by_hubspot_id_anonymises_the_lead(sandbox_server, env):
     assert (after["Company"], after["Status"]) == (lead["Company"], lead["Status"])
     assert sandbox_server.sandbox.portal.stores["contacts"].get("101") is None
     assert blocked(sandbox_server, AUGUSTA["email"])
-    assert found_in(store_texts(f"sqlite:///{db}"), AUGUSTA) == []
+    assert found_in(store_texts(db), AUGUSTA) == []
     assert found_in([(erased.stdout + erased.stderr).lower()], AUGUSTA) == []
     mark = sandbox_server.sandbox.journal.last_seq()
     again = cli("privacy", "erase", "--hubspot-id", "101")
@@ -330,7 +333,7 @@ def test_a_converted_lead_is_deleted_and_its_contact_anonymised(sandbox_server, 
         None,
         account,
     )
-    assert found_in(store_texts(f"sqlite:///{db}"), BERTRAM) == []
+    assert found_in(store_texts(db), BERTRAM) == []
 
 
 def test_a_kill_before_hubspot_is_finished_by_a_rerun(sandbox_server, env, monkeypatch):
@@ -364,10 +367,10 @@ def test_a_kill_before_hubspot_is_finished_by_a_rerun(sandbox_server, env, monke
     assert (report["hubspot"], report["salesforce"]) == ("deleted", "deleted")
 
 
-def test_an_email_nobody_has_is_blocked_and_tombstoned(sandbox_server, env, tmp_path):
+def test_an_email_nobody_has_is_blocked_and_tombstoned(sandbox_server, env):
     """A request for an email neither system knows: HubSpot blocks it, a tombstone keeps its
     keyed hash (no pass will create it), the report counts it as not found."""
-    env(DELETE_BOTH)
+    db = env(DELETE_BOTH)
 
     erased = cli("privacy", "erase", "nobody.here@unknown-domain.test")
 
@@ -377,7 +380,7 @@ def test_an_email_nobody_has_is_blocked_and_tombstoned(sandbox_server, env, tmp_
     )
     assert "salesforce not_found: nothing to do" in erased.stdout
     assert blocked(sandbox_server, "nobody.here@unknown-domain.test")
-    with StateStore.open(f"sqlite:///{tmp_path / 'state.db'}") as store:
+    with StateStore.open(db) as store:
         assert store.tombstoned(emails=["NOBODY.HERE@unknown-domain.test"], key=KEY)
     csv_text = cli("privacy", "report", "--format", "csv").stdout.splitlines()
     assert csv_text[0] == "date,reason,hubspot,salesforce,erasures"
