@@ -232,27 +232,19 @@ class HubSpotGateway:
         email: str | None = None,
     ) -> HubSpotContact | None:
         """The contact with this id, or else this email (HubSpot compares emails without
-        case), with `properties`; None when HubSpot has none (404). One `GET
-        /crm/v3/objects/contacts/{id}` (`idProperty=email` for an email)."""
+        case), with `properties`; None when HubSpot has none. One batch read (`idProperty:
+        email` for an email): the email travels in the body, never in a URL that proxies and
+        access logs keep."""
         if not (contact_id or email):
             msg = "find_contact takes a contact id or an email"
             raise ValueError(msg)
-        key = str(contact_id or email)
         names = list(dict.fromkeys([*properties, MODIFIED, OBJECT_ID]))
-        options: dict[str, Any] = {"properties": names}
+        body: dict[str, Any] = {"inputs": [{"id": str(contact_id or email)}], "properties": names}
         if not contact_id:
-            options["id_property"] = "email"
-
-        def get(_body: Any, **more: Any) -> Any:
-            return self._basic_api.get_by_id_with_http_info(key, **options, **more)
-
-        try:
-            answer = self._call("read", get, None)
-        except _Refused as refused:
-            if refused.status != 404:
-                raise
-            return None
-        return contact_from_api(answer)
+            body["idProperty"] = "email"
+        answer = self._call("batch_read", self._batch_api.read_with_http_info, body)
+        found = [contact_from_api(raw) for raw in answer.get("results") or []]
+        return found[0] if found else None
 
     def gdpr_delete(self, *, contact_id: str | None = None, email: str | None = None) -> bool:
         """HubSpot's GDPR delete (`POST /crm/v3/objects/contacts/gdpr-delete`, the client's

@@ -195,13 +195,17 @@ def test_a_soap_fault_of_empty_recycle_bin_names_the_call(http) -> None:
 def test_hubspot_gdpr_delete_by_id_and_by_email(sandbox) -> None:
     """By id: the client library's purge, the contact gone; by an email no contact has, the
     email blocked; an id HubSpot no longer knows answers 404, returned as False. A read by
-    email finds a contact in any case, and None once it is gone."""
+    email (a batch read: the email in the body, never in a URL) finds a contact in any case,
+    and None once it is gone."""
     server = sandbox(
         {"hubspot": {"contacts": [{"id": "7", "properties": {"email": "ann@x.test"}}]}}
     )
     gateway, _ = fast_gateway(server)
 
     found = gateway.find_contact(["email"], email="ANN@x.test")
+    (read,) = server.sandbox.journal.entries()
+    assert (read.method, read.path) == ("POST", "/crm/v3/objects/contacts/batch/read")
+    assert "ann" not in (read.path + read.query).lower()  # the email rides in the body
     mark = server.sandbox.journal.last_seq()
     assert gateway.gdpr_delete(contact_id="7") is True
     assert gateway.gdpr_delete(email="nobody@x.test") is True
