@@ -30,6 +30,8 @@ CONVERSION = "conversion.yaml"
 PRIVACY = "privacy.yaml"
 #: Every file, in the order findings and verdicts are reported.
 ALL = (LEAD, ROUTING, STATUS, CONVERSION, PRIVACY)
+#: The files a sync reads (privacy.yaml is `leadbridge privacy erase`'s alone).
+SYNC_FILES = (LEAD, ROUTING, STATUS, CONVERSION)
 MODELS: dict[str, type[Any]] = {
     LEAD: LeadMapping,
     ROUTING: RoutingConfig,
