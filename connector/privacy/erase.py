@@ -164,7 +164,7 @@ class Erased:
         else:
             head = f"erased: tombstone {self.tombstone_id}"
             if self.erased_before is not None:
-                head += f" (erased before, {self.erased_before:%Y-%m-%d %H:%M} UTC: finished now)"
+                head += f" (first erased {self.erased_before:%Y-%m-%d %H:%M} UTC; what was left)"
         lines = [head]
         for name, outcome, steps in (
             ("salesforce", self.salesforce_outcome, self.salesforce),

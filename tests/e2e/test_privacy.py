@@ -359,7 +359,7 @@ def test_a_kill_before_hubspot_is_finished_by_a_rerun(sandbox_server, env, monke
     again = cli("privacy", "erase", AUGUSTA["email"])
 
     assert again.exit_code == 0, again.output
-    assert "(erased before, " in again.stdout
+    assert "(first erased " in again.stdout
     assert "contact '101' GDPR-deleted" in again.stdout
     assert [w for w in writes_since(sandbox_server, mark) if "Soap" in w or "sobjects" in w] == []
     assert sandbox_server.sandbox.portal.stores["contacts"].get("101") is None
@@ -511,7 +511,7 @@ def test_a_kill_in_salesforce_is_finished_by_a_rerun_by_id(
     again = cli("privacy", "erase", "--hubspot-id", "101")
 
     assert again.exit_code == 0, again.output
-    assert "(erased before, " in again.stdout
+    assert "(first erased " in again.stdout
     assert "contact '101' GDPR-deleted" in again.stdout
     assert leads(sandbox_server, Id=lead["Id"]) == []
     in_bin = sandbox_server.sandbox.org.recycle_bin.get("Lead", {})
