@@ -717,6 +717,43 @@ class StateStore:
                 msg = f"no tombstone {tombstone_id}"
                 raise ValueError(msg)
 
+    def find_tombstone(
+        self,
+        *,
+        hubspot_id: str | None = None,
+        email: str | None = None,
+        salesforce_ids: Iterable[str | None] = (),
+        key: Any = None,
+    ) -> Tombstone | None:
+        """The tombstone of the person with this HubSpot contact id, email (through its keyed
+        hash: `key` needed) or Lead or Contact id; the oldest when several match; None when the
+        person was never erased. Reads only."""
+        conditions: list[sa.ColumnElement[bool]] = []
+        if hubspot_id:
+            conditions.append(tombstones.c.hubspot_id == hubspot_id)
+        if email:
+            privacy_key = PrivacyKey(key)
+            email_hash = privacy_key.email_hash(email)
+            if email_hash is not None:
+                conditions.append(
+                    sa.and_(
+                        tombstones.c.email_hash == email_hash,
+                        tombstones.c.key_id == privacy_key.id,
+                    )
+                )
+        ids = [i for i in salesforce_ids if i]
+        if ids:
+            conditions += [tombstones.c.lead_id.in_(ids), tombstones.c.contact_id.in_(ids)]
+        if not conditions:
+            return None
+        query = sa.select(tombstones.c.id).where(sa.or_(*conditions)).order_by(tombstones.c.id)
+        with self._read() as connection:
+            found = connection.execute(query.limit(1)).scalar()
+        if found is None:
+            return None
+        (tombstone,) = self.tombstones(after=int(found) - 1, limit=1)
+        return tombstone
+
     def tombstones(self, *, after: int | None = None, limit: int = 100) -> list[Tombstone]:
         """Tombstones in the order they were made, after `after` (keyset paging)."""
         query = sa.select(tombstones).order_by(tombstones.c.id).limit(limit)
