@@ -62,13 +62,16 @@ import requests
 import sqlalchemy as sa
 
 from connector.logging import configure_logging
+from connector.model import DeadLetter
 from connector.sandbox.app import Sandbox, SandboxConfig
 from connector.sandbox.env import sandbox_env, sandbox_login
 from connector.sandbox.faults import REQUEST_KINDS, RETRYABLE, FaultProfile, profile_from
 from connector.sandbox.server import SandboxServer
+from connector.settings import Settings
 from connector.state.store import StateStore
 from connector.streams.contacts.stream import STREAM as CONTACTS_STREAM
 from connector.streams.conversions.stream import STREAM as CONVERSIONS_STREAM
+from connector.streams.leads.stream import STREAM as LEADS_STREAM
 from connector.streams.windows import settled_stream
 from connector.wiring import PASS_STEPS
 
@@ -87,6 +90,9 @@ ACCEPTED, REJECTED, OPEN_STATUS = (
 )
 REASONS = ("No budget", "Bad timing", "Competitor chosen", "Not the decision maker", "Duplicate")
 TIMEOUT_S = 2.0  # the workers' client timeout; a slow answer takes longer
+SEARCH_LAG_MS = 3000  # how long a change lagging in HubSpot's search stays out of it
+DEFAULT_OVERLAP_S = Settings.model_fields["sync_overlap_seconds"].default
+SQL_STAGES = ("salesqualifiedlead", "opportunity")  # the stages crash_restart.check counts as SQL
 PHONE_TWO_WAY = (
     "{hubspot: phone, salesforce: Phone, transform: [strip]}",
     "{hubspot: phone, salesforce: Phone, transform: [strip], direction: both, "
@@ -523,7 +529,7 @@ def fault_profile(rate: float, seed: int) -> FaultProfile:
             "seed": seed,
             "rates": rates,
             "slow_answer_ms": int(TIMEOUT_S * 1000) + 1000,
-            "search_lag_ms": 3000,
+            "search_lag_ms": SEARCH_LAG_MS,
             "retry_after_s": 1,
         }
     )
@@ -622,10 +628,16 @@ def scenario_figures(people: list[Contact], actors: Actors) -> dict[str, Any]:
     stale_examples: list[str] = []
     unwritten: list[str] = []
     missing: list[str] = []
+    # Where each Lead, conversion or feedback not done would be dead-lettered: (stream, id).
+    undone: list[tuple[str, str]] = []
     for p in people:
         lead, shown = leads.get(p.cid), contacts[p.cid]
         if lead is None:
+            if p.mql:
+                undone.append((CONTACTS_STREAM, p.cid))
             continue
+        if shown.get("lifecyclestage") in SQL_STAGES and not lead.get("IsConverted"):
+            undone.append((CONVERSIONS_STREAM, p.cid))
         if p.fate in ("accept", "reject"):
             feedback_expected += 1
             if p.fate == "accept":
@@ -640,6 +652,7 @@ def scenario_figures(people: list[Contact], actors: Actors) -> dict[str, Any]:
                 )
             feedback_present += ok
             if not ok:
+                undone.append((LEADS_STREAM, str(lead["Id"])))
                 missing.append(
                     f"{p.cid} ({p.fate}, sql {p.sql}): {shown.get('hs_lead_status')}, stage "
                     f"{shown.get('lifecyclestage')}, reason {shown.get('sales_rejection_reason')},"
@@ -672,15 +685,13 @@ def scenario_figures(people: list[Contact], actors: Actors) -> dict[str, Any]:
         "stale examples": stale_examples[:5],
         "unwritten examples": unwritten[:5],
         "missing feedback": missing[:5],
+        "undone": undone,
     }
 
 
-def dead_letter_reasons(database_url: str) -> Counter[str]:
+def open_dead_letters(database_url: str) -> list[DeadLetter]:
     with StateStore.open(database_url) as store:
-        return Counter(
-            f"{d.stream}: {d.code or ''} {(d.reason or '')[:80]}".strip()
-            for d in store.dead_letters()
-        )
+        return store.dead_letters()
 
 
 def main() -> int:
@@ -693,6 +704,14 @@ def main() -> int:
     parser.add_argument("--kill-every", type=float, default=3.0, help="mean seconds between kills")
     parser.add_argument("--database-url", default=os.environ.get("LEADBRIDGE_TEST_DATABASE_URL"))
     parser.add_argument("--timeout", type=float, default=3600, help="seconds for the scenario")
+    parser.add_argument(
+        "--overlap",
+        type=float,
+        default=DEFAULT_OVERLAP_S,
+        help="the workers' LEADBRIDGE_SYNC_OVERLAP_SECONDS: how late HubSpot's search may show "
+        "a change and still be read (the sandbox's search lag is "
+        f"{SEARCH_LAG_MS / 1000:g} s); catching up takes up to twice this after the last change",
+    )
     parser.add_argument(
         "--settle",
         type=float,
@@ -730,6 +749,7 @@ def main() -> int:
                 "LEADBRIDGE_DATABASE_URL": database_url,
                 "LEADBRIDGE_MAPPINGS_DIR": str(mappings),
                 "LEADBRIDGE_POLL_SECONDS": "1",
+                "LEADBRIDGE_SYNC_OVERLAP_SECONDS": f"{args.overlap:g}",
                 "LEADBRIDGE_SALESFORCE_TIMEOUT_SECONDS": str(TIMEOUT_S),
                 "LEADBRIDGE_HUBSPOT_TIMEOUT_SECONDS": str(TIMEOUT_S),
                 "LEADBRIDGE_LOG_LEVEL": os.environ.get("RELIABILITY_LOG_LEVEL", "warning"),
@@ -751,7 +771,7 @@ def main() -> int:
             ids = [p.cid for p in people if p.mql]
             figures, converted, sql = check(server, database_url, ids)
             mine = scenario_figures(people, actors)
-            reasons = dead_letter_reasons(database_url)
+            dead_letters = open_dead_letters(database_url)
             journal = Counter(e.api for e in server.sandbox.journal.entries())
             journal["bench"] = observer.bench_requests
             if os.environ.get("RELIABILITY_KEEP_LOGS"):
@@ -767,7 +787,7 @@ def main() -> int:
         ids,
         mine,
         observer.writes,
-        reasons,
+        dead_letters,
         journal,
         codes,
         scenario_s,
@@ -879,14 +899,20 @@ def print_table(
     ids: list[str],
     mine: dict[str, Any],
     writes: Writes,
-    reasons: Counter[str],
+    dead_letters: list[DeadLetter],
     journal: Counter[str],
     codes: list[int | None],
     scenario_s: float,
     settled: Settled,
     took: float,
 ) -> int:
-    dead = sum(reasons.values())
+    reasons = Counter(
+        f"{d.stream}: {d.code or ''} {(d.reason or '')[:80]}".strip() for d in dead_letters
+    )
+    # Dead-lettered: what was not done and waits as a dead letter for a person (a dead letter
+    # about anything else, such as a refused edit, is listed but accounts for nothing).
+    lettered = {(d.stream, d.record_id) for d in dead_letters}
+    dead = sum(1 for key in mine["undone"] if key in lettered)
     leads_present = len(ids) - figures["contacts without a Lead"]
     expected = len(ids) + sql + mine["feedback expected"]
     applied = leads_present + converted + mine["feedback present"]
@@ -952,7 +978,7 @@ def print_table(
         ("records written by leadbridge", str(writes.records), ""),
         ("  that changed nothing: replays after a fault/kill", str(writes.replays), ""),
         ("  that changed nothing: echo writes", str(len(writes.echoes)), "0"),
-        ("dead letters", str(dead), ""),
+        ("dead letters", str(len(dead_letters)), ""),
     ]
     rows += [(f"  {reason}", str(n), "") for reason, n in reasons.most_common()]
     rows += [
@@ -980,6 +1006,7 @@ def print_table(
         f"reliability: {args.contacts} contacts, {args.workers} workers, fault rate "
         f"{args.fault_rate:.0%} (seed {report['profile']['seed'] if report['profile'] else '-'}), "
         f"{args.kills} kills wanted (seed {args.seed})"
+        + (f", overlap {args.overlap:g} s" if args.overlap != DEFAULT_OVERLAP_S else "")
     )
     width = max(len(r[0]) for r in rows) + 2
     value_width = max(len(r[1]) for r in rows) + 2
