@@ -17,6 +17,12 @@ hubspot-api-client, and the scenario's own through the sandbox). Prints one tabl
 Targets: 0 lost, 0 duplicates, 0 double conversions, 0 echo writes (and nothing stale or
 stray); exit status 1 on a miss.
 
+The settle (faults off) ends when every expectation is met, or when the workers have caught up
+with the scenario (`behind`: nothing more can come), or after --settle seconds: a timeout,
+shown as such; what was not done by then is not counted as lost. Catching up takes up to twice
+--overlap (the workers' LEADBRIDGE_SYNC_OVERLAP_SECONDS) after the scenario's last change: a
+change HubSpot's search showed late is read once it has settled.
+
 The scenario, seeded (--seed): contacts start at `lead`; marketing moves them to MQL in waves
 (HubSpot API). Once a Lead shows up, "sales" (a rep user, Salesforce API) accepts it
 ("Working - Contacted", 60 %), rejects it ("Closed - Not Converted" with a reason, 25 %) or
@@ -29,7 +35,10 @@ Needs PostgreSQL: --database-url or LEADBRIDGE_TEST_DATABASE_URL (a schema of it
 and dropped).
 
     .venv/bin/python bench/reliability.py [--contacts 5000] [--workers 3] [--kills 50]
-        [--fault-rate 0.10] [--seed 15]
+        [--fault-rate 0.10] [--seed 15] [--overlap 60] [--settle 600]
+
+Debugging: RELIABILITY_KEEP_LOGS=DIR keeps the workers' logs, RELIABILITY_LOG_LEVEL their level
+(warning), RELIABILITY_KEEP_SCHEMA=1 the state store's schema (its name on stderr).
 """
 
 from __future__ import annotations

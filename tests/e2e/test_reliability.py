@@ -45,6 +45,7 @@ def table() -> str:
         check=False,
     )
     assert "targets missed:" in result.stdout, result.stdout + result.stderr[-3000:]
+    print(result.stdout)  # the table, shown with `pytest -rP`
     return result.stdout
 
 
