@@ -508,7 +508,7 @@ class ContactsStream(Stream[ContactsSummary]):
         """
         fields = sorted(self.protected)
         if self.feedback is not None:
-            fields += ["LastModifiedById", "SystemModstamp"]
+            fields += ["LastModifiedById", "Status", "SystemModstamp"]
         writes = ("upsert", "link_lead")
         known = sorted(
             {d.target_id for d in decisions if d.action in writes and d.known and d.target_id}
@@ -526,19 +526,25 @@ class ContactsStream(Stream[ContactsSummary]):
     ) -> None:
         """Leads a rep changed that the sales-feedback stream has not read yet, now updated by
         us: the feedback query skips Leads last changed by the integration user, so each is
-        handed to that stream by Id (its pending records, read first next pass)."""
+        handed to that stream by Id (its pending records, read first next pass). A rep's change
+        between our read of the Lead and our write shows only after the write: the written
+        Leads' statuses are read again (one query per 200) and one that moved is handed over
+        too."""
         if self.feedback is None:
             return
         stream, user_id, since = self.feedback
+        written: dict[str, dict[str, Any]] = {}
         for decision in decisions:
             lead = current.get(decision.target_id or "")
             result = results.get(decision.contact.id)
             if lead is None or result is None or not result.success:
                 continue
             if lead.get("LastModifiedById") in (None, user_id):
+                written[str(lead["Id"])] = lead
                 continue
             stamp = lead.get("SystemModstamp")  # a UTC datetime (`current_leads`)
             if since is not None and stamp is not None and stamp < since:
+                written[str(lead["Id"])] = lead
                 continue  # read by the feedback stream already
             commit.work.append(
                 hand_over(
@@ -548,6 +554,17 @@ class ContactsStream(Stream[ContactsSummary]):
                     "read it: read again by Id next pass",
                 )
             )
+        now = self.salesforce.current_leads(sorted(written), ["Status"]) if written else {}
+        for lead_id, lead in now.items():
+            if lead.get("Status") != written[lead_id].get("Status"):
+                commit.work.append(
+                    hand_over(
+                        stream,
+                        lead_id,
+                        "its status changed in Salesforce while leadbridge updated it: read "
+                        "again by Id next pass",
+                    )
+                )
 
     def _guard(
         self,
