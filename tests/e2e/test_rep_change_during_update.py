@@ -37,9 +37,7 @@ SEED = {
 }
 
 
-def test_a_lead_accepted_while_we_update_it_still_shows_in_hubspot(
-    sandbox, tmp_path, monkeypatch
-):
+def test_a_lead_accepted_while_we_update_it_still_shows_in_hubspot(sandbox, tmp_path, monkeypatch):
     """Marketing renames the contact; the contacts stream reads the Lead, sales accepts it,
     then the stream writes the new name: after the next pass the contact shows the acceptance
     (and the rep's change of status is not overwritten)."""
