@@ -9,6 +9,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
+from connector.errors import BudgetReserved
 from connector.hubspot.gateway import HubSpotGateway
 from connector.model import RecordUpdate
 from connector.salesforce.gateway import SalesforceGateway
@@ -37,10 +40,14 @@ SEED = {
 }
 
 
-def test_a_lead_accepted_while_we_update_it_still_shows_in_hubspot(sandbox, tmp_path, monkeypatch):
+@pytest.mark.parametrize("budget_for_the_check", [True, False])
+def test_a_lead_accepted_while_we_update_it_still_shows_in_hubspot(
+    sandbox, tmp_path, monkeypatch, budget_for_the_check
+):
     """Marketing renames the contact; the contacts stream reads the Lead, sales accepts it,
     then the stream writes the new name: after the next pass the contact shows the acceptance
-    (and the rep's change of status is not overwritten)."""
+    (and the rep's change of status is not overwritten). Also when the API budget has no room
+    left to read the written Lead again (it is handed to feedback unread)."""
     server = sandbox(SEED)
     mappings = tmp_path / "mappings"
     mappings.mkdir()
@@ -69,12 +76,24 @@ def test_a_lead_accepted_while_we_update_it_still_shows_in_hubspot(sandbox, tmp_
         return upsert(self, upserts, **kwargs)
 
     monkeypatch.setattr(SalesforceGateway, "upsert_leads", sales_accepts_first)
+    ensure_budget = SalesforceGateway.ensure_budget
+    refused: list[str] = []
+
+    def no_room_to_check(self, what, **kwargs):
+        if what.startswith("reading the status of"):
+            refused.append(what)
+            raise BudgetReserved(f"no room for {what}")
+        return ensure_budget(self, what, **kwargs)
+
+    if not budget_for_the_check:
+        monkeypatch.setattr(SalesforceGateway, "ensure_budget", no_room_to_check)
     with open_connector(settings) as connector:
         for _ in range(3):
             for _summary in connector.run_pass():
                 pass
 
     assert accepted, "the contacts stream did not update the Lead"
+    assert bool(refused) != budget_for_the_check
     lead = server.sandbox.org.records["Lead"][lead["Id"]]
     assert lead["FirstName"] == "Amazing Grace"
     assert lead["Status"] == "Working - Contacted"
