@@ -8,6 +8,7 @@ changes nothing: at-least-once delivery, exactly-once effect.
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from connector.errors import BudgetReserved
 from connector.lifecycle import qualifies, search_filters, why_not
 from connector.mapping.model import Conflict
 from connector.mapping.plan import LeadPlan, MappingFailure, values_hash
@@ -42,6 +44,8 @@ log = structlog.get_logger(__name__)
 STREAM = "hubspot.contacts"
 #: Contacts per page of work read by id (one HubSpot batch read each).
 WORK_PAGE = 100
+#: Leads a query by Id reads (`current_leads`: one query per 200).
+LEADS_PER_QUERY = 200
 #: Salesforce calls routing a page's new Leads usually takes (candidate accounts, their
 #: hierarchy, open opportunities, users: a Composite call each), kept free before routing.
 ROUTING_READS = 4
@@ -508,7 +512,7 @@ class ContactsStream(Stream[ContactsSummary]):
         """
         fields = sorted(self.protected)
         if self.feedback is not None:
-            fields += ["LastModifiedById", "SystemModstamp"]
+            fields += ["LastModifiedById", "Status", "SystemModstamp"]
         writes = ("upsert", "link_lead")
         known = sorted(
             {d.target_id for d in decisions if d.action in writes and d.known and d.target_id}
@@ -526,19 +530,25 @@ class ContactsStream(Stream[ContactsSummary]):
     ) -> None:
         """Leads a rep changed that the sales-feedback stream has not read yet, now updated by
         us: the feedback query skips Leads last changed by the integration user, so each is
-        handed to that stream by Id (its pending records, read first next pass)."""
+        handed to that stream by Id (its pending records, read first next pass). A rep's change
+        between our read of the Lead and our write shows only after the write: the written
+        Leads' statuses are read again (one query per 200) and one that moved is handed over
+        too; when the API budget has no room left for that read, every written Lead is."""
         if self.feedback is None:
             return
         stream, user_id, since = self.feedback
+        written: dict[str, dict[str, Any]] = {}
         for decision in decisions:
             lead = current.get(decision.target_id or "")
             result = results.get(decision.contact.id)
             if lead is None or result is None or not result.success:
                 continue
             if lead.get("LastModifiedById") in (None, user_id):
+                written[str(lead["Id"])] = lead
                 continue
             stamp = lead.get("SystemModstamp")  # a UTC datetime (`current_leads`)
             if since is not None and stamp is not None and stamp < since:
+                written[str(lead["Id"])] = lead
                 continue  # read by the feedback stream already
             commit.work.append(
                 hand_over(
@@ -548,6 +558,27 @@ class ContactsStream(Stream[ContactsSummary]):
                     "read it: read again by Id next pass",
                 )
             )
+        if not written:
+            return
+        try:
+            self.salesforce.ensure_budget(
+                f"reading the status of {len(written)} Leads just updated",
+                reads=math.ceil(len(written) / LEADS_PER_QUERY),
+            )
+            now = self.salesforce.current_leads(sorted(written), ["Status"])
+        except BudgetReserved:
+            now = {}  # no room to read them: each is handed over, read once there is
+        for lead_id, lead in written.items():
+            moved = lead_id not in now or now[lead_id].get("Status") != lead.get("Status")
+            if moved:
+                commit.work.append(
+                    hand_over(
+                        stream,
+                        lead_id,
+                        "its status may have changed in Salesforce while leadbridge updated "
+                        "it: read again by Id next pass",
+                    )
+                )
 
     def _guard(
         self,
