@@ -155,7 +155,7 @@ def one_path(name: str, contacts: int, threshold: int, sample: float, tmp: Path)
         mark = journal.last_seq()
         command = [str(LEADBRIDGE), "backfill", "--bulk-threshold", str(threshold)]
         started = time.perf_counter()
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 - our own entry point
             command,
             env=env,
             stdout=subprocess.PIPE,
@@ -185,9 +185,7 @@ def one_path(name: str, contacts: int, threshold: int, sample: float, tmp: Path)
             if (record := store.get(str(FIRST_ID + i))) is not None
             and (record.props.get("salesforceleadid") or record.props.get("salesforcecontactid"))
         )
-        jobs = sum(
-            1 for e in entries if e.method == "POST" and e.path.endswith("/jobs/ingest")
-        )
+        jobs = sum(1 for e in entries if e.method == "POST" and e.path.endswith("/jobs/ingest"))
 
     customers = sum(1 for i in range(contacts) if i % CUSTOMER_EVERY == 7)
     want_leads = contacts - customers
@@ -197,15 +195,16 @@ def one_path(name: str, contacts: int, threshold: int, sample: float, tmp: Path)
     rss = memory.samples or [0]
     sf_per_k = calls["salesforce"] * per_k
     print(f"{name}: leadbridge backfill --bulk-threshold {threshold:,} (exit {process.returncode})")
-    print(f"  records: {contacts:,} in {seconds:.1f} s = {rate:,.0f} records/hour (target >= 1,000,000)")
+    print(
+        f"  records: {contacts:,} in {seconds:.1f} s = {rate:,.0f} records/hour "
+        "(target >= 1,000,000)"
+    )
     print(
         f"  RSS (MiB): start {rss[0] / 1024:.0f}, peak {max(rss) / 1024:.0f}, end "
         f"{rss[-1] / 1024:.0f} ({len(rss)} samples every {sample:g} s)"
     )
     target = " (target <= 1)" if name == "bulk" else ""
-    print(
-        f"  Salesforce calls: {calls['salesforce']:,} = {sf_per_k:.2f} per 1,000 records{target}"
-    )
+    print(f"  Salesforce calls: {calls['salesforce']:,} = {sf_per_k:.2f} per 1,000 records{target}")
     for (api, what), n in sorted(kinds.items()):
         if api == "salesforce":
             print(f"    {what}: {n:,}")

@@ -473,6 +473,27 @@ def test_a_bulk_backfill_killed_after_its_upload_polls_the_recorded_job(sandbox,
     assert all(state["written"][cid][0] == state["links"][cid][1] for cid in eligible(count))
 
 
+def test_a_bulk_backfill_killed_before_upload_complete_and_while_polling_ends_as_one_run():
+    """`bench/backfill_kills.py`, small (1,500 contacts, jobs of 600): `leadbridge backfill`
+    SIGKILLed after its first job's id is recorded and before UploadComplete, then while it
+    polls its second job, then run to the end, leaves what an uninterrupted run leaves (each
+    eligible contact exactly one Lead with the same values, the same links and dead letters,
+    every id written back, the checkpoint complete, no job uploaded twice). The bench runs it
+    with 20,000 contacts in two jobs of 10,000."""
+    bench = Path(__file__).parents[2] / "bench" / "backfill_kills.py"
+    result = subprocess.run(
+        [sys.executable, str(bench), "--contacts", "1500", "--job-records", "600"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    assert "kill 1: after job" in result.stdout and "(job Open," in result.stdout
+    assert "kill 2: while polling job" in result.stdout and "job InProgress)" in result.stdout
+    assert "same result as the uninterrupted run" in result.stdout
+
+
 def test_bulk_jobs_of_a_few_hundred_records_each(sandbox, cli, tmp_path, monkeypatch):
     """Records are cut into jobs (here of 100 or a page more): each its own upload, recorded
     before the next; an exception while a job's pages are recorded, then the same command,
