@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -155,6 +156,8 @@ def one_path(name: str, contacts: int, threshold: int, sample: float, tmp: Path)
         mark = journal.last_seq()
         command = [str(LEADBRIDGE), "backfill", "--bulk-threshold", str(threshold)]
         started = time.perf_counter()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        own = resource.getrusage(resource.RUSAGE_SELF)
         process = subprocess.Popen(  # noqa: S603 - our own entry point
             command,
             env=env,
@@ -169,6 +172,10 @@ def one_path(name: str, contacts: int, threshold: int, sample: float, tmp: Path)
         output, _ = process.communicate()
         seconds = time.perf_counter() - started
         sampler.join()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+        mine = resource.getrusage(resource.RUSAGE_SELF)
+        sandbox_cpu = mine.ru_utime + mine.ru_stime - own.ru_utime - own.ru_stime
 
         entries = [e for e in journal.entries(since=mark)]
         calls = Counter(e.api for e in entries)
@@ -200,8 +207,15 @@ def one_path(name: str, contacts: int, threshold: int, sample: float, tmp: Path)
         "(target >= 1,000,000)"
     )
     print(
+        f"  CPU: leadbridge {cpu:.0f} s ({contacts / max(cpu, 0.001) * 3600:,.0f} records per "
+        f"CPU-hour), the sandbox (this process) {sandbox_cpu:.0f} s"
+    )
+    marks = ", ".join(
+        f"{p} % {rss[min(len(rss) - 1, len(rss) * p // 100)] / 1024:.0f}" for p in (10, 50, 90)
+    )
+    print(
         f"  RSS (MiB): start {rss[0] / 1024:.0f}, peak {max(rss) / 1024:.0f}, end "
-        f"{rss[-1] / 1024:.0f} ({len(rss)} samples every {sample:g} s)"
+        f"{rss[-1] / 1024:.0f}; at {marks} of the run ({len(rss)} samples every {sample:g} s)"
     )
     target = " (target <= 1)" if name == "bulk" else ""
     print(f"  Salesforce calls: {calls['salesforce']:,} = {sf_per_k:.2f} per 1,000 records{target}")
