@@ -234,9 +234,11 @@ def run(contacts: int, job_records: int) -> bool:
 
         killed = Scenario(Path(tmp) / "killed", contacts, job_records)
         try:
-            return _killed_twice(killed, expected)
+            ok = _killed_twice(killed, expected)
         finally:
             killed.stop()
+        print(f"all: {time.perf_counter() - started:.0f} s")
+        return ok
 
 
 def _killed_twice(scenario: Scenario, expected: dict[str, Any]) -> bool:
