@@ -43,6 +43,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/crash_restart.py
 	$(BIN)/python bench/latency.py
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/backfill.py
+	$(BIN)/python bench/backfill_kills.py
 	@if [ -n "$$LEADBRIDGE_TEST_DATABASE_URL" ]; then $(BIN)/python bench/reliability.py; \
 	else echo "bench/reliability.py skipped: LEADBRIDGE_TEST_DATABASE_URL not set (it needs PostgreSQL)"; fi
 

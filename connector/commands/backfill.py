@@ -89,7 +89,16 @@ def _moment(_ctx: Any, _param: Any, value: str | None) -> datetime | None:
     show_default=True,
     metavar="N",
     help="From this many contacts on, Lead upserts go through Bulk API 2.0 jobs (by external "
-    "id, 10,000 a job) instead of sObject Collections.",
+    "id, --job-records a job) instead of sObject Collections.",
+)
+@click.option(
+    "--job-records",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    metavar="N",
+    help="Records per Bulk API 2.0 job: its pages' look-ups and writes go together; the memory "
+    "a job's planned pages take grows with it.",
 )
 def backfill_command(
     since: datetime | None,
@@ -103,6 +112,7 @@ def backfill_command(
     mapping_changed: bool,
     yes: bool,
     bulk_threshold: int,
+    job_records: int,
 ) -> None:
     """Backfill HubSpot's contacts into Salesforce with the same decisions as `sync` (mapping,
     dedupe against Leads and Contacts, routing, conflict rules). Resumes from its checkpoint
@@ -131,6 +141,7 @@ def backfill_command(
         connector.check_mapping()
         backfill = connector.backfill()
         backfill.bulk_threshold = bulk_threshold
+        backfill.job_records = job_records
         if mapping_changed:
             options = Options(
                 mapping=values_hash(connector.files.plan.mapping.model_dump(mode="json"))

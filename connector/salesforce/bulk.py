@@ -12,10 +12,13 @@ an expired session, read anew each attempt) and keeps to the job's lifecycle:
 - the caller records the job id before the upload (`open_upsert` returns it), so a resumed run
   polls the recorded job instead of uploading again;
 - `wait` polls until the job is JobComplete, Failed or Aborted, and never aborts it: a timeout
-  or a dropped connection is retried, and on the next run the recorded job is polled again;
+  or a dropped connection is retried, and on the next run the recorded job is polled again. It
+  polls at the pace the job shows (`next_poll`): a job of known size is polled again about when
+  its rate so far says it ends, so a job costs two or three polls whatever its length;
 - `results` reads the successful, failed and unprocessed rows with the job's own delimiter and
   line ending, one `BulkRow` per record by its external id (`sf__Error` kept for the failed,
-  "not processed" for the unprocessed).
+  "not processed" for the unprocessed); a set the job's counters say is empty is not
+  downloaded (a record missing from the results is written again by the caller).
 """
 
 from __future__ import annotations
@@ -34,8 +37,11 @@ from connector.salesforce.soql import soql
 
 log = structlog.get_logger(__name__)
 
-#: Seconds between two polls of a job in progress (a poll is one API call).
+#: Seconds before the first poll of a job just closed, and the least between two polls (a poll
+#: is one API call).
 POLL_SECONDS = 2.0
+#: The most time between two polls, in `poll_seconds` (30 s by default).
+MAX_POLL_FACTOR = 15
 #: The value that sets a field to null in a Bulk API 2.0 CSV.
 NULL = "#N/A"
 #: How long a run polls one job before it stops (the job id kept: the next run polls it again).
@@ -123,6 +129,10 @@ class BulkIngest:
         self._sleep = sleep
         self._clock = clock
 
+    def now(self) -> float:
+        """This ingest's clock (`wait`'s `closed_at`)."""
+        return self._clock()
+
     def open_upsert(self, sobject: str, external_id_field: str) -> str:
         """A new upsert job (Open); its id, to record before the upload."""
         soql("{:literal} {:literal}", sobject, external_id_field)  # names, never anything else
@@ -155,13 +165,22 @@ class BulkIngest:
         answer: dict[str, Any] = self._call("GET", f"jobs/ingest/{_job(job_id)}").json()
         return answer
 
-    def wait(self, job_id: str) -> dict[str, Any]:
+    def wait(
+        self, job_id: str, *, records: int | None = None, closed_at: float | None = None
+    ) -> dict[str, Any]:
         """Poll until the job is final; never abort it. A failed poll raises after the
         gateway's retries, a job still running after `max_wait` raises `JobPending`: the job
-        goes on, and the next run polls the recorded job again."""
+        goes on, and the next run polls the recorded job again. A job this process closed at
+        `closed_at` (its clock) with `records` records is first polled after `poll_seconds`,
+        then at its pace (`next_poll`); any other is polled at once."""
         deadline = self._clock() + self.max_wait
+        polls = 0
+        if closed_at is not None:
+            self._sleep(max(self.poll_seconds - (self._clock() - closed_at), 0.0))
+        started = closed_at if closed_at is not None else self._clock()
         while True:
             info = self.info(job_id)
+            polls += 1
             if info.get("state") in FINAL:
                 log.info(
                     "salesforce.bulk.done",
@@ -171,9 +190,19 @@ class BulkIngest:
                     failed=info.get("numberRecordsFailed"),
                 )
                 return info
-            if self._clock() >= deadline:
+            now = self._clock()
+            if now >= deadline:
                 raise JobPending(job_id, str(info.get("state")), self.max_wait)
-            self._sleep(self.poll_seconds)
+            processed = int(info.get("numberRecordsProcessed") or 0)
+            pause = next_poll(
+                now - started,
+                processed,
+                records if closed_at is not None else None,
+                least=self.poll_seconds,
+                most=self.poll_seconds * MAX_POLL_FACTOR,
+                polls=polls,
+            )
+            self._sleep(min(pause, max(deadline - now, 0.0)))
 
     def results(self, job_id: str, key: str, info: Mapping[str, Any]) -> dict[str, WriteResult]:
         """Every record of a final job by its `key` column (the external id)."""
@@ -183,7 +212,7 @@ class BulkIngest:
         delimiter = str(info.get("columnDelimiter") or "COMMA")
         ending = str(info.get("lineEnding") or "LF")
         found: dict[str, WriteResult] = {}
-        for kind in ("successfulResults", "failedResults", "unprocessedrecords"):
+        for kind in _sets(info):
             answer = self._call("GET", f"jobs/ingest/{_job(job_id)}/{kind}/")
             answer.encoding = "utf-8"
             for row in parse_rows(answer.text, delimiter, ending):
@@ -204,6 +233,44 @@ class BulkIngest:
         return found
 
 
+def next_poll(
+    waited: float,
+    processed: int,
+    records: int | None,
+    *,
+    least: float = POLL_SECONDS,
+    most: float = POLL_SECONDS * MAX_POLL_FACTOR,
+    polls: int = 1,
+) -> float:
+    """Seconds until the next poll of a job in progress, `waited` seconds after it was closed,
+    `processed` of its `records` done: when its rate so far says it ends (a tenth more), or,
+    without a rate, twice as long as last time; always between `least` and `most`."""
+    if records and processed > 0 and waited > 0:
+        left = max(records - processed, 0) * waited / processed
+        return min(max(left * 1.1, least), most)
+    return min(least * 2 ** max(polls - 1, 0), most)
+
+
+def _sets(info: Mapping[str, Any]) -> list[str]:
+    """The result sets of a final job worth downloading: its counters say the others are
+    empty (a complete job left nothing unprocessed)."""
+    processed = _count(info, "numberRecordsProcessed")
+    failed = _count(info, "numberRecordsFailed")
+    sets = []
+    if processed is None or failed is None or processed > failed:
+        sets.append("successfulResults")
+    if failed is None or failed > 0:
+        sets.append("failedResults")
+    if info.get("state") != "JobComplete":
+        sets.append("unprocessedrecords")
+    return sets
+
+
+def _count(info: Mapping[str, Any], name: str) -> int | None:
+    value = info.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _job(job_id: str) -> str:
     if not (job_id.isascii() and job_id.isalnum()):
         msg = f"not a Bulk API job id: {job_id!r}"
@@ -218,6 +285,9 @@ class BulkLeads:
     def __init__(self, ingest: BulkIngest, external_id_field: str) -> None:
         self.ingest = ingest
         self.ext = external_id_field
+        # Jobs this process closed: (records, when), so `finish` need not ask their state and
+        # polls them at their pace.
+        self._closed: dict[str, tuple[int, float]] = {}
 
     def start(self) -> str:
         return self.ingest.open_upsert("Lead", self.ext)
@@ -229,19 +299,24 @@ class BulkLeads:
         rows = [{**u.fields, self.ext: u.hubspot_id} for u in upserts]
         self.ingest.upload(job_id, csv_body([self.ext, *names], rows))
         self.ingest.close(job_id)
+        self._closed[job_id] = (len(rows), self.ingest.now())
 
     def finish(self, job_id: str) -> dict[str, WriteResult]:
         """Wait for the job (never aborting it) and read every record's outcome, by HubSpot
         contact id. A job a stopped run left Open (its upload may or may not have landed) is
         closed first; one that cannot be closed, or was aborted, answers nothing: its records
         go up again by external id (an upsert twice is the same upsert)."""
-        if self.ingest.info(job_id).get("state") == "Open":
-            try:
-                self.ingest.close(job_id)
-            except ApiError as exc:
-                log.warning("salesforce.bulk.unclosed", job=job_id, code=exc.code)
-                return {}
-        info = self.ingest.wait(job_id)
+        closed = self._closed.pop(job_id, None)
+        if closed is not None:
+            info = self.ingest.wait(job_id, records=closed[0], closed_at=closed[1])
+        else:
+            if self.ingest.info(job_id).get("state") == "Open":
+                try:
+                    self.ingest.close(job_id)
+                except ApiError as exc:
+                    log.warning("salesforce.bulk.unclosed", job=job_id, code=exc.code)
+                    return {}
+            info = self.ingest.wait(job_id)
         if info.get("state") == "Aborted":
             return {}
         return self.ingest.results(job_id, self.ext, info)

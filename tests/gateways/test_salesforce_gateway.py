@@ -466,6 +466,52 @@ def test_find_by_emails_chunks_of_200(http: responses.RequestsMock) -> None:
     assert all(len(q) < 10_000 for c in http.calls for q in subrequest_queries(c).values())
 
 
+def test_find_by_many_emails_packs_long_queries_five_to_a_call(
+    http: responses.RequestsMock,
+) -> None:
+    """A backfill job's 10,000 emails cost two Composite calls (not fifty): IN lists as long as
+    a SOQL statement allows (100,000 characters), five queries to a call, every email asked
+    once of Leads and once of Contacts; each subrequest's records come back as matches."""
+    found = {"person1234@bulk4.example", "person9999@bulk9.example"}
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        replies = []
+        for sub in json.loads(request.body)["compositeRequest"]:
+            text = parse_qs(urlsplit(sub["url"]).query)["q"][0]
+            obj = "Lead" if " FROM Lead " in text else "Contact"
+            records = [
+                {"attributes": {"type": obj}, "Id": f"{obj[:3]}-{email}", "Email": email.upper()}
+                for email in sorted(found)
+                if f"'{email}'" in text
+            ]
+            body = {"totalSize": len(records), "done": True, "records": records}
+            replies.append(
+                {
+                    "body": body,
+                    "httpHeaders": {},
+                    "httpStatusCode": 200,
+                    "referenceId": sub["referenceId"],
+                }
+            )
+        return 200, {}, json.dumps({"compositeResponse": replies})
+
+    http.add_callback(responses.POST, COMPOSITE_URL, callback=answer)
+    emails = [f"person{i}@bulk{i % 10}.example" for i in range(10_000)]
+
+    matches = make_gateway().find_by_many_emails(emails)
+
+    assert len(http.calls) == 2
+    texts = [q for c in http.calls for q in subrequest_queries(c).values()]
+    assert [len(subrequest_queries(c)) for c in http.calls] == [5, len(texts) - 5]
+    assert all(len(q) <= 100_000 for q in texts)
+    for obj in ("Lead", "Contact"):
+        asked = [q for q in texts if f" FROM {obj} " in q]
+        assert sum(q.count("@bulk") for q in asked) == len(emails)
+    assert sorted((m.object, m.email.lower()) for m in matches) == sorted(
+        (obj, email) for obj in ("Lead", "Contact") for email in found
+    )
+
+
 def test_find_by_emails_none_sends_nothing(http: responses.RequestsMock) -> None:
     """No emails, no call."""
     assert make_gateway().find_by_emails(["", "  "]) == []

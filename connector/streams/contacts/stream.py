@@ -62,6 +62,20 @@ class Upsert(Protocol):
     ) -> list[WriteResult]: ...
 
 
+class Find(Protocol):
+    """Unconverted Leads and Contacts by email (the gateway's `find_by_emails`, or answers a
+    caller read before for many pages at once)."""
+
+    def __call__(self, emails: Sequence[str]) -> list[SalesforceMatch]: ...
+
+
+class Update(Protocol):
+    """Updates of existing records by Id, one result per update in order (the gateway's
+    `update_records`, or results a caller wrote before for many pages at once)."""
+
+    def __call__(self, sobject: str, updates: Sequence[RecordUpdate]) -> list[WriteResult]: ...
+
+
 class RouterSide(Protocol):
     def properties(self) -> list[str]: ...
     def route_contacts(self, contacts: Sequence[HubSpotContact]) -> dict[str, Any]: ...
@@ -338,10 +352,12 @@ class ContactsStream(Stream[ContactsSummary]):
         *,
         work: set[str] | frozenset[str] = frozenset(),
         resync: set[str] | frozenset[str] = frozenset(),
+        find: Find | None = None,
     ) -> PagePlan:
         """Read what the store and Salesforce know of a page's contacts and decide each, with
         their conflict rules resolved: nothing is written (a dry run stops here). `dead`: the
-        failures a contact seen again unchanged waits behind (the pass's, by default)."""
+        failures a contact seen again unchanged waits behind (the pass's, by default). `find`:
+        the email look-up, when not the gateway's (a backfill's, read for a whole job)."""
         dead = self._dead if dead is None else dead
         summary.pulled += len(page)
         ids = [c.id for c in page]
@@ -354,7 +370,7 @@ class ContactsStream(Stream[ContactsSummary]):
             {c.email.lower() for c in page if needs_lookup(c, links.get(c.id)) and c.email}
         )
         matches: dict[str, list[SalesforceMatch]] = {}
-        for match in self.salesforce.find_by_emails(lookup) if lookup else []:
+        for match in (find or self.salesforce.find_by_emails)(lookup) if lookup else []:
             matches.setdefault(match.email.lower(), []).append(match)
 
         commit = Commit(stream=STREAM, direction="to_salesforce")
@@ -421,6 +437,28 @@ class ContactsStream(Stream[ContactsSummary]):
         routes = self.route_page(plan, router)
         return self.push_page(plan, summary, router, routes, upsert=upsert)
 
+    def updates(self, decisions: Sequence[Decision]) -> dict[str, list[RecordUpdate]]:
+        """The updates by Id a planned page sends, by object: Leads found by email (linked, our
+        external id added) and the Contacts of converted people (the Contact fields of the
+        change; one without any sends nothing)."""
+        ext, fields = self.external_id_field, self.contact_fields
+        return {
+            "Lead": [
+                RecordUpdate(d.contact.id, d.target_id or "", {**d.outgoing, ext: d.contact.id})
+                for d in decisions
+                if d.action == "link_lead"
+            ],
+            "Contact": [
+                RecordUpdate(
+                    d.contact.id,
+                    d.target_id or "",
+                    {fields[k]: v for k, v in d.outgoing.items() if k in fields},
+                )
+                for d in decisions
+                if d.action == "update_contact"
+            ],
+        }
+
     def route_page(self, plan: PagePlan, router: RouterSide | None) -> dict[str, Any]:
         """The page's new Leads routed (before they are written, so the owner lands in the
         same upsert), once the budget has room for the page."""
@@ -447,10 +485,15 @@ class ContactsStream(Stream[ContactsSummary]):
         routes: dict[str, Any],
         *,
         upsert: Upsert | None = None,
+        update: Update | None = None,
     ) -> Commit:
-        """Push a routed page's writes, settle each decision, write the ids back."""
+        """Push a routed page's writes, settle each decision, write the ids back. `upsert`,
+        `update`: the transports of the Lead upserts and of the updates by Id, when not the
+        gateway's sObject Collections (a backfill's, written for a whole job)."""
         decisions, commit, writeback = plan.decisions, plan.commit, plan.writeback
-        results = self._push(decisions, routes, routed=router is not None, upsert=upsert)
+        results = self._push(
+            decisions, routes, routed=router is not None, upsert=upsert, update=update
+        )
         self._recheck(decisions, results, plan.current, commit)
         for decision in decisions:
             self._settle(
@@ -652,12 +695,12 @@ class ContactsStream(Stream[ContactsSummary]):
         *,
         routed: bool,
         upsert: Upsert | None = None,
+        update: Update | None = None,
     ) -> dict[str, WriteResult]:
         """Upserts (through `upsert` when given: another transport, such as a backfill's Bulk
         API 2.0 job) and links. New Leads carry their routed owner (and Salesforce's assignment
         rules are told to keep out); without routing they are left to those rules. Known Leads
         keep their owner."""
-        ext = self.external_id_field
         new = [
             LeadUpsert(d.contact.id, {**d.outgoing, **_route_fields(routes, d.contact.id)})
             for d in decisions
@@ -668,34 +711,26 @@ class ContactsStream(Stream[ContactsSummary]):
             for d in decisions
             if d.action == "upsert" and d.known
         ]
-        links = [
-            LeadUpdate(d.contact.id, d.target_id or "", {**d.outgoing, ext: d.contact.id})
-            for d in decisions
-            if d.action == "link_lead"
-        ]
-        fields = self.contact_fields
-        converted = [
-            RecordUpdate(
-                d.contact.id,
-                d.target_id or "",
-                {fields[k]: v for k, v in d.outgoing.items() if k in fields},
-            )
-            for d in decisions
-            if d.action == "update_contact"
-        ]
+        by_id = self.updates(decisions)
+        links, converted = by_id["Lead"], by_id["Contact"]
         results: list[WriteResult] = [
             WriteResult(u.key, success=True, salesforce_id=u.record_id)
             for u in converted
             if not u.fields  # nothing of the change has a Contact field: nothing to send
         ]
         if any(u.fields for u in converted):
-            results += self.salesforce.update_records("Contact", [u for u in converted if u.fields])
+            sent = [u for u in converted if u.fields]
+            results += (update or self.salesforce.update_records)("Contact", sent)
         if new:
             results += (upsert or self.salesforce.upsert_leads)(new, auto_assign=not routed)
         if known:
             results += (upsert or self.salesforce.upsert_leads)(known, auto_assign=False)
-        if links:
-            results += self.salesforce.update_leads(links)
+        if links and update is not None:
+            results += update("Lead", links)
+        elif links:
+            results += self.salesforce.update_leads(
+                [LeadUpdate(u.key, u.record_id, u.fields) for u in links]
+            )
         return {r.hubspot_id: r for r in results}
 
     def _settle(
