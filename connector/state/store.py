@@ -100,7 +100,11 @@ class Commit:
 
     `hashes` are keyed by record key, for `direction`; `other_hashes` (direction -> key -> hash)
     are those of another direction the batch also changed (a stream writing HubSpot records what
-    the contact now maps to Salesforce, so the contacts stream sees it as our echo). `failures`
+    the contact now maps to Salesforce, so the contacts stream sees it as our echo). `expected`
+    (direction -> key -> hash, None for none) makes a hash of either conditional: it is written
+    only if the key still holds that hash (was still absent) when the batch is recorded, so a
+    batch whose knowledge is older than what another stream recorded since leaves that be.
+    `failures`
     add dead letters or, for one still open, count another attempt; `resolved` names this
     stream's records that now succeeded. `cursor=None` leaves the stream's cursor where it is.
 
@@ -122,6 +126,7 @@ class Commit:
     hashes: dict[str, str] = field(default_factory=dict)
     direction: str = "to_salesforce"
     other_hashes: dict[str, dict[str, str]] = field(default_factory=dict)
+    expected: dict[str, dict[str, str | None]] = field(default_factory=dict)
     failures: list[DeadLetter] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
     cursor: datetime | None = None
@@ -535,9 +540,15 @@ class StateStore:
         }.values()
         with self._write() as connection:
             self._write_links(connection, commit.links, now)
-            self._write_hashes(connection, commit.hashes, commit.direction, now)
+            self._write_hashes(
+                connection,
+                commit.hashes,
+                commit.direction,
+                now,
+                commit.expected.get(commit.direction, {}),
+            )
             for direction, batch in commit.other_hashes.items():
-                self._write_hashes(connection, batch, direction, now)
+                self._write_hashes(connection, batch, direction, now, commit.expected.get(direction, {}))
             self._resolve(connection, commit.stream, commit.resolved, now)
             self._write_failures(connection, failures, now)
             self._write_writebacks(connection, commit, now)
@@ -619,20 +630,48 @@ class StateStore:
         connection.execute(upsert, list(merged.values()))
 
     def _write_hashes(
-        self, connection: sa.Connection, batch: dict[str, str], direction: str, now: datetime
+        self,
+        connection: sa.Connection,
+        batch: dict[str, str],
+        direction: str,
+        now: datetime,
+        expected: Mapping[str, str | None] | None = None,
     ) -> None:
+        """Write `batch`; a key in `expected` only if it still holds that hash (is still
+        absent, for None): one statement per such key, decided by the database on the row
+        itself (an upsert's conflict clause), so no concurrent writer slips in between."""
         if not batch:
             return
+        expected = expected or {}
         insert = self._insert(written_hashes)
+        keys = [written_hashes.c.record_key, written_hashes.c.direction]
         upsert = insert.on_conflict_do_update(
-            index_elements=[written_hashes.c.record_key, written_hashes.c.direction],
+            index_elements=keys,
             set_={"hash": insert.excluded.hash, "written_at": insert.excluded.written_at},
         )
         rows = [
             {"record_key": key, "direction": direction, "hash": value, "written_at": now}
             for key, value in batch.items()
+            if key not in expected
         ]
-        connection.execute(upsert, rows)
+        if rows:
+            connection.execute(upsert, rows)
+        for key, value in batch.items():
+            if key not in expected:
+                continue
+            row = {"record_key": key, "direction": direction, "hash": value, "written_at": now}
+            was = expected[key]
+            if was is None:
+                connection.execute(insert.on_conflict_do_nothing(index_elements=keys), row)
+            else:
+                connection.execute(
+                    insert.on_conflict_do_update(
+                        index_elements=keys,
+                        set_={"hash": insert.excluded.hash, "written_at": insert.excluded.written_at},
+                        where=written_hashes.c.hash == was,
+                    ),
+                    row,
+                )
 
     def _resolve(
         self, connection: sa.Connection, stream: str, record_ids: list[str], now: datetime
