@@ -162,9 +162,8 @@ def test_the_rep_phone_written_to_hubspot_under_a_contacts_page_in_flight(
 ):
     """The contacts stream creates the Lead; before its page is recorded, a rep changes the
     phone and sales feedback (another worker) writes it to HubSpot and records the agreement.
-    The contacts page's record then lands. The next contacts pass writes nothing to the Lead
-    (it holds every value already); and the rep's next phone edit, followed by an unrelated
-    marketing edit, still wins on both sides."""
+    The contacts page's record then lands. Marketing moves the contact to SQL: the next passes
+    write nothing to the Lead (it holds every value already)."""
     settings, server = settings
     record = StateStore.record
     with open_connector(settings) as connector:
@@ -183,16 +182,10 @@ def test_the_rep_phone_written_to_hubspot_under_a_contacts_page_in_flight(
         assert lead_writes == Counter({CONTACT: 1})  # the Lead's creation
 
         _marketing_edits(server, {"lifecyclestage": "salesqualifiedlead"})
-        connector.contacts.run_once()
+        _passes(connector)
         assert lead_writes == Counter({CONTACT: 1})  # no write that changes nothing
 
-        _rep_edits(server, {"Phone": "+1 555 0303"})
-        _marketing_edits(server, {"firstname": "Amazing Grace"})  # HubSpot's change is newer
-        _passes(connector)
-
-    lead, props = _lead(server), _props(server)
-    assert lead["FirstName"] == "Amazing Grace"
-    assert (lead["Phone"], props["phone"]) == ("+1 555 0303", "+1 555 0303")
+    assert (_lead(server)["Phone"], _props(server)["phone"]) == ("+1 555 0202", "+1 555 0202")
 
 
 def test_a_worker_killed_after_the_rep_phone_reached_hubspot_causes_no_echo(
@@ -227,3 +220,34 @@ def test_a_worker_killed_after_the_rep_phone_reached_hubspot_causes_no_echo(
         assert lead_writes == Counter()
 
     assert (_lead(server)["Phone"], _props(server)["phone"]) == ("+1 555 0505", "+1 555 0505")
+
+
+def test_the_agreement_sales_feedback_recorded_under_a_contacts_page_in_flight_stays(
+    settings, monkeypatch
+):
+    """As above, but the rep changes the phone again, and marketing makes an unrelated edit
+    after it, before any other pass: the rep's phone is the change (HubSpot's phone is the one
+    both sides agreed on), so it wins on both sides however newer HubSpot's change is."""
+    settings, server = settings
+    record = StateStore.record
+    with open_connector(settings) as connector:
+
+        def feedback_first(self, commit, *, run_id):
+            if commit.stream == "hubspot.contacts" and not getattr(feedback_first, "ran", False):
+                feedback_first.ran = True
+                _rep_edits(server, {"Phone": "+1 555 0202"})
+                connector.leads.run_once()  # the other worker, while this page is in flight
+            return record(self, commit, run_id=run_id)
+
+        monkeypatch.setattr(StateStore, "record", feedback_first)
+        connector.contacts.run_once()
+        monkeypatch.setattr(StateStore, "record", record)
+        assert _props(server)["phone"] == "+1 555 0202"
+
+        _rep_edits(server, {"Phone": "+1 555 0303"})
+        _marketing_edits(server, {"firstname": "Amazing Grace"})  # HubSpot's change is newer
+        _passes(connector)
+
+    lead, props = _lead(server), _props(server)
+    assert lead["FirstName"] == "Amazing Grace"
+    assert (lead["Phone"], props["phone"]) == ("+1 555 0303", "+1 555 0303")
