@@ -548,7 +548,8 @@ class StateStore:
                 commit.expected.get(commit.direction, {}),
             )
             for direction, batch in commit.other_hashes.items():
-                self._write_hashes(connection, batch, direction, now, commit.expected.get(direction, {}))
+                expected = commit.expected.get(direction, {})
+                self._write_hashes(connection, batch, direction, now, expected)
             self._resolve(connection, commit.stream, commit.resolved, now)
             self._write_failures(connection, failures, now)
             self._write_writebacks(connection, commit, now)
@@ -645,10 +646,8 @@ class StateStore:
         expected = expected or {}
         insert = self._insert(written_hashes)
         keys = [written_hashes.c.record_key, written_hashes.c.direction]
-        upsert = insert.on_conflict_do_update(
-            index_elements=keys,
-            set_={"hash": insert.excluded.hash, "written_at": insert.excluded.written_at},
-        )
+        newer = {"hash": insert.excluded.hash, "written_at": insert.excluded.written_at}
+        upsert = insert.on_conflict_do_update(index_elements=keys, set_=newer)
         rows = [
             {"record_key": key, "direction": direction, "hash": value, "written_at": now}
             for key, value in batch.items()
@@ -666,9 +665,7 @@ class StateStore:
             else:
                 connection.execute(
                     insert.on_conflict_do_update(
-                        index_elements=keys,
-                        set_={"hash": insert.excluded.hash, "written_at": insert.excluded.written_at},
-                        where=written_hashes.c.hash == was,
+                        index_elements=keys, set_=newer, where=written_hashes.c.hash == was
                     ),
                     row,
                 )

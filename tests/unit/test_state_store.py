@@ -187,6 +187,25 @@ def test_hashes_are_kept_per_direction(store: StateStore) -> None:
     assert store.hashes([], "to_hubspot") == {}
 
 
+def test_an_expected_hash_is_replaced_only_while_it_is_still_there(store: StateStore) -> None:
+    """`expected`: a batch that read a hash (or its absence) replaces it only if nothing else
+    was recorded there since; the batch's other hashes are written as always."""
+    store.record(Commit(STREAM, hashes={"101": "a1", "102": "b1"}), run_id="r1")
+    store.record(Commit(STREAM, hashes={"101": "a2", "103": "c2"}), run_id="r2")  # since read
+
+    store.record(
+        Commit(
+            STREAM,
+            hashes={"101": "a3", "102": "b3", "103": "c3", "104": "d3", "105": "e3"},
+            expected={"to_salesforce": {"101": "a1", "102": "b1", "103": None, "104": None}},
+        ),
+        run_id="r3",
+    )
+
+    found = store.hashes(["101", "102", "103", "104", "105"], "to_salesforce")
+    assert found == {"101": "a2", "102": "b3", "103": "c2", "104": "d3", "105": "e3"}
+
+
 # dead letters
 
 

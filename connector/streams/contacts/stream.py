@@ -545,7 +545,8 @@ class ContactsStream(Stream[ContactsSummary]):
         if not fields or not known:
             return {}
         # Read anyway: every field an update may send comes along (`_held_already`).
-        return self.salesforce.current_leads(known, list(dict.fromkeys([*fields, *self.sent_fields])))
+        fields = list(dict.fromkeys([*fields, *self.sent_fields]))
+        return self.salesforce.current_leads(known, fields)
 
     def _held_already(self, decision: Decision, current: dict[str, dict[str, Any]]) -> Decision:
         """An update of a known Lead (or a converted person's Contact, `current` under Lead
@@ -776,11 +777,17 @@ class ContactsStream(Stream[ContactsSummary]):
             commit.resolved.append(contact.id)
             if decision.hash:  # held already (`_held_already`): recorded as if written
                 commit.hashes[contact_key(contact.id)] = decision.hash
+                if decision.target_object == "Lead" and decision.target_id:
+                    lead_id = decision.target_id  # found by email, maybe: linked from now on
+                    commit.links.append(Link(contact.id, "Lead", lead_id, lead_id=lead_id))
             if decision.written:
                 commit.hashes[contact_fields_key(contact.id)] = json.dumps(
                     decision.written, sort_keys=True
                 )
-            summary.kept += len(decision.withheld)
+            if decision.withheld:
+                summary.kept += len(decision.withheld)
+                details = {"lead_id": decision.target_id, "kept": decision.withheld}
+                commit.audit.append(AuditEvent("conflict", contact.id, details))
             # Self-healing: a write-back lost to a crash is made when the contact comes by again.
             prop = wb.contact_id if decision.target_object == "Contact" else wb.lead_id
             if decision.target_id and contact.properties.get(prop) != decision.target_id:
