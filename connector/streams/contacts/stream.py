@@ -422,7 +422,7 @@ class ContactsStream(Stream[ContactsSummary]):
         current = self._read_known(decisions)
         checked = dict(current)
         decisions = self._guard(decisions, hashes, checked)
-        decisions = [self._held_already(d, checked) for d in decisions]
+        decisions = [self._held_already(d, checked, links.get(d.contact.id)) for d in decisions]
         return PagePlan(page, decisions, commit, writeback, current, hashes)
 
     def carry_out(
@@ -548,13 +548,18 @@ class ContactsStream(Stream[ContactsSummary]):
         fields = list(dict.fromkeys([*fields, *self.sent_fields]))
         return self.salesforce.current_leads(known, fields)
 
-    def _held_already(self, decision: Decision, current: dict[str, dict[str, Any]]) -> Decision:
-        """An update of a known Lead (or a converted person's Contact, `current` under Lead
+    def _held_already(
+        self, decision: Decision, current: dict[str, dict[str, Any]], link: Link | None
+    ) -> Decision:
+        """An update of a linked Lead (or a converted person's Contact, `current` under Lead
         field names) that holds every value it would send already: not sent, recorded as
         written. It is our own write seen again before its hash was recorded: a write-back
         of the leads stream (its HubSpot write done, its record not yet, in another worker, or
-        never: killed), or a write whose record was lost."""
+        never: killed), or a write whose record was lost. (A Lead found by email is written:
+        the write records its link.)"""
         if decision.action not in ("upsert", "update_contact") or not decision.known:
+            return decision
+        if link is None or link.salesforce_id != decision.target_id:
             return decision
         record = current.get(decision.target_id or "")
         if record is None:
@@ -777,9 +782,6 @@ class ContactsStream(Stream[ContactsSummary]):
             commit.resolved.append(contact.id)
             if decision.hash:  # held already (`_held_already`): recorded as if written
                 commit.hashes[contact_key(contact.id)] = decision.hash
-                if decision.target_object == "Lead" and decision.target_id:
-                    lead_id = decision.target_id  # found by email, maybe: linked from now on
-                    commit.links.append(Link(contact.id, "Lead", lead_id, lead_id=lead_id))
             if decision.written:
                 commit.hashes[contact_fields_key(contact.id)] = json.dumps(
                     decision.written, sort_keys=True
