@@ -602,7 +602,11 @@ class StateStore:
         )
 
     def _write_links(self, connection: sa.Connection, batch: list[Link], now: datetime) -> None:
-        """Upsert by HubSpot id; an id not given keeps its stored value (lead_id survives)."""
+        """Upsert by HubSpot id; an id not given keeps its stored value (lead_id survives).
+
+        A link to the Contact a Lead was converted to never goes back to that Lead (Salesforce
+        converts one way): a batch that updated the Lead before the conversion, recorded after
+        it (another worker's page in flight), leaves the conversion's link be."""
         merged: dict[str, dict[str, Any]] = {}
         for link in batch:
             row = merged.setdefault(link.hubspot_id, {"hubspot_id": link.hubspot_id})
@@ -627,6 +631,13 @@ class StateStore:
                 },
                 "updated_at": insert.excluded.updated_at,
             },
+            where=sa.not_(
+                sa.and_(
+                    links.c.salesforce_object == "Contact",
+                    insert.excluded.salesforce_object == "Lead",
+                    links.c.lead_id == insert.excluded.lead_id,
+                )
+            ),
         )
         connection.execute(upsert, list(merged.values()))
 

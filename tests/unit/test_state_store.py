@@ -162,6 +162,22 @@ def test_links_upsert_and_accumulate_ids_through_conversion(store: StateStore) -
     }
 
 
+def test_a_converted_link_never_goes_back_to_its_lead(store: StateStore) -> None:
+    """A batch that updated the Lead before its conversion, recorded after the conversion's
+    link (another worker's page in flight), leaves the Contact link; another Lead is linked."""
+    store.record(Commit(STREAM, links=[lead_link("101", "00QLEAD")]), run_id="r1")
+    converted = Link("101", "Contact", "003CONTACT", lead_id="00QLEAD", contact_id="003CONTACT")
+    store.record(Commit(STREAM, links=[converted]), run_id="r2")
+
+    store.record(Commit(STREAM, links=[lead_link("101", "00QLEAD")]), run_id="r3")
+    assert store.links(["101"])["101"] == converted
+
+    store.record(Commit(STREAM, links=[lead_link("101", "00QOTHER")]), run_id="r4")
+    assert store.links(["101"])["101"] == Link(
+        "101", "Lead", "00QOTHER", lead_id="00QOTHER", contact_id="003CONTACT"
+    )
+
+
 def test_links_repeated_in_one_batch_merge(store: StateStore) -> None:
     """Two links for one contact in a batch make one row: the later ids win, earlier ones stay."""
     later = Link(hubspot_id="101", object="Contact", salesforce_id="003C", contact_id="003C")
