@@ -14,6 +14,10 @@ catches). Phone is two-way, newest wins, as in the proof.
   the Lead again with nothing to change (echo writes).
 - A worker dying after the leads stream wrote the rep's phone to HubSpot, before its record:
   the contacts stream wrote the Lead again with nothing to change (echo writes).
+- The conversion stream converting the Lead while a contacts page that updated it is in
+  flight: that page's record put the link back to the Lead, so the conversion was linked and
+  written to HubSpot again (echo writes), and the person's next change was sent to the
+  converted Lead, which Salesforce refuses (a dead letter).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 import pytest
 from hubspot.crm.contacts import SimplePublicObjectInput
 
+from connector.hubspot.gateway import HubSpotGateway
 from connector.salesforce.gateway import SalesforceGateway
 from connector.sandbox.env import sandbox_settings
 from connector.state.store import StateStore
@@ -65,18 +70,30 @@ class Killed(BaseException):
     """The process dying: nothing after it runs."""
 
 
-@pytest.fixture
-def settings(sandbox, tmp_path):
+def _settings(sandbox, tmp_path, *files: str):
+    """Settings over a fresh sandbox: Phone two-way in lead.yaml, status.yaml and `files`."""
     server = sandbox(SEED)
     mappings = tmp_path / "mappings"
     mappings.mkdir()
-    shutil.copy(MAPPINGS / "status.yaml", mappings / "status.yaml")
+    for name in ("status.yaml", *files):
+        shutil.copy(MAPPINGS / name, mappings / name)
     text = (MAPPINGS / "lead.yaml").read_text()
     assert PHONE_TWO_WAY[0] in text
     (mappings / "lead.yaml").write_text(text.replace(*PHONE_TWO_WAY))
     return sandbox_settings(
         server, database_url=f"sqlite:///{tmp_path / 'state.db'}", mappings_dir=mappings
     ), server
+
+
+@pytest.fixture
+def settings(sandbox, tmp_path):
+    return _settings(sandbox, tmp_path)
+
+
+@pytest.fixture
+def converting(sandbox, tmp_path):
+    """As `settings`, with conversion.yaml: a contact at SQL is converted."""
+    return _settings(sandbox, tmp_path, "conversion.yaml")
 
 
 @pytest.fixture
@@ -251,3 +268,46 @@ def test_the_agreement_sales_feedback_recorded_under_a_contacts_page_in_flight_s
     lead, props = _lead(server), _props(server)
     assert lead["FirstName"] == "Amazing Grace"
     assert (lead["Phone"], props["phone"]) == ("+1 555 0303", "+1 555 0303")
+
+
+def test_a_conversion_under_a_contacts_page_in_flight_stays_linked(converting, monkeypatch):
+    """Marketing renames the contact and moves it to SQL; the contacts stream updates the Lead,
+    and before its page is recorded the conversion stream (another worker) converts it. Once
+    that page's record lands, the conversion is not written to HubSpot again, and the
+    person's next change goes to the Contact, with nothing refused."""
+    settings, server = converting
+    record = StateStore.record
+    written: list[tuple[str, dict]] = []
+    update_contacts = HubSpotGateway.update_contacts
+
+    def counted(self, updates):
+        written.extend((cid, dict(values)) for cid, values in updates.items())
+        return update_contacts(self, updates)
+
+    with open_connector(settings) as connector:
+        _passes(connector, 1)
+        _marketing_edits(
+            server, {"firstname": "Amazing Grace", "lifecyclestage": "salesqualifiedlead"}
+        )
+
+        def conversion_first(self, commit, *, run_id):
+            if commit.stream == "hubspot.contacts" and not getattr(conversion_first, "ran", 0):
+                conversion_first.ran = 1
+                connector.conversions.run_once()  # the other worker, while this page is in flight
+            return record(self, commit, run_id=run_id)
+
+        monkeypatch.setattr(StateStore, "record", conversion_first)
+        connector.contacts.run_once()
+        monkeypatch.setattr(StateStore, "record", record)
+        assert _lead(server)["IsConverted"] and _lead(server)["FirstName"] == "Amazing Grace"
+
+        monkeypatch.setattr(HubSpotGateway, "update_contacts", counted)
+        _passes(connector)
+        assert [cid for cid, values in written if "salesforcecontactid" in values] == []
+
+        _marketing_edits(server, {"firstname": "Grace B."})
+        _passes(connector)
+        assert connector.store.dead_letters() == []
+
+    (contact,) = server.sandbox.org.records["Contact"].values()
+    assert contact["FirstName"] == "Grace B."
