@@ -635,7 +635,7 @@ class StateStore:
                 sa.and_(
                     links.c.salesforce_object == "Contact",
                     insert.excluded.salesforce_object == "Lead",
-                    links.c.lead_id == insert.excluded.lead_id,
+                    sa.func.coalesce(links.c.lead_id, "") == insert.excluded.lead_id,
                 )
             ),
         )
