@@ -8,6 +8,7 @@ changes nothing: at-least-once delivery, exactly-once effect.
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -45,6 +46,8 @@ WORK_PAGE = 100
 #: Salesforce calls routing a page's new Leads usually takes (candidate accounts, their
 #: hierarchy, open opportunities, users: a Composite call each), kept free before routing.
 ROUTING_READS = 4
+#: Leads `current_leads` reads per call (one query per 200 ids).
+LEADS_PER_READ = 200
 #: Reasons for the default queue a summary names (the most frequent first).
 DEFAULT_REASONS_SHOWN = 5
 
@@ -699,9 +702,12 @@ class ContactsStream(Stream[ContactsSummary]):
             for d in decisions
             if d.action in ("upsert", "link_lead", "update_contact")
         )
+        # With sales feedback on, the Leads updated are read again after (`_recheck`).
+        known = kinds["known"] + kinds["link_lead"]
+        again = math.ceil(known / LEADS_PER_READ) if self.feedback is not None else 0
         self.salesforce.ensure_budget(
             f"writing {sum(kinds.values())} contacts to Salesforce",
-            reads=ROUTING_READS if routing else 0,
+            reads=(ROUTING_READS if routing else 0) + again,
             writes=list(kinds.values()),
         )
 
