@@ -17,6 +17,12 @@ hubspot-api-client, and the scenario's own through the sandbox). Prints one tabl
 Targets: 0 lost, 0 duplicates, 0 double conversions, 0 echo writes (and nothing stale or
 stray); exit status 1 on a miss.
 
+The settle (faults off) ends when every expectation is met, or when the workers have caught up
+with the scenario (`behind`: nothing more can come), or after --settle seconds: a timeout,
+shown as such; what was not done by then is not counted as lost. Catching up takes up to twice
+--overlap (the workers' LEADBRIDGE_SYNC_OVERLAP_SECONDS) after the scenario's last change: a
+change HubSpot's search showed late is read once it has settled.
+
 The scenario, seeded (--seed): contacts start at `lead`; marketing moves them to MQL in waves
 (HubSpot API). Once a Lead shows up, "sales" (a rep user, Salesforce API) accepts it
 ("Working - Contacted", 60 %), rejects it ("Closed - Not Converted" with a reason, 25 %) or
@@ -29,7 +35,10 @@ Needs PostgreSQL: --database-url or LEADBRIDGE_TEST_DATABASE_URL (a schema of it
 and dropped).
 
     .venv/bin/python bench/reliability.py [--contacts 5000] [--workers 3] [--kills 50]
-        [--fault-rate 0.10] [--seed 15]
+        [--fault-rate 0.10] [--seed 15] [--overlap 60] [--settle 600]
+
+Debugging: RELIABILITY_KEEP_LOGS=DIR keeps the workers' logs, RELIABILITY_LOG_LEVEL their level
+(warning), RELIABILITY_KEEP_SCHEMA=1 the state store's schema (its name on stderr).
 """
 
 from __future__ import annotations
@@ -54,6 +63,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,11 +71,18 @@ import requests
 import sqlalchemy as sa
 
 from connector.logging import configure_logging
+from connector.model import DeadLetter
 from connector.sandbox.app import Sandbox, SandboxConfig
 from connector.sandbox.env import sandbox_env, sandbox_login
 from connector.sandbox.faults import REQUEST_KINDS, RETRYABLE, FaultProfile, profile_from
 from connector.sandbox.server import SandboxServer
+from connector.settings import Settings
 from connector.state.store import StateStore
+from connector.streams.contacts.stream import STREAM as CONTACTS_STREAM
+from connector.streams.conversions.stream import STREAM as CONVERSIONS_STREAM
+from connector.streams.leads.stream import STREAM as LEADS_STREAM
+from connector.streams.windows import settled_stream
+from connector.wiring import PASS_STEPS
 
 sys.path.insert(0, str(Path(__file__).parent))
 from crash_restart import check
@@ -82,6 +99,9 @@ ACCEPTED, REJECTED, OPEN_STATUS = (
 )
 REASONS = ("No budget", "Bad timing", "Competitor chosen", "Not the decision maker", "Duplicate")
 TIMEOUT_S = 2.0  # the workers' client timeout; a slow answer takes longer
+SEARCH_LAG_MS = 3000  # how long a change lagging in HubSpot's search stays out of it
+DEFAULT_OVERLAP_S = Settings.model_fields["sync_overlap_seconds"].default
+SQL_STAGES = ("salesqualifiedlead", "opportunity")  # the stages crash_restart.check counts as SQL
 PHONE_TWO_WAY = (
     "{hubspot: phone, salesforce: Phone, transform: [strip]}",
     "{hubspot: phone, salesforce: Phone, transform: [strip], direction: both, "
@@ -153,6 +173,8 @@ class Actors:
         self.http.trust_env = False
         self.http.verify = str(server.ca_file)
         self.http.headers["X-Leadbridge-Bench"] = "1"
+        # When the bench's last change to each side was made (set once the API answered).
+        self.changed: dict[str, datetime] = {}
         self._login()
 
     def _login(self) -> None:
@@ -182,6 +204,7 @@ class Actors:
                 {"Authorization": f"Bearer {token}"},
                 {"inputs": inputs},
             )
+        self.changed["hubspot"] = datetime.now(UTC)
 
     def salesforce_update(self, changes: dict[str, dict[str, str]]) -> None:
         items = list(changes.items())
@@ -199,6 +222,7 @@ class Actors:
             refused = [r for r in results or [] if not r.get("success")]
             if refused:
                 print(f"  sales' update refused: {refused[:3]}")
+        self.changed["salesforce"] = datetime.now(UTC)
 
     def leads(self) -> dict[str, dict[str, Any]]:
         """The Leads carrying a HubSpot contact id, by that id (copies)."""
@@ -493,8 +517,11 @@ def own_schema(url: str) -> Iterator[str]:
             .render_as_string(hide_password=False)
         )
     finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        if os.environ.get("RELIABILITY_KEEP_SCHEMA"):
+            print(f"DEBUG schema kept: {schema}", file=sys.stderr)
+        else:
+            with admin.begin() as connection:
+                connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
 
 
@@ -511,7 +538,7 @@ def fault_profile(rate: float, seed: int) -> FaultProfile:
             "seed": seed,
             "rates": rates,
             "slow_answer_ms": int(TIMEOUT_S * 1000) + 1000,
-            "search_lag_ms": 3000,
+            "search_lag_ms": SEARCH_LAG_MS,
             "retry_after_s": 1,
         }
     )
@@ -610,10 +637,16 @@ def scenario_figures(people: list[Contact], actors: Actors) -> dict[str, Any]:
     stale_examples: list[str] = []
     unwritten: list[str] = []
     missing: list[str] = []
+    # Where each Lead, conversion or feedback not done would be dead-lettered: (stream, id).
+    undone: list[tuple[str, str]] = []
     for p in people:
         lead, shown = leads.get(p.cid), contacts[p.cid]
         if lead is None:
+            if p.mql:
+                undone.append((CONTACTS_STREAM, p.cid))
             continue
+        if shown.get("lifecyclestage") in SQL_STAGES and not lead.get("IsConverted"):
+            undone.append((CONVERSIONS_STREAM, p.cid))
         if p.fate in ("accept", "reject"):
             feedback_expected += 1
             if p.fate == "accept":
@@ -628,6 +661,7 @@ def scenario_figures(people: list[Contact], actors: Actors) -> dict[str, Any]:
                 )
             feedback_present += ok
             if not ok:
+                undone.append((LEADS_STREAM, str(lead["Id"])))
                 missing.append(
                     f"{p.cid} ({p.fate}, sql {p.sql}): {shown.get('hs_lead_status')}, stage "
                     f"{shown.get('lifecyclestage')}, reason {shown.get('sales_rejection_reason')},"
@@ -660,15 +694,13 @@ def scenario_figures(people: list[Contact], actors: Actors) -> dict[str, Any]:
         "stale examples": stale_examples[:5],
         "unwritten examples": unwritten[:5],
         "missing feedback": missing[:5],
+        "undone": undone,
     }
 
 
-def dead_letter_reasons(database_url: str) -> Counter[str]:
+def open_dead_letters(database_url: str) -> list[DeadLetter]:
     with StateStore.open(database_url) as store:
-        return Counter(
-            f"{d.stream}: {d.code or ''} {(d.reason or '')[:80]}".strip()
-            for d in store.dead_letters()
-        )
+        return store.dead_letters()
 
 
 def main() -> int:
@@ -681,9 +713,19 @@ def main() -> int:
     parser.add_argument("--kill-every", type=float, default=3.0, help="mean seconds between kills")
     parser.add_argument("--database-url", default=os.environ.get("LEADBRIDGE_TEST_DATABASE_URL"))
     parser.add_argument("--timeout", type=float, default=3600, help="seconds for the scenario")
-    parser.add_argument("--settle", type=float, default=600, help="seconds to settle, at most")
     parser.add_argument(
-        "--quiet", type=float, default=60, help="settling ends after this long without a change"
+        "--overlap",
+        type=float,
+        default=DEFAULT_OVERLAP_S,
+        help="the workers' LEADBRIDGE_SYNC_OVERLAP_SECONDS: how late HubSpot's search may show "
+        "a change and still be read (the sandbox's search lag is "
+        f"{SEARCH_LAG_MS / 1000:g} s); catching up takes up to twice this after the last change",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=600,
+        help="seconds to settle, at most (a run that takes longer says it timed out)",
     )
     args = parser.parse_args()
     if not args.database_url:
@@ -716,9 +758,10 @@ def main() -> int:
                 "LEADBRIDGE_DATABASE_URL": database_url,
                 "LEADBRIDGE_MAPPINGS_DIR": str(mappings),
                 "LEADBRIDGE_POLL_SECONDS": "1",
+                "LEADBRIDGE_SYNC_OVERLAP_SECONDS": f"{args.overlap:g}",
                 "LEADBRIDGE_SALESFORCE_TIMEOUT_SECONDS": str(TIMEOUT_S),
                 "LEADBRIDGE_HUBSPOT_TIMEOUT_SECONDS": str(TIMEOUT_S),
-                "LEADBRIDGE_LOG_LEVEL": "warning",
+                "LEADBRIDGE_LOG_LEVEL": os.environ.get("RELIABILITY_LOG_LEVEL", "warning"),
                 "LEADBRIDGE_LOG_FORMAT": "json",
             }
             logs = Path(tmp) / "logs"
@@ -732,12 +775,12 @@ def main() -> int:
 
             report = server.sandbox.fault_report()
             server.sandbox.set_fault_profile(None)
-            settled = settle(people, actors, args.settle, args.quiet)
+            settled = settle(people, actors, database_url, args.settle)
             codes = workers.stop()
             ids = [p.cid for p in people if p.mql]
             figures, converted, sql = check(server, database_url, ids)
             mine = scenario_figures(people, actors)
-            reasons = dead_letter_reasons(database_url)
+            dead_letters = open_dead_letters(database_url)
             journal = Counter(e.api for e in server.sandbox.journal.entries())
             journal["bench"] = observer.bench_requests
             if os.environ.get("RELIABILITY_KEEP_LOGS"):
@@ -753,7 +796,7 @@ def main() -> int:
         ids,
         mine,
         observer.writes,
-        reasons,
+        dead_letters,
         journal,
         codes,
         scenario_s,
@@ -762,32 +805,97 @@ def main() -> int:
     )
 
 
-def settle(people: list[Contact], actors: Actors, most: float, quiet: float) -> float:
-    """Wait until every expectation is met (or nothing moved for `quiet` seconds, or `most`)."""
+@dataclass
+class Settled:
+    """How the settle ended: "met" (every expectation), "caught up" (the workers have read
+    every change the scenario made, after it settled, and have nothing left to do: what is
+    still missing is missing for good) or "timed out" (neither within --settle seconds: what
+    is missing may still come, so it is not counted as lost)."""
+
+    outcome: str
+    seconds: float
+    behind: list[str] = field(default_factory=list)  # at a timeout: what was not caught up
+
+
+#: The streams reading HubSpot's search (it shows a change late): each keeps a settled mark,
+#: the change time up to which it has read changes again after they settled.
+SEARCHING_STREAMS = (CONTACTS_STREAM, CONVERSIONS_STREAM)
+
+
+def behind(engine: sa.Engine, changed: dict[str, datetime]) -> list[str]:
+    """What the workers have not caught up with (nothing: caught up): a stream reading
+    HubSpot whose settled mark is before the bench's last HubSpot change; a step of the pass
+    with no pass that started after the bench's last change and finished; work (conversions
+    in flight, hand-overs, retries, write-backs owed) still recorded."""
+    last = max(changed.values())
+    late: list[str] = []
+    with engine.connect() as connection:
+        marks: dict[str, datetime | None] = dict(
+            connection.exec_driver_sql("SELECT stream, value FROM cursors").all()
+        )
+        passes: dict[str, datetime] = dict(
+            connection.exec_driver_sql(
+                "SELECT j.args ->> 'step', max(e.at) FROM procrastinate_jobs j "
+                "JOIN procrastinate_events e ON e.job_id = j.id "
+                "WHERE j.task_name = 'leadbridge.pass' AND j.status = 'succeeded' "
+                "AND e.type = 'started' GROUP BY 1"
+            ).all()
+        )
+        work = connection.exec_driver_sql(
+            "SELECT stream, kind, count(*) FROM work GROUP BY 1, 2 ORDER BY 1, 2"
+        ).all()
+    hubspot = changed.get("hubspot")
+    for stream in SEARCHING_STREAMS:
+        mark = marks.get(settled_stream(stream))
+        if hubspot is not None and (mark is None or mark < hubspot):
+            late.append(f"{stream} has read settled changes up to {_at(mark)}, not {_at(hubspot)}")
+    for step in PASS_STEPS:
+        started = passes.get(step)
+        if started is None or started < last:
+            late.append(f"no pass of {step} started after {_at(last)} finished")
+    late += [f"work: {stream} {kind} x{n}" for stream, kind, n in work]
+    return late
+
+
+def _at(moment: datetime | None) -> str:
+    return "never" if moment is None else moment.astimezone(UTC).strftime("%H:%M:%S.%f")[:-3]
+
+
+def settle(people: list[Contact], actors: Actors, database_url: str, most: float) -> Settled:
+    """Wait until every expectation is met (and nothing moved for 10 s), or until the workers
+    have caught up with the scenario (`behind` says nothing), or `most` seconds: a timeout."""
     began = time.monotonic()
     last, last_change = None, began
-    while time.monotonic() - began < most:
-        time.sleep(3)
-        leads, contacts = actors.leads(), actors.contacts()
-        snapshot = hashlib.sha1(
-            json.dumps([leads, contacts], sort_keys=True, default=str).encode(),
-            usedforsecurity=False,
-        ).hexdigest()
-        if snapshot != last:
-            last, last_change = snapshot, time.monotonic()
-        met = scenario_figures(people, actors)
-        converted = sum(1 for p in people if p.promoted and leads.get(p.cid, {}).get("IsConverted"))
-        if (
-            len(leads) >= sum(p.mql for p in people)
-            and met["feedback present"] == met["feedback expected"]
-            and met["stale"] == 0
-            and converted == sum(p.promoted for p in people)
-            and time.monotonic() - last_change > 10
-        ):
-            break
-        if time.monotonic() - last_change > quiet:
-            break
-    return time.monotonic() - began
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    late: list[str] = []
+    try:
+        while time.monotonic() - began < most:
+            time.sleep(3)
+            leads, contacts = actors.leads(), actors.contacts()
+            snapshot = hashlib.sha1(
+                json.dumps([leads, contacts], sort_keys=True, default=str).encode(),
+                usedforsecurity=False,
+            ).hexdigest()
+            if snapshot != last:
+                last, last_change = snapshot, time.monotonic()
+            met = scenario_figures(people, actors)
+            converted = sum(
+                1 for p in people if p.promoted and leads.get(p.cid, {}).get("IsConverted")
+            )
+            if (
+                len(leads) >= sum(p.mql for p in people)
+                and met["feedback present"] == met["feedback expected"]
+                and met["stale"] == 0
+                and converted == sum(p.promoted for p in people)
+                and time.monotonic() - last_change > 10
+            ):
+                return Settled("met", time.monotonic() - began)
+            late = behind(engine, actors.changed)
+            if not late:
+                return Settled("caught up", time.monotonic() - began)
+    finally:
+        engine.dispose()
+    return Settled("timed out", time.monotonic() - began, late)
 
 
 def print_table(
@@ -800,20 +908,29 @@ def print_table(
     ids: list[str],
     mine: dict[str, Any],
     writes: Writes,
-    reasons: Counter[str],
+    dead_letters: list[DeadLetter],
     journal: Counter[str],
     codes: list[int | None],
     scenario_s: float,
-    settled: float,
+    settled: Settled,
     took: float,
 ) -> int:
-    dead = sum(reasons.values())
+    reasons = Counter(
+        f"{d.stream}: {d.code or ''} {(d.reason or '')[:80]}".strip() for d in dead_letters
+    )
+    # Dead-lettered: what was not done and waits as a dead letter for a person (a dead letter
+    # about anything else, such as a refused edit, is listed but accounts for nothing).
+    lettered = {(d.stream, d.record_id) for d in dead_letters}
+    dead = sum(1 for key in mine["undone"] if key in lettered)
     leads_present = len(ids) - figures["contacts without a Lead"]
     expected = len(ids) + sql + mine["feedback expected"]
     applied = leads_present + converted + mine["feedback present"]
     lost = figures["contacts without a Lead"] + figures["SQL contacts not converted"]
     lost += mine["feedback expected"] - mine["feedback present"]
     lost = max(0, lost - dead)
+    # Timed out: what is not done yet may still come; it is not counted as lost.
+    timed_out = settled.outcome == "timed out"
+    lost_shown = f"not known: settle timed out, {lost} not done yet" if timed_out else str(lost)
     double = max(
         figures["Accounts beyond one per conversion"],
         figures["Contacts beyond one per conversion"],
@@ -840,6 +957,11 @@ def print_table(
         )
     )
     rows += [
+        (
+            "settled (faults off)",
+            f"{settled.outcome} after {settled.seconds:.0f} s",
+            "met or caught up",
+        ),
         ("Leads expected / present", f"{len(ids)} / {leads_present}", "equal"),
         ("conversions expected / present", f"{sql} / {converted}", "equal"),
         (
@@ -852,7 +974,7 @@ def print_table(
             str(figures["contacts with several Leads"]),
             "0",
         ),
-        ("lost", str(lost), "0"),
+        ("lost", lost_shown, "0"),
         ("double conversions", str(double), "0"),
         ("stray opportunities", str(figures["opportunities not of a converted Lead"]), "0"),
         ("stale edits (name, phone)", str(mine["stale"]), "0"),
@@ -865,7 +987,7 @@ def print_table(
         ("records written by leadbridge", str(writes.records), ""),
         ("  that changed nothing: replays after a fault/kill", str(writes.replays), ""),
         ("  that changed nothing: echo writes", str(len(writes.echoes)), "0"),
-        ("dead letters", str(dead), ""),
+        ("dead letters", str(len(dead_letters)), ""),
     ]
     rows += [(f"  {reason}", str(n), "") for reason, n in reasons.most_common()]
     rows += [
@@ -873,11 +995,12 @@ def print_table(
         ("API calls (Salesforce / HubSpot)", f"{journal['salesforce']} / {journal['hubspot']}", ""),
         (
             "run time: scenario / settle / all",
-            f"{scenario_s:.0f} s / {settled:.0f} s / {took:.0f} s",
+            f"{scenario_s:.0f} s / {settled.seconds:.0f} s / {took:.0f} s",
             "",
         ),
     ]
     misses = [
+        timed_out,
         lost,
         figures["contacts with several Leads"],
         double,
@@ -892,12 +1015,15 @@ def print_table(
         f"reliability: {args.contacts} contacts, {args.workers} workers, fault rate "
         f"{args.fault_rate:.0%} (seed {report['profile']['seed'] if report['profile'] else '-'}), "
         f"{args.kills} kills wanted (seed {args.seed})"
+        + (f", overlap {args.overlap:g} s" if args.overlap != DEFAULT_OVERLAP_S else "")
     )
     width = max(len(r[0]) for r in rows) + 2
     value_width = max(len(r[1]) for r in rows) + 2
     print(f"  {'':{width}}{'measured':<{value_width}}target")
     for name, value, target in rows:
         print(f"  {name:<{width}}{value:<{value_width}}{target}")
+    for late in settled.behind:
+        print(f"  not caught up at the timeout: {late}")
     for echo in writes.echoes[:5]:
         print(f"  echo: {echo}")
         if os.environ.get("RELIABILITY_DEBUG"):

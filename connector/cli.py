@@ -9,6 +9,7 @@ from connector.commands.demo import demo_command
 from connector.commands.dlq import dlq
 from connector.commands.links import reconcile_command, relink_command
 from connector.commands.mappings import mappings
+from connector.commands.privacy import privacy
 from connector.commands.routing import routing
 from connector.commands.run import run_command
 from connector.commands.sandbox import sandbox
@@ -34,6 +35,7 @@ for _family in (
     dlq,
     routing,
     mappings,
+    privacy,
 ):
     main.add_command(_family)
 

@@ -39,6 +39,7 @@ SECRET_KEY_PARTS = (
     "apikey",
     "clientsecret",
     "cookie",
+    "privacykey",
 )
 #: Keys (lower case, separators removed) whose values are personal data.
 PII_KEYS = frozenset({"email", "phone", "mobilephone", "firstname", "lastname", "name"})

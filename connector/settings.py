@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     # Where `mappings validate` caches the live schemas it checks against (default:
     # `<mappings_dir>/.schema-cache.json`); `--offline` reads it.
     mappings_schema_cache: Path | None = None
+    # The server secret keying the email hash an erased person's tombstone keeps
+    # (connector.state.privacy); needed to erase, and to recognise erased people by email.
+    privacy_key: SecretStr | None = None
 
     # -- validation: every problem of one load, each naming its variable (see load_settings) --
 
@@ -133,6 +136,19 @@ class Settings(BaseSettings):
         if not value.is_dir():
             what = "not a directory" if value.exists() else "no such directory"
             msg = f"{what} ({_shown(value)})"
+            raise _problem(msg)
+        return value
+
+    @field_validator("privacy_key")
+    @classmethod
+    def _privacy_key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        from connector.state.privacy import MIN_KEY_CHARS
+
+        if value is not None and len(value.get_secret_value().strip()) < MIN_KEY_CHARS:
+            msg = (
+                f"at least {MIN_KEY_CHARS} characters: the email hashes it keys are only as "
+                "safe as it (openssl rand -hex 32)"
+            )
             raise _problem(msg)
         return value
 

@@ -31,13 +31,14 @@ look-alike): they stay labelled with the truth and count as misses.
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import routing_case_files
+from routing_case_files import case_line, files
 
 SEED = 2605
 OUT = Path(__file__).resolve().parent.parent / "bench" / "routing_cases"
@@ -1253,31 +1254,20 @@ def render(world: World, cases: list[Case]) -> tuple[str, str]:
         for a in world.accounts
     ]  # fmt: skip
     universe = {"seed": SEED, "roles": world.roles, "users": world.users, "accounts": accounts}
-    lines = []
-    for i, case in enumerate(cases, 1):
-        top = ultimate(world, case.expected)
-        lines.append(json.dumps({
-            "id": f"c{i:04d}", "kind": case.kind, "email": case.email, "company": case.company,
-            "country": case.country, "expected_account_id": case.expected,
-            "expected_ultimate_parent_id": top.id if top else None,
-            "expected_global": top.global_flag if top else None, "note": case.note,
-        }, ensure_ascii=False))  # fmt: skip
-    return json.dumps(universe, ensure_ascii=False, indent=1) + "\n", "\n".join(lines) + "\n"
+    lines = [
+        case_line(f"c{i:04d}", case, ultimate(world, case.expected))
+        for i, case in enumerate(cases, 1)
+    ]
+    return files(universe, lines)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--out", type=Path, default=OUT, help="directory to write (default: %(default)s)"
-    )
-    args = parser.parse_args(argv)
-    world = build_world(random.Random(SEED))  # noqa: S311 (test data, not security)
-    cases = generate_cases(world)
-    universe, lines = render(world, cases)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "accounts.json").write_text(universe, encoding="utf-8")
-    (args.out / "cases.jsonl").write_text(lines, encoding="utf-8")
-    print(f"{len(world.accounts)} accounts, {len(cases)} cases → {args.out}")
+    def make() -> tuple[str, str, int, int]:
+        world = build_world(random.Random(SEED))  # noqa: S311 (test data, not security)
+        cases = generate_cases(world)
+        return (*render(world, cases), len(world.accounts), len(cases))
+
+    routing_case_files.main(__doc__, OUT, make, argv)
 
 
 if __name__ == "__main__":

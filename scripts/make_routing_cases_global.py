@@ -39,12 +39,13 @@ The leads, by kind (each with the account it belongs to, or null when it belongs
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import routing_case_files
+from routing_case_files import case_line, files
 
 SEED = 1414
 OUT = Path(__file__).resolve().parent.parent / "bench" / "routing_cases_global"
@@ -671,34 +672,25 @@ def render(world: World) -> tuple[str, str]:
         for a in world.accounts
     ]  # fmt: skip
     universe = {"seed": SEED, "roles": roles, "users": users, "accounts": accounts}
-    lines = []
-    for i, case in enumerate(world.cases, 1):
-        top = world.top(world.by_id[case.expected]) if case.expected else None
-        lines.append(json.dumps({
-            "id": f"g{i:04d}", "kind": case.kind, "email": case.email, "company": case.company,
-            "country": case.country, "expected_account_id": case.expected,
-            "expected_ultimate_parent_id": top.id if top else None,
-            "expected_global": top.global_flag if top else None, "note": case.note,
-        }, ensure_ascii=False))  # fmt: skip
-    return json.dumps(universe, ensure_ascii=False, indent=1) + "\n", "\n".join(lines) + "\n"
+    lines = [
+        case_line(
+            f"g{i:04d}", case, world.top(world.by_id[case.expected]) if case.expected else None
+        )
+        for i, case in enumerate(world.cases, 1)
+    ]
+    return files(universe, lines)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--out", type=Path, default=OUT, help="directory to write (default: %(default)s)"
-    )
-    args = parser.parse_args(argv)
-    world = World(random.Random(SEED))  # noqa: S311 (test data, not security)
-    groups = build(world)
-    renamed = rebrands(world)
-    standalones(world)
-    generate(world, groups, renamed)
-    universe, lines = render(world)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "accounts.json").write_text(universe, encoding="utf-8")
-    (args.out / "cases.jsonl").write_text(lines, encoding="utf-8")
-    print(f"{len(world.accounts)} accounts, {len(world.cases)} cases → {args.out}")
+    def make() -> tuple[str, str, int, int]:
+        world = World(random.Random(SEED))  # noqa: S311 (test data, not security)
+        groups = build(world)
+        renamed = rebrands(world)
+        standalones(world)
+        generate(world, groups, renamed)
+        return (*render(world), len(world.accounts), len(world.cases))
+
+    routing_case_files.main(__doc__, OUT, make, argv)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 and the check before every pass (`connector.checks.precheck`) start from, so the three read
 the same files the same way and refuse the same structure problems.
 
-`lead.yaml` must exist; `routing.yaml`, `status.yaml` and `conversion.yaml` are used where
-present. A file that cannot be read or does not fit its model is a `Problem` at its line, never
-an exception: a caller reports every file's problems at once.
+`lead.yaml` must exist; `routing.yaml`, `status.yaml`, `conversion.yaml` and `privacy.yaml`
+are used where present. A file that cannot be read or does not fit its model is a `Problem`
+at its line, never an exception: a caller reports every file's problems at once.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from connector.errors import MappingError
 from connector.files.loader import Loaded, MappingFileError, Problem, load_source
 from connector.mapping.conversion import ConversionMapping
 from connector.mapping.model import LeadMapping
+from connector.mapping.privacy import PrivacyPolicy
 from connector.mapping.status import StatusMapping
 from connector.routing.config import RoutingConfig
 
@@ -26,13 +27,17 @@ LEAD = "lead.yaml"
 ROUTING = "routing.yaml"
 STATUS = "status.yaml"
 CONVERSION = "conversion.yaml"
+PRIVACY = "privacy.yaml"
 #: Every file, in the order findings and verdicts are reported.
-ALL = (LEAD, ROUTING, STATUS, CONVERSION)
+ALL = (LEAD, ROUTING, STATUS, CONVERSION, PRIVACY)
+#: The files a sync reads (privacy.yaml is `leadbridge privacy erase`'s alone).
+SYNC_FILES = (LEAD, ROUTING, STATUS, CONVERSION)
 MODELS: dict[str, type[Any]] = {
     LEAD: LeadMapping,
     ROUTING: RoutingConfig,
     STATUS: StatusMapping,
     CONVERSION: ConversionMapping,
+    PRIVACY: PrivacyPolicy,
 }
 
 

@@ -1,7 +1,7 @@
 """The mapping files of a directory against the live schemas (`connector.checks.snapshot`): one
-module per file checks it (`lead`, `status`, `conversion`, `routing`), and this one runs them
-in one order and says what they need fetched, for `mappings validate` and the check before
-every pass alike.
+module per file checks it (`lead`, `status`, `conversion`, `routing`, `privacy`), and this one
+runs them in one order and says what they need fetched, for `mappings validate` and the check
+before every pass alike.
 
 Each finding is a `Problem` at the line it is about. Errors fail validation; warnings
 (`truncate` longer than the field, values an unrestricted picklist does not list, a default
@@ -16,7 +16,16 @@ from typing import Any
 
 from connector.checks.conversion import check_conversion, conversion_needs
 from connector.checks.lead import check
-from connector.checks.mapping_files import ALL, CONVERSION, LEAD, ROUTING, STATUS, MappingFiles
+from connector.checks.mapping_files import (
+    ALL,
+    CONVERSION,
+    LEAD,
+    PRIVACY,
+    ROUTING,
+    STATUS,
+    MappingFiles,
+)
+from connector.checks.privacy import check_privacy
 from connector.checks.routing import check_routing, routing_needs
 from connector.checks.snapshot import LiveSchema, Needs
 from connector.checks.status import check_status, status_needs
@@ -44,6 +53,7 @@ def check_files(
         (ROUTING, check_routing),
         (STATUS, check_status),
         (CONVERSION, check_conversion),
+        (PRIVACY, check_privacy),
     )
     for name, checker in others:
         loaded = files.loaded.get(name)

@@ -228,7 +228,7 @@ def _schema(settings: Settings, offline: bool, needs: Any) -> Any:
 def plan_command(limit: int, emails: Sequence[str], output: str) -> None:
     """Show, per record, what the mapping would change in each direction (writes nothing), and
     which of those changes the next `sync --once` makes."""
-    from connector.checks.mapping_files import LEAD, load_files
+    from connector.checks.mapping_files import LEAD, SYNC_FILES, load_files
     from connector.checks.precheck import MappingCheck, MappingRefused
     from connector.checks.preview import Totals, preview, render
     from connector.files.loader import MappingFileError
@@ -239,7 +239,7 @@ def plan_command(limit: int, emails: Sequence[str], output: str) -> None:
     settings = settings_or_exit()
     with errors_to_exit():
         # What validate refuses, plan refuses, in the same words: a sync would not run on it.
-        files = load_files(settings.mappings_dir)
+        files = load_files(settings.mappings_dir, SYNC_FILES)
         if files.problems:
             raise MappingFileError(files.problems)
         hubspot = HubSpotGateway.connect(settings)

@@ -92,6 +92,7 @@ class HubSpotGateway:
         contacts = client.crm.contacts
         self._search_api = contacts.search_api
         self._batch_api = contacts.batch_api
+        self._basic_api = contacts.basic_api
         lists = client.crm.lists
         self._lists_api = lists.lists_api
         self._memberships_api = lists.memberships_api
@@ -222,6 +223,50 @@ class HubSpotGateway:
                 contact = contact_from_api(raw)
                 found[contact.id] = contact
         return [found[i] for i in wanted if i in found]
+
+    def find_contact(
+        self,
+        properties: Sequence[str],
+        *,
+        contact_id: str | None = None,
+        email: str | None = None,
+    ) -> HubSpotContact | None:
+        """The contact with this id, or else this email (HubSpot compares emails without
+        case), with `properties`; None when HubSpot has none. One batch read (`idProperty:
+        email` for an email): the email travels in the body, never in a URL that proxies and
+        access logs keep."""
+        if not (contact_id or email):
+            msg = "find_contact takes a contact id or an email"
+            raise ValueError(msg)
+        names = list(dict.fromkeys([*properties, MODIFIED, OBJECT_ID]))
+        body: dict[str, Any] = {"inputs": [{"id": str(contact_id or email)}], "properties": names}
+        if not contact_id:
+            body["idProperty"] = "email"
+        answer = self._call("batch_read", self._batch_api.read_with_http_info, body)
+        found = [contact_from_api(raw) for raw in answer.get("results") or []]
+        return found[0] if found else None
+
+    def gdpr_delete(self, *, contact_id: str | None = None, email: str | None = None) -> bool:
+        """HubSpot's GDPR delete (`POST /crm/v3/objects/contacts/gdpr-delete`, the client's
+        `basic_api.purge`): the contact with this id, or this email, is purged for good and
+        its email blocked from coming back; by email, an email no contact has is blocked all
+        the same. False when HubSpot knows no contact with the id (404); any other refusal
+        raises. The log line names no one."""
+        if not (contact_id or email):
+            msg = "gdpr_delete takes a contact id or an email"
+            raise ValueError(msg)
+        body: dict[str, Any] = {"objectId": str(contact_id or email)}
+        if not contact_id:
+            body["idProperty"] = "email"
+        try:
+            self._call("gdpr_delete", self._basic_api.purge_with_http_info, body)
+        except _Refused as refused:
+            if refused.status != 404 or not contact_id:
+                raise
+            log.info("hubspot.contacts.gdpr_deleted", count=0, by="id")
+            return False
+        log.info("hubspot.contacts.gdpr_deleted", count=1, by="id" if contact_id else "email")
+        return True
 
     # -- writes ---------------------------------------------------------------------------
     def update_contacts(self, updates: Mapping[str, Mapping[str, str | None]]) -> list[WriteResult]:

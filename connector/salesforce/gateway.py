@@ -395,15 +395,18 @@ class SalesforceGateway(SalesforceReads):
         log.info("salesforce.reauth")
 
     # -- look-ups ----------------------------------------------------------------------------
-    def _composite_queries(self, queries: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
-        """Run several queries as GET subrequests of one Composite call; records by reference."""
+    def _composite_queries(
+        self, queries: Mapping[str, str], *, endpoint: str = "query"
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Run several queries as GET subrequests of one Composite call; records by reference.
+        `endpoint` `queryAll` includes the records in the Recycle Bin."""
         version = self._client.sf_version
         body = {
             "allOrNone": False,
             "compositeRequest": [
                 {
                     "method": "GET",
-                    "url": f"/services/data/v{version}/query?{urlencode({'q': text})}",
+                    "url": f"/services/data/v{version}/{endpoint}?{urlencode({'q': text})}",
                     "referenceId": ref,
                 }
                 for ref, text in queries.items()
@@ -668,6 +671,142 @@ class SalesforceGateway(SalesforceReads):
             raise FatalApiError(msg, status=response.status_code)
         return [_convert_result(c, a) for c, a in zip(chunk, answers, strict=True)]
 
+    # -- privacy erasure -----------------------------------------------------------------
+    #: Ids per Collections delete and per emptyRecycleBin call (both take 200).
+    DELETES_PER_CALL = 200
+
+    def person_records(
+        self,
+        *,
+        email: str | None,
+        hubspot_id: str | None,
+        ids: Sequence[str],
+        lead_fields: Sequence[str],
+        contact_fields: Sequence[str],
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The Leads (converted ones included) and Contacts that are one person: with this
+        email, carrying this HubSpot contact id, or with one of `ids`; each with `Id` and the
+        fields asked (Leads also `IsConverted` and `ConvertedContactId`). One Composite call.
+        Deleted records (in the Recycle Bin) are not among them."""
+        ext = self._settings.salesforce_external_id_field
+        lead_ids = [i for i in ids if i.startswith("00Q")]
+        contact_ids = [i for i in ids if i.startswith("003")]
+        lead_names = list(dict.fromkeys(["Id", "IsConverted", "ConvertedContactId", *lead_fields]))
+        contact_names = list(dict.fromkeys(["Id", *contact_fields]))
+        texts = {}
+        if email or hubspot_id or lead_ids:
+            texts["leads"] = queries.person_records(
+                "Lead", lead_names, ext, email=email, hubspot_id=hubspot_id, ids=lead_ids
+            )
+        if email or hubspot_id or contact_ids:
+            texts["contacts"] = queries.person_records(
+                "Contact", contact_names, ext, email=email, hubspot_id=hubspot_id, ids=contact_ids
+            )
+        found = self._composite_queries(texts) if texts else {}
+        leads, contacts = found.get("leads", []), found.get("contacts", [])
+        log.info("salesforce.person_records", leads=len(leads), contacts=len(contacts))
+        return leads, contacts
+
+    def binned_records(
+        self, *, email: str | None, hubspot_id: str | None, ids: Sequence[str]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The person's Leads and Contacts (found as `person_records` finds them) that are in
+        the Recycle Bin, each with its `Id`: `queryAll`, one Composite call."""
+        ext = self._settings.salesforce_external_id_field
+        texts = {}
+        for ref, sobject, prefix in (("leads", "Lead", "00Q"), ("contacts", "Contact", "003")):
+            known = [i for i in ids if i.startswith(prefix)]
+            if email or hubspot_id or known:
+                texts[ref] = queries.person_records(
+                    sobject,
+                    ["Id"],
+                    ext,
+                    email=email,
+                    hubspot_id=hubspot_id,
+                    ids=known,
+                    deleted=True,
+                )
+        found = self._composite_queries(texts, endpoint="queryAll") if texts else {}
+        leads, contacts = found.get("leads", []), found.get("contacts", [])
+        log.info("salesforce.binned_records", leads=len(leads), contacts=len(contacts))
+        return leads, contacts
+
+    def delete_records(self, ids: Sequence[str]) -> list[WriteResult]:
+        """Delete records by Id (sObject Collections, `allOrNone=false`, 200 a call): each goes
+        to the Recycle Bin. One result per id, in order, keyed by the id (`hubspot_id`); an id
+        Salesforce knows no longer (deleted already) fails with its `ENTITY_IS_DELETED` or
+        `INVALID_CROSS_REFERENCE_KEY`."""
+        results: list[WriteResult] = []
+        for chunk in _chunks(list(ids), self.DELETES_PER_CALL):
+            params = {"ids": ",".join(chunk), "allOrNone": "false"}
+
+            def send(params: dict[str, str] = params) -> Any:
+                return self._client.restful("composite/sobjects", params=params, method="DELETE")
+
+            answer = self._run("DELETE composite/sobjects", send)
+            if not isinstance(answer, list) or len(answer) != len(chunk):
+                msg = (
+                    f"Salesforce DELETE composite/sobjects answered {type(answer).__name__} "
+                    f"instead of {len(chunk)} results"
+                )
+                raise FatalApiError(msg, status=200)
+            results += [
+                _write_result(i, a if isinstance(a, Mapping) else {})
+                for i, a in zip(chunk, answer, strict=True)
+            ]
+        log.info(
+            "salesforce.write",
+            operation="delete",
+            count=len(results),
+            failed=sum(not r.success for r in results),
+        )
+        return results
+
+    def empty_recycle_bin(self, ids: Sequence[str]) -> list[WriteResult]:
+        """Empty the Recycle Bin of these deleted records (the partner API's `emptyRecycleBin`;
+        REST has no hard delete but Bulk API's), 200 a call: gone at once, not after 15 days.
+        One result per id, in order; a refused one (not in the bin, no permission) carries
+        Salesforce's code."""
+        results: list[WriteResult] = []
+        for chunk in _chunks(list(ids), self.DELETES_PER_CALL):
+            results += self._run("emptyRecycleBin", partial(self._empty_call, chunk))
+        log.info(
+            "salesforce.empty_recycle_bin",
+            count=len(results),
+            failed=sum(not r.success for r in results),
+        )
+        return results
+
+    def _empty_call(self, chunk: Sequence[str]) -> list[WriteResult]:
+        """One emptyRecycleBin call over the current session (read anew on each attempt)."""
+        client = self._client
+        url = f"https://{client.sf_instance}/services/Soap/u/{client.sf_version}"
+        root = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soapenv": SOAP_ENV, "urn": PARTNER})
+        header = etree.SubElement(root, f"{{{SOAP_ENV}}}Header")
+        session = etree.SubElement(header, f"{{{PARTNER}}}SessionHeader")
+        etree.SubElement(session, f"{{{PARTNER}}}sessionId").text = str(client.session_id)
+        operation = etree.SubElement(
+            etree.SubElement(root, f"{{{SOAP_ENV}}}Body"), f"{{{PARTNER}}}emptyRecycleBin"
+        )
+        for record_id in chunk:
+            etree.SubElement(operation, f"{{{PARTNER}}}ids").text = record_id
+        body = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+        response = client.session.post(url, data=body, headers=SOAP_HEADERS)
+        answer = _soap_root(response.content)
+        fault = None if answer is None else answer.find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault")
+        if fault is not None:
+            raise _soap_fault(fault, response.status_code, response.headers, "emptyRecycleBin")
+        if response.status_code != 200 or answer is None:
+            resolution = classify(response.status_code, None, response.headers)
+            what = "emptyRecycleBin"
+            raise _error(what, resolution, response.status_code)
+        path = f"{{{SOAP_ENV}}}Body/{{{PARTNER}}}emptyRecycleBinResponse/{{{PARTNER}}}result"
+        found = answer.findall(path)
+        if len(found) != len(chunk):
+            msg = f"Salesforce emptyRecycleBin answered {len(found)} results for {len(chunk)} ids"
+            raise FatalApiError(msg, status=response.status_code)
+        return [_empty_result(i, a) for i, a in zip(chunk, found, strict=True)]
+
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 PARTNER = "urn:partner.soap.sforce.com"
@@ -712,14 +851,16 @@ def _soap_root(content: bytes) -> Any:
         return None
 
 
-def _soap_fault(fault: Any, status: int, headers: Mapping[str, str]) -> ApiError:
+def _soap_fault(
+    fault: Any, status: int, headers: Mapping[str, str], operation: str = "convertLead"
+) -> ApiError:
     """A SOAP fault as an error: an expired session → reauth, transient → retry, else fatal."""
     detail = fault.find("detail")
     code = None
     if detail is not None:
         code = next((e.text for e in detail.iter("{*}exceptionCode") if e.text), None)
     code = code or (fault.findtext("faultcode") or "UNKNOWN").split(":")[-1]
-    message = f"Salesforce convertLead failed (HTTP {status}): {fault.findtext('faultstring')}"
+    message = f"Salesforce {operation} failed (HTTP {status}): {fault.findtext('faultstring')}"
     if code == "INVALID_SESSION_ID":
         return ReauthRequired(message, status=status, code=code)
     if code in TRANSIENT_CODES or code == "SERVER_UNAVAILABLE":
@@ -747,5 +888,23 @@ def _convert_result(convert: LeadConvert, answer: Any) -> ConvertResult:
         account_id=text(answer, "accountId") if success else None,
         contact_id=text(answer, "contactId") if success else None,
         opportunity_id=text(answer, "opportunityId") if success else None,
+        errors=() if success else errors,
+    )
+
+
+def _empty_result(record_id: str, answer: Any) -> WriteResult:
+    """One EmptyRecycleBinResult as a WriteResult keyed by the id."""
+    errors = tuple(
+        FieldError(
+            code=(e.findtext(f"{{{PARTNER}}}statusCode") or "UNKNOWN").strip(),
+            message=(e.findtext(f"{{{PARTNER}}}message") or "").strip(),
+        )
+        for e in answer.findall(f"{{{PARTNER}}}errors")
+    )
+    success = (answer.findtext(f"{{{PARTNER}}}success") or "").strip() == "true"
+    return WriteResult(
+        hubspot_id=record_id,
+        success=success,
+        salesforce_id=record_id if success else None,
         errors=() if success else errors,
     )

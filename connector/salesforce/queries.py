@@ -310,3 +310,43 @@ def open_leads_owned_by(external_id_field: str, username: str, *, limit: int) ->
         username=username,
         limit=limit,
     )
+
+
+# -- privacy erasure --------------------------------------------------------------------------
+
+
+def person_records(
+    sobject: str,
+    fields: Sequence[str],
+    external_id_field: str,
+    *,
+    email: str | None,
+    hubspot_id: str | None,
+    ids: Sequence[str],
+    deleted: bool = False,
+) -> str:
+    """`fields` of the `sobject` records (Lead, converted ones included, or Contact) that are
+    one person: with this email (Salesforce compares emails without case), carrying this
+    HubSpot contact id, or with one of these ids. At least one of the three is given.
+    `deleted`: only those in the Recycle Bin (for `queryAll`)."""
+    conditions: list[str] = []
+    values: dict[str, Any] = {"names": list(fields), "obj": sobject}
+    if email:
+        conditions.append("Email = {email}")
+        values["email"] = email
+    if hubspot_id:
+        conditions.append("{ext:literal} = {hubspot_id}")
+        values.update(ext=external_id_field, hubspot_id=hubspot_id)
+    if ids:
+        conditions.append("Id IN {ids}")
+        values["ids"] = list(ids)
+    if not conditions:
+        msg = "a person's records are found by an email, a HubSpot contact id or ids"
+        raise ValueError(msg)
+    template = "SELECT {names:fields} FROM {obj:literal} WHERE "
+    if deleted:
+        template += "IsDeleted = true AND (" + " OR ".join(conditions) + ")"
+    else:
+        template += " OR ".join(conditions)
+    template += " ORDER BY Id"
+    return soql(template, **values)

@@ -201,7 +201,7 @@ class Sandbox:
         """Every portal write: webhooks hear of it, and the fault profile may hide it from
         search for a while."""
         self.webhooks.record(change)
-        if change.kind != "deletion":
+        if change.kind in ("creation", "propertyChange"):
             self.injector.changed(change.object_type, change.record_id, change.at_ms)
 
     # -- routing --------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The state store: cursors, links, written hashes, dead letters and the audit log.
+"""The state store: cursors, links, written hashes, dead letters, the audit log, and the
+tombstones of erased people.
 
 SQLite by default (`sqlite:///leadbridge.db`), PostgreSQL (`postgresql+psycopg://…`) for several
 workers; the schema is migrated to the newest revision whenever a store is opened.

@@ -143,3 +143,26 @@ checkpoints = sa.Table(
     sa.Column("started_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
+
+tombstones = sa.Table(
+    "tombstones",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("hubspot_id", sa.Text, nullable=True),
+    sa.Column("lead_id", sa.Text, nullable=True),
+    sa.Column("contact_id", sa.Text, nullable=True),
+    sa.Column("account_id", sa.Text, nullable=True),
+    sa.Column("opportunity_id", sa.Text, nullable=True),
+    sa.Column("email_hash", sa.Text, nullable=True),
+    sa.Column("key_id", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("erased_at", UTCDateTime, nullable=False),
+    sa.Column("hubspot_outcome", sa.Text, nullable=True),
+    sa.Column("salesforce_outcome", sa.Text, nullable=True),
+    sa.Column("removed", json_type(), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_tombstones_hubspot_id", "hubspot_id", unique=True),
+    sa.Index("ix_tombstones_email_hash", "email_hash"),
+    sa.Index("ix_tombstones_lead_id", "lead_id"),
+    sa.Index("ix_tombstones_contact_id", "contact_id"),
+)

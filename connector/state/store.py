@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from connector.errors import ConfigError
 from connector.extras import POSTGRES, needs
 from connector.model import DeadLetter, Link, SalesforceObject
-from connector.state import migrate, verify
+from connector.state import erasure, migrate, verify
 from connector.state.hold import (
     AdvisoryLock,
     FileLock,
@@ -39,6 +40,21 @@ from connector.state.hold import (
     lock_path,
     sqlite_file,
 )
+from connector.state.privacy import (
+    OUTCOMES,
+    PERSON_COLUMNS,
+    PRIVACY_KEY_SETTING,
+    REASONS,
+    Erasure,
+    Outcome,
+    PrivacyKey,
+    Reason,
+    Tombstone,
+    Tombstoned,
+    normalise_email,
+    salesforce_columns,
+    searched_values,
+)
 from connector.state.schema import (
     audit,
     checkpoints,
@@ -46,6 +62,7 @@ from connector.state.schema import (
     dead_letters,
     links,
     round_robin,
+    tombstones,
     work,
     written_hashes,
 )
@@ -172,6 +189,8 @@ class StateStore:
         self._local_guard = threading.Lock()
         # Notified whenever a hold of this store ends, so its waiting threads try at once.
         self._released = threading.Condition()
+        # Privacy keys whose tombstones were checked (`_check_key`; None: no key given).
+        self._keys_checked: set[str | None] = set()
 
     @classmethod
     def open(cls, url: str, *, clock: Callable[[], datetime] = _utcnow) -> StateStore:
@@ -528,6 +547,242 @@ class StateStore:
         )
         with self._write() as connection:
             connection.execute(upsert, rows)
+
+    # erasure (connector.state.erasure)
+
+    def erase(
+        self,
+        *,
+        hubspot_id: str | None = None,
+        email: str | None = None,
+        salesforce_ids: Iterable[str | None] = (),
+        also: Iterable[str | None] = (),
+        reason: Reason,
+        key: Any,
+    ) -> Erasure:
+        """Erase a person from the store in one transaction, and keep their tombstone.
+
+        The person is named by their HubSpot contact id, email and/or Salesforce Lead and
+        Contact ids (`salesforce_ids`, told apart by prefix; Account and Opportunity ids are
+        kept in the tombstone); their link adds the ids not given. Every table is treated as
+        `erasure.RULES` says: links, written hashes and work deleted, dead letters and audit
+        details blanked (counts, kinds and times stay), backfill checkpoints scrubbed. Rows of
+        any record whose text holds the email or a value in `also` (the name, the phone, as the
+        store may hold them: at least 5 characters each) are treated as the person's.
+
+        The tombstone keeps the ids and HMAC-SHA256 of the normalised email under `key`
+        (LEADBRIDGE_PRIVACY_KEY: `ConfigError` naming it when None), never the email. Erasing the
+        same person again changes nothing and says so (`Erasure.already`). The log line says
+        counts, never who.
+
+        On SQLite deleted content is zeroed in the file (secure_delete) and the write-ahead log
+        is emptied afterwards (`wal_kept` in the log line when a reader kept it from that). On
+        PostgreSQL the old row versions stay in the table files until (auto)vacuum reclaims
+        them: run VACUUM on the store's tables after erasures to have them gone at once.
+        """
+        privacy_key = PrivacyKey(key)
+        if reason not in REASONS:
+            msg = f"unknown erasure reason {reason!r}: one of {', '.join(REASONS)}"
+            raise ValueError(msg)
+        given = salesforce_columns(salesforce_ids)
+        email_hash = privacy_key.email_hash(email)
+        if not (hubspot_id or email_hash or any(c in given for c in PERSON_COLUMNS)):
+            msg = (
+                "an erasure names the person: a HubSpot contact id, an email, or a Lead or "
+                "Contact id"
+            )
+            raise ValueError(msg)
+        searched = searched_values([normalise_email(email), *also])
+        now = _aware(self._clock(), "clock")
+        started = time.monotonic()
+        with self._write() as connection:
+            result, person = erasure.erase(
+                connection,
+                hubspot_id=hubspot_id,
+                salesforce_ids=given,
+                email_hash=email_hash,
+                key_id=privacy_key.id,
+                searched=searched,
+                reason=reason,
+                now=now,
+            )
+        wal_kept = self._truncate_wal() if self._engine.dialect.name == "sqlite" else False
+        log.info(
+            "state.erased",
+            tombstone=result.tombstone_id,
+            reason=reason,
+            already=result.already,
+            ids=len(person.ids),
+            values_searched=len(searched),
+            seconds=round(time.monotonic() - started, 3),
+            wal_kept=wal_kept,
+            **{f"removed_{table}": n for table, n in result.removed.items()},
+        )
+        return result
+
+    def _truncate_wal(self) -> bool:
+        """Copy SQLite's write-ahead log into the file and empty it: the log keeps the pages
+        as they were before the erasure until then. True when a reader kept it from finishing
+        (the next erasure or checkpoint finishes it)."""
+        with self._engine.connect() as connection:
+            busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+        return bool(busy)
+
+    def tombstoned(
+        self,
+        *,
+        hubspot_ids: Iterable[str] = (),
+        emails: Iterable[str | None] = (),
+        salesforce_ids: Iterable[str] = (),
+        key: Any = None,
+    ) -> Tombstoned:
+        """Which of these HubSpot contact ids, emails (any case or surrounding space) and
+        Salesforce Lead or Contact ids are erased people's, so a poll, backfill, reconcile or
+        replay skips them: one query for a page of contacts.
+
+        Emails are matched through their keyed hash, so they need `key` (LEADBRIDGE_PRIVACY_KEY);
+        without it they are not looked up, unless tombstones keep email hashes, which is a
+        `ConfigError` naming the setting, as is a key other than the one they were made with.
+        """
+        hubspot = list(dict.fromkeys(i for i in hubspot_ids if i))
+        salesforce = list(dict.fromkeys(i for i in salesforce_ids if i))
+        wanted = list(dict.fromkeys(e for e in emails if e))
+        privacy_key = PrivacyKey(key) if key is not None and wanted else None
+        hashes: dict[str, list[str]] = {}
+        if privacy_key is not None:
+            for email in wanted:
+                email_hash = privacy_key.email_hash(email)
+                if email_hash is not None:
+                    hashes.setdefault(email_hash, []).append(email)
+        if not (hubspot or hashes or salesforce or wanted):
+            return Tombstoned()
+        with self._read() as connection:
+            if wanted:
+                self._check_key(connection, privacy_key)
+            ids, found, sf = erasure.tombstoned(
+                connection,
+                hubspot_ids=hubspot,
+                email_hashes=list(hashes),
+                salesforce_ids=salesforce,
+                key_id=privacy_key.id if privacy_key else None,
+            )
+        return Tombstoned(
+            hubspot_ids=frozenset(ids),
+            emails=frozenset(e for h in found for e in hashes[h]),
+            salesforce_ids=frozenset(sf),
+        )
+
+    def _check_key(self, connection: sa.Connection, key: PrivacyKey | None) -> None:
+        """Once per key and store: tombstones' email hashes were made under this key (or none
+        keeps one, when no key is given); `ConfigError` naming the setting otherwise."""
+        key_id = key.id if key else None
+        if key_id in self._keys_checked:
+            return
+        others = {k: n for k, n in erasure.key_ids(connection).items() if k != key_id}
+        if others:
+            count = sum(others.values())
+            if key is None:
+                msg = (
+                    f"{PRIVACY_KEY_SETTING} is not set, and {count} tombstones of erased people "
+                    "are matched by their email's keyed hash: set the key they were made with"
+                )
+            else:
+                msg = (
+                    f"{PRIVACY_KEY_SETTING} is not the key {count} tombstones of erased people "
+                    f"were made with (key id {', '.join(sorted(others))}, this one {key_id}): "
+                    "their emails would not be recognised; set the key they were made with"
+                )
+            raise ConfigError(msg)
+        self._keys_checked.add(key_id)
+
+    def erasure_outcome(
+        self,
+        tombstone_id: int,
+        *,
+        hubspot: Outcome | None = None,
+        salesforce: Outcome | None = None,
+    ) -> None:
+        """Record what became of an erased person in HubSpot and/or Salesforce (a word from
+        `privacy.OUTCOMES`, never a remote error's text: it may quote the person)."""
+        values = {
+            f"{system}_outcome": outcome
+            for system, outcome in (("hubspot", hubspot), ("salesforce", salesforce))
+            if outcome is not None
+        }
+        unknown = [v for v in values.values() if v not in OUTCOMES]
+        if unknown:
+            msg = f"unknown erasure outcome {unknown[0]!r}: one of {', '.join(OUTCOMES)}"
+            raise ValueError(msg)
+        if not values:
+            return
+        with self._write() as connection:
+            if not erasure.set_outcome(
+                connection, tombstone_id, values, _aware(self._clock(), "clock")
+            ):
+                msg = f"no tombstone {tombstone_id}"
+                raise ValueError(msg)
+
+    def find_tombstone(
+        self,
+        *,
+        hubspot_id: str | None = None,
+        email: str | None = None,
+        salesforce_ids: Iterable[str | None] = (),
+        key: Any = None,
+    ) -> Tombstone | None:
+        """The tombstone of the person with this HubSpot contact id, email (through its keyed
+        hash: `key` needed) or Lead or Contact id; the oldest when several match; None when the
+        person was never erased. Reads only."""
+        conditions: list[sa.ColumnElement[bool]] = []
+        if hubspot_id:
+            conditions.append(tombstones.c.hubspot_id == hubspot_id)
+        if email:
+            privacy_key = PrivacyKey(key)
+            email_hash = privacy_key.email_hash(email)
+            if email_hash is not None:
+                conditions.append(
+                    sa.and_(
+                        tombstones.c.email_hash == email_hash,
+                        tombstones.c.key_id == privacy_key.id,
+                    )
+                )
+        ids = [i for i in salesforce_ids if i]
+        if ids:
+            conditions += [tombstones.c.lead_id.in_(ids), tombstones.c.contact_id.in_(ids)]
+        if not conditions:
+            return None
+        query = sa.select(tombstones.c.id).where(sa.or_(*conditions)).order_by(tombstones.c.id)
+        with self._read() as connection:
+            found = connection.execute(query.limit(1)).scalar()
+        if found is None:
+            return None
+        (tombstone,) = self.tombstones(after=int(found) - 1, limit=1)
+        return tombstone
+
+    def tombstones(self, *, after: int | None = None, limit: int = 100) -> list[Tombstone]:
+        """Tombstones in the order they were made, after `after` (keyset paging)."""
+        query = sa.select(tombstones).order_by(tombstones.c.id).limit(limit)
+        if after is not None:
+            query = query.where(tombstones.c.id > after)
+        with self._read() as connection:
+            return [
+                Tombstone(
+                    id=int(row.id),
+                    hubspot_id=row.hubspot_id,
+                    lead_id=row.lead_id,
+                    contact_id=row.contact_id,
+                    account_id=row.account_id,
+                    opportunity_id=row.opportunity_id,
+                    email_hash=row.email_hash,
+                    key_id=row.key_id,
+                    reason=row.reason,
+                    erased_at=row.erased_at,
+                    hubspot_outcome=row.hubspot_outcome,
+                    salesforce_outcome=row.salesforce_outcome,
+                    removed=dict(row.removed),
+                )
+                for row in connection.execute(query)
+            ]
 
     # the one write
 
@@ -978,6 +1233,9 @@ def _tune_sqlite(engine: sa.Engine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_MS)}")
+            # Deleted and overwritten content is zeroed in the file, so what an erasure
+            # removes (`StateStore.erase`) is gone from the disk, not only from the tables.
+            cursor.execute("PRAGMA secure_delete = ON")
             _while_busy(lambda: cursor.execute("PRAGMA journal_mode = WAL"))
         finally:
             cursor.close()

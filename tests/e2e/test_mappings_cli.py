@@ -337,8 +337,16 @@ def _at(text: str, needle: str, nth: int = 0) -> str:
 @pytest.mark.parametrize(
     ("seed", "files", "calls"),
     [
-        ("demo", ("routing.yaml", "status.yaml", "conversion.yaml"), SHIPPED_CALLS),
-        ("example", ("status.yaml", "conversion.yaml"), [*SHIPPED_CALLS[:5], LEAD_STATUS_QUERY]),
+        (
+            "demo",
+            ("routing.yaml", "status.yaml", "conversion.yaml", "privacy.yaml"),
+            SHIPPED_CALLS,
+        ),
+        (
+            "example",
+            ("status.yaml", "conversion.yaml", "privacy.yaml"),
+            [*SHIPPED_CALLS[:5], LEAD_STATUS_QUERY],
+        ),
     ],
 )
 def test_the_shipped_files_validate_clean_against_the_seeds(
@@ -357,12 +365,12 @@ def test_the_shipped_files_validate_clean_against_the_seeds(
     assert result.exit_code == 0, result.output
     schema_line, *verdicts = result.stdout.splitlines()  # no finding printed before them
     assert schema_line.startswith(
-        "schema: Lead (39 fields), Contact (27), Group (11) and contact properties (36), "
+        "schema: Lead (40 fields), Contact (28), Group (11) and contact properties (38), "
         "fetched just now"
     )
     assert verdicts == [
         f"{mappings_dir / name}: valid (0 errors, 0 warnings)"
-        for name in ("lead.yaml", "routing.yaml", "status.yaml", "conversion.yaml")
+        for name in ("lead.yaml", "routing.yaml", "status.yaml", "conversion.yaml", "privacy.yaml")
         if name == "lead.yaml" or name in files
     ]
     assert _calls(server) == calls
@@ -764,3 +772,40 @@ def test_plan_says_which_changes_the_next_sync_makes(sandbox, run_cli, mappings_
     assert again["totals"]["update"] == 3
     assert (again["next_sync"]["sent"], again["next_sync"]["waiting"]) == (0, 3)
     assert again["next_sync"]["waiting_hubspot_ids"] == ["104", "105", "106"]
+
+
+def test_privacy_yaml_is_checked_against_the_lead_and_contact_fields(
+    sandbox, run_cli, mappings_dir
+):
+    """privacy.yaml's fields are checked against the describes: a misspelt field gets a "did
+    you mean" at its line, a replacement longer than the field and an unknown recognition
+    field are errors, each at its line; the file's verdict is its own."""
+    sandbox(SEED)
+    text = (
+        "lead:\n"
+        "  action: anonymise\n"
+        "  anonymise:\n"
+        "    blank: [FirstName, Emial, Phone]\n"
+        "    replace: {LastName: '(erased)', Email: '(erased)', Title: '%s'}\n"
+        "contact: {action: delete}\n"
+        "salesforce_requests:\n"
+        "  contact: {field: Forget_Me__c}\n"
+    ) % ("x" * 200)
+    (mappings_dir / "privacy.yaml").write_text(text, encoding="utf-8")
+
+    result = run_cli("mappings", "validate")
+
+    path = mappings_dir / "privacy.yaml"
+    assert result.exit_code == 1, result.output
+    assert (
+        f"error: {path}:{_at(text, 'Emial')}: lead.anonymise.blank.1: Lead has no field 'Emial'; "
+        "did you mean 'Email'?"
+    ) in result.stdout
+    assert f"error: {path}:{_at(text, 'Title')}: lead.anonymise.replace.Title: " in result.stdout
+    assert "…' (200 chars) is longer than Lead.Title takes (128 characters)" in (result.stdout)
+    assert (
+        f"error: {path}:{_at(text, 'Forget_Me__c')}: salesforce_requests.contact.field: Contact "
+        "has no field 'Forget_Me__c'"
+    ) in result.stdout
+    assert f"{path}: invalid (3 errors, 0 warnings)" in result.stdout
+    assert f"{mappings_dir / 'lead.yaml'}: valid" in result.stdout

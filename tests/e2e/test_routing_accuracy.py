@@ -4,8 +4,6 @@ gateway against the sandbox: issue 5's targets for the global decision and the c
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -14,6 +12,7 @@ import pytest
 
 from connector.routing.match import MatchConfig
 from connector.sandbox.server import SandboxServer
+from tests import benches
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Leads at a country domain only their account's extra known domains (`Domains__c`) list.
@@ -21,14 +20,7 @@ KNOWN_DOMAIN_KIND = "country_domain_known"
 
 
 def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "routing_accuracy", ROOT / "bench" / "routing_accuracy.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return benches.load("routing_accuracy")
 
 
 @pytest.fixture(scope="module")

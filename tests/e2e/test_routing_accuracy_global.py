@@ -4,8 +4,6 @@ decision's targets and the call budget, as `bench/routing_accuracy.py` measures 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -13,20 +11,14 @@ from typing import Any
 import pytest
 
 from connector.sandbox.server import SandboxServer
+from tests import benches
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "bench" / "routing_cases_global"
 
 
 def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "routing_accuracy", ROOT / "bench" / "routing_accuracy.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return benches.load("routing_accuracy")
 
 
 @pytest.fixture(scope="module")

@@ -4,31 +4,27 @@ service's own `verify`."""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
-import requests
 
 from connector.hubspot.webhooks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
-    called_uri,
     contact_ids,
     parse_batch,
-    verify,
 )
 from connector.sandbox.hubspot.portal import APP_ID
 from connector.sandbox.hubspot.webhooks import PORTAL_ID
 from connector.sandbox.server import SandboxServer
+from tests.sandbox.webhook_support import (
+    SECRET,
+    deliveries,
+    session,
+    settled,
+    subscribe,
+)
 
-SECRET = "sandbox-app-client-secret"
 SEED = {
     "hubspot": {
         "contacts": [
@@ -51,147 +47,9 @@ EVENT_KEYS = {
 }
 
 
-@dataclass
-class Received:
-    """One request the receiver got, and the URI it was called at."""
-
-    method: str
-    uri: str
-    headers: dict[str, str]
-    body: bytes
-    at: float
-
-    @property
-    def events(self) -> list[dict[str, Any]]:
-        return json.loads(self.body)
-
-    def verify(self) -> None:
-        now = datetime.now(UTC)
-        verify(self.method, self.uri, self.body, self.headers, SECRET, now)
-
-
-class Receiver:
-    """A local HTTP endpoint in a thread: records every request, answers the `statuses`
-    given one per request (then 204), and can hold requests until `release()`."""
-
-    def __init__(self, statuses: list[int] | None = None, *, hold: bool = False) -> None:
-        self.received: list[Received] = []
-        self.statuses = list(statuses or [])
-        self.stall_s = 0.0
-        self.gate = threading.Event()
-        if not hold:
-            self.gate.set()
-        self.holding = threading.Event()
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                path, _, query = self.path.partition("?")
-                uri = called_uri("http", self.headers["Host"], path, query)
-                with receiver._lock:
-                    receiver.received.append(
-                        Received("POST", uri, dict(self.headers), body, time.monotonic())
-                    )
-                    status = receiver.statuses.pop(0) if receiver.statuses else 204
-                    stall = receiver.stall_s
-                    receiver.stall_s = 0.0
-                receiver.holding.set()
-                receiver.gate.wait(10)
-                time.sleep(stall)
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}/webhooks/hubspot"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def release(self) -> None:
-        self.gate.set()
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
-        """The first `count` requests, waiting for them; fails if they do not come."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if len(self.received) >= count:
-                    return list(self.received)
-            time.sleep(0.02)
-        pytest.fail(f"{len(self.received)} webhook requests arrived, expected {count}")
-
-    def events(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [e for r in self.received for e in r.events]
-
-    def close(self) -> None:
-        self.gate.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Callable[..., Receiver]]:
-    made: list[Receiver] = []
-
-    def make(statuses: list[int] | None = None, *, hold: bool = False) -> Receiver:
-        made.append(Receiver(statuses, hold=hold))
-        return made[-1]
-
-    yield make
-    for one in made:
-        one.close()
-
-
-def _session(server: SandboxServer) -> requests.Session:
-    session = requests.Session()
-    session.verify = str(server.ca_file)
-    session.trust_env = False
-    session.headers["Authorization"] = "Bearer sandbox-token"
-    return session
-
-
-def _subscribe(server: SandboxServer, target: str, **settings: Any) -> dict[str, Any]:
-    body = {
-        "target_url": target,
-        "client_secret": SECRET,
-        "events": ["contact.creation", "contact.propertyChange", "contact.deletion"],
-        "properties": ["firstname", "lifecyclestage"],
-        "batch_window_ms": 50,
-        **settings,
-    }
-    answer = _session(server).post(
-        f"{server.url}/_sandbox/hubspot/webhooks/subscription", json=body
-    )
-    assert answer.status_code == 201, answer.text
-    return answer.json()["subscription"]
-
-
-def _deliveries(server: SandboxServer) -> dict[str, Any]:
-    answer = _session(server).get(f"{server.url}/_sandbox/hubspot/webhooks/deliveries")
-    assert answer.status_code == 200
-    return answer.json()
-
-
-def _settled(server: SandboxServer, timeout: float = 10.0) -> dict[str, Any]:
-    """The deliveries once no event waits any more."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        seen = _deliveries(server)
-        if seen["pendingEvents"] == 0:
-            return seen
-        time.sleep(0.02)
-    pytest.fail("webhook events still pending")
-
-
 def _create(server: SandboxServer, count: int, start: int = 0) -> list[str]:
     inputs = [{"properties": {"email": f"p{start + i}@new.test"}} for i in range(count)]
-    answer = _session(server).post(
+    answer = session(server).post(
         f"{server.url}/crm/v3/objects/contacts/batch/create", json={"inputs": inputs}
     )
     assert answer.status_code == 201, answer.text
@@ -205,9 +63,9 @@ def test_api_changes_arrive_signed_in_hubspots_shape(sandbox, receiver) -> None:
     server = sandbox(SEED)
     target = receiver()
     url = target.url + "?portal=sandbox&tag=a%3Ab"
-    sub = _subscribe(server, url)
+    sub = subscribe(server, url)
     ids = {(s["eventType"], s.get("propertyName", "")): s["id"] for s in sub["subscriptions"]}
-    api = _session(server)
+    api = session(server)
     created = api.post(
         f"{server.url}/crm/v3/objects/contacts",
         json={"properties": {"email": "grace@navy.test", "firstname": "Grace"}},
@@ -225,7 +83,7 @@ def test_api_changes_arrive_signed_in_hubspots_shape(sandbox, receiver) -> None:
         json={"properties": {"firstname": "Ada L."}},
     )
     api.delete(f"{server.url}/crm/v3/objects/contacts/102")
-    _settled(server)
+    settled(server)
     for request in target.received:
         request.verify()
         assert request.headers["Content-Type"] == "application/json"
@@ -266,9 +124,9 @@ def test_events_are_batched_up_to_the_limit(sandbox, receiver) -> None:
     one full, and the service's parser takes each."""
     server = sandbox(SEED)
     target = receiver()
-    _subscribe(server, target.url, batch_window_ms=1000)
+    subscribe(server, target.url, batch_window_ms=1000)
     created = _create(server, 100) + _create(server, 50, start=100)
-    _settled(server)
+    settled(server)
     sizes = [len(r.events) for r in target.received]
     assert max(sizes) == 100
     assert sizes[0] == 100
@@ -283,19 +141,17 @@ def test_a_failed_delivery_is_retried_with_its_attempt_number(sandbox, receiver)
     signed again with a fresh timestamp; the deliveries say so."""
     server = sandbox(SEED)
     target = receiver([500])
-    _subscribe(server, target.url, retry_base_ms=100)
+    subscribe(server, target.url, retry_base_ms=100)
     _create(server, 1)
     first, second = target.wait_for(2)
-    _settled(server)
+    settled(server)
     assert [e["eventId"] for e in first.events] == [e["eventId"] for e in second.events]
     assert [e["attemptNumber"] for e in second.events] == [1]
     assert second.at - first.at >= 0.1
     second.verify()
     assert int(second.headers[TIMESTAMP_HEADER]) >= int(first.headers[TIMESTAMP_HEADER]) + 100
     assert second.headers[SIGNATURE_HEADER] != first.headers[SIGNATURE_HEADER]
-    outcomes = [
-        (d["attempt"], d["status"], d["outcome"]) for d in _deliveries(server)["deliveries"]
-    ]
+    outcomes = [(d["attempt"], d["status"], d["outcome"]) for d in deliveries(server)["deliveries"]]
     assert outcomes == [(0, 500, "retrying"), (1, 204, "delivered")]
 
 
@@ -305,19 +161,19 @@ def test_no_answer_in_time_or_no_connection_is_retried_then_given_up(sandbox, re
     server = sandbox(SEED)
     slow = receiver()
     slow.stall_s = 1.0
-    _subscribe(server, slow.url, timeout_ms=300, retry_base_ms=50)
+    subscribe(server, slow.url, timeout_ms=300, retry_base_ms=50)
     _create(server, 1)
-    _settled(server)
-    assert [d["outcome"] for d in _deliveries(server)["deliveries"]] == ["retrying", "delivered"]
-    assert "no answer within 300 ms" in _deliveries(server)["deliveries"][0]["error"]
+    settled(server)
+    assert [d["outcome"] for d in deliveries(server)["deliveries"]] == ["retrying", "delivered"]
+    assert "no answer within 300 ms" in deliveries(server)["deliveries"][0]["error"]
 
     closed = receiver()
     closed.close()
-    _subscribe(server, closed.url, max_attempts=3, retry_base_ms=10, retry_max_ms=20)
-    since = _deliveries(server)["lastSeq"]
+    subscribe(server, closed.url, max_attempts=3, retry_base_ms=10, retry_max_ms=20)
+    since = deliveries(server)["lastSeq"]
     _create(server, 1, start=1)
-    _settled(server)
-    tried = [d for d in _deliveries(server)["deliveries"] if d["seq"] > since]
+    settled(server)
+    tried = [d for d in deliveries(server)["deliveries"] if d["seq"] > since]
     assert [(d["attempt"], d["status"], d["outcome"]) for d in tried] == [
         (0, None, "retrying"),
         (1, None, "retrying"),
@@ -330,14 +186,14 @@ def test_duplicates_are_sent_again_in_another_request(sandbox, receiver) -> None
     """With `duplicate: 1.0` every event arrives twice, same eventId, in separate requests."""
     server = sandbox(SEED)
     target = receiver()
-    _subscribe(server, target.url, faults={"duplicate": 1.0})
+    subscribe(server, target.url, faults={"duplicate": 1.0})
     _create(server, 3)
-    _settled(server)
+    settled(server)
     requests_ids = [[e["eventId"] for e in r.events] for r in target.received]
     flat = [i for ids in requests_ids for i in ids]
     assert len(flat) == 6 and len(set(flat)) == 3
     assert all(len(set(ids)) == len(ids) for ids in requests_ids)
-    assert [d["copy"] for d in _deliveries(server)["deliveries"]] == [False, True]
+    assert [d["copy"] for d in deliveries(server)["deliveries"]] == [False, True]
 
 
 def test_reorder_shuffles_and_delay_holds_back(sandbox, receiver) -> None:
@@ -345,7 +201,7 @@ def test_reorder_shuffles_and_delay_holds_back(sandbox, receiver) -> None:
     request back at least that long."""
     server = sandbox(SEED)
     target = receiver()
-    _subscribe(
+    subscribe(
         server,
         target.url,
         max_batch=5,
@@ -353,7 +209,7 @@ def test_reorder_shuffles_and_delay_holds_back(sandbox, receiver) -> None:
     )
     started = time.monotonic()
     _create(server, 20)
-    _settled(server)
+    settled(server)
     ids = [e["eventId"] for e in target.events()]
     assert sorted(ids) == sorted(set(ids)) and len(ids) == 20
     assert ids != sorted(ids)
@@ -366,9 +222,9 @@ def test_dropped_events_are_never_sent_but_are_listed(sandbox, receiver) -> None
     deliveries list each dropped event."""
     server = sandbox(SEED)
     target = receiver()
-    _subscribe(server, target.url, faults={"drop": 1.0})
+    subscribe(server, target.url, faults={"drop": 1.0})
     _create(server, 2)
-    seen = _settled(server)
+    seen = settled(server)
     time.sleep(0.2)
     assert target.received == []
     assert [d["outcome"] for d in seen["deliveries"]] == ["dropped", "dropped"]
@@ -379,26 +235,26 @@ def test_nothing_is_delivered_after_delete(sandbox, receiver) -> None:
     changes send nothing."""
     server = sandbox(SEED)
     target = receiver()
-    _subscribe(server, target.url, batch_window_ms=400)
+    subscribe(server, target.url, batch_window_ms=400)
     _create(server, 1)
-    api = _session(server)
+    api = session(server)
     assert api.delete(f"{server.url}/_sandbox/hubspot/webhooks/subscription").status_code == 204
     _create(server, 1, start=1)
     time.sleep(0.8)
     assert target.received == []
     assert api.get(f"{server.url}/_sandbox/hubspot/webhooks/subscription").status_code == 404
-    assert _deliveries(server)["pendingEvents"] == 0
+    assert deliveries(server)["pendingEvents"] == 0
 
 
-def test_api_answers_do_not_wait_for_deliveries(sandbox, receiver) -> None:
+def test_api_answers_do_not_wait_fordeliveries(sandbox, receiver) -> None:
     """While the receiver holds a delivery unanswered, the sandbox's HubSpot API goes on
     answering at once: delivery runs in its own thread, outside the API's lock."""
     server = sandbox(SEED)
     target = receiver(hold=True)
-    _subscribe(server, target.url)
+    subscribe(server, target.url)
     _create(server, 1)
     assert target.holding.wait(5)
-    api = _session(server)
+    api = session(server)
     started = time.monotonic()
     for n in range(10):
         answer = api.patch(
@@ -409,19 +265,19 @@ def test_api_answers_do_not_wait_for_deliveries(sandbox, receiver) -> None:
     elapsed = time.monotonic() - started
     assert not target.gate.is_set()
     assert elapsed < 3.0
-    assert _deliveries(server)["pendingEvents"] >= 1
+    assert deliveries(server)["pendingEvents"] >= 1
     target.release()
-    _settled(server)
+    settled(server)
     assert len(target.events()) == 11
 
 
 def test_injected_merge_arrives_like_any_event(sandbox, receiver) -> None:
-    """A merge (which the sandbox's API cannot make) is injected and arrives signed, with
+    """A merge injected (as an admin can, besides merging through the API) arrives signed, with
     HubSpot's fields filled in, and the service's intake keeps it as a merge."""
     server = sandbox(SEED)
     target = receiver()
-    _subscribe(server, target.url, events=["contact.merge"], properties=[])
-    answer = _session(server).post(
+    subscribe(server, target.url, events=["contact.merge"], properties=[])
+    answer = session(server).post(
         f"{server.url}/_sandbox/hubspot/webhooks/events",
         json={
             "events": [
@@ -449,12 +305,12 @@ def test_reset_stops_the_subscription(sandbox, receiver) -> None:
     """The sandbox's reset forgets the subscription and its deliveries, as it forgets faults."""
     server = sandbox(SEED)
     target = receiver()
-    _subscribe(server, target.url)
+    subscribe(server, target.url)
     server = sandbox(SEED)
     _create(server, 1)
     time.sleep(0.3)
     assert target.received == []
-    assert _deliveries(server) == {"deliveries": [], "lastSeq": 0, "pendingEvents": 0}
+    assert deliveries(server) == {"deliveries": [], "lastSeq": 0, "pendingEvents": 0}
 
 
 @pytest.mark.parametrize(
@@ -482,7 +338,7 @@ def test_bad_subscription_settings_are_400_naming_the_field(sandbox, change, err
         "properties": ["firstname"],
         **change,
     }
-    api = _session(server)
+    api = session(server)
     answer = api.post(f"{server.url}/_sandbox/hubspot/webhooks/subscription", json=body)
     assert answer.status_code == 400
     assert error in answer.json()["error"]
@@ -493,10 +349,10 @@ def test_subscription_is_shown_without_its_secret_and_faults_change_live(sandbox
     """GET shows the subscription (ids per type and property) but never the client secret;
     PUT faults changes them on the live subscription, 404 without one."""
     server = sandbox(SEED)
-    api = _session(server)
+    api = session(server)
     base = f"{server.url}/_sandbox/hubspot/webhooks"
     assert api.put(f"{base}/faults", json={"drop": 0.5}).status_code == 404
-    _subscribe(server, "http://127.0.0.1:9/hook")
+    subscribe(server, "http://127.0.0.1:9/hook")
     shown = api.get(f"{base}/subscription")
     assert SECRET not in shown.text
     assert [s.get("propertyName") for s in shown.json()["subscription"]["subscriptions"]] == [
@@ -516,7 +372,7 @@ def test_a_fault_profile_drops_duplicates_and_reorders_by_chance(sandbox, receiv
     or is listed as dropped, and the copies and moves counted are the ones sent."""
     server = sandbox(SEED)
     target = receiver()
-    _subscribe(server, target.url, max_batch=10)
+    subscribe(server, target.url, max_batch=10)
     server.sandbox.set_fault_profile(
         {
             "seed": 11,
@@ -524,7 +380,7 @@ def test_a_fault_profile_drops_duplicates_and_reorders_by_chance(sandbox, receiv
         }
     )
     created = _create(server, 60)
-    seen = _settled(server)
+    seen = settled(server)
     report = server.sandbox.fault_report()
     counts = report["counts"]
     dropped = [d["eventIds"][0] for d in seen["deliveries"] if d["outcome"] == "dropped"]

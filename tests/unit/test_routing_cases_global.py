@@ -3,25 +3,19 @@ as routing runs with the shipped matching settings."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+
+from tests import benches
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "bench" / "routing_cases_global"
 
 
 def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "routing_accuracy", ROOT / "bench" / "routing_accuracy.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return benches.load("routing_accuracy")
 
 
 def test_committed_global_cases_are_what_the_script_generates(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@ candidates, and the labelled set's precision and recall."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from connector.sandbox.app import SandboxConfig
 from connector.sandbox.salesforce.org import Org
 from connector.sandbox.salesforce.soql import run
 from connector.sandbox.seed import load_seed
+from tests import benches
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = MatchConfig()
@@ -395,14 +395,7 @@ def test_name_search_finds_other_spellings(org: Org) -> None:
 
 
 def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "routing_accuracy", ROOT / "bench" / "routing_accuracy.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return benches.load("routing_accuracy")
 
 
 def test_committed_cases_are_what_the_script_generates(tmp_path: Path) -> None:

@@ -319,6 +319,26 @@ def test_repr_and_str_show_no_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert settings.hubspot_webhook_secret.get_secret_value() == "wh-Sekr1t-value"
 
 
+def test_privacy_key_is_a_secret_and_a_short_one_is_refused_unshown(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """LEADBRIDGE_PRIVACY_KEY never shows in a repr or an error; one too short to protect the
+    email hashes it keys is refused, naming the variable."""
+    password_env(monkeypatch, tmp_path)
+    key = "pk-Sekr1t-" + "7" * 30
+    monkeypatch.setenv("LEADBRIDGE_PRIVACY_KEY", key)
+    settings = load_settings()
+    assert settings.privacy_key is not None and settings.privacy_key.get_secret_value() == key
+    assert "Sekr1t" not in repr(settings) and "Sekr1t" not in str(settings)
+
+    monkeypatch.setenv("LEADBRIDGE_PRIVACY_KEY", "pk-Sekr1t-short")
+    lines = problems()
+    assert lines == [
+        "LEADBRIDGE_PRIVACY_KEY: at least 32 characters: the email hashes it keys are only as "
+        "safe as it (openssl rand -hex 32)"
+    ]
+
+
 def test_private_key_content_is_never_loaded(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -1,6 +1,6 @@
 """The HubSpot endpoints leadbridge calls: CRM v3 objects (get, create, update, archive, list,
-search, batch read/create/update/upsert/archive), properties, owners, v4 associations and the
-v3 lists (`lists` module).
+search, batch read/create/update/upsert/archive, merge, and the contacts' GDPR delete),
+properties, owners, v4 associations and the v3 lists (`lists` module).
 
 Every call is checked like a private-app call: `Authorization: Bearer <token>` (401 otherwise),
 then counted against the token's budgets (see `ratelimit`); non-search answers carry the
@@ -23,6 +23,7 @@ from connector.sandbox.hubspot import errors
 from connector.sandbox.hubspot.portal import (
     APP_ID,
     TYPE_ALIASES,
+    Blocked,
     Conflict,
     ObjectType,
     Portal,
@@ -73,6 +74,8 @@ def routes() -> list[tuple[str, list[str], Handler]]:
         (objects, ["GET"], list_objects),
         (objects, ["POST"], create_object),
         (f"{objects}/search", ["POST"], search_objects),
+        (f"{objects}/merge", ["POST"], merge_objects),
+        ("/crm/v3/objects/contacts/gdpr-delete", ["POST"], gdpr_delete),
         (f"{objects}/batch/read", ["POST"], batch_read),
         (f"{objects}/batch/create", ["POST"], batch_create),
         (f"{objects}/batch/update", ["POST"], batch_update),
@@ -280,6 +283,8 @@ def _invalid(issues: list[Issue]) -> Response:
 
 
 def _conflict(exc: Conflict) -> Response:
+    if isinstance(exc, Blocked):
+        return errors.validation(str(exc))
     return errors.error(409, str(exc), "CONFLICT")
 
 
@@ -333,7 +338,8 @@ def _input_error(item: dict[str, Any], ids: list[str], issues: list[Issue]) -> d
 
 def _conflict_error(item: dict[str, Any], ids: list[str], exc: Conflict) -> dict[str, Any]:
     traces = [str(item["objectWriteTraceId"])] if item.get("objectWriteTraceId") else []
-    return errors.batch_error("CONFLICT", str(exc), _trace_context(ids, traces))
+    category = "VALIDATION_ERROR" if isinstance(exc, Blocked) else "CONFLICT"
+    return errors.batch_error(category, str(exc), _trace_context(ids, traces))
 
 
 def _duplicates(keys: list[str]) -> Response | None:
@@ -357,7 +363,9 @@ def get_object(sb: Sandbox, request: Request, object_type: str, object_id: str) 
     otype = _otype(sb, object_type)
     associations = _association_types(sb, otype, request)
     id_property = _id_property(otype, request.args.get("idProperty"))
-    found = sb.portal.find(otype, object_id, id_property, archived=_archived(request))
+    found = sb.portal.find(
+        otype, object_id, id_property, archived=_archived(request), follow_merges=True
+    )
     if found is None:
         return errors.error(
             404, errors.NOT_FOUND_MESSAGE, "OBJECT_NOT_FOUND", context={"id": [object_id]}
@@ -421,6 +429,69 @@ def archive_object(sb: Sandbox, request: Request, object_type: str, object_id: s
     record = sb.portal.stores[otype.name].get(object_id)
     if record is not None:
         sb.portal.archive(otype, record)
+    return json_response(None, 204)
+
+
+@_hubspot_call()
+def merge_objects(sb: Sandbox, request: Request, object_type: str) -> Response:
+    """`POST /crm/v3/objects/{type}/merge {"primaryObjectId", "objectIdToMerge"}`: 200 with the
+    surviving object (API reference, "Merge two contacts": a SimplePublicObject). The survivor
+    keeps `primaryObjectId`; the other is archived and its id answers as the survivor from then
+    on (`Portal.merge`, `Portal.merged_survivor`).
+
+    Refusals the reference does not spell out: a body without both ids, or the same id twice,
+    is a 400 VALIDATION_ERROR; an id that is no live object of the type is the 404
+    OBJECT_NOT_FOUND a read answers."""
+    otype = _otype(sb, object_type)
+    body = _body(request)
+    keys = ("primaryObjectId", "objectIdToMerge")
+    if not isinstance(body, dict) or not all(
+        isinstance(body.get(k), str | int) and not isinstance(body.get(k), bool) and str(body[k])
+        for k in keys
+    ):
+        return errors.validation(
+            'Invalid input JSON: expected {"primaryObjectId": "<id>", "objectIdToMerge": "<id>"}'
+        )
+    primary_id, other_id = (str(body[k]).strip() for k in keys)
+    if primary_id == other_id:
+        return errors.validation(f"Cannot merge {otype.singular} {primary_id} with itself")
+    store = sb.portal.stores[otype.name]
+    primary, other = store.get(primary_id), store.get(other_id)
+    if primary is None or other is None:
+        missing = [i for i in (primary_id, other_id) if store.get(i) is None]
+        return errors.error(
+            404, errors.NOT_FOUND_MESSAGE, "OBJECT_NOT_FOUND", context={"id": missing}
+        )
+    sb.portal.merge(otype, primary, other)
+    return json_response(sb.portal.view(otype, primary, None))
+
+
+@_hubspot_call()
+def gdpr_delete(sb: Sandbox, request: Request) -> Response:
+    """`POST /crm/v3/objects/contacts/gdpr-delete {"objectId", "idProperty"?}`: 204; the contact
+    is gone for good and its email blocked (`Portal.purge`). By `idProperty: "email"`, an email
+    no contact has is blocked all the same ("If email address is not found, the email address
+    will be added to a blocklist and prevent it from being used in the future": API reference,
+    "Permanently delete a contact (GDPR-compliant)"). An id no contact has answers the 404 a
+    read answers (the reference shows no error for it)."""
+    otype = sb.portal.types["contacts"]
+    body = _body(request)
+    object_id = body.get("objectId") if isinstance(body, dict) else None
+    if not isinstance(object_id, str | int) or isinstance(object_id, bool) or not str(object_id):
+        return errors.validation('Invalid input JSON: expected {"objectId": "<id or email>"}')
+    key = str(object_id).strip()
+    id_property = _id_property(otype, body.get("idProperty"))
+    record = sb.portal.find(otype, key, id_property) or sb.portal.find(
+        otype, key, id_property, archived=True
+    )
+    if record is not None:
+        sb.portal.purge(otype, record)
+    elif id_property == "email":
+        sb.portal.block(key)
+    else:
+        return errors.error(
+            404, errors.NOT_FOUND_MESSAGE, "OBJECT_NOT_FOUND", context={"id": [key]}
+        )
     return json_response(None, 204)
 
 
@@ -500,7 +571,7 @@ def batch_read(sb: Sandbox, request: Request, object_type: str) -> Response:
     results, missing, seen = [], [], set()
     for item in inputs:
         key = str(item.get("id", ""))
-        record = portal.find(otype, key, id_property, archived=archived)
+        record = portal.find(otype, key, id_property, archived=archived, follow_merges=True)
         if record is None:
             missing.append(key)
         elif record.id not in seen:

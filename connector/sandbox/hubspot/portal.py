@@ -56,6 +56,10 @@ SEED_SOURCE = Source("IMPORT")
 #: Values HubSpot computes itself (a score rule, through `/_sandbox/.../calculated`).
 CALCULATED_SOURCE = Source("CALCULATED")
 _SEED_KEYS = ("contacts", "companies", "owners", "properties", "lists")
+#: The contact property listing the ids merged into a contact (read-only, `;`-separated).
+MERGED_IDS = "hs_merged_object_ids"
+#: The contact property listing a contact's other emails (read-only, `;`-separated).
+ADDITIONAL_EMAILS = "hs_additional_emails"
 
 
 @dataclass
@@ -135,6 +139,7 @@ class Record:
         "created_ms",
         "history",
         "id",
+        "merged_into",
         "origin",
         "origin_ms",
         "props",
@@ -155,6 +160,8 @@ class Record:
         self.updated_ms = updated_ms
         self.archived = False
         self.archived_ms = 0
+        #: Set once the record was merged into another (the survivor's id); it is archived.
+        self.merged_into: str | None = None
         self._typed: dict[str, Any] = {}
         self.history: dict[str, list[tuple[str, int, Source]]] = {}
         self.origin = origin
@@ -210,9 +217,12 @@ class Store:
         return record
 
     def by(self, prop: str, value: str) -> Record | None:
-        """The live record whose unique property has this value (emails case-insensitively)."""
+        """The live record whose unique property has this value (emails case-insensitively;
+        a merged-away contact's email finds the survivor, which keeps it as an additional
+        email)."""
         record_id = self.index.get(prop, {}).get(value.strip().lower())
-        return self.records.get(record_id) if record_id else None
+        record = self.records.get(record_id) if record_id else None
+        return record if record is not None and not record.archived else None
 
     def live(self) -> Iterable[Record]:
         return (r for r in self.records.values() if not r.archived)
@@ -240,18 +250,43 @@ class Conflict(Exception):
         self.existing_id = existing_id
 
 
+class Blocked(Conflict):
+    """A create or update would give a contact an email a GDPR delete blocked.
+
+    HubSpot documents the block ("once a contact is GDPR-deleted, you will not be able to add
+    them back into your account. You will be notified in-app": knowledge base, "Perform a
+    GDPR-compliant delete in HubSpot"; the API reference: the email is added "to a blocklist and
+    prevent it from being used in the future") but not what the API answers to such a write.
+    The sandbox refuses it with a 400 VALIDATION_ERROR naming the block; a client must treat
+    the refusal as final for that record, which is what the block means whatever the answer.
+    """
+
+    def __init__(self, email: str) -> None:
+        Exception.__init__(
+            self,
+            f"{email} was permanently deleted from this portal (GDPR delete) and is blocked: "
+            "it cannot be added again",
+        )
+        self.existing_id = ""
+        self.email = email
+
+
 @dataclass(frozen=True)
 class Change:
     """One write to a record, as HubSpot's webhooks report it: `creation` (with the values the
-    record was created with), `propertyChange` (the values that changed; "" is a cleared one)
-    or `deletion`. Seeding a portal reports nothing."""
+    record was created with), `propertyChange` (the values that changed; "" is a cleared one),
+    `deletion`, `merge` (`record_id` the survivor; `merge` holds the merge event's own fields)
+    or `privacyDeletion` (a GDPR delete, which also reports a `deletion`). Seeding a portal
+    reports nothing."""
 
     object_type: str  # "contacts" or "companies"
-    kind: str  # "creation", "propertyChange" or "deletion"
+    kind: str  # "creation", "propertyChange", "deletion", "merge" or "privacyDeletion"
     record_id: str
     at_ms: int
     source: Source
     values: dict[str, str] = field(default_factory=dict)
+    #: For a merge: primaryObjectId, mergedObjectIds, newObjectId, numberOfPropertiesMoved.
+    merge: dict[str, Any] = field(default_factory=dict)
 
 
 class Portal:
@@ -272,6 +307,8 @@ class Portal:
         #: Told of every write after it is made (the webhook sender listens); called inside the
         #: sandbox's lock, so it must only take note, never send.
         self.on_change: Callable[[Change], None] | None = None
+        #: Emails a GDPR delete blocked, lowercased: no contact may take one again.
+        self.blocked_emails: set[str] = set()
 
     # -- seed -----------------------------------------------------------------------------
     @classmethod
@@ -486,11 +523,20 @@ class Portal:
         return body
 
     def find(
-        self, otype: ObjectType, key: str, id_property: str | None, *, archived: bool = False
+        self,
+        otype: ObjectType,
+        key: str,
+        id_property: str | None,
+        *,
+        archived: bool = False,
+        follow_merges: bool = False,
     ) -> Record | None:
         """A live (or, with `archived`, an archived) record by id, or by a unique property's
-        value when `id_property` names one."""
+        value when `id_property` names one. With `follow_merges`, the id of a record merged
+        away finds the record it was merged into (`merged_survivor`)."""
         store = self.stores[otype.name]
+        if follow_merges and not archived and not (id_property and id_property != "id"):
+            return store.get(key) or self.merged_survivor(otype, key)
         if id_property and id_property not in ("hs_object_id", "id"):
             if id_property not in otype.unique:
                 return None
@@ -506,6 +552,21 @@ class Portal:
                 None,
             )
         return store.get(key, archived=archived)
+
+    def merged_survivor(self, otype: ObjectType, record_id: str) -> Record | None:
+        """The live record a merged-away id now answers as, following merges of merges.
+
+        HubSpot documents this for merged deals ("If you make a GET request for Deal A, the
+        dealId in the response will be Deal C's dealId": changelog, "Deals now support
+        merging") and its contacts API has long resolved a merged-away contact id to the
+        surviving contact; the sandbox does the same for contacts and companies."""
+        store = self.stores[otype.name]
+        record = store.records.get(record_id)
+        seen: set[str] = set()
+        while record is not None and record.merged_into and record.id not in seen:
+            seen.add(record.id)
+            record = store.records.get(record.merged_into)
+        return record if record is not None and not record.archived else None
 
     # -- writes ---------------------------------------------------------------------------
     def prepare(
@@ -548,6 +609,8 @@ class Portal:
         store = self.stores[otype.name]
         for name in otype.unique:
             value = changes.get(name)
+            if value and name == "email" and value.strip().lower() in self.blocked_emails:
+                raise Blocked(value)
             if value:
                 other = store.by(name, value)
                 if other is not None and other.id != exclude:
@@ -643,6 +706,115 @@ class Portal:
         store.reindex(record, before)
         self._tell(Change(otype.name, "deletion", record.id, record.archived_ms, API_SOURCE))
 
+    def merge(self, otype: ObjectType, primary: Record, other: Record) -> int:
+        """Merge `other` into `primary` (`POST /crm/v3/objects/{type}/merge`); returns how many
+        property values moved.
+
+        `primary` keeps its id and its values and takes `other`'s where it has none ("the
+        record that the merge will generally set as the current value": API reference, Merge
+        two contacts); the lifecycle stage furthest down the funnel is kept, and `other`'s email
+        becomes an additional email of `primary`, so no new contact can take it (knowledge
+        base, "Merge contacts"); `hs_merged_object_ids` lists `other` and what had been merged
+        into it; `other`'s associations move to `primary`. `other` is archived, merged into
+        `primary`, and its id answers as `primary` from then on. Webhooks hear a `merge` (and
+        the survivor's `propertyChange`s)."""
+        store = self.stores[otype.name]
+        now = self.now_ms()
+        keep = {"createdate", "hs_object_id", otype.modified, *otype.unique}
+        keep |= {MERGED_IDS, ADDITIONAL_EMAILS}
+        moved = {
+            name: value
+            for name, value in other.props.items()
+            if name not in keep and name in otype.properties and not primary.props.get(name)
+        }
+        stage = otype.properties.get("lifecyclestage")
+        theirs, ours = other.props.get("lifecyclestage"), primary.props.get("lifecyclestage")
+        if (
+            stage is not None
+            and theirs
+            and ours
+            and stage.option_index(theirs) > stage.option_index(ours)
+        ):
+            moved["lifecyclestage"] = theirs
+        changes = dict(moved)
+        if MERGED_IDS in otype.properties:
+            earlier = _listed(primary.props.get(MERGED_IDS))
+            merged_ids = [*earlier, other.id, *_listed(other.props.get(MERGED_IDS))]
+            changes[MERGED_IDS] = ";".join(dict.fromkeys(merged_ids))
+        other_emails = [
+            e for e in (other.props.get("email"), other.props.get(ADDITIONAL_EMAILS)) if e
+        ]
+        if "email" in otype.unique and other_emails:
+            emails = [
+                *_listed(primary.props.get(ADDITIONAL_EMAILS)),
+                *_listed(";".join(other_emails)),
+            ]
+            changes[ADDITIONAL_EMAILS] = ";".join(dict.fromkeys(emails))
+        before = dict(other.props)
+        other.archived = True
+        other.archived_ms = now
+        other.merged_into = primary.id
+        store.reindex(other, before)
+        if "email" in otype.unique:
+            for email in _listed(";".join(other_emails)):
+                store.index["email"][email.lower()] = primary.id
+        if otype.name == "contacts":
+            self.associate(primary.id, self.contact_companies.get(other.id, []))
+        else:
+            for contact_id in list(self.company_contacts.get(other.id, [])):
+                self.associate(contact_id, [primary.id])
+        self.update(otype, primary, changes)
+        self._tell(
+            Change(
+                otype.name,
+                "merge",
+                primary.id,
+                now,
+                API_SOURCE,
+                merge={
+                    "primaryObjectId": int(primary.id),
+                    "mergedObjectIds": [int(other.id)],
+                    "newObjectId": int(primary.id),
+                    "numberOfPropertiesMoved": len(moved),
+                },
+            )
+        )
+        return len(moved)
+
+    def purge(self, otype: ObjectType, record: Record) -> None:
+        """Delete `record` for good (`POST /crm/v3/objects/contacts/gdpr-delete`): no read
+        finds it again, `archived=true` included; its associations and list memberships go;
+        its email is blocked from coming back (`Blocked`). Webhooks hear a `privacyDeletion`
+        and a plain `deletion`: HubSpot's webhooks guide lists `contact.privacyDeletion` for
+        "a contact is deleted for privacy compliance reasons", and a GDPR delete also deletes
+        the contact, which `contact.deletion` reports."""
+        store = self.stores[otype.name]
+        now = self.now_ms()
+        emails = [e.strip().lower() for e in _listed(record.props.get(ADDITIONAL_EMAILS))]
+        if record.props.get("email"):
+            emails.append(record.props["email"].strip().lower())
+        self.blocked_emails.update(emails)
+        before = dict(record.props)
+        record.archived = True
+        store.reindex(record, before)
+        for index in store.index.values():
+            for value in [v for v, rid in index.items() if rid == record.id]:
+                del index[value]
+        del store.records[record.id]
+        for company_id in self.contact_companies.pop(record.id, []):
+            members = self.company_contacts.get(company_id, [])
+            if record.id in members:
+                members.remove(record.id)
+        for hs_list in self.lists.values():
+            if hs_list.object_type_id == otype.type_id:
+                hs_list.members.pop(record.id, None)
+        self._tell(Change(otype.name, "deletion", record.id, now, API_SOURCE))
+        self._tell(Change(otype.name, "privacyDeletion", record.id, now, API_SOURCE))
+
+    def block(self, email: str) -> None:
+        """Block an email no contact has (a GDPR delete by an unknown email)."""
+        self.blocked_emails.add(email.strip().lower())
+
     def _tell(self, change: Change) -> None:
         if self.on_change is not None:
             self.on_change(change)
@@ -654,6 +826,11 @@ class Portal:
             if company_id not in current:
                 current.append(company_id)
                 self.company_contacts.setdefault(company_id, []).append(contact_id)
+
+
+def _listed(value: str | None) -> list[str]:
+    """The items of a `;`-separated property value."""
+    return [item for item in (value or "").split(";") if item]
 
 
 def _history_entry(value: str, at_ms: int, source: Source) -> dict[str, Any]:

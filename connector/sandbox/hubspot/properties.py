@@ -422,6 +422,25 @@ def contact_properties() -> list[PropertyDef]:
             "HubSpot.",
         ),
         _p(
+            "hs_additional_emails",
+            "Additional email addresses",
+            "enumeration",
+            "checkbox",
+            "contactinformation",
+            read_only_value=True,
+            description="A set of additional email addresses for a contact",
+        ),
+        _p(
+            "hs_merged_object_ids",
+            "Merged Record IDs",
+            "enumeration",
+            "checkbox",
+            g,
+            read_only_value=True,
+            description="The list of record IDs that have been merged into this record. This "
+            "value is set automatically by HubSpot.",
+        ),
+        _p(
             "associatedcompanyid",
             "Primary Associated Company ID",
             "number",

@@ -18,9 +18,13 @@ test can watch them). On request the sender drops, duplicates, reorders or delay
 counts what it did.
 
 The sandbox sends `contact.creation` alone for a new contact; whether HubSpot also sends a
-`propertyChange` per value set at creation it does not document. `contact.merge` and the
-other types the sandbox cannot cause are sent through `inject` (`POST
-/_sandbox/hubspot/webhooks/events`).
+`propertyChange` per value set at creation it does not document. A merge through the API
+(`POST /crm/v3/objects/{type}/merge`) sends `contact.merge` (or `company.merge`) with the merge
+fields HubSpot's changelog lists ("New subscription types for Webhooks": `primaryObjectId`,
+`mergedObjectIds`, `newObjectId`, `numberOfPropertiesMoved`; `objectId` is the survivor), plus
+the survivor's `propertyChange`s; a GDPR delete sends `contact.privacyDeletion` and a plain
+`contact.deletion` (`Portal.purge`). Types the sandbox cannot cause (restores, association
+changes, conversations) are sent through `inject` (`POST /_sandbox/hubspot/webhooks/events`).
 """
 
 from __future__ import annotations
@@ -60,9 +64,12 @@ MADE_BY_WRITES = (
     "contact.creation",
     "contact.propertyChange",
     "contact.deletion",
+    "contact.merge",
+    "contact.privacyDeletion",
     "company.creation",
     "company.propertyChange",
     "company.deletion",
+    "company.merge",
 )
 
 
@@ -317,6 +324,7 @@ class WebhookSender:
             event["sourceId"] = change.source.id
         if change.kind == "creation":
             event["changeFlag"] = "NEW"
+        event.update(change.merge)
         return event
 
     def _queue(self, events: list[dict[str, Any]]) -> None:

@@ -9,10 +9,10 @@ request (unknown fields, values that do not deserialize).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from connector.sandbox.ids import IdFactory, is_valid_id, prefix_object, to18
@@ -70,6 +70,10 @@ class RequestError(Exception):
         super().__init__(error.message)
         self.status = status
         self.error = error
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def now_stamp() -> str:
@@ -193,13 +197,27 @@ class Org:
     """One Salesforce org in memory."""
 
     def __init__(self, *, daily_api_limit: int = 100_000) -> None:
+        #: What time it is for the org: every stamp it writes (CreatedDate, SystemModstamp, a
+        #: deletion's date) and every window it judges (getUpdated/getDeleted, the emptied
+        #: Recycle Bin) reads it, so tests can move the org's time by replacing it.
+        self.clock: Callable[[], datetime] = _utc_now
         self.ids = IdFactory()
         self.daily_api_limit = daily_api_limit
         self.api_used = 0
         self.records: dict[str, dict[str, dict[str, Any]]] = {}
         #: Deleted records by type and id, `IsDeleted` true: the Recycle Bin that `queryAll`
-        #: reads (nothing else sees them, as in Salesforce; the sandbox never empties it).
+        #: reads (nothing else sees them, as in Salesforce; only `empty_recycle_bin` empties
+        #: it).
         self.recycle_bin: dict[str, dict[str, dict[str, Any]]] = {}
+        #: The delete log `getDeleted` reads: every deletion (to the Recycle Bin, by a merge,
+        #: or hard) by type and id, with its date. Salesforce keeps it apart from the Recycle
+        #: Bin, so emptying the bin leaves the deletion listed.
+        self.delete_log: dict[str, dict[str, str]] = {}
+        #: Records emptied from the Recycle Bin by type and id, with when: `queryAll` still
+        #: shows them for `emptied_visible_for` (SOAP API guide, emptyRecycleBin(): "they can
+        #: be queried using queryAll() for some time. Typically this time is 24 hours").
+        self.emptied: dict[str, dict[str, datetime]] = {}
+        self.emptied_visible_for = timedelta(hours=24)
         self.schema: dict[str, SObject] = {}
         self._unique: dict[tuple[str, str], dict[str, str]] = {}
         self._undo: list[tuple[str, str, dict[str, Any] | None]] | None = None
@@ -211,6 +229,10 @@ class Org:
         self.usage: dict[str, int] = {}
         self.set_lead_statuses(DEFAULT_LEAD_STATUSES)
 
+    def stamp(self) -> str:
+        """The org's current time in the REST API's datetime format."""
+        return format_datetime(self.clock())
+
     # -- set-up -----------------------------------------------------------------------------
     def set_lead_statuses(self, statuses: tuple[tuple[str, bool, bool], ...]) -> None:
         """Replace the LeadStatus values (label, is_converted, is_default) and rebuild schema."""
@@ -218,7 +240,7 @@ class Org:
         for name in self.schema:
             self.records.setdefault(name, {})
         self.records["LeadStatus"] = {}
-        stamp = now_stamp()
+        stamp = self.stamp()
         for order, (label, converted, default) in enumerate(statuses, start=1):
             rid = self.ids.new("LeadStatus")
             self.records["LeadStatus"][rid] = {
@@ -358,6 +380,7 @@ class Org:
 
     def _restore(self, sobject: str, rid: str, before: dict[str, Any] | None) -> None:
         self.recycle_bin.get(sobject, {}).pop(rid, None)  # a rolled-back delete
+        self.delete_log.get(sobject, {}).pop(rid, None)
         current = self.records[sobject].get(rid)
         if current:
             self._unindex(sobject, current)
@@ -463,18 +486,58 @@ class Org:
         self._store(obj.name, record)
         return record
 
-    def delete(self, sobject: str, record_id: str, *, hard: bool = False) -> None:
-        """Move a record to the Recycle Bin: `IsDeleted` true, `SystemModstamp` now; with
-        `hard` (Bulk API's hardDelete) it is gone at once, `queryAll` included."""
+    def delete(
+        self,
+        sobject: str,
+        record_id: str,
+        *,
+        hard: bool = False,
+        master_id: str | None = None,
+    ) -> None:
+        """Move a record to the Recycle Bin: `IsDeleted` true, `SystemModstamp` now, and (for a
+        merge's losing record) `MasterRecordId` the record it was merged into; with `hard`
+        (Bulk API's hardDelete) it is gone at once, `queryAll` included. Either way the
+        deletion goes into the delete log that `getDeleted` reads."""
         obj = self.sobject(sobject)
         current = self._existing(obj, record_id)
         self._remember(obj.name, current["Id"])
         self._unindex(obj.name, current)
         del self.records[obj.name][current["Id"]]
+        stamp = self.stamp()
+        self.delete_log.setdefault(obj.name, {})[current["Id"]] = stamp
         if hard:
             return
-        deleted = {**current, "IsDeleted": True, "SystemModstamp": now_stamp()}
+        deleted = {**current, "IsDeleted": True, "SystemModstamp": stamp}
+        if master_id is not None:
+            deleted["MasterRecordId"] = master_id
         self.recycle_bin.setdefault(obj.name, {})[current["Id"]] = deleted
+
+    def empty_recycle_bin(self, record_id: str, now: datetime) -> None:
+        """Empty one record out of the Recycle Bin (SOAP `emptyRecycleBin()`): it can no longer
+        be emptied again, and `queryAll` stops showing it once `emptied_visible_for` has passed
+        (`expire_emptied`). A record not in the bin raises `RecordError`.
+
+        The error code Salesforce gives for an id that is not in the Recycle Bin is not
+        documented; the sandbox answers `INVALID_ID_FIELD`, which a client treats as the
+        record's own failure either way."""
+        kind = prefix_object(record_id) if is_valid_id(record_id) else None
+        if kind is None:
+            raise RecordError(
+                SfError("MALFORMED_ID", f"malformed id {record_id}", []),
+            )
+        rid = to18(record_id)
+        if rid not in self.recycle_bin.get(kind, {}) or rid in self.emptied.get(kind, {}):
+            raise RecordError(
+                SfError("INVALID_ID_FIELD", f"record {rid} is not in the Recycle Bin", [])
+            )
+        self.emptied.setdefault(kind, {})[rid] = now
+
+    def expire_emptied(self, now: datetime) -> None:
+        """Forget the emptied records `queryAll` no longer shows (emptied long enough ago)."""
+        for kind, emptied in self.emptied.items():
+            gone = [rid for rid, at in emptied.items() if now - at >= self.emptied_visible_for]
+            for rid in gone:
+                self.recycle_bin.get(kind, {}).pop(rid, None)
 
     @staticmethod
     def external_id_field(obj: SObject, name: str) -> str:
@@ -522,6 +585,11 @@ class Org:
             return self.update(obj.name, hits[0], values, user_id), False
         values[f.name] = ext_value
         return self.create(obj.name, values, user_id, auto_assign=auto_assign), True
+
+    def existing(self, sobject: str, record_id: str) -> dict[str, Any]:
+        """The live record of `sobject` with that id; Salesforce's per-record MALFORMED_ID (an
+        id of another type, or no id at all) or ENTITY_IS_DELETED otherwise."""
+        return self._existing(self.sobject(sobject), record_id)
 
     # -- internals --------------------------------------------------------------------------
     def _existing(self, obj: SObject, record_id: str) -> dict[str, Any]:
@@ -588,7 +656,7 @@ class Org:
             record["OwnerId"] = user_id
         if obj.name == "Lead" and not record.get("Status"):
             record["Status"] = self.default_lead_status()
-        stamp = now_stamp()
+        stamp = self.stamp()
         record.update(
             CreatedById=user_id,
             CreatedDate=stamp,
@@ -601,7 +669,7 @@ class Org:
         return record
 
     def _touch(self, obj: SObject, record: dict[str, Any], user_id: str) -> None:
-        stamp = now_stamp()
+        stamp = self.stamp()
         record.update(LastModifiedById=user_id, LastModifiedDate=stamp, SystemModstamp=stamp)
         self._derive(obj, record)
 

@@ -22,6 +22,7 @@ from connector.sandbox.salesforce import (
     rest_describe,
     rest_query,
     rest_records,
+    rest_replication,
 )
 from connector.sandbox.salesforce.common import begin_call
 from connector.sandbox.salesforce.rest_call import (
@@ -46,6 +47,8 @@ _RESOURCES: list[tuple[str, list[str], Inner]] = [
     ("/sobjects/<sobject>", ["GET"], rest_records.sobject_info),
     ("/sobjects/<sobject>", ["POST"], rest_records.create_record),
     ("/sobjects/<sobject>/describe", ["GET"], rest_records.describe_sobject),
+    ("/sobjects/<sobject>/deleted/", ["GET"], rest_replication.get_deleted),
+    ("/sobjects/<sobject>/updated/", ["GET"], rest_replication.get_updated),
     ("/sobjects/<sobject>/<record_id>", ["GET"], rest_records.get_record),
     ("/sobjects/<sobject>/<record_id>", ["PATCH"], rest_records.update_record),
     ("/sobjects/<sobject>/<record_id>", ["DELETE"], rest_records.delete_record),

@@ -141,6 +141,19 @@ def _name_calc(length: int = 121) -> Field:
     )
 
 
+def _master(sobject: str) -> Field:
+    """`MasterRecordId`: on a record deleted by a merge, the record it was merged into (Object
+    Reference: Account, Contact and Lead carry it, read-only, null on any other record)."""
+    return _ref(
+        "MasterRecordId",
+        (sobject,),
+        "MasterRecord",
+        label="Master Record ID",
+        createable=False,
+        updateable=False,
+    )
+
+
 _OWNER = _ref("OwnerId", ("Group", "User"), "Owner", nillable=False, default_on_create=True)
 
 INDUSTRIES = (
@@ -287,6 +300,7 @@ def build_schema(lead_statuses: tuple[str, ...]) -> dict[str, SObject]:
                 # The account's other domains (country variants), several a line: a Text Area
                 # (255), which SOQL can filter, unlike a Long Text Area.
                 Field("Domains__c", "textarea", length=255, label="Known Domains"),
+                _master("Account"),
                 _OWNER,
             ],
         ),
@@ -321,6 +335,7 @@ def build_schema(lead_statuses: tuple[str, ...]) -> dict[str, SObject]:
                     unique=True,
                     label="HubSpot Contact ID",
                 ),
+                _master("Contact"),
                 _OWNER,
             ],
         ),
@@ -392,6 +407,7 @@ def build_schema(lead_statuses: tuple[str, ...]) -> dict[str, SObject]:
                     label="Matched Account",
                 ),
                 _s("Rejection_Reason__c", 255, label="Rejection Reason"),
+                _master("Lead"),
                 _OWNER,
             ],
         ),

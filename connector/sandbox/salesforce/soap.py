@@ -1,5 +1,6 @@
-"""`POST /services/Soap/u/{version}`: the partner SOAP API, as far as leadbridge needs it
-(`convertLead()`; the REST API has no lead conversion).
+"""`POST /services/Soap/u/{version}`: the partner SOAP API, as far as leadbridge needs it:
+`convertLead()` (the REST API has no lead conversion), and `merge()` and `emptyRecycleBin()`
+(the REST API has neither; `soap_merge`).
 
 The session id in `<SessionHeader>` is the OAuth access token. A call counts against the daily
 API limit like a REST call, and answers carry both `Sforce-Limit-Info` and the SOAP
@@ -22,6 +23,7 @@ from connector.sandbox.salesforce.errors import REQUEST_LIMIT
 
 if TYPE_CHECKING:
     from connector.sandbox.app import Handler, Sandbox
+    from connector.sandbox.salesforce.org import SfError
 
 ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 PARTNER_NS = "urn:partner.soap.sforce.com"
@@ -83,6 +85,8 @@ _DOCTYPE = (
     'disallow-doctype-decl" set to true.'
 )
 _VERSION_MISMATCH = ("soapenv:VersionMismatch", "Wrong SOAP version: expected a SOAP 1.1 Envelope")
+#: The partner API calls the sandbox serves.
+OPERATIONS = ("convertLead", "merge", "emptyRecycleBin")
 _NO_OPERATION = "No operation available for request, please check the WSDL for the service."
 
 
@@ -140,17 +144,28 @@ class SoapFault(Exception):
 
 
 def soap(sb: Sandbox, request: Request, version: str) -> Response:
-    """Serve one partner API call; only `convertLead` is implemented."""
+    """Serve one partner API call: `convertLead`, `merge` or `emptyRecycleBin`."""
+    from connector.sandbox.salesforce import soap_merge
+
     try:
         if not version_ok(version):
             raise SoapFault.api(*_BAD_VERSION)
         envelope = _parse(request.get_data(cache=True))
         _begin_call(sb, request, envelope)
-        converts = _lead_converts(_operation(envelope))
+        operation = _operation(envelope)
+        user_id = request.environ["sandbox.user"]
+        name = etree.QName(operation).localname
+        if name == "merge":
+            answer = soap_merge.merge(sb, operation, user_id)
+        elif name == "emptyRecycleBin":
+            answer = soap_merge.empty_recycle_bin(sb, operation)
+        else:
+            converts = _lead_converts(operation)
+            results = convert_leads(sb.org, converts, user_id)
+            answer = _convert_response(sb, float(version), results)
     except SoapFault as fault:
         return with_limit_info(sb, fault.response())
-    results = convert_leads(sb.org, converts, request.environ["sandbox.user"])
-    return with_limit_info(sb, _xml_response(_convert_response(sb, float(version), results)))
+    return with_limit_info(sb, _xml_response(answer))
 
 
 # -- request ------------------------------------------------------------------------------------
@@ -166,7 +181,7 @@ def _parse(data: bytes) -> etree._Element:
     if root.tag != f"{{{ENV_NS}}}Envelope":
         if etree.QName(root).localname == "Envelope":
             raise SoapFault(*_VERSION_MISMATCH)
-        msg = f"Element {_clark(root)} invalid at this location"
+        msg = f"Element {clark(root)} invalid at this location"
         raise SoapFault.client(msg)
     return root
 
@@ -187,13 +202,13 @@ def _begin_call(sb: Sandbox, request: Request, envelope: etree._Element) -> None
 
 def _operation(envelope: etree._Element) -> etree._Element:
     body = envelope.find(f"{{{ENV_NS}}}Body")
-    children = _elements(body) if body is not None else []
+    children = elements(body) if body is not None else []
     if not children:
         raise SoapFault.client(_NO_OPERATION)
     operation = children[0]
-    if operation.tag != f"{{{PARTNER_NS}}}convertLead":
+    if operation.tag not in {f"{{{PARTNER_NS}}}{name}" for name in OPERATIONS}:
         msg = (
-            f"No operation available for request {_clark(operation)}, "
+            f"No operation available for request {clark(operation)}, "
             "please check the WSDL for the service."
         )
         raise SoapFault.client(msg)
@@ -201,29 +216,29 @@ def _operation(envelope: etree._Element) -> etree._Element:
 
 
 def _lead_converts(operation: etree._Element) -> list[LeadConvert]:
-    elements = []
-    for child in _elements(operation):
+    found = []
+    for child in elements(operation):
         if child.tag != f"{{{PARTNER_NS}}}leadConverts":
-            msg = f"Element {_clark(child)} invalid at this location"
+            msg = f"Element {clark(child)} invalid at this location"
             raise SoapFault.client(msg)
-        elements.append(child)
-    if len(elements) > MAX_LEAD_CONVERTS:
+        found.append(child)
+    if len(found) > MAX_LEAD_CONVERTS:
         raise SoapFault.api(*_TOO_MANY)
-    return [_lead_convert(element) for element in elements]
+    return [_lead_convert(element) for element in found]
 
 
 def _lead_convert(element: etree._Element) -> LeadConvert:
     """One leadConverts element, its children in WSDL order, each at most once."""
     values: dict[str, str | None] = {}
     position = -1
-    for child in _elements(element):
+    for child in elements(element):
         name = etree.QName(child).localname
         index = LEAD_CONVERT_ELEMENTS.index(name) if name in LEAD_CONVERT_ELEMENTS else -1
         if etree.QName(child).namespace != PARTNER_NS or index <= position:
-            msg = f"Element {_clark(child)} invalid at this location"
+            msg = f"Element {clark(child)} invalid at this location"
             raise SoapFault.client(msg)
         position = index
-        values[name] = _text(child)
+        values[name] = text_of(child)
     unsupported = sorted(name for name in UNSUPPORTED_ELEMENTS if values.get(name) is not None)
     if unsupported:
         msg = f"the leadbridge sandbox does not support {', '.join(unsupported)} in convertLead"
@@ -242,12 +257,12 @@ def _lead_convert(element: etree._Element) -> LeadConvert:
     )
 
 
-def _elements(parent: etree._Element) -> list[etree._Element]:
+def elements(parent: etree._Element) -> list[etree._Element]:
     """Child elements, skipping comments and processing instructions."""
     return [child for child in parent if isinstance(child.tag, str)]
 
 
-def _text(element: etree._Element) -> str | None:
+def text_of(element: etree._Element) -> str | None:
     """The element's value; `xsi:nil="true"` and an empty element both mean null."""
     if element.get(f"{{{XSI_NS}}}nil") in ("true", "1"):
         return None
@@ -270,13 +285,15 @@ def _boolean(value: str | None) -> bool:
     return parsed
 
 
-def _clark(element: etree._Element) -> str:
+def clark(element: etree._Element) -> str:
     qname = etree.QName(element)
     return f"{{{qname.namespace or ''}}}{qname.localname}"
 
 
 # -- response -----------------------------------------------------------------------------------
-def _convert_response(sb: Sandbox, version: float, results: list[ConvertResult]) -> etree._Element:
+def response_envelope(sb: Sandbox, operation: str) -> tuple[etree._Element, etree._Element]:
+    """An answer's Envelope with its `LimitInfoHeader`, and its `{operation}Response` element
+    to fill with `result`s."""
     root = etree.Element(
         f"{{{ENV_NS}}}Envelope", nsmap={"soapenv": ENV_NS, None: PARTNER_NS, "xsi": XSI_NS}
     )
@@ -284,30 +301,39 @@ def _convert_response(sb: Sandbox, version: float, results: list[ConvertResult])
     limit = etree.SubElement(
         etree.SubElement(header, f"{{{PARTNER_NS}}}LimitInfoHeader"), f"{{{PARTNER_NS}}}limitInfo"
     )
-    _leaf(limit, "current", str(sb.org.api_used))
-    _leaf(limit, "limit", str(sb.org.daily_api_limit))
-    _leaf(limit, "type", "API REQUESTS")
+    leaf(limit, "current", str(sb.org.api_used))
+    leaf(limit, "limit", str(sb.org.daily_api_limit))
+    leaf(limit, "type", "API REQUESTS")
     body = etree.SubElement(root, f"{{{ENV_NS}}}Body")
-    response = etree.SubElement(body, f"{{{PARTNER_NS}}}convertLeadResponse")
+    return root, etree.SubElement(body, f"{{{PARTNER_NS}}}{operation}Response")
+
+
+def error_elements(result: etree._Element, errors: list[SfError]) -> None:
+    """`errors` children of a result: `fields`, `message`, `statusCode` each."""
+    for error in errors:
+        element = etree.SubElement(result, f"{{{PARTNER_NS}}}errors")
+        for name in error.fields:
+            leaf(element, "fields", name)
+        leaf(element, "message", error.message)
+        leaf(element, "statusCode", error.code)
+
+
+def _convert_response(sb: Sandbox, version: float, results: list[ConvertResult]) -> etree._Element:
+    root, response = response_envelope(sb, "convertLead")
     for outcome in results:
         result = etree.SubElement(response, f"{{{PARTNER_NS}}}result")
-        _leaf(result, "accountId", outcome.account_id)
-        _leaf(result, "contactId", outcome.contact_id)
-        for error in outcome.errors:
-            errors = etree.SubElement(result, f"{{{PARTNER_NS}}}errors")
-            for name in error.fields:
-                _leaf(errors, "fields", name)
-            _leaf(errors, "message", error.message)
-            _leaf(errors, "statusCode", error.code)
-        _leaf(result, "leadId", outcome.lead_id)
-        _leaf(result, "opportunityId", outcome.opportunity_id)
+        leaf(result, "accountId", outcome.account_id)
+        leaf(result, "contactId", outcome.contact_id)
+        error_elements(result, outcome.errors)
+        leaf(result, "leadId", outcome.lead_id)
+        leaf(result, "opportunityId", outcome.opportunity_id)
         if version >= PERSON_ACCOUNT_RESULT_VERSION:
-            _leaf(result, "relatedPersonAccountId", None)
-        _leaf(result, "success", "true" if outcome.success else "false")
+            leaf(result, "relatedPersonAccountId", None)
+        leaf(result, "success", "true" if outcome.success else "false")
     return root
 
 
-def _leaf(parent: etree._Element, name: str, text: str | None) -> None:
+def leaf(parent: etree._Element, name: str, text: str | None) -> None:
     """A child in the partner namespace; None becomes `xsi:nil="true"` as Salesforce sends."""
     element = etree.SubElement(parent, f"{{{PARTNER_NS}}}{name}")
     if text is None:

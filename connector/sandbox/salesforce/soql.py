@@ -829,6 +829,8 @@ def run(
         msg = f"SOQL statements can not be longer than {MAX_QUERY_LENGTH} characters."
         raise SoqlError(MALFORMED_QUERY, msg)
     query = _parse(text)
+    if include_deleted:  # records emptied from the Recycle Bin a while ago are gone for good
+        org.expire_emptied(org.clock())
     compiler = _Compiler(org, query, text, deleted=include_deleted)
     shape = None if query.count else compiler.shaper(api_version)
     keep = compiler.predicate(query.where) if query.where is not None else None

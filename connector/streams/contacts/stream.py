@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from connector.errors import BudgetReserved
 from connector.lifecycle import qualifies, search_filters, why_not
 from connector.mapping.model import Conflict
 from connector.mapping.plan import LeadPlan, MappingFailure, same, values_hash
@@ -43,11 +44,11 @@ log = structlog.get_logger(__name__)
 STREAM = "hubspot.contacts"
 #: Contacts per page of work read by id (one HubSpot batch read each).
 WORK_PAGE = 100
+#: Leads a query by Id reads (`current_leads`: one query per 200).
+LEADS_PER_QUERY = 200
 #: Salesforce calls routing a page's new Leads usually takes (candidate accounts, their
 #: hierarchy, open opportunities, users: a Composite call each), kept free before routing.
 ROUTING_READS = 4
-#: Leads `current_leads` reads per call (one query per 200 ids).
-LEADS_PER_READ = 200
 #: Reasons for the default queue a summary names (the most frequent first).
 DEFAULT_REASONS_SHOWN = 5
 
@@ -540,7 +541,7 @@ class ContactsStream(Stream[ContactsSummary]):
         """
         fields = sorted(self.protected)
         if self.feedback is not None:
-            fields += ["LastModifiedById", "SystemModstamp", *self.feedback_fields]
+            fields += ["LastModifiedById", "Status", "SystemModstamp", *self.feedback_fields]
         writes = ("upsert", "link_lead")
         known = sorted(
             {d.target_id for d in decisions if d.action in writes and d.known and d.target_id}
@@ -588,27 +589,29 @@ class ContactsStream(Stream[ContactsSummary]):
     ) -> None:
         """Leads a rep changed that the sales-feedback stream has not read yet, now updated by
         us: the feedback query skips Leads last changed by the integration user, so each is
-        handed to that stream by Id (its pending records, read first next pass). Those a rep
-        changed after `_read_known` read them and before our update landed are found by reading
-        the updated Leads again (one query per 200): a field feedback reads that we did not
-        send and that no longer has the value read before."""
+        handed to that stream by Id (its pending records, read first next pass). A rep's change
+        between our read of the Lead and our write shows only after the write: the written
+        Leads are read again (one query per 200) and one where a field feedback reads, other
+        than those we sent, no longer has the value read before is handed over too; when the
+        API budget has no room left for that read, every written Lead is."""
         if self.feedback is None:
             return
         stream, user_id, since = self.feedback
-        updated: dict[str, tuple[Decision, dict[str, Any]]] = {}
-        handed: set[str] = set()
+        written: dict[str, dict[str, Any]] = {}
+        sent: dict[str, dict[str, Any]] = {}
         for decision in decisions:
             lead = current.get(decision.target_id or "")
             result = results.get(decision.contact.id)
             if lead is None or result is None or not result.success:
                 continue
-            updated[str(lead["Id"])] = (decision, lead)
+            sent[str(lead["Id"])] = decision.outgoing
             if lead.get("LastModifiedById") in (None, user_id):
+                written[str(lead["Id"])] = lead
                 continue
             stamp = lead.get("SystemModstamp")  # a UTC datetime (`current_leads`)
             if since is not None and stamp is not None and stamp < since:
+                written[str(lead["Id"])] = lead
                 continue  # read by the feedback stream already
-            handed.add(str(lead["Id"]))
             commit.work.append(
                 hand_over(
                     stream,
@@ -617,27 +620,31 @@ class ContactsStream(Stream[ContactsSummary]):
                     "read it: read again by Id next pass",
                 )
             )
-        watched = [f for f in self.feedback_fields if f not in ("Id", "LastModifiedById")]
-        unread = sorted(set(updated) - handed)
-        if not watched or not unread:
+        if not written:
             return
-        now = self.salesforce.current_leads(unread, watched)
-        for lead_id in unread:
-            decision, before = updated[lead_id]
-            after = now.get(lead_id)
-            sent = decision.outgoing
-            if after is None or all(
-                same(before.get(f), after.get(f)) for f in watched if f not in sent
-            ):
-                continue
-            commit.work.append(
-                hand_over(
-                    stream,
-                    lead_id,
-                    "changed in Salesforce while leadbridge updated it, before sales feedback "
-                    "read it: read again by Id next pass",
-                )
+        watched = list(dict.fromkeys(["Status", *self.feedback_fields]))
+        try:
+            self.salesforce.ensure_budget(
+                f"reading the status of {len(written)} Leads just updated",
+                reads=math.ceil(len(written) / LEADS_PER_QUERY),
             )
+            now = self.salesforce.current_leads(sorted(written), watched)
+        except BudgetReserved:
+            now = {}  # no room to read them: each is handed over, read once there is
+        for lead_id, lead in written.items():
+            after = now.get(lead_id)
+            moved = after is None or not all(
+                same(lead.get(f), after.get(f)) for f in watched if f not in sent[lead_id]
+            )
+            if moved:
+                commit.work.append(
+                    hand_over(
+                        stream,
+                        lead_id,
+                        "its status may have changed in Salesforce while leadbridge updated "
+                        "it: read again by Id next pass",
+                    )
+                )
 
     def _guard(
         self,
@@ -702,12 +709,9 @@ class ContactsStream(Stream[ContactsSummary]):
             for d in decisions
             if d.action in ("upsert", "link_lead", "update_contact")
         )
-        # With sales feedback on, the Leads updated are read again after (`_recheck`).
-        known = kinds["known"] + kinds["link_lead"]
-        again = math.ceil(known / LEADS_PER_READ) if self.feedback is not None else 0
         self.salesforce.ensure_budget(
             f"writing {sum(kinds.values())} contacts to Salesforce",
-            reads=(ROUTING_READS if routing else 0) + again,
+            reads=ROUTING_READS if routing else 0,
             writes=list(kinds.values()),
         )
 

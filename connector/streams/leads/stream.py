@@ -157,6 +157,13 @@ class LeadsStream(Stream[LeadsSummary]):
                 *status_mapping.copy_.values(),
                 *(p for rule in status_mapping.statuses.values() for p in rule.copy_.values()),
             }
+        #: The contact property showing its Lead's id (lead.yaml's write-back), when known.
+        self.lead_id_property = plan.mapping.writeback.lead_id if plan is not None else None
+        if self.lead_id_property:
+            # A Lead whose id never reached its contact (a worker killed between the upsert
+            # and the write-back, then sales gave the contact back before the contacts stream
+            # read it again) gets it with its feedback.
+            props.add(self.lead_id_property)
         if plan is not None and self.returning:
             # The whole mapped contact: what it maps to after our write is recorded as the
             # contacts stream's echo, so the write does not come back to Salesforce.
@@ -319,6 +326,7 @@ class LeadsStream(Stream[LeadsSummary]):
         )
         # The newest change of a contact wins (the page is oldest first).
         chosen: dict[str, tuple[_Pending, FeedbackDecision, BackDecision]] = {}
+        ids_owed: dict[str, dict[str, str | None]] = {}  # contacts not showing their Lead's id
         leaving: dict[str, tuple[str, ...]] = {}  # settled contacts -> lists their status leaves
         for item in pending:
             lead_id = str(item.lead["Id"])
@@ -355,6 +363,9 @@ class LeadsStream(Stream[LeadsSummary]):
                     commit, summary, lead_id, f"MAPPING_FAILED: {reason}", "MAPPING_FAILED", payload
                 )
                 continue
+            ids_owed.pop(item.contact_id, None)
+            if self.lead_id_property and not contact.properties.get(self.lead_id_property):
+                ids_owed[item.contact_id] = {self.lead_id_property: lead_id}
             summary.kept += len(back.kept)
             if back.kept:
                 commit.audit.append(
@@ -366,6 +377,9 @@ class LeadsStream(Stream[LeadsSummary]):
                 leaving[item.contact_id] = item.target.leave_lists if item.target else ()
                 continue
             chosen[item.contact_id] = (item, decision, back)
+        for contact_id, owed in ids_owed.items():
+            if contact_id not in chosen:  # nothing else to write: paid by the next pass's step
+                commit.owed[contact_id] = owed
         lifecycle = self.mapping.lifecycle_property if self.mapping else ""
         clears = {cid: {lifecycle: None} for cid, (_, d, _) in chosen.items() if d.clear_first}
         if clears:
@@ -376,7 +390,7 @@ class LeadsStream(Stream[LeadsSummary]):
                         commit, summary, item, decision.updates, result, "clearing the stage"
                     )
         if chosen:
-            self._update(chosen, contacts, echoes, leaving, commit, summary)
+            self._update(chosen, contacts, echoes, leaving, commit, summary, ids_owed)
         self._leave_lists(leaving, commit, summary)
 
     def _update(
@@ -387,10 +401,16 @@ class LeadsStream(Stream[LeadsSummary]):
         leaving: dict[str, tuple[str, ...]],
         commit: Commit,
         summary: LeadsSummary,
+        ids_owed: dict[str, dict[str, str | None]],
     ) -> None:
-        """One batch update of the chosen contacts; each success settled."""
+        """One batch update of the chosen contacts (with the Lead id of those not showing
+        it); each success settled. A refused contact's Lead waits in the dead-letter store,
+        and its id goes with it when it is tried again."""
         results = self.hubspot.update_contacts(
-            {cid: {**b.updates, **d.updates} for cid, (_, d, b) in chosen.items()}
+            {
+                cid: {**ids_owed.get(cid, {}), **b.updates, **d.updates}
+                for cid, (_, d, b) in chosen.items()
+            }
         )
         for result in results:
             item, decision, back = chosen[result.hubspot_id]
