@@ -260,6 +260,7 @@ def build(
         router_factory=router_factory,
         returned=files.status.returned() if files.status else None,
         feedback_stream=FEEDBACK_STREAM if files.sends_feedback else None,
+        feedback_fields=files.status.lead_fields() if files.status else (),
     )
     leads = (
         LeadsStream(

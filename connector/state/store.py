@@ -117,7 +117,11 @@ class Commit:
 
     `hashes` are keyed by record key, for `direction`; `other_hashes` (direction -> key -> hash)
     are those of another direction the batch also changed (a stream writing HubSpot records what
-    the contact now maps to Salesforce, so the contacts stream sees it as our echo). `failures`
+    the contact now maps to Salesforce, so the contacts stream sees it as our echo). `expected`
+    (direction -> key -> hash, None for none) makes a hash of either conditional: it is written
+    only if the key still holds that hash (was still absent) when the batch is recorded, so a
+    batch whose knowledge is older than what another stream recorded since leaves that be.
+    `failures`
     add dead letters or, for one still open, count another attempt; `resolved` names this
     stream's records that now succeeded. `cursor=None` leaves the stream's cursor where it is.
 
@@ -139,6 +143,7 @@ class Commit:
     hashes: dict[str, str] = field(default_factory=dict)
     direction: str = "to_salesforce"
     other_hashes: dict[str, dict[str, str]] = field(default_factory=dict)
+    expected: dict[str, dict[str, str | None]] = field(default_factory=dict)
     failures: list[DeadLetter] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)
     cursor: datetime | None = None
@@ -790,9 +795,16 @@ class StateStore:
         }.values()
         with self._write() as connection:
             self._write_links(connection, commit.links, now)
-            self._write_hashes(connection, commit.hashes, commit.direction, now)
+            self._write_hashes(
+                connection,
+                commit.hashes,
+                commit.direction,
+                now,
+                commit.expected.get(commit.direction, {}),
+            )
             for direction, batch in commit.other_hashes.items():
-                self._write_hashes(connection, batch, direction, now)
+                expected = commit.expected.get(direction, {})
+                self._write_hashes(connection, batch, direction, now, expected)
             self._resolve(connection, commit.stream, commit.resolved, now)
             self._write_failures(connection, failures, now)
             self._write_writebacks(connection, commit, now)
@@ -845,7 +857,11 @@ class StateStore:
         )
 
     def _write_links(self, connection: sa.Connection, batch: list[Link], now: datetime) -> None:
-        """Upsert by HubSpot id; an id not given keeps its stored value (lead_id survives)."""
+        """Upsert by HubSpot id; an id not given keeps its stored value (lead_id survives).
+
+        A link to the Contact a Lead was converted to never goes back to that Lead (Salesforce
+        converts one way): a batch that updated the Lead before the conversion, recorded after
+        it (another worker's page in flight), leaves the conversion's link be."""
         merged: dict[str, dict[str, Any]] = {}
         for link in batch:
             row = merged.setdefault(link.hubspot_id, {"hubspot_id": link.hubspot_id})
@@ -870,24 +886,55 @@ class StateStore:
                 },
                 "updated_at": insert.excluded.updated_at,
             },
+            where=sa.not_(
+                sa.and_(
+                    links.c.salesforce_object == "Contact",
+                    insert.excluded.salesforce_object == "Lead",
+                    sa.func.coalesce(links.c.lead_id, "") == insert.excluded.lead_id,
+                )
+            ),
         )
         connection.execute(upsert, list(merged.values()))
 
     def _write_hashes(
-        self, connection: sa.Connection, batch: dict[str, str], direction: str, now: datetime
+        self,
+        connection: sa.Connection,
+        batch: dict[str, str],
+        direction: str,
+        now: datetime,
+        expected: Mapping[str, str | None] | None = None,
     ) -> None:
+        """Write `batch`; a key in `expected` only if it still holds that hash (is still
+        absent, for None): one statement per such key, decided by the database on the row
+        itself (an upsert's conflict clause), so no concurrent writer slips in between."""
         if not batch:
             return
+        expected = expected or {}
         insert = self._insert(written_hashes)
-        upsert = insert.on_conflict_do_update(
-            index_elements=[written_hashes.c.record_key, written_hashes.c.direction],
-            set_={"hash": insert.excluded.hash, "written_at": insert.excluded.written_at},
-        )
+        keys = [written_hashes.c.record_key, written_hashes.c.direction]
+        newer = {"hash": insert.excluded.hash, "written_at": insert.excluded.written_at}
+        upsert = insert.on_conflict_do_update(index_elements=keys, set_=newer)
         rows = [
             {"record_key": key, "direction": direction, "hash": value, "written_at": now}
             for key, value in batch.items()
+            if key not in expected
         ]
-        connection.execute(upsert, rows)
+        if rows:
+            connection.execute(upsert, rows)
+        for key, value in batch.items():
+            if key not in expected:
+                continue
+            row = {"record_key": key, "direction": direction, "hash": value, "written_at": now}
+            was = expected[key]
+            if was is None:
+                connection.execute(insert.on_conflict_do_nothing(index_elements=keys), row)
+            else:
+                connection.execute(
+                    insert.on_conflict_do_update(
+                        index_elements=keys, set_=newer, where=written_hashes.c.hash == was
+                    ),
+                    row,
+                )
 
     def _resolve(
         self, connection: sa.Connection, stream: str, record_ids: list[str], now: datetime

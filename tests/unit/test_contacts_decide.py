@@ -179,14 +179,18 @@ def test_both_changed_the_rule_decides():
     assert outcome.written == {"Phone": fingerprint("+46 70 111")}
 
 
-def test_values_that_already_agree_are_sent_and_remembered():
-    """`5` and `5.0` agree: nothing is kept, and the fingerprint follows the agreed value."""
+def test_values_that_already_agree_are_not_sent_and_remembered():
+    """`5` and `5.0` agree: nothing is kept, the fingerprint follows the agreed value, and the
+    field is not sent (a rep's edit landing between our read and our write would be
+    overwritten with it)."""
     outcome = _guard(
         {"NumberOfEmployees": 5.0},
         rules={"NumberOfEmployees": "salesforce_wins"},
         fields={"NumberOfEmployees": "5"},
     )
-    assert outcome == Guard({}, {"NumberOfEmployees": fingerprint("5")})
+    assert outcome == Guard(
+        {}, {"NumberOfEmployees": fingerprint("5")}, frozenset({"NumberOfEmployees"})
+    )
 
 
 def test_newest_wins_compares_record_change_times():

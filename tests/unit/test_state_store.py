@@ -162,6 +162,22 @@ def test_links_upsert_and_accumulate_ids_through_conversion(store: StateStore) -
     }
 
 
+def test_a_converted_link_never_goes_back_to_its_lead(store: StateStore) -> None:
+    """A batch that updated the Lead before its conversion, recorded after the conversion's
+    link (another worker's page in flight), leaves the Contact link; another Lead is linked."""
+    store.record(Commit(STREAM, links=[lead_link("101", "00QLEAD")]), run_id="r1")
+    converted = Link("101", "Contact", "003CONTACT", lead_id="00QLEAD", contact_id="003CONTACT")
+    store.record(Commit(STREAM, links=[converted]), run_id="r2")
+
+    store.record(Commit(STREAM, links=[lead_link("101", "00QLEAD")]), run_id="r3")
+    assert store.links(["101"])["101"] == converted
+
+    store.record(Commit(STREAM, links=[lead_link("101", "00QOTHER")]), run_id="r4")
+    assert store.links(["101"])["101"] == Link(
+        "101", "Lead", "00QOTHER", lead_id="00QOTHER", contact_id="003CONTACT"
+    )
+
+
 def test_links_repeated_in_one_batch_merge(store: StateStore) -> None:
     """Two links for one contact in a batch make one row: the later ids win, earlier ones stay."""
     later = Link(hubspot_id="101", object="Contact", salesforce_id="003C", contact_id="003C")
@@ -185,6 +201,25 @@ def test_hashes_are_kept_per_direction(store: StateStore) -> None:
     assert store.hashes(["101", "102", "103"], "to_salesforce") == {"101": "a2", "102": "b1"}
     assert store.hashes(["101", "102"], "to_hubspot") == {"101": "z1"}
     assert store.hashes([], "to_hubspot") == {}
+
+
+def test_an_expected_hash_is_replaced_only_while_it_is_still_there(store: StateStore) -> None:
+    """`expected`: a batch that read a hash (or its absence) replaces it only if nothing else
+    was recorded there since; the batch's other hashes are written as always."""
+    store.record(Commit(STREAM, hashes={"101": "a1", "102": "b1"}), run_id="r1")
+    store.record(Commit(STREAM, hashes={"101": "a2", "103": "c2"}), run_id="r2")  # since read
+
+    store.record(
+        Commit(
+            STREAM,
+            hashes={"101": "a3", "102": "b3", "103": "c3", "104": "d3", "105": "e3"},
+            expected={"to_salesforce": {"101": "a1", "102": "b1", "103": None, "104": None}},
+        ),
+        run_id="r3",
+    )
+
+    found = store.hashes(["101", "102", "103", "104", "105"], "to_salesforce")
+    assert found == {"101": "a2", "102": "b3", "103": "c2", "104": "d3", "105": "e3"}
 
 
 # dead letters

@@ -43,12 +43,20 @@ class Decision:
     withheld: dict[str, str] = field(default_factory=dict)
     # What the protected fields will hold from us once the write lands (`guard`'s `written`)
     written: dict[str, str] | None = None
+    # Protected fields whose value the Lead holds already (`guard`'s `agreeing`): not sent, so
+    # a rep's edit landing between our read and our write is not overwritten with it.
+    agreeing: frozenset[str] = frozenset()
 
     @property
     def outgoing(self) -> dict[str, Any]:
-        """The values to send: the mapped ones less those Salesforce keeps. `fields` stays
-        whole: its hash is what the echo check and the dead-letter store compare."""
-        return {k: v for k, v in (self.fields or {}).items() if k not in self.withheld}
+        """The values to send: the mapped ones less those Salesforce keeps or holds already.
+        `fields` stays whole: its hash is what the echo check and the dead-letter store
+        compare."""
+        return {
+            k: v
+            for k, v in (self.fields or {}).items()
+            if k not in self.withheld and k not in self.agreeing
+        }
 
 
 def needs_lookup(contact: HubSpotContact, link: Link | None) -> bool:
@@ -164,10 +172,12 @@ def decide(
 # -- conflict rules on updates --------------------------------------------------------------
 class Guard(NamedTuple):
     """The outcome of a Lead update's conflict rules: the fields Salesforce keeps (not sent),
-    with why, and the fingerprints of what we will have written to each protected field."""
+    with why, the fingerprints of what we will have written to each protected field, and the
+    protected fields the Lead holds already (not sent either: nothing to change)."""
 
     withheld: dict[str, str]
     written: dict[str, str]
+    agreeing: frozenset[str] = frozenset()
 
 
 def fingerprint(value: Any) -> str:
@@ -195,13 +205,15 @@ def guard(
 
     `lead` None is a create (or a Lead gone since): nothing to protect, everything is sent.
     A field the rule gives Salesforce, or whose two values both stay (`never_overwrite`), is
-    withheld; one that already agrees is sent as it is (it changes nothing). `written` holds
+    withheld; one that already agrees is `agreeing`: not sent either (sending it would change
+    nothing, but it would overwrite a rep's edit made after the Lead was read). `written` holds
     the fingerprints of what we last wrote per field: a side still holding it has not changed
     since, so `resolve` lets the other side win. `newest_wins` weighs the contact's and the
     Lead's record-level change times (`updated_at`, `LastModifiedDate`), not the field's own:
     per-property history would cost calls on both sides.
     """
     withheld: dict[str, str] = {}
+    agreeing: set[str] = set()
     # A field written without a rule goes stale: its fingerprint is dropped. Those of fields
     # not written to Salesforce at all (they only come back: `to_hubspot`) are kept.
     after = {
@@ -223,11 +235,14 @@ def guard(
             salesforce_changed_at,
             last_agreed(written.get(name), value, current),
         )
-        if resolution.winner == "hubspot" or same(value, current):
+        if same(value, current):
+            after[name] = fingerprint(value)  # both sides hold it already
+            agreeing.add(name)
+        elif resolution.winner == "hubspot":
             after[name] = fingerprint(value)  # both sides hold the HubSpot value from now on
         else:
             withheld[name] = f"{rule}: {resolution.reason}"
-    return Guard(withheld, after)
+    return Guard(withheld, after, frozenset(agreeing))
 
 
 def last_agreed(digest: str | None, hubspot_value: Any, salesforce_value: Any) -> Any:

@@ -20,7 +20,7 @@ import structlog
 from connector.errors import BudgetReserved
 from connector.lifecycle import qualifies, search_filters, why_not
 from connector.mapping.model import Conflict
-from connector.mapping.plan import LeadPlan, MappingFailure, values_hash
+from connector.mapping.plan import LeadPlan, MappingFailure, same, values_hash
 from connector.model import (
     HubSpotContact,
     LeadUpdate,
@@ -167,7 +167,10 @@ class PagePlan:
     decisions: list[Decision]
     commit: Commit
     writeback: dict[str, dict[str, str | None]]
-    current: dict[str, dict[str, Any]]  # the Leads' current protected fields (`_read_known`)
+    current: dict[str, dict[str, Any]]  # the Leads' current fields (`_read_known`)
+    # The hashes of what was written, as read when the page was decided: what is recorded
+    # after the page's writes replaces only these (`Commit.expected`)
+    read: dict[str, str] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)  # decisions carried out, by action
 
 
@@ -191,6 +194,7 @@ class ContactsStream(Stream[ContactsSummary]):
         router_factory: Callable[[], RouterSide] | None = None,
         returned: tuple[str, frozenset[str]] | None = None,
         feedback_stream: str | None = None,
+        feedback_fields: Sequence[str] = (),
     ) -> None:
         self.salesforce = salesforce
         self.hubspot = hubspot
@@ -207,6 +211,19 @@ class ContactsStream(Stream[ContactsSummary]):
         # the stream's cursor less the overlap), for `_recheck`.
         self.feedback_stream = feedback_stream
         self.feedback: tuple[str, str, datetime | None] | None = None
+        # The Lead fields sales feedback reads (status.yaml's, and those lead.yaml sends back,
+        # relationship fields left out): a change to one of them that a person made while we
+        # updated the Lead is handed to that stream (`_recheck`).
+        self.feedback_fields: tuple[str, ...] = tuple(
+            dict.fromkeys(
+                name
+                for name in (
+                    *feedback_fields,
+                    *(f.salesforce for f in plan.fields if f.spec.to_hubspot),
+                )
+                if "." not in name and name != "LastModifiedDate"
+            )
+        )
         # Lead fields whose conflict rule may keep Salesforce's value, and every field synced
         # both ways (whatever its rule: a value only Salesforce changed since both sides last
         # agreed must not be overwritten by HubSpot's stale one). Only with some does an update
@@ -223,6 +240,10 @@ class ContactsStream(Stream[ContactsSummary]):
             for f in plan.fields
             if f.spec.to_salesforce and f.spec.contact_field
         }
+        #: Every Lead field an update may send.
+        self.sent_fields: tuple[str, ...] = tuple(
+            dict.fromkeys(f.salesforce for f in plan.fields if f.spec.to_salesforce)
+        )
 
     def properties(self, router: RouterSide | None = None) -> list[str]:
         """The contact properties this stream reads: what the mapping, routing and sales'
@@ -419,8 +440,10 @@ class ContactsStream(Stream[ContactsSummary]):
                 )
             )
         current = self._read_known(decisions)
-        decisions = self._guard(decisions, hashes, dict(current))
-        return PagePlan(page, decisions, commit, writeback, current)
+        checked = dict(current)
+        decisions = self._guard(decisions, hashes, checked)
+        decisions = [self._held_already(d, checked, links.get(d.contact.id)) for d in decisions]
+        return PagePlan(page, decisions, commit, writeback, current, hashes)
 
     def carry_out(
         self,
@@ -499,6 +522,12 @@ class ContactsStream(Stream[ContactsSummary]):
             self._settle(
                 decision, results.get(decision.contact.id), commit, writeback, plan.counts, summary
             )
+        # Another worker's stream may have recorded what a contact maps to, or the fields' last
+        # agreement, since this page read them (the leads stream, having written the rep's value
+        # to HubSpot): what it recorded is newer than what this page knew, and stays.
+        expected = commit.expected.setdefault("to_salesforce", {})
+        for key in commit.hashes:
+            expected[key] = plan.read.get(key)
         if router is not None:
             self._record_routes(routes, results, router, commit, writeback, summary)
         summary.written_back += self._write_back(writeback, commit, summary)
@@ -555,14 +584,44 @@ class ContactsStream(Stream[ContactsSummary]):
         """
         fields = sorted(self.protected)
         if self.feedback is not None:
-            fields += ["LastModifiedById", "Status", "SystemModstamp"]
+            fields += ["LastModifiedById", "Status", "SystemModstamp", *self.feedback_fields]
         writes = ("upsert", "link_lead")
         known = sorted(
             {d.target_id for d in decisions if d.action in writes and d.known and d.target_id}
         )
         if not fields or not known:
             return {}
+        # Read anyway: every field an update may send comes along (`_held_already`).
+        fields = list(dict.fromkeys([*fields, *self.sent_fields]))
         return self.salesforce.current_leads(known, fields)
+
+    def _held_already(
+        self, decision: Decision, current: dict[str, dict[str, Any]], link: Link | None
+    ) -> Decision:
+        """An update of a linked Lead (or a converted person's Contact, `current` under Lead
+        field names) that holds every value it would send already: not sent, recorded as
+        written. It is our own write seen again before its hash was recorded: a write-back
+        of the leads stream (its HubSpot write done, its record not yet, in another worker, or
+        never: killed), or a write whose record was lost. (A Lead found by email is written:
+        the write records its link.)"""
+        if decision.action not in ("upsert", "update_contact") or not decision.known:
+            return decision
+        if link is None or link.salesforce_id != decision.target_id:
+            return decision
+        record = current.get(decision.target_id or "")
+        if record is None:
+            return decision
+        outgoing = decision.outgoing
+        if decision.action == "update_contact":  # only what has a Contact field is sent
+            outgoing = {k: v for k, v in outgoing.items() if k in self.contact_fields}
+        if not all(k in record and same(record[k], v) for k, v in outgoing.items()):
+            return decision
+        return replace(
+            decision,
+            action="unchanged",
+            reason="Salesforce holds these values already",
+            target_object="Contact" if decision.action == "update_contact" else "Lead",
+        )
 
     def _recheck(
         self,
@@ -575,17 +634,20 @@ class ContactsStream(Stream[ContactsSummary]):
         us: the feedback query skips Leads last changed by the integration user, so each is
         handed to that stream by Id (its pending records, read first next pass). A rep's change
         between our read of the Lead and our write shows only after the write: the written
-        Leads' statuses are read again (one query per 200) and one that moved is handed over
-        too; when the API budget has no room left for that read, every written Lead is."""
+        Leads are read again (one query per 200) and one where a field feedback reads, other
+        than those we sent, no longer has the value read before is handed over too; when the
+        API budget has no room left for that read, every written Lead is."""
         if self.feedback is None:
             return
         stream, user_id, since = self.feedback
         written: dict[str, dict[str, Any]] = {}
+        sent: dict[str, dict[str, Any]] = {}
         for decision in decisions:
             lead = current.get(decision.target_id or "")
             result = results.get(decision.contact.id)
             if lead is None or result is None or not result.success:
                 continue
+            sent[str(lead["Id"])] = decision.outgoing
             if lead.get("LastModifiedById") in (None, user_id):
                 written[str(lead["Id"])] = lead
                 continue
@@ -603,16 +665,20 @@ class ContactsStream(Stream[ContactsSummary]):
             )
         if not written:
             return
+        watched = list(dict.fromkeys(["Status", *self.feedback_fields]))
         try:
             self.salesforce.ensure_budget(
                 f"reading the status of {len(written)} Leads just updated",
                 reads=math.ceil(len(written) / LEADS_PER_QUERY),
             )
-            now = self.salesforce.current_leads(sorted(written), ["Status"])
+            now = self.salesforce.current_leads(sorted(written), watched)
         except BudgetReserved:
             now = {}  # no room to read them: each is handed over, read once there is
         for lead_id, lead in written.items():
-            moved = lead_id not in now or now[lead_id].get("Status") != lead.get("Status")
+            after = now.get(lead_id)
+            moved = after is None or not all(
+                same(lead.get(f), after.get(f)) for f in watched if f not in sent[lead_id]
+            )
             if moved:
                 commit.work.append(
                     hand_over(
@@ -652,17 +718,21 @@ class ContactsStream(Stream[ContactsSummary]):
                 salesforce_changed_at=lead.get("LastModifiedDate") if lead else None,
                 written=fingerprints(hashes.get(contact_fields_key(decision.contact.id))),
             )
-            guarded.append(replace(decision, withheld=outcome.withheld, written=outcome.written))
+            guarded.append(
+                replace(
+                    decision,
+                    withheld=outcome.withheld,
+                    written=outcome.written,
+                    agreeing=outcome.agreeing,
+                )
+            )
         return guarded
 
     def _current_contacts(self, contact_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """The protected fields of converted people's Contacts, under their Lead field names
-        (what `guard` compares), each with `LastModifiedDate`; one query per 200."""
-        names = {
-            lead: self.contact_fields[lead]
-            for lead in self.protected
-            if lead in self.contact_fields
-        }
+        """The fields of converted people's Contacts that their changes go to, under their Lead
+        field names (what `guard` and `_held_already` compare), each with `LastModifiedDate`;
+        one query per 200."""
+        names = dict(self.contact_fields)
         if not contact_ids or not names:
             return {}
         found: dict[str, dict[str, Any]] = {}
@@ -755,6 +825,16 @@ class ContactsStream(Stream[ContactsSummary]):
         if action == "unchanged":
             summary.unchanged += 1
             commit.resolved.append(contact.id)
+            if decision.hash:  # held already (`_held_already`): recorded as if written
+                commit.hashes[contact_key(contact.id)] = decision.hash
+            if decision.written:
+                commit.hashes[contact_fields_key(contact.id)] = json.dumps(
+                    decision.written, sort_keys=True
+                )
+            if decision.withheld:
+                summary.kept += len(decision.withheld)
+                details = {"lead_id": decision.target_id, "kept": decision.withheld}
+                commit.audit.append(AuditEvent("conflict", contact.id, details))
             # Self-healing: a write-back lost to a crash is made when the contact comes by again.
             prop = wb.contact_id if decision.target_object == "Contact" else wb.lead_id
             if decision.target_id and contact.properties.get(prop) != decision.target_id:

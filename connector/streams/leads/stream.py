@@ -487,7 +487,9 @@ class LeadsStream(Stream[LeadsSummary]):
     ) -> None:
         """Record a Lead whose contact now shows it: the status hash, the fields' new
         agreement and, when the contact had nothing unsent for Salesforce before our write,
-        what it maps to now (so the contacts stream takes our write for its echo)."""
+        what it maps to now (so the contacts stream takes our write for its echo). That last
+        one only if the contacts stream has recorded nothing else since it was read here: a
+        page of it in another worker may have written the contact's values meanwhile."""
         lead_id = str(item.lead["Id"])
         if item.hash is not None:
             commit.hashes[lead_key(lead_id)] = item.hash
@@ -505,8 +507,10 @@ class LeadsStream(Stream[LeadsSummary]):
             after = values_hash(self.plan.map({**properties, **written}))
         except MappingFailure:
             return  # the contacts stream will report it
-        if echoes.get(contact_key(item.contact_id)) == before:
-            shared[contact_key(item.contact_id)] = after
+        key = contact_key(item.contact_id)
+        if echoes.get(key) == before:
+            shared[key] = after
+            commit.expected.setdefault("to_salesforce", {})[key] = before
 
     def _refused(
         self,
