@@ -156,7 +156,11 @@ class Tasks:
     def by_id(self, stream_name: str) -> bool:
         """The records webhooks named for `stream_name` (its work now), by id, through the same
         stream code as a poll; each contact change's latency observed from HubSpot's
-        `occurredAt`. Whether it finished (nothing to do counts as done)."""
+        `occurredAt`. Whether it finished (nothing to do counts as done).
+
+        Contacts run as `Stream.run_work`: beside other such runs, each on the contacts it
+        holds (PostgreSQL; several workers), never beside a pass; other streams as `run_ids`,
+        holding the stream alone."""
         stream = self._stream(stream_name)
         if stream is None or self.stopping.is_set():
             return True
@@ -165,7 +169,12 @@ class Tasks:
             return True
         started = self.clock()
         try:
-            summary = stream.run_ids(ids)
+            if stream.name == CONTACTS:
+                summary = stream.run_work(ids)
+                ran = set(summary.ran)
+                occurred = [(r, at) for r, at in occurred if r in ran]
+            else:
+                summary = stream.run_ids(ids)
         except LeadbridgeError as exc:
             self._failed(stream.name, exc)
             return False
@@ -194,26 +203,30 @@ class Tasks:
 
         return between_pages
 
-    def _named(self, stream: Stream[Any]) -> tuple[list[str], list[float]]:
+    def _named(self, stream: Stream[Any]) -> tuple[list[str], list[tuple[str, float]]]:
         """The records whose work `stream` holds now, and when HubSpot says each change a
-        webhook named occurred (epoch seconds, from `occurredAt`)."""
+        webhook named occurred (record id, epoch seconds from `occurredAt`)."""
         work = self.connector.store.work(stream.name)
         occurred = [
-            float(w.payload["occurred_at"]) / 1000
+            (w.record_id, float(w.payload["occurred_at"]) / 1000)
             for w in work
             if isinstance(w.payload.get("occurred_at"), int | float)
         ]
         return sorted({w.record_id for w in work}), occurred
 
     def _ran(
-        self, stream: Stream[Any], occurred: list[float], started: float, counts: dict[str, int]
+        self,
+        stream: Stream[Any],
+        occurred: list[tuple[str, float]],
+        started: float,
+        counts: dict[str, int],
     ) -> None:
         """A run by id finished: counted with its records' outcomes, each contact change's
         latency observed."""
         self.metrics.record_run(stream.name, "webhook", counts, self.clock() - started, ok=True)
         if stream.name == CONTACTS:
             done = self.wall()
-            for at in occurred:
+            for _, at in occurred:
                 self.metrics.latency.observe(max(0.0, done - at))
 
     def work_waiting(self, stream_name: str) -> bool:

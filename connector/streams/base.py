@@ -58,6 +58,7 @@ class Summary:
     run_id: str
     failures: list[tuple[str, str]] = field(default_factory=list)  # (record id, reason)
     stream: str = ""  # the stream that ran
+    ran: list[str] = field(default_factory=list)  # of the ids a run was given, those it did
 
     @property
     def failed(self) -> int:
@@ -198,6 +199,38 @@ class Stream(ABC, Generic[S]):
                 with self._stops_with(summary):
                     self._by_ids(wanted, summary, due)
         log.info("stream.done", stream=self.name, run_id=summary.run_id, **summary.counts())
+        return summary
+
+    def run_work(self, ids: Sequence[str], run_id: str | None = None) -> S:
+        """The records webhooks named (`ids`, each with work of this stream), read by id, each
+        in one run at a time: the stream is held shared, so runs of this kind go on side by
+        side (in other processes) while a pass, which holds it alone, waits for them, and they
+        for it. Of `ids`, this run does those it holds first (`StateStore.hold_records`: one
+        another run holds is that run's) and whose work is still there once held (done by
+        another run meanwhile: nothing left to do); `summary.ran` names them. Reading a record
+        only once it is held, a run reads it after any run that wrote it before: a later run
+        never writes older values, and one that finds what an earlier one wrote writes nothing
+        (the written hashes, recorded with the write). Without record holds (SQLite) the
+        stream is held alone, as by `run_ids`."""
+        summary: S = self.summary_type(run_id or new_run_id(), stream=self.name)
+        wanted = sorted(dict.fromkeys(str(i) for i in ids))
+        with (
+            self.store.hold(self.name, wait=self.wait, shared=True),
+            self.store.hold_records(self.name, wanted) as held,
+        ):
+            due = self.due()
+            summary.ran = [i for i in held if i in due.work]
+            if summary.ran:
+                self._prepare(summary, due)
+                with self._stops_with(summary):
+                    self._by_ids(summary.ran, summary, due)
+        log.info(
+            "stream.done",
+            stream=self.name,
+            run_id=summary.run_id,
+            left=len(wanted) - len(summary.ran),
+            **summary.counts(),
+        )
         return summary
 
     @contextmanager
