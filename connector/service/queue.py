@@ -363,7 +363,11 @@ class Queue:
                 return
             if tasks.stopping.is_set() and tasks.work_waiting(stream):
                 self.defer_by_id(stream)  # stopped early: another worker finishes it
-            elif stream == CONTACTS and tasks.work_waiting(CONVERSIONS):
+                return
+            if stream in tasks.more_work:
+                tasks.more_work.discard(stream)
+                self.defer_by_id(stream)  # a page each: a free worker takes the next
+            if stream == CONTACTS and tasks.work_waiting(CONVERSIONS):
                 self.defer_by_id(CONVERSIONS)
 
         @app.periodic(cron=f"* * * * * */{RECOVERY_SECONDS}", periodic_id="recovery")

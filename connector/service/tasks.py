@@ -21,7 +21,7 @@ import hashlib
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from connector.salesforce.budget import poll_delay
 from connector.service.metrics import Metrics
 from connector.settings import Settings
 from connector.state.hold import Wait
+from connector.state.work import Work
 from connector.streams.base import Stream
 from connector.streams.contacts.stream import STREAM as CONTACTS
 from connector.streams.conversions.stream import STREAM as CONVERSIONS
@@ -63,6 +64,15 @@ class Health:
     mapping_refused: tuple[str, str] | None = None  # (version, why)
     passes: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _occurred(work: Iterable[Work]) -> list[float]:
+    """When HubSpot says each change a webhook named occurred (epoch seconds, `occurredAt`)."""
+    return [
+        float(w.payload["occurred_at"]) / 1000
+        for w in work
+        if isinstance(w.payload.get("occurred_at"), int | float)
+    ]
 
 
 def mapping_version(directory: Path) -> str:
@@ -97,6 +107,9 @@ class Tasks:
         self.wall = wall
         self.stopping = threading.Event()
         self._steps_done: set[str] = set()  # steps finished since the last whole pass
+        # Streams whose last run of work stopped at a page with work left (`Stream.run_work`):
+        # another job is due for it now.
+        self.more_work: set[str] = set()
         directory = Path(settings.mappings_dir)
         self.health.mapping_live = mapping_version(directory)
         pinned = load_files(directory, PASS_FILES)
@@ -170,9 +183,10 @@ class Tasks:
         started = self.clock()
         try:
             if stream.name == CONTACTS:
-                summary = stream.run_work(ids)
-                ran = set(summary.ran)
-                occurred = [(r, at) for r, at in occurred if r in ran]
+                summary = stream.run_work()
+                occurred = _occurred(summary.ran)
+                if summary.more:
+                    self.more_work.add(stream.name)
             else:
                 summary = stream.run_ids(ids)
         except LeadbridgeError as exc:
@@ -203,30 +217,21 @@ class Tasks:
 
         return between_pages
 
-    def _named(self, stream: Stream[Any]) -> tuple[list[str], list[tuple[str, float]]]:
+    def _named(self, stream: Stream[Any]) -> tuple[list[str], list[float]]:
         """The records whose work `stream` holds now, and when HubSpot says each change a
-        webhook named occurred (record id, epoch seconds from `occurredAt`)."""
+        webhook named occurred (`_occurred`)."""
         work = self.connector.store.work(stream.name)
-        occurred = [
-            (w.record_id, float(w.payload["occurred_at"]) / 1000)
-            for w in work
-            if isinstance(w.payload.get("occurred_at"), int | float)
-        ]
-        return sorted({w.record_id for w in work}), occurred
+        return sorted({w.record_id for w in work}), _occurred(work)
 
     def _ran(
-        self,
-        stream: Stream[Any],
-        occurred: list[tuple[str, float]],
-        started: float,
-        counts: dict[str, int],
+        self, stream: Stream[Any], occurred: list[float], started: float, counts: dict[str, int]
     ) -> None:
         """A run by id finished: counted with its records' outcomes, each contact change's
         latency observed."""
         self.metrics.record_run(stream.name, "webhook", counts, self.clock() - started, ok=True)
         if stream.name == CONTACTS:
             done = self.wall()
-            for _, at in occurred:
+            for at in occurred:
                 self.metrics.latency.observe(max(0.0, done - at))
 
     def work_waiting(self, stream_name: str) -> bool:

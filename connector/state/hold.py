@@ -419,8 +419,9 @@ class RecordLocks:
         self._stream = stream
         self._connection: sa.Connection | None = None
 
-    def try_acquire(self, record_ids: Sequence[str]) -> list[str]:
-        """The records of `record_ids` now held by this hold (the others are another's)."""
+    def try_acquire(self, record_ids: Sequence[str], limit: int | None = None) -> list[str]:
+        """The records of `record_ids` now held by this hold (the others are another's), tried
+        in the order given until `limit` are held (every one when None)."""
         if self._connection is None:
             connection = self._engine.connect()
             connection.execution_options(isolation_level="AUTOCOMMIT")
@@ -430,14 +431,15 @@ class RecordLocks:
         keys: dict[int, list[str]] = {}
         for record_id in dict.fromkeys(record_ids):
             keys.setdefault(record_key(schema, self._stream, record_id), []).append(record_id)
-        if not keys:
+        if not keys or limit == 0:
             return []
+        # Tried one key after the other in the array's order, until the limit is met.
         query = sa.text(
-            "SELECT k FROM unnest(CAST(:keys AS integer[])) AS k "
-            "WHERE pg_try_advisory_lock(:namespace, k)"
+            "SELECT k FROM unnest(CAST(:keys AS integer[])) WITH ORDINALITY AS t(k, n) "
+            "WHERE pg_try_advisory_lock(:namespace, k) LIMIT :limit"
         )
         taken = connection.scalars(
-            query, {"keys": sorted(keys), "namespace": PG_RECORD_NAMESPACE}
+            query, {"keys": list(keys), "namespace": PG_RECORD_NAMESPACE, "limit": limit}
         ).all()
         return sorted(record_id for key in taken for record_id in keys[key])
 

@@ -262,18 +262,21 @@ class StateStore:
         return self._engine.dialect.name == "postgresql"
 
     @contextmanager
-    def hold_records(self, stream: str, record_ids: Sequence[str]) -> Iterator[list[str]]:
-        """Hold those of `record_ids` no other run holds now, for the block: the ones held,
-        sorted (the others are another run's: this one leaves them). Never waits. Inside a
-        shared hold of `stream` on PostgreSQL; elsewhere the caller holds `stream` alone and
-        every record is held already. Released at the end of the block, and by the database if
-        this process dies."""
+    def hold_records(
+        self, stream: str, record_ids: Sequence[str], *, limit: int | None = None
+    ) -> Iterator[list[str]]:
+        """Hold those of `record_ids` no other run holds now, for the block, tried in the order
+        given until `limit` are held: the ones held, sorted (the others are another run's: this
+        one leaves them). Never waits. Inside a shared hold of `stream` on PostgreSQL;
+        elsewhere the caller holds `stream` alone and every record is held already (up to
+        `limit`). Released at the end of the block, and by the database if this process
+        dies."""
         if not self.holds_records:
-            yield sorted(dict.fromkeys(record_ids))
+            yield sorted(list(dict.fromkeys(record_ids))[:limit])
             return
         locks = RecordLocks(self._engine, stream)
         try:
-            held = locks.try_acquire(record_ids)
+            held = locks.try_acquire(record_ids, limit)
             yield held
         finally:
             locks.release()

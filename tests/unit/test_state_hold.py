@@ -352,6 +352,11 @@ def test_runs_of_named_records_go_side_by_side_each_holding_its_own_records() ->
                         assert more == ["4"]  # a record hold is not re-entrant either
             with second.hold_records(STREAM, ["1", "2", "3"]) as after:
                 assert after == ["1", "2", "3"]
+            with (
+                first.hold_records(STREAM, ["4"]),
+                second.hold_records(STREAM, ["9", "4", "7", "5"], limit=2) as page,
+            ):
+                assert page == ["7", "9"]  # in the order asked, the held one passed over
         with (
             second.hold_records("hubspot.deals", ["1"]) as other_stream,
             first.hold_records(STREAM, ["1"]) as same_id,
