@@ -357,10 +357,15 @@ class Queue:
         @app.task(name=BY_ID_TASK, queue=STREAMS_QUEUE)
         def by_id(stream: str, window: bool = False, attempt: int = 0) -> None:
             self._before_job()
-            if window and tasks.stopping.wait(tasks.settings.webhook_batch_ms / 1000):
+            seconds = tasks.settings.webhook_batch_ms / 1000 if window else 0.0
+            if stream == CONTACTS:  # its run gathers for the window once the runs beside end
+                done = tasks.by_id(stream, window=seconds)
+            elif seconds and tasks.stopping.wait(seconds):
                 self.defer_by_id(stream)  # stopping: another worker takes it
                 return
-            if not tasks.by_id(stream):
+            else:
+                done = tasks.by_id(stream)
+            if not done:
                 if attempt < len(RETRY_SECONDS):
                     self.defer_by_id(stream, attempt=attempt + 1, delay=RETRY_SECONDS[attempt])
                 return

@@ -166,14 +166,15 @@ class Tasks:
             self.health.last_error = None
             self.health.passes += 1
 
-    def by_id(self, stream_name: str) -> bool:
+    def by_id(self, stream_name: str, *, window: float = 0.0) -> bool:
         """The records webhooks named for `stream_name` (its work now), by id, through the same
         stream code as a poll; each contact change's latency observed from HubSpot's
         `occurredAt`. Whether it finished (nothing to do counts as done).
 
         Contacts run as `Stream.run_work`: beside other such runs, each on the contacts it
-        holds (PostgreSQL; several workers), never beside a pass; other streams as `run_ids`,
-        holding the stream alone."""
+        holds (PostgreSQL; several workers), never beside a pass, gathering its batch for the
+        batch `window` (seconds) once the runs beside it ended; other streams as `run_ids`,
+        holding the stream alone (their batch window is the caller's)."""
         stream = self._stream(stream_name)
         if stream is None or self.stopping.is_set():
             return True
@@ -183,7 +184,7 @@ class Tasks:
         started = self.clock()
         try:
             if stream.name == CONTACTS:
-                summary = stream.run_work()
+                summary = stream.run_work(window=window)
                 occurred = _occurred(summary.ran)
                 if summary.more:
                     self.more_work.add(stream.name)

@@ -42,7 +42,7 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 #: `Stream.run_work`: a page of records (one batch read), how long a run gathering waits at most
-#: for the runs beside it to end, and how often it looks again meanwhile.
+#: (beyond its batch window) for the runs beside it to end, how often it looks again meanwhile.
 GATHER_PAGE = 100
 GATHER_PATIENCE = 1.0
 GATHER_PAUSE = 0.05
@@ -151,8 +151,8 @@ class Stream(ABC, Generic[S]):
     #: The summary of the pass in flight while it reads its changes (None otherwise).
     _pass_summary: Any = None
     #: A run of the records webhooks named (`run_work`) takes at most this many beside other
-    #: runs (a page: one batch read), and waits at most this long for the runs beside it to
-    #: end before it goes with less.
+    #: runs (a page: one batch read), and waits at most this long (beyond its batch window) for
+    #: the runs beside it to end before it goes with less.
     gather_page: ClassVar[int] = GATHER_PAGE
     gather_patience: float = GATHER_PATIENCE
 
@@ -216,25 +216,27 @@ class Stream(ABC, Generic[S]):
         log.info("stream.done", stream=self.name, run_id=summary.run_id, **summary.counts())
         return summary
 
-    def run_work(self, run_id: str | None = None) -> S:
+    def run_work(self, run_id: str | None = None, *, window: float = 0.0) -> S:
         """The records webhooks named (the stream's work now), read by id, each in one run at a
         time. The stream is held shared, so runs of this kind go on side by side (in other
         processes) while a pass, which holds it alone, waits for them, and they for it.
 
-        A run gathers its batch (`_gathered`): a page of records no other run holds, or fewer
-        once the runs beside it have ended (or after `gather_patience`), so a batch is as large
-        as one run at a time would have made it and runs go side by side only with a page
-        each. Of what it holds, it does the records whose work is still there (done by another
-        run meanwhile: nothing left to do); `summary.ran` is their work, `summary.more` says
-        it stopped at a page with other records' work left (perhaps held by other runs). Reading a record only once it is held, a run
-        reads it after any run that wrote it before: a later run never writes older values,
-        and one that finds what an earlier one wrote writes nothing (the written hashes,
-        recorded with the write). Without record holds (SQLite) the stream is held alone and
-        a run does all its work, as `run_ids` would."""
+        A run gathers its batch (`_gathered`): a page of records no other run holds at once,
+        else what came within `window` seconds (the batch window) after the runs beside it
+        ended, so a batch is as large as one run at a time would have made it, and runs go side
+        by side only with a page each (or when one beside takes longer than
+        `gather_patience`). Of what it holds, it does the records whose work is still there
+        (done by another run meanwhile: nothing left to do); `summary.ran` is their work,
+        `summary.more` says it stopped at a page with other records' work left (perhaps held
+        by other runs). Reading a record only once it is held, a run reads it after any run
+        that wrote it before: a later run never writes older values, and one that finds what
+        an earlier one wrote writes nothing (the written hashes, recorded with the write).
+        Without record holds (SQLite) the stream is held alone and a run does all its work,
+        as `run_ids` would."""
         summary: S = self.summary_type(run_id or new_run_id(), stream=self.name)
         with (
             self.store.hold(self.name, wait=self.wait, shared=True),
-            self._gathered(summary) as held,
+            self._gathered(summary, window) as held,
         ):
             due = self.due()
             ran = [i for i in held if i in due.work]
@@ -247,12 +249,13 @@ class Stream(ABC, Generic[S]):
         return summary
 
     @contextmanager
-    def _gathered(self, summary: S) -> Iterator[list[str]]:
+    def _gathered(self, summary: S, window: float) -> Iterator[list[str]]:
         """The records of the stream's work this run holds for the block (`run_work`), oldest
-        work first. One run gathers at a time (a hold of `<stream>.gather`); it looks again
-        every `GATHER_PAUSE` until it holds a page, or no other run holds any of the work (they
-        ended: their work is done), or `gather_patience` passed, or the service stops; it
-        holds nothing when every record is another run's."""
+        work first. One run gathers at a time (a hold of `<stream>.gather`), looking again
+        every `GATHER_PAUSE`. It goes with a page as soon as it holds one; with less once no
+        other run holds any of the work (they ended: their work is done) and `window` more
+        seconds passed, or once `gather_patience` passed beyond the window; with nothing when
+        every record is another run's, or the service stops (its work waits for another)."""
         if not self.store.holds_records:
             with self.store.hold_records(self.name, self._oldest_first()) as held:
                 yield held
@@ -260,19 +263,26 @@ class Stream(ABC, Generic[S]):
         with ExitStack() as kept:
             with self.store.hold(f"{self.name}.gather", wait=self.wait):
                 started = time.monotonic()
+                alone: float | None = None  # since when no other run holds any of the work
                 while True:
                     ids = self._oldest_first()
                     with ExitStack() as attempt:  # let go unless kept
                         held = attempt.enter_context(
                             self.store.hold_records(self.name, ids, limit=self.gather_page)
                         )
+                        now = time.monotonic()
+                        if alone is None and len(held) == len(ids):
+                            alone = now
                         full = len(held) >= self.gather_page
+                        stopping = self.should_stop is not None and self.should_stop()
+                        if stopping:
+                            held = []
                         if (
-                            full
+                            stopping
+                            or full
                             or not held
-                            or len(held) == len(ids)  # no other run holds any: they ended
-                            or time.monotonic() - started >= self.gather_patience
-                            or (self.should_stop is not None and self.should_stop())
+                            or (alone is not None and now - alone >= window)
+                            or now - started >= window + self.gather_patience
                         ):
                             kept.enter_context(attempt.pop_all())
                             summary.more = full and len(ids) > len(held)

@@ -153,3 +153,18 @@ def _busy(store: StateStore) -> bool:
             return False
     except StreamBusy:
         return True
+
+
+@pytest.mark.postgres
+def test_a_run_alone_gathers_for_its_batch_window(pg: tuple[StateStore, StateStore]) -> None:
+    """With no run beside it, a run waits its batch window before it goes: what is named
+    meanwhile goes in the same batch."""
+    one, two = pg
+    batches: list[Batch] = []
+    _owe(one, "a")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        run = pool.submit(Records(one, 0.0, batches).run_work, window=0.5)
+        time.sleep(0.1)
+        _owe(two, "b")
+        assert sorted(w.record_id for w in run.result(timeout=30).ran) == ["a", "b"]
+    assert [b.ids for b in batches] == [["a", "b"]]
