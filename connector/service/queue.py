@@ -19,9 +19,10 @@ a time):
   runs it beside the first, each on the contacts it holds (`Stream.run_work`: the stream held
   shared, each contact by one run at a time, read only once held, so never written by two
   runs at once nor with older values; the contacts another run holds are left to it). A job
-  beside others goes with a page of contacts, or fewer once they ended (at most a second
-  later), so batches, and the calls per change, stay what one job at a time made them; one
-  that stopped at a page with work left defers the next. A pass
+  beside others goes with a page of contacts, or with fewer once they ended and its batch
+  window passed (the window is the gathering's: `Stream.run_work`), so batches, and the calls
+  per change, stay what one job at a time made them; one that stopped at a page with work
+  left defers the next. A pass
   holds the stream alone (`StateStore.hold`), so it and these runs wait for each other, as
   before. The conversions job keeps `lock` = the stream (a run holds its stream alone: its
   conversions in flight are the stream's work). The contacts job defers the conversions job
