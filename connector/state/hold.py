@@ -259,7 +259,10 @@ def _thread() -> str:
 # The catalog views a loser reads to name the holder.
 _pg_locks = sa.table(
     "pg_locks",
-    *(sa.column(name) for name in ("pid", "locktype", "objsubid", "database", "classid", "objid")),
+    *(
+        sa.column(name)
+        for name in ("pid", "locktype", "objsubid", "database", "classid", "objid", "mode")
+    ),
     sa.column("granted", sa.Boolean),
 )
 _pg_stat_activity = sa.table("pg_stat_activity", sa.column("pid"), sa.column("application_name"))
@@ -325,10 +328,30 @@ class AdvisoryLock:
         except Exception as exc:  # the store names its setting: a ConfigError from it
             if _sqlstate(exc) != LOCK_NOT_AVAILABLE:
                 raise
-            return False
+            # A timeout that fires as the lock is granted still cancels the statement, the lock
+            # held (a session's advisory lock outlives the error): taken, then.
+            return self._held_here(connection)
         finally:
             connection.exec_driver_sql("RESET lock_timeout")
         return True
+
+    def _held_here(self, connection: sa.Connection) -> bool:
+        """Whether this session holds the lock alone."""
+        return self._holds_here(connection, mode="ExclusiveLock")
+
+    def _holds_here(self, connection: sa.Connection, mode: str | None = None) -> bool:
+        """Whether this session holds the lock (in `mode`, when given)."""
+        query = sa.select(sa.func.count()).where(
+            _pg_locks.c.locktype == "advisory",
+            _pg_locks.c.granted.is_(True),
+            _pg_locks.c.pid == sa.func.pg_backend_pid(),
+            _pg_locks.c.objsubid == 2,
+            _pg_locks.c.classid == sa.cast(sa.literal(PG_NAMESPACE), OID),
+            _pg_locks.c.objid == sa.cast(sa.literal(self._key), OID),
+        )
+        if mode is not None:
+            query = query.where(_pg_locks.c.mode == mode)
+        return bool(connection.scalar(query))
 
     def holder(self) -> str | None:
         connection = self._connect()
@@ -367,6 +390,11 @@ class AdvisoryLock:
         unlock = sa.func.pg_advisory_unlock_shared if self._shared else sa.func.pg_advisory_unlock
         try:
             freed = connection.scalar(sa.select(unlock(PG_NAMESPACE, self._key)))
+            # Held twice by this session (never meant to be: a session is one hold), it would
+            # stay held on the pooled connection after this hold: let go of it wholly.
+            while freed and self._holds_here(connection):
+                log.warning("state.stream_held_twice", stream=self._stream)
+                connection.scalar(sa.select(unlock(PG_NAMESPACE, self._key)))
             connection.exec_driver_sql("RESET application_name")
         except Exception as exc:  # the session is gone, and the lock with it
             connection.invalidate()

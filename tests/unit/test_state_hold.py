@@ -20,7 +20,7 @@ from structlog.testing import capture_logs
 
 from connector.errors import StreamBusy
 from connector.state import StateStore
-from connector.state.hold import Wait, lock_path, sqlite_file
+from connector.state.hold import PG_NAMESPACE, AdvisoryLock, Wait, lock_path, sqlite_file
 from tests.conftest import PG_URL, pg_schema, until
 from tests.holder import Holder
 
@@ -393,3 +393,20 @@ def test_a_waiting_pass_is_not_kept_out_by_runs_of_named_records_that_overlap() 
                 stop.set()
             assert all(f.result(timeout=30) > 1 for f in overlapping)
     assert waited < 3, waited
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="LEADBRIDGE_TEST_DATABASE_URL not set")
+def test_a_hold_taken_twice_by_its_session_is_let_go_wholly() -> None:
+    """A lock timeout that fires as the lock is granted leaves the session holding it; taken
+    again on that session it is held twice. Its hold's end lets go of it wholly, so the pooled
+    connection never keeps the stream from the next run."""
+    with pg_schema() as url, StateStore.open(url) as first, StateStore.open(url) as second:
+        lock = first._lock(STREAM)
+        assert lock.try_acquire()
+        assert isinstance(lock, AdvisoryLock) and lock._connection is not None
+        again = sa.select(sa.func.pg_advisory_lock(PG_NAMESPACE, lock._key))
+        lock._connection.execute(again)  # as a timed-out try that was granted, then a retry
+        lock.release()
+        with second.hold(STREAM, wait=NOW):
+            pass
