@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from connector.errors import StreamBusy
 from connector.state import StateStore
-from connector.state.hold import Wait
+from connector.state.hold import PG_RECORD_NAMESPACE, Wait, record_key
 from connector.state.store import Commit
 from connector.state.work import hand_over
 from connector.streams.base import Due, Stream, Summary
@@ -85,7 +86,7 @@ def test_a_run_gathering_beside_another_waits_for_it_and_goes_with_one_batch(
     _owe(one, "a", "b", "c")
     with ThreadPoolExecutor(max_workers=2) as pool:
         first = pool.submit(Records(one, 0.6, batches).run_work)
-        until(lambda: not one.work(STREAM) or _held(one), "the first run holding its records")
+        until(lambda: _held(one), "the first run holding its records")
         _owe(two, "d")
         second = pool.submit(Records(two, 0.0, batches).run_work)
         time.sleep(0.15)
@@ -140,10 +141,17 @@ def test_on_sqlite_a_run_does_all_the_work_holding_the_stream_alone(tmp_path: Pa
 
 
 def _held(store: StateStore) -> bool:
-    """Whether some record of the stream is held by a run (one it cannot take now)."""
+    """Whether a run holds some record of the stream's work (seen in `pg_locks`, so looking
+    takes no lock a run could find held)."""
     ids = [w.record_id for w in store.work(STREAM)]
-    with store.hold_records(STREAM, ids) as free:
-        return len(free) < len(ids)
+    with store.engine.connect() as connection:
+        schema = connection.scalar(sa.select(sa.func.current_schema())) or ""
+        query = sa.text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid::text::bigint = :namespace AND objid::text::bigint = ANY(:keys)"
+        )
+        keys = [record_key(schema, STREAM, i) for i in ids]
+        return bool(connection.scalar(query, {"namespace": PG_RECORD_NAMESPACE, "keys": keys}))
 
 
 def _busy(store: StateStore) -> bool:
