@@ -25,10 +25,11 @@ spent over the run, in share of what it can give:
   counted), and `pgq` the time sessions on the store's
   database spent in queries (pg_stat_database.active_time) per wall second;
 - `wrk`: CPU of the busiest worker (one GIL: one core at most) and of all workers, in cores;
-- `lock`: the share of the run the contacts stream's job lock was held (a pass or a webhook
-  run of `hubspot.contacts`, from Procrastinate's events): one holder at a time, whatever the
-  number of workers; `work`: the same less the batch window a webhook job waits at its start
-  holding the lock (`--webhook-batch-ms`), the share it was held doing work;
+- `lock`: the share of the run the contacts stream was held alone (its passes' job lock, from
+  Procrastinate's events): webhook runs of `hubspot.contacts` wait meanwhile; `busy`: the
+  workers' time running contacts jobs (passes and webhook runs, less the batch window a
+  webhook job waits at its start, `--webhook-batch-ms`), in share of all the workers' time:
+  webhook runs go side by side, one per worker at most;
 - `cpu`: the machine's CPU, busy cores of all.
 
 and names the first resource at 85 % or more as where it saturates.
@@ -82,8 +83,8 @@ from connector.service.queue import BY_ID_TASK
 
 TICKS = os.sysconf("SC_CLK_TCK")
 CORES = os.cpu_count() or 1
-#: The contacts stream: its passes and webhook runs hold this job lock.
-CONTACTS_LOCK = "hubspot.contacts"
+#: The contacts stream: its passes hold this job lock (webhook runs are its by-id jobs).
+CONTACTS = "hubspot.contacts"
 #: A share at or above this is taken for saturated.
 SATURATED = 0.85
 #: Behind: changes synced per second under this share of the rate offered.
@@ -217,7 +218,8 @@ class Step:
             "bench process": self.share.get("bench", 0),
             "postgres": self.share.get("pg", 0) / CORES,
             "a worker": self.share.get("wrk", 0),
-            "contacts stream lock": self.share.get("work", 0),
+            "contacts stream held alone": self.share.get("lock", 0),
+            "workers (contacts jobs)": self.share.get("busy", 0),
             "machine CPU": self.share.get("cpu", 0),
         }
         full = sorted((v, k) for k, v in limits.items() if v >= SATURATED)
@@ -266,30 +268,34 @@ def usage(
     )
 
 
-def lock_held_s(
-    engine: sa.Engine, lock: str, start: float, end: float, window_s: float
+def contacts_jobs_s(
+    engine: sa.Engine, start: float, end: float, window_s: float
 ) -> tuple[float, float]:
-    """Seconds within [start, end] (epoch) that a job of `lock` was running, and the same less
-    the batch windows webhook jobs wait at their start while holding it."""
+    """Seconds within [start, end] (epoch) that a pass of the contacts stream ran (holding it
+    alone), and that contacts jobs of any kind ran, added up over the workers, less the batch
+    windows webhook jobs wait at their start."""
     query = sa.text(
         "SELECT extract(epoch FROM s.at), extract(epoch FROM min(e.at)), "
-        "  j.task_name = :by_id AND coalesce((j.args->>'window')::boolean, false) "
+        "  j.task_name = :by_id AND coalesce((j.args->>'window')::boolean, false), "
+        "  j.lock IS NOT DISTINCT FROM :stream "
         "FROM procrastinate_jobs j "
         "JOIN procrastinate_events s ON s.job_id = j.id AND s.type = 'started' "
         "LEFT JOIN procrastinate_events e ON e.job_id = j.id AND e.at >= s.at "
         "  AND e.type IN ('succeeded', 'failed', 'cancelled', 'aborted', 'deferred_for_retry') "
-        "WHERE j.lock = :lock GROUP BY j.id, s.at"
+        "WHERE j.lock = :stream OR (j.task_name = :by_id AND j.args->>'stream' = :stream) "
+        "GROUP BY j.id, s.at"
     )
     with engine.connect() as connection:
-        rows = connection.execute(query, {"lock": lock, "by_id": BY_ID_TASK}).all()
-    held = working = 0.0
-    for began, ended, windowed in rows:
+        rows = connection.execute(query, {"stream": CONTACTS, "by_id": BY_ID_TASK}).all()
+    alone = working = 0.0
+    for began, ended, windowed, locked in rows:
         began, ended = float(began), float(ended) if ended is not None else end
         inside = max(0.0, min(ended, end) - max(began, start))
-        held += inside
+        if locked:
+            alone += inside
         waited = min(ended, began + window_s) if windowed else began  # the window's end
         working += max(0.0, inside - max(0.0, min(waited, end) - max(began, start)))
-    return held, working
+    return alone, working
 
 
 def spent(before: Usage, after: Usage) -> dict[str, float]:
@@ -355,11 +361,11 @@ def measure(
             step.calls = sum(calls.values())
             step.share = spent(before, after)
             wall = after.at - before.at
-            held, working = lock_held_s(
-                engine, CONTACTS_LOCK, before.wall, after.wall, args.webhook_batch_ms / 1000
+            alone, working = contacts_jobs_s(
+                engine, before.wall, after.wall, args.webhook_batch_ms / 1000
             )
-            step.share["lock"] = held / wall
-            step.share["work"] = working / wall
+            step.share["lock"] = alone / wall
+            step.share["busy"] = working / wall / workers
             service_ms = sum(
                 e.duration_ms
                 for e in entries
@@ -407,7 +413,7 @@ def row(step: Step) -> str:
         f"  {step.workers:>7} {step.rate:>6g} {fmt(step.offered):>8} {fmt(step.synced):>8} "
         f"{fmt(percentile(lat, 0.95)):>6} {step.missing:>7} {step.per_thousand():>8.0f}  "
         f"{s['sbx']:>4.2f} {s['svc']:>5.2f} {s['bench']:>5.2f} {s['pg']:>4.2f} {s['pgq']:>4.2f} "
-        f"{s['wrk']:>4.2f} {s['wrk_all']:>7.2f} {s['lock']:>4.2f} {s['work']:>4.2f} "
+        f"{s['wrk']:>4.2f} {s['wrk_all']:>7.2f} {s['lock']:>4.2f} {s['busy']:>4.2f} "
         f"{s['cpu']:>4.2f}  "
         f"{step.saturated()}"
     )
@@ -416,7 +422,7 @@ def row(step: Step) -> str:
 HEADER = (
     f"  {'workers':>7} {'rate/s':>6} {'offered':>8} {'synced/s':>8} {'p95':>6} {'missing':>7} "
     f"{'all/1000':>8}  {'sbx':>4} {'svc':>5} {'bench':>5} {'pg':>4} {'pgq':>4} {'wrk':>4} "
-    f"{'wrk_all':>7} {'lock':>4} {'work':>4} {'cpu':>4}  saturated"
+    f"{'wrk_all':>7} {'lock':>4} {'busy':>4} {'cpu':>4}  saturated"
 )
 
 

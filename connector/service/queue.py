@@ -12,13 +12,21 @@ a time):
   the longest a cron keeps evenly within `LEADBRIDGE_POLL_SECONDS`: `cadence`); a tick is
   skipped while the Salesforce budget nears its reserve (`tick_due`).
 - **the records webhooks named, by id** (`leadbridge.by_id`, per stream): the endpoint records
-  the work durably, then defers this job with `lock` = the stream and `queueing_lock` = "by_id
-  <stream>": a burst of events, for one contact or many, collapses into the one job waiting,
-  which reads the stream's work when it starts (after the batch window). The lock is per
-  stream, not per record: a stream's run holds its routing turns, its work and its failures
-  (`StateStore.hold`), and a job per record would lose the batch that makes 100 changes cost
-  one page. The contacts job defers the conversions job after it (a new Lead before its
-  conversion).
+  the work durably, then defers this job with `queueing_lock` = "by_id <stream>": a burst of
+  events, for one contact or many, collapses into the one job waiting, which reads the stream's
+  work when it starts (after the batch window), so 100 changes still cost one page.
+  Contacts' jobs have no `lock`: while one runs the next burst's job waits, and a free worker
+  runs it beside the first, each on the contacts it holds (`Stream.run_work`: the stream held
+  shared, each contact by one run at a time, read only once held, so never written by two
+  runs at once nor with older values; the contacts another run holds are left to it). A job
+  beside others goes with a page of contacts, or with fewer once they ended and its batch
+  window passed (the window is the gathering's: `Stream.run_work`), so batches, and the calls
+  per change, stay what one job at a time made them; one that stopped at a page with work
+  left defers the next. A pass
+  holds the stream alone (`StateStore.hold`), so it and these runs wait for each other, as
+  before. The conversions job keeps `lock` = the stream (a run holds its stream alone: its
+  conversions in flight are the stream's work). The contacts job defers the conversions job
+  after it (a new Lead before its conversion).
 - **retries of work**: a by-id job that failed (an API down) is deferred again after a back-off
   (`RETRY_SECONDS`), a new job under the same queueing lock, behind its stream's passes; the
   work itself stays recorded and every pass reads its stream's work first. A pass that did not
@@ -213,7 +221,7 @@ def _pass_options(step: str) -> dict[str, Any]:
 def _by_id_options(stream: str) -> dict[str, Any]:
     return {
         "queue": STREAMS_QUEUE,
-        "lock": stream,
+        "lock": None if stream == CONTACTS else stream,
         "queueing_lock": f"by_id {stream}",
         "priority": BY_ID_PRIORITY,
     }
@@ -350,16 +358,25 @@ class Queue:
         @app.task(name=BY_ID_TASK, queue=STREAMS_QUEUE)
         def by_id(stream: str, window: bool = False, attempt: int = 0) -> None:
             self._before_job()
-            if window and tasks.stopping.wait(tasks.settings.webhook_batch_ms / 1000):
+            seconds = tasks.settings.webhook_batch_ms / 1000 if window else 0.0
+            if stream == CONTACTS:  # its run gathers for the window once the runs beside end
+                done = tasks.by_id(stream, window=seconds)
+            elif seconds and tasks.stopping.wait(seconds):
                 self.defer_by_id(stream)  # stopping: another worker takes it
                 return
-            if not tasks.by_id(stream):
+            else:
+                done = tasks.by_id(stream)
+            if not done:
                 if attempt < len(RETRY_SECONDS):
                     self.defer_by_id(stream, attempt=attempt + 1, delay=RETRY_SECONDS[attempt])
                 return
             if tasks.stopping.is_set() and tasks.work_waiting(stream):
                 self.defer_by_id(stream)  # stopped early: another worker finishes it
-            elif stream == CONTACTS and tasks.work_waiting(CONVERSIONS):
+                return
+            if stream in tasks.more_work:
+                tasks.more_work.discard(stream)
+                self.defer_by_id(stream)  # a page each: a free worker takes the next
+            if stream == CONTACTS and tasks.work_waiting(CONVERSIONS):
                 self.defer_by_id(CONVERSIONS)
 
         @app.periodic(cron=f"* * * * * */{RECOVERY_SECONDS}", periodic_id="recovery")

@@ -21,7 +21,7 @@ import hashlib
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from connector.salesforce.budget import poll_delay
 from connector.service.metrics import Metrics
 from connector.settings import Settings
 from connector.state.hold import Wait
+from connector.state.work import Work
 from connector.streams.base import Stream
 from connector.streams.contacts.stream import STREAM as CONTACTS
 from connector.streams.conversions.stream import STREAM as CONVERSIONS
@@ -63,6 +64,15 @@ class Health:
     mapping_refused: tuple[str, str] | None = None  # (version, why)
     passes: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _occurred(work: Iterable[Work]) -> list[float]:
+    """When HubSpot says each change a webhook named occurred (epoch seconds, `occurredAt`)."""
+    return [
+        float(w.payload["occurred_at"]) / 1000
+        for w in work
+        if isinstance(w.payload.get("occurred_at"), int | float)
+    ]
 
 
 def mapping_version(directory: Path) -> str:
@@ -97,6 +107,9 @@ class Tasks:
         self.wall = wall
         self.stopping = threading.Event()
         self._steps_done: set[str] = set()  # steps finished since the last whole pass
+        # Streams whose last run of work stopped at a page with work left (`Stream.run_work`):
+        # another job is due for it now.
+        self.more_work: set[str] = set()
         directory = Path(settings.mappings_dir)
         self.health.mapping_live = mapping_version(directory)
         pinned = load_files(directory, PASS_FILES)
@@ -153,10 +166,15 @@ class Tasks:
             self.health.last_error = None
             self.health.passes += 1
 
-    def by_id(self, stream_name: str) -> bool:
+    def by_id(self, stream_name: str, *, window: float = 0.0) -> bool:
         """The records webhooks named for `stream_name` (its work now), by id, through the same
         stream code as a poll; each contact change's latency observed from HubSpot's
-        `occurredAt`. Whether it finished (nothing to do counts as done)."""
+        `occurredAt`. Whether it finished (nothing to do counts as done).
+
+        Contacts run as `Stream.run_work`: beside other such runs, each on the contacts it
+        holds (PostgreSQL; several workers), never beside a pass, gathering its batch for the
+        batch `window` (seconds) once the runs beside it ended; other streams as `run_ids`,
+        holding the stream alone (their batch window is the caller's)."""
         stream = self._stream(stream_name)
         if stream is None or self.stopping.is_set():
             return True
@@ -165,7 +183,13 @@ class Tasks:
             return True
         started = self.clock()
         try:
-            summary = stream.run_ids(ids)
+            if stream.name == CONTACTS:
+                summary = stream.run_work(window=window)
+                occurred = _occurred(summary.ran)
+                if summary.more:
+                    self.more_work.add(stream.name)
+            else:
+                summary = stream.run_ids(ids)
         except LeadbridgeError as exc:
             self._failed(stream.name, exc)
             return False
@@ -196,14 +220,9 @@ class Tasks:
 
     def _named(self, stream: Stream[Any]) -> tuple[list[str], list[float]]:
         """The records whose work `stream` holds now, and when HubSpot says each change a
-        webhook named occurred (epoch seconds, from `occurredAt`)."""
+        webhook named occurred (`_occurred`)."""
         work = self.connector.store.work(stream.name)
-        occurred = [
-            float(w.payload["occurred_at"]) / 1000
-            for w in work
-            if isinstance(w.payload.get("occurred_at"), int | float)
-        ]
-        return sorted({w.record_id for w in work}), occurred
+        return sorted({w.record_id for w in work}), _occurred(work)
 
     def _ran(
         self, stream: Stream[Any], occurred: list[float], started: float, counts: dict[str, int]

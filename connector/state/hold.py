@@ -20,6 +20,14 @@ The lock belongs to the database, not to a process, and dies with its holder:
 - An in-memory SQLite database lives in one process: a lock of the store's own.
 
 A lock is not re-entrant: a run holding its stream must not take it again.
+
+Shared holds and record holds (PostgreSQL only): a run of the records webhooks named holds its
+stream *shared* and each of its records alone (`RecordLocks`), so such runs go on side by side
+on different records, while a pass, holding its stream alone, runs beside none of them. A pass
+waiting for its stream queues for it (`AdvisoryLock`'s `queue`): shared holds asked for
+meanwhile are refused until it had its turn, so a steady stream of webhook runs never keeps a
+pass out. On SQLite (one process, one worker thread) a shared hold is a hold alone and a record
+hold holds every record asked for: nothing runs side by side there.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -56,7 +64,14 @@ FIRST_PAUSE = 0.02
 MAX_PAUSE = 0.25
 #: The first key of every stream lock (the two-int form): "lbsh" (leadbridge stream hold).
 PG_NAMESPACE = 0x6C627368
+#: The first key of every record lock: "lbrh" (leadbridge record hold).
+PG_RECORD_NAMESPACE = 0x6C627268
+#: The longest one try for a stream alone waits in PostgreSQL's queue for it (shared holds
+#: asked for meanwhile wait behind it); tries go on as `acquire` says, so a stop is seen within
+#: this and `MAX_PAUSE`.
+QUEUE_SECONDS = MAX_PAUSE
 _APP_PREFIX = "leadbridge "
+LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout ran out
 _PG_NAME_MAX = 63  # NAMEDATALEN - 1: PostgreSQL cuts application_name there
 
 
@@ -244,7 +259,10 @@ def _thread() -> str:
 # The catalog views a loser reads to name the holder.
 _pg_locks = sa.table(
     "pg_locks",
-    *(sa.column(name) for name in ("pid", "locktype", "objsubid", "database", "classid", "objid")),
+    *(
+        sa.column(name)
+        for name in ("pid", "locktype", "objsubid", "database", "classid", "objid", "mode")
+    ),
     sa.column("granted", sa.Boolean),
 )
 _pg_stat_activity = sa.table("pg_stat_activity", sa.column("pid"), sa.column("application_name"))
@@ -260,11 +278,18 @@ def pg_key(schema: str, stream: str) -> int:
 
 
 class AdvisoryLock:
-    """A session-level advisory lock on a connection kept for the hold."""
+    """A session-level advisory lock on a connection kept for the hold: alone, or `shared`
+    with other shared holders. `queue`: seconds a try for the lock alone may wait in the
+    server's queue for it (0: a try never waits), so shared holds asked for meanwhile wait
+    behind it."""
 
-    def __init__(self, engine: sa.Engine, stream: str) -> None:
+    def __init__(
+        self, engine: sa.Engine, stream: str, *, shared: bool = False, queue: float = 0.0
+    ) -> None:
         self._engine = engine
         self._stream = stream
+        self._shared = shared
+        self._queue = 0.0 if shared else max(0.0, queue)
         self._connection: sa.Connection | None = None
         self._key = 0
 
@@ -279,11 +304,54 @@ class AdvisoryLock:
 
     def try_acquire(self) -> bool:
         connection = self._connect()
-        taken = connection.scalar(sa.select(sa.func.pg_try_advisory_lock(PG_NAMESPACE, self._key)))
+        if self._queue:
+            taken = self._queued(connection)
+        else:
+            functions = sa.func
+            try_lock = (
+                functions.pg_try_advisory_lock_shared
+                if self._shared
+                else functions.pg_try_advisory_lock
+            )
+            taken = bool(connection.scalar(sa.select(try_lock(PG_NAMESPACE, self._key))))
         if taken:
             name = f"{_APP_PREFIX}{me()}"[:_PG_NAME_MAX]
             connection.execute(sa.select(sa.func.set_config("application_name", name, sa.false())))
         return bool(taken)
+
+    def _queued(self, connection: sa.Connection) -> bool:
+        """Wait in the server's queue for the lock alone, at most `queue` seconds."""
+        timeout = max(1, round(self._queue * 1000))
+        connection.exec_driver_sql(f"SET lock_timeout = {timeout}")
+        try:
+            connection.execute(sa.select(sa.func.pg_advisory_lock(PG_NAMESPACE, self._key)))
+        except Exception as exc:  # the store names its setting: a ConfigError from it
+            if _sqlstate(exc) != LOCK_NOT_AVAILABLE:
+                raise
+            # A timeout that fires as the lock is granted still cancels the statement, the lock
+            # held (a session's advisory lock outlives the error): taken, then.
+            return self._held_here(connection)
+        finally:
+            connection.exec_driver_sql("RESET lock_timeout")
+        return True
+
+    def _held_here(self, connection: sa.Connection) -> bool:
+        """Whether this session holds the lock alone."""
+        return self._holds_here(connection, mode="ExclusiveLock")
+
+    def _holds_here(self, connection: sa.Connection, mode: str | None = None) -> bool:
+        """Whether this session holds the lock (in `mode`, when given)."""
+        query = sa.select(sa.func.count()).where(
+            _pg_locks.c.locktype == "advisory",
+            _pg_locks.c.granted.is_(True),
+            _pg_locks.c.pid == sa.func.pg_backend_pid(),
+            _pg_locks.c.objsubid == 2,
+            _pg_locks.c.classid == sa.cast(sa.literal(PG_NAMESPACE), OID),
+            _pg_locks.c.objid == sa.cast(sa.literal(self._key), OID),
+        )
+        if mode is not None:
+            query = query.where(_pg_locks.c.mode == mode)
+        return bool(connection.scalar(query))
 
     def holder(self) -> str | None:
         connection = self._connect()
@@ -319,10 +387,14 @@ class AdvisoryLock:
         if connection is None:
             return
         self._connection = None
+        unlock = sa.func.pg_advisory_unlock_shared if self._shared else sa.func.pg_advisory_unlock
         try:
-            freed = connection.scalar(
-                sa.select(sa.func.pg_advisory_unlock(PG_NAMESPACE, self._key))
-            )
+            freed = connection.scalar(sa.select(unlock(PG_NAMESPACE, self._key)))
+            # Held twice by this session (never meant to be: a session is one hold), it would
+            # stay held on the pooled connection after this hold: let go of it wholly.
+            while freed and self._holds_here(connection):
+                log.warning("state.stream_held_twice", stream=self._stream)
+                connection.scalar(sa.select(unlock(PG_NAMESPACE, self._key)))
             connection.exec_driver_sql("RESET application_name")
         except Exception as exc:  # the session is gone, and the lock with it
             connection.invalidate()
@@ -342,4 +414,72 @@ class AdvisoryLock:
     def close(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
+            connection.close()
+
+
+def _sqlstate(exc: BaseException | None) -> str | None:
+    """The SQLSTATE of the driver's error `exc` is or was caused by (None: not the driver's)."""
+    seen = 0
+    while exc is not None and seen < 5:
+        for error in (exc, getattr(exc, "orig", None)):
+            state = getattr(error, "sqlstate", None)
+            if isinstance(state, str):
+                return state
+        exc, seen = exc.__cause__, seen + 1
+    return None
+
+
+def record_key(schema: str, stream: str, record_id: str) -> int:
+    """The second key of a record's advisory lock (as `pg_key`, the record's id added)."""
+    digest = hashlib.blake2b(f"{schema}\x00{stream}\x00{record_id}".encode(), digest_size=4)
+    return int.from_bytes(digest.digest(), "big") & 0x7FFFFFFF
+
+
+class RecordLocks:
+    """Session-level advisory locks on records of one stream, on a connection kept for the
+    hold: `try_acquire` takes those no one holds (never waiting, so two runs taking records in
+    any order never wait for each other) and says which; `release` gives them all back. Two
+    records whose keys collide are held together (one waits for the other's run: never
+    wrong)."""
+
+    def __init__(self, engine: sa.Engine, stream: str) -> None:
+        self._engine = engine
+        self._stream = stream
+        self._connection: sa.Connection | None = None
+
+    def try_acquire(self, record_ids: Sequence[str], limit: int | None = None) -> list[str]:
+        """The records of `record_ids` now held by this hold (the others are another's), tried
+        in the order given until `limit` are held (every one when None)."""
+        if self._connection is None:
+            connection = self._engine.connect()
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            self._connection = connection
+        connection = self._connection
+        schema = connection.scalar(sa.select(sa.func.current_schema())) or ""
+        keys: dict[int, list[str]] = {}
+        for record_id in dict.fromkeys(record_ids):
+            keys.setdefault(record_key(schema, self._stream, record_id), []).append(record_id)
+        if not keys or limit == 0:
+            return []
+        # Tried one key after the other in the array's order, until the limit is met.
+        query = sa.text(
+            "SELECT k FROM unnest(CAST(:keys AS integer[])) WITH ORDINALITY AS t(k, n) "
+            "WHERE pg_try_advisory_lock(:namespace, k) LIMIT :limit"
+        )
+        taken = connection.scalars(
+            query, {"keys": list(keys), "namespace": PG_RECORD_NAMESPACE, "limit": limit}
+        ).all()
+        return sorted(record_id for key in taken for record_id in keys[key])
+
+    def release(self) -> None:
+        """Give every record back (the session's record locks: it holds nothing else)."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            connection.execute(sa.select(sa.func.pg_advisory_unlock_all()))
+        except BaseException:
+            connection.invalidate()  # closing the session frees the locks
+            raise
+        finally:
             connection.close()

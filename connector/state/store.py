@@ -31,10 +31,12 @@ from connector.extras import POSTGRES, needs
 from connector.model import DeadLetter, Link, SalesforceObject
 from connector.state import erasure, migrate, verify
 from connector.state.hold import (
+    QUEUE_SECONDS,
     AdvisoryLock,
     FileLock,
     LocalLock,
     Lock,
+    RecordLocks,
     Wait,
     acquire,
     lock_path,
@@ -255,13 +257,16 @@ class StateStore:
         self.close()
 
     @contextmanager
-    def hold(self, stream: str, *, wait: Wait) -> Iterator[None]:
+    def hold(self, stream: str, *, wait: Wait, shared: bool = False) -> Iterator[None]:
         """Hold `stream` for the block: no other run of it, in any process or thread using this
         database, runs meanwhile (`connector.state.hold`). Waits as `wait` says for a holder to
         finish, then raises `StreamBusy` naming the stream and, when known, its holder. The
         lock is released at the end of the block, and by the database or the kernel if this
-        process dies. Not re-entrant."""
-        lock = self._lock(stream)
+        process dies. Not re-entrant.
+
+        `shared` (PostgreSQL): other shared holders of `stream` may run meanwhile (each holding
+        its records, `hold_records`), a holder alone may not; elsewhere a hold is alone."""
+        lock = self._lock(stream, shared=shared, queue=min(wait.seconds, QUEUE_SECONDS))
         try:
             acquire(lock, stream, wait, pause=self._pause)
         except BaseException:
@@ -274,14 +279,40 @@ class StateStore:
             with self._released:
                 self._released.notify_all()
 
+    @property
+    def holds_records(self) -> bool:
+        """Whether runs holding a stream shared hold their records each (PostgreSQL), so they
+        run side by side; elsewhere a shared hold is a hold alone."""
+        return self._engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def hold_records(
+        self, stream: str, record_ids: Sequence[str], *, limit: int | None = None
+    ) -> Iterator[list[str]]:
+        """Hold those of `record_ids` no other run holds now, for the block, tried in the order
+        given until `limit` are held: the ones held, sorted (the others are another run's: this
+        one leaves them). Never waits. Inside a shared hold of `stream` on PostgreSQL;
+        elsewhere the caller holds `stream` alone and every record is held already (up to
+        `limit`). Released at the end of the block, and by the database if this process
+        dies."""
+        if not self.holds_records:
+            yield sorted(list(dict.fromkeys(record_ids))[:limit])
+            return
+        locks = RecordLocks(self._engine, stream)
+        try:
+            held = locks.try_acquire(record_ids, limit)
+            yield held
+        finally:
+            locks.release()
+
     def _pause(self, seconds: float) -> None:
         """Wait `seconds`, or less when a hold of this store ends meanwhile."""
         with self._released:
             self._released.wait(seconds)
 
-    def _lock(self, stream: str) -> Lock:
+    def _lock(self, stream: str, *, shared: bool = False, queue: float = 0.0) -> Lock:
         if self._engine.dialect.name == "postgresql":
-            return AdvisoryLock(self._engine, stream)
+            return AdvisoryLock(self._engine, stream, shared=shared, queue=queue)
         if self._sqlite_file is not None:
             return FileLock(lock_path(self._sqlite_file, stream))
         with self._local_guard:

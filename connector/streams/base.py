@@ -5,6 +5,8 @@ and the summary people read.
 
 A run holds its stream from start to end (`StateStore.hold`): a second run of the same stream,
 in another process or thread, waits as the stream's `wait` says, or stops with `StreamBusy`.
+A service's run of the records webhooks named (`run_work`) holds the stream shared instead, and
+each of its records alone: such runs go on side by side on PostgreSQL, never beside a pass.
 
 A stream supplies only what differs: `_by_ids` (read these records by id and handle them as a
 page that does not move the cursor) and `_changed` (the pages since the cursor); each page is
@@ -15,10 +17,11 @@ for every stream (`connector.state.work`).
 
 from __future__ import annotations
 
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
@@ -37,6 +40,12 @@ from connector.streams.windows import Search, Sweep, reads, settled_stream
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
+
+#: `Stream.run_work`: a page of records (one batch read), how long a run gathering waits at most
+#: (beyond its batch window) for the runs beside it to end, how often it looks again meanwhile.
+GATHER_PAGE = 100
+GATHER_PATIENCE = 1.0
+GATHER_PAUSE = 0.05
 
 
 def new_run_id() -> str:
@@ -58,6 +67,8 @@ class Summary:
     run_id: str
     failures: list[tuple[str, str]] = field(default_factory=list)  # (record id, reason)
     stream: str = ""  # the stream that ran
+    ran: list[Work] = field(default_factory=list)  # a run of work: the work it did
+    more: bool = False  # a run of work: it stopped at a page, other records' work left
 
     @property
     def failed(self) -> int:
@@ -139,6 +150,11 @@ class Stream(ABC, Generic[S]):
     between_pages: Callable[[Callable[[Sequence[str]], None]], None] | None = None
     #: The summary of the pass in flight while it reads its changes (None otherwise).
     _pass_summary: Any = None
+    #: A run of the records webhooks named (`run_work`) takes at most this many beside other
+    #: runs (a page: one batch read), and waits at most this long (beyond its batch window) for
+    #: the runs beside it to end before it goes with less.
+    gather_page: ClassVar[int] = GATHER_PAGE
+    gather_patience: float = GATHER_PATIENCE
 
     def until_stopped(self, items: Iterable[T]) -> Iterator[T]:
         """`items` (pages) until a stop is asked for; the page in flight is always finished.
@@ -199,6 +215,88 @@ class Stream(ABC, Generic[S]):
                     self._by_ids(wanted, summary, due)
         log.info("stream.done", stream=self.name, run_id=summary.run_id, **summary.counts())
         return summary
+
+    def run_work(self, run_id: str | None = None, *, window: float = 0.0) -> S:
+        """The records webhooks named (the stream's work now), read by id, each in one run at a
+        time. The stream is held shared, so runs of this kind go on side by side (in other
+        processes) while a pass, which holds it alone, waits for them, and they for it.
+
+        A run gathers its batch (`_gathered`): a page of records no other run holds at once,
+        else what came within `window` seconds (the batch window) after the runs beside it
+        ended, so a batch is as large as one run at a time would have made it, and runs go side
+        by side only with a page each (or when one beside takes longer than
+        `gather_patience`). Of what it holds, it does the records whose work is still there
+        (done by another run meanwhile: nothing left to do); `summary.ran` is their work,
+        `summary.more` says it stopped at a page with other records' work left (perhaps held
+        by other runs). Reading a record only once it is held, a run reads it after any run
+        that wrote it before: a later run never writes older values, and one that finds what
+        an earlier one wrote writes nothing (the written hashes, recorded with the write).
+        Without record holds (SQLite) the stream is held alone and a run does all its work,
+        as `run_ids` would."""
+        summary: S = self.summary_type(run_id or new_run_id(), stream=self.name)
+        with (
+            self.store.hold(self.name, wait=self.wait, shared=True),
+            self._gathered(summary, window) as held,
+        ):
+            due = self.due()
+            ran = [i for i in held if i in due.work]
+            summary.ran = [w for i in ran for w in due.work[i]]
+            if ran:
+                self._prepare(summary, due)
+                with self._stops_with(summary):
+                    self._by_ids(ran, summary, due)
+        log.info("stream.done", stream=self.name, run_id=summary.run_id, **summary.counts())
+        return summary
+
+    @contextmanager
+    def _gathered(self, summary: S, window: float) -> Iterator[list[str]]:
+        """The records of the stream's work this run holds for the block (`run_work`), oldest
+        work first. One run gathers at a time (a hold of `<stream>.gather`), looking again
+        every `GATHER_PAUSE`. It goes with a page as soon as it holds one; with less once no
+        other run holds any of the work (they ended: their work is done) and `window` more
+        seconds passed, or once `gather_patience` passed beyond the window; with nothing when
+        every record is another run's, or the service stops (its work waits for another)."""
+        if not self.store.holds_records:
+            with self.store.hold_records(self.name, self._oldest_first()) as held:
+                yield held
+            return
+        with ExitStack() as kept:
+            with self.store.hold(f"{self.name}.gather", wait=self.wait):
+                started = time.monotonic()
+                alone: float | None = None  # since when no other run holds any of the work
+                while True:
+                    ids = self._oldest_first()
+                    with ExitStack() as attempt:  # let go unless kept
+                        held = attempt.enter_context(
+                            self.store.hold_records(self.name, ids, limit=self.gather_page)
+                        )
+                        now = time.monotonic()
+                        if alone is None and len(held) == len(ids):
+                            alone = now
+                        full = len(held) >= self.gather_page
+                        stopping = self.should_stop is not None and self.should_stop()
+                        if stopping:
+                            held = []
+                        if (
+                            stopping
+                            or full
+                            or not held
+                            or (alone is not None and now - alone >= window)
+                            or now - started >= window + self.gather_patience
+                        ):
+                            kept.enter_context(attempt.pop_all())
+                            summary.more = full and len(ids) > len(held)
+                            break
+                    time.sleep(GATHER_PAUSE)
+            yield held
+
+    def _oldest_first(self) -> list[str]:
+        """The records the stream has work for, the oldest work first."""
+        work = sorted(
+            self.store.work(self.name),
+            key=lambda w: (w.created_at.timestamp() if w.created_at else 0.0, w.record_id),
+        )
+        return list(dict.fromkeys(w.record_id for w in work))
 
     @contextmanager
     def _stops_with(self, summary: S) -> Iterator[None]:

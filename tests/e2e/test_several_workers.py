@@ -64,7 +64,8 @@ class LeadWrites:
     """WSGI middleware around the sandbox counting each Lead a Salesforce upsert writes (by its
     HubSpot contact id). With `hold_first`, the first upsert is held until `release` is set and
     then refused without reaching the sandbox (a write the killed worker never made), or with
-    `apply_held` passed on (a write slow to answer)."""
+    `apply_held` passed on (a write slow to answer). Also what was in flight at once: the most
+    upserts, and any contact two upserts in flight carried (`overlaps`)."""
 
     def __init__(self, app: Any, *, hold_first: bool = False, apply_held: bool = False) -> None:
         self.app = app
@@ -72,6 +73,9 @@ class LeadWrites:
         self.written: Counter[str] = Counter()
         self.held = threading.Event()
         self.release = threading.Event()
+        self.most = 0
+        self.overlaps: list[list[str]] = []
+        self._in_flight: list[set[str]] = []
         self._hold = hold_first
         self._lock = threading.Lock()
 
@@ -82,18 +86,28 @@ class LeadWrites:
             return self.app(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length)
+        ids = {str(r[EXTERNAL_ID]) for r in json.loads(body)["records"]}
         with self._lock:
             hold, self._hold = self._hold, False
-        if hold:
-            self.held.set()
-            self.release.wait(timeout=WAIT * 2)
-        if hold and not self.apply_held:
-            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
-            return [b"held, never applied"]
-        with self._lock:
-            self.written.update(str(r[EXTERNAL_ID]) for r in json.loads(body)["records"])
-        environ["wsgi.input"] = _Body(body)
-        return self.app(environ, start_response)
+            for other in self._in_flight:
+                if ids & other:
+                    self.overlaps.append(sorted(ids & other))
+            self._in_flight.append(ids)
+            self.most = max(self.most, len(self._in_flight))
+        try:
+            if hold:
+                self.held.set()
+                self.release.wait(timeout=WAIT * 2)
+            if hold and not self.apply_held:
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+                return [b"held, never applied"]
+            with self._lock:
+                self.written.update(str(r[EXTERNAL_ID]) for r in json.loads(body)["records"])
+            environ["wsgi.input"] = _Body(body)
+            return self.app(environ, start_response)
+        finally:
+            with self._lock:
+                self._in_flight.remove(ids)
 
 
 class _Body:
@@ -340,3 +354,64 @@ def test_a_stopped_worker_finishes_its_batch_and_exits_0(sandbox_server, workers
 
     assert dict(writes.written) == dict.fromkeys(expected, 1)
     assert not [j for j in _jobs(pg_url) if j.status in ("doing", "failed")]
+
+
+def _events(ids: list[str], first_event: int) -> list[dict[str, Any]]:
+    """A contact.creation event per contact, numbered from `first_event`."""
+    return [
+        {
+            "eventId": first_event + n,
+            "objectId": int(cid),
+            "occurredAt": int(time.time() * 1000),
+            "subscriptionType": "contact.creation",
+        }
+        for n, cid in enumerate(ids)
+    ]
+
+
+def test_two_workers_run_disjoint_webhook_batches_at_once_never_one_contact_in_both(
+    sandbox_server, workers, pg_url
+):
+    """Two services (passes an hour apart, so webhooks do all the work): while the first
+    batch's Lead upsert hangs in Salesforce, the next batch of other contacts is written by the
+    other service all the same (it does not wait for the first batch); that batch's events name
+    the first batch's contacts again (HubSpot delivering twice), and they are left to the run
+    that holds them: never in two upserts at once, each Lead written once."""
+    sandbox_server.sandbox.reset(_seed(range(0)))
+    writes = LeadWrites(sandbox_server._server.app, hold_first=True, apply_held=True)
+    inner, sandbox_server._server.app = sandbox_server._server.app, writes
+    try:
+        two = workers(2, LEADBRIDGE_POLL_SECONDS="3600")
+        for running in two:
+            _until(running.ready, "each worker ready")
+        api = hubspot_client(sandbox_server).crm.contacts.basic_api
+
+        def create(n: int) -> str:
+            properties = _contact(n)["properties"] | {"email": f"batch{n}@batch{n}.example"}
+            return str(api.create(SimplePublicObjectInput(properties=properties)).id)
+
+        first = [create(n) for n in range(5)]
+        second = [create(n) for n in range(5, 10)]
+        _webhook(two[0], _events(first, 1))
+        assert writes.held.wait(timeout=WAIT), "the first batch's upsert did not come"
+        _webhook(two[1], _events(first + second, 100))
+        _until(
+            lambda: set(second) <= set(_leads(sandbox_server)),
+            "the second batch's Leads while the first batch's upsert hangs",
+        )
+        assert not set(first) & set(_leads(sandbox_server))  # still held
+        writes.release.set()
+        _until(lambda: set(_leads(sandbox_server)) == {*first, *second}, "the first batch's Leads")
+        time.sleep(2)  # any run left over would write by now
+    finally:
+        writes.release.set()
+        sandbox_server._server.app = inner
+
+    assert writes.overlaps == []
+    assert writes.most == 2
+    assert dict(writes.written) == dict.fromkeys([*first, *second], 1)
+    with StateStore.open(pg_url) as store:
+        assert store.dead_letters() == []
+        assert store.work("hubspot.contacts") == []
+    assert not [j for j in _jobs(pg_url) if j.status in ("doing", "failed")]
+    assert [r.stop() for r in two] == [0, 0]

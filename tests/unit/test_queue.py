@@ -24,6 +24,8 @@ from connector.service.queue import (
     tick_due,
 )
 from connector.state.store import StateStore
+from connector.streams.contacts.stream import STREAM as CONTACTS
+from connector.streams.conversions.stream import STREAM as CONVERSIONS
 from tests.conftest import PG_URL, pg_schema
 
 
@@ -187,3 +189,59 @@ def test_the_queue_schema_comes_off_with_its_revision_and_back(pg_store: str) ->
     assert "procrastinate_jobs" in before and "procrastinate_fetch_job_v2" in before
     assert after_downgrade == set()
     assert again == before
+
+
+@pytest.mark.postgres
+def test_contacts_webhook_jobs_run_side_by_side_and_a_burst_collapses(pg_store: str) -> None:
+    """The contacts by-id job as deferred: while one waits, deferring another is refused (the
+    burst collapses into the one waiting); once it runs, the next burst's job waits and a
+    second worker takes it beside the first. The conversions job keeps its stream's lock (its
+    second job waits for the first to end), as does a contacts pass."""
+    from procrastinate import App, PsycopgConnector, exceptions, jobs
+
+    async def scenario() -> dict[str, object]:
+        app = App(connector=PsycopgConnector(conninfo=conninfo(pg_store)))
+        async with app.open_async():
+            manager = app.job_manager
+            one, two = await manager.register_worker(), await manager.register_worker()
+
+            async def defer(stream: str) -> int:
+                options = queue._by_id_options(stream)
+                task = app.configure_task(name=queue.BY_ID_TASK, **options)
+                return await task.defer_async(stream=stream)
+
+            async def fetch(worker: int) -> int | None:
+                job = await manager.fetch_job([queue.STREAMS_QUEUE], worker)
+                return None if job is None else job.id
+
+            seen: dict[str, object] = {}
+            first = await defer(CONTACTS)
+            with pytest.raises(exceptions.AlreadyEnqueued):
+                await defer(CONTACTS)
+            seen["first runs"] = await fetch(one) == first
+            second = await defer(CONTACTS)
+            seen["second runs beside it"] = await fetch(two) == second
+
+            for job_id in (first, second):
+                await manager.finish_job_by_id_async(
+                    job_id=job_id, status=jobs.Status.SUCCEEDED, delete_job=False
+                )
+            converting = await defer(CONVERSIONS)
+            seen["a conversions job runs"] = await fetch(one) == converting
+            waiting = await defer(CONVERSIONS)
+            seen["the next waits for it"] = await fetch(two) is None
+            await manager.finish_job_by_id_async(
+                job_id=converting, status=jobs.Status.SUCCEEDED, delete_job=False
+            )
+            seen["then runs"] = await fetch(two) == waiting
+            return seen
+
+    seen = asyncio.run(scenario())
+    assert seen == {
+        "first runs": True,
+        "second runs beside it": True,
+        "a conversions job runs": True,
+        "the next waits for it": True,
+        "then runs": True,
+    }
+    assert queue._pass_options(CONTACTS)["lock"] == CONTACTS

@@ -20,7 +20,7 @@ from structlog.testing import capture_logs
 
 from connector.errors import StreamBusy
 from connector.state import StateStore
-from connector.state.hold import Wait, lock_path, sqlite_file
+from connector.state.hold import PG_NAMESPACE, AdvisoryLock, Wait, lock_path, sqlite_file
 from tests.conftest import PG_URL, pg_schema, until
 from tests.holder import Holder
 
@@ -290,3 +290,123 @@ def test_a_wait_must_be_zero_or_more_seconds() -> None:
     for seconds in (-1.0, math.nan):
         with pytest.raises(ValueError, match="give 0 or more seconds"):
             Wait(seconds)
+
+
+# Shared holds and record holds: runs of the records webhooks named
+
+
+def test_a_pass_and_a_run_of_named_records_never_run_at_once(
+    stores: tuple[StateStore, StateStore],
+) -> None:
+    """A run of named records holds its stream shared, a pass holds it alone: neither starts
+    while the other runs, whichever came first (on SQLite a shared hold is a hold alone)."""
+    first, second = stores
+    with (
+        first.hold(STREAM, wait=NOW, shared=True),
+        pytest.raises(StreamBusy),
+        second.hold(STREAM, wait=NOW),
+    ):
+        pytest.fail("a pass ran beside a run of named records")
+    with (
+        first.hold(STREAM, wait=NOW),
+        pytest.raises(StreamBusy),
+        second.hold(STREAM, wait=NOW, shared=True),
+    ):
+        pytest.fail("a run of named records ran beside a pass")
+
+
+def test_on_sqlite_runs_of_named_records_take_turns_holding_every_record(tmp_path: Path) -> None:
+    """SQLite (one process, one worker thread): a shared hold is a hold alone, and a run holds
+    every record it names: nothing runs side by side."""
+    url = f"sqlite:///{tmp_path / 'leadbridge.db'}"
+    with StateStore.open(url) as first, StateStore.open(url) as second:
+        assert not first.holds_records
+        with first.hold(STREAM, wait=NOW, shared=True):
+            with first.hold_records(STREAM, ["2", "1", "2"]) as held:
+                assert held == ["1", "2"]
+            with pytest.raises(StreamBusy), second.hold(STREAM, wait=NOW, shared=True):
+                pytest.fail("two runs held hubspot.contacts at once on SQLite")
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="LEADBRIDGE_TEST_DATABASE_URL not set")
+def test_runs_of_named_records_go_side_by_side_each_holding_its_own_records() -> None:
+    """Two processes' runs of named records hold the stream at once; a record one of them holds
+    is not the other's (it is left to its holder, never waited for), and is free once the
+    holder's run ends; a record holder that dies frees its records too."""
+    with (
+        pg_schema() as url,
+        StateStore.open(url) as first,
+        StateStore.open(url) as second,
+    ):
+        assert first.holds_records
+        with first.hold(STREAM, wait=NOW, shared=True):
+            with first.hold_records(STREAM, ["2", "1"]) as mine:
+                assert mine == ["1", "2"]
+                with (
+                    second.hold(STREAM, wait=NOW, shared=True),
+                    second.hold_records(STREAM, ["3", "2"]) as theirs,
+                ):
+                    assert theirs == ["3"]
+                    with first.hold_records(STREAM, ["3", "4"]) as more:
+                        assert more == ["4"]  # a record hold is not re-entrant either
+            with second.hold_records(STREAM, ["1", "2", "3"]) as after:
+                assert after == ["1", "2", "3"]
+            with (
+                first.hold_records(STREAM, ["4"]),
+                second.hold_records(STREAM, ["9", "4", "7", "5"], limit=2) as page,
+            ):
+                assert page == ["7", "9"]  # in the order asked, the held one passed over
+        with (
+            second.hold_records("hubspot.deals", ["1"]) as other_stream,
+            first.hold_records(STREAM, ["1"]) as same_id,
+        ):
+            assert (other_stream, same_id) == (["1"], ["1"])  # records are per stream
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="LEADBRIDGE_TEST_DATABASE_URL not set")
+def test_a_waiting_pass_is_not_kept_out_by_runs_of_named_records_that_overlap() -> None:
+    """Runs of named records that always overlap (one starts before the last ends, so the
+    stream is never free of them) do not keep a pass out: the waiting pass queues for the
+    stream, new shared holds wait behind it, and it runs within a couple of seconds."""
+    stop = threading.Event()
+    with pg_schema() as url, StateStore.open(url) as runs, StateStore.open(url) as passes:
+
+        def run_after_run(offset: float) -> int:
+            time.sleep(offset)
+            done = 0
+            while not stop.is_set():
+                with runs.hold(STREAM, wait=LONG, shared=True):
+                    time.sleep(0.1)
+                done += 1
+            return done
+
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            overlapping = [pool.submit(run_after_run, n * 0.04) for n in range(3)]
+            time.sleep(0.5)
+            started = time.monotonic()
+            try:
+                with passes.hold(STREAM, wait=Wait(30)):
+                    waited = time.monotonic() - started
+            finally:
+                stop.set()
+            assert all(f.result(timeout=30) > 1 for f in overlapping)
+    assert waited < 3, waited
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="LEADBRIDGE_TEST_DATABASE_URL not set")
+def test_a_hold_taken_twice_by_its_session_is_let_go_wholly() -> None:
+    """A lock timeout that fires as the lock is granted leaves the session holding it; taken
+    again on that session it is held twice. Its hold's end lets go of it wholly, so the pooled
+    connection never keeps the stream from the next run."""
+    with pg_schema() as url, StateStore.open(url) as first, StateStore.open(url) as second:
+        lock = first._lock(STREAM)
+        assert lock.try_acquire()
+        assert isinstance(lock, AdvisoryLock) and lock._connection is not None
+        again = sa.select(sa.func.pg_advisory_lock(PG_NAMESPACE, lock._key))
+        lock._connection.execute(again)  # as a timed-out try that was granted, then a retry
+        lock.release()
+        with second.hold(STREAM, wait=NOW):
+            pass
