@@ -645,7 +645,22 @@ class ContactsStream(Stream[ContactsSummary]):
         for decision in decisions:
             lead = current.get(decision.target_id or "")
             result = results.get(decision.contact.id)
-            if lead is None or result is None or not result.success:
+            if result is None or not result.success:
+                continue
+            if _found_existing(decision, result) and result.salesforce_id:
+                # Meant as a creation, the Lead was there already: our own earlier write whose
+                # answer was lost (the client sent it again) or whose record a kill stopped. A
+                # rep may have worked it in between, and our write hid that from feedback.
+                commit.work.append(
+                    hand_over(
+                        stream,
+                        result.salesforce_id,
+                        "created by an earlier write whose answer was lost, then written again "
+                        "by leadbridge: read again by Id next pass",
+                    )
+                )
+                continue
+            if lead is None:
                 continue
             sent[str(lead["Id"])] = decision.outgoing
             if lead.get("LastModifiedById") in (None, user_id):
@@ -962,6 +977,12 @@ class ContactsStream(Stream[ContactsSummary]):
         payload: dict[str, Any] | None = None,
     ) -> None:
         self.fail(commit, summary, contact.id, reason, code=code, fields=fields, payload=payload)
+
+
+def _found_existing(decision: Decision, result: WriteResult) -> bool:
+    """An upsert decided as a creation (no Lead known for the contact) that Salesforce answered
+    as an update of a Lead with our external id."""
+    return decision.action == "upsert" and not decision.known and not result.created
 
 
 def _route_fields(routes: dict[str, Any], hubspot_id: str) -> dict[str, Any]:
