@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from connector.errors import MappingError
+from connector.errors import MappingError, StreamBusy
 from connector.mapping.conversion import (
     ConversionMapping,
     check_amount_property,
@@ -58,6 +58,7 @@ from connector.model import (
     RecordUpdate,
     SearchFilter,
 )
+from connector.state.hold import Wait
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.state.work import pending
 from connector.streams.base import Due, Stream, Summary, pages
@@ -72,6 +73,7 @@ from connector.streams.conversions.decide import (
     refusal_fingerprint,
 )
 from connector.streams.sides import HubSpotSide, SalesforceSide, contacts_search
+from connector.streams.writeback import STREAM as WRITEBACK_STREAM
 
 log = structlog.get_logger(__name__)
 
@@ -439,8 +441,24 @@ class ConversionsStream(Stream[ConversionsSummary]):
         first.done += sorted(page.fresh)
         if first.links or first.failures or first.resolved or first.owed or first.done:
             self.store.record(first, run_id=summary.run_id)
-        self._write_back(owed, page, summary)
+        self._pay(owed, page, summary)
         self.store.record(page.second, run_id=summary.run_id)
+
+    def _pay(
+        self, owed: dict[str, dict[str, str | None]], page: _Page, summary: ConversionsSummary
+    ) -> None:
+        """Pay what the page owes HubSpot at once, holding the write-back step's stream: the
+        debts are recorded already, and that step (another worker's job) must not read them
+        while this write is under way, or both write the same ids (the second an echo). When
+        it is paying debts now, these are left to it."""
+        if not owed:
+            return
+        try:
+            with self.store.hold(WRITEBACK_STREAM, wait=Wait(0)):
+                # Once let go, that step finds HubSpot showing these (confirmed or not yet).
+                self._write_back(owed, page, summary)
+        except StreamBusy:
+            log.info("conversion.writeback_left", stream=STREAM, owed=len(owed))
 
     def _ours_unrecorded(
         self, hubspot_id: str, lead: dict[str, Any], dead: dict[str, DeadLetter]
