@@ -313,11 +313,6 @@ def test_a_conversion_under_a_contacts_page_in_flight_stays_linked(converting, m
     assert contact["FirstName"] == "Grace B."
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not fixed yet: a worker killed between a Lead's creation and its record leaves no "
-    "agreement for Phone, so change times decide, and our own write-back made HubSpot's newer",
-)
 def test_a_rep_phone_after_a_creation_killed_before_its_record_reaches_hubspot(
     settings, monkeypatch
 ):

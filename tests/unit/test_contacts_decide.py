@@ -262,3 +262,15 @@ def test_a_customer_linked_by_email_is_left_to_sales():
     """A Contact found by email (no Lead ever) is a customer: marketing's changes stay out."""
     link = Link("1", "Contact", "003A", contact_id="003A")
     assert _decide(link=link, last_hash="h0").action == "unchanged"
+
+
+def test_a_first_loss_to_salesforce_remembers_hubspots_value_as_the_older_one():
+    """With nothing written before (a Lead found by email, or one created by a run killed
+    before its record), a field Salesforce wins is fingerprinted with HubSpot's value: while
+    HubSpot still holds it, Salesforce's value is the one that changed, whatever the record
+    change times say later."""
+    outcome = _guard({"Title": "VP Sales", "Phone": "+46 8 555"})
+    assert "Phone" in outcome.withheld
+    assert outcome.written["Phone"] == fingerprint("+46 70 111")
+    again = _guard({"Title": "VP Sales", "Phone": "+46 8 555"}, written=outcome.written)
+    assert again.withheld["Phone"].endswith("only Salesforce changed since our last write")

@@ -242,6 +242,12 @@ def guard(
             after[name] = fingerprint(value)  # both sides hold the HubSpot value from now on
         else:
             withheld[name] = f"{rule}: {resolution.reason}"
+            if resolution.winner == "salesforce" and name not in written:
+                # Nothing written before (a Lead found, or created by a run killed before its
+                # record): HubSpot's value lost, so while HubSpot still holds it Salesforce's is
+                # the newer (a field that comes back carries it to HubSpot), whatever the
+                # record-level change times say later (our own write-backs move HubSpot's).
+                after[name] = fingerprint(value)
     return Guard(withheld, after, frozenset(agreeing))
 
 
