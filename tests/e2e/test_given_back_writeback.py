@@ -1,9 +1,10 @@
 """Found by the proof (bench/reliability.py): a worker killed between a Lead's upsert and the
 write-back of its id, and sales rejecting that Lead before the contact is read again. The
 rejection gives the contact back to marketing (stage `lead`), so the contacts stream skips it;
-the Lead id was never written back and nothing was owed. Now the feedback stream writes the id
-with the rejection. Reproduced here in one process, the kill played by an interrupt at the
-write-back."""
+the Lead id was never written back and nothing was owed. Now the feedback stream owes the id to
+a contact that does not show it, and the write-back step pays it (reading the contact first, so
+a contacts stream writing it back meanwhile costs no second write). Reproduced here in one
+process, the kill played by an interrupt at the write-back."""
 
 from __future__ import annotations
 
@@ -52,8 +53,7 @@ def test_a_lead_rejected_before_its_id_was_written_back_still_gets_it(
 ):
     """The Lead is upserted, the worker dies before writing its id to HubSpot, sales rejects
     the Lead: after the next passes the contact shows the rejection and its Lead's id. Also
-    when the contact showed the rejection already (nothing else to write: the id is owed and
-    paid by the next pass's write-back step)."""
+    when the contact showed the rejection already (nothing else to write)."""
     server = sandbox(SEED)
     mappings = tmp_path / "mappings"
     mappings.mkdir()

@@ -162,7 +162,7 @@ class LeadsStream(Stream[LeadsSummary]):
         if self.lead_id_property:
             # A Lead whose id never reached its contact (a worker killed between the upsert
             # and the write-back, then sales gave the contact back before the contacts stream
-            # read it again) gets it with its feedback.
+            # read it again) is owed it (`_write`).
             props.add(self.lead_id_property)
         if plan is not None and self.returning:
             # The whole mapped contact: what it maps to after our write is recorded as the
@@ -377,9 +377,10 @@ class LeadsStream(Stream[LeadsSummary]):
                 leaving[item.contact_id] = item.target.leave_lists if item.target else ()
                 continue
             chosen[item.contact_id] = (item, decision, back)
-        for contact_id, owed in ids_owed.items():
-            if contact_id not in chosen:  # nothing else to write: paid by the next pass's step
-                commit.owed[contact_id] = owed
+        # Owed, not written with the feedback: the contacts stream may be writing it back right
+        # now (its upsert landed, its record not yet); the write-back step reads the contact
+        # before paying and writes only what it does not show.
+        commit.owed.update(ids_owed)
         lifecycle = self.mapping.lifecycle_property if self.mapping else ""
         clears = {cid: {lifecycle: None} for cid, (_, d, _) in chosen.items() if d.clear_first}
         if clears:
@@ -390,7 +391,7 @@ class LeadsStream(Stream[LeadsSummary]):
                         commit, summary, item, decision.updates, result, "clearing the stage"
                     )
         if chosen:
-            self._update(chosen, contacts, echoes, leaving, commit, summary, ids_owed)
+            self._update(chosen, contacts, echoes, leaving, commit, summary)
         self._leave_lists(leaving, commit, summary)
 
     def _update(
@@ -401,16 +402,10 @@ class LeadsStream(Stream[LeadsSummary]):
         leaving: dict[str, tuple[str, ...]],
         commit: Commit,
         summary: LeadsSummary,
-        ids_owed: dict[str, dict[str, str | None]],
     ) -> None:
-        """One batch update of the chosen contacts (with the Lead id of those not showing
-        it); each success settled. A refused contact's Lead waits in the dead-letter store,
-        and its id goes with it when it is tried again."""
+        """One batch update of the chosen contacts; each success settled."""
         results = self.hubspot.update_contacts(
-            {
-                cid: {**ids_owed.get(cid, {}), **b.updates, **d.updates}
-                for cid, (_, d, b) in chosen.items()
-            }
+            {cid: {**b.updates, **d.updates} for cid, (_, d, b) in chosen.items()}
         )
         for result in results:
             item, decision, back = chosen[result.hubspot_id]
