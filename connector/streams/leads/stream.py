@@ -162,7 +162,8 @@ class LeadsStream(Stream[LeadsSummary]):
         if self.lead_id_property:
             # A Lead whose id never reached its contact (a worker killed between the upsert
             # and the write-back, then sales gave the contact back before the contacts stream
-            # read it again) is owed it (`_write`).
+            # read it again) is owed it (`_write`). Only a rejected one: the contacts stream
+            # reads any other again and writes its id back itself.
             props.add(self.lead_id_property)
         if plan is not None and self.returning:
             # The whole mapped contact: what it maps to after our write is recorded as the
@@ -364,7 +365,12 @@ class LeadsStream(Stream[LeadsSummary]):
                 )
                 continue
             ids_owed.pop(item.contact_id, None)
-            if self.lead_id_property and not contact.properties.get(self.lead_id_property):
+            if (
+                self.lead_id_property
+                and item.target is not None
+                and item.target.kind == "rejected"  # given back: the contacts stream skips it
+                and not contact.properties.get(self.lead_id_property)
+            ):
                 ids_owed[item.contact_id] = {self.lead_id_property: lead_id}
             summary.kept += len(back.kept)
             if back.kept:
