@@ -49,6 +49,7 @@ from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 import structlog
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import OID
 
 from connector.errors import ConfigError, StreamBusy
@@ -462,9 +463,14 @@ class RecordLocks:
         if not keys or limit == 0:
             return []
         # Tried one key after the other in the array's order, until the limit is met.
-        query = sa.text(
-            "SELECT k FROM unnest(CAST(:keys AS integer[])) WITH ORDINALITY AS t(k, n) "
-            "WHERE pg_try_advisory_lock(:namespace, k) LIMIT :limit"
+        array = sa.cast(sa.bindparam("keys"), postgresql.ARRAY(sa.Integer))
+        ordered = sa.func.unnest(array).table_valued("k", with_ordinality="n")
+        tried = ordered.render_derived(name="t")
+        query = (
+            sa.select(tried.c.k)
+            .select_from(tried)
+            .where(sa.func.pg_try_advisory_lock(sa.bindparam("namespace"), tried.c.k))
+            .limit(sa.bindparam("limit"))
         )
         taken = connection.scalars(
             query, {"keys": list(keys), "namespace": PG_RECORD_NAMESPACE, "limit": limit}
