@@ -261,6 +261,15 @@ def build(
         returned=files.status.returned() if files.status else None,
         feedback_stream=FEEDBACK_STREAM if files.sends_feedback else None,
         feedback_fields=files.status.lead_fields() if files.status else (),
+        conversion=(
+            (
+                CONVERSION_STREAM,
+                files.conversion.lifecycle_property,
+                frozenset(files.conversion.sql_stages),
+            )
+            if files.conversion and files.conversion.uses_stage
+            else None
+        ),
     )
     leads = (
         LeadsStream(

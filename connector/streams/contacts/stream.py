@@ -171,6 +171,8 @@ class PagePlan:
     # The hashes of what was written, as read when the page was decided: what is recorded
     # after the page's writes replaces only these (`Commit.expected`)
     read: dict[str, str] = field(default_factory=dict)
+    # The page's contacts the store linked to no Lead when the page was decided
+    unlinked: frozenset[str] = frozenset()
     counts: Counter[str] = field(default_factory=Counter)  # decisions carried out, by action
 
 
@@ -195,6 +197,7 @@ class ContactsStream(Stream[ContactsSummary]):
         returned: tuple[str, frozenset[str]] | None = None,
         feedback_stream: str | None = None,
         feedback_fields: Sequence[str] = (),
+        conversion: tuple[str, str, frozenset[str]] | None = None,
     ) -> None:
         self.salesforce = salesforce
         self.hubspot = hubspot
@@ -210,6 +213,10 @@ class ContactsStream(Stream[ContactsSummary]):
         # With sales feedback on (its stream's name): per pass, (stream, integration user id,
         # the stream's cursor less the overlap), for `_recheck`.
         self.feedback_stream = feedback_stream
+        # With conversion by HubSpot stage on: (its stream, the stage property, the SQL
+        # stages). A contact sales qualified already when its Lead is first linked is handed
+        # to that stream: it may have read the contact before the link, and found no Lead.
+        self.conversion = conversion
         self.feedback: tuple[str, str, datetime | None] | None = None
         # The Lead fields sales feedback reads (status.yaml's, and those lead.yaml sends back,
         # relationship fields left out): a change to one of them that a person made while we
@@ -254,6 +261,7 @@ class ContactsStream(Stream[ContactsSummary]):
                 *self.plan.hubspot_properties(),
                 *(router.properties() if router else ()),
                 *((self.returned[0],) if self.returned else ()),
+                *((self.conversion[1],) if self.conversion else ()),
             }
         )
 
@@ -443,7 +451,10 @@ class ContactsStream(Stream[ContactsSummary]):
         checked = dict(current)
         decisions = self._guard(decisions, hashes, checked)
         decisions = [self._held_already(d, checked, links.get(d.contact.id)) for d in decisions]
-        return PagePlan(page, decisions, commit, writeback, current, hashes)
+        unlinked = frozenset(
+            c.id for c in page if (links.get(c.id) is None or links[c.id].object != "Lead")
+        )
+        return PagePlan(page, decisions, commit, writeback, current, hashes, unlinked=unlinked)
 
     def carry_out(
         self,
@@ -530,8 +541,33 @@ class ContactsStream(Stream[ContactsSummary]):
             expected[key] = plan.read.get(key)
         if router is not None:
             self._record_routes(routes, results, router, commit, writeback, summary)
+        self._hand_to_conversion(plan, results, commit)
         summary.written_back += self._write_back(writeback, commit, summary)
         return commit
+
+    def _hand_to_conversion(
+        self, plan: PagePlan, results: dict[str, WriteResult], commit: Commit
+    ) -> None:
+        """Contacts sales qualified already when their Lead is first linked, handed to the
+        conversions stream by id: it may have read them before the link (another worker, or
+        this page read again after a kill) and found no Lead, and when HubSpot shows the Lead
+        id already the contact does not change again for it to read."""
+        if self.conversion is None:
+            return
+        stream, stage_property, sql_stages = self.conversion
+        for decision in plan.decisions:
+            contact = decision.contact
+            result = results.get(contact.id)
+            if (
+                decision.action in ("upsert", "link_lead")
+                and contact.id in plan.unlinked
+                and result is not None
+                and result.success
+                and contact.properties.get(stage_property) in sql_stages
+            ):
+                commit.work.append(
+                    hand_over(stream, contact.id, "sales qualified when its Lead was first linked")
+                )
 
     def _after_handoff(
         self,
