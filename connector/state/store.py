@@ -345,15 +345,7 @@ class StateStore:
             for chunk in _chunks(ids):
                 query = sa.select(links).where(links.c.hubspot_id.in_(chunk))
                 for row in connection.execute(query):
-                    found[row.hubspot_id] = Link(
-                        hubspot_id=row.hubspot_id,
-                        object=cast(SalesforceObject, row.salesforce_object),
-                        salesforce_id=row.salesforce_id,
-                        lead_id=row.lead_id,
-                        contact_id=row.contact_id,
-                        account_id=row.account_id,
-                        opportunity_id=row.opportunity_id,
-                    )
+                    found[row.hubspot_id] = _link(row)
         return found
 
     def hashes(self, keys: Iterable[str], direction: str) -> dict[str, str]:
@@ -534,18 +526,7 @@ class StateStore:
         if after is not None:
             query = query.where(links.c.hubspot_id > after)
         with self._read() as connection:
-            return [
-                Link(
-                    hubspot_id=row.hubspot_id,
-                    object=cast(SalesforceObject, row.salesforce_object),
-                    salesforce_id=row.salesforce_id,
-                    lead_id=row.lead_id,
-                    contact_id=row.contact_id,
-                    account_id=row.account_id,
-                    opportunity_id=row.opportunity_id,
-                )
-                for row in connection.execute(query)
-            ]
+            return [_link(row) for row in connection.execute(query)]
 
     def next_turns(self, rule: str) -> dict[str, int]:
         """How many leads each member of the round-robin `rule` has had so far."""
@@ -1299,3 +1280,16 @@ def _while_busy(statement: Callable[[], object]) -> None:
         reraise=True,
     )
     retrying(statement)
+
+
+def _link(row: Any) -> Link:
+    """A `links` row as the `Link` it stores."""
+    return Link(
+        hubspot_id=row.hubspot_id,
+        object=cast(SalesforceObject, row.salesforce_object),
+        salesforce_id=row.salesforce_id,
+        lead_id=row.lead_id,
+        contact_id=row.contact_id,
+        account_id=row.account_id,
+        opportunity_id=row.opportunity_id,
+    )
