@@ -135,6 +135,9 @@ class Commit:
     Other work (`connector.state.work`: hand-overs, conversions in flight, retries): `done`
     names this stream's records whose work is done (closed first), `work` adds work for any
     stream (a later row for the same stream, record and kind replaces the earlier).
+    `done_as_read` (record id -> the newest change of its work when the batch read it) keeps
+    what was made anew since: a webhook naming a record again while its batch ran leaves work
+    the batch did not do, which stays for the next run.
 
     `checkpoint`: where a one-off run stands once this batch is recorded (replacing what was
     kept under its name), so a run killed after the commit goes on after the batch.
@@ -154,6 +157,7 @@ class Commit:
     confirmed: dict[str, dict[str, str | None]] = field(default_factory=dict)
     unconfirmed: dict[str, str] = field(default_factory=dict)
     done: list[str] = field(default_factory=list)
+    done_as_read: dict[str, datetime] = field(default_factory=dict)
     work: list[Work] = field(default_factory=list)
     checkpoint: Checkpoint | None = None
 
@@ -484,6 +488,7 @@ class StateStore:
                     not_before=row.not_before,
                     attempts=row.attempts,
                     created_at=row.created_at,
+                    updated_at=row.updated_at,
                 )
                 for row in connection.execute(query)
             ]
@@ -1020,16 +1025,33 @@ class StateStore:
         connection.execute(upsert, rows)
 
     def _write_work(self, connection: sa.Connection, commit: Commit, now: datetime) -> None:
-        """Close the work `done` names (of the commit's stream, write-backs aside), then add
+        """Close the work `done` names (of the commit's stream, write-backs aside; of a record in
+        `done_as_read`, only work not made anew since the batch read it), then add
         `work`: a row already there for the same stream, record and kind is replaced, keeping
         when it was first due."""
-        for chunk in _chunks(list(dict.fromkeys(commit.done))):
+        done = list(dict.fromkeys(commit.done))
+        for chunk in _chunks([r for r in done if r not in commit.done_as_read]):
             connection.execute(
                 sa.delete(work).where(
                     work.c.stream == commit.stream,
                     work.c.kind != WRITEBACK,
                     work.c.record_id.in_(chunk),
                 )
+            )
+        as_read = [
+            {"done_id": r, "as_read": _aware(commit.done_as_read[r], "done_as_read")}
+            for r in done
+            if r in commit.done_as_read
+        ]
+        if as_read:
+            connection.execute(
+                sa.delete(work).where(
+                    work.c.stream == commit.stream,
+                    work.c.kind != WRITEBACK,
+                    work.c.record_id == sa.bindparam("done_id"),
+                    work.c.updated_at <= sa.bindparam("as_read"),
+                ),
+                as_read,
             )
         rows = {
             (item.stream, item.record_id, item.kind): {

@@ -23,9 +23,10 @@ record, kind), the unit a worker would lock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Literal
 
 Kind = Literal["recheck", "pending", "retry", "resync", "writeback"]
@@ -49,6 +50,23 @@ class Work:
     not_before: datetime | None = None
     attempts: int = 0
     created_at: datetime | None = None
+    updated_at: datetime | None = None  # as read: when it was last made or made anew
+
+
+#: No work read (a page of the stream's cursor).
+NO_WORK: Mapping[str, Sequence[Work]] = MappingProxyType({})
+
+
+def as_read(work: Mapping[str, Sequence[Work]], ids: Iterable[str]) -> dict[str, datetime]:
+    """For the records in `ids` with work read, the newest change of that work as read: what
+    a batch that did the work closes (`Commit.done_as_read`). Work made anew after the read (a
+    webhook naming the record again while the batch ran) is newer, and stays."""
+    newest: dict[str, datetime] = {}
+    for record_id in ids:
+        times = [w.updated_at for w in work.get(record_id, ()) if w.updated_at is not None]
+        if times:
+            newest[record_id] = max(times)
+    return newest
 
 
 def hand_over(stream: str, record_id: str, reason: str) -> Work:

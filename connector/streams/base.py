@@ -34,7 +34,7 @@ from connector.mapping.plan import values_hash
 from connector.model import DeadLetter
 from connector.state.hold import Wait
 from connector.state.store import Commit, StateStore
-from connector.state.work import Work
+from connector.state.work import Work, as_read
 from connector.streams.windows import Search, Sweep, reads, settled_stream
 
 log = structlog.get_logger(__name__)
@@ -228,7 +228,8 @@ class Stream(ABC, Generic[S]):
         `gather_patience`). Of what it holds, it does the records whose work is still there
         (done by another run meanwhile: nothing left to do); `summary.ran` is their work,
         `summary.more` says it stopped at a page with other records' work left (perhaps held
-        by other runs). Reading a record only once it is held, a run reads it after any run
+        by other runs), or that a webhook named its records again while it ran (their work
+        stays). Reading a record only once it is held, a run reads it after any run
         that wrote it before: a later run never writes older values, and one that finds what
         an earlier one wrote writes nothing (the written hashes, recorded with the write).
         Without record holds (SQLite) the stream is held alone and a run does all its work,
@@ -245,8 +246,19 @@ class Stream(ABC, Generic[S]):
                 self._prepare(summary, due)
                 with self._stops_with(summary):
                     self._by_ids(ran, summary, due)
+                summary.more = summary.more or self._made_anew(ran, due)
         log.info("stream.done", stream=self.name, run_id=summary.run_id, **summary.counts())
         return summary
+
+    def _made_anew(self, ran: list[str], due: Due) -> bool:
+        """Whether a webhook named any of these records again while the run did them: its
+        work stays (the run read the record before it, `Commit.done_as_read`), and another run
+        must come for it."""
+        read = as_read(due.work, ran)
+        return any(
+            w.updated_at is not None and w.record_id in read and w.updated_at > read[w.record_id]
+            for w in self.store.work(self.name)
+        )
 
     @contextmanager
     def _gathered(self, summary: S, window: float) -> Iterator[list[str]]:

@@ -841,6 +841,40 @@ def test_work_is_added_replaced_and_done_per_stream(store: StateStore, clock: Cl
     assert [o.hubspot_id for o in store.owed_writebacks()] == ["101"]
 
 
+def test_work_made_anew_after_its_batch_read_it_stays(store: StateStore, clock: Clock) -> None:
+    """A batch closes the work it read, not work made anew since (a webhook naming the record
+    again while the batch ran): that stays for the next run, and a record without newer work
+    is closed as before."""
+    from connector.state.work import as_read, hand_over
+
+    store.record(
+        Commit(
+            stream="webhooks",
+            work=[
+                hand_over("hubspot.contacts", "101", "first change"),
+                hand_over("hubspot.contacts", "102", "first change"),
+            ],
+        ),
+        run_id="r",
+    )
+    read = {w.record_id: [w] for w in store.work("hubspot.contacts")}
+    clock.advance(seconds=1)
+    store.record(
+        Commit(stream="webhooks", work=[hand_over("hubspot.contacts", "101", "second change")]),
+        run_id="r",
+    )
+
+    done = ["101", "102"]
+    store.record(
+        Commit(stream="hubspot.contacts", done=done, done_as_read=as_read(read, done)),
+        run_id="r",
+    )
+
+    assert [(w.record_id, w.reason) for w in store.work("hubspot.contacts")] == [
+        ("101", "second change")
+    ]
+
+
 def test_work_not_due_yet_waits(store: StateStore, clock: Clock) -> None:
     """Work with a `not_before` in the future is not read until then."""
     from connector.state.work import Work

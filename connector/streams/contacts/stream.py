@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -34,7 +34,7 @@ from connector.model import (
 )
 from connector.state.keys import contact_fields_key, contact_key, fingerprints
 from connector.state.store import AuditEvent, Commit, StateStore
-from connector.state.work import hand_over
+from connector.state.work import NO_WORK, Work, as_read, hand_over
 from connector.streams.base import Due, Stream, Summary, pages
 from connector.streams.contacts.decide import Decision, decide, guard, needs_lookup
 from connector.streams.sides import HubSpotSide, SalesforceSide, contacts_search
@@ -292,7 +292,8 @@ class ContactsStream(Stream[ContactsSummary]):
         self._seen.update(c.id for c in found)
         gone = sorted(set(due.work) & (set(ids) - self._seen))
         if gone:  # deleted or merged in HubSpot: nothing left to try
-            self.store.record(Commit(stream=STREAM, done=gone), run_id=summary.run_id)
+            commit = Commit(stream=STREAM, done=gone, done_as_read=as_read(due.work, gone))
+            self.store.record(commit, run_id=summary.run_id)
         resync = {r for r in due.work if "resync" in due.kinds(r)}
         for part in self.until_stopped(pages(found, WORK_PAGE)):
             self._page(
@@ -302,7 +303,7 @@ class ContactsStream(Stream[ContactsSummary]):
                 self._dead,
                 self._router,
                 moves_cursor=False,
-                work=set(due.work),
+                work=due.work,
                 resync=resync,
             )
 
@@ -345,7 +346,7 @@ class ContactsStream(Stream[ContactsSummary]):
         *,
         moves_cursor: bool = True,
         skip: set[str] | frozenset[str] = frozenset(),
-        work: set[str] | frozenset[str] = frozenset(),
+        work: Mapping[str, Sequence[Work]] = NO_WORK,
         resync: set[str] | frozenset[str] = frozenset(),
     ) -> datetime | None:
         """Decide, push and record one page; the stream's cursor after it. Contacts in `skip`
@@ -379,7 +380,7 @@ class ContactsStream(Stream[ContactsSummary]):
         summary: ContactsSummary,
         dead: dict[str, tuple[str | None, str]] | None = None,
         *,
-        work: set[str] | frozenset[str] = frozenset(),
+        work: Mapping[str, Sequence[Work]] = NO_WORK,
         resync: set[str] | frozenset[str] = frozenset(),
         find: Find | None = None,
     ) -> PagePlan:
@@ -404,6 +405,7 @@ class ContactsStream(Stream[ContactsSummary]):
 
         commit = Commit(stream=STREAM, direction="to_salesforce")
         commit.done += [c.id for c in page if c.id in work]
+        commit.done_as_read.update(as_read(work, commit.done))
         decisions = []
         writeback: dict[str, dict[str, str | None]] = {}
         for contact in page:

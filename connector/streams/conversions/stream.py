@@ -34,7 +34,7 @@ never undoes the conversion.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -60,7 +60,7 @@ from connector.model import (
 )
 from connector.state.hold import Wait
 from connector.state.store import AuditEvent, Commit, StateStore
-from connector.state.work import pending
+from connector.state.work import Work, as_read, pending
 from connector.streams.base import Due, Stream, Summary, pages
 from connector.streams.contacts.decide import TRANSIENT_CODES
 from connector.streams.conversions.decide import (
@@ -189,7 +189,7 @@ class ConversionsStream(Stream[ConversionsSummary]):
         self._sql_statuses: tuple[str, ...] = ()
         # The stream's work as the pass began: contacts with any, with a conversion in flight
         # (`pending`), and put back by a person (`retry`).
-        self._work: set[str] = set()
+        self._work: Mapping[str, Sequence[Work]] = {}
         self._pending: set[str] = set()
         self._forced: set[str] = set()
 
@@ -215,7 +215,7 @@ class ConversionsStream(Stream[ConversionsSummary]):
         put back by a person (`retry`: never held)."""
         self._check_mapping()
         self._dead = due.dead
-        self._work = set(due.work)
+        self._work = due.work
         self._pending = {r for r in due.work if "pending" in due.kinds(r)}
         self._forced = due.forced()
         self._seen: set[str] = set()
@@ -438,6 +438,7 @@ class ConversionsStream(Stream[ConversionsSummary]):
         first.owed.update(owed)
         first.resolved += [h for h in done if h in dead]
         first.done += [i.hubspot_id for i in items if i.hubspot_id in self._work]
+        first.done_as_read.update(as_read(self._work, first.done))
         first.done += sorted(page.fresh)
         if first.links or first.failures or first.resolved or first.owed or first.done:
             self.store.record(first, run_id=summary.run_id)

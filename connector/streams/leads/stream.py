@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,7 +35,7 @@ from connector.mapping.status import StatusMapping
 from connector.model import HubSpotContact, WriteResult
 from connector.state.keys import contact_fields_key, contact_key, fingerprints, lead_key
 from connector.state.store import AuditEvent, Commit, StateStore
-from connector.state.work import hand_over
+from connector.state.work import NO_WORK, Work, as_read, hand_over
 from connector.streams.base import Due, Stream, Summary, pages
 from connector.streams.leads.decide import (
     FeedbackDecision,
@@ -196,9 +197,10 @@ class LeadsStream(Stream[LeadsSummary]):
         self._seen.update(found)
         gone = sorted(set(due.work) & (set(ids) - set(found)))
         if gone:  # deleted or merged in Salesforce: nothing left to read
-            self.store.record(Commit(stream=STREAM, done=gone), run_id=summary.run_id)
+            commit = Commit(stream=STREAM, done=gone, done_as_read=as_read(due.work, gone))
+            self.store.record(commit, run_id=summary.run_id)
         for page in self.until_stopped(pages(list(found.values()), self.page_size)):
-            self._page(page, summary, None, self._dead, moves_cursor=False, work=set(due.work))
+            self._page(page, summary, None, self._dead, moves_cursor=False, work=due.work)
 
     def _changed(self, summary: LeadsSummary, due: Due) -> None:
         """The Leads changed since the cursor (minus the overlap), other than by us."""
@@ -220,7 +222,7 @@ class LeadsStream(Stream[LeadsSummary]):
         *,
         moves_cursor: bool = True,
         skip: set[str] | frozenset[str] = frozenset(),
-        work: set[str] | frozenset[str] = frozenset(),
+        work: Mapping[str, Sequence[Work]] = NO_WORK,
     ) -> datetime | None:
         """Decide, write and record one page; the stream's cursor after it. Leads in `skip`
         (dead letters and work this pass already read) only move the cursor; the work of those
@@ -229,6 +231,7 @@ class LeadsStream(Stream[LeadsSummary]):
             summary.pulled += len(page)
         commit = Commit(stream=STREAM, direction=DIRECTION)
         commit.done += [str(lead["Id"]) for lead in page if str(lead["Id"]) in work]
+        commit.done_as_read.update(as_read(work, commit.done))
         hashes = self.store.hashes([lead_key(lead["Id"]) for lead in page], DIRECTION)
         agreed = self._agreed(page)
         pending: list[_Pending] = []
