@@ -164,17 +164,31 @@ def slack_payload(alert: Alert) -> dict[str, Any]:
 
 
 def teams_payload(alert: Alert, at: datetime) -> dict[str, Any]:
-    """A Microsoft Teams incoming webhook's message (a legacy MessageCard, which Teams'
-    connectors and Workflows' "post to a channel when a webhook request is received" take)."""
-    facts = [{"name": str(k), "value": clip(str(v), 200)} for k, v in alert.details.items()]
+    """A Microsoft Teams incoming webhook's message: an Adaptive Card in a message envelope,
+    as Teams' Workflows webhooks ("when a Teams webhook request is received") and its older
+    incoming-webhook connectors take it."""
+    facts = [{"title": str(k), "value": clip(str(v), 200)} for k, v in alert.details.items()]
+    card = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": [
+            {
+                "type": "TextBlock",
+                "text": f"leadbridge: {alert.kind.replace('_', ' ')}",
+                "weight": "Bolder",
+                "size": "Medium",
+                "color": "Attention",
+            },
+            {"type": "TextBlock", "text": _text(alert), "wrap": True},
+            {"type": "FactSet", "facts": [*facts, {"title": "at", "value": at.isoformat()}]},
+        ],
+    }
     return {
-        "@type": "MessageCard",
-        "@context": "https://schema.org/extensions",
-        "summary": clip(f"leadbridge: {alert.kind}", 200),
-        "themeColor": "D70000",
-        "title": f"leadbridge: {alert.kind.replace('_', ' ')}",
-        "text": _text(alert),
-        "sections": [{"facts": [*facts, {"name": "at", "value": at.isoformat()}]}],
+        "type": "message",
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
+        ],
     }
 
 

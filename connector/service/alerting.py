@@ -3,7 +3,7 @@ read (`Service.snapshot`) and the failures of the period, evaluates the conditio
 (`connector.alerts`), claims in the state store those not sent within the period (so of several
 workers one sends each), and sends each claimed alert: a structured log event (`alert.fired`)
 always, and a POST to `LEADBRIDGE_ALERT_WEBHOOK_URL` when set, as a Slack (`text`) or Teams
-(MessageCard) message (`LEADBRIDGE_ALERT_WEBHOOK_FORMAT`).
+(Adaptive Card) message (`LEADBRIDGE_ALERT_WEBHOOK_FORMAT`).
 
 `on_breaches` is the hook the SLA report calls with the leads past their SLA: the same claim and
 send per lead, and, when given a `Reroute`, each newly breached lead handed to it (the next

@@ -189,7 +189,7 @@ def test_a_dead_letter_spike_is_posted_once_as_slack_text_then_again_after_the_p
     assert "4 records of hubspot.contacts failed" in receiver.bodies[1]["text"]
 
 
-def test_lag_and_budget_alerts_as_teams_message_cards(
+def test_lag_and_budget_alerts_as_teams_adaptive_cards(
     store: StateStore, clock: Clock, receiver: Receiver
 ) -> None:
     store.record(Commit(stream="hubspot.contacts", cursor=T0 - timedelta(hours=2)), run_id="t")
@@ -207,13 +207,15 @@ def test_lag_and_budget_alerts_as_teams_message_cards(
     sent = alerter.check()
 
     assert [a.key for a in sent] == ["lag:hubspot.contacts", "budget:salesforce"]
-    cards = receiver.bodies
-    assert [c["@type"] for c in cards] == ["MessageCard", "MessageCard"]
-    assert cards[0]["text"] == "hubspot.contacts is 2.0 h behind (alert past 10 min)"
-    assert cards[1]["title"] == "leadbridge: api budget"
-    assert "80000 of 100000 daily requests used" in cards[1]["text"]
-    facts = {f["name"]: f["value"] for f in cards[0]["sections"][0]["facts"]}
-    assert facts["stream"] == "hubspot.contacts" and facts["at"] == T0.isoformat()
+    cards = [body["attachments"][0] for body in receiver.bodies]
+    assert [c["contentType"] for c in cards] == ["application/vnd.microsoft.card.adaptive"] * 2
+    title, text, facts = cards[0]["content"]["body"]
+    assert title["text"] == "leadbridge: stream lag"
+    assert text["text"] == "hubspot.contacts is 2.0 h behind (alert past 10 min)"
+    assert cards[1]["content"]["body"][0]["text"] == "leadbridge: api budget"
+    assert "80000 of 100000 daily requests used" in cards[1]["content"]["body"][1]["text"]
+    shown = {f["title"]: f["value"] for f in facts["facts"]}
+    assert shown["stream"] == "hubspot.contacts" and shown["at"] == T0.isoformat()
 
 
 def test_a_failing_receiver_is_logged_without_its_url_and_not_retried_into_a_storm(
