@@ -10,6 +10,11 @@ from typing import Any
 from connector.display import clip, for_terminal, show
 from connector.model import DeadLetter
 
+#: Streams whose failures a pass tries again when put back (`leadbridge dlq retry`, the status
+#: page's Retry); other letters are for a person to resolve in Salesforce or HubSpot (e.g. an
+#: opportunity update sales owns) and then drop.
+RETRYABLE = ("hubspot.contacts", "salesforce.leads", "hubspot.conversions")
+
 #: Characters of a reason in the table (the whole reason: `dlq show` or `--format json`).
 REASON_WIDTH = 90
 

@@ -87,6 +87,16 @@ class Settings(BaseSettings):
     webhook_batch_ms: int = Field(200, ge=0, le=5000)
     stop_seconds: float = Field(20, gt=0)
     trusted_proxies: str = ""
+    # The status page's admin token: with it, a dead letter can be put back from the page.
+    admin_token: SecretStr | None = None
+    # Alerts (connector.alerts): the period an alert is sent at most once in, the bounds of
+    # each condition (0: off), how often they are checked, and where they are posted.
+    alert_period_seconds: float = Field(3600, gt=0)
+    alert_dead_letter_spike: int = Field(10, ge=0)
+    alert_lag_seconds: float = Field(3600, ge=0)
+    alert_check_seconds: float = Field(60, ge=0)
+    alert_webhook_url: SecretStr | None = None
+    alert_webhook_format: Literal["slack", "teams"] = "slack"
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "info"
     # Mask emails, phone numbers and names in log lines (secrets are always redacted).
@@ -152,6 +162,24 @@ class Settings(BaseSettings):
             raise _problem(msg)
         return value
 
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _webhook_is_a_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.match(
+            r"https?://[^/\s]+", value.get_secret_value().strip()
+        ):
+            msg = "not an http(s) URL (its value is not shown: it is a secret)"
+            raise _problem(msg)
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < ADMIN_TOKEN_CHARS:
+            msg = f"at least {ADMIN_TOKEN_CHARS} characters (openssl rand -hex 32)"
+            raise _problem(msg)
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _known_log_level(cls, value: str) -> str:
@@ -187,6 +215,9 @@ class Settings(BaseSettings):
                 value = shown_url(value)
             yield name, value
 
+
+#: The shortest admin token the status page takes.
+ADMIN_TOKEN_CHARS = 16
 
 #: Log levels `LEADBRIDGE_LOG_LEVEL` accepts, least severe first.
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")

@@ -22,13 +22,9 @@ import click
 from connector.commands.common import errors_to_exit, settings_or_exit
 from connector.display import for_terminal, show
 from connector.errors import LeadbridgeError
-from connector.failures import as_json, table, when
+from connector.failures import RETRYABLE, as_json, table, when
 from connector.model import DeadLetter
 from connector.settings import load_offline_settings
-
-#: Streams whose failures a pass tries again when put back; other letters are for a person to
-#: resolve in Salesforce or HubSpot (e.g. an opportunity update sales owns) and then drop.
-RETRYABLE = ("hubspot.contacts", "salesforce.leads", "hubspot.conversions")
 
 
 class NotFound(LeadbridgeError):

@@ -94,8 +94,16 @@ class Trail:
 
 def render_text(decision: RoutingDecision, names: Mapping[str, str] | None = None) -> str:
     """The decision path as people read it; `names` (id → name) fills in names it lacks."""
+    lines = explain_lines(decision.explain, names)
+    written = ", ".join(f"{k} = {shown(v)}" for k, v in decision.lead_fields.items())
+    lines.append(f"Lead fields: {written}")
+    return "\n".join(lines)
+
+
+def explain_lines(info: Mapping[str, Any], names: Mapping[str, str] | None = None) -> list[str]:
+    """The lines of a decision path (`RoutingDecision.explain`, as the audit keeps it) up to
+    its owner: what `render_text` prints, and the status page shows of a routed lead."""
     names = names or {}
-    info = decision.explain
 
     def label(item: Mapping[str, Any] | None) -> str:
         if not item:
@@ -113,7 +121,7 @@ def render_text(decision: RoutingDecision, names: Mapping[str, str] | None = Non
             if lead.get(key) is not None
         ),
     ]
-    lines = [f"HubSpot contact {decision.hubspot_id}: {', '.join(facts)}"]
+    lines = [f"HubSpot contact {info.get('hubspot_id')}: {', '.join(facts)}"]
     candidates = info.get("candidates") or []
     lines.append("candidates:" if candidates else "candidates: none")
     for number, c in enumerate(candidates, 1):
@@ -150,10 +158,8 @@ def render_text(decision: RoutingDecision, names: Mapping[str, str] | None = Non
             for o in watcher["opportunities"]
         )
         lines.append(f"watcher: {label(watcher)}: open opportunity {opportunities}")
-    lines.append(f"rule: {decision.rule}")
-    owner = info.get("owner") or {"id": decision.owner_id}
-    kind = "queue" if decision.owner_kind == "Group" else "user"
-    lines.append(f"owner: {label(owner)}, a {kind}")
-    written = ", ".join(f"{k} = {shown(v)}" for k, v in decision.lead_fields.items())
-    lines.append(f"Lead fields: {written}")
-    return "\n".join(lines)
+    lines.append(f"rule: {info.get('rule')}")
+    owner = info.get("owner") or {}
+    kind = "queue" if owner.get("kind") == "Group" else "user"
+    lines.append(f"owner: {label(owner) if owner.get('id') else 'none'}, a {kind}")
+    return lines

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from connector.extras import POSTGRES, needs
+from connector.service.alerting import Alerter
 from connector.service.metrics import Metrics, Snapshot
 from connector.service.tasks import WEBHOOK_STREAMS, Health, Tasks
 from connector.service.worker import Worker
@@ -66,6 +67,7 @@ class Service:
     ) -> None:
         self.settings = settings
         self.clock = clock
+        self.started_at = time.time()
         self.health = Health(started=clock())
         self.metrics = Metrics(self.snapshot)
         tasks = Tasks(settings, connector, self.metrics, self.health, clock=clock)
@@ -76,6 +78,7 @@ class Service:
             self.worker = Queue(tasks)
         else:
             self.worker = Worker(tasks)
+        self.alerter = Alerter(settings, connector.store, self.budget)
 
     @property
     def connector(self) -> Connector:
@@ -87,8 +90,10 @@ class Service:
 
     def start(self) -> None:
         self.worker.start()
+        self.alerter.start()
 
     def stop(self) -> None:
+        self.alerter.stop()
         self.worker.stop()
 
     def snapshot(self) -> Snapshot:
@@ -101,6 +106,16 @@ class Service:
             for stream, value in store.cursors().items()
             if value is not None and not is_settled_mark(stream)
         }
+        calls = {
+            "salesforce": self.connector.salesforce.calls_sent(),
+            "hubspot": self.connector.hubspot.calls_sent(),
+        }
+        return Snapshot(
+            dead_letters=dead, work=work, cursor_lag=lag, budget=self.budget(), calls=calls
+        )
+
+    def budget(self) -> dict[str, float]:
+        """The API budget as the remotes last reported it, and the poll interval it sets."""
         budget: dict[str, float] = {}
         salesforce = self.connector.salesforce.budget()
         if salesforce is not None:
@@ -117,12 +132,10 @@ class Service:
         }
         if hubspot.daily_remaining is not None:
             budget["hubspot_daily_left"] = hubspot.daily_remaining
+        if hubspot.daily_max is not None:
+            budget["hubspot_daily_max"] = hubspot.daily_max
         budget["poll_interval_seconds"] = self.worker.poll_interval()
-        calls = {
-            "salesforce": self.connector.salesforce.calls_sent(),
-            "hubspot": self.connector.hubspot.calls_sent(),
-        }
-        return Snapshot(dead_letters=dead, work=work, cursor_lag=lag, budget=budget, calls=calls)
+        return budget
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
         """Whether the service does its job now, and why not: the state store answers, a pass

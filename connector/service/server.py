@@ -20,6 +20,7 @@ import structlog
 import uvicorn
 
 from connector.service.app import Service, create_app
+from connector.service.page import status_routes
 from connector.service.webhooks import webhook_routes
 from connector.settings import Settings
 from connector.wiring import open_connector
@@ -42,7 +43,7 @@ def serve(settings: Settings, *, host: str, port: int) -> int:
     """Run until stopped; the exit status (0 after a clean stop)."""
     with open_connector(settings) as connector:
         service = Service(settings, connector)
-        app = create_app(service, webhook_routes(service))
+        app = create_app(service, [*webhook_routes(service), *status_routes(service)])
         # Forwarded headers are read by the webhook endpoint itself, from trusted proxies only
         # (LEADBRIDGE_TRUSTED_PROXIES): uvicorn's own would hide the proxy's address.
         config = uvicorn.Config(

@@ -63,7 +63,18 @@ class Health:
     mapping_live: str = ""
     mapping_refused: tuple[str, str] | None = None  # (version, why)
     passes: int = 0
+    runs: dict[str, StreamRun] = field(default_factory=dict)  # stream -> its last run
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass(frozen=True)
+class StreamRun:
+    """A stream's last run in this process (the status page's): when it ended (epoch
+    seconds), whether it finished, the error that ended it."""
+
+    at: float
+    ok: bool
+    error: str | None = None
 
 
 def _occurred(work: Iterable[Work]) -> list[float]:
@@ -146,6 +157,7 @@ class Tasks:
             return True  # nothing was owed: nothing to count (as `Connector.run_pass`)
         counts = summary.counts()
         self.metrics.record_run(step, "poll", counts, self.clock() - started, ok=True)
+        self._note(step)
         log.info("service.run", stream=step, trigger="poll", **counts)
         return True
 
@@ -230,6 +242,7 @@ class Tasks:
         """A run by id finished: counted with its records' outcomes, each contact change's
         latency observed."""
         self.metrics.record_run(stream.name, "webhook", counts, self.clock() - started, ok=True)
+        self._note(stream.name)
         if stream.name == CONTACTS:
             done = self.wall()
             for at in occurred:
@@ -253,6 +266,12 @@ class Tasks:
         log.error("service.run_failed", what=what, error=str(exc))
         with self.health.lock:
             self.health.last_error = reason
+        self._note(what, error=str(exc))
+
+    def _note(self, stream: str, error: str | None = None) -> None:
+        """`stream`'s run ended now (failed, when `error`)."""
+        with self.health.lock:
+            self.health.runs[stream] = StreamRun(self.wall(), error is None, error)
 
     # -- mapping files ----------------------------------------------------------------------
     def reload_if_changed(self) -> bool:

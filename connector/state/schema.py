@@ -166,3 +166,11 @@ tombstones = sa.Table(
     sa.Index("ix_tombstones_lead_id", "lead_id"),
     sa.Index("ix_tombstones_contact_id", "contact_id"),
 )
+
+alerts_sent = sa.Table(
+    "alerts_sent",
+    metadata,
+    sa.Column("condition", sa.Text, primary_key=True),
+    sa.Column("sent_at", UTCDateTime, nullable=False),
+    sa.Column("details", json_type(), nullable=False),
+)

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple, cast
@@ -58,6 +58,7 @@ from connector.state.privacy import (
     searched_values,
 )
 from connector.state.schema import (
+    alerts_sent,
     audit,
     checkpoints,
     cursors,
@@ -419,14 +420,21 @@ class StateStore:
             ]
 
     def audit_events(
-        self, record_id: str | None = None, kind: str | None = None
+        self,
+        record_id: str | None = None,
+        kind: str | None = None,
+        *,
+        since: datetime | None = None,
     ) -> list[AuditEntry]:
-        """The audit log, oldest first, optionally of one record and/or one kind."""
+        """The audit log, oldest first, optionally of one record and/or one kind, and from
+        `since` on."""
         query = sa.select(audit).order_by(audit.c.id)
         if record_id is not None:
             query = query.where(audit.c.record_id == record_id)
         if kind is not None:
             query = query.where(audit.c.kind == kind)
+        if since is not None:
+            query = query.where(audit.c.at >= _aware(since, "since"))
         with self._read() as connection:
             return [
                 AuditEntry(
@@ -439,6 +447,57 @@ class StateStore:
                 )
                 for row in connection.execute(query)
             ]
+
+    def recent_audit(self, kind: str, *, limit: int = 50) -> list[AuditEntry]:
+        """The newest `limit` audit events of `kind`, newest first (the status page's)."""
+        query = sa.select(audit).where(audit.c.kind == kind).order_by(audit.c.id.desc())
+        with self._read() as connection:
+            return [
+                AuditEntry(
+                    id=row.id,
+                    at=row.at,
+                    run_id=row.run_id,
+                    kind=row.kind,
+                    record_id=row.record_id,
+                    details=row.details,
+                )
+                for row in connection.execute(query.limit(limit))
+            ]
+
+    def failures_since(self, since: datetime) -> dict[str, int]:
+        """Open dead letters per stream whose first failure came at or after `since`."""
+        query = (
+            sa.select(dead_letters.c.stream, sa.func.count())
+            .where(
+                dead_letters.c.resolved_at.is_(None),
+                dead_letters.c.first_failed_at >= _aware(since, "since"),
+            )
+            .group_by(dead_letters.c.stream)
+        )
+        with self._read() as connection:
+            return {stream: n for stream, n in connection.execute(query)}
+
+    def claim_alerts(
+        self, conditions: Mapping[str, dict[str, Any]], period: timedelta
+    ) -> list[str]:
+        """The conditions (key -> details) whose alert is due: never sent, or last sent at least
+        `period` ago. Each returned is marked sent now, in one transaction, so of several
+        workers seeing the same condition exactly one sends its alert per period."""
+        now = _aware(self._clock(), "clock")
+        claimed: list[str] = []
+        insert = self._insert(alerts_sent)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[alerts_sent.c.condition],
+            set_={"sent_at": insert.excluded.sent_at, "details": insert.excluded.details},
+            where=alerts_sent.c.sent_at <= now - period,
+        ).returning(alerts_sent.c.condition)
+        with self._write() as connection:
+            for condition, details in conditions.items():
+                row = {"condition": condition, "sent_at": now, "details": details}
+                # RETURNING names a row inserted or updated (rowcount is -1 on psycopg here)
+                if connection.execute(upsert, row).first() is not None:
+                    claimed.append(condition)
+        return claimed
 
     def owed_writebacks(self, *, after: str | None = None, limit: int = 100) -> list[OwedWriteBack]:
         """Write-backs owed to HubSpot contacts, in contact id order after `after` (keyset

@@ -435,3 +435,25 @@ def test_env_example_lists_and_explains_every_setting() -> None:
             line for line in reversed(lines[:at]) if not line.lstrip("#").startswith("LEADBRIDGE_")
         )
         assert above.startswith("# "), f"{variable} has no comment above it (or its group)"
+
+
+def test_alert_webhook_url_and_admin_token_are_checked_without_showing_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A webhook URL that is no http(s) URL and a short admin token are each named, their
+    values (secrets) never shown; good ones load as secrets."""
+    password_env(monkeypatch, tmp_path)
+    monkeypatch.setenv("LEADBRIDGE_ALERT_WEBHOOK_URL", "hooks.slack.com/services/T0/B0/s3cr3t")
+    monkeypatch.setenv("LEADBRIDGE_ADMIN_TOKEN", "short-s3cr3t")
+
+    lines = problems()
+
+    assert lines == [
+        "LEADBRIDGE_ADMIN_TOKEN: at least 16 characters (openssl rand -hex 32)",
+        "LEADBRIDGE_ALERT_WEBHOOK_URL: not an http(s) URL (its value is not shown: it is a secret)",
+    ]
+    monkeypatch.setenv("LEADBRIDGE_ALERT_WEBHOOK_URL", "https://hooks.slack.com/services/T0/s3cr3t")
+    monkeypatch.setenv("LEADBRIDGE_ADMIN_TOKEN", "0123456789abcdef-s3cr3t")
+    settings = load_settings()
+    assert "s3cr3t" not in repr(settings)
+    assert settings.alert_webhook_url is not None and settings.admin_token is not None
