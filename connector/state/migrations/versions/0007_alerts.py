@@ -2,7 +2,7 @@
 API budget at the reserve, a lead past its SLA) was last sent, so it is sent at most once per
 period however many workers see it.
 
-Revision ID: 0011
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-07
 """
