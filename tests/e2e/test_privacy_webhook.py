@@ -13,17 +13,29 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import requests
 from hubspot.crm.contacts import PublicGdprDeleteInput
 
+from connector.hubspot.webhooks import WebhookEvent
 from connector.model import DeadLetter
-from connector.sandbox.env import sandbox_env
+from connector.salesforce.gateway import SalesforceGateway
+from connector.sandbox.env import sandbox_env, sandbox_settings
 from connector.sandbox.hubspot.portal import Source
 from connector.sandbox.server import SandboxServer
+from connector.service.privacy import (
+    PRIVACY,
+    erase_deleted,
+    plain_deletions,
+    privacy_work,
+    split_deletions,
+)
+from connector.service.webhooks import INTAKE
 from connector.state.store import AuditEvent, Commit, StateStore
+from connector.wiring import open_connector
 from tests.conftest import hubspot_client, sf_client
 from tests.e2e.test_privacy import _contact, cli, found_in, store_texts, traces
 from tests.e2e.test_service import LEADBRIDGE, Running, _free_port, _until
@@ -291,3 +303,89 @@ def test_an_anonymised_lead_is_never_relinked_reported_or_fed_back(
     ] == []
     for result in (sync, relink, reconcile):
         assert "skipped: erased 1" in result.output
+
+
+class Killed(BaseException):
+    """The process dies here (no handler catches it)."""
+
+
+def test_a_webhook_erasure_killed_midway_is_finished_once_and_an_event_twice_is_a_no_op(
+    sandbox_server, tmp_path, monkeypatch
+):
+    """The privacy deletion's work outlives the store's part of the erasure: killed between
+    the store and Salesforce, the next run finds the work, deletes the Lead and finishes; the
+    same event delivered again (HubSpot retries) writes nothing anywhere."""
+    server = sandbox_server
+    server.sandbox.reset(SEED)
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    for name in ("lead.yaml", "privacy.yaml"):
+        shutil.copy(MAPPINGS / name, mappings / name)
+    settings = sandbox_settings(
+        server,
+        mappings_dir=mappings,
+        database_url=f"sqlite:///{tmp_path / 'state.db'}",
+        privacy_key=KEY,
+    )
+    event = WebhookEvent(7, "contact.privacyDeletion", object_id="101")
+    with open_connector(settings) as connector:
+        for _ in connector.run_pass():
+            pass
+        (lead,) = [r for r in salesforce_people(server) if r.get("HubSpot_Contact_Id__c") == "101"]
+        hubspot_client(server).crm.contacts.basic_api.purge(PublicGdprDeleteInput(object_id="101"))
+        connector.store.record(Commit(stream=INTAKE, work=privacy_work([event])), run_id="hook")
+
+        def killed(*args: Any, **kwargs: Any) -> Any:
+            raise Killed
+
+        with monkeypatch.context() as patch:
+            patch.setattr(SalesforceGateway, "delete_records", killed)
+            with pytest.raises(Killed):
+                erase_deleted(connector)
+        tombstone = connector.store.find_tombstone(hubspot_id="101")
+        assert tombstone is not None and tombstone.salesforce_outcome == "pending"
+        assert connector.store.links(["101"]) == {}  # the store's part was done
+        assert [w.record_id for w in connector.store.work(PRIVACY)] == ["privacy:101"]
+        assert server.sandbox.org.records["Lead"].get(lead["Id"]) is not None
+
+        again = erase_deleted(connector)
+
+        assert (again.erased, again.failed) == (1, 0)
+        assert server.sandbox.org.records["Lead"].get(lead["Id"]) is None
+        assert connector.store.work(PRIVACY) == []
+        tombstone = connector.store.find_tombstone(hubspot_id="101")
+        assert (tombstone.hubspot_outcome, tombstone.salesforce_outcome) == ("deleted", "deleted")
+
+        mark = server.sandbox.journal.last_seq()
+        connector.store.record(Commit(stream=INTAKE, work=privacy_work([event])), run_id="hook")
+        twice = erase_deleted(connector)
+
+        assert (twice.already, twice.erased) == (1, 0)
+        assert not [
+            e for e in server.sandbox.journal.entries(since=mark) if e.method in ("DELETE", "PATCH")
+        ]
+        assert connector.store.work(PRIVACY) == []
+        assert len(connector.store.tombstones()) == 1
+
+
+def test_a_plain_deletion_sent_with_a_privacy_deletion_or_of_an_erased_contact_asks_nothing(
+    sandbox_server, tmp_path
+):
+    """HubSpot's pair for one GDPR delete is handled once (the privacy deletion wins), and a
+    plain deletion arriving after the erasure is dropped; another contact's deletion stays."""
+    privacy, plain = split_deletions(
+        [
+            WebhookEvent(1, "contact.deletion", object_id="101"),
+            WebhookEvent(2, "contact.privacyDeletion", object_id="101"),
+            WebhookEvent(3, "contact.deletion", object_id="102"),
+            WebhookEvent(4, "contact.deletion", object_id="104"),
+        ]
+    )
+    assert [e.event_id for e in privacy] == [2]
+    assert [e.event_id for e in plain] == [3, 4]
+    assert [(w.stream, w.record_id) for w in privacy_work(privacy)] == [(PRIVACY, "privacy:101")]
+    with StateStore.open(f"sqlite:///{tmp_path / 'state.db'}") as store:
+        store.erase(hubspot_id="104", reason="hubspot_privacy_deletion", key=KEY)
+        connector = SimpleNamespace(store=store)
+        kept = plain_deletions(connector, plain)  # type: ignore[arg-type]
+    assert [e.event_id for e in kept] == [3]
