@@ -389,3 +389,44 @@ def test_a_plain_deletion_sent_with_a_privacy_deletion_or_of_an_erased_contact_a
         connector = SimpleNamespace(store=store)
         kept = plain_deletions(connector, plain)  # type: ignore[arg-type]
     assert [e.event_id for e in kept] == [3]
+
+
+def test_under_treat_as_new_her_later_form_fill_is_a_new_person(
+    sandbox_server, point_cli, tmp_path, monkeypatch
+):
+    """`after_erasure: treat_as_new`: the new contact her form fill made gets a new Lead; her
+    erased contact's id stays skipped (no Lead made again for it)."""
+    server = sandbox_server
+    server.sandbox.reset(SEED)
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    shutil.copy(MAPPINGS / "lead.yaml", mappings / "lead.yaml")
+    policy = (MAPPINGS / "privacy.yaml").read_text(encoding="utf-8")
+    assert "\nafter_erasure: ignore\n" in policy  # the default shipped
+    (mappings / "privacy.yaml").write_text(
+        policy.replace("\nafter_erasure: ignore\n", "\nafter_erasure: treat_as_new\n"),
+        encoding="utf-8",
+    )
+    point_cli(server, mappings)
+    monkeypatch.setenv("LEADBRIDGE_PRIVACY_KEY", KEY)
+    assert cli("sync", "--once").exit_code == 0
+    assert cli("privacy", "erase", CORDELIA["email"]).exit_code == 0
+    portal = server.sandbox.portal
+    with server.sandbox.lock:
+        again = portal.create(
+            portal.types["contacts"],
+            {
+                **CORDELIA,
+                "company": "Vantongeren Optics",
+                "lifecyclestage": "marketingqualifiedlead",
+            },
+            Source("FORM"),
+        )
+
+    sync = cli("sync", "--once")
+
+    assert sync.exit_code == 0, sync.output
+    people = salesforce_people(server)
+    mine = [r for r in people if (r.get("Email") or "").lower() == CORDELIA["email"].lower()]
+    assert [r["HubSpot_Contact_Id__c"] for r in mine] == [again.id]
+    assert not [r for r in people if r.get("HubSpot_Contact_Id__c") == "101"]
