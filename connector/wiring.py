@@ -25,6 +25,8 @@ from connector.hubspot.gateway import HubSpotGateway
 from connector.mapping.conversion import ConversionMapping, load_conversion_mapping
 from connector.mapping.model import load_lead_mapping
 from connector.mapping.plan import LeadPlan
+from connector.mapping.privacy import FILE as PRIVACY_FILE
+from connector.mapping.privacy import PrivacyPolicy, load_privacy_policy
 from connector.mapping.status import StatusMapping, load_status_mapping
 from connector.routing.config import RoutingConfig
 from connector.routing.contacts import ContactRouter
@@ -39,6 +41,7 @@ from connector.streams.contacts.stream import STREAM as CONTACTS_STREAM
 from connector.streams.contacts.stream import ContactsStream
 from connector.streams.conversions.stream import STREAM as CONVERSION_STREAM
 from connector.streams.conversions.stream import ConversionsStream
+from connector.streams.erased import ErasedPeople
 from connector.streams.leads.stream import STREAM as FEEDBACK_STREAM
 from connector.streams.leads.stream import LeadsStream
 from connector.streams.leads.twoway import returning
@@ -64,6 +67,7 @@ class Mappings:
     routing: RoutingConfig | None = None
     status: StatusMapping | None = None
     conversion: ConversionMapping | None = None
+    privacy: PrivacyPolicy | None = None
 
     @property
     def matched_account_field(self) -> str:
@@ -79,8 +83,8 @@ class Mappings:
 
 
 def load_mapping_files(directory: str | Path) -> Mappings:
-    """lead.yaml (required), routing.yaml, status.yaml and conversion.yaml when present;
-    MappingError with every problem's file:line:col before anything else happens."""
+    """lead.yaml (required), routing.yaml, status.yaml, conversion.yaml and privacy.yaml when
+    present; MappingError with every problem's file:line:col before anything else happens."""
     directory = Path(directory)
     return Mappings(
         plan=LeadPlan.compile(load_lead_mapping(directory)),
@@ -89,6 +93,7 @@ def load_mapping_files(directory: str | Path) -> Mappings:
         conversion=(
             load_conversion_mapping(directory) if (directory / "conversion.yaml").exists() else None
         ),
+        privacy=load_privacy_policy(directory) if (directory / PRIVACY_FILE).exists() else None,
     )
 
 
@@ -174,7 +179,7 @@ class Connector:
     def relink(self) -> Relink:
         """Rebuilds the store's links from both sides (`leadbridge relink`)."""
         writeback = self.files.plan.mapping.writeback
-        return Relink(
+        relink = Relink(
             self.store,
             self.salesforce,
             self.hubspot,
@@ -183,6 +188,8 @@ class Connector:
             contact_property=writeback.contact_id,
             wait=self.contacts.wait,
         )
+        relink.erased = self.contacts.erased
+        return relink
 
     def reconcile(self) -> Reconcile:
         """Compares both sides for the synced population (`leadbridge reconcile`)."""
@@ -298,9 +305,18 @@ def build(
         if files.conversion is not None
         else None
     )
+    # Erased people (tombstones) are skipped by every stream and step: one view of them.
+    erased = ErasedPeople(
+        store,
+        settings.privacy_key,
+        files.privacy.after_erasure if files.privacy is not None else "ignore",
+    )
     for stream in (contacts, leads, conversions):
         if stream is not None:
             stream.wait = wait
+            stream.erased = erased
+    writebacks = WriteBacks(hubspot, store, wait=wait)
+    writebacks.erased = erased
     return Connector(
         settings=settings,
         files=files,
@@ -310,5 +326,5 @@ def build(
         contacts=contacts,
         leads=leads,
         conversions=conversions,
-        writebacks=WriteBacks(hubspot, store, wait=wait),
+        writebacks=writebacks,
     )

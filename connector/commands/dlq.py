@@ -96,6 +96,7 @@ def retry_command(record_ids: tuple[str, ...], every: bool, stream: str | None, 
     whatever held it."""
     from connector.state.store import Commit
     from connector.state.work import retry
+    from connector.streams.erased import SKIPPED
 
     if bool(record_ids) == every:
         msg = "give record ids or --all (not both)"
@@ -114,6 +115,19 @@ def retry_command(record_ids: tuple[str, ...], every: bool, stream: str | None, 
                     "set the value in Salesforce, then drop it"
                 )
                 raise NotFound(msg)
+            # An erased person's failure is never tried again: it is closed, counted, unnamed.
+            ids = [d.record_id for d in letters]
+            gone = store.tombstoned(hubspot_ids=ids, salesforce_ids=ids)
+            erased = [
+                d
+                for d in letters
+                if gone.covers(hubspot_id=d.record_id) or gone.covers(salesforce_id=d.record_id)
+            ]
+            letters = [d for d in letters if d not in erased]
+            for letter in erased:
+                store.record(
+                    Commit(stream=letter.stream, resolved=[letter.record_id]), run_id="dlq"
+                )
             by_stream: dict[str, list[DeadLetter]] = {}
             for letter in letters:
                 by_stream.setdefault(letter.stream, []).append(letter)
@@ -123,6 +137,10 @@ def retry_command(record_ids: tuple[str, ...], every: bool, stream: str | None, 
                 ]
                 store.record(Commit(stream=name, work=work), run_id="dlq")
         click.echo(f"{len(letters)} failures put back; the next pass tries them again")
+        if erased:
+            click.echo(
+                f"{SKIPPED} {len(erased)} (people erased for privacy: closed, never tried again)"
+            )
         if now:
             _run_pass()
 

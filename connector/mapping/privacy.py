@@ -135,6 +135,10 @@ class PrivacyPolicy(Strict):
     lead: ObjectPolicy
     contact: ObjectPolicy
     salesforce_requests: SalesforceRequests = Field(default_factory=SalesforceRequests)
+    #: A new HubSpot contact with an erased person's email (matched by the tombstone's keyed
+    #: hash): `ignore` (default) never syncs it; `treat_as_new` syncs it as a new person (the
+    #: erased contact's own id and Salesforce records stay skipped either way).
+    after_erasure: Literal["ignore", "treat_as_new"] = "ignore"
 
     def policy(self, sobject: SalesforceObject) -> ObjectPolicy:
         return self.lead if sobject == "Lead" else self.contact

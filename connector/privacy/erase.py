@@ -205,10 +205,23 @@ class Eraser:
         self._key = key
 
     def erase(
-        self, *, email: str | None = None, hubspot_id: str | None = None, dry_run: bool = False
+        self,
+        *,
+        email: str | None = None,
+        hubspot_id: str | None = None,
+        dry_run: bool = False,
+        reason: Reason = "request",
     ) -> Erased:
         """Erase the person with this email or HubSpot contact id (see the module docstring);
-        `dry_run` reads both systems and the store and writes nothing anywhere."""
+        `dry_run` reads both systems and the store and writes nothing anywhere.
+
+        `reason` "hubspot_privacy_deletion": HubSpot deleted the contact for privacy already
+        (its webhook names only the id): HubSpot is not called to delete, its outcome is
+        `deleted`; the person's Salesforce records are found by the HubSpot id and the store's
+        link and tombstone, and their email (for the tombstone's keyed hash, and to look for
+        in the store) is taken from them. With no Salesforce record known, Salesforce's
+        outcome is `not_found` and the tombstone keeps the HubSpot id only."""
+        by_hubspot = reason == "hubspot_privacy_deletion"
         from connector.state.privacy import PrivacyKey
 
         PrivacyKey(self._key)  # a missing or short key stops here, before any call
@@ -230,6 +243,7 @@ class Eraser:
             link = self._store.links([hubspot_id]).get(hubspot_id) if hubspot_id else None
             hubspot_id = hubspot_id or (tombstone.hubspot_id if tombstone else None)
             leads, contacts = self._records(email, hubspot_id, link, tombstone)
+            email = email or _email_of([*leads, *contacts])
             binned = self._binned(email, hubspot_id, link, tombstone)
         except Unreachable:
             raise  # says which host and setting, nothing of the person
@@ -241,7 +255,9 @@ class Eraser:
             )
             raise LookupFailed(msg) from None
         plan = Plan(
-            plan_hubspot(
+            "none"
+            if by_hubspot
+            else plan_hubspot(
                 contact_found=contact is not None,
                 hubspot_id=hubspot_id,
                 email=email,
@@ -257,12 +273,14 @@ class Eraser:
         )
         if tombstone is not None and not plan and _settled(tombstone):
             result.nothing_left = True
-            log.info("privacy.erase", already=True, dry_run=dry_run)
+            log.info("privacy.erase", already=True, dry_run=dry_run, reason=reason)
             return result
         if dry_run:
             self._describe(plan, contact, hubspot_id, result)
             return result
-        return self._run(plan, contact, email, hubspot_id, link, tombstone, leads, contacts, result)
+        return self._run(
+            plan, contact, email, hubspot_id, link, tombstone, leads, contacts, result, reason
+        )
 
     # -- finding the person --------------------------------------------------------------
     def _records(
@@ -370,6 +388,7 @@ class Eraser:
         leads: list[Row],
         contacts: list[Row],
         result: Erased,
+        reason: Reason,
     ) -> Erased:
         given = [] if link is not None else _one_each(leads, contacts, tombstone)
         try:
@@ -378,7 +397,7 @@ class Eraser:
                 email=email,
                 salesforce_ids=given,
                 also=searched_values(contact.properties if contact else None, [*leads, *contacts]),
-                reason="request",
+                reason=reason,
                 key=self._key,
             )
         except ValueError as exc:
@@ -402,7 +421,10 @@ class Eraser:
                 Step(f"{s} {i} is anonymised already") for s, i in plan.salesforce.anonymised
             ]
         self._store.erasure_outcome(erased.tombstone_id, salesforce=result.salesforce_outcome)
-        if plan.hubspot != "none":
+        if reason == "hubspot_privacy_deletion":
+            result.hubspot_outcome = "deleted"
+            result.hubspot.append(Step("GDPR-deleted in HubSpot (its privacy deletion)"))
+        elif plan.hubspot != "none":
             result.hubspot_outcome = self._erase_hubspot(
                 plan.hubspot, hubspot_id, email, recorded_hs, result
             )
@@ -411,6 +433,7 @@ class Eraser:
         self._store.erasure_outcome(erased.tombstone_id, hubspot=result.hubspot_outcome)
         log.info(
             "privacy.erase",
+            reason=reason,
             already=False,
             tombstone=erased.tombstone_id,
             hubspot=result.hubspot_outcome,
@@ -541,6 +564,15 @@ def _known_ids(link: Link | None, tombstone: Tombstone | None) -> list[str]:
         tombstone.contact_id if tombstone else None,
     ]
     return list(dict.fromkeys(i for i in ids if i))
+
+
+def _email_of(records: list[Row]) -> str | None:
+    """The person's email as their Salesforce records hold it (an anonymised one has none)."""
+    for row in records:
+        email = str(row.get("Email") or "").strip()
+        if email:
+            return email
+    return None
 
 
 def _settled(tombstone: Tombstone) -> bool:

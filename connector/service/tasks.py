@@ -34,6 +34,7 @@ from connector.checks.precheck import PASS_FILES
 from connector.errors import LeadbridgeError, MappingError
 from connector.salesforce.budget import poll_delay
 from connector.service.metrics import Metrics
+from connector.service.privacy import PRIVACY, erase_deleted
 from connector.settings import Settings
 from connector.state.hold import Wait
 from connector.state.work import Work
@@ -45,10 +46,10 @@ from connector.wiring import Connector, build, load_mapping_files
 
 log = structlog.get_logger(__name__)
 
-#: A change webhooks name is recorded as work of these streams, run in this order (a new Lead
-#: before its conversion); conversion only when the contact's lifecycle stage changed (see the
-#: webhook endpoint).
-WEBHOOK_STREAMS = (CONTACTS, CONVERSIONS)
+#: A change webhooks name is recorded as work of these streams, run in this order (an erasure
+#: before anything else, a new Lead before its conversion); conversion only when the contact's
+#: lifecycle stage changed (see the webhook endpoint).
+WEBHOOK_STREAMS = (PRIVACY, CONTACTS, CONVERSIONS)
 #: `Stream.between_pages`: given the function that runs records by id inside a pass.
 BetweenPages = Callable[[Callable[[Sequence[str]], None]], None]
 
@@ -187,6 +188,8 @@ class Tasks:
         holds (PostgreSQL; several workers), never beside a pass, gathering its batch for the
         batch `window` (seconds) once the runs beside it ended; other streams as `run_ids`,
         holding the stream alone (their batch window is the caller's)."""
+        if stream_name == PRIVACY:
+            return self._privacy()
         stream = self._stream(stream_name)
         if stream is None or self.stopping.is_set():
             return True
@@ -212,6 +215,35 @@ class Tasks:
         self._ran(stream, occurred, started, summary.counts())
         log.info("service.run", stream=stream.name, trigger="webhook", **summary.counts())
         return True
+
+    def _privacy(self) -> bool:
+        """The privacy deletions webhooks named (`connector.service.privacy`); whether every
+        one finished (a refused part stays as work for the next run)."""
+        if self.stopping.is_set():
+            return True
+        started = self.clock()
+        try:
+            summary = erase_deleted(self.connector)
+        except LeadbridgeError as exc:
+            self._failed(PRIVACY, exc)
+            return False
+        except Exception as exc:
+            log.exception("service.run_crashed", stream=PRIVACY)
+            self._failed(PRIVACY, exc)
+            return False
+        counts = summary.counts()
+        if any(counts.values()):
+            self.metrics.record_run(PRIVACY, "webhook", counts, self.clock() - started, ok=True)
+            log.info("service.run", stream=PRIVACY, trigger="webhook", **counts)
+        return not summary.failed
+
+    def work_waiting(self, stream_name: str) -> bool:
+        """Whether `stream_name` has work due now (a run that stopped early left some)."""
+        if stream_name == PRIVACY:
+            return bool(self.connector.store.work(PRIVACY))
+        return self._stream(stream_name) is not None and bool(
+            self.connector.store.work(stream_name)
+        )
 
     def _within_pass(self, stream: Stream[Any]) -> BetweenPages:
         """`stream.between_pages`: what webhooks named while the stream's pass runs is run
@@ -247,12 +279,6 @@ class Tasks:
             done = self.wall()
             for at in occurred:
                 self.metrics.latency.observe(max(0.0, done - at))
-
-    def work_waiting(self, stream_name: str) -> bool:
-        """Whether `stream_name` has work due now (a run that stopped early left some)."""
-        return self._stream(stream_name) is not None and bool(
-            self.connector.store.work(stream_name)
-        )
 
     def _stream(self, name: str) -> Stream[Any] | None:
         if name == CONTACTS:

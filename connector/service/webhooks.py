@@ -6,7 +6,9 @@ and a crash after the 2xx loses nothing.
   the bound (413), not a batch of events (400), or the service stopping (503; HubSpot retries).
 - Accepted: each contact created or with a changed property the streams read becomes work of
   the contacts stream (and of the conversion stream when its lifecycle stage moved to
-  sales-qualified); merges and deletions are recorded as work of their own streams
+  sales-qualified); a privacy deletion becomes work of `hubspot.privacy`, which erases the
+  person (`connector.service.privacy`; the plain deletion sent with it, or of a contact erased
+  before, is dropped); merges and other deletions are recorded as work of their own streams
   (`hubspot.merges`, `hubspot.deletions`) for their later handling, never lost. Then the
   worker is woken (SQLite), or a job is deferred that any worker sharing the PostgreSQL store
   takes (the queue); either runs the work by id after the batch window.
@@ -35,6 +37,7 @@ from connector.hubspot.webhooks import (
     verify,
 )
 from connector.service.app import Service
+from connector.service.privacy import plain_deletions, privacy_work, split_deletions
 from connector.state.store import Commit
 from connector.state.work import Work, hand_over
 
@@ -80,7 +83,7 @@ def webhook_routes(service: Service) -> list[Route]:
             return JSONResponse(
                 {"error": refused.reason, "message": str(refused)}, status_code=refused.status
             )
-        work = _work(service, batch.events)
+        work = await run_in_threadpool(_work, service, batch.events)
         if work:
             commit = Commit(stream=INTAKE, work=work)
             await run_in_threadpool(service.connector.store.record, commit, run_id="webhook")
@@ -144,7 +147,12 @@ def _work(service: Service, events: tuple[WebhookEvent, ...]) -> list[Work]:
                 why = f"lifecycle stage {event.property_value} (webhook event {event.event_id})"
                 item = hand_over(conversions.name, event.object_id, why)
                 work.append(_with_time(item, event))
-    for stream, kept in ((MERGES, changes.merges), (DELETIONS, changes.deletions)):
+    # A privacy deletion erases the person (`connector.service.privacy`); the plain deletion
+    # HubSpot sends with it, or of a contact erased before, asks nothing more.
+    privacy, deletions = split_deletions(changes.deletions)
+    work += privacy_work(privacy)
+    deletions = plain_deletions(connector, deletions)
+    for stream, kept in ((MERGES, changes.merges), (DELETIONS, deletions)):
         for event in kept:
             record = event.primary_object_id or event.object_id or str(event.event_id)
             why = f"HubSpot webhook {event.subscription_type} (event {event.event_id})"

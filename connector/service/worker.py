@@ -19,6 +19,7 @@ from collections.abc import Iterable
 
 import structlog
 
+from connector.service.privacy import PRIVACY
 from connector.service.tasks import WEBHOOK_STREAMS, Tasks
 from connector.wiring import Connector
 
@@ -111,5 +112,6 @@ class Worker:
         """The records webhooks named, by id, contacts first (a new Lead before its
         conversion)."""
         for stream in WEBHOOK_STREAMS:
-            if not self.tasks.by_id(stream):
+            # A refused erasure keeps its work and does not hold up the contacts' runs.
+            if not self.tasks.by_id(stream) and stream != PRIVACY:
                 return

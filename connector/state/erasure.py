@@ -464,6 +464,8 @@ def tombstoned(
     )
     for batch in _batches(hubspot_ids, email_hashes if key_id else (), salesforce_ids):
         ids, emails, sf = batch
+        # One SELECT per column, joined by UNION ALL: each an index look-up (an OR of the four
+        # made PostgreSQL scan the whole table, comparing each row with every value given).
         conditions: list[sa.ColumnElement[bool]] = []
         if ids:
             conditions.append(tombstones.c.hubspot_id.in_(ids))
@@ -473,7 +475,9 @@ def tombstoned(
             )
         if sf:
             conditions += [tombstones.c.lead_id.in_(sf), tombstones.c.contact_id.in_(sf)]
-        for row in connection.execute(sa.select(*columns).where(sa.or_(*conditions))):
+        selects = [sa.select(*columns).where(condition) for condition in conditions]
+        query = selects[0] if len(selects) == 1 else sa.union_all(*selects)
+        for row in connection.execute(query):
             if row.hubspot_id in hubspot:
                 found[0].add(row.hubspot_id)
             if row.email_hash in hashes:

@@ -35,6 +35,7 @@ from connector.model import DeadLetter
 from connector.state.hold import Wait
 from connector.state.store import Commit, StateStore
 from connector.state.work import Work, as_read
+from connector.streams.erased import SKIPPED, ErasedPeople
 from connector.streams.windows import Search, Sweep, reads, settled_stream
 
 log = structlog.get_logger(__name__)
@@ -69,6 +70,7 @@ class Summary:
     stream: str = ""  # the stream that ran
     ran: list[Work] = field(default_factory=list)  # a run of work: the work it did
     more: bool = False  # a run of work: it stopped at a page, other records' work left
+    erased: int = 0  # records of people erased for privacy, left alone ("skipped: erased")
 
     @property
     def failed(self) -> int:
@@ -79,7 +81,10 @@ class Summary:
         raise NotImplementedError
 
     def render(self) -> str:
-        return for_terminal("\n".join(self.lines()))
+        lines = self.lines()
+        if self.erased:
+            lines.append(f"  {SKIPPED} {self.erased} (people erased for privacy: never written)")
+        return for_terminal("\n".join(lines))
 
     def counts(self) -> dict[str, int]:
         """The numbers of the run, for its `stream.done` log event."""
@@ -155,6 +160,21 @@ class Stream(ABC, Generic[S]):
     #: the runs beside it to end before it goes with less.
     gather_page: ClassVar[int] = GATHER_PAGE
     gather_patience: float = GATHER_PATIENCE
+
+    #: Who is erased (`connector.streams.erased`): `connector.wiring` gives it the privacy key
+    #: and privacy.yaml's `after_erasure`; without them, ids only (and emails, when no
+    #: tombstone keeps an email hash).
+    _erased: ErasedPeople | None = None
+
+    @property
+    def erased(self) -> ErasedPeople:
+        if self._erased is None:
+            self._erased = ErasedPeople(self.store)
+        return self._erased
+
+    @erased.setter
+    def erased(self, value: ErasedPeople) -> None:
+        self._erased = value
 
     def until_stopped(self, items: Iterable[T]) -> Iterator[T]:
         """`items` (pages) until a stop is asked for; the page in flight is always finished.

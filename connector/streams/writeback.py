@@ -21,6 +21,7 @@ from connector.state.hold import Wait
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.state.work import outstanding
 from connector.streams.base import Summary, new_run_id
+from connector.streams.erased import ErasedPeople
 from connector.streams.sides import HubSpotSide
 
 log = structlog.get_logger(__name__)
@@ -67,6 +68,8 @@ class WriteBacks:
         self.store = store
         self.page_size = page_size
         self.wait = wait
+        #: Who is erased (`connector.streams.erased`; `connector.wiring` gives it the key).
+        self.erased = ErasedPeople(store)
 
     def run_once(self, run_id: str | None = None) -> WriteBackSummary:
         """Every write-back owed when the step starts, once (a refusal waits for the next).
@@ -94,6 +97,19 @@ class WriteBacks:
         return summary
 
     def _page(self, owed: dict[str, dict[str, str | None]], summary: WriteBackSummary) -> None:
+        gone = self.erased.records(hubspot_ids=list(owed))
+        if gone:
+            # An erased person is owed nothing: the debt goes, unpaid and unaudited.
+            erased = {h: p for h, p in owed.items() if gone.covers(hubspot_id=h)}
+            summary.erased += len(erased)
+            ErasedPeople.skipped(STREAM, len(erased))
+            self.store.record(
+                Commit(stream=STREAM, direction="to_hubspot", confirmed=erased),
+                run_id=summary.run_id,
+            )
+            owed = {h: p for h, p in owed.items() if h not in erased}
+            if not owed:
+                return
         names = sorted({name for properties in owed.values() for name in properties})
         shown = {c.id: c.properties for c in self.hubspot.read_contacts(list(owed), names)}
         commit = Commit(stream=STREAM, direction="to_hubspot")

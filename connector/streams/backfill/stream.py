@@ -69,9 +69,12 @@ from connector.streams.contacts.stream import (
     Update,
     Upsert,
 )
+from connector.streams.erased import SKIPPED
 
 log = structlog.get_logger(__name__)
 
+#: A contact of an erased person, as a backfill counts it (`connector.streams.erased`).
+ERASED = "erased"
 #: How long a page waits for a pass of the contacts stream (a service's) to end before the
 #: backfill stops with `StreamBusy`: the two never write the same contact at once.
 PAGE_WAIT_SECONDS = 600.0
@@ -248,6 +251,10 @@ class Report:
         lines = [f"{title} {self.options}: {tally.pulled} contacts read"]
         shown = ", ".join(f"{o} {tally.outcomes.get(o, 0)}" for o in OUTCOMES)
         lines.append(f"  {shown}")
+        if tally.outcomes.get(ERASED):
+            lines.append(
+                f"  {SKIPPED} {tally.outcomes[ERASED]} (people erased for privacy: never written)"
+            )
         if tally.to_convert:
             verb = "would go" if self.status == "dry-run" else "went"
             lines.append(
@@ -618,8 +625,9 @@ class Backfill:
 
     @staticmethod
     def _fold(page: list[HubSpotContact], summary: ContactsSummary, tally: Tally) -> None:
-        """A page's counts into the run's."""
-        tally.pulled += len(page)
+        """A page's counts into the run's (the erased people's contacts left out of the
+        page's plan counted as read)."""
+        tally.pulled += len(page) + summary.erased
         tally.written_back += summary.written_back
         tally.add(
             {
@@ -631,6 +639,7 @@ class Backfill:
                 "skip": summary.skipped,
                 "held": summary.held,
                 "fail": summary.failed,
+                ERASED: summary.erased,
             }
         )
         tally.fail(summary.failures)
@@ -691,8 +700,14 @@ class Backfill:
             tally.pulled += len(page)
             decided = {d.contact.id for d in plan.decisions}
             failed = {f.record_id: f for f in plan.commit.failures}
+            planned = {c.id for c in plan.page}  # less the erased people's
             for contact in page:
                 if contact.id in decided:
+                    continue
+                if contact.id not in planned:
+                    tally.add({ERASED: 1})
+                    if rows is not None:
+                        rows(PlanRow(contact.id, "", ERASED, "", SKIPPED))
                     continue
                 dead = failed.get(contact.id)
                 kind, why = ("fail", dead.reason) if dead else ("held", "refused before")

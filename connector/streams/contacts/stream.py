@@ -390,6 +390,15 @@ class ContactsStream(Stream[ContactsSummary]):
         the email look-up, when not the gateway's (a backfill's, read for a whole job)."""
         dead = self._dead if dead is None else dead
         summary.pulled += len(page)
+        commit = Commit(stream=STREAM, direction="to_salesforce")
+        commit.done += [c.id for c in page if c.id in work]
+        commit.done_as_read.update(as_read(work, commit.done))
+        # An erased person's contact (a late poll, a backfill, a put-back failure, a form
+        # fill under `after_erasure: ignore`) is never written again: skipped and counted.
+        erased = self.erased.contacts(page, where=STREAM)
+        if erased:
+            summary.erased += len(erased)
+            page = [c for c in page if c.id not in erased]
         ids = [c.id for c in page]
         links = self.store.links(ids)
         keys = [contact_key(i) for i in ids] + (
@@ -400,12 +409,13 @@ class ContactsStream(Stream[ContactsSummary]):
             {c.email.lower() for c in page if needs_lookup(c, links.get(c.id)) and c.email}
         )
         matches: dict[str, list[SalesforceMatch]] = {}
-        for match in (find or self.salesforce.find_by_emails)(lookup) if lookup else []:
-            matches.setdefault(match.email.lower(), []).append(match)
+        found = list((find or self.salesforce.find_by_emails)(lookup) if lookup else [])
+        # A Lead or Contact kept (anonymised) for an erased person is no one's to link to.
+        gone = self.erased.records(salesforce_ids=[m.id for m in found]) if found else None
+        for match in found:
+            if gone is None or not gone.covers(salesforce_id=match.id):
+                matches.setdefault(match.email.lower(), []).append(match)
 
-        commit = Commit(stream=STREAM, direction="to_salesforce")
-        commit.done += [c.id for c in page if c.id in work]
-        commit.done_as_read.update(as_read(work, commit.done))
         decisions = []
         writeback: dict[str, dict[str, str | None]] = {}
         for contact in page:

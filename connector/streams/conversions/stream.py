@@ -376,6 +376,7 @@ class ConversionsStream(Stream[ConversionsSummary]):
             second=Commit(stream=STREAM, direction="to_hubspot", cursor=cursor),
             fresh=set(),
         )
+        items = self._not_erased(items, page, summary)
         leads = self._leads_of(items)
         done: dict[str, ConvertResult] = {}  # HubSpot gets these ids
         replayed: dict[str, ConvertResult] = {}  # converted by us before a crash
@@ -444,6 +445,40 @@ class ConversionsStream(Stream[ConversionsSummary]):
             self.store.record(first, run_id=summary.run_id)
         self._pay(owed, page, summary)
         self.store.record(page.second, run_id=summary.run_id)
+
+    def _not_erased(
+        self, items: list[_Item], page: _Page, summary: ConversionsSummary
+    ) -> list[_Item]:
+        """The items less erased people's (by HubSpot id, Lead or Contact id, email): never
+        converted or written again; their work is done."""
+
+        def ids(item: _Item) -> list[str | None]:
+            link = item.link
+            return [
+                str(item.lead["Id"]) if item.lead else None,
+                link.salesforce_id if link else None,
+                link.lead_id if link else None,
+                link.contact_id if link else None,
+            ]
+
+        gone = self.erased.records(
+            hubspot_ids=[i.hubspot_id for i in items],
+            salesforce_ids=[x for i in items for x in ids(i)],
+            emails=[i.contact.email for i in items if i.contact is not None],
+        )
+        if not gone:
+            return items
+        erased = {
+            i.hubspot_id
+            for i in items
+            if gone.covers(hubspot_id=i.hubspot_id)
+            or any(gone.covers(salesforce_id=x) for x in ids(i) if x)
+            or (i.contact is not None and gone.covers(email=i.contact.email))
+        }
+        summary.erased += len(erased)
+        self.erased.skipped(STREAM, len(erased))
+        page.first.done += [h for h in erased if h in self._work]
+        return [i for i in items if i.hubspot_id not in erased]
 
     def _pay(
         self, owed: dict[str, dict[str, str | None]], page: _Page, summary: ConversionsSummary

@@ -232,6 +232,22 @@ class LeadsStream(Stream[LeadsSummary]):
         commit = Commit(stream=STREAM, direction=DIRECTION)
         commit.done += [str(lead["Id"]) for lead in page if str(lead["Id"]) in work]
         commit.done_as_read.update(as_read(work, commit.done))
+        # An erased person's Lead (kept anonymised, or a Lead of theirs someone touched) is
+        # never written to HubSpot again: skipped and counted.
+        gone = self.erased.records(
+            hubspot_ids=[str(lead.get(self.external_id_field) or "") for lead in page],
+            salesforce_ids=[str(lead["Id"]) for lead in page],
+            emails=[lead.get("Email") for lead in page],
+        )
+        erased = {
+            str(lead["Id"])
+            for lead in page
+            if gone.covers(salesforce_id=str(lead["Id"]), email=lead.get("Email"))
+            or gone.covers(hubspot_id=str(lead.get(self.external_id_field) or "") or None)
+        } - set(skip)
+        summary.erased += len(erased)
+        self.erased.skipped(STREAM, len(erased))
+        read, page = page, [lead for lead in page if str(lead["Id"]) not in erased]
         hashes = self.store.hashes([lead_key(lead["Id"]) for lead in page], DIRECTION)
         agreed = self._agreed(page)
         pending: list[_Pending] = []
@@ -274,7 +290,7 @@ class LeadsStream(Stream[LeadsSummary]):
         self._write(pending, commit, summary, dead)
         self._hand_over(handover, commit)
         if moves_cursor:
-            stamps = [lead["SystemModstamp"] for lead in page if lead.get("SystemModstamp")]
+            stamps = [lead["SystemModstamp"] for lead in read if lead.get("SystemModstamp")]
             newest = max(stamps) if stamps else cursor
             commit.cursor = max(cursor, newest) if cursor and newest else newest
         self.store.record(commit, run_id=summary.run_id)

@@ -40,6 +40,7 @@ from connector.state.work import resync
 from connector.streams.base import new_run_id
 from connector.streams.contacts.decide import guard
 from connector.streams.contacts.stream import STREAM, ContactsStream
+from connector.streams.erased import SKIPPED
 from connector.streams.links.decide import Drift, differing_fields, hubspot_disagrees
 from connector.streams.links.relink import CLAIMS_PAGE, LinksHubSpot, LinksSalesforce
 
@@ -71,6 +72,7 @@ class ReconcileReport:
     queued: Counter[str] = field(default_factory=Counter)
     repair: bool = False
     calls: dict[str, int] = field(default_factory=dict)
+    erased: int = 0  # people erased for privacy, not compared ("skipped: erased")
 
     def table(self) -> list[str]:
         """The drift shown, as an aligned table."""
@@ -93,6 +95,8 @@ class ReconcileReport:
             f"reconcile: {self.compared} synced contacts compared; drift {total}"
             + (f" ({kinds})" if kinds else "")
         ]
+        if self.erased:
+            lines.append(f"  {SKIPPED} {self.erased} (people erased for privacy: not compared)")
         lines += self.table()
         more = total - len(self.shown)
         if more > 0:
@@ -128,6 +132,8 @@ class Reconcile:
         self.ext = external_id_field
         writeback = contacts.plan.mapping.writeback
         self.lead_property, self.contact_property = writeback.lead_id, writeback.contact_id
+        #: Who is erased: the contacts stream's (`connector.streams.erased`).
+        self.erased = contacts.erased
 
     def run(self, *, repair: bool, drift: Callable[[Drift], None] | None = None) -> ReconcileReport:
         report = ReconcileReport(repair=repair)
@@ -168,6 +174,24 @@ class Reconcile:
         report: ReconcileReport,
         found: Callable[[Drift, Commit], None],
     ) -> None:
+        gone = self.erased.records(
+            hubspot_ids=[k.hubspot_id for k in links],
+            salesforce_ids=[i for k in links for i in (k.salesforce_id, k.lead_id, k.contact_id)],
+        )
+        if gone:
+            compared = [
+                k
+                for k in links
+                if not gone.covers(hubspot_id=k.hubspot_id)
+                and not any(
+                    gone.covers(salesforce_id=i) for i in (k.salesforce_id, k.lead_id, k.contact_id)
+                )
+            ]
+            report.erased += len(links) - len(compared)
+            self.erased.skipped("reconcile", len(links) - len(compared))
+            links = compared
+            if not links:
+                return
         report.compared += len(links)
         properties = sorted(
             {*self.contacts.properties(), self.lead_property, self.contact_property}
@@ -289,6 +313,20 @@ class Reconcile:
                 "Lead", ["IsConverted"], external_id_field=self.ext, after=after, limit=CLAIMS_PAGE
             )
             by_contact = {str(r[self.ext]): str(r["Id"]) for r in rows}
+            gone = self.erased.records(
+                hubspot_ids=list(by_contact), salesforce_ids=list(by_contact.values())
+            )
+            erased = [
+                h
+                for h, lead_id in by_contact.items()
+                if gone.covers(hubspot_id=h) or gone.covers(salesforce_id=lead_id)
+            ]
+            # A Lead kept anonymised for an erased person carries their old contact id: not
+            # an orphan to report (the person is gone on purpose).
+            report.erased += len(erased)
+            self.erased.skipped("reconcile", len(erased))
+            for h in erased:
+                del by_contact[h]
             links = self.store.links(list(by_contact))
             unlinked = [hid for hid in by_contact if hid not in links]
             alive = (

@@ -29,6 +29,7 @@ from connector.state.hold import Wait
 from connector.state.store import Commit, StateStore
 from connector.streams.base import new_run_id
 from connector.streams.contacts.stream import STREAM
+from connector.streams.erased import SKIPPED, ErasedPeople
 from connector.streams.links.decide import (
     CONTACT_CLAIM_FIELDS,
     LEAD_CLAIM_FIELDS,
@@ -85,6 +86,7 @@ class RelinkReport:
 
     restored: Counter[str] = field(default_factory=Counter)
     kept: int = 0
+    erased: int = 0  # links of people erased for privacy, not restored ("skipped: erased")
     conflicts: Counter[str] = field(default_factory=Counter)
     shown: list[Conflict] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
@@ -101,6 +103,8 @@ class RelinkReport:
                 else ""
             ),
         ]
+        if self.erased:
+            lines.append(f"  {SKIPPED} {self.erased} (people erased for privacy: not relinked)")
         lines += [f"  {c.hubspot_id}: {c.kind}: {c.detail}" for c in self.shown]
         more = sum(self.conflicts.values()) - len(self.shown)
         if more > 0:
@@ -135,6 +139,8 @@ class Relink:
         self.contact_property = contact_property
         self.wait = wait or Wait()
         self.page = page
+        #: Who is erased (`connector.streams.erased`; `connector.wiring` gives it the key).
+        self.erased = ErasedPeople(store)
 
     def run(self, conflicts: Callable[[Conflict], None] | None = None) -> RelinkReport:
         """Relink, holding the contacts stream (no pass writes links meanwhile)."""
@@ -202,6 +208,7 @@ class Relink:
     ) -> None:
         """Links the store lacks are written; one it has that Salesforce contradicts is
         reported and kept."""
+        batch = self._not_erased(batch, report)
         if not batch:
             return
         stored = self.store.links([link.hubspot_id for link in batch])
@@ -253,6 +260,21 @@ class Relink:
         """Contacts HubSpot says are linked that nothing in Salesforce claims: an existing
         customer's Contact (it does not carry the id) is linked once it is found; a Lead that
         does not carry the id, or an id that no longer exists, is a conflict."""
+        gone = self.erased.records(
+            hubspot_ids=[h for h, _, _ in unlinked],
+            salesforce_ids=[i for _, lead, contact in unlinked for i in (lead, contact)],
+        )
+        if gone:
+            kept = [
+                (h, lead, contact)
+                for h, lead, contact in unlinked
+                if not gone.covers(hubspot_id=h)
+                and not gone.covers(salesforce_id=lead)
+                and not gone.covers(salesforce_id=contact)
+            ]
+            report.erased += len(unlinked) - len(kept)
+            self.erased.skipped("relink", len(unlinked) - len(kept))
+            unlinked = kept
         if not unlinked:
             return
         lead_ids = [lead for _, lead, _ in unlinked if lead and is_salesforce_id(lead)]
@@ -289,6 +311,29 @@ class Relink:
                 conflict(Conflict(hubspot_id, "gone", detail))
         if new:
             self.store.record(Commit(stream="relink", links=new), run_id=run_id)
+
+    def _not_erased(self, links: list[Link], report: RelinkReport) -> list[Link]:
+        """`links` less erased people's (a Lead kept anonymised still carries the erased
+        contact's id): counted, never restored."""
+        if not links:
+            return links
+        gone = self.erased.records(
+            hubspot_ids=[k.hubspot_id for k in links],
+            salesforce_ids=[i for k in links for i in (k.salesforce_id, k.lead_id, k.contact_id)],
+        )
+        if not gone:
+            return links
+        kept = [
+            k
+            for k in links
+            if not gone.covers(hubspot_id=k.hubspot_id)
+            and not any(
+                gone.covers(salesforce_id=i) for i in (k.salesforce_id, k.lead_id, k.contact_id)
+            )
+        ]
+        report.erased += len(links) - len(kept)
+        self.erased.skipped("relink", len(links) - len(kept))
+        return kept
 
 
 def _kind(link: Link) -> str:
