@@ -25,7 +25,10 @@ from connector.hubspot.gateway import HubSpotGateway
 from connector.mapping.conversion import ConversionMapping, load_conversion_mapping
 from connector.mapping.model import load_lead_mapping
 from connector.mapping.plan import LeadPlan
+from connector.mapping.privacy import FILE as PRIVACY_FILE
+from connector.mapping.privacy import PrivacyPolicy, load_privacy_policy
 from connector.mapping.status import StatusMapping, load_status_mapping
+from connector.privacy.erase import Eraser
 from connector.routing.config import RoutingConfig
 from connector.routing.contacts import ContactRouter
 from connector.routing.router import load_routing
@@ -39,6 +42,7 @@ from connector.streams.contacts.stream import STREAM as CONTACTS_STREAM
 from connector.streams.contacts.stream import ContactsStream
 from connector.streams.conversions.stream import STREAM as CONVERSION_STREAM
 from connector.streams.conversions.stream import ConversionsStream
+from connector.streams.leads.removals import Removals
 from connector.streams.leads.stream import STREAM as FEEDBACK_STREAM
 from connector.streams.leads.stream import LeadsStream
 from connector.streams.leads.twoway import returning
@@ -64,6 +68,7 @@ class Mappings:
     routing: RoutingConfig | None = None
     status: StatusMapping | None = None
     conversion: ConversionMapping | None = None
+    privacy: PrivacyPolicy | None = None
 
     @property
     def matched_account_field(self) -> str:
@@ -89,6 +94,7 @@ def load_mapping_files(directory: str | Path) -> Mappings:
         conversion=(
             load_conversion_mapping(directory) if (directory / "conversion.yaml").exists() else None
         ),
+        privacy=(load_privacy_policy(directory) if (directory / PRIVACY_FILE).exists() else None),
     )
 
 
@@ -209,6 +215,44 @@ class Connector:
             yield summary
 
 
+def _removals(
+    settings: Settings,
+    files: Mappings,
+    store: StateStore,
+    salesforce: SalesforceGateway,
+    hubspot: HubSpotGateway,
+    wait: Wait,
+    overlap: timedelta,
+) -> Removals:
+    """The read of Leads and Contacts deleted or merged in Salesforce (lead.yaml's
+    `salesforce_removals`), erasing the people privacy.yaml's `salesforce_requests` recognise
+    (holding the contacts stream meanwhile, as `leadbridge privacy erase` does)."""
+    policy = files.privacy
+    eraser = (
+        Eraser(
+            store=store,
+            salesforce=salesforce,
+            hubspot=hubspot,
+            policy=policy,
+            key=settings.privacy_key,
+        )
+        if policy is not None and settings.privacy_key is not None
+        else None
+    )
+    return Removals(
+        salesforce,
+        hubspot,
+        store,
+        external_id_field=settings.salesforce_external_id_field,
+        settings=files.plan.mapping.salesforce_removals,
+        writeback=files.plan.mapping.writeback,
+        requests=policy.salesforce_requests if policy is not None else None,
+        eraser=eraser,
+        erasure_hold=lambda: store.hold(CONTACTS_STREAM, wait=wait),
+        overlap=overlap,
+    )
+
+
 @contextmanager
 def open_connector(
     settings: Settings,
@@ -281,6 +325,7 @@ def build(
             external_id_field=external_id,
             plan=files.plan,
             conversion_stream=CONVERSION_STREAM if files.conversion else None,
+            removals=_removals(settings, files, store, salesforce, hubspot, wait, overlap),
         )
         if files.sends_feedback
         else None

@@ -205,10 +205,17 @@ class Eraser:
         self._key = key
 
     def erase(
-        self, *, email: str | None = None, hubspot_id: str | None = None, dry_run: bool = False
+        self,
+        *,
+        email: str | None = None,
+        hubspot_id: str | None = None,
+        dry_run: bool = False,
+        reason: Reason = "request",
     ) -> Erased:
         """Erase the person with this email or HubSpot contact id (see the module docstring);
-        `dry_run` reads both systems and the store and writes nothing anywhere."""
+        `dry_run` reads both systems and the store and writes nothing anywhere. `reason`: what
+        asked for it, kept in the tombstone (a person's request, or one recognised in
+        Salesforce or HubSpot)."""
         from connector.state.privacy import PrivacyKey
 
         PrivacyKey(self._key)  # a missing or short key stops here, before any call
@@ -262,7 +269,9 @@ class Eraser:
         if dry_run:
             self._describe(plan, contact, hubspot_id, result)
             return result
-        return self._run(plan, contact, email, hubspot_id, link, tombstone, leads, contacts, result)
+        return self._run(
+            plan, contact, email, hubspot_id, link, tombstone, leads, contacts, result, reason
+        )
 
     # -- finding the person --------------------------------------------------------------
     def _records(
@@ -370,6 +379,7 @@ class Eraser:
         leads: list[Row],
         contacts: list[Row],
         result: Erased,
+        reason: Reason = "request",
     ) -> Erased:
         given = [] if link is not None else _one_each(leads, contacts, tombstone)
         try:
@@ -378,7 +388,7 @@ class Eraser:
                 email=email,
                 salesforce_ids=given,
                 also=searched_values(contact.properties if contact else None, [*leads, *contacts]),
-                reason="request",
+                reason=reason,
                 key=self._key,
             )
         except ValueError as exc:
