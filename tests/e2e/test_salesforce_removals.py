@@ -78,6 +78,10 @@ SEED = {
 }
 
 
+class Killed(BaseException):
+    """The process dying at this point."""
+
+
 def cli(*args: str) -> Result:
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
@@ -222,16 +226,37 @@ def test_merges_leave_one_link_per_record_and_hubspot_naming_the_record_kept(
 
 
 def test_a_deleted_lead_shows_as_gone_and_is_not_sent_again(
-    sandbox_server: SandboxServer, env: str
+    sandbox_server: SandboxServer, env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A rep deletes contact 104's Lead: the link closes (its ids kept in the audit), HubSpot
     clears the Lead id and says "deleted in Salesforce"; the contact changing later does not
-    bring the Lead back. Read again (the overlap), the deletion changes nothing."""
+    bring the Lead back. A pass killed after HubSpot's write and before the store's record is
+    finished by the next without writing HubSpot again; read again (the overlap), the
+    deletion changes nothing."""
     server = sandbox_server
     dan = lead_of(server, "104")
     sf_client(server).Lead.delete(dan)
 
+    def killed(self: Any, *args: Any, **kwargs: Any) -> None:
+        raise Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(StateStore, "record_removals", killed)
+        with pytest.raises(Killed):
+            cli("sync", "--once")
+    assert (props(server, "104") or {})[STATUS] == "deleted in Salesforce"
+    with StateStore.open(env) as store:
+        assert "104" in store.links(["104"])  # not recorded: the next pass reads it again
+    mark = server.sandbox.journal.last_seq()
+
     summary = sync()
+
+    hubspot_writes = [
+        e.path
+        for e in server.sandbox.journal.entries(since=mark, api="hubspot")
+        if e.path.endswith("/batch/update")
+    ]
+    assert hubspot_writes == []  # HubSpot shows it already: exactly one write in all
 
     assert "0 links moved to the merged record, 1 closed (deleted)" in summary.stdout
     contact = props(server, "104") or {}
@@ -250,10 +275,6 @@ def test_a_deleted_lead_shows_as_gone_and_is_not_sent_again(
     assert live_leads(server, HubSpot_Contact_Id__c="104") == []
     assert salesforce_writes(server, mark) == []
     assert (props(server, "104") or {})[STATUS] == "deleted in Salesforce"
-
-
-class Killed(BaseException):
-    """The process dying at this point."""
 
 
 def test_a_flagged_deletion_gdpr_deletes_the_contact_and_erases_the_store(
