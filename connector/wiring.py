@@ -28,6 +28,7 @@ from connector.mapping.plan import LeadPlan
 from connector.mapping.privacy import FILE as PRIVACY_FILE
 from connector.mapping.privacy import PrivacyPolicy, load_privacy_policy
 from connector.mapping.status import StatusMapping, load_status_mapping
+from connector.privacy.erase import Eraser
 from connector.routing.config import RoutingConfig
 from connector.routing.contacts import ContactRouter
 from connector.routing.router import load_routing
@@ -42,6 +43,7 @@ from connector.streams.contacts.stream import ContactsStream
 from connector.streams.conversions.stream import STREAM as CONVERSION_STREAM
 from connector.streams.conversions.stream import ConversionsStream
 from connector.streams.erased import ErasedPeople
+from connector.streams.leads.removals import Removals
 from connector.streams.leads.stream import STREAM as FEEDBACK_STREAM
 from connector.streams.leads.stream import LeadsStream
 from connector.streams.leads.twoway import returning
@@ -216,6 +218,44 @@ class Connector:
             yield summary
 
 
+def _removals(
+    settings: Settings,
+    files: Mappings,
+    store: StateStore,
+    salesforce: SalesforceGateway,
+    hubspot: HubSpotGateway,
+    wait: Wait,
+    overlap: timedelta,
+) -> Removals:
+    """The read of Leads and Contacts deleted or merged in Salesforce (lead.yaml's
+    `salesforce_removals`), erasing the people privacy.yaml's `salesforce_requests` recognise
+    (holding the contacts stream meanwhile, as `leadbridge privacy erase` does)."""
+    policy = files.privacy
+    eraser = (
+        Eraser(
+            store=store,
+            salesforce=salesforce,
+            hubspot=hubspot,
+            policy=policy,
+            key=settings.privacy_key,
+        )
+        if policy is not None and settings.privacy_key is not None
+        else None
+    )
+    return Removals(
+        salesforce,
+        hubspot,
+        store,
+        external_id_field=settings.salesforce_external_id_field,
+        settings=files.plan.mapping.salesforce_removals,
+        writeback=files.plan.mapping.writeback,
+        requests=policy.salesforce_requests if policy is not None else None,
+        eraser=eraser,
+        erasure_hold=lambda: store.hold(CONTACTS_STREAM, wait=wait),
+        overlap=overlap,
+    )
+
+
 @contextmanager
 def open_connector(
     settings: Settings,
@@ -288,6 +328,7 @@ def build(
             external_id_field=external_id,
             plan=files.plan,
             conversion_stream=CONVERSION_STREAM if files.conversion else None,
+            removals=_removals(settings, files, store, salesforce, hubspot, wait, overlap),
         )
         if files.sends_feedback
         else None

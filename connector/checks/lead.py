@@ -237,6 +237,34 @@ class _Checker:
                 "(or create) a text property",
             )
 
+    # -- records removed in Salesforce -------------------------------------------------------
+    def removals(self) -> None:
+        """The property telling marketing a contact's record was deleted or merged away in
+        Salesforce: it must take text."""
+        rule = self.mapping.salesforce_removals
+        name = rule.status_property
+        if name is None:
+            return
+        at: Loc = ("salesforce_removals", "status_property")
+        given = "salesforce_removals" in self.mapping.model_fields_set and (
+            "status_property" in rule.model_fields_set
+        )
+        whose = "" if given else " (salesforce_removals.status_property's default)"
+        prop = self.schema.contact.get(name)
+        if prop is None:
+            self.error(
+                at,
+                f"unknown HubSpot contact property '{name}'{whose}"
+                f"{did_you_mean(name, self.schema.contact)}: create it in HubSpot (a text "
+                "property), or set status_property: null to only clear the Salesforce id",
+            )
+        elif prop.read_only or prop.calculated or prop.type != "string":
+            self.error(
+                at,
+                f"HubSpot property '{name}'{whose} cannot take the text saying the record was "
+                "removed: choose (or create) a writable text property",
+            )
+
     # -- converted people's Contacts --------------------------------------------------------
     def contacts(self) -> None:
         """Where each field's value goes once its Lead is converted: an updateable Contact
@@ -527,4 +555,5 @@ def check(
     checker.contacts()
     checker.writeback()
     checker.handoff()
+    checker.removals()
     return ordered(checker.problems)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import re
 import string
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeGuard, get_args
 
@@ -515,6 +516,29 @@ class AfterHandoff(Strict):
     report_property: str | None = "sales_handoff_warning"
 
 
+class SalesforceRemovals(Strict):
+    """What a contact shows when sales deletes or merges its Lead or Contact in Salesforce
+    (read by the `salesforce.leads` stream): its Salesforce id property is cleared (a merge:
+    rewritten to the record it was merged into) and `status_property` (null: none) says
+    `deleted`, or `merged` when it was merged into a record another contact is linked to.
+    A contact showing either is not sent to Salesforce again until a person clears it."""
+
+    status_property: str | None = "leadbridge_salesforce_status"
+    deleted: Text = "deleted in Salesforce"
+    merged: Text = "merged in Salesforce into another contact's record"
+
+    def held_out(self, properties: Mapping[str, str | None]) -> str | None:
+        """Why a contact is not sent to Salesforce (its record was removed there), or None."""
+        prop = self.status_property
+        value = (properties.get(prop) or "").strip() if prop else ""
+        if value and value in (self.deleted, self.merged):
+            return (
+                f"its Salesforce record was removed there ({prop} is {value!r}); clear {prop} to "
+                "send it again"
+            )
+        return None
+
+
 class LeadMapping(Strict):
     """`mappings/lead.yaml`."""
 
@@ -522,6 +546,7 @@ class LeadMapping(Strict):
     fields: Annotated[list[FieldMap], Field(min_length=1)]
     writeback: WriteBack = WriteBack()
     after_handoff: AfterHandoff = AfterHandoff()
+    salesforce_removals: SalesforceRemovals = SalesforceRemovals()
 
     def structure_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Checks across fields, each at the key it is about: a Salesforce field or HubSpot

@@ -178,6 +178,8 @@ class LeadPlan:
         }
         if self.mapping.after_handoff.report_property:
             names.add(self.mapping.after_handoff.report_property)
+        if self.mapping.salesforce_removals.status_property:
+            names.add(self.mapping.salesforce_removals.status_property)
         for f in self.mapping.fields:
             names.update(f.properties_read())
         return sorted(names)

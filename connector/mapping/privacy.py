@@ -5,8 +5,9 @@ the file names an `action`: `delete` (the record goes; with `hard_delete` the Re
 emptied of it too, where the org allows it) or `anonymise` (the record stays for funnel and
 revenue reports, its personal fields blanked or replaced). HubSpot is always erased with its
 GDPR delete, which also blocks the email from coming back. `salesforce_requests` says how an
-erasure started in Salesforce is recognised (read by a later release; only its shape is
-checked now). Loaded only through `connector.files.loader.load_file`, so every problem reads
+erasure started in Salesforce is recognised (a record deleted with the field set: the
+`salesforce.leads` stream's read of removals erases the person; `when: set` is only checked).
+Loaded only through `connector.files.loader.load_file`, so every problem reads
 `mappings/privacy.yaml:LINE:COL: ...`.
 """
 

@@ -213,7 +213,9 @@ class Eraser:
         reason: Reason = "request",
     ) -> Erased:
         """Erase the person with this email or HubSpot contact id (see the module docstring);
-        `dry_run` reads both systems and the store and writes nothing anywhere.
+        `dry_run` reads both systems and the store and writes nothing anywhere. `reason`: what
+        asked for it, kept in the tombstone (a person's request, or one recognised in
+        Salesforce or HubSpot).
 
         `reason` "hubspot_privacy_deletion": HubSpot deleted the contact for privacy already
         (its webhook names only the id): HubSpot is not called to delete, its outcome is

@@ -13,7 +13,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -658,6 +658,48 @@ class SalesforceGateway(SalesforceReads):
             count=len(leads),
         )
         return leads
+
+    def removed_records(
+        self,
+        since: datetime | None,
+        *,
+        lead_fields: Sequence[str] = (),
+        contact_fields: Sequence[str] = (),
+    ) -> list[dict[str, Any]]:
+        """The Leads and Contacts deleted or merged away since `since` (`SystemModstamp`, all
+        in the Recycle Bin when None), oldest first: each with `sobject`, `Id`,
+        `MasterRecordId` (the record a merge kept; null after a plain delete), the external id,
+        `SystemModstamp` (a UTC datetime) and the fields asked. `queryAll`, both objects in one
+        Composite call: one API call when nothing was removed, one more per further page.
+
+        Not `getDeleted`: it lists ids and deletion times only (no `MasterRecordId`, no field
+        values), needs a `start`/`end` window within the last 15 days, and one call per object.
+        """
+        ext = self._settings.salesforce_external_id_field
+        base = ["Id", "MasterRecordId", "SystemModstamp", ext]
+        texts = {
+            "leads": queries.removed_records(
+                "Lead", list(dict.fromkeys([*base, *lead_fields])), since=since
+            ),
+            "contacts": queries.removed_records(
+                "Contact", list(dict.fromkeys([*base, *contact_fields])), since=since
+            ),
+        }
+        found = self._composite_queries(texts, endpoint="queryAll")
+        removed: list[dict[str, Any]] = []
+        for ref, sobject in (("leads", "Lead"), ("contacts", "Contact")):
+            for record in found.get(ref, []):
+                record["sobject"] = sobject
+                record["SystemModstamp"] = moment(record.get("SystemModstamp"))
+                removed.append(record)
+        earliest = datetime.min.replace(tzinfo=UTC)
+        removed.sort(key=lambda r: (r["SystemModstamp"] or earliest, str(r["Id"])))
+        log.info(
+            "salesforce.removed_records",
+            since=since.isoformat() if since else None,
+            count=len(removed),
+        )
+        return removed
 
     # -- lead conversion (SOAP partner API) --------------------------------------------------
     #: LeadConverts per convertLead call (Apex documents 100 as the limit).

@@ -312,6 +312,21 @@ def open_leads_owned_by(external_id_field: str, username: str, *, limit: int) ->
     )
 
 
+# -- records removed in Salesforce -----------------------------------------------------------
+
+
+def removed_records(sobject: str, fields: Sequence[str], *, since: datetime | None) -> str:
+    """`fields` of the `sobject` records in the Recycle Bin (deleted, or merged into the
+    record their `MasterRecordId` names) whose `SystemModstamp` (set by the deletion) is
+    `since` or later (all when None), oldest first and by Id within a timestamp. For
+    `queryAll`: `query` never shows a deleted record."""
+    template = "SELECT {names:fields} FROM {obj:literal} WHERE IsDeleted = true"
+    if since is not None:
+        template += " AND SystemModstamp >= {since}"
+    template += " ORDER BY SystemModstamp, Id"
+    return soql(template, names=list(fields), obj=sobject, since=since)
+
+
 # -- privacy erasure --------------------------------------------------------------------------
 
 

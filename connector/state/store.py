@@ -624,6 +624,56 @@ class StateStore:
         with self._write() as connection:
             connection.execute(upsert, rows)
 
+    # records removed in Salesforce (connector.streams.leads.removals)
+
+    def links_by_salesforce_ids(self, salesforce_ids: Iterable[str]) -> dict[str, Link]:
+        """The links whose record (`salesforce_id`) is one of these ids, keyed by that id."""
+        ids = list(dict.fromkeys(i for i in salesforce_ids if i))
+        found: dict[str, Link] = {}
+        with self._read() as connection:
+            for chunk in _chunks(ids):
+                query = (
+                    sa.select(links)
+                    .where(links.c.salesforce_id.in_(chunk))
+                    .order_by(links.c.hubspot_id)
+                )
+                for row in connection.execute(query):
+                    found.setdefault(row.salesforce_id, _link(row))
+        return found
+
+    def record_removals(
+        self,
+        commit: Commit,
+        *,
+        moved: Sequence[Link] = (),
+        closed: Sequence[str] = (),
+        run_id: str,
+    ) -> None:
+        """Record what removals in Salesforce did, in one transaction with `commit`: the
+        `moved` links rewritten as given (a merge's kept record replaces the lost one), the
+        links of the `closed` HubSpot contacts deleted (their ids stay in `commit.audit`)."""
+
+        def rewrite(connection: sa.Connection, now: datetime) -> None:
+            for link in moved:
+                connection.execute(
+                    sa.update(links)
+                    .where(links.c.hubspot_id == link.hubspot_id)
+                    .values(
+                        salesforce_object=link.object,
+                        salesforce_id=link.salesforce_id,
+                        lead_id=link.lead_id,
+                        contact_id=link.contact_id,
+                        account_id=link.account_id,
+                        opportunity_id=link.opportunity_id,
+                        updated_at=now,
+                    )
+                )
+            for chunk in _chunks(list(dict.fromkeys(closed))):
+                connection.execute(sa.delete(links).where(links.c.hubspot_id.in_(chunk)))
+
+        self._record(commit, run_id=run_id, before=rewrite)
+        log.info("state.removals", moved=len(moved), closed=len(set(closed)))
+
     # erasure (connector.state.erasure)
 
     def erase(
@@ -889,12 +939,24 @@ class StateStore:
 
     def record(self, commit: Commit, *, run_id: str) -> None:
         """Record a batch in one transaction: all of it, or (on any error) none of it."""
+        self._record(commit, run_id=run_id)
+
+    def _record(
+        self,
+        commit: Commit,
+        *,
+        run_id: str,
+        before: Callable[[sa.Connection, datetime], None] | None = None,
+    ) -> None:
+        """`record`, with `before` run first in the same transaction."""
         now = _aware(self._clock(), "clock")
         cursor = None if commit.cursor is None else _aware(commit.cursor, f"{commit.stream} cursor")
         failures = {
             (failure.stream, failure.record_id): failure for failure in commit.failures
         }.values()
         with self._write() as connection:
+            if before is not None:
+                before(connection, now)
             self._write_links(connection, commit.links, now)
             self._write_hashes(
                 connection,

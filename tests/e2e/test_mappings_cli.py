@@ -365,7 +365,7 @@ def test_the_shipped_files_validate_clean_against_the_seeds(
     assert result.exit_code == 0, result.output
     schema_line, *verdicts = result.stdout.splitlines()  # no finding printed before them
     assert schema_line.startswith(
-        "schema: Lead (40 fields), Contact (28), Group (11) and contact properties (38), "
+        "schema: Lead (40 fields), Contact (28), Group (11) and contact properties (39), "
         "fetched just now"
     )
     assert verdicts == [

@@ -467,3 +467,23 @@ def test_an_old_cache_asks_to_fetch_again(tmp_path):
     path.write_text(json.dumps(old), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"unknown schema cache format 1.*without --offline"):
         live.load(path)
+
+
+def test_the_removals_status_property_must_be_a_writable_text_property(tmp_path):
+    """lead.yaml's `salesforce_removals.status_property`: unknown (with a hint and the fix) or
+    not writable text is an error at the key; null asks for none; the default is known."""
+    text = LEAD_BASE + "salesforce_removals:\n  status_property: leadbridge_salesforce_stat\n"
+    assert _lead(tmp_path, text) == [
+        "5:20: error: salesforce_removals.status_property: unknown HubSpot contact property "
+        "'leadbridge_salesforce_stat'; did you mean 'leadbridge_salesforce_status'?: create it "
+        "in HubSpot (a text property), or set status_property: null to only clear the "
+        "Salesforce id",
+    ]
+    text = LEAD_BASE + "salesforce_removals: {status_property: hubspotscore}\n"
+    assert _lead(tmp_path, text) == [
+        "4:40: error: salesforce_removals.status_property: HubSpot property 'hubspotscore' "
+        "cannot take the text saying the record was removed: choose (or create) a writable "
+        "text property",
+    ]
+    assert _lead(tmp_path, LEAD_BASE + "salesforce_removals: {status_property: null}\n") == []
+    assert _lead(tmp_path, LEAD_BASE) == []

@@ -455,6 +455,7 @@ def contact_properties() -> list[PropertyDef]:
         _custom("salesforce_owner_id", "Salesforce Owner ID", "salesforceinformation"),
         _custom("sales_rejection_reason", "Sales rejection reason", g, "textarea"),
         _custom("sales_handoff_warning", "Sales handoff warning", g, "textarea"),
+        _custom("leadbridge_salesforce_status", "Salesforce record status", g),
         _custom("salesforce_owner_email", "Salesforce owner email", "salesforceinformation"),
         _p(
             "sales_accepted_at",

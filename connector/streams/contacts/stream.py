@@ -405,8 +405,15 @@ class ContactsStream(Stream[ContactsSummary]):
             [contact_fields_key(i) for i in ids] if self.protected else []
         )
         hashes = self.store.hashes(keys, "to_salesforce")
+        removals = self.plan.mapping.salesforce_removals
         lookup = sorted(
-            {c.email.lower() for c in page if needs_lookup(c, links.get(c.id)) and c.email}
+            {
+                c.email.lower()
+                for c in page
+                if needs_lookup(c, links.get(c.id))
+                and c.email
+                and removals.held_out(c.properties) is None
+            }
         )
         matches: dict[str, list[SalesforceMatch]] = {}
         found = list((find or self.salesforce.find_by_emails)(lookup) if lookup else [])
@@ -419,6 +426,11 @@ class ContactsStream(Stream[ContactsSummary]):
         decisions = []
         writeback: dict[str, dict[str, str | None]] = {}
         for contact in page:
+            removed = removals.held_out(contact.properties)
+            if removed is not None:
+                # Sales deleted or merged away its record: not sent again until a person says.
+                decisions.append(Decision(contact, "skip", removed))
+                continue
             qualified = qualifies(contact.properties, self.plan.mapping.include)
             link = links.get(contact.id)
             if link is not None and (link.object == "Lead" or link.lead_id):

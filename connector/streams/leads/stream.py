@@ -45,6 +45,7 @@ from connector.streams.leads.decide import (
     list_removals,
     target,
 )
+from connector.streams.leads.removals import RemovalCounts, Removals
 from connector.streams.leads.twoway import BackDecision, back_to_hubspot, changed, returning
 from connector.streams.sides import HubSpotSide, SalesforceSide
 
@@ -70,6 +71,7 @@ class LeadsSummary(Summary):
     left_lists: int = 0  # list memberships removed (status.yaml leave_lists)
     list_failures: list[tuple[str, str]] = field(default_factory=list)  # (list, reason)
     kept: int = 0  # changed Lead field values their conflict rule gave to HubSpot
+    removals: RemovalCounts | None = None  # Leads and Contacts deleted or merged in Salesforce
 
     @property
     def written(self) -> int:
@@ -104,8 +106,21 @@ class LeadsSummary(Summary):
                 f"  {self.held} Leads still wait in the dead-letter store, unchanged since "
                 "they failed"
             )
+        lines += self._removal_lines()
         for lead_id, reason in self.failures:
             lines.append(f"  failed: Salesforce Lead {lead_id}: {reason}")
+        return lines
+
+    def _removal_lines(self) -> list[str]:
+        gone = self.removals
+        if gone is None or not (gone.moved or gone.closed or gone.conflicts or gone.erased):
+            return []
+        lines = [
+            f"  removed in Salesforce: {gone.moved} links moved to the merged record, "
+            f"{gone.closed} closed (deleted), {gone.conflicts} merged into another contact's "
+            f"record, {gone.erased} people erased on request"
+        ]
+        lines += [f"  merge to look at: Salesforce {rid}: {why}" for rid, why in gone.reported]
         return lines
 
 
@@ -138,8 +153,11 @@ class LeadsStream(Stream[LeadsSummary]):
         page_size: int = PAGE_SIZE,
         plan: LeadPlan | None = None,
         conversion_stream: str | None = None,
+        removals: Removals | None = None,
     ) -> None:
         self.salesforce = salesforce
+        #: Leads and Contacts deleted or merged in Salesforce, read after the changed Leads.
+        self.removals = removals
         self.hubspot = hubspot
         self.store = store
         self.mapping = status_mapping
@@ -212,6 +230,9 @@ class LeadsStream(Stream[LeadsSummary]):
         )
         for page in self.until_stopped(pages(leads, self.page_size)):
             cursor = self._page(page, summary, cursor, self._dead, skip=self._seen)
+        if self.removals is not None and not (self.should_stop and self.should_stop()):
+            summary.removals = self.removals.run(summary.run_id)
+            summary.failures += summary.removals.failures
 
     def _page(
         self,
