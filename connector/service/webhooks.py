@@ -7,9 +7,11 @@ and a crash after the 2xx loses nothing.
 - Accepted: each contact created or with a changed property the streams read becomes work of
   the contacts stream (and of the conversion stream when its lifecycle stage moved to
   sales-qualified); merges and deletions are recorded as work of their own streams
-  (`hubspot.merges`, `hubspot.deletions`) for their later handling, never lost. Then the
-  worker is woken (SQLite), or a job is deferred that any worker sharing the PostgreSQL store
-  takes (the queue); either runs the work by id after the batch window.
+  (`hubspot.merges`, `hubspot.deletions`: `connector.streams.identity`), a merge keyed by its
+  survivor and the ids merged into it (so two merges into one contact are two, and the same
+  merge delivered twice is one). Then the worker is woken (SQLite), or a job is deferred that
+  any worker sharing the PostgreSQL store takes (the queue); either runs the work by id after
+  the batch window.
 - The URI the signature covers is the one HubSpot called: scheme and host from
   `X-Forwarded-Proto`/`-Host` only when the peer is one of `LEADBRIDGE_TRUSTED_PROXIES`.
 """
@@ -37,13 +39,14 @@ from connector.hubspot.webhooks import (
 from connector.service.app import Service
 from connector.state.store import Commit
 from connector.state.work import Work, hand_over
+from connector.streams.identity import stream as identity
 
 log = structlog.get_logger(__name__)
 
 PATH = "/webhooks/hubspot"
-#: Streams that keep what a later issue handles: merges and deletions, never dropped.
-MERGES = "hubspot.merges"
-DELETIONS = "hubspot.deletions"
+#: The streams that carry out merges and deletions.
+MERGES = identity.MERGES
+DELETIONS = identity.DELETIONS
 #: The stream that records the intake itself (its commits carry work for the others).
 INTAKE = "hubspot.webhooks"
 
@@ -147,6 +150,8 @@ def _work(service: Service, events: tuple[WebhookEvent, ...]) -> list[Work]:
     for stream, kept in ((MERGES, changes.merges), (DELETIONS, changes.deletions)):
         for event in kept:
             record = event.primary_object_id or event.object_id or str(event.event_id)
+            if stream == MERGES and event.merged_object_ids:
+                record = f"{record}<{'.'.join(sorted(event.merged_object_ids))}"
             why = f"HubSpot webhook {event.subscription_type} (event {event.event_id})"
             work.append(Work(stream, record, "recheck", why, _event_payload(event)))
     return work

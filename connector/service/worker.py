@@ -101,15 +101,17 @@ class Worker:
 
     def _pass(self) -> None:
         """One pass: every step in order; an error ends the pass (logged, shown in /readyz)
-        and the next pass tries again."""
+        and the next pass tries again. Merges and deletions a stopped run left go first."""
+        if not self.tasks.leftover():
+            return
         for step in self.connector.steps():
             if self.stopping or not self.tasks.pass_of(step):
                 return
         self.tasks.passed()
 
     def _by_webhook(self) -> None:
-        """The records webhooks named, by id, contacts first (a new Lead before its
-        conversion)."""
+        """The records webhooks named, by id: merges and deletions, then contacts, then
+        conversions (a new Lead before its conversion)."""
         for stream in WEBHOOK_STREAMS:
             if not self.tasks.by_id(stream):
                 return
