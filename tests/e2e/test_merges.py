@@ -1,0 +1,179 @@
+"""HubSpot contact merges and deletions, end to end: `leadbridge run` against the sandbox, the
+changes made through hubspot-api-client, HubSpot's signed `contact.merge` / `contact.deletion`
+webhooks delivered by the sandbox, Salesforce read back through simple-salesforce.
+
+After a merge each person has exactly one live Lead linked, HubSpot's Lead id property points
+at it, and no live Lead carries a merged-away contact's id; a deleted contact's Lead is treated
+as `on_contact_deleted` says and a new contact with the same email links afresh."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hubspot.crm.contacts import PublicMergeInput, SimplePublicObjectInputForCreate
+
+from connector.sandbox.server import SandboxServer
+from connector.state.store import StateStore
+from tests.conftest import hubspot_client, sf_client
+from tests.e2e import test_service
+from tests.e2e.test_first_sync import SEED
+from tests.e2e.test_service import SECRET, Running, _subscribe, _until
+
+#: `leadbridge run` against the sandbox, as the service tests start it (a fixture).
+service = test_service.service
+
+EXT = "HubSpot_Contact_Id__c"
+EVENTS = ["contact.creation", "contact.propertyChange", "contact.merge", "contact.deletion"]
+
+
+def _start(
+    sandbox_server: SandboxServer,
+    service: Callable[..., Running],
+    tmp_path: Path,
+    **settings: str,
+) -> Running:
+    """The service with these merge/deletion settings, its first pass done, webhooks on."""
+    lead_yaml = tmp_path / "mappings" / "lead.yaml"
+    text = lead_yaml.read_text()
+    for name, value in settings.items():
+        text, found = re.subn(rf"(?m)^  {name}: \w+$", f"  {name}: {value}", text)
+        assert found == 1, name
+    lead_yaml.write_text(text)
+    running = service(
+        SEED, LEADBRIDGE_POLL_SECONDS="3600", LEADBRIDGE_HUBSPOT_WEBHOOK_SECRET=SECRET
+    )
+    _until(running.ready, "the first pass")
+    _subscribe(sandbox_server, running, events=EVENTS)
+    return running
+
+
+def _leads(server: SandboxServer, *, deleted: bool = False) -> list[dict[str, Any]]:
+    """Every Lead (with the Recycle Bin's when `deleted`), through queryAll."""
+    soql = "SELECT Id, HubSpot_Contact_Id__c, Email, Status, IsDeleted, MasterRecordId FROM Lead"
+    rows = sf_client(server).query_all(soql, include_deleted=deleted)["records"]
+    return [r for r in rows if deleted or not r["IsDeleted"]]
+
+
+def _contact(server: SandboxServer, contact_id: str) -> dict[str, Any]:
+    found = hubspot_client(server).crm.contacts.basic_api.get_by_id(
+        contact_id, properties=["salesforceleadid", "email"]
+    )
+    return dict(found.properties)
+
+
+def _store(tmp_path: Path) -> StateStore:
+    return StateStore.open(f"sqlite:///{tmp_path / 'state.db'}")
+
+
+def _audited(tmp_path: Path, kind: str, record_id: str) -> Callable[[], list[Any]]:
+    def check() -> list[Any]:
+        with _store(tmp_path) as store:
+            done = store.audit_events(record_id=record_id, kind=kind)
+            return done if done and not store.work() else []
+
+    return check
+
+
+def test_merging_two_contacts_with_leads_leaves_one_lead_per_person(
+    sandbox_server, service, tmp_path
+):
+    """100 and 101 both had a Lead: after the merge 100 keeps its Lead, 101's is merged into it
+    in Salesforce (Recycle Bin, MasterRecordId); 102 merged into the unlinked 200 gives 200 its
+    Lead, which carries 200's id. HubSpot shows the kept Lead ids; nothing claims a gone id."""
+    running = _start(sandbox_server, service, tmp_path, on_duplicate_after_merge="merge")
+    before = {lead[EXT]: lead["Id"] for lead in _leads(sandbox_server)}
+    api = hubspot_client(sandbox_server).crm.contacts.basic_api
+
+    api.merge(PublicMergeInput(primary_object_id="100", object_id_to_merge="101"))
+    api.merge(PublicMergeInput(primary_object_id="200", object_id_to_merge="102"))
+    _until(_audited(tmp_path, "contact_merged", "100"), "the merge into 100 carried out")
+    _until(_audited(tmp_path, "contact_merged", "200"), "the merge into 200 carried out")
+
+    live = {lead[EXT]: lead["Id"] for lead in _leads(sandbox_server)}
+    assert live["100"] == before["100"] and live["200"] == before["102"]
+    assert "101" not in live and "102" not in live
+    assert len(live) == len(set(live.values())) == len(before) - 1
+    gone = {r["Id"]: r for r in _leads(sandbox_server, deleted=True) if r["IsDeleted"]}
+    assert gone[before["101"]]["MasterRecordId"] == before["100"]
+    with _store(tmp_path) as store:
+        links = store.links(["100", "101", "102", "200"])
+        assert {h: link.lead_id for h, link in links.items()} == {
+            "100": before["100"],
+            "200": before["102"],
+        }
+        assert store.closed_links(["101"])["101"].link.lead_id == before["101"]
+        assert store.work() == [] and store.dead_letters("hubspot.merges") == []
+    _until(
+        lambda: _contact(sandbox_server, "200").get("salesforceleadid") == before["102"],
+        "HubSpot showing 200's Lead",
+    )
+    assert _contact(sandbox_server, "100")["salesforceleadid"] == before["100"]
+    assert running.stop() == 0
+
+
+def test_a_duplicate_flagged_after_a_merge_stays_and_is_marked(sandbox_server, service, tmp_path):
+    """on_duplicate_after_merge: flag (the default): the second Lead is kept, its status set to
+    the flag, and reported in the audit log; the survivor keeps its own."""
+    running = _start(sandbox_server, service, tmp_path)
+    before = {lead[EXT]: lead for lead in _leads(sandbox_server)}
+    hubspot_client(sandbox_server).crm.contacts.basic_api.merge(
+        PublicMergeInput(primary_object_id="103", object_id_to_merge="104")
+    )
+    _until(_audited(tmp_path, "duplicate_after_merge", "103"), "the duplicate reported")
+    live = {lead["Id"]: lead for lead in _leads(sandbox_server)}
+    assert live[before["104"]["Id"]]["Status"] == "Closed - Not Converted"
+    assert live[before["103"]["Id"]]["Status"] == before["103"]["Status"]
+    with _store(tmp_path) as store:
+        assert store.links(["103", "104"])["103"].lead_id == before["103"]["Id"]
+        assert "104" not in store.links(["104"])
+    assert running.stop() == 0
+
+
+@pytest.mark.parametrize("setting", ["leave", "delete"])
+def test_a_deleted_contact_per_setting_and_its_person_created_again_links_afresh(
+    sandbox_server, service, tmp_path, setting
+):
+    """The contact deleted in HubSpot: its Lead is left unlinked or deleted, its link closed
+    (ids kept); a new contact with the same email gets a link of its own: the same Lead when it
+    was left, a new one when it was deleted."""
+    running = _start(sandbox_server, service, tmp_path, on_contact_deleted=setting)
+    before = {lead[EXT]: lead["Id"] for lead in _leads(sandbox_server)}
+    api = hubspot_client(sandbox_server).crm.contacts.basic_api
+    email = _contact(sandbox_server, "105")["email"]
+
+    api.archive("105")
+    _until(_audited(tmp_path, "contact_deleted", "105"), "the deletion carried out")
+    with _store(tmp_path) as store:
+        assert store.links(["105"]) == {}
+        assert store.closed_links(["105"])["105"].link.lead_id == before["105"]
+    old = {r["Id"]: r for r in _leads(sandbox_server, deleted=True)}[before["105"]]
+    assert old[EXT] is None if setting == "leave" else old["IsDeleted"]
+
+    created = api.create(
+        SimplePublicObjectInputForCreate(
+            properties={
+                "email": email,
+                "firstname": "Again",
+                "lastname": "Person",
+                "company": "Acme",
+                "lifecyclestage": "marketingqualifiedlead",
+            }
+        )
+    )
+
+    def linked() -> Any:
+        with _store(tmp_path) as store:
+            return store.links([created.id]).get(created.id)
+
+    link = _until(linked, "the re-created contact linked")
+    live = {lead[EXT]: lead["Id"] for lead in _leads(sandbox_server)}
+    assert live[created.id] == link.lead_id and "105" not in live
+    if setting == "leave":
+        assert link.lead_id == before["105"]
+    else:
+        assert link.lead_id != before["105"]
+    assert running.stop() == 0
