@@ -16,8 +16,12 @@ from typing import Any
 import pytest
 from hubspot.crm.contacts import PublicMergeInput, SimplePublicObjectInputForCreate
 
+from connector.sandbox.env import sandbox_settings
 from connector.sandbox.server import SandboxServer
-from connector.state.store import StateStore
+from connector.state.store import Commit, StateStore
+from connector.state.work import Work
+from connector.streams.identity.stream import MERGES
+from connector.wiring import open_connector
 from tests.conftest import hubspot_client, sf_client
 from tests.e2e import test_service
 from tests.e2e.test_first_sync import SEED
@@ -176,4 +180,98 @@ def test_a_deleted_contact_per_setting_and_its_person_created_again_links_afresh
         assert link.lead_id == before["105"]
     else:
         assert link.lead_id != before["105"]
+    assert running.stop() == 0
+
+
+class Killed(BaseException):
+    """The process dies here (not an error any handler catches)."""
+
+
+def test_a_run_killed_between_the_store_move_and_the_salesforce_merge_is_finished_by_the_next(
+    sandbox, tmp_path, monkeypatch
+):
+    """The real gateways: a run dies as it is about to send the SOAP merge (the store moved,
+    the merge recorded as pending work); a new connector (the process started again) sends it
+    once, and HubSpot shows the kept Lead. One merge call in all; one Lead per person."""
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    text = (test_service.MAPPINGS / "lead.yaml").read_text(encoding="utf-8")
+    text = re.sub(
+        r"(?m)^  on_duplicate_after_merge: \w+$", "  on_duplicate_after_merge: merge", text
+    )
+    (mappings / "lead.yaml").write_text(text)
+    server = sandbox(SEED)
+    settings = sandbox_settings(
+        server, database_url=f"sqlite:///{tmp_path / 'state.db'}", mappings_dir=mappings
+    )
+    with open_connector(settings) as connector:
+        list(connector.run_pass())
+    before = {lead[EXT]: lead["Id"] for lead in _leads(server)}
+    hubspot_client(server).crm.contacts.basic_api.merge(
+        PublicMergeInput(primary_object_id="100", object_id_to_merge="101")
+    )
+    event = {
+        "event_id": 1,
+        "subscription_type": "contact.merge",
+        "object_id": "100",
+        "primary_object_id": "100",
+        "merged_object_ids": ["101"],
+        "new_object_id": "100",
+    }
+    item = Work(MERGES, "100<101", "recheck", "HubSpot webhook contact.merge", event)
+
+    def die(*args: Any, **kwargs: Any) -> None:
+        raise Killed
+
+    with open_connector(settings) as connector:
+        connector.store.record(Commit("hubspot.webhooks", work=[item]), run_id="webhook")
+        monkeypatch.setattr(connector.salesforce, "merge_records", die)
+        assert connector.merges is not None
+        with pytest.raises(Killed):
+            connector.merges.run_all()
+        assert [w.kind for w in connector.store.work(MERGES)] == ["pending"]
+        assert connector.store.links(["101"]) == {}
+    mark = server.sandbox.journal.last_seq()
+    with open_connector(settings) as connector:
+        assert connector.merges is not None
+        assert connector.merges.run_all().merged == 1
+        assert connector.merges.run_all().merged == 0  # nothing left
+        assert connector.store.work() == [] and connector.store.owed_writebacks() == []
+    soap = [e for e in server.sandbox.journal.entries(since=mark) if "/Soap/" in e.path]
+    assert len(soap) == 1
+    live = {lead[EXT]: lead["Id"] for lead in _leads(server)}
+    assert live["100"] == before["100"] and "101" not in live
+    assert _contact(server, "100")["salesforceleadid"] == before["100"]
+
+
+def test_a_merge_delivered_twice_and_out_of_order_merges_once(sandbox_server, service, tmp_path):
+    """HubSpot delivering every event twice, shuffled: the duplicate Lead is merged with one
+    SOAP call, and each person keeps one Lead."""
+    running = _start(sandbox_server, service, tmp_path, on_duplicate_after_merge="merge")
+    _subscribe(
+        sandbox_server, running, events=EVENTS, faults={"duplicate": 1.0, "reorder": 1.0, "seed": 3}
+    )
+    before = {lead[EXT]: lead["Id"] for lead in _leads(sandbox_server)}
+    mark = sandbox_server.sandbox.journal.last_seq()
+    hubspot_client(sandbox_server).crm.contacts.basic_api.merge(
+        PublicMergeInput(primary_object_id="104", object_id_to_merge="105")
+    )
+    _until(_audited(tmp_path, "duplicate_after_merge", "104"), "the duplicate merged")
+
+    def delivered_twice() -> bool:
+        sent = sandbox_server.sandbox.webhooks.deliveries()
+        merges = [
+            e
+            for d in sent
+            for e in d.get("events", [])
+            if e.get("subscriptionType") == "contact.merge"
+        ]
+        return len(merges) >= 2
+
+    _until(delivered_twice, "the merge delivered twice")
+    _until(_audited(tmp_path, "contact_merged", "104"), "every delivery carried out")
+    soap = [e for e in sandbox_server.sandbox.journal.entries(since=mark) if "/Soap/" in e.path]
+    assert len(soap) == 1
+    live = {lead[EXT]: lead["Id"] for lead in _leads(sandbox_server)}
+    assert live["104"] == before["104"] and "105" not in live
     assert running.stop() == 0
