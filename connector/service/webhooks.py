@@ -9,7 +9,8 @@ and a crash after the 2xx loses nothing.
   sales-qualified); merges and deletions are recorded as work of their own streams
   (`hubspot.merges`, `hubspot.deletions`: `connector.streams.identity`), a merge keyed by its
   survivor and the ids merged into it (so two merges into one contact are two, and the same
-  merge delivered twice is one). Then the worker is woken (SQLite), or a job is deferred that
+  merge delivered twice is one), a plain deletion as `ID:deletion` (apart from the privacy
+  deletion HubSpot sends with it). Then the worker is woken (SQLite), or a job is deferred that
   any worker sharing the PostgreSQL store takes (the queue); either runs the work by id after
   the batch window.
 - The URI the signature covers is the one HubSpot called: scheme and host from
@@ -152,6 +153,10 @@ def _work(service: Service, events: tuple[WebhookEvent, ...]) -> list[Work]:
             record = event.primary_object_id or event.object_id or str(event.event_id)
             if stream == MERGES and event.merged_object_ids:
                 record = f"{record}<{'.'.join(sorted(event.merged_object_ids))}"
+            elif event.action == "deletion":
+                # Its own key: HubSpot sends a privacy deletion with it, which must not replace
+                # it (nor it the privacy deletion) when both come in one batch.
+                record = f"{record}:deletion"
             why = f"HubSpot webhook {event.subscription_type} (event {event.event_id})"
             work.append(Work(stream, record, "recheck", why, _event_payload(event)))
     return work

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from hubspot.crm.contacts import PublicMergeInput, SimplePublicObjectInputForCreate
 
 from connector.sandbox.env import sandbox_settings
@@ -283,4 +284,89 @@ def test_a_merge_delivered_twice_and_out_of_order_merges_once(sandbox_server, se
     assert len(soap) == 1
     live = {lead[EXT]: lead["Id"] for lead in _leads(sandbox_server)}
     assert live["104"] == before["104"] and "105" not in live
+    assert running.stop() == 0
+
+
+def test_the_service_started_again_finishes_a_merge_a_killed_run_left(
+    sandbox_server, service, tmp_path, monkeypatch
+):
+    """A merge run dies before its SOAP merge (the store moved, the merge owed); `leadbridge
+    run` started afterwards carries it out before its first pass is done: one merge call."""
+    first = _start(sandbox_server, service, tmp_path, on_duplicate_after_merge="merge")
+    assert first.stop() == 0
+    requests.delete(  # no deliveries to a service that is gone
+        f"{sandbox_server.url}/_sandbox/hubspot/webhooks/subscription",
+        verify=str(sandbox_server.ca_file),
+        timeout=10,
+    ).raise_for_status()
+    before = {lead[EXT]: lead["Id"] for lead in _leads(sandbox_server)}
+    hubspot_client(sandbox_server).crm.contacts.basic_api.merge(
+        PublicMergeInput(primary_object_id="102", object_id_to_merge="103")
+    )
+    settings = sandbox_settings(
+        sandbox_server,
+        database_url=f"sqlite:///{tmp_path / 'state.db'}",
+        mappings_dir=tmp_path / "mappings",
+    )
+    event = {
+        "event_id": 7,
+        "subscription_type": "contact.merge",
+        "primary_object_id": "102",
+        "merged_object_ids": ["103"],
+    }
+    with open_connector(settings) as connector:
+        item = Work(MERGES, "102<103", "recheck", "HubSpot webhook contact.merge", event)
+        connector.store.record(Commit("hubspot.webhooks", work=[item]), run_id="webhook")
+
+        def die(*args: Any, **kwargs: Any) -> None:
+            raise Killed
+
+        monkeypatch.setattr(connector.salesforce, "merge_records", die)
+        assert connector.merges is not None
+        with pytest.raises(Killed):
+            connector.merges.run_all()
+    mark = sandbox_server.sandbox.journal.last_seq()
+
+    again = service(LEADBRIDGE_POLL_SECONDS="3600")
+    _until(again.ready, "the first pass of the service started again")
+    with _store(tmp_path) as store:
+        assert store.work() == []
+    soap = [e for e in sandbox_server.sandbox.journal.entries(since=mark) if "/Soap/" in e.path]
+    assert len(soap) == 1
+    live = {lead[EXT]: lead["Id"] for lead in _leads(sandbox_server)}
+    assert live["102"] == before["102"] and "103" not in live
+    assert again.stop() == 0
+
+
+def test_a_plain_deletion_sent_with_a_privacy_deletion_keeps_both(
+    sandbox_server, service, tmp_path
+):
+    """HubSpot sends `contact.privacyDeletion` and `contact.deletion` together: the plain one is
+    carried out (link closed, Salesforce ids kept for the eraser), the privacy one is kept as
+    work for the eraser, neither replacing the other."""
+    running = _start(sandbox_server, service, tmp_path)
+    _subscribe(sandbox_server, running, events=[*EVENTS, "contact.privacyDeletion"])
+    before = {lead[EXT]: lead["Id"] for lead in _leads(sandbox_server)}
+    answer = requests.post(
+        f"{sandbox_server.url}/_sandbox/hubspot/webhooks/events",
+        json={
+            "events": [
+                {"subscriptionType": "contact.privacyDeletion", "objectId": 104},
+                {"subscriptionType": "contact.deletion", "objectId": 104},
+            ]
+        },
+        verify=str(sandbox_server.ca_file),
+        timeout=10,
+    )
+    assert answer.status_code == 202, answer.text
+
+    def done() -> list[Any]:
+        with _store(tmp_path) as store:
+            return store.audit_events(record_id="104", kind="contact_deleted")
+
+    _until(done, "the plain deletion carried out")
+    with _store(tmp_path) as store:
+        assert store.closed_links(["104"])["104"].link.lead_id == before["104"]
+        kept = [w.payload["subscription_type"] for w in store.work("hubspot.deletions")]
+        assert kept == ["contact.privacyDeletion"]
     assert running.stop() == 0
