@@ -354,6 +354,10 @@ class Queue:
             if timestamp is not None and not tick_due(timestamp, self.period, self.poll_interval()):
                 log.info("service.pass_slowed", stream=step, reason="Salesforce API budget")
                 return
+            if step == CONTACTS:  # merges and deletions a failed or killed job left
+                for stream in IDENTITY_STREAMS:
+                    if tasks.work_waiting(stream):
+                        self.defer_by_id(stream)
             if not tasks.pass_of(step):
                 msg = f"the pass of {step} did not finish (logged as service.run_failed)"
                 raise PassFailed(msg)

@@ -263,7 +263,8 @@ class Tasks:
     def leftover(self) -> bool:
         """Merges and deletions whose run stopped (a kill, an API down) finished now, before a
         pass (they have no pass of their own); whether all finished."""
-        return all(self.by_id(name) for name in IDENTITY_STREAMS if self.work_waiting(name))
+        done = [self.by_id(name) for name in IDENTITY_STREAMS if self.work_waiting(name)]
+        return all(done)
 
     def _failed(self, what: str, exc: BaseException) -> None:
         reason = f"{what}: {exc}"

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 import structlog
 
-from connector.service.tasks import WEBHOOK_STREAMS, Tasks
+from connector.service.tasks import IDENTITY_STREAMS, WEBHOOK_STREAMS, Tasks
 from connector.wiring import Connector
 
 log = structlog.get_logger(__name__)
@@ -101,9 +101,9 @@ class Worker:
 
     def _pass(self) -> None:
         """One pass: every step in order; an error ends the pass (logged, shown in /readyz)
-        and the next pass tries again. Merges and deletions a stopped run left go first."""
-        if not self.tasks.leftover():
-            return
+        and the next pass tries again. Merges and deletions a stopped run left go first (one
+        that fails again is logged and tried next time; the pass goes on)."""
+        self.tasks.leftover()
         for step in self.connector.steps():
             if self.stopping or not self.tasks.pass_of(step):
                 return
@@ -113,5 +113,6 @@ class Worker:
         """The records webhooks named, by id: merges and deletions, then contacts, then
         conversions (a new Lead before its conversion)."""
         for stream in WEBHOOK_STREAMS:
-            if not self.tasks.by_id(stream):
+            # A merge or deletion that failed (logged, tried again) holds up no contact.
+            if not self.tasks.by_id(stream) and stream not in IDENTITY_STREAMS:
                 return
