@@ -131,7 +131,8 @@ def test_merging_two_contacts_with_leads_leaves_one_lead_per_person(
 
 def test_a_duplicate_flagged_after_a_merge_stays_and_is_marked(sandbox_server, service, tmp_path):
     """on_duplicate_after_merge: flag (the default): the second Lead is kept, its status set to
-    the flag, and reported in the audit log; the survivor keeps its own."""
+    the flag and the merged-away id cleared, and reported in the audit log; the survivor keeps
+    its own."""
     running = _start(sandbox_server, service, tmp_path)
     before = {lead[EXT]: lead for lead in _leads(sandbox_server)}
     hubspot_client(sandbox_server).crm.contacts.basic_api.merge(
@@ -140,6 +141,7 @@ def test_a_duplicate_flagged_after_a_merge_stays_and_is_marked(sandbox_server, s
     _until(_audited(tmp_path, "duplicate_after_merge", "103"), "the duplicate reported")
     live = {lead["Id"]: lead for lead in _leads(sandbox_server)}
     assert live[before["104"]["Id"]]["Status"] == "Closed - Not Converted"
+    assert live[before["104"]["Id"]][EXT] is None  # no Lead claims the merged-away id
     assert live[before["103"]["Id"]]["Status"] == before["103"]["Status"]
     with _store(tmp_path) as store:
         assert store.links(["103", "104"])["103"].lead_id == before["103"]["Id"]

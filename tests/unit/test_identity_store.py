@@ -244,14 +244,15 @@ def test_a_kill_between_the_store_move_and_the_salesforce_merge_is_finished_next
 
 
 def test_a_flagged_duplicate_is_marked_and_audited(store: StateStore) -> None:
-    """on_duplicate_after_merge: flag sets the flag field; the audit names both Leads."""
+    """on_duplicate_after_merge: flag sets the flag field and clears the merged-away id; the
+    audit names both Leads."""
     store.record(
         Commit("hubspot.contacts", links=[lead("101", "00QA"), lead("102", "00QB")]), run_id="r"
     )
     sf, hs = FakeSalesforce(), FakeHubSpot()
     deliver(store, merge_event("101", "102"))
     runner(store, MERGES, sf, hs).run_all()
-    assert sf.calls == [("update", [("00QB", {"Status": "Closed - Not Converted"})])]
+    assert sf.calls == [("update", [("00QB", {"Status": "Closed - Not Converted", EXT: None})])]
     (event,) = store.audit_events(kind="duplicate_after_merge")
     assert event.details == {"kept": "00QA", "duplicate": "00QB", "action": "flag"}
 

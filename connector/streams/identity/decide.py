@@ -11,7 +11,7 @@ never touched.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -182,10 +182,3 @@ def flag_fields(settings: MergesAndDeletions) -> dict[str, Any]:
     if isinstance(value, str) and value.lower() in ("true", "false"):
         value = value.lower() == "true"
     return {settings.flag.field: value}
-
-
-def lead_ids_of(plans: Sequence[MergePlan]) -> list[str]:
-    """Every Lead a set of merge plans touches in Salesforce (to read them in one call)."""
-    ids = [p.retag for p in plans if p.retag]
-    ids += [d.record_id for p in plans for d in p.duplicates if d.action != "report"]
-    return list(dict.fromkeys(ids))

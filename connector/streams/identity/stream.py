@@ -35,6 +35,7 @@ from connector.state.hold import Wait
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.state.work import Work, pending
 from connector.streams.base import Summary, new_run_id
+from connector.streams.contacts.stream import STREAM as CONTACTS
 from connector.streams.identity.decide import (
     MergePlan,
     flag_fields,
@@ -48,7 +49,7 @@ log = structlog.get_logger(__name__)
 MERGES = "hubspot.merges"
 DELETIONS = "hubspot.deletions"
 #: The stream a run holds alone: the contacts whose links a merge or deletion changes.
-HELD = "hubspot.contacts"
+HELD = CONTACTS
 #: Salesforce's answers for a record that is gone already (merged or deleted before).
 _GONE = frozenset({"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY"})
 
@@ -245,7 +246,11 @@ class IdentityEvents:
         self.store.record(commit, run_id=summary.run_id)
 
     def _flag(self, record: str, key: str, commit: Commit, summary: IdentitySummary) -> None:
-        update = RecordUpdate(key, record, flag_fields(self.settings))
+        """A duplicate flagged, and its merged-away contact's id cleared: no live Lead claims an
+        id HubSpot now answers as the survivor (`relink` would take it for the survivor's)."""
+        update = RecordUpdate(
+            key, record, {**flag_fields(self.settings), self.external_id_field: None}
+        )
         (result,) = self.salesforce.update_records("Lead", [update])
         if result.success:
             summary.flagged += 1
