@@ -130,7 +130,14 @@ class IdentityEvents:
         wanted = set(ids)
         with self.store.hold(HELD, wait=self.wait):
             items = [w for w in self.store.work(self.name) if w.record_id in wanted]
-            items.sort(key=lambda w: (w.kind != "pending", w.created_at or 0, w.record_id))
+            # The Salesforce steps left by earlier runs first, then events in arrival order.
+            items.sort(
+                key=lambda w: (
+                    w.kind != "pending",
+                    w.created_at.timestamp() if w.created_at else 0.0,
+                    w.record_id,
+                )
+            )
             for item in items:
                 if self.should_stop is not None and self.should_stop():
                     break
