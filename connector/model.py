@@ -129,6 +129,15 @@ class RecordUpdate:
 
 
 @dataclass(frozen=True)
+class RecordMerge:
+    """Salesforce records of one type to merge (the partner API's `merge`): `duplicate_ids`
+    (one or two) go into `master_id`, which keeps its values and Id."""
+
+    master_id: str
+    duplicate_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class FieldError:
     """One error Salesforce or HubSpot reported for a record."""
 

@@ -43,6 +43,7 @@ from connector.streams.contacts.stream import ContactsStream
 from connector.streams.conversions.stream import STREAM as CONVERSION_STREAM
 from connector.streams.conversions.stream import ConversionsStream
 from connector.streams.erased import ErasedPeople
+from connector.streams.identity.stream import DELETIONS, MERGES, IdentityEvents
 from connector.streams.leads.removals import Removals
 from connector.streams.leads.stream import STREAM as FEEDBACK_STREAM
 from connector.streams.leads.stream import LeadsStream
@@ -112,6 +113,10 @@ class Connector:
     leads: LeadsStream | None
     conversions: ConversionsStream | None
     writebacks: WriteBacks
+    #: HubSpot contact merges and plain deletions (`hubspot.merges`, `hubspot.deletions`): run
+    #: by id on the work the webhook endpoint records.
+    merges: IdentityEvents | None = None
+    deletions: IdentityEvents | None = None
     #: The files as loaded, with their lines, when this connector must keep to them whatever
     #: the disk says (the service, which reloads on its own); None: read the disk each pass.
     pinned: LoadedFiles | None = None
@@ -356,6 +361,21 @@ def build(
         if stream is not None:
             stream.wait = wait
             stream.erased = erased
+    mapping = files.plan.mapping
+    identity = {
+        name: IdentityEvents(
+            name,
+            salesforce,
+            hubspot,
+            store,
+            mapping.merges_and_deletions,
+            external_id_field=external_id,
+            lead_property=mapping.writeback.lead_id,
+            contact_property=mapping.writeback.contact_id,
+            wait=wait,
+        )
+        for name in (MERGES, DELETIONS)
+    }
     writebacks = WriteBacks(hubspot, store, wait=wait)
     writebacks.erased = erased
     return Connector(
@@ -368,4 +388,6 @@ def build(
         leads=leads,
         conversions=conversions,
         writebacks=writebacks,
+        merges=identity[MERGES],
+        deletions=identity[DELETIONS],
     )

@@ -2,7 +2,8 @@
 suggested), it can be written in the mapped direction, the types fit (a picklist gets only
 values it allows, a number only numbers, a date only dates), a `truncate` fits the field,
 Salesforce's required Lead fields are filled, the Contact field a converted person's value goes
-to can be written, and the `after_handoff.report_property` can be written.
+to can be written, and the `after_handoff.report_property` can be written, and the
+`merges_and_deletions.flag` field can be updated to its value.
 
 Errors fail validation; warnings (`truncate` longer than the field, values an unrestricted
 picklist does not list, a default Contact field the org lacks) do not. An error only records
@@ -266,6 +267,29 @@ class _Checker:
             )
 
     # -- converted people's Contacts --------------------------------------------------------
+    def flag(self) -> None:
+        """`merges_and_deletions.flag`: a Lead field leadbridge can update, holding the value
+        (a picklist's value, a checkbox's true)."""
+        flag = self.mapping.merges_and_deletions.flag
+        at: Loc = ("merges_and_deletions", "flag", "field")
+        sf = self.sf_field(flag.field, at)
+        if sf is None:
+            return
+        if sf.calculated or not sf.updateable:
+            self.error(at, f"Lead.{sf.name} is not updateable: a Lead cannot be flagged with it")
+        elif sf.picklist and flag.value not in sf.picklist:
+            hint = did_you_mean(flag.value, sf.picklist)
+            self.error(
+                ("merges_and_deletions", "flag", "value"),
+                f"'{flag.value}' is not a value of the picklist Lead.{sf.name}{hint} "
+                f"(allowed: {', '.join(sf.picklist)})",
+            )
+        elif sf.type == "boolean" and flag.value.lower() not in ("true", "false"):
+            self.error(
+                ("merges_and_deletions", "flag", "value"),
+                f"Lead.{sf.name} is a checkbox: the flag's value is true or false",
+            )
+
     def contacts(self) -> None:
         """Where each field's value goes once its Lead is converted: an updateable Contact
         field. Not checked against a schema without the Contact describe."""
@@ -556,4 +580,5 @@ def check(
     checker.writeback()
     checker.handoff()
     checker.removals()
+    checker.flag()
     return ordered(checker.problems)

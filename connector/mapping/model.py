@@ -539,6 +539,26 @@ class SalesforceRemovals(Strict):
         return None
 
 
+class Flag(Strict):
+    """How a Lead is marked for a person to look at (a duplicate left after a merge, or a
+    deleted contact's Lead): `field` set to `value` (a status, or a checkbox's `true`)."""
+
+    field: str = "Status"
+    value: Text = "Closed - Not Converted"
+
+
+class MergesAndDeletions(Strict):
+    """What HubSpot contact merges and deletions (`contact.merge`, `contact.deletion`) do to
+    their Leads. After a merge the surviving contact keeps one Lead; a second Lead (both
+    contacts had one) is merged into it in Salesforce (`merge`) or flagged (`flag`), never left
+    silently. A deleted contact's Lead is left as it is (`leave`), flagged, or deleted (to the
+    Recycle Bin); either way it is unlinked, so the person, created again, links afresh."""
+
+    on_duplicate_after_merge: Literal["merge", "flag"] = "flag"
+    on_contact_deleted: Literal["leave", "flag", "delete"] = "leave"
+    flag: Flag = Flag()
+
+
 class LeadMapping(Strict):
     """`mappings/lead.yaml`."""
 
@@ -547,6 +567,7 @@ class LeadMapping(Strict):
     writeback: WriteBack = WriteBack()
     after_handoff: AfterHandoff = AfterHandoff()
     salesforce_removals: SalesforceRemovals = SalesforceRemovals()
+    merges_and_deletions: MergesAndDeletions = MergesAndDeletions()
 
     def structure_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Checks across fields, each at the key it is about: a Salesforce field or HubSpot

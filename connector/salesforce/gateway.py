@@ -38,6 +38,7 @@ from connector.model import (
     LeadConvert,
     LeadUpdate,
     LeadUpsert,
+    RecordMerge,
     RecordUpdate,
     SalesforceMatch,
     SalesforceObject,
@@ -742,6 +743,50 @@ class SalesforceGateway(SalesforceReads):
             raise FatalApiError(msg, status=response.status_code)
         return [_convert_result(c, a) for c, a in zip(chunk, answers, strict=True)]
 
+    # -- record merges (SOAP partner API) ---------------------------------------------------
+    #: Merge requests per `merge` call (the SOAP API's limit).
+    MERGES_PER_CALL = 200
+
+    def merge_records(self, sobject: str, merges: Sequence[RecordMerge]) -> list[WriteResult]:
+        """Merge records of `sobject` (Lead, Contact or Account) with the partner API's
+        `merge` (REST has none), 200 requests a call: each duplicate goes to the Recycle Bin
+        with `MasterRecordId` set. One result per merge, in order, keyed by the master's Id;
+        a refused one (each request is its own transaction) carries Salesforce's errors."""
+        if not (sobject.isascii() and sobject.isidentifier()):
+            msg = f"not an sObject name: {sobject!r}"
+            raise ValueError(msg)
+        results: list[WriteResult] = []
+        for chunk in _chunks(list(merges), self.MERGES_PER_CALL):
+            results += self._run("merge", partial(self._merge_call, sobject, chunk))
+        log.info(
+            "salesforce.merge",
+            sobject=sobject,
+            count=len(results),
+            failed=sum(not r.success for r in results),
+        )
+        return results
+
+    def _merge_call(self, sobject: str, chunk: Sequence[RecordMerge]) -> list[WriteResult]:
+        """One merge call over the current session (read anew on each attempt)."""
+        client = self._client
+        url = f"https://{client.sf_instance}/services/Soap/u/{client.sf_version}"
+        body = _merge_envelope(str(client.session_id), sobject, chunk)
+        response = client.session.post(url, data=body, headers=SOAP_HEADERS)
+        answer = _soap_root(response.content)
+        fault = None if answer is None else answer.find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault")
+        if fault is not None:
+            raise _soap_fault(fault, response.status_code, response.headers, "merge")
+        if response.status_code != 200 or answer is None:
+            resolution = classify(response.status_code, None, response.headers)
+            what = "merge"
+            raise _error(what, resolution, response.status_code)
+        path = f"{{{SOAP_ENV}}}Body/{{{PARTNER}}}mergeResponse/{{{PARTNER}}}result"
+        found = answer.findall(path)
+        if len(found) != len(chunk):
+            msg = f"Salesforce merge answered {len(found)} results for {len(chunk)} requests"
+            raise FatalApiError(msg, status=response.status_code)
+        return [_empty_result(m.master_id, a) for m, a in zip(chunk, found, strict=True)]
+
     # -- privacy erasure -----------------------------------------------------------------
     #: Ids per Collections delete and per emptyRecycleBin call (both take 200).
     DELETES_PER_CALL = 200
@@ -914,6 +959,29 @@ def _convert_envelope(session_id: str, converts: Sequence[LeadConvert]) -> bytes
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
+def _merge_envelope(session_id: str, sobject: str, merges: Sequence[RecordMerge]) -> bytes:
+    """The merge request: per merge, a `masterRecord` (its type and Id, no values: the master
+    keeps its own) and its `recordToMergeIds`, in the WSDL's order."""
+    sobject_ns = "urn:sobject.partner.soap.sforce.com"
+    root = etree.Element(
+        f"{{{SOAP_ENV}}}Envelope", nsmap={"soapenv": SOAP_ENV, "urn": PARTNER, "urn1": sobject_ns}
+    )
+    header = etree.SubElement(root, f"{{{SOAP_ENV}}}Header")
+    session = etree.SubElement(header, f"{{{PARTNER}}}SessionHeader")
+    etree.SubElement(session, f"{{{PARTNER}}}sessionId").text = session_id
+    operation = etree.SubElement(
+        etree.SubElement(root, f"{{{SOAP_ENV}}}Body"), f"{{{PARTNER}}}merge"
+    )
+    for item in merges:
+        request = etree.SubElement(operation, f"{{{PARTNER}}}request")
+        master = etree.SubElement(request, f"{{{PARTNER}}}masterRecord")
+        etree.SubElement(master, f"{{{sobject_ns}}}type").text = sobject
+        etree.SubElement(master, f"{{{sobject_ns}}}Id").text = item.master_id
+        for duplicate in item.duplicate_ids:
+            etree.SubElement(request, f"{{{PARTNER}}}recordToMergeIds").text = duplicate
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
 def _soap_root(content: bytes) -> Any:
     """The answer's XML root, or None when it is not XML (a proxy's HTML 503, say)."""
     try:
@@ -964,7 +1032,8 @@ def _convert_result(convert: LeadConvert, answer: Any) -> ConvertResult:
 
 
 def _empty_result(record_id: str, answer: Any) -> WriteResult:
-    """One EmptyRecycleBinResult as a WriteResult keyed by the id."""
+    """One EmptyRecycleBinResult or MergeResult (the same shape) as a WriteResult keyed by
+    the id."""
     errors = tuple(
         FieldError(
             code=(e.findtext(f"{{{PARTNER}}}statusCode") or "UNKNOWN").strip(),

@@ -62,7 +62,7 @@ import sqlalchemy as sa
 import structlog
 
 from connector.errors import ConfigError
-from connector.service.tasks import WEBHOOK_STREAMS, Tasks
+from connector.service.tasks import IDENTITY_STREAMS, WEBHOOK_STREAMS, Tasks
 from connector.state.store import PG_CONNECT_TIMEOUT_S
 from connector.streams.contacts.stream import STREAM as CONTACTS
 from connector.streams.conversions.stream import STREAM as CONVERSIONS
@@ -293,10 +293,16 @@ class Queue:
         return delay if delay > self.tasks.settings.poll_seconds else float(self.period)
 
     def wake(self, streams: Iterable[str] = WEBHOOK_STREAMS) -> None:
-        """Webhooks recorded work for `streams`: defer the by-id job of the first of them in
-        run order (the contacts job defers the conversions job after it)."""
+        """Webhooks recorded work for `streams`: defer the by-id job of each of merges and
+        deletions named (each defers the contacts job after it), and of the first of contacts
+        and conversions in run order (the contacts job defers the conversions job after it)."""
         wanted = set(streams)
+        for stream in IDENTITY_STREAMS:
+            if stream in wanted:
+                self.defer_by_id(stream, window=True)
         for stream in WEBHOOK_STREAMS:
+            if stream in IDENTITY_STREAMS:
+                continue
             if stream in wanted:
                 self.defer_by_id(stream, window=True)
                 return
@@ -309,7 +315,11 @@ class Queue:
 
     # -- deferring --------------------------------------------------------------------------
     def defer_passes(self) -> None:
-        """A pass of every step now (each collapses into one already waiting)."""
+        """A pass of every step now (each collapses into one already waiting), and the merges
+        and deletions a stopped run left."""
+        for stream in IDENTITY_STREAMS:
+            if self.tasks.work_waiting(stream):
+                self.defer_by_id(stream)
         for step in self.connector.steps():
             self._defer(PASS_TASK, _pass_options(step), {"step": step})
 
@@ -344,6 +354,10 @@ class Queue:
             if timestamp is not None and not tick_due(timestamp, self.period, self.poll_interval()):
                 log.info("service.pass_slowed", stream=step, reason="Salesforce API budget")
                 return
+            if step == CONTACTS:  # merges and deletions a failed or killed job left
+                for stream in IDENTITY_STREAMS:
+                    if tasks.work_waiting(stream):
+                        self.defer_by_id(stream)
             if not tasks.pass_of(step):
                 msg = f"the pass of {step} did not finish (logged as service.run_failed)"
                 raise PassFailed(msg)
@@ -378,6 +392,8 @@ class Queue:
                 self.defer_by_id(stream)  # a page each: a free worker takes the next
             if stream == CONTACTS and tasks.work_waiting(CONVERSIONS):
                 self.defer_by_id(CONVERSIONS)
+            if stream in IDENTITY_STREAMS and tasks.work_waiting(CONTACTS):
+                self.defer_by_id(CONTACTS)  # the merged contacts' changes, after the merge
 
         @app.periodic(cron=f"* * * * * */{RECOVERY_SECONDS}", periodic_id="recovery")
         @app.task(name=RECOVERY_TASK, queue=UPKEEP_QUEUE, queueing_lock=RECOVERY_TASK)

@@ -41,15 +41,20 @@ from connector.state.work import Work
 from connector.streams.base import Stream
 from connector.streams.contacts.stream import STREAM as CONTACTS
 from connector.streams.conversions.stream import STREAM as CONVERSIONS
+from connector.streams.identity.stream import DELETIONS, MERGES, IdentityEvents
 from connector.streams.writeback import WriteBackSummary
 from connector.wiring import Connector, build, load_mapping_files
 
 log = structlog.get_logger(__name__)
 
 #: A change webhooks name is recorded as work of these streams, run in this order (an erasure
-#: before anything else, a new Lead before its conversion); conversion only when the contact's
-#: lifecycle stage changed (see the webhook endpoint).
-WEBHOOK_STREAMS = (PRIVACY, CONTACTS, CONVERSIONS)
+#: before anything else, merges and deletions before the contacts they change are synced, a new
+#: Lead before its conversion); conversion only when the contact's lifecycle stage changed (see
+#: the webhook endpoint).
+WEBHOOK_STREAMS = (PRIVACY, MERGES, DELETIONS, CONTACTS, CONVERSIONS)
+#: The streams of merges and deletions: run by id only (no pass of their own), their work left
+#: by a stopped run done before each pass.
+IDENTITY_STREAMS = (MERGES, DELETIONS)
 #: `Stream.between_pages`: given the function that runs records by id inside a pass.
 BetweenPages = Callable[[Callable[[Sequence[str]], None]], None]
 
@@ -198,7 +203,7 @@ class Tasks:
             return True
         started = self.clock()
         try:
-            if stream.name == CONTACTS:
+            if isinstance(stream, Stream) and stream.name == CONTACTS:
                 summary = stream.run_work(window=window)
                 occurred = _occurred(summary.ran)
                 if summary.more:
@@ -262,14 +267,18 @@ class Tasks:
 
         return between_pages
 
-    def _named(self, stream: Stream[Any]) -> tuple[list[str], list[float]]:
+    def _named(self, stream: Stream[Any] | IdentityEvents) -> tuple[list[str], list[float]]:
         """The records whose work `stream` holds now, and when HubSpot says each change a
         webhook named occurred (`_occurred`)."""
         work = self.connector.store.work(stream.name)
         return sorted({w.record_id for w in work}), _occurred(work)
 
     def _ran(
-        self, stream: Stream[Any], occurred: list[float], started: float, counts: dict[str, int]
+        self,
+        stream: Stream[Any] | IdentityEvents,
+        occurred: list[float],
+        started: float,
+        counts: dict[str, int],
     ) -> None:
         """A run by id finished: counted with its records' outcomes, each contact change's
         latency observed."""
@@ -280,12 +289,22 @@ class Tasks:
             for at in occurred:
                 self.metrics.latency.observe(max(0.0, done - at))
 
-    def _stream(self, name: str) -> Stream[Any] | None:
+    def _stream(self, name: str) -> Stream[Any] | IdentityEvents | None:
         if name == CONTACTS:
             return self.connector.contacts
         if name == CONVERSIONS:
             return self.connector.conversions
+        if name == MERGES:
+            return self.connector.merges
+        if name == DELETIONS:
+            return self.connector.deletions
         return None
+
+    def leftover(self) -> bool:
+        """Merges and deletions whose run stopped (a kill, an API down) finished now, before a
+        pass (they have no pass of their own); whether all finished."""
+        done = [self.by_id(name) for name in IDENTITY_STREAMS if self.work_waiting(name)]
+        return all(done)
 
     def _failed(self, what: str, exc: BaseException) -> None:
         reason = f"{what}: {exc}"
@@ -358,6 +377,10 @@ class Tasks:
                     stream.between_pages = self._within_pass(stream)
         connector.writebacks.should_stop = self.stopping.is_set
         connector.writebacks.wait = wait
+        for events in (connector.merges, connector.deletions):
+            if events is not None:
+                events.should_stop = self.stopping.is_set
+                events.wait = wait
 
     def _version_metrics(self) -> None:
         gauge = self.metrics.mapping_version

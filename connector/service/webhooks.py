@@ -9,9 +9,11 @@ and a crash after the 2xx loses nothing.
   sales-qualified); a privacy deletion becomes work of `hubspot.privacy`, which erases the
   person (`connector.service.privacy`; the plain deletion sent with it, or of a contact erased
   before, is dropped); merges and other deletions are recorded as work of their own streams
-  (`hubspot.merges`, `hubspot.deletions`) for their later handling, never lost. Then the
-  worker is woken (SQLite), or a job is deferred that any worker sharing the PostgreSQL store
-  takes (the queue); either runs the work by id after the batch window.
+  (`hubspot.merges`, `hubspot.deletions`: `connector.streams.identity`), a merge keyed by its
+  survivor and the ids merged into it (so two merges into one contact are two, and the same
+  merge delivered twice is one), a plain deletion as `ID:deletion`. Then the worker is woken
+  (SQLite), or a job is deferred that any worker sharing the PostgreSQL store takes (the
+  queue); either runs the work by id after the batch window.
 - The URI the signature covers is the one HubSpot called: scheme and host from
   `X-Forwarded-Proto`/`-Host` only when the peer is one of `LEADBRIDGE_TRUSTED_PROXIES`.
 """
@@ -40,13 +42,14 @@ from connector.service.app import Service
 from connector.service.privacy import plain_deletions, privacy_work, split_deletions
 from connector.state.store import Commit
 from connector.state.work import Work, hand_over
+from connector.streams.identity import stream as identity
 
 log = structlog.get_logger(__name__)
 
 PATH = "/webhooks/hubspot"
-#: Streams that keep what a later issue handles: merges and deletions, never dropped.
-MERGES = "hubspot.merges"
-DELETIONS = "hubspot.deletions"
+#: The streams that carry out merges and deletions.
+MERGES = identity.MERGES
+DELETIONS = identity.DELETIONS
 #: The stream that records the intake itself (its commits carry work for the others).
 INTAKE = "hubspot.webhooks"
 
@@ -155,6 +158,12 @@ def _work(service: Service, events: tuple[WebhookEvent, ...]) -> list[Work]:
     for stream, kept in ((MERGES, changes.merges), (DELETIONS, deletions)):
         for event in kept:
             record = event.primary_object_id or event.object_id or str(event.event_id)
+            if stream == MERGES and event.merged_object_ids:
+                record = f"{record}<{'.'.join(sorted(event.merged_object_ids))}"
+            elif event.action == "deletion":
+                # Its own key: HubSpot sends a privacy deletion with it, which must not replace
+                # it (nor it the privacy deletion) when both come in one batch.
+                record = f"{record}:deletion"
             why = f"HubSpot webhook {event.subscription_type} (event {event.event_id})"
             work.append(Work(stream, record, "recheck", why, _event_payload(event)))
     return work

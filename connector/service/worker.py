@@ -20,7 +20,7 @@ from collections.abc import Iterable
 import structlog
 
 from connector.service.privacy import PRIVACY
-from connector.service.tasks import WEBHOOK_STREAMS, Tasks
+from connector.service.tasks import IDENTITY_STREAMS, WEBHOOK_STREAMS, Tasks
 from connector.wiring import Connector
 
 log = structlog.get_logger(__name__)
@@ -102,16 +102,19 @@ class Worker:
 
     def _pass(self) -> None:
         """One pass: every step in order; an error ends the pass (logged, shown in /readyz)
-        and the next pass tries again."""
+        and the next pass tries again. Merges and deletions a stopped run left go first (one
+        that fails again is logged and tried next time; the pass goes on)."""
+        self.tasks.leftover()
         for step in self.connector.steps():
             if self.stopping or not self.tasks.pass_of(step):
                 return
         self.tasks.passed()
 
     def _by_webhook(self) -> None:
-        """The records webhooks named, by id, contacts first (a new Lead before its
-        conversion)."""
+        """The records webhooks named, by id: merges and deletions, then contacts, then
+        conversions (a new Lead before its conversion)."""
         for stream in WEBHOOK_STREAMS:
-            # A refused erasure keeps its work and does not hold up the contacts' runs.
-            if not self.tasks.by_id(stream) and stream != PRIVACY:
+            # A refused erasure, or a merge or deletion that failed (logged, tried again),
+            # holds up no contact.
+            if not self.tasks.by_id(stream) and stream not in (PRIVACY, *IDENTITY_STREAMS):
                 return

@@ -68,7 +68,14 @@ RULES: dict[str, Rule] = {
         "delete",
         "the person's link: its ids go to the tombstone",
         who=("hubspot_id", "salesforce_id", "lead_id", "contact_id"),
-        plain=("salesforce_object", "account_id", "opportunity_id", "updated_at"),
+        plain=(
+            "salesforce_object",
+            "account_id",
+            "opportunity_id",
+            "updated_at",
+            "closed_at",
+            "closed_reason",
+        ),
     ),
     "written_hashes": Rule(
         "delete",

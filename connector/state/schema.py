@@ -70,6 +70,10 @@ links = sa.Table(
     sa.Column("account_id", sa.Text, nullable=True),
     sa.Column("opportunity_id", sa.Text, nullable=True),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # Set when the contact was deleted or merged away (migration 0007): the row is kept so
+    # its Salesforce ids stay retrievable, and no stream reads it as a link.
+    sa.Column("closed_at", UTCDateTime, nullable=True),
+    sa.Column("closed_reason", sa.Text, nullable=True),
 )
 
 written_hashes = sa.Table(

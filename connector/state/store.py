@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from connector.errors import ConfigError
 from connector.extras import POSTGRES, needs
 from connector.model import DeadLetter, Link, SalesforceObject
-from connector.state import erasure, migrate, verify
+from connector.state import erasure, identity, migrate, verify
 from connector.state.hold import (
     QUEUE_SECONDS,
     AdvisoryLock,
@@ -80,6 +80,18 @@ PG_CONNECT_TIMEOUT_S = 10
 _WRITE = "leadbridge_write"  # execution option: this transaction will write
 _URL_HELP = "use sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE"
 _LINK_IDS = ("lead_id", "contact_id", "account_id", "opportunity_id")
+#: A link row no contact deletion or merge closed (`identity`).
+_OPEN = links.c.closed_at.is_(None)
+
+
+@dataclass(frozen=True)
+class ClosedLink:
+    """A link closed because its HubSpot contact was deleted or merged into another: the
+    Salesforce ids it had, when and why it was closed."""
+
+    link: Link
+    closed_at: datetime
+    reason: str
 
 
 class AuditEvent(NamedTuple):
@@ -348,9 +360,25 @@ class StateStore:
         found: dict[str, Link] = {}
         with self._read() as connection:
             for chunk in _chunks(ids):
-                query = sa.select(links).where(links.c.hubspot_id.in_(chunk))
+                query = sa.select(links).where(links.c.hubspot_id.in_(chunk), _OPEN)
                 for row in connection.execute(query):
                     found[row.hubspot_id] = _link(row)
+        return found
+
+    def closed_links(self, hubspot_ids: Iterable[str]) -> dict[str, ClosedLink]:
+        """The closed links of those HubSpot contacts (deleted, or merged into another): their
+        Salesforce ids kept, with when and why the link was closed."""
+        ids = list(dict.fromkeys(hubspot_ids))
+        found: dict[str, ClosedLink] = {}
+        with self._read() as connection:
+            for chunk in _chunks(ids):
+                query = sa.select(links).where(
+                    links.c.hubspot_id.in_(chunk), links.c.closed_at.is_not(None)
+                )
+                for row in connection.execute(query):
+                    found[row.hubspot_id] = ClosedLink(
+                        _link(row), row.closed_at, row.closed_reason or ""
+                    )
         return found
 
     def hashes(self, keys: Iterable[str], direction: str) -> dict[str, str]:
@@ -581,12 +609,13 @@ class StateStore:
     def link_count(self) -> int:
         """How many HubSpot contacts are linked to Salesforce."""
         with self._read() as connection:
-            return int(connection.scalar(sa.select(sa.func.count()).select_from(links)) or 0)
+            query = sa.select(sa.func.count()).select_from(links).where(_OPEN)
+            return int(connection.scalar(query) or 0)
 
     def linked_ids(self, *, after: str | None = None, limit: int = 500) -> list[Link]:
         """Links in HubSpot id order after `after` (keyset paging: a population read in
         pieces, whatever its size)."""
-        query = sa.select(links).order_by(links.c.hubspot_id).limit(limit)
+        query = sa.select(links).where(_OPEN).order_by(links.c.hubspot_id).limit(limit)
         if after is not None:
             query = query.where(links.c.hubspot_id > after)
         with self._read() as connection:
@@ -935,6 +964,50 @@ class StateStore:
                 for row in connection.execute(query)
             ]
 
+    # contact merges and deletions (connector.state.identity)
+
+    def merge_contacts(
+        self,
+        survivor: str,
+        merged: Sequence[str],
+        *,
+        keep: Link | None,
+        kept_from: str | None,
+        commit: Commit,
+        run_id: str,
+    ) -> dict[str, int]:
+        """Move what the store knows of the `merged` HubSpot contacts to `survivor` and record
+        `commit` (the merge's own work, write-back and audit), in one transaction: `keep` is
+        the link the survivor keeps (from `kept_from`'s row), the merged-away contacts' written
+        hashes and work follow (`identity.merge`). Running it again changes nothing more.
+        Counts of what moved."""
+        now = _aware(self._clock(), "clock")
+        failures = {(f.stream, f.record_id): f for f in commit.failures}.values()
+        with self._write() as connection:
+            moved = identity.merge(
+                connection,
+                self._insert,
+                survivor=survivor,
+                merged=merged,
+                keep=keep,
+                kept_from=kept_from,
+                now=now,
+            )
+            self._record_in(connection, commit, failures, None, run_id, now)
+        log.info("state.contacts_merged", run_id=run_id, merged=len(merged), **moved)
+        return moved
+
+    def close_link(self, hubspot_id: str, reason: str, *, commit: Commit, run_id: str) -> bool:
+        """Close `hubspot_id`'s link (a deleted contact: kept with its Salesforce ids, read by
+        `closed_links` only) and record `commit`, in one transaction; whether it was open."""
+        now = _aware(self._clock(), "clock")
+        failures = {(f.stream, f.record_id): f for f in commit.failures}.values()
+        with self._write() as connection:
+            closed = identity.close(connection, hubspot_id, reason, now)
+            self._record_in(connection, commit, failures, None, run_id, now)
+        log.info("state.link_closed", run_id=run_id, closed=bool(closed))
+        return bool(closed)
+
     # the one write
 
     def record(self, commit: Commit, *, run_id: str) -> None:
@@ -957,26 +1030,7 @@ class StateStore:
         with self._write() as connection:
             if before is not None:
                 before(connection, now)
-            self._write_links(connection, commit.links, now)
-            self._write_hashes(
-                connection,
-                commit.hashes,
-                commit.direction,
-                now,
-                commit.expected.get(commit.direction, {}),
-            )
-            for direction, batch in commit.other_hashes.items():
-                expected = commit.expected.get(direction, {})
-                self._write_hashes(connection, batch, direction, now, expected)
-            self._resolve(connection, commit.stream, commit.resolved, now)
-            self._write_failures(connection, failures, now)
-            self._write_writebacks(connection, commit, now)
-            self._write_work(connection, commit, now)
-            if cursor is not None:
-                self._write_cursor(connection, commit.stream, cursor, now)
-            self._write_audit(connection, commit.audit, run_id, now)
-            if commit.checkpoint is not None:
-                self._write_checkpoint(connection, commit.checkpoint, now)
+            self._record_in(connection, commit, failures, cursor, run_id, now)
         log.info(
             "state.recorded",
             run_id=run_id,
@@ -991,6 +1045,37 @@ class StateStore:
             confirmed=len(commit.confirmed),
             cursor=cursor.isoformat() if cursor else None,
         )
+
+    def _record_in(
+        self,
+        connection: sa.Connection,
+        commit: Commit,
+        failures: Iterable[DeadLetter],
+        cursor: datetime | None,
+        run_id: str,
+        now: datetime,
+    ) -> None:
+        """`record`'s writes, inside the caller's transaction."""
+        self._write_links(connection, commit.links, now)
+        self._write_hashes(
+            connection,
+            commit.hashes,
+            commit.direction,
+            now,
+            commit.expected.get(commit.direction, {}),
+        )
+        for direction, batch in commit.other_hashes.items():
+            expected = commit.expected.get(direction, {})
+            self._write_hashes(connection, batch, direction, now, expected)
+        self._resolve(connection, commit.stream, commit.resolved, now)
+        self._write_failures(connection, failures, now)
+        self._write_writebacks(connection, commit, now)
+        self._write_work(connection, commit, now)
+        if cursor is not None:
+            self._write_cursor(connection, commit.stream, cursor, now)
+        self._write_audit(connection, commit.audit, run_id, now)
+        if commit.checkpoint is not None:
+            self._write_checkpoint(connection, commit.checkpoint, now)
 
     def _write_checkpoint(
         self, connection: sa.Connection, checkpoint: Checkpoint, now: datetime
@@ -1048,6 +1133,9 @@ class StateStore:
                     for name in _LINK_IDS
                 },
                 "updated_at": insert.excluded.updated_at,
+                # A link written again is open again (a restored contact).
+                "closed_at": None,
+                "closed_reason": None,
             },
             where=sa.not_(
                 sa.and_(

@@ -283,7 +283,7 @@ def test_a_webhook_change_is_synced_by_id_without_waiting_for_the_poll(sandbox_s
 
 def test_a_forged_webhook_is_refused_and_queues_nothing(sandbox_server, service, tmp_path):
     """A request signed with another secret, or tampered with, is 401 and leaves no work;
-    merges are kept as work of their own stream, never dropped."""
+    a merge, signed, is carried out (`tests/e2e/test_merges.py` for what it does)."""
     running = service(
         SEED, LEADBRIDGE_POLL_SECONDS="3600", LEADBRIDGE_HUBSPOT_WEBHOOK_SECRET=SECRET
     )
@@ -328,12 +328,12 @@ def test_a_forged_webhook_is_refused_and_queues_nothing(sandbox_server, service,
     )
     assert injected.status_code == 202, injected.text
 
-    def merge_kept() -> list[Any]:
+    def merge_done() -> list[Any]:
         with StateStore.open(f"sqlite:///{tmp_path / 'state.db'}") as store:
-            return [w for w in store.work() if w.stream == "hubspot.merges"]
+            return store.audit_events(kind="contact_merged")
 
-    (merge,) = _until(merge_kept, "the merge kept as work")
-    assert (merge.record_id, merge.payload["merged_object_ids"]) == ("101", ["102"])
+    (merge,) = _until(merge_done, "the merge carried out")
+    assert (merge.record_id, merge.details["merged"]) == ("101", ["102"])
     assert 'leadbridge_webhook_requests_total{outcome="bad_signature"} 2.0' in (
         running.get("/metrics").text
     )

@@ -165,3 +165,15 @@ def test_fetch_reads_lead_and_contacts_once_each():
     assert (schema.lead_statuses, schema.lists) == (None, {})
     assert schema.lead["LastName"].length == 80
     assert schema.contact["lastname"].type == "string"
+
+
+def test_the_merge_and_deletion_flag_must_be_an_updateable_field_holding_its_value(tmp_path):
+    """merges_and_deletions.flag names a Lead field leadbridge can set, to a value it allows."""
+    misspelt = BASE + "merges_and_deletions:\n  flag: {field: Statsu, value: Open}\n"
+    assert _check(tmp_path, misspelt) == [
+        "5:17: error: merges_and_deletions.flag.field: unknown Salesforce field 'Statsu' on "
+        "Lead; did you mean 'Status'?"
+    ]
+    wrong = BASE + "merges_and_deletions:\n  flag: {field: Status, value: Duplicate}\n"
+    (problem,) = _check(tmp_path, wrong)
+    assert "merges_and_deletions.flag.value: 'Duplicate' is not a value of the picklist" in problem
