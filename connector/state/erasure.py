@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from connector.state.keys import contact_fields_key, contact_key, lead_key
 from connector.state.privacy import ERASED, PERSON_COLUMNS, Erasure, Matcher, like_forms
 from connector.state.schema import (
+    alerts_sent,
     audit,
     checkpoints,
     dead_letters,
@@ -127,6 +128,15 @@ RULES: dict[str, Rule] = {
         "kept of the person's failures, and any text holding their values, are blanked",
         personal=("options", "state"),
         plain=("name", "done", "started_at", "updated_at"),
+    ),
+    "alerts_sent": Rule(
+        "delete",
+        "when an alert was last sent, per condition; a lead past its SLA is a condition of its "
+        "own (`sla:<Lead id>`, with the ids and owner in its details): the person's go, the "
+        "others (streams, budgets) name no one",
+        who=("condition",),
+        personal=("details",),
+        plain=("sent_at",),
     ),
     "tombstones": Rule(
         "keep",
@@ -389,6 +399,14 @@ def _blank_failures(state: Any, ids: set[str]) -> Any:
     return {**state, "tally": {**tally, "failures": kept}}
 
 
+def _erase_alerts(connection: sa.Connection, person: Person, now: datetime) -> int:
+    conditions = [f"sla:{i}" for i in person.salesforce_ids]
+    if not conditions:
+        return 0
+    statement = sa.delete(alerts_sent).where(alerts_sent.c.condition.in_(conditions))
+    return connection.execute(statement).rowcount
+
+
 #: The tables an erasure changes, in order; every `RULES` table that is not kept has one.
 _ERASERS: dict[str, Callable[[sa.Connection, Person, datetime], int]] = {
     "links": _erase_links,
@@ -397,6 +415,7 @@ _ERASERS: dict[str, Callable[[sa.Connection, Person, datetime], int]] = {
     "work": _erase_work,
     "audit": _erase_audit,
     "checkpoints": _erase_checkpoints,
+    "alerts_sent": _erase_alerts,
 }
 if {n for n, r in RULES.items() if r.action != "keep"} != set(_ERASERS):  # pragma: no cover
     msg = "every table an erasure changes needs a rule and an eraser"

@@ -186,6 +186,11 @@ def fill(store: StateStore, person: Person, *, duplicate_id: str) -> None:
         ),
         run_id=f"run-{h}",
     )
+    # An alert of her Lead past its SLA (`connector.alerts.breach_alerts`).
+    store.claim_alerts(
+        {f"sla:{person.lead_id}": {"lead_id": person.lead_id, "hubspot_id": h}},
+        timedelta(hours=1),
+    )
     # Rows changed and removed before the erasure: the rows' old text is free space in the file.
     store.record(
         Commit(
@@ -360,6 +365,7 @@ def test_erase_leaves_no_trace_of_the_person_and_keeps_the_others(
         "work": 3,  # pending conversion, resync, owed write-back (the hand-over was done)
         "audit": 6,  # five under her ids, and her duplicate's that quotes her name
         "checkpoints": 1,
+        "alerts_sent": 1,  # her Lead's SLA alert, not Grace's
     }
     assert store.links([AUGUSTA.hubspot_id]) == {}
     assert [w for w in store.work() if w.record_id in (AUGUSTA.hubspot_id, AUGUSTA.lead_id)] == []
