@@ -1,0 +1,147 @@
+"""The SLA: how long handed-over Leads waited for sales' first touch (their status left the
+open status, or sales accepted, rejected or converted them), per owner and queue; which
+missed their target (`mappings/sla.yaml`, counted in working hours in the owner's time zone);
+and the misses still open now (no touch yet, past the deadline)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from connector.model import Journey
+from connector.reports.config import SlaConfig, Target, WorkingHours
+from connector.reports.stats import percentile, rate
+
+NONE = "(none)"
+#: How far ahead a deadline is looked for: a target longer than this many days of working
+#: hours never falls due.
+_HORIZON_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A Lead that missed its first-touch target (`touched` None: still untouched)."""
+
+    hubspot_id: str
+    lead_id: str
+    owner_id: str | None
+    queue: str | None
+    target: str
+    handoff: datetime
+    deadline: datetime
+    touched: datetime | None
+
+    @property
+    def open(self) -> bool:
+        return self.touched is None
+
+
+@dataclass(frozen=True)
+class SlaRow:
+    """One owner and queue: Leads handed over, touched, the wall-clock minutes from handoff
+    to first touch (median, p90), how many missed their target, and how many of those are
+    still untouched."""
+
+    owner_id: str
+    queue: str
+    handed_over: int
+    touched: int
+    median_minutes: float | None
+    p90_minutes: float | None
+    breaches: int
+    breach_rate: float | None
+    open_breaches: int
+
+
+@dataclass(frozen=True)
+class SlaReport:
+    rows: list[SlaRow]
+    #: Every breach still open at `now`, oldest deadline first.
+    open_breaches: list[Breach]
+
+
+def first_touch(journey: Journey) -> datetime | None:
+    """The first moment sales did anything with the Lead."""
+    moments = [m for m in (journey.touched, journey.accepted, journey.rejected, journey.sql) if m]
+    return min(moments) if moments else None
+
+
+def deadline(start: datetime, target: Target, hours: WorkingHours, zone: ZoneInfo) -> datetime:
+    """When `target` falls due for a Lead handed over at `start`: its minutes later, counted in
+    working hours in `zone` when the target says so. Far in the future when it never does."""
+    allowed = timedelta(minutes=target.minutes)
+    if not target.working_hours:
+        return start + allowed
+    local = start.astimezone(zone)
+    day = local.date()
+    for _ in range(_HORIZON_DAYS):
+        if day.weekday() in hours.weekdays:
+            opens = datetime.combine(day, hours.opens, tzinfo=zone).astimezone(UTC)
+            closes = datetime.combine(day, hours.closes, tzinfo=zone).astimezone(UTC)
+            begin = max(start, opens)
+            if begin < closes:
+                if closes - begin >= allowed:
+                    return begin + allowed
+                allowed -= closes - begin
+        day += timedelta(days=1)
+    return datetime.max.replace(tzinfo=UTC)
+
+
+def sla(journeys: Iterable[Journey], config: SlaConfig, *, now: datetime) -> SlaReport:
+    """Per owner and queue (owners by Leads handed over, most first), and the open breaches.
+    Only journeys with a handoff count."""
+    groups: dict[tuple[str, str], list[tuple[float | None, Breach | None]]] = {}
+    breaches: list[Breach] = []
+    for journey in journeys:
+        if journey.handoff is None:
+            continue
+        touched = first_touch(journey)
+        waited = max((touched - journey.handoff).total_seconds(), 0.0) / 60 if touched else None
+        breach = _breach(journey, touched, config, now)
+        if breach is not None and breach.open:
+            breaches.append(breach)
+        key = (journey.owner_id or NONE, journey.queue or NONE)
+        groups.setdefault(key, []).append((waited, breach))
+    rows = []
+    for (owner, queue), items in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        minutes = [w for w, _ in items if w is not None]
+        missed = [b for _, b in items if b is not None]
+        rows.append(
+            SlaRow(
+                owner_id=owner,
+                queue=queue,
+                handed_over=len(items),
+                touched=len(minutes),
+                median_minutes=percentile(minutes, 0.5),
+                p90_minutes=percentile(minutes, 0.9),
+                breaches=len(missed),
+                breach_rate=rate(len(missed), len(items)),
+                open_breaches=sum(b.open for b in missed),
+            )
+        )
+    breaches.sort(key=lambda b: (b.deadline, b.hubspot_id))
+    return SlaReport(rows, breaches)
+
+
+def _breach(
+    journey: Journey, touched: datetime | None, config: SlaConfig, now: datetime
+) -> Breach | None:
+    handoff = journey.handoff
+    target = config.target(journey.queue, journey.source)
+    if handoff is None or target is None:
+        return None
+    due = deadline(handoff, target, config.working_hours, config.zone(journey.owner_id))
+    if (touched or now) <= due:
+        return None
+    return Breach(
+        hubspot_id=journey.hubspot_id,
+        lead_id=journey.lead_id,
+        owner_id=journey.owner_id,
+        queue=journey.queue,
+        target=target.name,
+        handoff=handoff,
+        deadline=due,
+        touched=touched,
+    )
