@@ -45,7 +45,7 @@ OWNERS = ("005000000000001AAA", "005000000000002AAA", "005000000000003AAA")
 QUEUE = "00G000000000001AAA"
 REASONS = ("No budget", "Not a fit", "Competitor")
 #: Hours each stage lasts before the next: MQL -> SAL, SAL -> SQL (opportunity at the SQL).
-HOURS = {"mql": 2.0, "sal": 24.0, "sql": 0.0}
+HOURS = {"mql": 2.0, "sal": 72.0, "sql": 0.0}
 AMOUNT = 1000.0
 WON_AFTER_DAYS = 10
 

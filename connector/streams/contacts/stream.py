@@ -568,7 +568,10 @@ class ContactsStream(Stream[ContactsSummary]):
         """The handoffs of the page (a contact's first Lead, created or found and linked) for
         the reports, in the same transaction as their links."""
         for decision in decisions:
-            if decision.action not in ("upsert", "link_lead") or decision.known:
+            first = decision.action == "link_lead" or (
+                decision.action == "upsert" and not decision.known
+            )
+            if not first:
                 continue
             result = results.get(decision.contact.id)
             if result is None or not result.success or not result.salesforce_id:
