@@ -185,9 +185,11 @@ def test_sla_yaml_errors_are_one_line_each_naming_file_line_and_key(tmp_path: Pa
     with pytest.raises(MappingError) as caught:
         load_sla(tmp_path)
     lines = str(caught.value).splitlines()
-    assert any(l.startswith(f"{tmp_path / 'sla.yaml'}:1:") and "Europe/Berln" in l for l in lines)
-    assert any(":3:" in l and "'9h'" in l for l in lines)
-    assert any(":6:" in l and "minuts" in l for l in lines)
+    assert any(
+        line.startswith(f"{tmp_path / 'sla.yaml'}:1:") and "Europe/Berln" in line for line in lines
+    )
+    assert any(":3:" in line and "'9h'" in line for line in lines)
+    assert any(":6:" in line and "minuts" in line for line in lines)
 
 
 def test_the_shipped_sla_yaml_loads() -> None:
