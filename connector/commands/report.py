@@ -9,7 +9,7 @@ problem; 1 for an invalid `mappings/sla.yaml`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -18,9 +18,10 @@ import click
 
 from connector.commands.common import errors_to_exit, settings_or_exit
 from connector.display import for_terminal
-from connector.model import Journey, OpportunityOutcome
-from connector.reports import channels, funnel, sla
+from connector.model import OpportunityOutcome
+from connector.reports.channels import channel_rows
 from connector.reports.config import load_sla
+from connector.reports.funnel import funnel_rows
 from connector.reports.render import (
     FORMATS,
     Cohort,
@@ -30,6 +31,7 @@ from connector.reports.render import (
     render,
     sla_records,
 )
+from connector.reports.sla import shortest, sla_report
 from connector.settings import Settings, load_offline_settings
 
 
@@ -80,10 +82,10 @@ def _store(settings: Settings) -> Iterator[Any]:
         yield store
 
 
-def _outcomes(settings: Settings, journeys: Sequence[Journey]) -> dict[str, OpportunityOutcome]:
-    """The journeys' opportunities as Salesforce shows them now: one batched read (none when
-    no journey has one)."""
-    ids = sorted({j.opportunity_id for j in journeys if j.opportunity_id})
+def _outcomes(settings: Settings, opportunity_ids: Iterable[str]) -> dict[str, OpportunityOutcome]:
+    """The opportunities as Salesforce shows them now: one batched read (none when there are
+    no ids)."""
+    ids = sorted(set(opportunity_ids))
     if not ids:
         return {}
     from connector.salesforce.gateway import SalesforceGateway
@@ -110,8 +112,9 @@ def funnel_command(since: datetime | None, until: datetime | None, fmt: Any, by:
     median and p90 hours spent in each stage."""
     settings = settings_or_exit()
     with errors_to_exit(), _store(settings) as store:
-        journeys = store.journeys(since=since, until=until)
-        rows = funnel(journeys, _outcomes(settings, journeys), by=by)
+        found = store.funnel_input(since=since, until=until, by=by)
+        outcomes = _outcomes(settings, (o.opportunity_id for o in found.opened))
+        rows = funnel_rows(found, outcomes, by=by)
         _echo(render("funnel", funnel_records(rows), Cohort(since, until), fmt))
 
 
@@ -131,12 +134,15 @@ def sla_command(since: datetime | None, until: datetime | None, fmt: Any, open_o
         config = load_sla(settings.mappings_dir)
         with _store(settings) as store:
             now = datetime.now(UTC)
+            minutes = shortest(config)
             if open_only:
-                found = sla(store.journeys(untouched=True), config, now=now)
-                _echo(render("open SLA breaches", breach_records(found.open_breaches), None, fmt))
+                found = store.sla_input(shortest_minutes=minutes, untouched=True)
+                breaches = sla_report(found, config, now=now).open_breaches
+                _echo(render("open SLA breaches", breach_records(breaches), None, fmt))
                 return
-            found = sla(store.journeys(since=since, until=until), config, now=now)
-            _echo(render("sla", sla_records(found.rows), Cohort(since, until), fmt))
+            found = store.sla_input(since=since, until=until, shortest_minutes=minutes)
+            rows = sla_report(found, config, now=now).rows
+            _echo(render("sla", sla_records(rows), Cohort(since, until), fmt))
 
 
 @report.command("channels")
@@ -146,6 +152,7 @@ def channels_command(since: datetime | None, until: datetime | None, fmt: Any) -
     the reasons), converted, and the opportunities' amounts (all, and closed won)."""
     settings = settings_or_exit()
     with errors_to_exit(), _store(settings) as store:
-        journeys = store.journeys(since=since, until=until)
-        rows = channels(journeys, _outcomes(settings, journeys))
+        found = store.channel_input(since=since, until=until)
+        outcomes = _outcomes(settings, (o for _, _, o in found.opportunities))
+        rows = channel_rows(found, outcomes)
         _echo(render("channels", channel_records(rows), Cohort(since, until), fmt))

@@ -3,25 +3,24 @@ opportunity -> won), the conversion rate from each stage to the next, and the me
 time spent in each stage, per month, source or campaign.
 
 A journey counts at every stage up to the furthest it reached (a Lead converted without an
-explicit acceptance was accepted too). Won is the linked opportunity's outcome in Salesforce.
+explicit acceptance was accepted too). Won is the linked opportunity's outcome in Salesforce;
+the time in the opportunity stage runs to its close date.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
-from itertools import pairwise
 from typing import Literal
 
 from connector.model import Journey, OpportunityOutcome
+from connector.reports.inputs import NONE, FunnelGroup, FunnelInput, funnel_input
 from connector.reports.stats import percentile, rate
 
 By = Literal["month", "source", "campaign"]
 #: The funnel's stages, in order (`FunnelRow` has a count for each).
 FUNNEL_STAGES = ("mql", "sal", "sql", "opportunity", "won")
-#: What a journey without a value is grouped under.
-NONE = "(none)"
 TOTAL = "(all)"
 
 
@@ -29,7 +28,6 @@ TOTAL = "(all)"
 class StageTime:
     """Time spent in one stage by the journeys that left it for the next, in hours."""
 
-    count: int
     median_hours: float | None
     p90_hours: float | None
 
@@ -56,69 +54,60 @@ class FunnelRow:
         return {stage: getattr(self, stage) for stage in FUNNEL_STAGES}
 
 
-def reached(journey: Journey, outcomes: Mapping[str, OpportunityOutcome]) -> dict[str, datetime]:
-    """When the journey reached each funnel stage it reached (a later stage implies the
-    earlier ones, at the later time when the earlier was never recorded)."""
-    times: dict[str, datetime] = {"mql": journey.entered}
-    sql = journey.sql or journey.opportunity
-    sal = journey.accepted or sql
-    if sal is not None:
-        times["sal"] = sal
-    if sql is not None:
-        times["sql"] = sql
-    if journey.opportunity is not None:
-        times["opportunity"] = journey.opportunity
-    outcome = outcomes.get(journey.opportunity_id or "")
-    if journey.opportunity is not None and outcome is not None and outcome.is_won:
-        closed = outcome.close_date
-        times["won"] = (
-            datetime.combine(closed, time(), tzinfo=UTC) if closed else journey.opportunity
-        )
-    return times
-
-
 def funnel(
     journeys: Iterable[Journey],
     outcomes: Mapping[str, OpportunityOutcome],
     *,
     by: By = "month",
 ) -> list[FunnelRow]:
-    """One row per group (months in order, other groups by size), then the whole cohort."""
-    key = _KEYS[by]
-    groups: dict[str, list[dict[str, datetime]]] = {}
-    everyone: list[dict[str, datetime]] = []
-    for journey in journeys:
-        times = reached(journey, outcomes)
-        groups.setdefault(key(journey), []).append(times)
-        everyone.append(times)
-    names = sorted(groups) if by == "month" else sorted(groups, key=lambda g: (-len(groups[g]), g))
-    return [*(_row(by, name, groups[name]) for name in names), _row(by, TOTAL, everyone)]
+    """The funnel of these journeys (see `funnel_rows`)."""
+    return funnel_rows(funnel_input(journeys, by), outcomes, by=by)
 
 
-def _row(by: str, group: str, journeys: list[dict[str, datetime]]) -> FunnelRow:
-    counts = {stage: sum(stage in j for j in journeys) for stage in FUNNEL_STAGES}
-    times: dict[str, StageTime] = {}
-    for left, entered in pairwise(FUNNEL_STAGES):
-        hours = [
-            max((j[entered] - j[left]).total_seconds(), 0.0) / 3600
-            for j in journeys
-            if entered in j
-        ]
-        times[left] = StageTime(len(hours), percentile(hours, 0.5), percentile(hours, 0.9))
+def funnel_rows(
+    found: FunnelInput, outcomes: Mapping[str, OpportunityOutcome], *, by: By = "month"
+) -> list[FunnelRow]:
+    """One row per group (months in order, other groups by size), then the whole cohort;
+    won from the opportunities' `outcomes`."""
+    won: dict[str | None, list[float]] = {}
+    for opened in found.opened:
+        outcome = outcomes.get(opened.opportunity_id)
+        if outcome is None or not outcome.is_won:
+            continue
+        closed = (
+            datetime.combine(outcome.close_date, time(), tzinfo=UTC)
+            if outcome.close_date
+            else opened.at
+        )
+        hours = max((closed - opened.at).total_seconds(), 0.0) / 3600
+        won.setdefault(opened.group, []).append(hours)
+        won.setdefault(None, []).append(hours)
+    named = [g for g in found.groups if g.group is not None]
+    total = [g for g in found.groups if g.group is None]
+    if by == "month":
+        named.sort(key=lambda g: g.group or "")
+    else:
+        named.sort(key=lambda g: (-g.mql, g.group or ""))
+    return [
+        *(_row(by, g, won.get(g.group, []), g.group or NONE) for g in named),
+        *(_row(by, g, won.get(None, []), TOTAL) for g in total),
+    ]
+
+
+def _row(by: str, group: FunnelGroup, won_hours: list[float], name: str) -> FunnelRow:
+    times = {stage: StageTime(*group.hours.get(stage, (None, None))) for stage in group.hours}
+    times["opportunity"] = StageTime(percentile(won_hours, 0.5), percentile(won_hours, 0.9))
     return FunnelRow(
         by=by,
-        group=group,
-        **counts,
-        sal_rate=rate(counts["sal"], counts["mql"]),
-        sql_rate=rate(counts["sql"], counts["sal"]),
-        opportunity_rate=rate(counts["opportunity"], counts["sql"]),
-        won_rate=rate(counts["won"], counts["opportunity"]),
+        group=name,
+        mql=group.mql,
+        sal=group.sal,
+        sql=group.sql,
+        opportunity=group.opportunity,
+        won=len(won_hours),
+        sal_rate=rate(group.sal, group.mql),
+        sql_rate=rate(group.sql, group.sal),
+        opportunity_rate=rate(group.opportunity, group.sql),
+        won_rate=rate(len(won_hours), group.opportunity),
         times=times,
     )
-
-
-_KEYS: dict[str, Callable[[Journey], str]] = {
-    "month": lambda j: j.entered.astimezone(UTC).strftime("%Y-%m"),
-    "source": lambda j: j.source or NONE,
-    "campaign": lambda j: j.campaign or NONE,
-}

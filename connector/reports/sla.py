@@ -5,6 +5,7 @@ and the misses still open now (no touch yet, past the deadline)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 from connector.model import Journey
 from connector.reports.config import SlaConfig, Target, WorkingHours
-from connector.reports.stats import percentile, rate
+from connector.reports.inputs import SlaInput, first_touch, sla_input
+from connector.reports.stats import rate
 
 NONE = "(none)"
 #: How far ahead a deadline is looked for: a target longer than this many days of working
@@ -62,10 +64,9 @@ class SlaReport:
     open_breaches: list[Breach]
 
 
-def first_touch(journey: Journey) -> datetime | None:
-    """The first moment sales did anything with the Lead."""
-    moments = [m for m in (journey.touched, journey.accepted, journey.rejected, journey.sql) if m]
-    return min(moments) if moments else None
+def shortest(config: SlaConfig) -> float | None:
+    """The fewest minutes any target allows (a Lead touched sooner missed none)."""
+    return min((t.minutes for t in config.targets), default=None)
 
 
 def deadline(start: datetime, target: Target, hours: WorkingHours, zone: ZoneInfo) -> datetime:
@@ -90,37 +91,39 @@ def deadline(start: datetime, target: Target, hours: WorkingHours, zone: ZoneInf
 
 
 def sla(journeys: Iterable[Journey], config: SlaConfig, *, now: datetime) -> SlaReport:
-    """Per owner and queue (owners by Leads handed over, most first), and the open breaches.
-    Only journeys with a handoff count."""
-    groups: dict[tuple[str, str], list[tuple[float | None, Breach | None]]] = {}
+    """The SLA of these journeys (see `sla_report`)."""
+    return sla_report(sla_input(journeys, shortest(config)), config, now=now)
+
+
+def sla_report(found: SlaInput, config: SlaConfig, *, now: datetime) -> SlaReport:
+    """Per owner and queue (most Leads handed over first), and the open breaches. Only
+    journeys with a handoff count."""
+    missed: Counter[tuple[str | None, str | None]] = Counter()
+    still: Counter[tuple[str | None, str | None]] = Counter()
     breaches: list[Breach] = []
-    for journey in journeys:
-        if journey.handoff is None:
+    for journey in found.late:
+        breach = _breach(journey, first_touch(journey), config, now)
+        if breach is None:
             continue
-        touched = first_touch(journey)
-        waited = max((touched - journey.handoff).total_seconds(), 0.0) / 60 if touched else None
-        breach = _breach(journey, touched, config, now)
-        if breach is not None and breach.open:
+        missed[(journey.owner_id, journey.queue)] += 1
+        if breach.open:
+            still[(journey.owner_id, journey.queue)] += 1
             breaches.append(breach)
-        key = (journey.owner_id or NONE, journey.queue or NONE)
-        groups.setdefault(key, []).append((waited, breach))
-    rows = []
-    for (owner, queue), items in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-        minutes = [w for w, _ in items if w is not None]
-        missed = [b for _, b in items if b is not None]
-        rows.append(
-            SlaRow(
-                owner_id=owner,
-                queue=queue,
-                handed_over=len(items),
-                touched=len(minutes),
-                median_minutes=percentile(minutes, 0.5),
-                p90_minutes=percentile(minutes, 0.9),
-                breaches=len(missed),
-                breach_rate=rate(len(missed), len(items)),
-                open_breaches=sum(b.open for b in missed),
-            )
+    rows = [
+        SlaRow(
+            owner_id=g.owner_id or NONE,
+            queue=g.queue or NONE,
+            handed_over=g.handed_over,
+            touched=g.touched,
+            median_minutes=g.median_minutes,
+            p90_minutes=g.p90_minutes,
+            breaches=missed[(g.owner_id, g.queue)],
+            breach_rate=rate(missed[(g.owner_id, g.queue)], g.handed_over),
+            open_breaches=still[(g.owner_id, g.queue)],
         )
+        for g in found.groups
+    ]
+    rows.sort(key=lambda r: (-r.handed_over, r.owner_id, r.queue))
     breaches.sort(key=lambda b: (b.deadline, b.hubspot_id))
     return SlaReport(rows, breaches)
 

@@ -29,7 +29,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from connector.errors import ConfigError
 from connector.extras import POSTGRES, needs
 from connector.model import DeadLetter, Journey, Link, SalesforceObject, Transition
-from connector.state import erasure, migrate, verify
+from connector.reports import inputs
+from connector.reports.inputs import ChannelInput, FunnelInput, SlaInput
+from connector.state import erasure, migrate, reporting, verify
 from connector.state.hold import (
     QUEUE_SECONDS,
     AdvisoryLock,
@@ -1191,7 +1193,7 @@ class StateStore:
         with self._write() as connection:
             self._write_transitions(connection, list(batch), now)
 
-    # reports
+    # reports (connector.state.reporting)
 
     def journeys(
         self,
@@ -1201,54 +1203,61 @@ class StateStore:
         untouched: bool = False,
     ) -> list[Journey]:
         """The journeys (HubSpot contact and Lead) that entered the funnel (MQL, else handoff)
-        in [since, until), each with the time it entered every stage: one grouped query, so a
-        million transitions cost one scan, not one row each. `untouched`: only those handed
-        over and not touched yet (whenever they entered), for the SLA breaches open now."""
-        t = transitions
-        coerce = sa.type_coerce
-
-        def first(stage: str) -> sa.ColumnElement[Any]:
-            return coerce(sa.func.min(sa.case((t.c.stage == stage, t.c.at))), t.c.at.type)
-
-        def value(stage: str, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-            return sa.func.max(sa.case((t.c.stage == stage, column)))
-
-        entered = coerce(sa.func.coalesce(first("mql"), first("handoff")), t.c.at.type)
-        owner = sa.func.coalesce(
-            value("touched", t.c.owner_id),
-            value("accepted", t.c.owner_id),
-            value("rejected", t.c.owner_id),
-            value("handoff", t.c.owner_id),
-        )
-        query = sa.select(
-            t.c.hubspot_id,
-            t.c.lead_id,
-            entered,
-            *(first(stage) for stage in _JOURNEY_STAGES),
-            owner,
-            value("handoff", t.c.queue),
-            sa.func.max(t.c.source),
-            sa.func.max(t.c.campaign),
-            value("rejected", t.c.reason),
-            value("opportunity", t.c.opportunity_id),
-        ).group_by(t.c.hubspot_id, t.c.lead_id)
-        having: list[sa.ColumnElement[bool]] = [entered.is_not(None)]
-        if since is not None:
-            having.append(entered >= coerce(_aware(since, "since"), t.c.at.type))
-        if until is not None:
-            having.append(entered < coerce(_aware(until, "until"), t.c.at.type))
-        if untouched:
-            having += [
-                first("handoff").is_not(None),
-                *(first(stage).is_(None) for stage in ("touched", "accepted", "rejected", "sql")),
-            ]
-        query = query.having(*having)
+        in [since, until), each with the time it entered every stage: one grouped query.
+        `untouched`: only those handed over and not touched yet (whenever they entered)."""
+        query = reporting.journey_select(*self._period(since, until), untouched=untouched)
         with self._read() as connection:
-            return [Journey(*row) for row in connection.execute(query)]
+            return [reporting.journey(row) for row in connection.execute(query)]
 
+    def funnel_input(
+        self, *, since: datetime | None = None, until: datetime | None = None, by: str = "month"
+    ) -> FunnelInput:
+        """What the funnel report needs of the cohort: aggregated in the database on
+        PostgreSQL, from the journeys elsewhere."""
+        if not self._aggregates:
+            return inputs.funnel_input(self.journeys(since=since, until=until), by)
+        with self._read() as connection:
+            return reporting.funnel_input(connection, *self._period(since, until), by)
 
-#: The stages a `Journey` has a time for, in its fields' order.
-_JOURNEY_STAGES = ("mql", "handoff", "touched", "accepted", "rejected", "sql", "opportunity")
+    def sla_input(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        shortest_minutes: float | None = None,
+        untouched: bool = False,
+    ) -> SlaInput:
+        """What the SLA report needs of the cohort (`untouched`: of the Leads handed over and
+        not touched yet, whenever they entered)."""
+        if not self._aggregates:
+            found = self.journeys(since=since, until=until, untouched=untouched)
+            return inputs.sla_input(found, shortest_minutes)
+        with self._read() as connection:
+            period = self._period(since, until)
+            return reporting.sla_input(connection, *period, shortest_minutes, untouched=untouched)
+
+    def channel_input(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> ChannelInput:
+        """What the channel report needs of the cohort."""
+        if not self._aggregates:
+            return inputs.channel_input(self.journeys(since=since, until=until))
+        with self._read() as connection:
+            return reporting.channel_input(connection, *self._period(since, until))
+
+    @property
+    def _aggregates(self) -> bool:
+        """Whether the database aggregates the reports itself (percentile_cont: PostgreSQL)."""
+        return self._engine.dialect.name == "postgresql"
+
+    @staticmethod
+    def _period(
+        since: datetime | None, until: datetime | None
+    ) -> tuple[datetime | None, datetime | None]:
+        return (
+            None if since is None else _aware(since, "since"),
+            None if until is None else _aware(until, "until"),
+        )
 
 
 def _create_engine(url: str) -> sa.Engine:

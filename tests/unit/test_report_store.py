@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from connector.model import Transition
-from connector.reports import funnel
+from connector.reports import funnel, inputs
 from connector.reports.journeys import journeys
 from connector.state import Commit, StateStore
 from tests.benches import load
@@ -42,6 +42,43 @@ def test_store_journeys_are_the_python_grouping(store: StateStore) -> None:
     )
     (total,) = [r for r in funnel(february, MADE.outcomes) if r.group == "(all)"]
     assert total.mql == MADE.total("mql", month="2026-02")
+
+
+def _same(found: object, expected: object) -> None:
+    """Two report inputs alike: groups and rows in any order, figures to rounding."""
+    for name in vars(expected):
+        ours, theirs = getattr(found, name), getattr(expected, name)
+        assert sorted(map(repr, _rounded(ours))) == sorted(map(repr, _rounded(theirs))), name
+
+
+def _rounded(rows: list[object]) -> list[object]:
+    def fix(value: object) -> object:
+        if isinstance(value, float):
+            return round(value, 6)
+        if isinstance(value, dict):
+            return {k: fix(v) for k, v in sorted(value.items(), key=repr)}
+        if isinstance(value, tuple):
+            return tuple(fix(v) for v in value)
+        return value
+
+    return [
+        {k: fix(v) for k, v in vars(row).items()} if hasattr(row, "__dict__") else fix(row)
+        for row in rows
+    ]
+
+
+@pytest.mark.parametrize("by", ["month", "source", "campaign"])
+def test_store_report_inputs_are_the_python_ones(store: StateStore, by: str) -> None:
+    """What the store aggregates for each report (SQL on PostgreSQL) is what the reports'
+    Python makes of the same journeys: counts, percentiles, late Leads, reasons."""
+    transitions.fill(store, MADE.transitions)
+    since = datetime(2026, 2, 1, tzinfo=UTC)
+    python = journeys(MADE.transitions, since=since)
+    _same(store.funnel_input(since=since, by=by), inputs.funnel_input(python, by))
+    _same(store.sla_input(since=since, shortest_minutes=15), inputs.sla_input(python, 15))
+    untouched = [j for j in journeys(MADE.transitions) if j.handoff and not j.touched]
+    _same(store.sla_input(shortest_minutes=15, untouched=True), inputs.sla_input(untouched, 15))
+    _same(store.channel_input(since=since), inputs.channel_input(python))
 
 
 def test_untouched_journeys_are_those_handed_over_and_never_touched(store: StateStore) -> None:
