@@ -67,7 +67,8 @@ class SlaGroup:
 class SlaInput:
     groups: list[SlaGroup]
     #: The journeys that may have missed a target: untouched, or touched later than the
-    #: shortest target's minutes after the handoff (working hours only make deadlines later).
+    #: shortest target's minutes after the handoff (working hours only make deadlines later),
+    #: as far as the SLA needs them (`late_journey`).
     late: list[Journey]
 
 
@@ -150,6 +151,29 @@ def funnel_input(journeys: Iterable[Journey], by: str) -> FunnelInput:
     )
 
 
+def late_journey(
+    hubspot_id: str,
+    lead_id: str,
+    handoff: datetime,
+    touched: datetime | None,
+    owner_id: str | None,
+    queue: str | None,
+    source: str | None,
+) -> Journey:
+    """A journey as far as its SLA goes: its ids, handoff, first touch (as `touched`), owner,
+    queue and source."""
+    return Journey(
+        hubspot_id,
+        lead_id,
+        handoff,
+        handoff=handoff,
+        touched=touched,
+        owner_id=owner_id,
+        queue=queue,
+        source=source,
+    )
+
+
 def sla_input(journeys: Iterable[Journey], shortest_minutes: float | None) -> SlaInput:
     groups: dict[tuple[str | None, str | None], list[float | None]] = {}
     late: list[Journey] = []
@@ -160,7 +184,17 @@ def sla_input(journeys: Iterable[Journey], shortest_minutes: float | None) -> Sl
         waited = (touched - journey.handoff).total_seconds() / 60 if touched else None
         groups.setdefault((journey.owner_id, journey.queue), []).append(waited)
         if shortest_minutes is not None and (waited is None or waited > shortest_minutes):
-            late.append(journey)
+            late.append(
+                late_journey(
+                    journey.hubspot_id,
+                    journey.lead_id,
+                    journey.handoff,
+                    touched,
+                    journey.owner_id,
+                    journey.queue,
+                    journey.source,
+                )
+            )
     rows = []
     for (owner, queue), waits in groups.items():
         minutes = [w for w in waits if w is not None]

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from connector.model import Journey
@@ -75,12 +76,11 @@ def deadline(start: datetime, target: Target, hours: WorkingHours, zone: ZoneInf
     allowed = timedelta(minutes=target.minutes)
     if not target.working_hours:
         return start + allowed
-    local = start.astimezone(zone)
-    day = local.date()
+    day = start.astimezone(zone).date()
+    weekdays, opening, closing = hours.weekdays, hours.opens, hours.closes
     for _ in range(_HORIZON_DAYS):
-        if day.weekday() in hours.weekdays:
-            opens = datetime.combine(day, hours.opens, tzinfo=zone).astimezone(UTC)
-            closes = datetime.combine(day, hours.closes, tzinfo=zone).astimezone(UTC)
+        if day.weekday() in weekdays:
+            opens, closes = _window(day, zone, opening, closing)
             begin = max(start, opens)
             if begin < closes:
                 if closes - begin >= allowed:
@@ -88,6 +88,15 @@ def deadline(start: datetime, target: Target, hours: WorkingHours, zone: ZoneInf
                 allowed -= closes - begin
         day += timedelta(days=1)
     return datetime.max.replace(tzinfo=UTC)
+
+
+@lru_cache(maxsize=4096)
+def _window(day: date, zone: ZoneInfo, opens: time, closes: time) -> tuple[datetime, datetime]:
+    """A working day's hours in UTC (DST-aware); the same few days come up again and again."""
+    return (
+        datetime.combine(day, opens, tzinfo=zone).astimezone(UTC),
+        datetime.combine(day, closes, tzinfo=zone).astimezone(UTC),
+    )
 
 
 def sla(journeys: Iterable[Journey], config: SlaConfig, *, now: datetime) -> SlaReport:
