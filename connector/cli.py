@@ -10,6 +10,7 @@ from connector.commands.dlq import dlq
 from connector.commands.links import reconcile_command, relink_command
 from connector.commands.mappings import mappings
 from connector.commands.privacy import privacy
+from connector.commands.report import report
 from connector.commands.routing import routing
 from connector.commands.run import run_command
 from connector.commands.sandbox import sandbox
@@ -36,6 +37,7 @@ for _family in (
     routing,
     mappings,
     privacy,
+    report,
 ):
     main.add_command(_family)
 

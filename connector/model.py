@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from connector.display import clip, escape, show_message
@@ -84,6 +84,79 @@ class Opportunity:
     id: str
     account_id: str
     owner_id: str
+
+
+@dataclass(frozen=True)
+class OpportunityOutcome:
+    """Where an opportunity stands, for the reports: its stage, amount, and whether it closed
+    and was won (read in one batch by id)."""
+
+    id: str
+    stage: str | None
+    amount: float | None
+    is_closed: bool
+    is_won: bool
+    close_date: date | None = None
+
+
+#: The stages a lead's journey records, in funnel order (`Transition.stage`):
+#: `mql` (marketing qualified: the moment HubSpot says, else when we first saw it qualified),
+#: `handoff` (its Lead created and assigned), `touched` (the Lead's status left the open
+#: status: sales' first touch), `accepted` / `rejected` (sales' feedback, a reason with the
+#: rejection), `sql` (converted: sales qualified), `opportunity` (the conversion made one).
+#: Won is no transition: it is read from Salesforce with the opportunity's stage and amount.
+#: HubSpot contact properties a handoff takes its attribution from (HubSpot's own): when the
+#: contact became MQL, its original source, its latest (last touch converting) campaign.
+MQL_DATE_PROPERTY = "hs_lifecyclestage_marketingqualifiedlead_date"
+SOURCE_PROPERTY = "hs_analytics_source"
+CAMPAIGN_PROPERTY = "hs_analytics_last_touch_converting_campaign"
+#: Salesforce's key prefix of a queue (a Group): a Lead owned by one waits in that queue.
+QUEUE_PREFIX = "00G"
+
+STAGES = ("mql", "handoff", "touched", "accepted", "rejected", "sql", "opportunity")
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One stage a lead entered, when, and what the reports group by. Ids only: never a name,
+    email or phone (an erasure keeps the row without its ids). A lead's journey is its HubSpot
+    contact and its Lead; the same stage of the same journey is recorded once (the first)."""
+
+    stage: str
+    hubspot_id: str
+    lead_id: str
+    at: datetime | None = None  # None: when the batch is recorded
+    contact_id: str | None = None
+    opportunity_id: str | None = None
+    owner_id: str | None = None  # the Lead's owner (a user, or a queue: `queue`)
+    queue: str | None = None  # the queue that owned the Lead when it was handed over
+    source: str | None = None  # HubSpot's original source
+    campaign: str | None = None  # HubSpot's latest campaign
+    reason: str | None = None  # the rejection reason sales gave
+
+
+@dataclass(frozen=True)
+class Journey:
+    """One lead's journey as the store aggregates it: when it entered each stage (None: not
+    yet), with its grouping keys. `entered` is the cohort it counts in: its MQL time, else its
+    handoff."""
+
+    hubspot_id: str
+    lead_id: str
+    entered: datetime
+    mql: datetime | None = None
+    handoff: datetime | None = None
+    touched: datetime | None = None
+    accepted: datetime | None = None
+    rejected: datetime | None = None
+    sql: datetime | None = None
+    opportunity: datetime | None = None
+    owner_id: str | None = None
+    queue: str | None = None
+    source: str | None = None
+    campaign: str | None = None
+    reason: str | None = None
+    opportunity_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -223,6 +223,14 @@ def open_opportunities(account_ids: Sequence[str]) -> str:
     )
 
 
+def opportunity_outcomes(opportunity_ids: Sequence[str]) -> str:
+    """Stage, amount, close date and outcome of these opportunities (the reports)."""
+    return soql(
+        "SELECT Id, StageName, Amount, IsClosed, IsWon, CloseDate FROM Opportunity WHERE Id IN {}",
+        list(opportunity_ids),
+    )
+
+
 #: The users and queues queries, by (ids given, names given): an empty IN list is refused.
 USER_QUERIES = {
     (True, True): "SELECT Id, Name, Username, IsActive, UserRole.Name FROM User "

@@ -17,12 +17,20 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 import structlog
 
-from connector.model import AccountSearch, LeadStatusValue, Opportunity, QueueInfo, UserInfo
+from connector.model import (
+    AccountSearch,
+    LeadStatusValue,
+    Opportunity,
+    OpportunityOutcome,
+    QueueInfo,
+    UserInfo,
+)
 from connector.salesforce import queries
 from connector.salesforce.soql import IDS_PER_QUERY, MAX_IN_LIST_CHARS, in_chunks, moment
 
@@ -187,6 +195,26 @@ class SalesforceReads(ABC):
             for r in rows
         ]
 
+    def opportunity_outcomes(self, opportunity_ids: Sequence[str]) -> list[OpportunityOutcome]:
+        """Where these opportunities stand (stage, amount, won), together in as few calls as
+        `query_many` makes; none for no ids. Deleted ones are not in the answer."""
+        texts = [
+            queries.opportunity_outcomes(chunk)
+            for chunk in in_chunks(sorted(set(opportunity_ids)), MAX_IN_LIST_CHARS)
+        ]
+        rows = [row for result in self.query_many(texts) for row in result] if texts else []
+        return [
+            OpportunityOutcome(
+                id=str(r["Id"]),
+                stage=r.get("StageName"),
+                amount=float(r["Amount"]) if r.get("Amount") is not None else None,
+                is_closed=bool(r.get("IsClosed")),
+                is_won=bool(r.get("IsWon")),
+                close_date=_day(r.get("CloseDate")),
+            )
+            for r in rows
+        ]
+
     def owners(
         self,
         *,
@@ -270,3 +298,13 @@ def _fitting(build: Callable[[int], list[str]]) -> list[str]:
         ):
             return texts
         limit = max(MIN_QUERY_CHARS, limit * 3 // 4)
+
+
+def _day(value: Any) -> date | None:
+    """A SOQL date (`2026-03-31`) as a date; None when absent or not one."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None

@@ -12,6 +12,7 @@ and records the tombstone; `tombstoned` answers which ids and email hashes are e
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,12 +29,15 @@ from connector.state.schema import (
     dead_letters,
     links,
     tombstones,
+    transitions,
     work,
     written_hashes,
 )
 
 Action = Literal["keep", "delete", "blank", "scrub"]
 
+#: What an erased journey's HubSpot and Lead ids become: this prefix and a random key.
+ERASED_KEY_PREFIX = "erased:"
 #: What an audit event's details become.
 ERASED_DETAILS: dict[str, Any] = {"erased": True}
 #: Ids per query: well under SQLite's bound-variable limit (999 before SQLite 3.32).
@@ -137,6 +141,25 @@ RULES: dict[str, Rule] = {
         who=("condition",),
         personal=("details",),
         plain=("sent_at",),
+    ),
+    "transitions": Rule(
+        "blank",
+        "the funnel, SLA and channel reports keep counting the journey (its stages, times, owner, "
+        "queue, source, campaign, opportunity): its ids become one anonymous key, its rejection "
+        "reason (sales' text) goes",
+        who=("hubspot_id", "lead_id", "contact_id"),
+        personal=("reason",),
+        plain=(
+            "id",
+            "stage",
+            "at",
+            "opportunity_id",
+            "owner_id",
+            "queue",
+            "source",
+            "campaign",
+            "recorded_at",
+        ),
     ),
     "tombstones": Rule(
         "keep",
@@ -407,6 +430,35 @@ def _erase_alerts(connection: sa.Connection, person: Person, now: datetime) -> i
     return connection.execute(statement).rowcount
 
 
+def _erase_transitions(connection: sa.Connection, person: Person, now: datetime) -> int:
+    """The person's journeys stay counted under a random key each (the same for every stage
+    of one journey, so it stays one journey; nothing leads back to them), without the Contact
+    id and the rejection reason."""
+    conditions: list[sa.ColumnElement[bool]] = [
+        transitions.c.lead_id.in_(person.salesforce_ids),
+        transitions.c.contact_id.in_(person.salesforce_ids),
+    ]
+    if person.ids.get("hubspot_id"):
+        conditions.append(transitions.c.hubspot_id == person.ids["hubspot_id"])
+    mine = sa.or_(*conditions)
+    journeys = connection.execute(
+        sa.select(transitions.c.hubspot_id, transitions.c.lead_id).where(mine).distinct()
+    ).all()
+    changed = 0
+    for hubspot_id, lead_id in journeys:
+        key = f"{ERASED_KEY_PREFIX}{secrets.token_hex(8)}"
+        changed += connection.execute(
+            sa.update(transitions)
+            .where(
+                mine,
+                transitions.c.hubspot_id.is_not_distinct_from(hubspot_id),
+                transitions.c.lead_id.is_not_distinct_from(lead_id),
+            )
+            .values(hubspot_id=key, lead_id=key, contact_id=None, reason=None)
+        ).rowcount
+    return changed
+
+
 #: The tables an erasure changes, in order; every `RULES` table that is not kept has one.
 _ERASERS: dict[str, Callable[[sa.Connection, Person, datetime], int]] = {
     "links": _erase_links,
@@ -416,6 +468,7 @@ _ERASERS: dict[str, Callable[[sa.Connection, Person, datetime], int]] = {
     "audit": _erase_audit,
     "checkpoints": _erase_checkpoints,
     "alerts_sent": _erase_alerts,
+    "transitions": _erase_transitions,
 }
 if {n for n, r in RULES.items() if r.action != "keep"} != set(_ERASERS):  # pragma: no cover
     msg = "every table an erasure changes needs a rule and an eraser"

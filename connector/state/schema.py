@@ -178,3 +178,24 @@ alerts_sent = sa.Table(
     sa.Column("sent_at", UTCDateTime, nullable=False),
     sa.Column("details", json_type(), nullable=False),
 )
+
+transitions = sa.Table(
+    "transitions",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("stage", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("hubspot_id", sa.Text, nullable=True),
+    sa.Column("lead_id", sa.Text, nullable=True),
+    sa.Column("contact_id", sa.Text, nullable=True),
+    sa.Column("opportunity_id", sa.Text, nullable=True),
+    sa.Column("owner_id", sa.Text, nullable=True),
+    sa.Column("queue", sa.Text, nullable=True),
+    sa.Column("source", sa.Text, nullable=True),
+    sa.Column("campaign", sa.Text, nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    # One row per stage of a journey (contact and Lead): a replayed batch records nothing new.
+    sa.Index("ix_transitions_journey", "hubspot_id", "lead_id", "stage", unique=True),
+    sa.Index("ix_transitions_stage_at", "stage", "at"),
+)

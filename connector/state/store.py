@@ -28,8 +28,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.errors import ConfigError
 from connector.extras import POSTGRES, needs
-from connector.model import DeadLetter, Link, SalesforceObject
-from connector.state import erasure, identity, migrate, verify
+from connector.model import DeadLetter, Journey, Link, SalesforceObject, Transition
+from connector.reports import inputs
+from connector.reports.inputs import ChannelInput, FunnelInput, SlaInput
+from connector.state import erasure, identity, migrate, reporting, verify
 from connector.state.hold import (
     QUEUE_SECONDS,
     AdvisoryLock,
@@ -66,6 +68,7 @@ from connector.state.schema import (
     links,
     round_robin,
     tombstones,
+    transitions,
     work,
     written_hashes,
 )
@@ -154,6 +157,9 @@ class Commit:
 
     `checkpoint`: where a one-off run stands once this batch is recorded (replacing what was
     kept under its name), so a run killed after the commit goes on after the batch.
+
+    `transitions`: the stages leads entered with this batch (for the reports); a stage a
+    journey has already is kept as first recorded.
     """
 
     stream: str
@@ -173,6 +179,7 @@ class Commit:
     done_as_read: dict[str, datetime] = field(default_factory=dict)
     work: list[Work] = field(default_factory=list)
     checkpoint: Checkpoint | None = None
+    transitions: list[Transition] = field(default_factory=list)
 
 
 def _utcnow() -> datetime:
@@ -1043,6 +1050,7 @@ class StateStore:
             work=len(commit.work),
             done=len(commit.done),
             confirmed=len(commit.confirmed),
+            transitions=len(commit.transitions),
             cursor=cursor.isoformat() if cursor else None,
         )
 
@@ -1076,6 +1084,7 @@ class StateStore:
         self._write_audit(connection, commit.audit, run_id, now)
         if commit.checkpoint is not None:
             self._write_checkpoint(connection, commit.checkpoint, now)
+        self._write_transitions(connection, commit.transitions, now)
 
     def _write_checkpoint(
         self, connection: sa.Connection, checkpoint: Checkpoint, now: datetime
@@ -1405,6 +1414,106 @@ class StateStore:
             for kind, record_id, details in events
         ]
         connection.execute(sa.insert(audit), rows)
+
+    def _write_transitions(
+        self, connection: sa.Connection, batch: list[Transition], now: datetime
+    ) -> None:
+        if not batch:
+            return
+        rows = {
+            (t.hubspot_id, t.lead_id, t.stage): {
+                "stage": t.stage,
+                "at": now if t.at is None else _aware(t.at, f"{t.stage} of {t.hubspot_id}"),
+                "hubspot_id": t.hubspot_id,
+                "lead_id": t.lead_id,
+                "contact_id": t.contact_id,
+                "opportunity_id": t.opportunity_id,
+                "owner_id": t.owner_id,
+                "queue": t.queue,
+                "source": t.source,
+                "campaign": t.campaign,
+                "reason": t.reason,
+                "recorded_at": now,
+            }
+            for t in reversed(batch)  # the first of a batch's repeats is kept
+        }
+        insert = self._insert(transitions).on_conflict_do_nothing(
+            index_elements=[transitions.c.hubspot_id, transitions.c.lead_id, transitions.c.stage]
+        )
+        connection.execute(insert, list(rows.values()))
+
+    def record_transitions(self, batch: Iterable[Transition]) -> None:
+        """Record transitions on their own (history brought in from elsewhere, generated data),
+        in one transaction; those a journey has already are kept as first recorded."""
+        now = _aware(self._clock(), "clock")
+        with self._write() as connection:
+            self._write_transitions(connection, list(batch), now)
+
+    # reports (connector.state.reporting)
+
+    def journeys(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        untouched: bool = False,
+    ) -> list[Journey]:
+        """The journeys (HubSpot contact and Lead) that entered the funnel (MQL, else handoff)
+        in [since, until), each with the time it entered every stage: one grouped query.
+        `untouched`: only those handed over and not touched yet (whenever they entered)."""
+        query = reporting.journey_select(*self._period(since, until), untouched=untouched)
+        with self._read() as connection:
+            return [reporting.journey(row) for row in connection.execute(query)]
+
+    def funnel_input(
+        self, *, since: datetime | None = None, until: datetime | None = None, by: str = "month"
+    ) -> FunnelInput:
+        """What the funnel report needs of the cohort: aggregated in the database on
+        PostgreSQL, from the journeys elsewhere."""
+        if not self._aggregates:
+            return inputs.funnel_input(self.journeys(since=since, until=until), by)
+        with self._read() as connection:
+            return reporting.funnel_input(connection, *self._period(since, until), by)
+
+    def sla_input(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        shortest_minutes: float | None = None,
+        untouched: bool = False,
+    ) -> SlaInput:
+        """What the SLA report needs of the cohort (`untouched`: of the Leads handed over and
+        not touched yet, whenever they entered)."""
+        if not self._aggregates:
+            found = self.journeys(since=since, until=until, untouched=untouched)
+            return inputs.sla_input(found, shortest_minutes)
+        with self._read() as connection:
+            period = self._period(since, until)
+            return reporting.sla_input(connection, *period, shortest_minutes, untouched=untouched)
+
+    def channel_input(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> ChannelInput:
+        """What the channel report needs of the cohort."""
+        if not self._aggregates:
+            return inputs.channel_input(self.journeys(since=since, until=until))
+        with self._read() as connection:
+            return reporting.channel_input(connection, *self._period(since, until))
+
+    @property
+    def _aggregates(self) -> bool:
+        """Whether the database aggregates the reports itself (percentile_cont: PostgreSQL)."""
+        return self._engine.dialect.name == "postgresql"
+
+    @staticmethod
+    def _period(
+        since: datetime | None, until: datetime | None
+    ) -> tuple[datetime | None, datetime | None]:
+        return (
+            None if since is None else _aware(since, "since"),
+            None if until is None else _aware(until, "until"),
+        )
 
 
 def _create_engine(url: str) -> sa.Engine:

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from structlog.testing import capture_logs
 
 from connector.errors import ConfigError
-from connector.model import DeadLetter, Link
+from connector.model import DeadLetter, Link, Transition
 from connector.settings import Settings
 from connector.state import AuditEvent, Commit, StateStore
 from connector.state.erasure import OTHER_TABLES, RULES, other_table
@@ -170,6 +170,10 @@ def fill(store: StateStore, person: Person, *, duplicate_id: str) -> None:
                 resync(CONTACTS, h, f"drifted: Phone is {person.phone} in Salesforce"),
             ],
             cursor=T0,
+            transitions=[
+                Transition("mql", h, person.lead_id, T0, source="EMAIL_MARKETING"),
+                Transition("handoff", h, person.lead_id, T0, owner_id="0055g00000OwnrAAAA"),
+            ],
             checkpoint=Checkpoint(
                 f"backfill-{h}",
                 {"since": None, "until": None, "stages": ["salesqualifiedlead"], "limit": None},
@@ -215,6 +219,11 @@ def fill(store: StateStore, person: Person, *, duplicate_id: str) -> None:
                 )
             ],
             audit=[AuditEvent("feedback", h, {"lead_id": person.lead_id, "kind": "rejected"})],
+            transitions=[
+                Transition(
+                    "rejected", h, person.lead_id, T0, reason=f"{person.name} asked us not to call"
+                )
+            ],
         ),
         run_id=f"run-leads-{h}",
     )
@@ -241,6 +250,17 @@ def fill(store: StateStore, person: Person, *, duplicate_id: str) -> None:
                 AuditEvent("dlq_drop", person.lead_id, {"failure": f"bad phone {person.phone}"}),
                 # her duplicate's failure, dropped by a person: its details quote her name
                 AuditEvent("dlq_drop", duplicate_id, {"failure": f"Mrs {person.last} is a Lead"}),
+            ],
+            transitions=[
+                Transition(
+                    stage,
+                    h,
+                    person.lead_id,
+                    T0,
+                    contact_id=person.contact_id,
+                    opportunity_id=person.opportunity_id,
+                )
+                for stage in ("sql", "opportunity")
             ],
         ),
         run_id=f"run-conv-{h}",
@@ -297,6 +317,7 @@ def rows_of(store: StateStore, person: Person) -> dict[str, Any]:
         "owed": [o for o in store.owed_writebacks() if o.hubspot_id in ids],
         "audit": [(a.kind, a.details) for a in store.audit_events() if a.record_id in ids],
         "checkpoint": store.checkpoint(f"backfill-{person.hubspot_id}"),
+        "journeys": [j for j in store.journeys() if j.hubspot_id == person.hubspot_id],
     }
 
 
@@ -366,6 +387,7 @@ def test_erase_leaves_no_trace_of_the_person_and_keeps_the_others(
         "audit": 6,  # five under her ids, and her duplicate's that quotes her name
         "checkpoints": 1,
         "alerts_sent": 1,  # her Lead's SLA alert, not Grace's
+        "transitions": 5,  # her journey's stages, kept under a key of their own
     }
     assert store.links([AUGUSTA.hubspot_id]) == {}
     assert [w for w in store.work() if w.record_id in (AUGUSTA.hubspot_id, AUGUSTA.lead_id)] == []
@@ -408,6 +430,32 @@ def test_counts_only_rows_stay_for_reports(store: StateStore, clock: Clock) -> N
     assert checkpoint.state["tally"]["outcomes"] == {"create": 3, "fail": 1}
     assert checkpoint.state["tally"]["failures"] == [["901", "(erased)"]]
     assert store.cursor(CONTACTS) == T0
+
+
+def test_her_journey_stays_in_the_reports_without_her_ids(store: StateStore) -> None:
+    """Her journey still counts in the funnel (its stages, times, source, owner, opportunity)
+    under a random key; her HubSpot, Lead and Contact ids and the rejection reason are gone,
+    and a second erasure changes nothing."""
+    fill(store, AUGUSTA, duplicate_id="951")
+    fill(store, GRACE, duplicate_id="952")
+    grace = [j for j in store.journeys() if j.hubspot_id == GRACE.hubspot_id]
+
+    erase_augusta(store)
+    again = erase_augusta(store)
+
+    journeys = store.journeys()
+    assert len(journeys) == 2
+    assert [j for j in journeys if j.hubspot_id == GRACE.hubspot_id] == grace
+    (hers,) = [j for j in journeys if j.hubspot_id != GRACE.hubspot_id]
+    assert hers.hubspot_id.startswith("erased:") and hers.lead_id == hers.hubspot_id
+    assert (hers.entered, hers.rejected, hers.sql, hers.opportunity) == (T0, T0, T0, T0)
+    assert hers.source == "EMAIL_MARKETING" and hers.owner_id == "0055g00000OwnrAAAA"
+    assert hers.opportunity_id == AUGUSTA.opportunity_id
+    assert hers.reason is None
+    values = " ".join(v for _, v in every_value(store)["transitions"])
+    assert AUGUSTA.hubspot_id not in values.split() and AUGUSTA.lead_id not in values
+    assert AUGUSTA.contact_id not in values
+    assert again.already is True
 
 
 def test_other_records_count_as_hers_only_when_they_hold_her_whole_values(

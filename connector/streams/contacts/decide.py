@@ -11,13 +11,22 @@ import contextlib
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 
 from connector.mapping.model import Conflict
 from connector.mapping.plan import NEVER_WRITTEN, blank, resolve, same
 from connector.mapping.transforms import text_of
-from connector.model import HubSpotContact, Link, SalesforceMatch
+from connector.model import (
+    CAMPAIGN_PROPERTY,
+    MQL_DATE_PROPERTY,
+    QUEUE_PREFIX,
+    SOURCE_PROPERTY,
+    HubSpotContact,
+    Link,
+    SalesforceMatch,
+    Transition,
+)
 
 Action = Literal[
     "upsert", "link_lead", "link_contact", "update_contact", "unchanged", "held", "skip", "fail"
@@ -262,3 +271,37 @@ def last_agreed(digest: str | None, hubspot_value: Any, salesforce_value: Any) -
     if fingerprint(hubspot_value) == digest:
         return hubspot_value
     return NEVER_WRITTEN
+
+
+def handoff_transitions(
+    contact: HubSpotContact, lead_id: str, owner_id: str | None
+) -> list[Transition]:
+    """What a contact's first Lead records for the reports: its MQL moment (when HubSpot says
+    when it became MQL) and the handoff itself (at the recording), with the Lead's routed owner
+    (a queue's id is its queue), HubSpot's original source and latest campaign."""
+    properties = contact.properties
+    common: dict[str, Any] = {
+        "owner_id": owner_id,
+        "queue": owner_id if owner_id and owner_id.startswith(QUEUE_PREFIX) else None,
+        "source": properties.get(SOURCE_PROPERTY) or None,
+        "campaign": properties.get(CAMPAIGN_PROPERTY) or None,
+    }
+    found: list[Transition] = []
+    mql = _moment(properties.get(MQL_DATE_PROPERTY))
+    if mql is not None:
+        found.append(Transition("mql", contact.id, lead_id, mql, **common))
+    found.append(Transition("handoff", contact.id, lead_id, None, **common))
+    return found
+
+
+def _moment(value: str | None) -> datetime | None:
+    """A HubSpot datetime property (ISO 8601, or epoch milliseconds) as an aware datetime."""
+    if not value:
+        return None
+    try:
+        if value.isdigit():
+            return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

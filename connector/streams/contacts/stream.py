@@ -22,6 +22,9 @@ from connector.lifecycle import qualifies, search_filters, why_not
 from connector.mapping.model import Conflict
 from connector.mapping.plan import LeadPlan, MappingFailure, same, values_hash
 from connector.model import (
+    CAMPAIGN_PROPERTY,
+    MQL_DATE_PROPERTY,
+    SOURCE_PROPERTY,
     HubSpotContact,
     LeadUpdate,
     LeadUpsert,
@@ -36,7 +39,13 @@ from connector.state.keys import contact_fields_key, contact_key, fingerprints
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.state.work import NO_WORK, Work, as_read, hand_over
 from connector.streams.base import Due, Stream, Summary, pages
-from connector.streams.contacts.decide import Decision, decide, guard, needs_lookup
+from connector.streams.contacts.decide import (
+    Decision,
+    decide,
+    guard,
+    handoff_transitions,
+    needs_lookup,
+)
 from connector.streams.sides import HubSpotSide, SalesforceSide, contacts_search
 
 log = structlog.get_logger(__name__)
@@ -262,6 +271,9 @@ class ContactsStream(Stream[ContactsSummary]):
                 *(router.properties() if router else ()),
                 *((self.returned[0],) if self.returned else ()),
                 *((self.conversion[1],) if self.conversion else ()),
+                MQL_DATE_PROPERTY,
+                SOURCE_PROPERTY,
+                CAMPAIGN_PROPERTY,
             }
         )
 
@@ -566,8 +578,31 @@ class ContactsStream(Stream[ContactsSummary]):
         if router is not None:
             self._record_routes(routes, results, router, commit, writeback, summary)
         self._hand_to_conversion(plan, results, commit)
+        self._record_handoffs(decisions, results, routes, commit)
         summary.written_back += self._write_back(writeback, commit, summary)
         return commit
+
+    @staticmethod
+    def _record_handoffs(
+        decisions: Sequence[Decision],
+        results: dict[str, WriteResult],
+        routes: dict[str, Any],
+        commit: Commit,
+    ) -> None:
+        """The handoffs of the page (a contact's first Lead, created or found and linked) for
+        the reports, in the same transaction as their links."""
+        for decision in decisions:
+            first = decision.action == "link_lead" or (
+                decision.action == "upsert" and not decision.known
+            )
+            if not first:
+                continue
+            result = results.get(decision.contact.id)
+            if result is None or not result.success or not result.salesforce_id:
+                continue
+            route = routes.get(decision.contact.id)
+            owner = route.owner_id if route is not None else None
+            commit.transitions += handoff_transitions(decision.contact, result.salesforce_id, owner)
 
     def _hand_to_conversion(
         self, plan: PagePlan, results: dict[str, WriteResult], commit: Commit

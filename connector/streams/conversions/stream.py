@@ -57,6 +57,7 @@ from connector.model import (
     Link,
     RecordUpdate,
     SearchFilter,
+    Transition,
 )
 from connector.state.hold import Wait
 from connector.state.store import AuditEvent, Commit, StateStore
@@ -757,6 +758,13 @@ class ConversionsStream(Stream[ConversionsSummary]):
                 opportunity_id=result.opportunity_id,
             )
         )
+        # The journey's SQL and opportunity, for the reports (a Lead converted by a person too).
+        ids = {"contact_id": result.contact_id, "opportunity_id": result.opportunity_id}
+        commit.transitions.append(Transition("sql", hubspot_id, result.lead_id, None, **ids))
+        if result.opportunity_id:
+            commit.transitions.append(
+                Transition("opportunity", hubspot_id, result.lead_id, None, **ids)
+            )
         commit.audit.append(
             AuditEvent(
                 "conversion",

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connector.mapping.status import Kind, StatusMapping
+from connector.model import Transition
 
 Properties = Mapping[str, str | None]
 
@@ -196,3 +197,37 @@ def list_removals(
             if contact_id not in bucket:
                 bucket.append(contact_id)
     return ListRemovals(memberships, unknown)
+
+
+# -- transitions (the reports) --------------------------------------------------------------
+def feedback_transitions(
+    lead: Mapping[str, Any], contact_id: str, mapping: StatusMapping
+) -> list[Transition]:
+    """What a Lead's status says of its journey, for the reports: touched (its status left the
+    open one) and accepted or rejected (the rejection with its reason: the first Lead field the
+    status copies of its own that has a value, else the status). At the Lead's last change
+    (when read); an open or unmapped status says nothing. Converted ones are touched here, and
+    qualified by the conversion."""
+    rule = mapping.rule(lead.get("Status"))
+    if rule is None or rule.kind == "open":
+        return []
+    lead_id = str(lead["Id"])
+    at = next(
+        (
+            value
+            for value in (lead.get("LastModifiedDate"), lead.get("SystemModstamp"))
+            if isinstance(value, datetime)
+        ),
+        None,
+    )
+    owner = _text(lead.get("OwnerId"))
+    found = [Transition("touched", contact_id, lead_id, at, owner_id=owner)]
+    if rule.kind == "accepted":
+        found.append(Transition("accepted", contact_id, lead_id, at, owner_id=owner))
+    elif rule.kind == "rejected":
+        reason = next(
+            (_text(field_value(lead, name)) for name in rule.copy_ if field_value(lead, name)),
+            _text(lead.get("Status")),
+        )
+        found.append(Transition("rejected", contact_id, lead_id, at, owner_id=owner, reason=reason))
+    return found

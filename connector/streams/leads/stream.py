@@ -41,6 +41,7 @@ from connector.streams.leads.decide import (
     FeedbackDecision,
     Target,
     feedback_for,
+    feedback_transitions,
     list_names,
     list_removals,
     target,
@@ -289,6 +290,8 @@ class LeadsStream(Stream[LeadsSummary]):
                         commit, summary, lead_id, decision.reason, "UNMAPPED_STATUS", payload
                     )
                 continue
+            if self.mapping is not None and contact_id:
+                commit.transitions += feedback_transitions(lead, contact_id, self.mapping)
             converted = wanted is not None and wanted.kind == "converted"
             if converted or lead.get("IsConverted") or not contact_id:
                 summary.converted += converted

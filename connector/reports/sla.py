@@ -1,0 +1,159 @@
+"""The SLA: how long handed-over Leads waited for sales' first touch (their status left the
+open status, or sales accepted, rejected or converted them), per owner and queue; which
+missed their target (`mappings/sla.yaml`, counted in working hours in the owner's time zone);
+and the misses still open now (no touch yet, past the deadline)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from connector.model import Journey
+from connector.reports.config import SlaConfig, Target, WorkingHours
+from connector.reports.inputs import SlaInput, first_touch, sla_input
+from connector.reports.stats import rate
+
+NONE = "(none)"
+#: How far ahead a deadline is looked for: a target longer than this many days of working
+#: hours never falls due.
+_HORIZON_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A Lead that missed its first-touch target (`touched` None: still untouched)."""
+
+    hubspot_id: str
+    lead_id: str
+    owner_id: str | None
+    queue: str | None
+    target: str
+    handoff: datetime
+    deadline: datetime
+    touched: datetime | None
+
+    @property
+    def open(self) -> bool:
+        return self.touched is None
+
+
+@dataclass(frozen=True)
+class SlaRow:
+    """One owner and queue: Leads handed over, touched, the wall-clock minutes from handoff
+    to first touch (median, p90), how many missed their target, and how many of those are
+    still untouched."""
+
+    owner_id: str
+    queue: str
+    handed_over: int
+    touched: int
+    median_minutes: float | None
+    p90_minutes: float | None
+    breaches: int
+    breach_rate: float | None
+    open_breaches: int
+
+
+@dataclass(frozen=True)
+class SlaReport:
+    rows: list[SlaRow]
+    #: Every breach still open at `now`, oldest deadline first.
+    open_breaches: list[Breach]
+
+
+def shortest(config: SlaConfig) -> float | None:
+    """The fewest minutes any target allows (a Lead touched sooner missed none)."""
+    return min((t.minutes for t in config.targets), default=None)
+
+
+def deadline(start: datetime, target: Target, hours: WorkingHours, zone: ZoneInfo) -> datetime:
+    """When `target` falls due for a Lead handed over at `start`: its minutes later, counted in
+    working hours in `zone` when the target says so. Far in the future when it never does."""
+    allowed = timedelta(minutes=target.minutes)
+    if not target.working_hours:
+        return start + allowed
+    day = start.astimezone(zone).date()
+    weekdays, opening, closing = hours.weekdays, hours.opens, hours.closes
+    for _ in range(_HORIZON_DAYS):
+        if day.weekday() in weekdays:
+            opens, closes = _window(day, zone, opening, closing)
+            begin = max(start, opens)
+            if begin < closes:
+                if closes - begin >= allowed:
+                    return begin + allowed
+                allowed -= closes - begin
+        day += timedelta(days=1)
+    return datetime.max.replace(tzinfo=UTC)
+
+
+@lru_cache(maxsize=4096)
+def _window(day: date, zone: ZoneInfo, opens: time, closes: time) -> tuple[datetime, datetime]:
+    """A working day's hours in UTC (DST-aware); the same few days come up again and again."""
+    return (
+        datetime.combine(day, opens, tzinfo=zone).astimezone(UTC),
+        datetime.combine(day, closes, tzinfo=zone).astimezone(UTC),
+    )
+
+
+def sla(journeys: Iterable[Journey], config: SlaConfig, *, now: datetime) -> SlaReport:
+    """The SLA of these journeys (see `sla_report`)."""
+    return sla_report(sla_input(journeys, shortest(config)), config, now=now)
+
+
+def sla_report(found: SlaInput, config: SlaConfig, *, now: datetime) -> SlaReport:
+    """Per owner and queue (most Leads handed over first), and the open breaches. Only
+    journeys with a handoff count."""
+    missed: Counter[tuple[str | None, str | None]] = Counter()
+    still: Counter[tuple[str | None, str | None]] = Counter()
+    breaches: list[Breach] = []
+    for journey in found.late:
+        breach = _breach(journey, first_touch(journey), config, now)
+        if breach is None:
+            continue
+        missed[(journey.owner_id, journey.queue)] += 1
+        if breach.open:
+            still[(journey.owner_id, journey.queue)] += 1
+            breaches.append(breach)
+    rows = [
+        SlaRow(
+            owner_id=g.owner_id or NONE,
+            queue=g.queue or NONE,
+            handed_over=g.handed_over,
+            touched=g.touched,
+            median_minutes=g.median_minutes,
+            p90_minutes=g.p90_minutes,
+            breaches=missed[(g.owner_id, g.queue)],
+            breach_rate=rate(missed[(g.owner_id, g.queue)], g.handed_over),
+            open_breaches=still[(g.owner_id, g.queue)],
+        )
+        for g in found.groups
+    ]
+    rows.sort(key=lambda r: (-r.handed_over, r.owner_id, r.queue))
+    breaches.sort(key=lambda b: (b.deadline, b.hubspot_id))
+    return SlaReport(rows, breaches)
+
+
+def _breach(
+    journey: Journey, touched: datetime | None, config: SlaConfig, now: datetime
+) -> Breach | None:
+    handoff = journey.handoff
+    target = config.target(journey.queue, journey.source)
+    if handoff is None or target is None:
+        return None
+    due = deadline(handoff, target, config.working_hours, config.zone(journey.owner_id))
+    if (touched or now) <= due:
+        return None
+    return Breach(
+        hubspot_id=journey.hubspot_id,
+        lead_id=journey.lead_id,
+        owner_id=journey.owner_id,
+        queue=journey.queue,
+        target=target.name,
+        handoff=handoff,
+        deadline=due,
+        touched=touched,
+    )
