@@ -310,5 +310,11 @@ def build(
         contacts=contacts,
         leads=leads,
         conversions=conversions,
-        writebacks=WriteBacks(hubspot, store, wait=wait),
+        writebacks=WriteBacks(
+            hubspot,
+            store,
+            wait=wait,
+            lead_id=files.plan.mapping.writeback.lead_id,
+            contacts_stream=CONTACTS_STREAM,
+        ),
     )
