@@ -38,6 +38,7 @@ from connector.state.hold import (
     Lock,
     RecordLocks,
     Wait,
+    _sqlstate,
     acquire,
     lock_path,
     sqlite_file,
@@ -79,6 +80,11 @@ PG_CONNECT_TIMEOUT_S = 10
 _WRITE = "leadbridge_write"  # execution option: this transaction will write
 _URL_HELP = "use sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE"
 _LINK_IDS = ("lead_id", "contact_id", "account_id", "opportunity_id")
+#: PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back
+#: whole, and the same transaction again can succeed (`StateStore.record` tries it again).
+_TRY_AGAIN = frozenset({"40P01", "40001"})
+#: How many times `record` tries one batch PostgreSQL rolled back for a deadlock.
+RECORD_TRIES = 5
 
 
 class AuditEvent(NamedTuple):
@@ -805,27 +811,18 @@ class StateStore:
         failures = {
             (failure.stream, failure.record_id): failure for failure in commit.failures
         }.values()
-        with self._write() as connection:
-            self._write_links(connection, commit.links, now)
-            self._write_hashes(
-                connection,
-                commit.hashes,
-                commit.direction,
-                now,
-                commit.expected.get(commit.direction, {}),
-            )
-            for direction, batch in commit.other_hashes.items():
-                expected = commit.expected.get(direction, {})
-                self._write_hashes(connection, batch, direction, now, expected)
-            self._resolve(connection, commit.stream, commit.resolved, now)
-            self._write_failures(connection, failures, now)
-            self._write_writebacks(connection, commit, now)
-            self._write_work(connection, commit, now)
-            if cursor is not None:
-                self._write_cursor(connection, commit.stream, cursor, now)
-            self._write_audit(connection, commit.audit, run_id, now)
-            if commit.checkpoint is not None:
-                self._write_checkpoint(connection, commit.checkpoint, now)
+        for attempt in range(1, RECORD_TRIES + 1):
+            try:
+                self._record(commit, run_id, now, cursor, failures)
+                break
+            except ConfigError as exc:
+                # Two batches locking rows both write (a contact's hashes, written by more than
+                # one stream), each waiting for the other: PostgreSQL rolls one back whole. Given
+                # up, that batch's writes to Salesforce and HubSpot, made already, would be made
+                # again by the next pass with nothing recorded to weigh them by.
+                if attempt == RECORD_TRIES or _sqlstate(exc) not in _TRY_AGAIN:
+                    raise
+                log.info("state.record_again", stream=commit.stream, attempt=attempt)
         log.info(
             "state.recorded",
             run_id=run_id,
@@ -840,6 +837,37 @@ class StateStore:
             confirmed=len(commit.confirmed),
             cursor=cursor.isoformat() if cursor else None,
         )
+
+    def _record(
+        self,
+        commit: Commit,
+        run_id: str,
+        now: datetime,
+        cursor: datetime | None,
+        failures: Iterable[DeadLetter],
+    ) -> None:
+        """`record`'s one transaction."""
+        with self._write() as connection:
+            self._write_links(connection, commit.links, now)
+            self._write_hashes(
+                connection,
+                commit.hashes,
+                commit.direction,
+                now,
+                commit.expected.get(commit.direction, {}),
+            )
+            for direction, batch in sorted(commit.other_hashes.items()):
+                expected = commit.expected.get(direction, {})
+                self._write_hashes(connection, batch, direction, now, expected)
+            self._resolve(connection, commit.stream, commit.resolved, now)
+            self._write_failures(connection, failures, now)
+            self._write_writebacks(connection, commit, now)
+            self._write_work(connection, commit, now)
+            if cursor is not None:
+                self._write_cursor(connection, commit.stream, cursor, now)
+            self._write_audit(connection, commit.audit, run_id, now)
+            if commit.checkpoint is not None:
+                self._write_checkpoint(connection, commit.checkpoint, now)
 
     def _write_checkpoint(
         self, connection: sa.Connection, checkpoint: Checkpoint, now: datetime
@@ -926,14 +954,17 @@ class StateStore:
         keys = [written_hashes.c.record_key, written_hashes.c.direction]
         newer = {"hash": insert.excluded.hash, "written_at": insert.excluded.written_at}
         upsert = insert.on_conflict_do_update(index_elements=keys, set_=newer)
+        # In key order, as every batch writes them: two batches writing the same keys lock
+        # them in the same order, so neither holds one the other waits for.
+        ordered = sorted(batch.items())
         rows = [
             {"record_key": key, "direction": direction, "hash": value, "written_at": now}
-            for key, value in batch.items()
+            for key, value in ordered
             if key not in expected
         ]
         if rows:
             connection.execute(upsert, rows)
-        for key, value in batch.items():
+        for key, value in ordered:
             if key not in expected:
                 continue
             row = {"record_key": key, "direction": direction, "hash": value, "written_at": now}
