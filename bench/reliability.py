@@ -244,7 +244,10 @@ class Write:
     started: float
     digest: str = ""
     noop: bool = False
-    confirmed: bool = True
+    # Not until its answer is served (`Observer._settle`): a write still in flight when the
+    # same write comes again (its sender's client timed out, TIMEOUT_S, while the loaded
+    # sandbox was still serving it) is one whose outcome the sender did not learn.
+    confirmed: bool = False
     fields: dict[str, Any] = field(default_factory=dict)
 
 
