@@ -255,8 +255,8 @@ class Write:
 class Writes:
     """What leadbridge wrote, record by record: writes that changed nothing, split into
     replays (an earlier write to the record sent every one of its values, and its sender may
-    not have learnt the outcome: it met a fault, outlived the client's timeout, or a worker was
-    killed after it was sent) and echoes (everything else)."""
+    not have learnt the outcome: it met a fault, outlived the client's timeout, was still being
+    served, or a worker was killed after it was sent) and echoes (everything else)."""
 
     records: int = 0
     noop: int = 0
