@@ -244,7 +244,10 @@ class Write:
     started: float
     digest: str = ""
     noop: bool = False
-    confirmed: bool = True
+    # Not until its answer is served (`Observer._settle`): a write still in flight when the
+    # same write comes again (its sender's client timed out, TIMEOUT_S, while the loaded
+    # sandbox was still serving it) is one whose outcome the sender did not learn.
+    confirmed: bool = False
     fields: dict[str, Any] = field(default_factory=dict)
 
 
@@ -252,8 +255,8 @@ class Write:
 class Writes:
     """What leadbridge wrote, record by record: writes that changed nothing, split into
     replays (an earlier write to the record sent every one of its values, and its sender may
-    not have learnt the outcome: it met a fault, outlived the client's timeout, or a worker was
-    killed after it was sent) and echoes (everything else)."""
+    not have learnt the outcome: it met a fault, outlived the client's timeout, was still being
+    served, or a worker was killed after it was sent) and echoes (everything else)."""
 
     records: int = 0
     noop: int = 0

@@ -376,7 +376,13 @@ def build(
         )
         for name in (MERGES, DELETIONS)
     }
-    writebacks = WriteBacks(hubspot, store, wait=wait)
+    writebacks = WriteBacks(
+        hubspot,
+        store,
+        wait=wait,
+        lead_id=files.plan.mapping.writeback.lead_id,
+        contacts_stream=CONTACTS_STREAM,
+    )
     writebacks.erased = erased
     return Connector(
         settings=settings,

@@ -40,6 +40,7 @@ from connector.state.hold import (
     Lock,
     RecordLocks,
     Wait,
+    _sqlstate,
     acquire,
     lock_path,
     sqlite_file,
@@ -95,6 +96,13 @@ class ClosedLink:
     link: Link
     closed_at: datetime
     reason: str
+
+
+#: PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back
+#: whole, and the same transaction again can succeed (`StateStore.record` tries it again).
+_TRY_AGAIN = frozenset({"40P01", "40001"})
+#: How many times `record` tries one batch PostgreSQL rolled back for a deadlock.
+RECORD_TRIES = 5
 
 
 class AuditEvent(NamedTuple):
@@ -1034,10 +1042,21 @@ class StateStore:
         failures = {
             (failure.stream, failure.record_id): failure for failure in commit.failures
         }.values()
-        with self._write() as connection:
-            if before is not None:
-                before(connection, now)
-            self._record_in(connection, commit, failures, cursor, run_id, now)
+        for attempt in range(1, RECORD_TRIES + 1):
+            try:
+                with self._write() as connection:
+                    if before is not None:
+                        before(connection, now)
+                    self._record_in(connection, commit, failures, cursor, run_id, now)
+                break
+            except ConfigError as exc:
+                # Two batches locking rows both write (a contact's hashes, written by more than
+                # one stream), each waiting for the other: PostgreSQL rolls one back whole. Given
+                # up, that batch's writes to Salesforce and HubSpot, made already, would be made
+                # again by the next pass with nothing recorded to weigh them by.
+                if attempt == RECORD_TRIES or _sqlstate(exc) not in _TRY_AGAIN:
+                    raise
+                log.info("state.record_again", stream=commit.stream, attempt=attempt)
         log.info(
             "state.recorded",
             run_id=run_id,
@@ -1072,7 +1091,7 @@ class StateStore:
             now,
             commit.expected.get(commit.direction, {}),
         )
-        for direction, batch in commit.other_hashes.items():
+        for direction, batch in sorted(commit.other_hashes.items()):
             expected = commit.expected.get(direction, {})
             self._write_hashes(connection, batch, direction, now, expected)
         self._resolve(connection, commit.stream, commit.resolved, now)
@@ -1174,14 +1193,17 @@ class StateStore:
         keys = [written_hashes.c.record_key, written_hashes.c.direction]
         newer = {"hash": insert.excluded.hash, "written_at": insert.excluded.written_at}
         upsert = insert.on_conflict_do_update(index_elements=keys, set_=newer)
+        # In key order, as every batch writes them: two batches writing the same keys lock
+        # them in the same order, so neither holds one the other waits for.
+        ordered = sorted(batch.items())
         rows = [
             {"record_key": key, "direction": direction, "hash": value, "written_at": now}
-            for key, value in batch.items()
+            for key, value in ordered
             if key not in expected
         ]
         if rows:
             connection.execute(upsert, rows)
-        for key, value in batch.items():
+        for key, value in ordered:
             if key not in expected:
                 continue
             row = {"record_key": key, "direction": direction, "hash": value, "written_at": now}

@@ -8,18 +8,27 @@ show yet (a write whose answer was lost after HubSpot made it costs no second wr
 transaction recording what HubSpot confirmed. What HubSpot refuses stays owed, with the reason
 and the count of tries, and is tried again by the next pass. A run holds the step's own stream
 name, `hubspot.writeback`, as every stream run holds its own (`StateStore.hold`).
+
+A Lead id owed (sales feedback owes it to a rejected Lead's contact that does not show it) may
+be on its way already: a contacts stream run that upserted the Lead writes it back before it
+ends. Such a debt is paid only while no contacts stream run can be writing to that contact
+(holding the contacts stream shared and the contact's record hold, as a run of webhook work
+does, never waiting); otherwise it waits for the next pass, which reads the contact again and
+finds the id written (paying it as well would write it twice, the second an echo).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 import structlog
 
+from connector.errors import StreamBusy
 from connector.state.hold import Wait
 from connector.state.store import AuditEvent, Commit, StateStore
-from connector.state.work import outstanding
+from connector.state.work import OwedWriteBack, outstanding
 from connector.streams.base import Summary, new_run_id
 from connector.streams.erased import ErasedPeople
 from connector.streams.sides import HubSpotSide
@@ -38,12 +47,18 @@ class WriteBackSummary(Summary):
     owed: int = 0  # contacts owed a write-back when the step started
     completed: int = 0  # of those, now showing everything owed
     gone: int = 0  # contacts HubSpot no longer has: nothing left to write to
+    left: int = 0  # Lead ids owed to contacts a contacts stream run held: for the next pass
 
     def lines(self) -> list[str]:
         lines = [
             f"write-backs {self.run_id}: {self.completed} write-backs owed to HubSpot completed"
             f", {self.failed} still owed"
         ]
+        if self.left:
+            lines.append(
+                f"  {self.left} Lead ids owed left for the next pass: the contacts stream was "
+                "writing to those contacts"
+            )
         if self.gone:
             lines.append(f"  {self.gone} contacts owed a write-back no longer exist in HubSpot")
         lines += [f"  still owed: HubSpot contact {cid}: {why}" for cid, why in self.failures]
@@ -63,6 +78,8 @@ class WriteBacks:
         *,
         page_size: int = PAGE_SIZE,
         wait: Wait = Wait(),  # noqa: B008 - frozen: one shared default is safe
+        lead_id: str | None = None,
+        contacts_stream: str | None = None,
     ):
         self.hubspot = hubspot
         self.store = store
@@ -70,6 +87,11 @@ class WriteBacks:
         self.wait = wait
         #: Who is erased (`connector.streams.erased`; `connector.wiring` gives it the key).
         self.erased = ErasedPeople(store)
+        #: The contact property showing its Lead's id (lead.yaml's write-back), and the stream
+        #: that writes it back after an upsert: a debt of that id is paid only while no run of
+        #: that stream holds the contact (module docstring).
+        self.lead_id = lead_id
+        self.contacts_stream = contacts_stream
 
     def run_once(self, run_id: str | None = None) -> WriteBackSummary:
         """Every write-back owed when the step starts, once (a refusal waits for the next).
@@ -84,7 +106,13 @@ class WriteBacks:
                     break
                 after = owed[-1].hubspot_id
                 summary.owed += len(owed)
-                self._page({o.hubspot_id: o.properties for o in owed}, summary)
+                with self._at_rest(owed) as payable:
+                    summary.left += len(owed) - len(payable)
+                    if payable:
+                        self._page(
+                            {o.hubspot_id: o.properties for o in owed if o.hubspot_id in payable},
+                            summary,
+                        )
         if summary.owed:
             log.info(
                 "writeback.done",
@@ -95,6 +123,30 @@ class WriteBacks:
                 failed=summary.failed,
             )
         return summary
+
+    @contextmanager
+    def _at_rest(self, owed: list[OwedWriteBack]) -> Iterator[set[str]]:
+        """The contacts of `owed` whose debts may be paid now, held so for the block: every one
+        not owed a Lead id, and those owed one that no contacts stream run holds (the stream
+        held shared and their record holds taken, never waiting: a pass, holding the stream
+        alone, or a run of webhook work holding the contact, may be about to write the id)."""
+        ids = [o.hubspot_id for o in owed]
+        lead_id, stream = self.lead_id, self.contacts_stream
+        guarded = [o.hubspot_id for o in owed if lead_id and lead_id in o.properties]
+        if not guarded or stream is None:
+            yield set(ids)
+            return
+        free = set(ids) - set(guarded)
+        with ExitStack() as held:
+            try:
+                held.enter_context(self.store.hold(stream, wait=Wait(0), shared=True))
+            except StreamBusy:
+                mine: list[str] = []
+            else:
+                mine = held.enter_context(self.store.hold_records(stream, guarded))
+            if len(mine) < len(guarded):
+                log.info("writeback.left", stream=STREAM, left=len(guarded) - len(mine))
+            yield free | set(mine)
 
     def _page(self, owed: dict[str, dict[str, str | None]], summary: WriteBackSummary) -> None:
         gone = self.erased.records(hubspot_ids=list(owed))
