@@ -34,7 +34,6 @@ one GIL, saturates there):
 - `wrk`: CPU of the busiest worker; `wrks`: of all workers;
 - `pg`: CPU of the PostgreSQL backends serving the workers (found by their
   application_name; a backend that came and went within the run is not counted);
-  `pgq`: time sessions on the store's database spent in queries per wall second;
 - `mach`: the machine's busy cores (of all its cores), `other`: the part of it none of the
   above spent (other programs on the machine, PostgreSQL's background processes);
 - `held`: the share of the run the contacts stream was held alone (its passes' job lock, from
@@ -397,15 +396,6 @@ def our_backends(engine: sa.Engine, app: str, workers: list[int]) -> set[int]:
     return found
 
 
-def pg_active_ms(engine: sa.Engine) -> float:
-    """Milliseconds sessions on this database have spent in queries so far."""
-    with engine.connect() as connection:
-        value = connection.exec_driver_sql(
-            "SELECT active_time FROM pg_stat_database WHERE datname = current_database()"
-        ).scalar()
-    return float(value or 0)
-
-
 @dataclass
 class Usage:
     """What each resource had spent at one instant."""
@@ -418,7 +408,6 @@ class Usage:
     postgres: dict[int, int]
     backends: set[int]
     machine: tuple[int, int]
-    pg_active_ms: float
     sandbox_held_s: float
 
 
@@ -431,9 +420,7 @@ class Run:
     engine: sa.Engine
     app: str
 
-    def usage(self, *, flush: bool = False) -> Usage:
-        if flush:  # pg_stat_database is updated about once a second per session
-            time.sleep(1.1)
+    def usage(self) -> Usage:
         workers = [int(s.process.pid) for s in self.services]
         return Usage(
             at=time.monotonic(),
@@ -444,7 +431,6 @@ class Run:
             postgres=postgres_ticks(),
             backends=our_backends(self.engine, self.app, workers),
             machine=machine_ticks(),
-            pg_active_ms=pg_active_ms(self.engine),
             sandbox_held_s=self.server.ask("held"),
         )
 
@@ -476,7 +462,6 @@ def spent(before: Usage, after: Usage, generators: list[tuple[float, float]]) ->
         "each_worker": workers,
         "pg": pg / ticks,
         "backends": len(backends),
-        "pgq": (after.pg_active_ms - before.pg_active_ms) / 1000 / wall,
         "mach": CORES * busy / max(1, total),
         "wall": wall,
     }
@@ -657,7 +642,7 @@ def measure(server: SandboxProcess, work: Path, workers: int, rate: float, args:
                 server, contacts, rate, args.generators, args.marketers, step.changes
             )
             run = Run(server, services, engine, app)
-            before = run.usage(flush=True)
+            before = run.usage()
             mark = server.ask("last_seq")
             reader = Reader(reader_client, step.changes, args.read_ms / 1000, oldest=1000)
             reader.start()
@@ -729,7 +714,7 @@ def row(step: Step) -> str:
         f"  {step.workers:>7} {step.rate:>6g} {fmt(step.offered):>8} {fmt(step.synced):>8} "
         f"{fmt(percentile(lat, 0.95)):>6} {step.missing:>7} {step.per_thousand():>8.0f}  "
         f"{s['sbx']:>4.2f} {s['sbxlk']:>5.2f} {s['gen']:>4.2f} {s['bench']:>5.2f} "
-        f"{s['wrk']:>4.2f} {s['wrks']:>4.2f} {s['pg']:>4.2f} {s['pgq']:>4.2f} "
+        f"{s['wrk']:>4.2f} {s['wrks']:>4.2f} {s['pg']:>4.2f} "
         f"{s['mach']:>4.2f} {s['other']:>5.2f} {s['held']:>4.2f} {s['busy']:>4.2f}  "
         f"{step.saturated()}"
     )
@@ -738,7 +723,7 @@ def row(step: Step) -> str:
 HEADER = (
     f"  {'workers':>7} {'rate/s':>6} {'offered':>8} {'synced/s':>8} {'p95':>6} {'missing':>7} "
     f"{'all/1000':>8}  {'sbx':>4} {'sbxlk':>5} {'gen':>4} {'bench':>5} {'wrk':>4} {'wrks':>4} "
-    f"{'pg':>4} {'pgq':>4} {'mach':>4} {'other':>5} {'held':>4} {'busy':>4}  saturated"
+    f"{'pg':>4} {'mach':>4} {'other':>5} {'held':>4} {'busy':>4}  saturated"
 )
 
 
