@@ -46,7 +46,7 @@ saturates: a process at 0.85 CPU/s or more, the sandbox's lock, PostgreSQL's bac
 of the cores, the machine at 85 % of its cores, the contacts stream.
 
     .venv/bin/python bench/throughput.py [--workers 1,2,4] [--rates 10,50,100,200,400]
-        [--seconds 10] [--database-url URL] [--generators 1]
+        [--seconds 10] [--database-url URL] [--generators 1] [--detail]
 
 It prints the sandbox's process id at the start: `py-spy record --pid N` profiles it.
 
@@ -66,6 +66,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -479,6 +480,7 @@ class Step:
     changes: list[Change] = field(default_factory=list)
     offered: float = math.nan  # changes per second marketing achieved
     calls: int = 0
+    by_call: Counter[str] = field(default_factory=Counter)  # "api METHOD path", ids folded
     share: dict[str, Any] = field(default_factory=dict)
     problem: str | None = None
     load: str = ""
@@ -660,7 +662,7 @@ def measure(server: SandboxProcess, work: Path, workers: int, rate: float, args:
             if reader.error:
                 step.problem = f"reader: {reader.error}"
             entries: list[Entry] = [e for e in server.ask("entries", mark) if e.seq <= end]
-            calls, _, bench_calls = service_calls(entries, reader_id)
+            calls, step.by_call, bench_calls = service_calls(entries, reader_id)
             step.calls = sum(calls.values())
             step.share = spent(before, after, generators.spent)
             wall = after.at - before.at
@@ -697,6 +699,7 @@ class Args(argparse.Namespace):
     marketers: int
     settle_seconds: float
     ready_timeout: float
+    detail: bool
 
 
 def parse_counts(text: str) -> list[int]:
@@ -727,7 +730,7 @@ HEADER = (
 )
 
 
-def report(steps: list[Step]) -> None:
+def report(steps: list[Step], detail: bool) -> None:
     print(
         f"several workers on one PostgreSQL, webhooks on; this machine has {CORES} cores, shared "
         "by the sandbox, the generator, the bench, the workers and PostgreSQL (and whatever "
@@ -740,6 +743,9 @@ def report(steps: list[Step]) -> None:
         print(row(step) + (f"  ({', '.join(notes)})" if notes else ""))
         print(step.detail())
         print(step.per_change())
+        if detail:
+            for call, n in step.by_call.most_common():
+                print(f"      {n * 1000 / max(1, len(step.changes)):>8.0f}/1000  {call}")
         if step.problem:
             print(f"    problem: {step.problem}")
     print("best rate kept up with, per worker count (changes synced per second):")
@@ -773,6 +779,9 @@ def main() -> int:
     parser.add_argument("--marketers", type=int, default=8, help="threads per generator")
     parser.add_argument("--settle-seconds", type=float, default=30.0)
     parser.add_argument("--ready-timeout", type=float, default=180.0)
+    parser.add_argument(
+        "--detail", action="store_true", help="the service's calls per 1,000 changes by endpoint"
+    )
     args = parser.parse_args(namespace=Args())
     if not args.database_url:
         print("bench/throughput.py: skipped, no PostgreSQL (set LEADBRIDGE_TEST_DATABASE_URL)")
@@ -805,7 +814,7 @@ def main() -> int:
                         break  # rising further piles up a backlog, or offers no more
         finally:
             server.stop()
-    report(steps)
+    report(steps, args.detail)
     print(f"{time.monotonic() - started:.0f} s in all; load average at the end: {load_average()}")
     return 0
 
