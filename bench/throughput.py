@@ -2,40 +2,53 @@
 against the sandbox with webhooks on, at a rising change rate, and where it saturates.
 
 Built from `bench/latency.py`'s pieces (the seed, the service process, the webhook
-subscription, marketing's changes through HubSpot's API, the reader of Leads through
-simple-salesforce, the service's calls from the sandbox's journal). Each worker count and rate
-is a run of its own: a fresh sandbox seeded with contacts whose Leads are linked and a day old,
-a fresh schema in the PostgreSQL at `--database-url` (default: LEADBRIDGE_TEST_DATABASE_URL),
-`--workers` `leadbridge run` processes on it (the sandbox's webhooks go to the first: any
-worker takes webhooks, the job runs on whichever is free), then `--seconds` of changes at the
-rate. Rates rise until the system falls behind (a change missing at the end, or changes synced
-per second under 85 % of the rate offered) or the bench cannot offer the rate (marketing's
-threads share the bench's process with the sandbox).
+subscription, the reader of Leads through simple-salesforce, the service's calls from the
+sandbox's journal). Every part runs in a process of its own, so what one spends is not taken
+from another's GIL:
+
+- the sandbox: one process serving it and nothing else (its state is in memory and one lock
+  serialises requests, so it is one process by design; `leadbridge sandbox serve` is the same
+  server). The bench drives it through a pipe: reset to a seed, the journal, the time its lock
+  was held;
+- marketing's changes (`--generators` processes, `--marketers` threads each, through
+  hubspot-api-client's `update`): each change is sent back to the bench as it is answered;
+- the workers: `--workers` `leadbridge run` processes on a fresh schema of the PostgreSQL at
+  `--database-url` (default: LEADBRIDGE_TEST_DATABASE_URL); the sandbox's webhooks go to the
+  first (any worker takes webhooks, the job runs on whichever is free);
+- the bench itself: the reader (simple-salesforce, every `--read-ms`) and the oracle.
+
+Each worker count and rate is a run of its own: the sandbox reset to contacts whose Leads are
+linked and a day old, then `--seconds` of changes at the rate. Rates rise until the system
+falls behind (a change missing at the end, or changes synced per second under 85 % of the rate
+offered) or the generator cannot offer the rate.
 
 Prints per worker count and rate: the rate offered (marketing's achieved rate), changes synced
 per second (from the first change seen in Salesforce to the last), p95 latency, changes
 missing, calls per 1,000 changes (the service's, from the journal), and what each resource
-spent over the run, in share of what it can give:
+spent over the run, CPU in seconds per wall second (1.00 is one core: a Python process,
+one GIL, saturates there):
 
-- `sbx`: the sandbox's request handling, the time its one lock was held (it serves one request
-  at a time) per wall second; `svc`: the journal's duration_ms of the service's own requests
-  per wall second (waits for the lock included);
-- `bench`: CPU of the bench's process (the sandbox, marketing, the reader: one GIL, one core);
-- `pg`: CPU of the postgres processes, in cores (a backend that exits during the run is not
-  counted), and `pgq` the time sessions on the store's
-  database spent in queries (pg_stat_database.active_time) per wall second;
-- `wrk`: CPU of the busiest worker (one GIL: one core at most) and of all workers, in cores;
-- `lock`: the share of the run the contacts stream was held alone (its passes' job lock, from
+- `sbx`: CPU of the sandbox's process; `sbxlk`: the share of the run its lock was held;
+- `gen`: CPU of the generator process (the busiest, when several) per second of its own run,
+  from the start to its last change; `bench`: of the bench's own (the reader);
+- `wrk`: CPU of the busiest worker; `wrks`: of all workers;
+- `pg`: CPU of the PostgreSQL backends serving the workers (found by their
+  application_name; a backend that came and went within the run is not counted);
+- `mach`: the machine's busy cores (of all its cores), `other`: the part of it none of the
+  above spent (other programs on the machine, PostgreSQL's background processes);
+- `held`: the share of the run the contacts stream was held alone (its passes' job lock, from
   Procrastinate's events): webhook runs of `hubspot.contacts` wait meanwhile; `busy`: the
-  workers' time running contacts jobs (passes and webhook runs, less the batch window a
-  webhook job waits at its start, `--webhook-batch-ms`), in share of all the workers' time:
-  webhook runs go side by side, one per worker at most;
-- `cpu`: the machine's CPU, busy cores of all.
+  workers' time running contacts jobs (less the batch window a webhook job waits at its start,
+  `--webhook-batch-ms`), in share of all the workers' time;
 
-and names the first resource at 85 % or more as where it saturates.
+and names, with their figures, the resources at 85 % or more of what they can give as where it
+saturates: a process at 0.85 CPU/s or more, the sandbox's lock, PostgreSQL's backends at 85 %
+of the cores, the machine at 85 % of its cores, the contacts stream.
 
     .venv/bin/python bench/throughput.py [--workers 1,2,4] [--rates 10,50,100,200,400]
-        [--seconds 10] [--database-url URL]
+        [--seconds 10] [--database-url URL] [--generators 1] [--detail]
+
+It prints the sandbox's process id at the start: `py-spy record --pid N` profiles it.
 
 Without a PostgreSQL URL it says so and exits 0 (`make bench` runs on machines without one).
 """
@@ -45,30 +58,33 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import multiprocessing
 import os
+import re
 import sys
 import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
-from types import TracebackType
+from types import SimpleNamespace, TracebackType
+from typing import Any
 
 import sqlalchemy as sa
 from latency import (
     FIRST_ID,
     HUBSPOT_TEN_SECOND_LIMIT,
-    MARKETING_CALL,
     READER,
     Change,
     Reader,
     Service,
     fmt,
     make_seed,
-    marketing,
     parse_rates,
     percentile,
     service_calls,
@@ -78,7 +94,9 @@ from latency import (
 from connector.logging import configure_logging
 from connector.sandbox.app import SandboxConfig
 from connector.sandbox.env import sandbox_salesforce
-from connector.sandbox.server import SandboxServer
+from connector.sandbox.journal import Entry
+from connector.sandbox.server import HOST
+from connector.sandbox.tls import TlsFiles
 from connector.service.queue import BY_ID_TASK
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -89,6 +107,10 @@ CONTACTS = "hubspot.contacts"
 SATURATED = 0.85
 #: Behind: changes synced per second under this share of the rate offered.
 KEEPING_UP = 0.85
+#: Processes of their own, started afresh (not forked from the bench's threads).
+SPAWN = multiprocessing.get_context("spawn")
+#: A leadbridge worker's hold connection renames itself "leadbridge pid N on HOST".
+HOLD_NAME = re.compile(r"leadbridge pid (\d+) ")
 
 
 class TimedLock:
@@ -125,6 +147,204 @@ class TimedLock:
         self.release()
 
 
+# -- the sandbox's process --------------------------------------------------------------------
+def host_sandbox(control: Connection, tls_dir: str, ten_second_limit: int) -> None:
+    """The sandbox's process: serve it, and answer the bench's requests on `control` until told
+    to stop or the bench is gone."""
+    from connector.sandbox.server import SandboxServer
+
+    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+    configure_logging("json", level="error")
+    config = SandboxConfig(hubspot_ten_second_limit=ten_second_limit)
+    with SandboxServer({}, tls_dir=tls_dir, config=config) as server:
+        lock = TimedLock(server.sandbox.lock)
+        server.sandbox.lock = lock  # timed, same behaviour
+        control.send(server.port)
+        while True:
+            try:
+                op, arg = control.recv()
+            except (EOFError, OSError):
+                return  # the bench is gone
+            if op == "stop":
+                return
+            if op == "reset":
+                server.sandbox.reset(arg)
+                control.send(None)
+            elif op == "held":
+                control.send(lock.held_s)
+            elif op == "user":
+                control.send(server.sandbox.org.user_by_username(arg)["Id"])
+            elif op == "last_seq":
+                control.send(server.sandbox.journal.last_seq())
+            elif op == "entries":
+                control.send(server.sandbox.journal.entries(since=arg))
+
+
+class SandboxProcess:
+    """The sandbox in a process of its own; what latency.py's pieces need of a server (`port`,
+    `url`, `tls`, `ca_file`, `sandbox.config`), and the bench's requests over a pipe."""
+
+    def __init__(self, tls_dir: Path, ten_second_limit: int) -> None:
+        self._control, child = SPAWN.Pipe()
+        self.process = SPAWN.Process(
+            target=host_sandbox,
+            args=(child, str(tls_dir), ten_second_limit),
+            name="sandbox",
+            daemon=True,
+        )
+        self.process.start()
+        child.close()
+        if not self._control.poll(120):
+            msg = "the sandbox's process did not start within 120 s"
+            raise RuntimeError(msg)
+        self.port: int = self._control.recv()
+        self.url = f"https://{HOST}:{self.port}"
+        self.tls = TlsFiles(Path(tls_dir).resolve())
+        self.ca_file = self.tls.ca
+        # the credentials it accepts: SandboxConfig's defaults, as in host_sandbox
+        self.sandbox = SimpleNamespace(config=SandboxConfig())
+        self._lock = threading.Lock()
+
+    @property
+    def pid(self) -> int:
+        return int(self.process.pid or 0)
+
+    def ask(self, op: str, arg: Any = None) -> Any:
+        with self._lock:
+            self._control.send((op, arg))
+            return self._control.recv()
+
+    def stop(self) -> None:
+        with suppress(OSError), self._lock:
+            self._control.send(("stop", None))
+        self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=10)
+        self._control.close()
+
+
+# -- marketing's process ----------------------------------------------------------------------
+def generate(
+    url: str,
+    ca_file: str,
+    token: str,
+    contacts: list[str],
+    rate: float,
+    threads: int,
+    out: Any,
+    go: Any,
+) -> None:
+    """A generator process: change one contact's first name per tick, `rate` ticks a second,
+    each a new contact, `threads` people at once taking turns (one slow answer does not hold
+    the rate back); every change is put on `out` as (contact, value, monotonic time) when
+    HubSpot answers, then ("done", CPU seconds, wall seconds) from `go` to the last answer.
+    Starts when `go` is set (after "ready" on `out`)."""
+    from hubspot import HubSpot
+    from hubspot.crm.contacts import SimplePublicObjectInput
+
+    apis = [
+        HubSpot(access_token=token, host=url, ssl_ca_cert=ca_file).crm.contacts.basic_api
+        for _ in range(min(threads, len(contacts)))
+    ]
+    out.put("ready")
+    go.wait()
+    # CLOCK_MONOTONIC is the machine's: the bench compares these times with its reader's
+    cpu, start = time.process_time(), time.monotonic() + 0.05
+
+    def person(first: int) -> None:
+        api = apis[first]
+        for n in range(first, len(contacts), len(apis)):
+            wait = start + n / rate - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            value = f"Changed{contacts[n]}"
+            try:
+                api.update(contacts[n], SimplePublicObjectInput(properties={"firstname": value}))
+            except Exception as exc:  # shown by the bench, the rest goes on
+                out.put(f"error: {type(exc).__name__}: {str(exc)[:200]}")
+                continue
+            out.put((contacts[n], value, time.monotonic()))
+
+    people = [threading.Thread(target=person, args=(i,), daemon=True) for i in range(len(apis))]
+    for thread in people:
+        thread.start()
+    for thread in people:
+        thread.join()
+    out.put(("done", time.process_time() - cpu, time.monotonic() - start))
+
+
+class Generators:
+    """`count` generator processes sharing the changes (each takes every count-th contact at
+    rate / count), their changes gathered into `changes` as they come."""
+
+    def __init__(
+        self,
+        server: SandboxProcess,
+        contacts: list[str],
+        rate: float,
+        count: int,
+        threads: int,
+        changes: list[Change],
+    ) -> None:
+        self.changes = changes
+        self.errors: list[str] = []
+        #: Per process, CPU seconds and wall seconds from the start to its last change.
+        self.spent: list[tuple[float, float]] = []
+        self._queue = SPAWN.Queue()
+        self._go = SPAWN.Event()
+        count = max(1, min(count, len(contacts)))
+        self.processes = [
+            SPAWN.Process(
+                target=generate,
+                args=(
+                    server.url,
+                    str(server.ca_file),
+                    server.sandbox.config.hubspot_token,
+                    contacts[i::count],
+                    rate / count,
+                    threads,
+                    self._queue,
+                    self._go,
+                ),
+                name=f"generator-{i}",
+                daemon=True,
+            )
+            for i in range(count)
+        ]
+        for process in self.processes:
+            process.start()
+        ready = 0
+        while ready < len(self.processes):
+            if self._queue.get(timeout=120) == "ready":
+                ready += 1
+
+    def run(self) -> None:
+        """Start them and gather their changes until each is done."""
+        self._go.set()
+        done = 0
+        while done < len(self.processes):
+            item = self._queue.get(timeout=600)
+            if isinstance(item, str):
+                self.errors.append(item)
+            elif item[0] == "done":
+                self.spent.append((item[1], item[2]))
+                done += 1
+            else:
+                contact, value, at = item
+                self.changes.append(Change(contact, value, at))
+        for process in self.processes:
+            process.join(timeout=30)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.is_alive():
+                process.terminate()
+            process.join(timeout=10)
+        self._queue.close()
+
+
+# -- what each resource spent -----------------------------------------------------------------
 def cpu_ticks(pid: int | str) -> int:
     """User and system CPU of one process so far, in clock ticks (0 once it is gone)."""
     try:
@@ -135,9 +355,9 @@ def cpu_ticks(pid: int | str) -> int:
     return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
 
 
-def postgres_ticks() -> dict[str, int]:
+def postgres_ticks() -> dict[int, int]:
     """CPU of every postgres process on the machine so far, in clock ticks, per process id."""
-    ticks: dict[str, int] = {}
+    ticks: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
@@ -145,7 +365,7 @@ def postgres_ticks() -> dict[str, int]:
             except OSError:
                 continue
             if comm.startswith("postgres"):
-                ticks[entry.name] = cpu_ticks(entry.name)
+                ticks[int(entry.name)] = cpu_ticks(entry.name)
     return ticks
 
 
@@ -157,18 +377,98 @@ def machine_ticks() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
+def load_average() -> str:
+    """`uptime`'s load averages (1, 5, 15 minutes)."""
+    return " ".join(Path("/proc/loadavg").read_text(encoding="ascii").split()[:3])
+
+
+def our_backends(engine: sa.Engine, app: str, workers: list[int]) -> set[int]:
+    """The PostgreSQL backends serving the workers: connected with the store URL's
+    application_name, or a worker's hold connection named after its process id."""
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT pid, application_name FROM pg_stat_activity WHERE datname = current_database()"
+        ).all()
+    found = set()
+    for pid, name in rows:
+        held = HOLD_NAME.match(name or "")
+        if name == app or (held and int(held.group(1)) in workers):
+            found.add(int(pid))
+    return found
+
+
 @dataclass
 class Usage:
     """What each resource had spent at one instant."""
 
     at: float
     wall: float
-    workers: list[int]
-    postgres: dict[str, int]
+    sandbox: int
     bench: int
+    workers: list[int]
+    postgres: dict[int, int]
+    backends: set[int]
     machine: tuple[int, int]
-    pg_active_ms: float
     sandbox_held_s: float
+
+
+@dataclass
+class Run:
+    """The processes of one run, to measure."""
+
+    server: SandboxProcess
+    services: list[Service]
+    engine: sa.Engine
+    app: str
+
+    def usage(self) -> Usage:
+        workers = [int(s.process.pid) for s in self.services]
+        return Usage(
+            at=time.monotonic(),
+            wall=time.time(),
+            sandbox=cpu_ticks(self.server.pid),
+            bench=cpu_ticks("self"),
+            workers=[cpu_ticks(pid) for pid in workers],
+            postgres=postgres_ticks(),
+            backends=our_backends(self.engine, self.app, workers),
+            machine=machine_ticks(),
+            sandbox_held_s=self.server.ask("held"),
+        )
+
+
+def spent(before: Usage, after: Usage, generators: list[tuple[float, float]]) -> dict[str, Any]:
+    """CPU per wall second of each process (1.0: one core), and the shares. A generator's is
+    per second of its own run (from the start to its last change), the others' per second of
+    the whole measure (the changes and the settle after)."""
+    wall = after.at - before.at
+    ticks = TICKS * wall
+
+    def each(b: list[int], a: list[int]) -> list[float]:
+        return [(y - x) / ticks for x, y in zip(b, a, strict=True)]
+
+    workers = each(before.workers, after.workers)
+    # a backend started since counts whole; one gone since is lost (an undercount)
+    backends = before.backends | after.backends
+    pg = sum(max(0, after.postgres.get(p, 0) - before.postgres.get(p, 0)) for p in backends)
+    busy = after.machine[0] - before.machine[0]
+    total = after.machine[1] - before.machine[1]
+    share: dict[str, Any] = {
+        "sbx": (after.sandbox - before.sandbox) / ticks,
+        "sbxlk": (after.sandbox_held_s - before.sandbox_held_s) / wall,
+        "gen": max(cpu / max(1e-9, run) for cpu, run in generators),
+        "gen_all": sum(cpu for cpu, _ in generators) / wall,
+        "bench": (after.bench - before.bench) / ticks,
+        "wrk": max(workers),
+        "wrks": sum(workers),
+        "each_worker": workers,
+        "pg": pg / ticks,
+        "backends": len(backends),
+        "mach": CORES * busy / max(1, total),
+        "wall": wall,
+    }
+    ours = share["sbx"] + share["gen_all"] + share["bench"] + share["wrks"] + share["pg"]
+    share["other"] = max(0.0, share["mach"] - ours)
+    return share
 
 
 @dataclass
@@ -180,8 +480,10 @@ class Step:
     changes: list[Change] = field(default_factory=list)
     offered: float = math.nan  # changes per second marketing achieved
     calls: int = 0
-    share: dict[str, float] = field(default_factory=dict)
+    by_call: Counter[str] = field(default_factory=Counter)  # "api METHOD path", ids folded
+    share: dict[str, Any] = field(default_factory=dict)
     problem: str | None = None
+    load: str = ""
 
     @property
     def latencies(self) -> list[float]:
@@ -205,67 +507,86 @@ class Step:
 
     @property
     def short(self) -> bool:
-        """Marketing could not make the changes at the rate asked (the bench's own limit)."""
+        """Marketing could not make the changes at the rate asked (the generator's limit)."""
         return not self.offered >= KEEPING_UP * self.rate
 
     def per_thousand(self) -> float:
         return self.calls * 1000 / max(1, len(self.changes))
 
     def saturated(self) -> str:
-        """The resources at `SATURATED` or more, busiest first ("-" for none)."""
-        limits = {
-            "sandbox": self.share.get("sbx", 0),
-            "bench process": self.share.get("bench", 0),
-            "postgres": self.share.get("pg", 0) / CORES,
-            "a worker": self.share.get("wrk", 0),
-            "contacts stream held alone": self.share.get("lock", 0),
-            "workers (contacts jobs)": self.share.get("busy", 0),
-            "machine CPU": self.share.get("cpu", 0),
-        }
-        full = sorted((v, k) for k, v in limits.items() if v >= SATURATED)
-        return ", ".join(k for _, k in reversed(full)) or "-"
+        """The resources at `SATURATED` or more of what they can give, busiest first, with
+        their figures ("-" for none)."""
+        s = self.share
+        limits = [
+            (s["mach"] / CORES, f"machine {s['mach']:.2f}/{CORES} cores"),
+            (s["sbx"], f"sandbox {s['sbx']:.2f} CPU/s"),
+            (s["sbxlk"], f"sandbox lock {s['sbxlk']:.2f}"),
+            (s["gen"], f"generator {s['gen']:.2f} CPU/s"),
+            (s["bench"], f"bench {s['bench']:.2f} CPU/s"),
+            (s["wrk"], f"a worker {s['wrk']:.2f} CPU/s"),
+            (s["pg"] / CORES, f"postgres {s['pg']:.2f}/{CORES} cores"),
+            (s["held"], f"contacts stream held alone {s['held']:.2f}"),
+            (s["busy"], f"workers busy on contacts jobs {s['busy']:.2f}"),
+        ]
+        full = sorted(((v, k) for v, k in limits if v >= SATURATED), reverse=True)
+        return ", ".join(k for _, k in full) or "-"
+
+    def detail(self) -> str:
+        """CPU per wall second of every process of the run."""
+        s = self.share
+        workers = " ".join(f"{w:.2f}" for w in s["each_worker"])
+        return (
+            f"    CPU s per s: sandbox {s['sbx']:.2f}, generator {s['gen']:.2f}, bench "
+            f"{s['bench']:.2f}, workers {workers}, postgres backends {s['pg']:.2f} "
+            f"({s['backends']}), machine {s['mach']:.2f} of {CORES} cores (other "
+            f"{s['other']:.2f}); load {self.load}"
+        )
+
+    def per_change(self) -> str:
+        """CPU milliseconds per change of each part, and the rate at which it would take a
+        whole core (the generator, the sandbox: one process each, one GIL) or all of them:
+        where it saturates, whatever else the machine runs."""
+        s, n = self.share, max(1, len(self.changes))
+
+        def ms(cpu_per_s: float) -> float:
+            return 1000 * cpu_per_s * s["wall"] / n
+
+        def lasts(ms_each: float, cores: float) -> str:
+            return f"~{1000 * cores / ms_each:.0f}/s" if ms_each > 0 else "-"
+
+        sandbox, generator, workers = ms(s["sbx"]), ms(s["gen_all"]), ms(s["wrks"])
+        postgres, bench = ms(s["pg"]), ms(s["bench"])
+        total = sandbox + generator + workers + postgres + bench
+        return (
+            f"    CPU ms per change: sandbox {sandbox:.1f} (one core lasts to "
+            f"{lasts(sandbox, 1)}), generator {generator:.1f} ({lasts(generator, 1)} a process), "
+            f"workers {workers:.1f} ({lasts(workers, min(self.workers, CORES))} on "
+            f"{min(self.workers, CORES)} core(s)), postgres {postgres:.1f}, bench {bench:.1f}; "
+            f"all {total:.1f} ({CORES} cores last to {lasts(total, CORES)})"
+        )
 
 
 @contextmanager
-def schema(url: str) -> Iterator[str]:
-    """A new, empty schema in the PostgreSQL at `url`, dropped afterwards: its store URL."""
+def schema(url: str) -> Iterator[tuple[str, str, str]]:
+    """A new, empty schema in the PostgreSQL at `url`, dropped afterwards: the store URL the
+    workers connect with (their backends named by an application_name of their own), the
+    bench's URL for it, and that name."""
     name = f"lb_bench_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(url)
     with admin.begin() as connection:
         connection.exec_driver_sql(f'CREATE SCHEMA "{name}"')
     store = sa.make_url(url).update_query_dict({"options": f"-csearch_path={name}"})
+    workers = store.update_query_dict({"application_name": name})
     try:
-        yield store.render_as_string(hide_password=False)
+        yield (
+            workers.render_as_string(hide_password=False),
+            store.render_as_string(hide_password=False),
+            name,
+        )
     finally:
         with admin.begin() as connection:
             connection.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
         admin.dispose()
-
-
-def pg_active_ms(engine: sa.Engine) -> float:
-    """Milliseconds sessions on this database have spent in queries so far."""
-    with engine.connect() as connection:
-        value = connection.exec_driver_sql(
-            "SELECT active_time FROM pg_stat_database WHERE datname = current_database()"
-        ).scalar()
-    return float(value or 0)
-
-
-def usage(
-    services: list[Service], engine: sa.Engine, lock: TimedLock, *, flush: bool = False
-) -> Usage:
-    if flush:  # pg_stat_database is updated about once a second per session
-        time.sleep(1.1)
-    return Usage(
-        at=time.monotonic(),
-        wall=time.time(),
-        workers=[cpu_ticks(s.process.pid) for s in services],
-        postgres=postgres_ticks(),
-        bench=cpu_ticks("self"),
-        machine=machine_ticks(),
-        pg_active_ms=pg_active_ms(engine),
-        sandbox_held_s=lock.held_s,
-    )
 
 
 def contacts_jobs_s(
@@ -298,84 +619,65 @@ def contacts_jobs_s(
     return alone, working
 
 
-def spent(before: Usage, after: Usage) -> dict[str, float]:
-    wall = after.at - before.at
-    ticks = TICKS * wall
-    workers = [a - b for a, b in zip(after.workers, before.workers, strict=True)]
-    busy = after.machine[0] - before.machine[0]
-    total = after.machine[1] - before.machine[1]
-    return {
-        "sbx": (after.sandbox_held_s - before.sandbox_held_s) / wall,
-        "bench": (after.bench - before.bench) / ticks,
-        # a backend started since counts whole; one gone since is lost (an undercount)
-        "pg": sum(max(0, t - before.postgres.get(pid, 0)) for pid, t in after.postgres.items())
-        / ticks,
-        "pgq": (after.pg_active_ms - before.pg_active_ms) / 1000 / wall,
-        "wrk": max(workers) / ticks,
-        "wrk_all": sum(workers) / ticks,
-        "cpu": busy / max(1, total),
-    }
-
-
-def measure(
-    server: SandboxServer, lock: TimedLock, work: Path, workers: int, rate: float, args: Args
-) -> Step:
-    """One run: a fresh sandbox and schema, `workers` services, `seconds` of changes."""
+def measure(server: SandboxProcess, work: Path, workers: int, rate: float, args: Args) -> Step:
+    """One run: the sandbox reset, a fresh schema, `workers` services, `seconds` of changes."""
     step = Step(workers, rate)
     count = max(2, round(rate * args.seconds))
-    server.sandbox.reset(make_seed(count))
-    with schema(args.database_url) as url:
-        engine = sa.create_engine(url)
+    server.ask("reset", make_seed(count))
+    with schema(args.database_url) as (url, bench_url, app):
+        engine = sa.create_engine(bench_url)
         env = {
             "LEADBRIDGE_DATABASE_URL": url,
             "LEADBRIDGE_POLL_SECONDS": str(args.poll_seconds),
             "LEADBRIDGE_WEBHOOK_BATCH_MS": str(args.webhook_batch_ms),
         }
         services = [Service(server, work, env) for _ in range(workers)]
+        generators: Generators | None = None
         try:
             for service in services:
                 service.wait_ready(timeout=args.ready_timeout)
             reader_client = sandbox_salesforce(server, READER)
-            reader_id = server.sandbox.org.user_by_username(READER)["Id"]
+            reader_id = server.ask("user", READER)
             subscribe(server, services[0])
-            journal = server.sandbox.journal
-            before = usage(services, engine, lock, flush=True)
-            mark = journal.last_seq()
             contacts = [str(FIRST_ID + i) for i in range(count)]
+            generators = Generators(
+                server, contacts, rate, args.generators, args.marketers, step.changes
+            )
+            run = Run(server, services, engine, app)
+            before = run.usage()
+            mark = server.ask("last_seq")
             reader = Reader(reader_client, step.changes, args.read_ms / 1000, oldest=1000)
             reader.start()
-            marketing(server, contacts, rate, step.changes, args.marketers)
+            generators.run()
             times = [c.at for c in step.changes]
             step.offered = (len(times) - 1) / max(1e-9, max(times) - min(times))
             deadline = time.monotonic() + args.settle_seconds
             while not reader.all_seen() and time.monotonic() < deadline:
                 time.sleep(0.05)
-            end = journal.last_seq()
-            after = usage(services, engine, lock)
+            end = server.ask("last_seq")
+            after = run.usage()
+            step.load = load_average()
             reader.done.set()
             reader.join(timeout=30)
             if reader.error:
                 step.problem = f"reader: {reader.error}"
-            entries = [e for e in journal.entries(since=mark) if e.seq <= end]
-            calls, _, bench_calls = service_calls(entries, reader_id)
+            entries: list[Entry] = [e for e in server.ask("entries", mark) if e.seq <= end]
+            calls, step.by_call, bench_calls = service_calls(entries, reader_id)
             step.calls = sum(calls.values())
-            step.share = spent(before, after)
+            step.share = spent(before, after, generators.spent)
             wall = after.at - before.at
             alone, working = contacts_jobs_s(
                 engine, before.wall, after.wall, args.webhook_batch_ms / 1000
             )
-            step.share["lock"] = alone / wall
+            step.share["held"] = alone / wall
             step.share["busy"] = working / wall / workers
-            service_ms = sum(
-                e.duration_ms
-                for e in entries
-                if not (e.api == "salesforce" and e.user == reader_id)
-                and not (e.method == "PATCH" and MARKETING_CALL.fullmatch(e.path))
-            )
-            step.share["svc"] = service_ms / 1000 / wall
-            if bench_calls != len(step.changes):
+            if generators.errors:
+                step.problem = f"{len(generators.errors)} changes failed: {generators.errors[0]}"
+            elif bench_calls != len(step.changes):
                 step.problem = f"{bench_calls} marketing calls for {len(step.changes)} changes"
         finally:
+            if generators is not None:
+                generators.stop()
             for service in services:
                 if service.process.poll() is None:
                     service.process.terminate()
@@ -393,9 +695,11 @@ class Args(argparse.Namespace):
     poll_seconds: float
     webhook_batch_ms: int
     read_ms: float
+    generators: int
     marketers: int
     settle_seconds: float
     ready_timeout: float
+    detail: bool
 
 
 def parse_counts(text: str) -> list[int]:
@@ -412,31 +716,41 @@ def row(step: Step) -> str:
     return (
         f"  {step.workers:>7} {step.rate:>6g} {fmt(step.offered):>8} {fmt(step.synced):>8} "
         f"{fmt(percentile(lat, 0.95)):>6} {step.missing:>7} {step.per_thousand():>8.0f}  "
-        f"{s['sbx']:>4.2f} {s['svc']:>5.2f} {s['bench']:>5.2f} {s['pg']:>4.2f} {s['pgq']:>4.2f} "
-        f"{s['wrk']:>4.2f} {s['wrk_all']:>7.2f} {s['lock']:>4.2f} {s['busy']:>4.2f} "
-        f"{s['cpu']:>4.2f}  "
+        f"{s['sbx']:>4.2f} {s['sbxlk']:>5.2f} {s['gen']:>4.2f} {s['bench']:>5.2f} "
+        f"{s['wrk']:>4.2f} {s['wrks']:>4.2f} {s['pg']:>4.2f} "
+        f"{s['mach']:>4.2f} {s['other']:>5.2f} {s['held']:>4.2f} {s['busy']:>4.2f}  "
         f"{step.saturated()}"
     )
 
 
 HEADER = (
     f"  {'workers':>7} {'rate/s':>6} {'offered':>8} {'synced/s':>8} {'p95':>6} {'missing':>7} "
-    f"{'all/1000':>8}  {'sbx':>4} {'svc':>5} {'bench':>5} {'pg':>4} {'pgq':>4} {'wrk':>4} "
-    f"{'wrk_all':>7} {'lock':>4} {'busy':>4} {'cpu':>4}  saturated"
+    f"{'all/1000':>8}  {'sbx':>4} {'sbxlk':>5} {'gen':>4} {'bench':>5} {'wrk':>4} {'wrks':>4} "
+    f"{'pg':>4} {'mach':>4} {'other':>5} {'held':>4} {'busy':>4}  saturated"
 )
 
 
-def report(steps: list[Step]) -> None:
-    print(f"several workers on one PostgreSQL, webhooks on ({CORES} cores on this machine)")
+def report(steps: list[Step], detail: bool) -> None:
+    print(
+        f"several workers on one PostgreSQL, webhooks on; this machine has {CORES} cores, shared "
+        "by the sandbox, the generator, the bench, the workers and PostgreSQL (and whatever "
+        "else runs on it: `other`); CPU in seconds per wall second, 1.00 = one core, where a "
+        "Python process (one GIL) saturates"
+    )
     print(HEADER)
     for step in steps:
         notes = [n for n, on in (("behind", step.behind), ("rate not offered", step.short)) if on]
         print(row(step) + (f"  ({', '.join(notes)})" if notes else ""))
+        print(step.detail())
+        print(step.per_change())
+        if detail:
+            for call, n in step.by_call.most_common():
+                print(f"      {n * 1000 / max(1, len(step.changes)):>8.0f}/1000  {call}")
         if step.problem:
             print(f"    problem: {step.problem}")
     print("best rate kept up with, per worker count (changes synced per second):")
     for workers in sorted({s.workers for s in steps}):
-        kept = [s for s in steps if s.workers == workers and not s.behind]
+        kept = [s for s in steps if s.workers == workers and not (s.behind or s.short)]
         best = max(kept, key=lambda s: s.synced, default=None)
         ran = [s for s in steps if s.workers == workers]
         peak = max((s.synced for s in ran if not math.isnan(s.synced)), default=math.nan)
@@ -461,43 +775,47 @@ def main() -> int:
         "--webhook-batch-ms", type=int, default=200, help="the services' batch window"
     )
     parser.add_argument("--read-ms", type=float, default=100.0, help="Salesforce read interval")
-    parser.add_argument("--marketers", type=int, default=8, help="threads making the changes")
+    parser.add_argument("--generators", type=int, default=1, help="processes making changes")
+    parser.add_argument("--marketers", type=int, default=8, help="threads per generator")
     parser.add_argument("--settle-seconds", type=float, default=30.0)
     parser.add_argument("--ready-timeout", type=float, default=180.0)
+    parser.add_argument(
+        "--detail", action="store_true", help="the service's calls per 1,000 changes by endpoint"
+    )
     args = parser.parse_args(namespace=Args())
     if not args.database_url:
         print("bench/throughput.py: skipped, no PostgreSQL (set LEADBRIDGE_TEST_DATABASE_URL)")
         return 0
-    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
     configure_logging("json", level="error")
 
-    config = SandboxConfig(
-        hubspot_ten_second_limit=HUBSPOT_TEN_SECOND_LIMIT + math.ceil(20 * max(args.rates))
-    )
+    # Marketing's calls do not spend the connector's window (another app, or people in
+    # HubSpot's UI): the one token's limit is raised by what the bench spends, twice over.
+    limit = HUBSPOT_TEN_SECOND_LIMIT + math.ceil(20 * max(args.rates))
     steps: list[Step] = []
     started = time.monotonic()
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        SandboxServer({}, tls_dir=Path(tmp) / "tls", config=config) as server,
-    ):
-        lock = TimedLock(server.sandbox.lock)
-        server.sandbox.lock = lock  # type: ignore[assignment] - timed, same behaviour
-        for workers in args.workers:
-            for rate in args.rates:
-                work = Path(tmp) / f"{workers}-{rate:g}"
-                work.mkdir()
-                step = measure(server, lock, work, workers, rate, args)
-                steps.append(step)
-                print(
-                    f"  {workers} worker(s) {rate:g}/s: synced {fmt(step.synced)}/s, p95 "
-                    f"{fmt(percentile(step.latencies, 0.95))} s, {step.missing} missing, "
-                    f"saturated: {step.saturated()}",
-                    flush=True,
-                )
-                if step.behind or step.short:
-                    break  # rising further piles up a backlog, or offers no more
-    report(steps)
-    print(f"{time.monotonic() - started:.0f} s in all")
+    print(f"load average at the start (1, 5, 15 min): {load_average()}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        server = SandboxProcess(Path(tmp) / "tls", limit)
+        print(f"sandbox: {server.url}, process {server.pid}", flush=True)
+        try:
+            for workers in args.workers:
+                for rate in args.rates:
+                    work = Path(tmp) / f"{workers}-{rate:g}"
+                    work.mkdir()
+                    step = measure(server, work, workers, rate, args)
+                    steps.append(step)
+                    print(
+                        f"  {workers} worker(s) {rate:g}/s: synced {fmt(step.synced)}/s, p95 "
+                        f"{fmt(percentile(step.latencies, 0.95))} s, {step.missing} missing, "
+                        f"saturated: {step.saturated()}",
+                        flush=True,
+                    )
+                    if step.behind or step.short:
+                        break  # rising further piles up a backlog, or offers no more
+        finally:
+            server.stop()
+    report(steps, args.detail)
+    print(f"{time.monotonic() - started:.0f} s in all; load average at the end: {load_average()}")
     return 0
 
 
