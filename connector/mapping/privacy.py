@@ -6,7 +6,7 @@ emptied of it too, where the org allows it) or `anonymise` (the record stays for
 revenue reports, its personal fields blanked or replaced). HubSpot is always erased with its
 GDPR delete, which also blocks the email from coming back. `salesforce_requests` says how an
 erasure started in Salesforce is recognised (a record deleted with the field set: the
-`salesforce.leads` stream's read of removals erases the person; `when: set` is only checked).
+`salesforce.leads` stream's read of removals erases the person).
 Loaded only through `connector.files.loader.load_file`, so every problem reads
 `mappings/privacy.yaml:LINE:COL: ...`.
 """
@@ -116,11 +116,12 @@ class ObjectPolicy(Strict):
 
 class Recognise(Strict):
     """How a Salesforce-side erasure of one object is recognised: a record deleted while
-    `field` holds `equals` (`when: deleted`), or the field taking that value (`when: set`)."""
+    `field` holds `equals` (`when: deleted`, the only kind: a flag set on a live record is not
+    read, so a file asking for it is refused rather than quietly doing nothing)."""
 
     field: FieldName
     equals: bool | Text = True
-    when: Literal["deleted", "set"] = "deleted"
+    when: Literal["deleted"] = "deleted"
 
 
 class SalesforceRequests(Strict):

@@ -87,7 +87,7 @@ def test_anonymising_must_name_the_person_and_keep_required_fields(tmp_path: Pat
 
 def test_fields_must_be_writable_names_and_requests_have_a_shape(tmp_path: Path) -> None:
     """`Id` cannot be blanked, a relationship path is not a record's own field, and the
-    Salesforce-side recognition takes `field`, `equals` and `when: deleted|set`."""
+    Salesforce-side recognition takes `field`, `equals` and `when: deleted` (nothing else)."""
     lines = _problems(
         tmp_path,
         "lead: {action: delete, anonymise: {blank: [Id, Owner.Email]}}\n"
@@ -98,7 +98,10 @@ def test_fields_must_be_writable_names_and_requests_have_a_shape(tmp_path: Path)
     text = "\n".join(lines)
     assert "Id cannot be changed by an update" in text
     assert "'Owner.Email' is not a Salesforce field name" in text
-    assert "privacy.yaml:4:" in text and "'deleted' or 'set'" in text
+    assert (
+        "privacy.yaml:4:" in text
+        and "salesforce_requests.lead.when: Input should be 'deleted'" in text
+    )
     policy = _load(
         tmp_path,
         "lead: {action: delete}\ncontact: {action: delete}\n"
@@ -188,3 +191,15 @@ def test_the_store_is_searched_for_whole_names_and_phones_never_a_short_value() 
         ],
     )
     assert values == ["Ann Lee", "+46 70 555 0199", "Quillfeather"]
+
+
+def test_a_flag_set_on_a_live_record_is_refused_not_ignored(tmp_path: Path) -> None:
+    """`when: set` (erase when the flag is set on a record still there) is not something the
+    removals read sees: the file is refused, naming the line, rather than loaded to do nothing."""
+    lines = _problems(
+        tmp_path,
+        "lead: {action: delete}\ncontact: {action: delete}\n"
+        "salesforce_requests:\n  lead: {field: Privacy__c, when: set}\n",
+    )
+    assert len(lines) == 1
+    assert "privacy.yaml:4:" in lines[0] and "'deleted'" in lines[0], lines

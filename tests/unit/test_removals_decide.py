@@ -132,7 +132,7 @@ def test_a_flagged_deletion_is_an_erasure_of_the_linked_contact() -> None:
 
 def test_the_privacy_flag_is_recognised_as_privacy_yaml_says() -> None:
     """`equals: true` matches a checkbox (or its text), a text value matches without case or
-    space; `when: set` is not read from deletions; no rule, no erasure."""
+    space; no rule, no erasure."""
     box = Recognise(field="Privacy_Erasure__c")
     assert asks_erasure({"Privacy_Erasure__c": True}, box)
     assert asks_erasure({"Privacy_Erasure__c": "true"}, box)
@@ -141,9 +141,6 @@ def test_the_privacy_flag_is_recognised_as_privacy_yaml_says() -> None:
     text = Recognise(field="Status__c", equals="Forget me")
     assert asks_erasure({"Status__c": " forget ME "}, text)
     assert not asks_erasure({"Status__c": None}, text)
-    assert not asks_erasure(
-        {"Privacy_Erasure__c": True}, Recognise(field="Privacy_Erasure__c", when="set")
-    )
     assert not asks_erasure({"Privacy_Erasure__c": True}, None)
 
 

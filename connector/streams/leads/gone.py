@@ -81,7 +81,7 @@ def removed_of(
 
 def asks_erasure(record: Mapping[str, Any], rule: Recognise | None) -> bool:
     """Whether a deleted record held the value privacy.yaml recognises as an erasure request
-    (`when: deleted`; `when: set` is not read from deletions). A checkbox's `true` also
+    (`when: deleted`). A checkbox's `true` also
     matches `"true"`; texts match without surrounding space or case."""
     if rule is None or rule.when != "deleted":
         return False
