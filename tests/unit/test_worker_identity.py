@@ -32,11 +32,12 @@ class FakeTasks:
 
 
 def test_a_failing_merge_holds_up_no_contact_webhook() -> None:
-    """Webhook work runs merges, deletions, contacts, conversions in that order, whatever the
-    merges' outcome."""
+    """Webhook work runs privacy erasures, merges, deletions, contacts, conversions in that
+    order, whatever the merges' outcome."""
     tasks = FakeTasks()
     Worker(tasks)._by_webhook()  # type: ignore[arg-type]
     assert tasks.ran == [
+        "by_id hubspot.privacy",
         "by_id hubspot.merges",
         "by_id hubspot.deletions",
         "by_id hubspot.contacts",
