@@ -303,3 +303,42 @@ def test_a_privacy_deletion_is_left_for_the_eraser(store: StateStore) -> None:
     runner(store, DELETIONS, sf, hs, on_contact_deleted="delete").run_all()
     assert sf.calls == [] and len(store.work(DELETIONS)) == 1
     assert store.links(["101"]) == {"101": lead("101", "00QA")}
+
+
+def test_a_merge_that_fails_stops_no_other_and_is_done_next_run(store: StateStore) -> None:
+    """Salesforce errors on the first merge's call (not a kill: the process goes on): the
+    second merge, behind it, is carried out in the same run; the first's work stays, counted
+    as failed, and the next run with Salesforce answering finishes it once."""
+    store.record(
+        Commit(
+            "hubspot.contacts",
+            links=[lead("101", "00QA"), lead("102", "00QB")]
+            + [lead("201", "00QC"), lead("202", "00QD")],
+        ),
+        run_id="r",
+    )
+    sf, hs = FakeSalesforce(), FakeHubSpot()
+    merge = sf.merge_records
+    failing = {"00QA"}
+
+    def refused_once(sobject: str, merges: Sequence[RecordMerge]) -> list[WriteResult]:
+        if {m.master_id for m in merges} & failing:
+            failing.clear()
+            raise ConnectionError("Salesforce did not answer")
+        return merge(sobject, merges)
+
+    sf.merge_records = refused_once  # type: ignore[method-assign]
+    deliver(store, merge_event("101", "102", event_id=1))
+    deliver(store, merge_event("201", "202", event_id=2))
+    events = runner(store, MERGES, sf, hs, on_duplicate_after_merge="merge")
+
+    first = events.run_all()
+    assert sf.calls == [("merge", [("00QC", ("00QD",))])]  # the second went on
+    assert [record for record, _ in first.failures] == ["101<102"]
+    assert "ConnectionError" in first.failures[0][1]
+    assert [w.record_id for w in store.work(MERGES)] == ["101<102"]
+
+    second = events.run_all()
+    assert second.failed == 0
+    assert sf.calls == [("merge", [("00QC", ("00QD",))]), ("merge", [("00QA", ("00QB",))])]
+    assert store.work() == [] and store.owed_writebacks() == []

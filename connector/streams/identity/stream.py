@@ -141,7 +141,19 @@ class IdentityEvents:
             for item in items:
                 if self.should_stop is not None and self.should_stop():
                     break
-                self._one(item, summary)
+                try:
+                    self._one(item, summary)
+                except Exception as exc:  # one event's failure stops no other
+                    # Its work stays (tried again next run, each step finds what is done);
+                    # the events after it go on. The exception's text may quote a record.
+                    why = f"{type(exc).__name__}: stopped; its work stays for the next run"
+                    summary.failures.append((item.record_id, why))
+                    log.warning(
+                        "identity.event_failed",
+                        stream=self.name,
+                        record_id=item.record_id,
+                        error=type(exc).__name__,
+                    )
         log.info("stream.done", stream=self.name, run_id=summary.run_id, **summary.counts())
         return summary
 
