@@ -312,8 +312,12 @@ def test_a_merge_that_fails_stops_no_other_and_is_done_next_run(store: StateStor
     store.record(
         Commit(
             "hubspot.contacts",
-            links=[lead("101", "00QA"), lead("102", "00QB")]
-            + [lead("201", "00QC"), lead("202", "00QD")],
+            links=[
+                lead("101", "00QA"),
+                lead("102", "00QB"),
+                lead("201", "00QC"),
+                lead("202", "00QD"),
+            ],
         ),
         run_id="r",
     )
