@@ -31,7 +31,7 @@ from connector.reports.render import (
     render,
     sla_records,
 )
-from connector.reports.sla import shortest, sla_report
+from connector.reports.sla import open_breaches, period_report
 from connector.settings import Settings, load_offline_settings
 
 
@@ -134,14 +134,11 @@ def sla_command(since: datetime | None, until: datetime | None, fmt: Any, open_o
         config = load_sla(settings.mappings_dir)
         with _store(settings) as store:
             now = datetime.now(UTC)
-            minutes = shortest(config)
             if open_only:
-                found = store.sla_input(shortest_minutes=minutes, untouched=True)
-                breaches = sla_report(found, config, now=now).open_breaches
+                breaches = open_breaches(store, config, now=now)
                 _echo(render("open SLA breaches", breach_records(breaches), None, fmt))
                 return
-            found = store.sla_input(since=since, until=until, shortest_minutes=minutes)
-            rows = sla_report(found, config, now=now).rows
+            rows = period_report(store, config, now=now, since=since, until=until).rows
             _echo(render("sla", sla_records(rows), Cohort(since, until), fmt))
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from connector.model import Journey
@@ -63,6 +64,19 @@ class SlaReport:
     rows: list[SlaRow]
     #: Every breach still open at `now`, oldest deadline first.
     open_breaches: list[Breach]
+
+
+class SlaSource(Protocol):
+    """Where the SLA's input comes from (`StateStore.sla_input`)."""
+
+    def sla_input(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        shortest_minutes: float | None = None,
+        untouched: bool = False,
+    ) -> SlaInput: ...
 
 
 def shortest(config: SlaConfig) -> float | None:
@@ -157,3 +171,25 @@ def _breach(
         deadline=due,
         touched=touched,
     )
+
+
+def period_report(
+    source: SlaSource,
+    config: SlaConfig,
+    *,
+    now: datetime,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> SlaReport:
+    """The SLA of the cohort that entered in [since, until): `leadbridge report sla` and the
+    status page's SLA panel."""
+    found = source.sla_input(since=since, until=until, shortest_minutes=shortest(config))
+    return sla_report(found, config, now=now)
+
+
+def open_breaches(source: SlaSource, config: SlaConfig, *, now: datetime) -> list[Breach]:
+    """The breaches open at `now` (handed over, untouched, past the target), whenever the Lead
+    entered, oldest deadline first: `leadbridge report sla --open`, the status page and the
+    service's alert check."""
+    found = source.sla_input(shortest_minutes=shortest(config), untouched=True)
+    return sla_report(found, config, now=now).open_breaches

@@ -5,9 +5,11 @@ workers one sends each), and sends each claimed alert: a structured log event (`
 always, and a POST to `LEADBRIDGE_ALERT_WEBHOOK_URL` when set, as a Slack (`text`) or Teams
 (Adaptive Card) message (`LEADBRIDGE_ALERT_WEBHOOK_FORMAT`).
 
-`on_breaches` is the hook the SLA report calls with the leads past their SLA: the same claim and
-send per lead, and, when given a `Reroute`, each newly breached lead handed to it (the next
-owner per routing.yaml, the reason going into its routing explanation).
+`on_breaches` is the hook for the leads past their SLA: each check passes it the SLA report's
+open breaches (`connector.reports.sla.open_breaches`, as `leadbridge report sla --open`; none
+without `mappings/sla.yaml`), and it claims and sends one alert per lead per period, and,
+when given a `Reroute`, hands each newly breached lead to it (the service gives none: no
+re-routing is built).
 
 A webhook that fails is logged (`alert.webhook_failed`, without its URL: it holds a secret);
 the alert stays claimed, so a flapping receiver cannot turn one condition into a storm.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 import requests
@@ -33,6 +36,9 @@ from connector.alerts import (
     slack_payload,
     teams_payload,
 )
+from connector.reports.config import FILE as SLA_FILE
+from connector.reports.config import load_sla
+from connector.reports.sla import open_breaches
 from connector.settings import Settings
 from connector.state.store import StateStore
 from connector.streams.windows import is_settled_mark
@@ -93,8 +99,31 @@ class Alerter:
         return Observed(self.store.failures_since(now - period), lag, self.budget())
 
     def check(self) -> list[Alert]:
-        """One round: the conditions that hold, those due sent; the alerts sent."""
-        return self.send(evaluate(self.observe(), self.bounds))
+        """One round: the conditions that hold, those due sent, then the SLA report's open
+        breaches through `on_breaches`; the alerts sent."""
+        sent = self.send(evaluate(self.observe(), self.bounds))
+        return sent + self.on_breaches(self.sla_breaches())
+
+    def sla_breaches(self) -> list[Breach]:
+        """The Leads past their first-touch target now, untouched (`leadbridge report sla
+        --open`: the same function), as alerts take them; none without `sla.yaml`."""
+        directory = Path(self.settings.mappings_dir)
+        if not (directory / SLA_FILE).exists():
+            return []
+        config = load_sla(directory)
+        now = self._now()
+        minutes = {t.name: t.minutes for t in config.targets}
+        return [
+            Breach(
+                lead_id=b.lead_id,
+                stage=f"handed over, untouched ({b.target})",
+                owner_id=b.owner_id,
+                hours_over=max((now - b.deadline).total_seconds(), 0.0) / 3600,
+                bound_hours=minutes[b.target] / 60,
+                hubspot_id=b.hubspot_id,
+            )
+            for b in open_breaches(self.store, config, now=now)
+        ]
 
     def on_breaches(
         self, breaches: Sequence[Breach], reroute: Reroute | None = None

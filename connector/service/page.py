@@ -11,7 +11,10 @@ no script, read-only unless an admin token is configured.
   forge the request (no cookie, no ambient authority). Without a token set, no form is shown
   and the POST is refused.
 - Recent routing decisions with their explanation (the audit log's `routing` events).
-- Funnel and SLA of the last 30 days (`report_panels`), each left out when nothing fills it.
+- Funnel and SLA of the cohort that entered the funnel in the last 30 days (`report_panels`):
+  the same store reads and report functions as `leadbridge report funnel|sla --since`; won is
+  left out (Salesforce's, not read per request: the page says so); no SLA panel without
+  `mappings/sla.yaml` (the page says so).
 
 Every value is escaped by the template; values from HubSpot and Salesforce are also clipped and
 their control characters shown (`connector.display`), as on a terminal.
@@ -22,6 +25,8 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -33,15 +38,22 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from connector.display import clip
+from connector.errors import MappingError
 from connector.failures import RETRYABLE, when
+from connector.reports.config import FILE as SLA_FILE
+from connector.reports.config import load_sla
+from connector.reports.funnel import TOTAL, funnel_rows
+from connector.reports.render import Cohort
+from connector.reports.sla import NONE, open_breaches, period_report
 from connector.routing.explain import explain_lines
 from connector.service.app import Service
 from connector.service.panels import (
     FunnelRow,
+    OpenBreach,
     ReportPanels,
+    SlaRow,
     duration,
     funnel_chart,
-    percentile,
     sla_chart,
 )
 from connector.state.store import Commit, StateStore
@@ -82,35 +94,74 @@ _templates = Environment(
 
 #: What fills the funnel and SLA panels: the store, now -> the panels.
 Panels = Callable[[StateStore, datetime], ReportPanels]
+#: The funnel stages the page shows (won needs Salesforce: `leadbridge report funnel`).
+PAGE_STAGES = ("mql", "sal", "sql", "opportunity")
+STAGE_NAMES = {
+    "mql": "MQL",
+    "sal": "accepted (SAL)",
+    "sql": "SQL (converted)",
+    "opportunity": "opportunity",
+}
+WON_NOTE = (
+    "Won is left out: it is the opportunity's outcome in Salesforce, and the page does not call "
+    "Salesforce; `leadbridge report funnel` reads it."
+)
 
 
-def report_panels(store: StateStore, now: datetime) -> ReportPanels:
-    """The funnel and SLA of the last 30 days as the page shows them. The funnel is read from
-    the audit log (`funnel_from_audit`); the SLA needs stage bounds the store does not hold, so
-    its panel is left out."""
-    return ReportPanels(funnel=funnel_from_audit(store, now), sla=None, days=REPORT_DAYS)
-
-
-def funnel_from_audit(store: StateStore, now: datetime) -> list[FunnelRow] | None:
-    """Leads routed to sales in the last 30 days (their first `routing` event), and those of
-    them converted since (a `conversion` event), with the time from routing to conversion;
-    None when the period holds neither."""
+def report_panels(
+    store: StateStore, now: datetime, *, mappings_dir: str | Path | None = None
+) -> ReportPanels:
+    """The funnel and SLA of the cohort that entered the funnel in the last 30 days, as the
+    page shows them: the same store reads and report functions as `leadbridge report funnel
+    --since` and `leadbridge report sla --since` (and `--open` for the breaches open now).
+    The funnel's stages up to opportunity; won needs Salesforce and is left out. No SLA panel
+    without `mappings_dir/sla.yaml` (or when it is not valid), saying why."""
     since = now - timedelta(days=REPORT_DAYS)
-    routed: dict[str, datetime] = {}
-    for event in store.audit_events(kind="routing", since=since):
-        if event.record_id is not None:
-            routed.setdefault(event.record_id, event.at)
-    converted: dict[str, datetime] = {}
-    for event in store.audit_events(kind="conversion", since=since):
-        if event.record_id in routed:
-            converted.setdefault(event.record_id, event.at)
-    if not routed:
-        return None
-    waits = [(at - routed[key]).total_seconds() for key, at in converted.items()]
-    return [
-        FunnelRow("routed to sales (Lead created)", len(routed)),
-        FunnelRow("converted", len(converted), percentile(waits, 0.5), percentile(waits, 0.9)),
+    cohort = Cohort(since, None)
+    found = store.funnel_input(since=since, by="month")
+    total = next(r for r in funnel_rows(found, {}, by="month") if r.group == TOTAL)
+    funnel = None
+    if total.mql:
+        funnel = [
+            FunnelRow(
+                STAGE_NAMES[stage],
+                total.counts()[stage],
+                *(
+                    (total.times[stage].median_hours, total.times[stage].p90_hours)
+                    if stage in total.times and stage != "opportunity"
+                    else (None, None)
+                ),
+            )
+            for stage in PAGE_STAGES
+        ]
+    path = Path(mappings_dir or "mappings") / SLA_FILE
+    if not path.exists():
+        note = f"No SLA panel: there is no {SLA_FILE} in the mappings directory."
+        return ReportPanels(cohort.describe(), since, funnel, None, sla_note=note)
+    try:
+        config = load_sla(path.parent)
+    except MappingError as exc:
+        note = f"No SLA panel: {SLA_FILE} is not valid ({clip(str(exc), REASON_LIMIT)})."
+        return ReportPanels(cohort.describe(), since, funnel, None, sla_note=note)
+    report = period_report(store, config, now=now, since=since)
+    sla = [
+        SlaRow(
+            r.owner_id,
+            r.queue,
+            r.handed_over,
+            within=r.handed_over - r.breaches,
+            breached=r.breaches,
+            open_breaches=r.open_breaches,
+        )
+        for r in report.rows
     ]
+    breaches = [
+        OpenBreach(
+            b.lead_id, b.hubspot_id, b.owner_id or NONE, b.queue or NONE, b.target, b.deadline
+        )
+        for b in open_breaches(store, config, now=now)
+    ]
+    return ReportPanels(cohort.describe(), since, funnel, sla, breaches)
 
 
 class Refused(Exception):
@@ -121,9 +172,11 @@ class Refused(Exception):
         self.status, self.why = status, why
 
 
-def status_routes(service: Service, panels: Panels = report_panels) -> list[Route]:
+def status_routes(service: Service, panels: Panels | None = None) -> list[Route]:
     """`GET /` and `POST /dead-letters/retry` over `service`; `panels` fills the funnel and SLA
-    panels."""
+    panels (`report_panels` over the service's mappings directory unless given)."""
+    if panels is None:
+        panels = partial(report_panels, mappings_dir=service.settings.mappings_dir)
     setting = service.settings.admin_token
     admin_token = setting.get_secret_value().strip() if setting else None
 
@@ -249,30 +302,56 @@ def gather(service: Service, panels: Panels) -> dict[str, Any]:
         ],
     }
     reports = panels(store, now)
-    context["days"] = reports.days
+    context |= {
+        "days": reports.days,
+        "cohort": reports.cohort,
+        "since": reports.since.isoformat(),
+        "won_note": WON_NOTE,
+        "sla_note": reports.sla_note,
+    }
     if reports.funnel:
         context["funnel"] = [
             {
                 "stage": clip(r.stage, CELL_LIMIT),
                 "count": r.count,
-                "median": duration(r.median_seconds),
-                "p90": duration(r.p90_seconds),
+                "median": duration(_seconds(r.median_hours)),
+                "p90": duration(_seconds(r.p90_hours)),
+                "median_hours": "" if r.median_hours is None else repr(r.median_hours),
+                "p90_hours": "" if r.p90_hours is None else repr(r.p90_hours),
             }
             for r in reports.funnel
         ]
         context["funnel_chart"] = funnel_chart(reports.funnel)
-    if reports.sla:
+    if reports.sla is not None:
         context["sla"] = [
             {
-                "stage": clip(r.stage, CELL_LIMIT),
-                "bound_hours": f"{r.bound_hours:g}",
+                "owner": clip(r.owner, CELL_LIMIT),
+                "queue": clip(r.queue, CELL_LIMIT),
+                "handed_over": r.handed_over,
                 "within": r.within,
                 "breached": r.breached,
+                "open_breaches": r.open_breaches,
             }
             for r in reports.sla
         ]
         context["sla_chart"] = sla_chart(reports.sla)
+        context["breaches"] = [
+            {
+                "lead_id": clip(b.lead_id, CELL_LIMIT),
+                "hubspot_id": clip(b.hubspot_id, CELL_LIMIT),
+                "owner": clip(b.owner, CELL_LIMIT),
+                "queue": clip(b.queue, CELL_LIMIT),
+                "target": clip(b.target, CELL_LIMIT),
+                "deadline": when(b.deadline),
+            }
+            for b in reports.breaches[:LETTER_LIMIT]
+        ]
+        context["breaches_total"] = len(reports.breaches)
     return context
+
+
+def _seconds(hours: float | None) -> float | None:
+    return None if hours is None else hours * 3600
 
 
 def records_per_outcome(service: Service) -> dict[str, dict[str, int]]:

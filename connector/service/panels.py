@@ -1,17 +1,18 @@
 """The status page's report panels as plain data, and their bar charts' geometry: the funnel
-(stage, count, median and 90th percentile time to reach it) and the SLA (stage, bound, within,
-breached) of the last 30 days. Pure: rows in, numbers out; the template draws the SVG
-(`templates/status.html`), escaping every label.
+(stage, count, median and 90th percentile time spent in it) and the SLA (per owner and queue:
+within, breached; and the breaches open now) of the cohort of the last 30 days. Pure: rows
+in, numbers out; the template draws the SVG (`templates/status.html`), escaping every label.
 
 `FunnelRow` and `SlaRow` are what the report commands' results become (`page.report_panels` is
-the one adapter that fills them); either list None leaves its panel out: the page never shows
-a number nobody measured.
+the one adapter that fills them, from the same functions `leadbridge report` calls); a list
+None leaves its panel out: the page never shows a number nobody measured.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from connector.display import clip
 
@@ -25,24 +26,26 @@ BAR_GAP = 8
 
 @dataclass(frozen=True)
 class FunnelRow:
-    """One stage of the funnel: how many leads reached it, and how long after the first stage
-    (seconds; None when unknown or for the first stage)."""
+    """One stage of the cohort's funnel: how many of its leads reached it, and the hours they
+    spent in it before the next stage (median, 90th percentile; None when unknown)."""
 
     stage: str
     count: int
-    median_seconds: float | None = None
-    p90_seconds: float | None = None
+    median_hours: float | None = None
+    p90_hours: float | None = None
 
 
 @dataclass(frozen=True)
 class SlaRow:
-    """One stage's SLA: its bound (hours), the leads that left it within the bound, and those
-    past it (still in it, or left late)."""
+    """One owner and queue: Leads handed over, those not past their target (touched in time,
+    or still within it), those past it (`breached`), and of those the still untouched."""
 
-    stage: str
-    bound_hours: float
+    owner: str
+    queue: str
+    handed_over: int
     within: int
     breached: int
+    open_breaches: int
 
     @property
     def share_within(self) -> float | None:
@@ -51,11 +54,28 @@ class SlaRow:
 
 
 @dataclass(frozen=True)
-class ReportPanels:
-    """What the funnel and SLA panels show; None leaves a panel out."""
+class OpenBreach:
+    """A Lead handed over, untouched, past its target now."""
 
+    lead_id: str
+    hubspot_id: str
+    owner: str
+    queue: str
+    target: str
+    deadline: datetime
+
+
+@dataclass(frozen=True)
+class ReportPanels:
+    """What the funnel and SLA panels show. `funnel` None: nobody entered the funnel in the
+    period; `sla` None: no SLA panel, `sla_note` says why."""
+
+    cohort: str
+    since: datetime
     funnel: Sequence[FunnelRow] | None
     sla: Sequence[SlaRow] | None
+    breaches: Sequence[OpenBreach] = ()
+    sla_note: str | None = None
     days: int = 30
 
 
@@ -98,13 +118,13 @@ def funnel_chart(rows: Sequence[FunnelRow]) -> Chart:
 
 
 def sla_chart(rows: Sequence[SlaRow]) -> Chart:
-    """Each stage's share of leads within its SLA (percent)."""
+    """Each owner and queue's share of Leads within their SLA (percent)."""
     shown = []
     for r in rows:
         share = r.share_within
         shown.append(
             (
-                r.stage,
+                f"{r.owner} / {r.queue}",
                 -1.0 if share is None else share * 100,
                 "-" if share is None else f"{share:.0%}",
             )

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from pydantic import SecretStr
 from structlog.testing import capture_logs
 
 from connector.alerts import Bounds, Breach, Observed, breach_alerts, evaluate
-from connector.model import DeadLetter
+from connector.model import DeadLetter, Transition
 from connector.service.alerting import Alerter
 from connector.settings import Settings
 from connector.state import Commit, StateStore
@@ -285,3 +286,56 @@ def test_breaches_are_alerted_once_per_lead_and_rerouted_with_the_reason(
 def test_breach_alerts_are_keyed_by_lead() -> None:
     assert [a.key for a in breach_alerts(BREACHES)] == ["sla:00Q1", "sla:00Q2"]
     assert breach_alerts(BREACHES)[1].details["owner_id"] is None
+
+
+def test_the_checks_alert_the_sla_reports_open_breaches_once_per_period(
+    store: StateStore, clock: Clock, receiver: Receiver, tmp_path: Path
+) -> None:
+    """The periodic check passes the SLA report's open breaches (`report sla --open`) to
+    `on_breaches`: a Lead handed over and untouched past its target is one alert per period;
+    once touched it is alerted no more; without sla.yaml nothing is checked."""
+    (tmp_path / "sla.yaml").write_text(
+        "targets:\n  - name: first touch\n    minutes: 30\n    working_hours: false\n"
+    )
+    settings = _settings(receiver.url).model_copy(update={"mappings_dir": tmp_path})
+    alerter = Alerter(settings, store, dict, now=clock)
+    handoff = [Transition("handoff", "101", "00Q1", T0, owner_id="005A")]
+    store.record(Commit("hubspot.contacts", transitions=handoff), run_id="t")
+
+    clock.advance(minutes=20)
+    before_due = alerter.check()
+    clock.advance(minutes=40)  # 30 minutes past the deadline
+    first = alerter.check()
+    clock.advance(minutes=10)
+    within_period = alerter.check()
+    clock.advance(seconds=BOUNDS.period_seconds)
+    next_period = alerter.check()
+    touched = [Transition("touched", "101", "00Q1", clock.now, owner_id="005A")]
+    store.record(Commit("salesforce.leads", transitions=touched), run_id="t")
+    clock.advance(seconds=BOUNDS.period_seconds)
+    after_touch = alerter.check()
+    (tmp_path / "sla.yaml").unlink()
+    store.record(
+        Commit(
+            "hubspot.contacts",
+            transitions=[Transition("handoff", "102", "00Q2", T0, owner_id="005A")],
+        ),
+        run_id="t",
+    )
+    without_file = alerter.check()
+
+    assert before_due == [] and within_period == [] and after_touch == [] and without_file == []
+    assert [a.key for a in first] == ["sla:00Q1"] and [a.key for a in next_period] == ["sla:00Q1"]
+    assert first[0].details == {
+        "lead_id": "00Q1",
+        "hubspot_id": "101",
+        "stage": "handed over, untouched (first touch)",
+        "owner_id": "005A",
+        "hours_over": 0.5,
+        "bound_hours": 0.5,
+    }
+    assert [b["text"] for b in receiver.bodies][:1] == [
+        ":rotating_light: *leadbridge*: Lead 00Q1 is 0.5 h past its 0.5 h SLA in stage "
+        "handed over, untouched (first touch) (owner 005A)"
+    ]
+    assert len(receiver.bodies) == 2

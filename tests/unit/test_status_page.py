@@ -1,7 +1,8 @@
 """The status page's routes in-process (Starlette's TestClient) over a real state store: hostile
 values escaped in the tables and the SVG, the funnel and SLA panels drawn from given rows and
-left out when nothing fills them, the funnel read from the audit log, and Retry only with the
-admin token. The browser test (tests/e2e/test_status_page.py) runs it under `leadbridge run`."""
+left out when nothing fills them (saying why), filled from the reports over the store's
+transitions, and Retry only with the admin token. The browser test
+(tests/e2e/test_status_page.py) runs it under `leadbridge run`."""
 
 from __future__ import annotations
 
@@ -17,16 +18,24 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from connector.model import DeadLetter
+from connector.model import DeadLetter, Transition
 from connector.service.metrics import Metrics
 from connector.service.page import report_panels, status_routes
-from connector.service.panels import FunnelRow, ReportPanels, SlaRow, bar_chart, percentile
+from connector.service.panels import (
+    FunnelRow,
+    OpenBreach,
+    ReportPanels,
+    SlaRow,
+    bar_chart,
+    percentile,
+)
 from connector.service.tasks import Health
 from connector.settings import Settings
 from connector.state import AuditEvent, Commit, StateStore
 
 TOKEN = "unit-admin-token-0123456789"
 HOSTILE = '<script>alert("x")</script>'
+SINCE = datetime(2026, 11, 7, tzinfo=UTC)
 
 
 class FakeConnector:
@@ -101,7 +110,13 @@ def test_hostile_values_are_escaped_everywhere(store: StateStore) -> None:
         Commit(stream="hubspot.contacts", audit=[AuditEvent("routing", "7", explain)]),
         run_id="t",
     )
-    panels = ReportPanels(funnel=[FunnelRow(HOSTILE, 3)], sla=[SlaRow(HOSTILE, 24, 2, 1)])
+    panels = ReportPanels(
+        HOSTILE,
+        SINCE,
+        funnel=[FunnelRow(HOSTILE, 3)],
+        sla=[SlaRow(HOSTILE, HOSTILE, 3, 2, 1, 1)],
+        breaches=[OpenBreach(HOSTILE, HOSTILE, HOSTILE, HOSTILE, HOSTILE, SINCE)],
+    )
 
     html = _client(store, panels=lambda s, now: panels).get("/").text
 
@@ -113,15 +128,28 @@ def test_hostile_values_are_escaped_everywhere(store: StateStore) -> None:
 
 
 def test_panels_from_rows_and_left_out_without_them(store: StateStore) -> None:
-    rows = [FunnelRow("routed", 10), FunnelRow("converted", 4, 3600.0, 7200.0)]
-    sla = [SlaRow("sales accepted", 24, within=3, breached=1)]
+    rows = [FunnelRow("MQL", 10, 1.0, 2.0), FunnelRow("SQL (converted)", 4)]
+    sla = [SlaRow("005A", "(none)", 4, within=3, breached=1, open_breaches=1)]
+    due = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    breach = OpenBreach("00Q1", "101", "005A", "(none)", "first touch", due)
+    note = "No SLA panel: there is no sla.yaml in the mappings directory."
 
-    both = _client(store, panels=lambda s, now: ReportPanels(funnel=rows, sla=sla)).get("/").text
-    neither = _client(store, panels=lambda s, now: ReportPanels(None, None)).get("/").text
+    def filled(s: StateStore, now: datetime) -> ReportPanels:
+        return ReportPanels("cohort: the last days", SINCE, rows, sla, [breach])
+
+    def empty(s: StateStore, now: datetime) -> ReportPanels:
+        return ReportPanels("cohort: the last days", SINCE, None, None, sla_note=note)
+
+    both = _client(store, panels=filled).get("/").text
+    neither = _client(store, panels=empty).get("/").text
 
     assert 'data-panel="funnel"' in both and 'data-panel="sla"' in both
     assert "60 min" in both and "2.0 h" in both and ">75%<" in both
-    assert "Funnel" not in neither and "SLA" not in neither and "<svg" not in neither
+    assert 'data-breach="00Q1"' in both and "2026-12-01 09:00:00Z" in both
+    assert "cohort: the last days" in both and "Won is left out" in both
+    assert 'data-panel="funnel"' not in neither and 'data-panel="sla"' not in neither
+    assert "<svg" not in neither and note in neither
+    assert "No lead entered the funnel in the period." in neither
 
 
 def test_bar_widths_follow_the_values() -> None:
@@ -133,30 +161,68 @@ def test_bar_widths_follow_the_values() -> None:
     assert percentile([], 0.5) is None
 
 
-def test_the_funnel_is_read_from_the_audit_log(tmp_path: Path) -> None:
+SLA_YAML = """
+time_zone: UTC
+targets:
+  - name: first touch in an hour
+    minutes: 60
+    working_hours: false
+"""
+
+
+def test_the_panels_are_the_reports_over_the_cohort(tmp_path: Path) -> None:
+    """`report_panels` fills the funnel (MQL -> SAL -> SQL -> opportunity, time in each stage)
+    and the SLA (per owner and queue, and the breaches open now) of the leads that entered in
+    the last 30 days; an older lead counts in neither, and without sla.yaml there is no SLA
+    panel."""
     now = datetime(2026, 12, 7, 12, tzinfo=UTC)
-    clock = {"now": now - timedelta(days=40)}
-    with StateStore.open(f"sqlite:///{tmp_path / 'a.db'}", clock=lambda: clock["now"]) as store:
-
-        def event(kind: str, record: str, at: datetime) -> None:
-            clock["now"] = at
-            store.record(Commit(stream="s", audit=[AuditEvent(kind, record, {})]), run_id="t")
-
-        event("routing", "old", now - timedelta(days=40))  # before the 30 days
-        event("routing", "1", now - timedelta(days=3))
-        event("routing", "2", now - timedelta(days=2))
-        event("routing", "3", now - timedelta(days=1))
-        event("conversion", "1", now - timedelta(days=3) + timedelta(hours=2))
-        event("conversion", "2", now - timedelta(days=2) + timedelta(hours=6))
-        event("conversion", "old", now - timedelta(days=1))  # routed before the period
-
-        panels = report_panels(store, now)
-
-    assert panels.sla is None
-    assert panels.funnel == [
-        FunnelRow("routed to sales (Lead created)", 3),
-        FunnelRow("converted", 2, 2 * 3600.0, 6 * 3600.0),
+    day = timedelta(days=1)
+    hour = timedelta(hours=1)
+    old, t1, t2 = now - 40 * day, now - 3 * day, now - 2 * day
+    transitions = [
+        # before the period: counts nowhere
+        Transition("mql", "9", "00Q9", old),
+        Transition("handoff", "9", "00Q9", old, owner_id="005A"),
+        # 1: touched in 10 minutes, accepted 2 h, converted 6 h, opportunity 8 h after MQL
+        Transition("mql", "1", "00Q1", t1),
+        Transition("handoff", "1", "00Q1", t1, owner_id="005A"),
+        Transition("touched", "1", "00Q1", t1 + timedelta(minutes=10), owner_id="005A"),
+        Transition("accepted", "1", "00Q1", t1 + 2 * hour),
+        Transition("sql", "1", "00Q1", t1 + 6 * hour),
+        Transition("opportunity", "1", "00Q1", t1 + 8 * hour, opportunity_id="006A"),
+        # 2: touched 3 h after the handoff (breached, closed)
+        Transition("mql", "2", "00Q2", t2),
+        Transition("handoff", "2", "00Q2", t2, owner_id="005A"),
+        Transition("touched", "2", "00Q2", t2 + 3 * hour, owner_id="005A"),
+        # 3: handed over to a queue, never touched (an open breach)
+        Transition("mql", "3", "00Q3", t2),
+        Transition("handoff", "3", "00Q3", t2, owner_id="00GQ", queue="00GQ"),
     ]
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    with StateStore.open(f"sqlite:///{tmp_path / 'a.db'}") as store:
+        store.record(Commit("hubspot.contacts", transitions=transitions), run_id="t")
+        without = report_panels(store, now, mappings_dir=mappings)
+        (mappings / "sla.yaml").write_text(SLA_YAML)
+        panels = report_panels(store, now, mappings_dir=mappings)
+
+    assert panels.since == now - 30 * day and "cohort" in panels.cohort
+    assert panels.funnel == [
+        FunnelRow("MQL", 3, 2.0, 2.0),
+        FunnelRow("accepted (SAL)", 1, 4.0, 4.0),
+        FunnelRow("SQL (converted)", 1, 2.0, 2.0),
+        FunnelRow("opportunity", 1),
+    ]
+    assert panels.sla == [
+        SlaRow("005A", "(none)", 2, within=1, breached=1, open_breaches=0),
+        SlaRow("00GQ", "00GQ", 1, within=0, breached=1, open_breaches=1),
+    ]
+    assert [(b.lead_id, b.hubspot_id, b.deadline) for b in panels.breaches] == [
+        ("00Q9", "9", old + hour),  # open whenever it entered, as `report sla --open`
+        ("00Q3", "3", t2 + hour),
+    ]
+    assert without.funnel == panels.funnel and without.sla is None
+    assert without.sla_note == "No SLA panel: there is no sla.yaml in the mappings directory."
 
 
 def test_retry_only_with_the_admin_token(store: StateStore) -> None:
