@@ -51,8 +51,13 @@ class Order:
     def absent(self) -> int:
         return len(self._absent)
 
-    def place(self, record: Record) -> None:
-        """Put `record` where its current value and state (live or not) belong."""
+    def place(self, record: Record, before: dict[str, str]) -> None:
+        """Put `record` where its current value and state (live or not) belong (`before`: its
+        values before the write; a live record whose value stayed stays where it is)."""
+        stored = record.props.get(self.name)
+        live = record.id in self._at or record.id in self._absent
+        if live and not record.archived and before.get(self.name) == stored:
+            return
         old = self._at.pop(record.id, None)
         if old is not None and self._keys is not None:
             del self._keys[bisect_left(self._keys, old)]
@@ -60,7 +65,6 @@ class Order:
         self._records.pop(int(record.id), None)
         if record.archived:
             return
-        stored = record.props.get(self.name)
         value = None if stored is None else typed(self.kind, stored)
         if value is None:
             self._absent.add(record.id)

@@ -239,7 +239,7 @@ class Store:
     def reindex(self, record: Record, before: dict[str, str]) -> None:
         """Bring the indexes up to date after `record` changed (`before`: its values before)."""
         for order in self.orders.values():
-            order.place(record)
+            order.place(record, before)
         for name, index in self.index.items():
             old = before.get(name)
             if old and index.get(old) == record.id:
