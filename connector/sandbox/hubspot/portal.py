@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from connector.sandbox.hubspot.order import Order
 from connector.sandbox.hubspot.properties import (
     Issue,
     PropertyDef,
@@ -202,12 +203,15 @@ class Record:
 
 
 class Store:
-    """The records of one object type, with an index per unique property (email)."""
+    """The records of one object type, with an index per unique property (email) and an
+    `Order` (for search) of the creation date, the last-modified date and the id."""
 
     def __init__(self, otype: ObjectType) -> None:
         self.type = otype
         self.records: dict[str, Record] = {}
         self.index: dict[str, dict[str, str]] = {name: {} for name in otype.unique}
+        names = ("createdate", otype.modified, "hs_object_id")
+        self.orders = {n: Order(n, otype.properties[n].type) for n in names}
         self.next_id = FIRST_ID
 
     def get(self, record_id: str, *, archived: bool = False) -> Record | None:
@@ -233,6 +237,9 @@ class Store:
         return record_id
 
     def reindex(self, record: Record, before: dict[str, str]) -> None:
+        """Bring the indexes up to date after `record` changed (`before`: its values before)."""
+        for order in self.orders.values():
+            order.place(record, before)
         for name, index in self.index.items():
             old = before.get(name)
             if old and index.get(old) == record.id:

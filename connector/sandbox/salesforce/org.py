@@ -220,6 +220,9 @@ class Org:
         self.emptied_visible_for = timedelta(hours=24)
         self.schema: dict[str, SObject] = {}
         self._unique: dict[tuple[str, str], dict[str, str]] = {}
+        #: Live ids by casefolded value, for each text field a SOQL query has looked records
+        #: up by (`=`, `IN`): built by the first such query, then kept by `_index`/`_unindex`.
+        self._by_value: dict[tuple[str, str], dict[str, set[str]]] = {}
         self._undo: list[tuple[str, str, dict[str, Any] | None]] | None = None
         self.assignment_owner_id: str | None = None
         self.passwords: dict[str, str] = {}
@@ -240,6 +243,7 @@ class Org:
         for name in self.schema:
             self.records.setdefault(name, {})
         self.records["LeadStatus"] = {}
+        self._by_value = {k: v for k, v in self._by_value.items() if k[0] != "LeadStatus"}
         stamp = self.stamp()
         for order, (label, converted, default) in enumerate(statuses, start=1):
             rid = self.ids.new("LeadStatus")
@@ -324,6 +328,26 @@ class Org:
             if record.get(f.name) is not None and str(record[f.name]).lower() == wanted
         ]
 
+    def lookup(self, sobject: str, field_name: str, folded: set[str]) -> set[str]:
+        """The ids of the live records of `sobject` whose text field `field_name`, casefolded,
+        is one of `folded` (SOQL's `Email IN (...)` without reading every record)."""
+        key = (sobject, field_name)
+        index = self._by_value.get(key)
+        if index is None:
+            index = self._by_value[key] = {}
+            for record in self.records.get(sobject, {}).values():
+                self._index_value(index, record, field_name)
+        found: set[str] = set()
+        for value in folded:
+            found |= index.get(value, set())
+        return found
+
+    @staticmethod
+    def _index_value(index: dict[str, set[str]], record: dict[str, Any], name: str) -> None:
+        value = record.get(name)
+        if isinstance(value, str):
+            index.setdefault(value.casefold(), set()).add(record["Id"])
+
     def resolve_parent(self, targets: tuple[str, ...], field_name: str, value: str) -> str:
         """The id of the one parent record, among the types `targets`, whose indexed field
         `field_name` equals `value`: how a relationship by external id (a Bulk API column such
@@ -395,6 +419,9 @@ class Org:
             if f.unique and record.get(f.name):
                 index = self._unique.setdefault((sobject, f.name), {})
                 index[record[f.name].lower()] = record["Id"]
+        for (kind, name), values in self._by_value.items():
+            if kind == sobject:
+                self._index_value(values, record, name)
 
     def _unindex(self, sobject: str, record: dict[str, Any]) -> None:
         for f in self.schema[sobject].fields.values():
@@ -402,6 +429,14 @@ class Org:
                 index = self._unique.get((sobject, f.name), {})
                 if index.get(record[f.name].lower()) == record["Id"]:
                     del index[record[f.name].lower()]
+        for (kind, name), values in self._by_value.items():
+            value = record.get(name) if kind == sobject else None
+            if isinstance(value, str):
+                ids = values.get(value.casefold())
+                if ids is not None:
+                    ids.discard(record["Id"])
+                    if not ids:
+                        del values[value.casefold()]
 
     # -- writes -----------------------------------------------------------------------------
     def load(self, sobject: str, values: dict[str, Any], user_id: str | None) -> dict[str, Any]:

@@ -296,6 +296,8 @@ def _unexpected(text: str, tok: Token) -> SoqlError:
 def _decode(text: str, tok: Token, *, like: bool) -> tuple[str, list[tuple[str, bool]]]:
     """A string literal's value, and (for LIKE) its characters flagged as wildcard or not."""
     body = tok.value[1:-1]
+    if "\\" not in body:  # nothing to decode (most literals: emails, ids)
+        return body, [(ch, ch in "%_") for ch in body] if like else []
     chars: list[tuple[str, bool]] = []
     i = 0
     while i < len(body):
@@ -818,6 +820,22 @@ def _sort(
     return rows
 
 
+def _looked_up(org: Org, root: SObject, where: Any) -> set[str] | None:
+    """The ids a WHERE clause can only match among, when it is (or ANDs) a text field of the
+    queried object `=` or `IN` string literals (`Email IN (...)`): from `Org.lookup`. None:
+    every record has to be tested."""
+    items = where.items if isinstance(where, _Chain) and where.op == "and" else (where,)
+    for item in items:
+        if not isinstance(item, _Compare) or item.op not in ("=", "in") or "." in item.path.text:
+            continue
+        f = root.field(item.path.text)
+        if f is None or _category(f) != "text" or _long_text(f):
+            continue
+        if all(lit.kind == "string" for lit in item.values):
+            return org.lookup(root.name, f.name, {lit.value.casefold() for lit in item.values})
+    return None
+
+
 def run(
     org: Org, text: str, api_version: str = "59.0", *, include_deleted: bool = False
 ) -> QueryResult:
@@ -842,6 +860,11 @@ def run(
     table: Iterable[dict[str, Any]] = org.records.get(compiler.root.name, {}).values()
     if include_deleted:
         table = [*table, *org.recycle_bin.get(compiler.root.name, {}).values()]
+    elif (ids := _looked_up(org, compiler.root, query.where)) is not None:
+        # Only the records the lookup found can match; still in the table's order.
+        live = org.records.get(compiler.root.name, {})
+        one = len(ids) < 2  # (no order to keep)
+        table = [live[i] for i in ids] if one else [r for i, r in live.items() if i in ids]
     rows = [r for r in table if keep(r)] if keep is not None else list(table)
     start = query.offset or 0
     stop = None if query.limit is None else start + query.limit
