@@ -61,7 +61,7 @@ from connector.model import (
 )
 from connector.state.hold import Wait
 from connector.state.store import AuditEvent, Commit, StateStore
-from connector.state.work import Work, as_read, pending
+from connector.state.work import Work, pending
 from connector.streams.base import Due, Stream, Summary, pages
 from connector.streams.contacts.decide import TRANSIENT_CODES
 from connector.streams.conversions.decide import (
@@ -439,8 +439,10 @@ class ConversionsStream(Stream[ConversionsSummary]):
         first = page.first
         first.owed.update(owed)
         first.resolved += [h for h in done if h in dead]
+        # Closed whatever came since the read (no `done_as_read`): the stream's own `pending`
+        # marker, written while the conversion was sent, goes with it, and a hand-over made
+        # meanwhile asks nothing a converted Lead does not have (the next read finds it so).
         first.done += [i.hubspot_id for i in items if i.hubspot_id in self._work]
-        first.done_as_read.update(as_read(self._work, first.done))
         first.done += sorted(page.fresh)
         if first.links or first.failures or first.resolved or first.owed or first.done:
             self.store.record(first, run_id=summary.run_id)
