@@ -557,6 +557,21 @@ class SalesforceGateway(SalesforceReads):
                         ),
                     ),
                 )
+        except ApiError as exc:
+            # Sending the locked records again failed for good (no answer, a 5xx...): the
+            # records an earlier attempt wrote stay written, and their results are returned
+            # (so their writes are recorded), the locked ones with their lock failure. Raising
+            # would lose those results: the next pass would find their Leads by email and
+            # write them again, with the fields' last agreement unknown.
+            if not any(result.success for result in done.values()):
+                raise
+            log.warning(
+                "salesforce.write_retry_failed",
+                operation=operation,
+                written=sum(result.success for result in done.values()),
+                locked=len(pending),
+                error=str(exc),
+            )
         return [done[i] for i in range(len(chunk))]
 
     # -- metadata ----------------------------------------------------------------------------
