@@ -91,7 +91,7 @@ def deadline(start: datetime, target: Target, hours: WorkingHours, zone: ZoneInf
     if not target.working_hours:
         return start + allowed
     day = start.astimezone(zone).date()
-    weekdays, opening, closing = hours.weekdays, hours.opens, hours.closes
+    weekdays, opening, closing = _working(hours)
     for _ in range(_HORIZON_DAYS):
         if day.weekday() in weekdays:
             opens, closes = _window(day, zone, opening, closing)
@@ -102,6 +102,12 @@ def deadline(start: datetime, target: Target, hours: WorkingHours, zone: ZoneInf
                 allowed -= closes - begin
         day += timedelta(days=1)
     return datetime.max.replace(tzinfo=UTC)
+
+
+@lru_cache(maxsize=64)
+def _working(hours: WorkingHours) -> tuple[frozenset[int], time, time]:
+    """The working days and hours, parsed once (the report asks for every late Lead)."""
+    return hours.weekdays, hours.opens, hours.closes
 
 
 @lru_cache(maxsize=4096)
@@ -124,8 +130,9 @@ def sla_report(found: SlaInput, config: SlaConfig, *, now: datetime) -> SlaRepor
     missed: Counter[tuple[str | None, str | None]] = Counter()
     still: Counter[tuple[str | None, str | None]] = Counter()
     breaches: list[Breach] = []
+    memo = _Memo(config)
     for journey in found.late:
-        breach = _breach(journey, first_touch(journey), config, now)
+        breach = _breach(journey, first_touch(journey), memo, now)
         if breach is None:
             continue
         missed[(journey.owner_id, journey.queue)] += 1
@@ -151,8 +158,30 @@ def sla_report(found: SlaInput, config: SlaConfig, *, now: datetime) -> SlaRepor
     return SlaReport(rows, breaches)
 
 
+class _Memo:
+    """A config's target per queue and source and zone per owner, each looked up once: a
+    report checks tens of thousands of late Leads against a handful of each."""
+
+    def __init__(self, config: SlaConfig) -> None:
+        self.working_hours = config.working_hours
+        self._config = config
+        self._targets: dict[tuple[str | None, str | None], Target | None] = {}
+        self._zones: dict[str | None, ZoneInfo] = {}
+
+    def target(self, queue: str | None, source: str | None) -> Target | None:
+        key = (queue, source)
+        if key not in self._targets:
+            self._targets[key] = self._config.target(queue, source)
+        return self._targets[key]
+
+    def zone(self, owner_id: str | None) -> ZoneInfo:
+        if owner_id not in self._zones:
+            self._zones[owner_id] = self._config.zone(owner_id)
+        return self._zones[owner_id]
+
+
 def _breach(
-    journey: Journey, touched: datetime | None, config: SlaConfig, now: datetime
+    journey: Journey, touched: datetime | None, config: _Memo, now: datetime
 ) -> Breach | None:
     handoff = journey.handoff
     target = config.target(journey.queue, journey.source)

@@ -22,11 +22,13 @@ import sqlalchemy as sa
 
 from connector.state.keys import contact_fields_key, contact_key, lead_key
 from connector.state.privacy import ERASED, PERSON_COLUMNS, Erasure, Matcher, like_forms
+from connector.state.reporting import refresh_journeys
 from connector.state.schema import (
     alerts_sent,
     audit,
     checkpoints,
     dead_letters,
+    journeys,
     links,
     tombstones,
     transitions,
@@ -159,6 +161,29 @@ RULES: dict[str, Rule] = {
             "source",
             "campaign",
             "recorded_at",
+        ),
+    ),
+    "journeys": Rule(
+        "blank",
+        "the reports' journeys, grouped from the transitions: the person's rows go, and the "
+        "transitions' eraser groups them again under the transitions' anonymous key (without "
+        "the rejection reason)",
+        who=("hubspot_id", "lead_id"),
+        personal=("reason",),
+        plain=(
+            "entered",
+            "mql",
+            "handoff",
+            "touched",
+            "accepted",
+            "rejected",
+            "sql",
+            "opportunity",
+            "owner_id",
+            "queue",
+            "source",
+            "campaign",
+            "opportunity_id",
         ),
     ),
     "tombstones": Rule(
@@ -430,22 +455,42 @@ def _erase_alerts(connection: sa.Connection, person: Person, now: datetime) -> i
     return connection.execute(statement).rowcount
 
 
-def _erase_transitions(connection: sa.Connection, person: Person, now: datetime) -> int:
-    """The person's journeys stay counted under a random key each (the same for every stage
-    of one journey, so it stays one journey; nothing leads back to them), without the Contact
-    id and the rejection reason."""
+def _mine(person: Person) -> sa.ColumnElement[bool]:
+    """The person's transitions: by their Lead or Contact id, or their HubSpot id."""
     conditions: list[sa.ColumnElement[bool]] = [
         transitions.c.lead_id.in_(person.salesforce_ids),
         transitions.c.contact_id.in_(person.salesforce_ids),
     ]
     if person.ids.get("hubspot_id"):
         conditions.append(transitions.c.hubspot_id == person.ids["hubspot_id"])
-    mine = sa.or_(*conditions)
-    journeys = connection.execute(
-        sa.select(transitions.c.hubspot_id, transitions.c.lead_id).where(mine).distinct()
-    ).all()
+    return sa.or_(*conditions)
+
+
+def _journeys_of(connection: sa.Connection, person: Person) -> list[tuple[Any, Any]]:
+    query = sa.select(transitions.c.hubspot_id, transitions.c.lead_id).where(_mine(person))
+    return [tuple(row) for row in connection.execute(query.distinct())]
+
+
+def _erase_journeys(connection: sa.Connection, person: Person, now: datetime) -> int:
+    """The rows of the person's journeys (found by their transitions, before those are
+    erased) go; `_erase_transitions` groups them again under their anonymous keys."""
+    keys = [(h, lead) for h, lead in _journeys_of(connection, person) if h and lead]
+    deleted = 0
+    for begin in range(0, len(keys), IN_CHUNK // 2):
+        chunk = keys[begin : begin + IN_CHUNK // 2]
+        condition = sa.tuple_(journeys.c.hubspot_id, journeys.c.lead_id).in_(chunk)
+        deleted += connection.execute(sa.delete(journeys).where(condition)).rowcount
+    return deleted
+
+
+def _erase_transitions(connection: sa.Connection, person: Person, now: datetime) -> int:
+    """The person's journeys stay counted under a random key each (the same for every stage
+    of one journey, so it stays one journey; nothing leads back to them), without the Contact
+    id and the rejection reason; their `journeys` rows are grouped again under that key."""
+    mine = _mine(person)
     changed = 0
-    for hubspot_id, lead_id in journeys:
+    keys: list[tuple[str, str]] = []
+    for hubspot_id, lead_id in _journeys_of(connection, person):
         key = f"{ERASED_KEY_PREFIX}{secrets.token_hex(8)}"
         changed += connection.execute(
             sa.update(transitions)
@@ -456,6 +501,8 @@ def _erase_transitions(connection: sa.Connection, person: Person, now: datetime)
             )
             .values(hubspot_id=key, lead_id=key, contact_id=None, reason=None)
         ).rowcount
+        keys += [(key, key), (hubspot_id, lead_id)]
+    refresh_journeys(connection, [(h, lead) for h, lead in keys if h and lead])
     return changed
 
 
@@ -468,6 +515,7 @@ _ERASERS: dict[str, Callable[[sa.Connection, Person, datetime], int]] = {
     "audit": _erase_audit,
     "checkpoints": _erase_checkpoints,
     "alerts_sent": _erase_alerts,
+    "journeys": _erase_journeys,  # before the transitions: found by them
     "transitions": _erase_transitions,
 }
 if {n for n, r in RULES.items() if r.action != "keep"} != set(_ERASERS):  # pragma: no cover

@@ -1,15 +1,18 @@
-"""The reports' queries over the transitions table: journeys grouped from their stages, and
-on PostgreSQL the reports' aggregates themselves (counts, `percentile_cont`), so a million
-transitions are summed where they lie instead of travelling row by row. SQLite has no
-percentile aggregate: there the journeys are read and `connector.reports.inputs` aggregates
-them (the same figures; a test holds the two to it)."""
+"""The reports' queries: the `journeys` table (one row per journey, `transitions` grouped) kept
+in step with the transitions as they are recorded, and read by the reports; on PostgreSQL the
+reports' aggregates themselves (counts, `percentile_cont`), so a million transitions' journeys
+are summed where they lie instead of travelling row by row. SQLite has no percentile
+aggregate: there the journeys are read and `connector.reports.inputs` aggregates them (the
+same figures; a test holds the two to it)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.model import Journey
 from connector.reports.inputs import (
@@ -23,11 +26,14 @@ from connector.reports.inputs import (
     SlaInput,
     late_journey,
 )
+from connector.state.schema import journeys
 from connector.state.schema import transitions as t
 
 #: The stages a `Journey` has a time for, in its fields' order.
 JOURNEY_STAGES = ("mql", "handoff", "touched", "accepted", "rejected", "sql", "opportunity")
 _TOUCHES = ("touched", "accepted", "rejected", "sql")
+#: Journeys per refreshing statement: two bound values each, under SQLite's old limit of 999.
+_KEYS_PER_STATEMENT = 400
 
 
 def _first(stage: str) -> sa.ColumnElement[Any]:
@@ -38,35 +44,83 @@ def _value(stage: str, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     return sa.func.max(sa.case((t.c.stage == stage, column)))
 
 
+def grouped(keys: list[tuple[str, str]]) -> sa.Select[Any]:
+    """The journeys of `keys` grouped from their transitions, with `journeys`' columns in its
+    order. `entered`: MQL, else handoff; the owner: the first touch's, else the handoff's."""
+    entered = sa.type_coerce(sa.func.coalesce(_first("mql"), _first("handoff")), t.c.at.type)
+    owner = sa.func.coalesce(
+        *(_value(stage, t.c.owner_id) for stage in ("touched", "accepted", "rejected", "handoff"))
+    )
+    return (
+        sa.select(
+            t.c.hubspot_id,
+            t.c.lead_id,
+            entered,
+            *(_first(stage) for stage in JOURNEY_STAGES),
+            owner,
+            _value("handoff", t.c.queue),
+            sa.func.max(t.c.source),
+            sa.func.max(t.c.campaign),
+            _value("rejected", t.c.reason),
+            _value("opportunity", t.c.opportunity_id),
+        )
+        .where(sa.tuple_(t.c.hubspot_id, t.c.lead_id).in_(keys))
+        .group_by(t.c.hubspot_id, t.c.lead_id)
+    )
+
+
+def refresh_journeys(connection: sa.Connection, keys: Iterable[tuple[str, str]]) -> None:
+    """Group the journeys of `keys` (HubSpot id, Lead id) afresh from their transitions into
+    `journeys`, in the caller's transaction (after it wrote their transitions). Each journey's
+    row is locked first (an upsert), so a concurrent transaction recording the same journey
+    waits for this one and then groups its transitions too (PostgreSQL's read committed: the
+    next statement sees what committed meanwhile); keys in order, so two never deadlock. A
+    journey left without transitions (an erasure re-keyed them) loses its row."""
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    ordered = sorted(set(keys))
+    values = [c.name for c in journeys.c if not c.primary_key]
+    index = [journeys.c.hubspot_id, journeys.c.lead_id]
+    for begin in range(0, len(ordered), _KEYS_PER_STATEMENT):
+        chunk = ordered[begin : begin + _KEYS_PER_STATEMENT]
+        lock = insert(journeys).values([{"hubspot_id": h, "lead_id": lead} for h, lead in chunk])
+        connection.execute(
+            lock.on_conflict_do_update(
+                index_elements=index, set_={"hubspot_id": lock.excluded.hubspot_id}
+            )
+        )
+        fill = insert(journeys).from_select([c.name for c in journeys.c], grouped(chunk))
+        connection.execute(
+            fill.on_conflict_do_update(
+                index_elements=index, set_={name: fill.excluded[name] for name in values}
+            )
+        )
+        recorded = sa.select(t.c.id).where(
+            t.c.hubspot_id == journeys.c.hubspot_id, t.c.lead_id == journeys.c.lead_id
+        )
+        gone = sa.tuple_(journeys.c.hubspot_id, journeys.c.lead_id).in_(chunk)
+        connection.execute(sa.delete(journeys).where(gone, ~recorded.exists()))
+
+
+def _cohort(
+    since: datetime | None, until: datetime | None, *, untouched: bool = False
+) -> list[sa.ColumnElement[bool]]:
+    j = journeys
+    where: list[sa.ColumnElement[bool]] = [j.c.entered.is_not(None)]
+    if since is not None:
+        where.append(j.c.entered >= since)
+    if until is not None:
+        where.append(j.c.entered < until)
+    if untouched:
+        where += [j.c.handoff.is_not(None), *(j.c[s].is_(None) for s in _TOUCHES)]
+    return where
+
+
 def journey_select(
     since: datetime | None, until: datetime | None, *, untouched: bool = False
 ) -> sa.Select[Any]:
     """One row per journey (HubSpot contact and Lead) that entered in [since, until), with
     `Journey`'s columns in its order; `untouched`: only those handed over and not touched."""
-    entered = sa.type_coerce(sa.func.coalesce(_first("mql"), _first("handoff")), t.c.at.type)
-    owner = sa.func.coalesce(
-        *(_value(stage, t.c.owner_id) for stage in ("touched", "accepted", "rejected", "handoff"))
-    )
-    query = sa.select(
-        t.c.hubspot_id.label("hubspot_id"),
-        t.c.lead_id.label("lead_id"),
-        entered.label("entered"),
-        *(_first(stage).label(stage) for stage in JOURNEY_STAGES),
-        owner.label("owner_id"),
-        _value("handoff", t.c.queue).label("queue"),
-        sa.func.max(t.c.source).label("source"),
-        sa.func.max(t.c.campaign).label("campaign"),
-        _value("rejected", t.c.reason).label("reason"),
-        _value("opportunity", t.c.opportunity_id).label("opportunity_id"),
-    ).group_by(t.c.hubspot_id, t.c.lead_id)
-    having: list[sa.ColumnElement[bool]] = [entered.is_not(None)]
-    if since is not None:
-        having.append(entered >= sa.type_coerce(since, t.c.at.type))
-    if until is not None:
-        having.append(entered < sa.type_coerce(until, t.c.at.type))
-    if untouched:
-        having += [_first("handoff").is_not(None), *(_first(s).is_(None) for s in _TOUCHES)]
-    return query.having(*having)
+    return sa.select(*journeys.c).where(*_cohort(since, until, untouched=untouched))
 
 
 def journey(row: Any) -> Journey:
@@ -74,28 +128,9 @@ def journey(row: Any) -> Journey:
 
 
 # -- PostgreSQL aggregates ------------------------------------------------------------------
-def _journeys_once(
-    connection: sa.Connection,
-    since: datetime | None,
-    until: datetime | None,
-    *,
-    untouched: bool = False,
-) -> sa.Table:
-    """The cohort's journeys grouped once into a temporary table (dropped with the
-    transaction), so a report's several statements read 1/4 of the rows, not every
-    transition again."""
-    select = journey_select(since, until, untouched=untouched)
-    name = "report_journeys"
-    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
-    compiled = select.compile(dialect=connection.dialect)
-    connection.exec_driver_sql(
-        f"CREATE TEMPORARY TABLE {name} ON COMMIT DROP AS {compiled}", compiled.params
-    )
-    return sa.Table(
-        name,
-        sa.MetaData(),
-        *(sa.Column(column.name, column.type) for column in select.selected_columns),
-    )
+def _journeys(since: datetime | None, until: datetime | None, *, untouched: bool = False) -> Any:
+    """The cohort's journeys, as a subquery the report's statements select from."""
+    return journey_select(since, until, untouched=untouched).subquery("j")
 
 
 def _seconds(start: Any, end: Any) -> Any:
@@ -125,7 +160,7 @@ def funnel_input(
 ) -> FunnelInput:
     """Counts and percentiles per group and for the whole cohort (ROLLUP), and the opened
     opportunities, in two statements."""
-    j = _journeys_once(connection, since, until)
+    j = _journeys(since, until)
     sal = sa.func.coalesce(j.c.accepted, j.c.sql, j.c.opportunity)
     sql = sa.func.coalesce(j.c.sql, j.c.opportunity)
     key = _key(j, by).label("key")
@@ -164,7 +199,7 @@ def sla_input(
 ) -> SlaInput:
     """Per owner and queue: counts and percentiles of the minutes to first touch; and the
     journeys that may have missed a target (untouched, or touched after `shortest_minutes`)."""
-    j = _journeys_once(connection, since, until, untouched=untouched)
+    j = _journeys(since, until, untouched=untouched)
     touch = sa.func.least(*(j.c[s] for s in _TOUCHES))
     minutes = _seconds(j.c.handoff, touch) / 60
     handed = j.c.handoff.is_not(None)
@@ -200,7 +235,7 @@ def channel_input(
 ) -> ChannelInput:
     """Per source and campaign: counts, rejection reasons, and the converted journeys'
     opportunities, in three statements."""
-    j = _journeys_once(connection, since, until)
+    j = _journeys(since, until)
     handed = j.c.handoff.is_not(None)
     sql = sa.func.coalesce(j.c.sql, j.c.opportunity)
     query = (

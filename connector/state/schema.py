@@ -199,3 +199,27 @@ transitions = sa.Table(
     sa.Index("ix_transitions_journey", "hubspot_id", "lead_id", "stage", unique=True),
     sa.Index("ix_transitions_stage_at", "stage", "at"),
 )
+
+#: One row per journey (HubSpot contact and Lead): `transitions` grouped, kept in step with it
+#: in the transaction that records them (`connector.state.reporting.refresh_journeys`), so the
+#: reports aggregate one narrow row per journey instead of grouping every transition each run.
+#: `entered`: the MQL time, else the handoff (None: neither yet, counted in no cohort).
+journeys = sa.Table(
+    "journeys",
+    metadata,
+    sa.Column("hubspot_id", sa.Text, primary_key=True),
+    sa.Column("lead_id", sa.Text, primary_key=True),
+    sa.Column("entered", UTCDateTime, nullable=True),
+    *(
+        sa.Column(stage, UTCDateTime, nullable=True)
+        for stage in ("mql", "handoff", "touched", "accepted", "rejected", "sql", "opportunity")
+    ),
+    sa.Column("owner_id", sa.Text, nullable=True),
+    sa.Column("queue", sa.Text, nullable=True),
+    sa.Column("source", sa.Text, nullable=True),
+    sa.Column("campaign", sa.Text, nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("opportunity_id", sa.Text, nullable=True),
+    sa.Index("ix_journeys_entered", "entered"),
+    sa.Index("ix_journeys_handoff", "handoff"),
+)

@@ -1463,6 +1463,7 @@ class StateStore:
             index_elements=[transitions.c.hubspot_id, transitions.c.lead_id, transitions.c.stage]
         )
         connection.execute(insert, list(rows.values()))
+        reporting.refresh_journeys(connection, [(h, lead) for h, lead, _ in rows])
 
     def record_transitions(self, batch: Iterable[Transition]) -> None:
         """Record transitions on their own (history brought in from elsewhere, generated data),

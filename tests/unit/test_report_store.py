@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from connector.model import Transition
 from connector.reports import funnel, inputs
@@ -123,3 +124,29 @@ def test_a_transition_without_a_time_takes_the_recording_time(database_url: str)
         )
         (journey,) = store.journeys()
     assert journey.handoff == journey.entered == T0
+
+
+def test_the_journeys_migration_groups_the_transitions_recorded_before_it(
+    database_url: str,
+) -> None:
+    """A store at 0009 holds transitions and no journeys table: upgrading to 0010 fills the
+    table with every journey as the reports' own grouping makes them (and their reports)."""
+    from alembic import command
+
+    from connector.state import migrate
+
+    with StateStore.open(database_url) as store:
+        transitions.fill(store, MADE.transitions, chunk=2_000)
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        command.downgrade(migrate._config(connection), "0009")
+        assert "journeys" not in sa.inspect(connection).get_table_names()
+    with engine.begin() as connection:
+        command.upgrade(migrate._config(connection), "head")
+    engine.dispose()
+    with StateStore.open(database_url) as store:
+        assert sorted(store.journeys(), key=_key) == sorted(journeys(MADE.transitions), key=_key)
+        _same(
+            store.funnel_input(by="source"),
+            inputs.funnel_input(journeys(MADE.transitions), "source"),
+        )

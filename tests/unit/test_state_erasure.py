@@ -388,6 +388,7 @@ def test_erase_leaves_no_trace_of_the_person_and_keeps_the_others(
         "checkpoints": 1,
         "alerts_sent": 1,  # her Lead's SLA alert, not Grace's
         "transitions": 5,  # her journey's stages, kept under a key of their own
+        "journeys": 1,  # her journey's row, grouped again under that key
     }
     assert store.links([AUGUSTA.hubspot_id]) == {}
     assert [w for w in store.work() if w.record_id in (AUGUSTA.hubspot_id, AUGUSTA.lead_id)] == []

@@ -433,7 +433,7 @@ def test_fresh_database_is_migrated_to_head_and_reopening_is_a_no_op(database_ur
         store.engine.connect() as connection,
     ):
         versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
-        assert versions.scalars().all() == [migrate.head()] == ["0009"]
+        assert versions.scalars().all() == [migrate.head()] == ["0010"]
         assert set(sa.inspect(connection).get_table_names()) == {
             "alembic_version",
             "cursors",
@@ -447,6 +447,7 @@ def test_fresh_database_is_migrated_to_head_and_reopening_is_a_no_op(database_ur
             "tombstones",
             "alerts_sent",
             "transitions",
+            "journeys",
         } | (QUEUE_TABLES if database_url.startswith("postgresql") else set())
     assert [e["event"] for e in first_logs if e["event"] == "state.migrated"] == ["state.migrated"]
 
@@ -649,7 +650,7 @@ def test_workers_opening_a_fresh_database_together_all_start(database_url: str) 
     try:
         with stores[0].engine.connect() as connection:
             versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
-            assert versions.scalars().all() == [migrate.head()] == ["0009"]
+            assert versions.scalars().all() == [migrate.head()] == ["0010"]
     finally:
         for store in stores:
             store.close()
