@@ -40,10 +40,12 @@ def _start(
     service: Callable[..., Running],
     tmp_path: Path,
     database_url: str | None = None,
+    privacy_key: str | None = None,
     **settings: str,
 ) -> Running:
     """The service with these merge/deletion settings (and store, when given; else SQLite in
-    `tmp_path`), its first pass done, webhooks on."""
+    `tmp_path`; the privacy key, when given), its first pass done, webhooks on."""
+    environment = {"LEADBRIDGE_PRIVACY_KEY": privacy_key} if privacy_key else {}
     lead_yaml = tmp_path / "mappings" / "lead.yaml"
     text = lead_yaml.read_text()
     for name, value in settings.items():
@@ -52,7 +54,11 @@ def _start(
     lead_yaml.write_text(text)
     store = {"LEADBRIDGE_DATABASE_URL": database_url} if database_url else {}
     running = service(
-        SEED, LEADBRIDGE_POLL_SECONDS="3600", LEADBRIDGE_HUBSPOT_WEBHOOK_SECRET=SECRET, **store
+        SEED,
+        LEADBRIDGE_POLL_SECONDS="3600",
+        LEADBRIDGE_HUBSPOT_WEBHOOK_SECRET=SECRET,
+        **store,
+        **environment,
     )
     _until(running.ready, "the first pass")
     _subscribe(sandbox_server, running, events=EVENTS)
@@ -340,15 +346,19 @@ def test_the_service_started_again_finishes_a_merge_a_killed_run_left(
     assert again.stop() == 0
 
 
-def test_a_plain_deletion_sent_with_a_privacy_deletion_keeps_both(
+def test_a_plain_deletion_sent_with_a_privacy_deletion_is_handled_once_as_an_erasure(
     sandbox_server, service, tmp_path
 ):
-    """HubSpot sends `contact.privacyDeletion` and `contact.deletion` together: the plain one is
-    carried out (link closed, Salesforce ids kept for the eraser), the privacy one is kept as
-    work for the eraser, neither replacing the other."""
-    running = _start(sandbox_server, service, tmp_path)
+    """HubSpot sends `contact.privacyDeletion` and `contact.deletion` together: the pair is
+    handled once, as the erasure (`connector.service.privacy`): the person is tombstoned, no
+    link of theirs is left (open or closed), and no deletion work waits."""
+    running = _start(
+        sandbox_server,
+        service,
+        tmp_path,
+        privacy_key="k" * 40,
+    )
     _subscribe(sandbox_server, running, events=[*EVENTS, "contact.privacyDeletion"])
-    before = {lead[EXT]: lead["Id"] for lead in _leads(sandbox_server)}
     answer = requests.post(
         f"{sandbox_server.url}/_sandbox/hubspot/webhooks/events",
         json={
@@ -362,15 +372,13 @@ def test_a_plain_deletion_sent_with_a_privacy_deletion_keeps_both(
     )
     assert answer.status_code == 202, answer.text
 
-    def done() -> bool:
+    def erased() -> bool:
         with _store(tmp_path) as store:
-            audited = store.audit_events(record_id="104", kind="contact_deleted")
-            pending = [w for w in store.work("hubspot.deletions") if w.kind == "pending"]
-            return bool(audited) and not pending
+            return store.tombstoned(hubspot_ids=["104"]).covers(hubspot_id="104")
 
-    _until(done, "the plain deletion carried out, Salesforce included")
+    _until(erased, "the person erased")
     with _store(tmp_path) as store:
-        assert store.closed_links(["104"])["104"].link.lead_id == before["104"]
-        kept = [w.payload.get("subscription_type") for w in store.work("hubspot.deletions")]
-        assert kept == ["contact.privacyDeletion"]
+        assert store.links(["104"]) == {} and store.closed_links(["104"]) == {}
+        assert store.work("hubspot.deletions") == []
+        assert store.audit_events(record_id="104", kind="contact_deleted") == []
     assert running.stop() == 0
