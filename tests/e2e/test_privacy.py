@@ -91,7 +91,8 @@ def traces(person: dict[str, str]) -> list[str]:
 
 
 def store_texts(database_url: str) -> list[str]:
-    """Every value of every table of the store, as text (JSON decoded too), lower case."""
+    """Every value of every table of the store, as text (JSON decoded too), lower case, sorted
+    (PostgreSQL lists tables and rows in no set order: the same store compares equal)."""
     texts: list[str] = []
     engine = sa.create_engine(database_url)
     with engine.connect() as connection:
@@ -105,7 +106,7 @@ def store_texts(database_url: str) -> list[str]:
                     with contextlib.suppress(ValueError):
                         texts.append(json.dumps(json.loads(value), ensure_ascii=False).lower())
     engine.dispose()
-    return texts
+    return sorted(texts)
 
 
 def found_in(texts: list[str], person: dict[str, str]) -> list[str]:
