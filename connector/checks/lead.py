@@ -211,25 +211,16 @@ class _Checker:
     # -- after the handoff ---------------------------------------------------------------
     def handoff(self) -> None:
         """The property a Lead that stopped qualifying is reported in: it must take text."""
-        rule = self.mapping.after_handoff
-        name = rule.report_property
-        if name is None:
-            return
-        at: Loc = ("after_handoff", "report_property")
-        given = "after_handoff" in self.mapping.model_fields_set and (
-            "report_property" in rule.model_fields_set
+        found = self._text_property(
+            "after_handoff",
+            "report_property",
+            "create it in HubSpot (a text property, single- or multi-line), or set "
+            "report_property: null to report in the audit log only",
         )
-        whose = "" if given else " (after_handoff.report_property's default)"
-        prop = self.schema.contact.get(name)
-        if prop is None:
-            self.error(
-                at,
-                f"unknown HubSpot contact property '{name}'{whose}"
-                f"{did_you_mean(name, self.schema.contact)}: create it in HubSpot (a text "
-                "property, single- or multi-line), or set report_property: null to report in "
-                "the audit log only",
-            )
-        elif prop.read_only or prop.calculated:
+        if found is None:
+            return
+        at, name, whose, prop = found
+        if prop.read_only or prop.calculated:
             self.error(at, f"HubSpot property '{name}'{whose} is read-only: it cannot be written")
         elif prop.type != "string":
             self.error(
@@ -242,29 +233,45 @@ class _Checker:
     def removals(self) -> None:
         """The property telling marketing a contact's record was deleted or merged away in
         Salesforce: it must take text."""
-        rule = self.mapping.salesforce_removals
-        name = rule.status_property
-        if name is None:
-            return
-        at: Loc = ("salesforce_removals", "status_property")
-        given = "salesforce_removals" in self.mapping.model_fields_set and (
-            "status_property" in rule.model_fields_set
+        found = self._text_property(
+            "salesforce_removals",
+            "status_property",
+            "create it in HubSpot (a text property), or set status_property: null to only "
+            "clear the Salesforce id",
         )
-        whose = "" if given else " (salesforce_removals.status_property's default)"
-        prop = self.schema.contact.get(name)
-        if prop is None:
-            self.error(
-                at,
-                f"unknown HubSpot contact property '{name}'{whose}"
-                f"{did_you_mean(name, self.schema.contact)}: create it in HubSpot (a text "
-                "property), or set status_property: null to only clear the Salesforce id",
-            )
-        elif prop.read_only or prop.calculated or prop.type != "string":
+        if found is None:
+            return
+        at, name, whose, prop = found
+        if prop.read_only or prop.calculated or prop.type != "string":
             self.error(
                 at,
                 f"HubSpot property '{name}'{whose} cannot take the text saying the record was "
                 "removed: choose (or create) a writable text property",
             )
+
+    def _text_property(
+        self, section: str, key: str, fix: str
+    ) -> tuple[Loc, str, str, HubSpotProperty] | None:
+        """The HubSpot contact property `section.key` of lead.yaml names for leadbridge to
+        write text to: None when it names none (null) or none that exists (an error saying
+        `fix`), else its location, name, whose default it is (for messages) and the property
+        for the caller's own checks."""
+        rule = getattr(self.mapping, section)
+        name = getattr(rule, key)
+        if name is None:
+            return None
+        at: Loc = (section, key)
+        given = section in self.mapping.model_fields_set and key in rule.model_fields_set
+        whose = "" if given else f" ({section}.{key}'s default)"
+        prop = self.schema.contact.get(name)
+        if prop is None:
+            self.error(
+                at,
+                f"unknown HubSpot contact property '{name}'{whose}"
+                f"{did_you_mean(name, self.schema.contact)}: {fix}",
+            )
+            return None
+        return at, name, whose, prop
 
     # -- converted people's Contacts --------------------------------------------------------
     def flag(self) -> None:

@@ -739,24 +739,30 @@ class SalesforceGateway(SalesforceReads):
 
     def _convert_call(self, chunk: Sequence[LeadConvert]) -> list[ConvertResult]:
         """One convertLead call over the current session (read anew on each attempt)."""
+        body = _convert_envelope(str(self._client.session_id), chunk)
+        answers = self._soap_call("convertLead", body, len(chunk), "leads")
+        return [_convert_result(c, a) for c, a in zip(chunk, answers, strict=True)]
+
+    def _soap_call(self, operation: str, body: bytes, count: int, noun: str) -> list[Any]:
+        """POST one partner-API `operation` envelope and return its `count` result elements
+        in order; a SOAP fault or a non-XML answer raises as its kind (reauth, retry, fatal),
+        and a result count that differs from the `count` `noun` sent is fatal."""
         client = self._client
         url = f"https://{client.sf_instance}/services/Soap/u/{client.sf_version}"
-        body = _convert_envelope(str(client.session_id), chunk)
         response = client.session.post(url, data=body, headers=SOAP_HEADERS)
         root = _soap_root(response.content)
         fault = None if root is None else root.find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault")
         if fault is not None:
-            raise _soap_fault(fault, response.status_code, response.headers)
+            raise _soap_fault(fault, response.status_code, response.headers, operation)
         if response.status_code != 200 or root is None:
             resolution = classify(response.status_code, None, response.headers)
-            what = "convertLead"
-            raise _error(what, resolution, response.status_code)
-        path = f"{{{SOAP_ENV}}}Body/{{{PARTNER}}}convertLeadResponse/{{{PARTNER}}}result"
-        answers = root.findall(path)
-        if len(answers) != len(chunk):
-            msg = f"Salesforce convertLead answered {len(answers)} results for {len(chunk)} leads"
+            raise _error(operation, resolution, response.status_code)
+        path = f"{{{SOAP_ENV}}}Body/{{{PARTNER}}}{operation}Response/{{{PARTNER}}}result"
+        answers: list[Any] = root.findall(path)
+        if len(answers) != count:
+            msg = f"Salesforce {operation} answered {len(answers)} results for {count} {noun}"
             raise FatalApiError(msg, status=response.status_code)
-        return [_convert_result(c, a) for c, a in zip(chunk, answers, strict=True)]
+        return answers
 
     # -- record merges (SOAP partner API) ---------------------------------------------------
     #: Merge requests per `merge` call (the SOAP API's limit).
@@ -783,23 +789,8 @@ class SalesforceGateway(SalesforceReads):
 
     def _merge_call(self, sobject: str, chunk: Sequence[RecordMerge]) -> list[WriteResult]:
         """One merge call over the current session (read anew on each attempt)."""
-        client = self._client
-        url = f"https://{client.sf_instance}/services/Soap/u/{client.sf_version}"
-        body = _merge_envelope(str(client.session_id), sobject, chunk)
-        response = client.session.post(url, data=body, headers=SOAP_HEADERS)
-        answer = _soap_root(response.content)
-        fault = None if answer is None else answer.find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault")
-        if fault is not None:
-            raise _soap_fault(fault, response.status_code, response.headers, "merge")
-        if response.status_code != 200 or answer is None:
-            resolution = classify(response.status_code, None, response.headers)
-            what = "merge"
-            raise _error(what, resolution, response.status_code)
-        path = f"{{{SOAP_ENV}}}Body/{{{PARTNER}}}mergeResponse/{{{PARTNER}}}result"
-        found = answer.findall(path)
-        if len(found) != len(chunk):
-            msg = f"Salesforce merge answered {len(found)} results for {len(chunk)} requests"
-            raise FatalApiError(msg, status=response.status_code)
+        body = _merge_envelope(str(self._client.session_id), sobject, chunk)
+        found = self._soap_call("merge", body, len(chunk), "requests")
         return [_empty_result(m.master_id, a) for m, a in zip(chunk, found, strict=True)]
 
     # -- privacy erasure -----------------------------------------------------------------
@@ -910,32 +901,11 @@ class SalesforceGateway(SalesforceReads):
 
     def _empty_call(self, chunk: Sequence[str]) -> list[WriteResult]:
         """One emptyRecycleBin call over the current session (read anew on each attempt)."""
-        client = self._client
-        url = f"https://{client.sf_instance}/services/Soap/u/{client.sf_version}"
-        root = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soapenv": SOAP_ENV, "urn": PARTNER})
-        header = etree.SubElement(root, f"{{{SOAP_ENV}}}Header")
-        session = etree.SubElement(header, f"{{{PARTNER}}}SessionHeader")
-        etree.SubElement(session, f"{{{PARTNER}}}sessionId").text = str(client.session_id)
-        operation = etree.SubElement(
-            etree.SubElement(root, f"{{{SOAP_ENV}}}Body"), f"{{{PARTNER}}}emptyRecycleBin"
-        )
+        root, operation = _soap_envelope(str(self._client.session_id), "emptyRecycleBin")
         for record_id in chunk:
             etree.SubElement(operation, f"{{{PARTNER}}}ids").text = record_id
         body = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-        response = client.session.post(url, data=body, headers=SOAP_HEADERS)
-        answer = _soap_root(response.content)
-        fault = None if answer is None else answer.find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault")
-        if fault is not None:
-            raise _soap_fault(fault, response.status_code, response.headers, "emptyRecycleBin")
-        if response.status_code != 200 or answer is None:
-            resolution = classify(response.status_code, None, response.headers)
-            what = "emptyRecycleBin"
-            raise _error(what, resolution, response.status_code)
-        path = f"{{{SOAP_ENV}}}Body/{{{PARTNER}}}emptyRecycleBinResponse/{{{PARTNER}}}result"
-        found = answer.findall(path)
-        if len(found) != len(chunk):
-            msg = f"Salesforce emptyRecycleBin answered {len(found)} results for {len(chunk)} ids"
-            raise FatalApiError(msg, status=response.status_code)
+        found = self._soap_call("emptyRecycleBin", body, len(chunk), "ids")
         return [_empty_result(i, a) for i, a in zip(chunk, found, strict=True)]
 
 
@@ -948,15 +918,24 @@ _SAFE_XML = etree.XMLParser(
 )
 
 
-def _convert_envelope(session_id: str, converts: Sequence[LeadConvert]) -> bytes:
-    """The convertLead request; each `leadConverts` lists its children in the WSDL's
-    (alphabetical) order, which Salesforce's deserializer enforces. Nulls are left out."""
-    root = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soapenv": SOAP_ENV, "urn": PARTNER})
+def _soap_envelope(
+    session_id: str, operation: str, namespaces: Mapping[str, str] | None = None
+) -> tuple[Any, Any]:
+    """A partner-API envelope carrying the session header: its root and the (empty) element
+    of `operation` in its body, for the caller to fill."""
+    nsmap = {"soapenv": SOAP_ENV, "urn": PARTNER, **(namespaces or {})}
+    root = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap=nsmap)
     header = etree.SubElement(root, f"{{{SOAP_ENV}}}Header")
     session = etree.SubElement(header, f"{{{PARTNER}}}SessionHeader")
     etree.SubElement(session, f"{{{PARTNER}}}sessionId").text = session_id
     body = etree.SubElement(root, f"{{{SOAP_ENV}}}Body")
-    operation = etree.SubElement(body, f"{{{PARTNER}}}convertLead")
+    return root, etree.SubElement(body, f"{{{PARTNER}}}{operation}")
+
+
+def _convert_envelope(session_id: str, converts: Sequence[LeadConvert]) -> bytes:
+    """The convertLead request; each `leadConverts` lists its children in the WSDL's
+    (alphabetical) order, which Salesforce's deserializer enforces. Nulls are left out."""
+    root, operation = _soap_envelope(session_id, "convertLead")
     for convert in converts:
         element = etree.SubElement(operation, f"{{{PARTNER}}}leadConverts")
         values = {
@@ -978,15 +957,7 @@ def _merge_envelope(session_id: str, sobject: str, merges: Sequence[RecordMerge]
     """The merge request: per merge, a `masterRecord` (its type and Id, no values: the master
     keeps its own) and its `recordToMergeIds`, in the WSDL's order."""
     sobject_ns = "urn:sobject.partner.soap.sforce.com"
-    root = etree.Element(
-        f"{{{SOAP_ENV}}}Envelope", nsmap={"soapenv": SOAP_ENV, "urn": PARTNER, "urn1": sobject_ns}
-    )
-    header = etree.SubElement(root, f"{{{SOAP_ENV}}}Header")
-    session = etree.SubElement(header, f"{{{PARTNER}}}SessionHeader")
-    etree.SubElement(session, f"{{{PARTNER}}}sessionId").text = session_id
-    operation = etree.SubElement(
-        etree.SubElement(root, f"{{{SOAP_ENV}}}Body"), f"{{{PARTNER}}}merge"
-    )
+    root, operation = _soap_envelope(session_id, "merge", {"urn1": sobject_ns})
     for item in merges:
         request = etree.SubElement(operation, f"{{{PARTNER}}}request")
         master = etree.SubElement(request, f"{{{PARTNER}}}masterRecord")
