@@ -17,7 +17,10 @@ from tests.e2e.conftest import sync_once
 
 MAPPINGS = Path(__file__).parents[2] / "mappings"
 SEARCH = "/crm/v3/objects/contacts/search"
-OVERLAP = 2.0
+#: Long enough that the passes before the sleep all start within it of the change that moved
+#: the cursor, even on a loaded CI machine (at 2 s, a CLI pass taking longer than that let the
+#: late window reach the cursor early and read the late change one pass sooner than asserted).
+OVERLAP = 5.0
 SEED = {
     "hubspot": {
         "contacts": [
@@ -39,7 +42,7 @@ SEED = {
 
 @pytest.fixture
 def server(sandbox, point_cli, monkeypatch, tmp_path):
-    """Two MQL contacts synced once with the shipped lead.yaml, an overlap of 2 s."""
+    """Two MQL contacts synced once with the shipped lead.yaml, an overlap of OVERLAP s."""
     mappings = tmp_path / "mappings"
     mappings.mkdir()
     shutil.copy(MAPPINGS / "lead.yaml", mappings / "lead.yaml")
