@@ -208,3 +208,31 @@ def test_mappings_plan_shows_a_converted_persons_contact(server, run):
     assert "1 converted (their Contacts to update)" in result.output
     writes = [e for e in server.sandbox.journal.entries(since=mark) if e.method in ("PATCH",)]
     assert writes == []
+
+
+def test_a_change_refused_by_a_lead_converted_meanwhile_reaches_its_contact(server, run, tmp_path):
+    """Marketing changes the contact while a rep converts its Lead, before leadbridge has seen
+    the conversion: the Lead update is refused (CANNOT_UPDATE_CONVERTED_LEAD). The change is
+    not held behind that refusal: once the contact is linked to the Contact the Lead became,
+    the change goes there and the failure closes (it used to wait in the dead-letter store
+    until the contact changed again, and the Contact never got it)."""
+    run()
+    lead = _one(server, "Lead", HubSpot_Contact_Id__c="900")
+    as_rep = SalesforceGateway.connect(
+        settings_for(server, salesforce_username=REP), sleep=lambda _s: None
+    )
+    (made,) = as_rep.convert_leads(
+        [LeadConvert(lead["Id"], "Closed - Converted", do_not_create_opportunity=True)]
+    )
+    assert made.success, made.reason
+    _hubspot_update(server, jobtitle="Chief Buyer")
+
+    first, _ = run()
+    second, _ = run()
+
+    contact = server.sandbox.org.records["Contact"][made.contact_id]
+    assert contact["Title"] == "Chief Buyer", first.output + second.output
+    with StateStore.open(f"sqlite:///{tmp_path / 'state.db'}") as store:
+        assert store.dead_letters() == []
+    quiet, writes = run()
+    assert writes == Counter(), quiet.output

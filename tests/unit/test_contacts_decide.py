@@ -97,6 +97,17 @@ def test_values_refused_before_wait_in_the_dead_letter_store():
     assert _decide(failed=("REQUIRED_FIELD_MISSING", "older")).action == "upsert"
 
 
+def test_a_change_a_converted_lead_refused_goes_to_its_contact_once_linked():
+    """A Lead converted before the stream knew refused the change; linked to the Contact now,
+    the same values go there, while a Lead still linked keeps them waiting."""
+    refused = ("CANNOT_UPDATE_CONVERTED_LEAD", "h1")
+    still_lead = Link("101", "Lead", "00Q1", lead_id="00Q1")
+    assert _decide(failed=refused, link=still_lead, last_hash="h0").action == "held"
+    now_contact = Link("101", "Contact", "003A", lead_id="00Q1", contact_id="003A")
+    decision = _decide(failed=refused, link=now_contact, last_hash="h0")
+    assert (decision.action, decision.target_id) == ("update_contact", "003A")
+
+
 def test_transient_failures_are_retried_with_the_same_values():
     """A lock timeout says nothing about the record: it is tried again."""
     assert _decide(failed=("UNABLE_TO_LOCK_ROW", "h1")).action == "upsert"

@@ -73,6 +73,13 @@ def needs_lookup(contact: HubSpotContact, link: Link | None) -> bool:
     return link is None and bool(contact.email)
 
 
+def _refused_by_converted_lead(code: str | None, link: Link | None) -> bool:
+    """The Lead was converted before this stream knew it (a rep, or our own conversion killed
+    before it was recorded) and refused the change; now that the contact is linked to the
+    Contact it became, the change goes there and is not held behind the Lead's refusal."""
+    return code == "CANNOT_UPDATE_CONVERTED_LEAD" and link is not None and link.object == "Contact"
+
+
 def decide(
     contact: HubSpotContact,
     *,
@@ -91,7 +98,12 @@ def decide(
     """
     if not qualified:
         return Decision(contact, "skip", "not qualified for sales (stage and score)")
-    if failed is not None and failed[1] == values_hash and failed[0] not in TRANSIENT_CODES:
+    if (
+        failed is not None
+        and failed[1] == values_hash
+        and failed[0] not in TRANSIENT_CODES
+        and not _refused_by_converted_lead(failed[0], link)
+    ):
         return Decision(
             contact,
             "held",
