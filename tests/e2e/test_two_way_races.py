@@ -186,7 +186,9 @@ def test_the_rep_phone_written_to_hubspot_under_a_contacts_page_in_flight(
     with open_connector(settings) as connector:
 
         def feedback_first(self, commit, *, run_id):
-            if commit.stream == "hubspot.contacts" and not getattr(feedback_first, "ran", False):
+            # The page's record (its links), not what the creation recorded before it was sent.
+            page = commit.stream == "hubspot.contacts" and commit.links
+            if page and not getattr(feedback_first, "ran", False):
                 feedback_first.ran = True
                 _rep_edits(server, {"Phone": "+1 555 0202"})
                 connector.leads.run_once()  # the other worker, while this page is in flight
@@ -250,7 +252,9 @@ def test_the_agreement_sales_feedback_recorded_under_a_contacts_page_in_flight_s
     with open_connector(settings) as connector:
 
         def feedback_first(self, commit, *, run_id):
-            if commit.stream == "hubspot.contacts" and not getattr(feedback_first, "ran", False):
+            # The page's record (its links), not what the creation recorded before it was sent.
+            page = commit.stream == "hubspot.contacts" and commit.links
+            if page and not getattr(feedback_first, "ran", False):
                 feedback_first.ran = True
                 _rep_edits(server, {"Phone": "+1 555 0202"})
                 connector.leads.run_once()  # the other worker, while this page is in flight
@@ -337,3 +341,34 @@ def test_a_rep_phone_after_a_creation_killed_before_its_record_reaches_hubspot(
     props = _props(server)
     assert props["hs_lead_status"] == "IN_PROGRESS"
     assert (_lead(server)["Phone"], props["phone"]) == ("+1 555 0909", "+1 555 0909")
+
+
+def test_a_rep_phone_after_a_creation_killed_before_its_record_survives_a_later_marketing_edit(
+    settings, monkeypatch
+):
+    """As above, but marketing changes the contact's name after the rep's phone edit, so the
+    contact is the newer record when the contacts stream runs again. With no agreement recorded
+    (the page died before its record), `newest_wins` weighed record-level change times and put
+    HubSpot's first phone back over the rep's (the reliability proof's stale phones). What the
+    creation sent is recorded before it is sent: HubSpot still holding it, the phone is the
+    rep's change and stays, and reaches HubSpot."""
+    settings, server = settings
+    update_contacts = HubSpotGateway.update_contacts
+
+    def dies(*args, **kwargs):
+        raise Killed
+
+    monkeypatch.setattr(HubSpotGateway, "update_contacts", dies)
+    with open_connector(settings) as connector, pytest.raises(Killed):
+        connector.contacts.run_once()
+    monkeypatch.setattr(HubSpotGateway, "update_contacts", update_contacts)
+    _rep_edits(server, {"Phone": "+1 555 0909"})
+    _marketing_edits(server, {"firstname": "Amazing Grace"})
+    with open_connector(settings) as connector:
+        connector.contacts.run_once()
+        _passes(connector)
+
+    props = _props(server)
+    lead = _lead(server)
+    assert (lead["Phone"], props["phone"]) == ("+1 555 0909", "+1 555 0909")
+    assert lead["FirstName"] == "Amazing Grace"

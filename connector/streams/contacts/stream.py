@@ -561,6 +561,7 @@ class ContactsStream(Stream[ContactsSummary]):
         `update`: the transports of the Lead upserts and of the updates by Id, when not the
         gateway's sObject Collections (a backfill's, written for a whole job)."""
         decisions, commit, writeback = plan.decisions, plan.commit, plan.writeback
+        self._record_sent_first(plan, summary)
         results = self._push(
             decisions, routes, routed=router is not None, upsert=upsert, update=update
         )
@@ -581,6 +582,35 @@ class ContactsStream(Stream[ContactsSummary]):
         self._record_handoffs(decisions, results, routes, commit)
         summary.written_back += self._write_back(writeback, commit, summary)
         return commit
+
+    def _record_sent_first(self, plan: PagePlan, summary: ContactsSummary) -> None:
+        """What the page's new Leads are created with, recorded before they are sent, for the
+        contacts nothing was recorded for: a run killed after the creation and before the
+        page's record leaves the next pass this agreement, so a protected field the rep has
+        changed since is the rep's change (`guard`, HubSpot still holding what was sent), not
+        decided by record-level change times that a later marketing edit of any property
+        moves. Only the fields' agreement: the values hash stays unrecorded, so a creation
+        that never happened is sent again."""
+        if not self.protected:
+            return
+        first = {
+            contact_fields_key(d.contact.id): json.dumps(d.written, sort_keys=True)
+            for d in plan.decisions
+            if d.action == "upsert" and not d.known and d.written
+        }
+        first = {k: v for k, v in first.items() if plan.read.get(k) is None}
+        if not first:
+            return
+        commit = Commit(
+            stream=STREAM,
+            hashes=first,
+            direction="to_salesforce",
+            expected={"to_salesforce": dict.fromkeys(first)},
+        )
+        self.store.record(commit, run_id=summary.run_id)
+        # The page's own record replaces what it recorded here (or leaves what another
+        # stream recorded over it since).
+        plan.read.update(first)
 
     @staticmethod
     def _record_handoffs(
