@@ -547,3 +547,20 @@ def test_the_check_alerts_when_salesforce_cannot_be_reached(
     )
     sent = Alerter(settings, store, dict, now=Clock(), salesforce=away).check()
     assert [a.key for a in sent] == [f"sla:{BREACH.lead_id}"]
+
+
+def test_the_status_page_shows_the_reroute_with_its_reason(tmp_path: Path) -> None:
+    """A re-route recorded by the check is among the page's routing decisions: its rule is the
+    SLA reason, its owner the new one, its path names the owner before."""
+    from tests.unit.test_status_page import _client
+
+    found = _next(_recorded("US", US_RULE, SAMANTHA), SAMANTHA)
+    assert found.explain is not None
+    with StateStore.open(f"sqlite:///{tmp_path / 'state.db'}") as store:
+        store.finish_reroute(
+            BREACH.lead_id, {}, AuditEvent("routing", "101", found.explain), run_id="alerts"
+        )
+        html = _client(store).get("/").text
+    assert f"{REASON}; next of rule &#39;us&#39;" in html
+    assert f"re-routed from: Samantha Reyes ({SAMANTHA})" in html
+    assert "Tyler Brooks" in html
