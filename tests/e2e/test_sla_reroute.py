@@ -105,3 +105,74 @@ def test_breached_leads_are_rerouted_once_and_a_task_is_a_first_touch(
     assert f"({before[shown]})" in explained.stdout.split("re-routed from: ")[1]
     print(f"alert check calls: first {first_calls} (moved {len(moved)}), second {second_calls}")
     assert second_calls <= 2
+
+
+class Killed(Exception):
+    """The process stopped here."""
+
+
+def test_a_check_killed_after_the_update_reroutes_no_lead_twice(
+    sandbox: Callable[..., SandboxServer],
+    point_cli: Callable[[SandboxServer, Path], None],
+    tmp_path: Path,
+    monkeypatch,
+) -> None:
+    """The check's process dies after Salesforce moved the breached Leads and before it
+    recorded the decisions: the restarted check records each decision once and sends no
+    other owner update (the Leads keep the owners the first check gave them)."""
+    mappings = tmp_path / "mappings"
+    shutil.copytree(MAPPINGS, mappings)
+    (mappings / "sla.yaml").write_text(SLA)
+    server = sandbox(read_seed(DEMO_SEED))
+    point_cli(server, mappings)
+    sync_once()
+    org = server.sandbox.org.records
+    ours = [r["Id"] for r in org["Lead"].values() if r.get(EXT) and not r.get("IsConverted")]
+    settings = Settings()
+    later = datetime.now(UTC) + timedelta(days=1)
+
+    def alerter(store: StateStore) -> Alerter:
+        return Alerter(
+            settings,
+            store,
+            dict,
+            now=lambda: later,
+            salesforce=lambda: SalesforceGateway.connect(settings),
+        )
+
+    def updates(since: int) -> int:
+        return sum(
+            1
+            for e in server.sandbox.journal.entries(since=since, api="salesforce")
+            if e.method == "PATCH" and e.path.endswith("/composite/sobjects")
+        )
+
+    mark = server.sandbox.journal.last_seq()
+    with StateStore.open(settings.database_url) as store:
+        with monkeypatch.context() as patched:
+            finish = StateStore.finish_reroute
+
+            def killed(self: StateStore, lead_id: str, details, decision, *, run_id: str) -> None:
+                if decision is None:  # a Lead that stays: nothing was written for it
+                    return finish(self, lead_id, details, decision, run_id=run_id)
+                raise Killed("stopped after the update")
+
+            patched.setattr(StateStore, "finish_reroute", killed)
+            alerter(store).check()  # the hook's failure is logged; the process "dies" here
+        owners_at_kill = {lead_id: org["Lead"][lead_id]["OwnerId"] for lead_id in ours}
+        assert updates(mark) == 1
+        assert [
+            e for e in store.recent_audit("routing", limit=500) if "rerouted" in e.details
+        ] == []
+
+    mark = server.sandbox.journal.last_seq()
+    with StateStore.open(settings.database_url) as store:
+        alerter(store).check()
+        alerter(store).check()
+        decisions = [e for e in store.recent_audit("routing", limit=500) if "rerouted" in e.details]
+
+    assert updates(mark) == 0
+    assert {lead_id: org["Lead"][lead_id]["OwnerId"] for lead_id in ours} == owners_at_kill
+    moved_leads = {e.details["owner"]["id"] for e in decisions}
+    assert decisions and len(decisions) == len({e.record_id for e in decisions})
+    assert moved_leads <= set(owners_at_kill.values())
