@@ -4,6 +4,7 @@ reads the activities and records what this decides). Pure."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -13,14 +14,26 @@ from connector.model import Activity, Journey, Transition
 #: counted in minutes or hours, and a Lead untouched for a month is no longer waiting for a
 #: first touch worth measuring (nor worth an API call every check).
 HORIZON = timedelta(days=30)
+#: A Lead's Salesforce id (15 or 18 characters, key prefix 00Q). An erased journey's key
+#: (`erased:…`) is none: asked for, Salesforce would refuse the whole query.
+_LEAD_ID = re.compile(r"00Q[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?")
+
+
+def is_lead_id(value: str) -> bool:
+    """Whether `value` is a Salesforce Lead id (not an erased journey's key)."""
+    return bool(_LEAD_ID.fullmatch(value))
 
 
 def waiting(journeys: Iterable[Journey], now: datetime) -> list[Journey]:
-    """The untouched journeys handed over within `HORIZON` of `now`: whose activities to read."""
+    """The untouched journeys of Leads handed over within `HORIZON` of `now`: whose
+    activities to read."""
     return [
         j
         for j in journeys
-        if j.handoff is not None and now - HORIZON <= j.handoff and first_touch_free(j)
+        if j.handoff is not None
+        and now - HORIZON <= j.handoff
+        and first_touch_free(j)
+        and is_lead_id(j.lead_id)
     ]
 
 

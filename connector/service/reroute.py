@@ -28,6 +28,7 @@ import structlog
 from connector.alerts import Breach
 from connector.model import LeadUpdate, QueueInfo, UserInfo, WriteResult
 from connector.reports.config import SlaConfig
+from connector.reports.touches import is_lead_id
 from connector.routing.config import QUEUE_PREFIX, USER_PREFIX, RoutingConfig, is_id
 from connector.routing.directory import Directory, config_refs, id_key
 from connector.routing.policy import RoundRobin
@@ -95,6 +96,9 @@ class Rerouter:
     def __call__(self, breaches: Sequence[Breach]) -> list[Rerouted]:
         """Re-route every Lead of `breaches` not re-routed for its breach yet (and finish any
         re-route a stopped process left unfinished); what became of each acted on."""
+        breaches = [b for b in breaches if is_lead_id(b.lead_id)]  # not an erased journey
+        if not breaches:
+            return []
         claims = self.store.reroutes(b.lead_id for b in breaches)
         todo = {b.lead_id: b for b in breaches if not claims.get(b.lead_id, {}).get("done")}
         if not todo:

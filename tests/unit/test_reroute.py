@@ -209,10 +209,12 @@ class FakeSalesforce:
             lead: {"Id": lead, "OwnerId": o, "IsConverted": False} for lead, o in owners.items()
         }
         self.updates: list[list[LeadUpdate]] = []
+        self.reads: list[list[str]] = []
 
     def current_leads(
         self, lead_ids: Sequence[str], fields: Sequence[str]
     ) -> dict[str, dict[str, Any]]:
+        self.reads.append(list(lead_ids))
         return {i: dict(self.leads[i]) for i in lead_ids if i in self.leads}
 
     def owners(self, **_: Any) -> tuple[list[UserInfo], list[QueueInfo]]:
@@ -400,15 +402,30 @@ def test_the_first_activity_after_the_handoff_is_the_touch() -> None:
     ]
 
 
-def test_only_untouched_recent_handoffs_are_read() -> None:
-    """Touched journeys and those handed over more than 30 days ago are not asked about."""
+def test_only_untouched_recent_handoffs_of_leads_are_read() -> None:
+    """Touched journeys, those handed over more than 30 days ago and erased ones (their key
+    is no Lead id: Salesforce would refuse the whole query) are not asked about."""
     now = T0 + timedelta(days=40)
+    recent = now - timedelta(days=1)
     journeys = [
-        _journey("00Q1", T0),
-        _journey("00Q2", now - timedelta(days=1)),
-        _journey("00Q3", now - timedelta(days=1), accepted=now),
+        _journey("00Q000000000001AAA", T0),
+        _journey("00Q000000000002AAA", recent),
+        _journey("00Q000000000003", recent),
+        _journey("00Q000000000004AAA", recent, accepted=now),
+        _journey("erased:0123456789abcdef", recent),
     ]
-    assert [j.lead_id for j in waiting(journeys, now)] == ["00Q2"]
+    assert [j.lead_id for j in waiting(journeys, now)] == [
+        "00Q000000000002AAA",
+        "00Q000000000003",
+    ]
+
+
+def test_an_erased_journeys_breach_is_not_rerouted(store: StateStore) -> None:
+    """A breach whose Lead id is an erased journey's key asks Salesforce nothing."""
+    salesforce = FakeSalesforce({})
+    erased = Breach("erased:0123456789abcdef", "x", None, 1, 0.25, "erased:0123456789abcdef")
+    assert Rerouter(_routing(), SLA_ON, store, salesforce, now=Clock())([erased]) == []
+    assert salesforce.reads == []
 
 
 def test_an_earlier_activity_moves_the_touch_back_and_a_later_one_does_not(
