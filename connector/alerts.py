@@ -71,6 +71,10 @@ class Breach:
     hours_over: float
     bound_hours: float
     hubspot_id: str | None = None
+    #: The target missed (its name in sla.yaml) and when the Lead was handed over: what a
+    #: re-route gives as its reason.
+    target: str | None = None
+    handoff: datetime | None = None
 
 
 def evaluate(observed: Observed, bounds: Bounds) -> list[Alert]:

@@ -136,6 +136,16 @@ class Transition:
 
 
 @dataclass(frozen=True)
+class Activity:
+    """An activity (a Task or an Event) on a Lead, when it was created: sales touching the
+    Lead (the SLA's first touch, when it comes before the Lead's status changes)."""
+
+    lead_id: str
+    at: datetime
+    sobject: str  # Task or Event
+
+
+@dataclass(frozen=True)
 class Journey:
     """One lead's journey as the store aggregates it: when it entered each stage (None: not
     yet), with its grouping keys. `entered` is the cohort it counts in: its MQL time, else its

@@ -2,9 +2,9 @@
 and the check before every pass (`connector.checks.precheck`) start from, so the three read
 the same files the same way and refuse the same structure problems.
 
-`lead.yaml` must exist; `routing.yaml`, `status.yaml`, `conversion.yaml` and `privacy.yaml`
-are used where present. A file that cannot be read or does not fit its model is a `Problem`
-at its line, never an exception: a caller reports every file's problems at once.
+`lead.yaml` must exist; `routing.yaml`, `status.yaml`, `conversion.yaml`, `privacy.yaml` and
+`sla.yaml` are used where present. A file that cannot be read or does not fit its model is a
+`Problem` at its line, never an exception: a caller reports every file's problems at once.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from connector.mapping.conversion import ConversionMapping
 from connector.mapping.model import LeadMapping
 from connector.mapping.privacy import PrivacyPolicy
 from connector.mapping.status import StatusMapping
+from connector.reports.config import SlaConfig
 from connector.routing.config import RoutingConfig
 
 LEAD = "lead.yaml"
@@ -28,8 +29,9 @@ ROUTING = "routing.yaml"
 STATUS = "status.yaml"
 CONVERSION = "conversion.yaml"
 PRIVACY = "privacy.yaml"
+SLA = "sla.yaml"
 #: Every file, in the order findings and verdicts are reported.
-ALL = (LEAD, ROUTING, STATUS, CONVERSION, PRIVACY)
+ALL = (LEAD, ROUTING, STATUS, CONVERSION, PRIVACY, SLA)
 #: The files a sync reads (privacy.yaml is `leadbridge privacy erase`'s alone).
 SYNC_FILES = (LEAD, ROUTING, STATUS, CONVERSION)
 MODELS: dict[str, type[Any]] = {
@@ -38,6 +40,7 @@ MODELS: dict[str, type[Any]] = {
     STATUS: StatusMapping,
     CONVERSION: ConversionMapping,
     PRIVACY: PrivacyPolicy,
+    SLA: SlaConfig,
 }
 
 

@@ -22,11 +22,13 @@ from connector.checks.mapping_files import (
     LEAD,
     PRIVACY,
     ROUTING,
+    SLA,
     STATUS,
     MappingFiles,
 )
 from connector.checks.privacy import check_privacy
 from connector.checks.routing import check_routing, routing_needs
+from connector.checks.sla import check_sla
 from connector.checks.snapshot import LiveSchema, Needs
 from connector.checks.status import check_status, status_needs
 from connector.files.loader import Problem
@@ -59,6 +61,9 @@ def check_files(
         loaded = files.loaded.get(name)
         if loaded is not None and name in names:
             problems += checker(loaded, schema)
+    sla = files.loaded.get(SLA)
+    if sla is not None and SLA in names:
+        problems += check_sla(sla, routing=ROUTING in files.present)
     return problems
 
 

@@ -3,8 +3,9 @@
 Finds the HubSpot contact by email, routes it as a sync pass would (same routing.yaml, same
 Salesforce data, the round-robin turns as recorded) and prints the decision path: candidates
 with tier and score, the chosen account, its hierarchy up to the ultimate parent, whether it is
-global and why, the rule and the owner. It reads only: nothing is written to Salesforce, HubSpot
-or the round-robin turns.
+global and why, the rule and the owner; then any re-route after an SLA breach the state store
+recorded for the contact (its reason, the owner before and after). It reads only: nothing is
+written to Salesforce, HubSpot or the round-robin turns.
 Exit status 0 after printing, 1 when no contact has that email or routing.yaml is invalid,
 2 for a settings or connection problem.
 """
@@ -20,6 +21,9 @@ import click
 from connector.commands.common import errors_to_exit, settings_or_exit
 from connector.errors import LeadbridgeError
 from connector.model import SearchFilter
+
+#: The lines of a recorded re-route that `explain` adds after the live decision.
+_REROUTE_LINES = ("rule: ", "re-routed from: ", "owner: ")
 
 
 @click.group("routing")
@@ -46,7 +50,7 @@ class _ReadOnlyTurns:
 def explain_command(email: str, as_json: bool) -> None:
     """Print how the HubSpot contact with EMAIL would be routed, step by step."""
     from connector.hubspot.gateway import HubSpotGateway
-    from connector.routing.explain import render_text
+    from connector.routing.explain import explain_lines, render_text
     from connector.routing.router import Router, load_routing, routing_input, routing_properties
     from connector.salesforce.gateway import SalesforceGateway
     from connector.state.store import StateStore
@@ -65,8 +69,16 @@ def explain_command(email: str, as_json: bool) -> None:
         with StateStore.open(settings.database_url) as store:
             router = Router(config, salesforce, state=_ReadOnlyTurns(store))
             decision = router.route([routing_input(contact, config)])[contact.id]
+            rerouted = [
+                e for e in store.audit_events(contact.id, "routing") if "rerouted" in e.details
+            ]
         if as_json:
             record = {**decision.explain, "lead_fields": decision.lead_fields}
+            record["reroutes"] = [{"at": e.at.isoformat(), **e.details} for e in rerouted]
             click.echo(json.dumps(record, indent=2, ensure_ascii=False))
         else:
             click.echo(render_text(decision, router.names))
+            for event in rerouted:
+                click.echo(f"\nre-routed after an SLA breach, {event.at.isoformat()}:")
+                lines = explain_lines(event.details, router.names)
+                click.echo("\n".join(line for line in lines if line.startswith(_REROUTE_LINES)))

@@ -7,7 +7,7 @@ from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictBool, field_validator, model_validator
 
 from connector.files.loader import load_file
 from connector.files.strict import Strict
@@ -91,6 +91,15 @@ class Target(Strict):
         )
 
 
+class Reroute(Strict):
+    """What the service's alert check does with a Lead past its target, untouched: with
+    `after_breach`, hand it to its next owner per routing.yaml, once per breach; a
+    global-account Lead keeps its owner unless `global_leads`."""
+
+    after_breach: StrictBool = False
+    global_leads: StrictBool = False
+
+
 class SlaConfig(Strict):
     """The whole file."""
 
@@ -98,6 +107,7 @@ class SlaConfig(Strict):
     working_hours: WorkingHours = WorkingHours()
     owners: dict[str, str] = Field(default_factory=dict)
     targets: tuple[Target, ...] = ()
+    reroute: Reroute = Reroute()
 
     @field_validator("time_zone")
     @classmethod

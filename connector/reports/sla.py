@@ -1,5 +1,6 @@
 """The SLA: how long handed-over Leads waited for sales' first touch (their status left the
-open status, or sales accepted, rejected or converted them), per owner and queue; which
+open status, or sales accepted, rejected or converted them, or logged a Task or Event on them:
+`connector.reports.touches`), per owner and queue; which
 missed their target (`mappings/sla.yaml`, counted in working hours in the owner's time zone);
 and the misses still open now (no touch yet, past the deadline)."""
 

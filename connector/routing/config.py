@@ -232,9 +232,13 @@ class RoutingConfig(Strict):
         return list(dict.fromkeys(names))
 
 
+#: The file's name in the mappings directory.
+FILE = "routing.yaml"
+
+
 def load_routing(mappings_dir: str | Path) -> RoutingConfig:
     """`DIR/routing.yaml`, validated (MappingError with file:line for every problem)."""
-    return load_file(Path(mappings_dir) / "routing.yaml", RoutingConfig)
+    return load_file(Path(mappings_dir) / FILE, RoutingConfig)
 
 
 def _shown(value: Any) -> str:

@@ -159,6 +159,13 @@ def explain_lines(info: Mapping[str, Any], names: Mapping[str, str] | None = Non
         )
         lines.append(f"watcher: {label(watcher)}: open opportunity {opportunities}")
     lines.append(f"rule: {info.get('rule')}")
+    rerouted = info.get("rerouted")
+    if isinstance(rerouted, Mapping):
+        before = rerouted.get("from") or {}
+        lines.append(
+            f"re-routed from: {label(before) if before.get('id') else 'none'} "
+            f"(routed by {rerouted.get('routed_by') or 'none'})"
+        )
     owner = info.get("owner") or {}
     kind = "queue" if owner.get("kind") == "Group" else "user"
     lines.append(f"owner: {label(owner) if owner.get('id') else 'none'}, a {kind}")

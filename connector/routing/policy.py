@@ -280,7 +280,7 @@ class Policy:
         watchers: tuple[str, ...] = (),
     ) -> RoutingDecision:
         for rule in self._config.rules:
-            if not _fits(rule.when, lead):
+            if not fits(rule.when, lead):
                 continue
             text = f"regional: rule '{rule.name}' ({_describe(rule.when)})"
             owner = self._rule_owner(rule)
@@ -453,7 +453,7 @@ def _same(value: Any, expected: Any) -> bool:
     return bool(value == expected)
 
 
-def _fits(when: RuleWhen, lead: RoutingInput) -> bool:
+def fits(when: RuleWhen, lead: RoutingInput) -> bool:
     """Whether `lead` meets every condition `when` gives (a missing value meets none)."""
     if when.country is not None and not _country_in(lead.country, when.country):
         return False

@@ -320,6 +320,26 @@ def open_leads_owned_by(external_id_field: str, username: str, *, limit: int) ->
     )
 
 
+# -- activities: sales' first touch (the SLA) ------------------------------------------------
+
+#: The activity objects whose records on a Lead (`WhoId`) count as sales touching it.
+ACTIVITIES = ("Task", "Event")
+
+
+def activities_on(sobject: str, lead_ids: Sequence[str], since: datetime) -> str:
+    """When each activity of `sobject` (Task or Event) on these Leads created at or after
+    `since` was created, oldest first. An ordered read rather than `MIN(CreatedDate) ...
+    GROUP BY WhoId`: it is asked only of Leads not touched yet, which have an activity or two
+    at most, and the sandbox answers no aggregate but `COUNT()`."""
+    return soql(
+        "SELECT WhoId, CreatedDate FROM {obj:literal} WHERE WhoId IN {ids} "
+        "AND CreatedDate >= {since} ORDER BY CreatedDate, Id",
+        obj=sobject,
+        ids=list(lead_ids),
+        since=since,
+    )
+
+
 # -- records removed in Salesforce -----------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,6 +25,7 @@ import structlog
 
 from connector.model import (
     AccountSearch,
+    Activity,
     LeadStatusValue,
     Opportunity,
     OpportunityOutcome,
@@ -233,6 +234,30 @@ class SalesforceReads(ABC):
         found_users = [user_of(r) for result in results[: len(user_texts)] for r in result]
         found_queues = [queue_of(r) for result in results[len(user_texts) :] for r in result]
         return found_users, found_queues
+
+    # -- the SLA's first touch -------------------------------------------------------------
+    def activities(self, lead_ids: Sequence[str], since: datetime) -> dict[str, list[Activity]]:
+        """The activities (Tasks and Events, `WhoId` the Lead) on these Leads created at or
+        after `since`, oldest first, by Lead id; Leads without one are left out. The Task and
+        the Event query of each IN list's worth of ids travel together: with five queries to a
+        Composite call, about 1,000 Leads a call; none for no ids."""
+        wanted = sorted({i for i in lead_ids if i})
+        asked = [
+            (sobject, queries.activities_on(sobject, chunk, since))
+            for chunk in in_chunks(wanted, MAX_IN_LIST_CHARS)
+            for sobject in queries.ACTIVITIES
+        ]
+        results = self.query_many([text for _, text in asked]) if asked else []
+        found: dict[str, list[Activity]] = {}
+        for (sobject, _), rows in zip(asked, results, strict=True):
+            for row in rows:
+                who, at = row.get("WhoId"), moment(row.get("CreatedDate"))
+                if who and at is not None:
+                    found.setdefault(str(who), []).append(Activity(str(who), at, sobject))
+        for listed in found.values():
+            listed.sort(key=lambda a: a.at)
+        log.info("salesforce.activities", leads=len(wanted), touched=len(found))
+        return found
 
     # -- `leadbridge demo` -----------------------------------------------------------------
     def routed_leads(self, external_id_field: str, *, global_lead: bool, limit: int) -> list[Row]:

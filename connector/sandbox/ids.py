@@ -15,6 +15,8 @@ KEY_PREFIXES: dict[str, str] = {
     "Opportunity": "006",
     "Group": "00G",
     "Lead": "00Q",
+    "Task": "00T",
+    "Event": "00U",
     "UserRole": "00E",
     "LeadStatus": "01J",
     "Organization": "00D",

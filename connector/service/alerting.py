@@ -8,8 +8,13 @@ always, and a POST to `LEADBRIDGE_ALERT_WEBHOOK_URL` when set, as a Slack (`text
 `on_breaches` is the hook for the leads past their SLA: each check passes it the SLA report's
 open breaches (`connector.reports.sla.open_breaches`, as `leadbridge report sla --open`; none
 without `mappings/sla.yaml`), and it claims and sends one alert per lead per period, and,
-when given a `Reroute`, hands each newly breached lead to it (the service gives none: no
-re-routing is built).
+when given a `Reroute`, hands it every open breach (`connector.service.reroute` moves each
+Lead once per breach, when sla.yaml's `reroute.after_breach` asks for it).
+
+Given a way to Salesforce (the service gives one: a gateway of the alert thread's own), each
+check first reads the activities of the Leads waiting for a first touch
+(`connector.service.touches`): a Task or Event since the handoff is a first touch, so a Lead
+called but not yet given a new status is neither alerted nor re-routed.
 
 A webhook that fails is logged (`alert.webhook_failed`, without its URL: it holds a secret);
 the alert stays claimed, so a flapping receiver cannot turn one condition into a storm.
@@ -37,8 +42,12 @@ from connector.alerts import (
     teams_payload,
 )
 from connector.reports.config import FILE as SLA_FILE
-from connector.reports.config import load_sla
+from connector.reports.config import SlaConfig, load_sla
 from connector.reports.sla import open_breaches
+from connector.routing.config import FILE as ROUTING_FILE
+from connector.routing.config import load_routing
+from connector.service.reroute import LeadOwners, Rerouter
+from connector.service.touches import ActivitySource, record_first_activities
 from connector.settings import Settings
 from connector.state.store import StateStore
 from connector.streams.windows import is_settled_mark
@@ -50,9 +59,14 @@ POST_TIMEOUT = 10.0
 
 
 class Reroute(Protocol):
-    """Hands a lead past its SLA to its next owner; returns the new owner's id (None: none)."""
+    """Hands the leads past their SLA to their next owners (once per breach: the callee keeps
+    count); what became of those it acted on."""
 
-    def __call__(self, breach: Breach, reason: str) -> str | None: ...
+    def __call__(self, breaches: Sequence[Breach]) -> Sequence[Any]: ...
+
+
+class Salesforce(LeadOwners, ActivitySource, Protocol):
+    """What the alert check asks of Salesforce: activities, Lead owners, users, updates."""
 
 
 def bounds(settings: Settings) -> Bounds:
@@ -75,6 +89,7 @@ class Alerter:
         *,
         post: Callable[..., Any] = requests.post,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        salesforce: Callable[[], Salesforce] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -82,6 +97,8 @@ class Alerter:
         self.bounds = bounds(settings)
         self._post = post
         self._now = now
+        self._connect = salesforce
+        self._salesforce: Salesforce | None = None
         url = settings.alert_webhook_url
         self._url = url.get_secret_value() if url else None
         self._stop = threading.Event()
@@ -102,15 +119,54 @@ class Alerter:
         """One round: the conditions that hold, those due sent, then the SLA report's open
         breaches through `on_breaches`; the alerts sent."""
         sent = self.send(evaluate(self.observe(), self.bounds))
-        return sent + self.on_breaches(self.sla_breaches())
-
-    def sla_breaches(self) -> list[Breach]:
-        """The Leads past their first-touch target now, untouched (`leadbridge report sla
-        --open`: the same function), as alerts take them; none without `sla.yaml`."""
         directory = Path(self.settings.mappings_dir)
         if not (directory / SLA_FILE).exists():
-            return []
+            return sent
         config = load_sla(directory)
+        self.read_touches()
+        return sent + self.on_breaches(self.sla_breaches(config), self.rerouter(config))
+
+    def read_touches(self) -> None:
+        """Record the first touches the waiting Leads' activities make (nothing without a
+        way to Salesforce); a failed read is logged, and the check goes on without it."""
+        salesforce = self.salesforce()
+        if salesforce is None:
+            return
+        try:
+            record_first_activities(self.store, salesforce, self._now())
+        except Exception as exc:
+            log.error("alert.touches_failed", error=str(exc))
+
+    def rerouter(self, config: SlaConfig) -> Reroute | None:
+        """The re-route of breached Leads when sla.yaml asks for it (and the service has a way
+        to Salesforce and a routing.yaml); None otherwise."""
+        routing_file = Path(self.settings.mappings_dir) / ROUTING_FILE
+        if not config.reroute.after_breach or not routing_file.exists():
+            return None
+        salesforce = self.salesforce()
+        if salesforce is None:
+            return None
+        routing = load_routing(self.settings.mappings_dir)
+        return Rerouter(routing, config, self.store, salesforce, now=self._now)
+
+    def salesforce(self) -> Salesforce | None:
+        """The alert thread's own gateway, connected on first use (None: none given, or it
+        could not connect: logged, and tried again next check; the alerts go out anyway)."""
+        if self._salesforce is None and self._connect is not None:
+            try:
+                self._salesforce = self._connect()
+            except Exception as exc:
+                log.error("alert.salesforce_unavailable", error=str(exc))
+        return self._salesforce
+
+    def sla_breaches(self, config: SlaConfig | None = None) -> list[Breach]:
+        """The Leads past their first-touch target now, untouched (`leadbridge report sla
+        --open`: the same function), as alerts take them; none without `sla.yaml`."""
+        if config is None:
+            directory = Path(self.settings.mappings_dir)
+            if not (directory / SLA_FILE).exists():
+                return []
+            config = load_sla(directory)
         now = self._now()
         minutes = {t.name: t.minutes for t in config.targets}
         return [
@@ -121,6 +177,8 @@ class Alerter:
                 hours_over=max((now - b.deadline).total_seconds(), 0.0) / 3600,
                 bound_hours=minutes[b.target] / 60,
                 hubspot_id=b.hubspot_id,
+                target=b.target,
+                handoff=b.handoff,
             )
             for b in open_breaches(self.store, config, now=now)
         ]
@@ -128,21 +186,16 @@ class Alerter:
     def on_breaches(
         self, breaches: Sequence[Breach], reroute: Reroute | None = None
     ) -> list[Alert]:
-        """The SLA report's hook: alert each lead past its SLA (once per period), and hand each
-        newly alerted one to `reroute` when given; the alerts sent."""
+        """The SLA report's hook: alert each lead past its SLA (once per period), and hand
+        every one to `reroute` when given (it re-routes each once per breach); the alerts
+        sent. A failed re-route is logged; the alerts stand."""
         sent = self.send(breach_alerts(breaches))
-        if reroute is None:
+        if reroute is None or not breaches:
             return sent
-        by_key = {f"sla:{b.lead_id}": b for b in breaches}
-        for alert in sent:
-            breach = by_key[alert.key]
-            reason = f"SLA breach: {alert.text}"
-            try:
-                owner = reroute(breach, reason)
-            except Exception as exc:
-                log.error("alert.reroute_failed", lead_id=breach.lead_id, error=str(exc))
-                continue
-            log.info("alert.rerouted", lead_id=breach.lead_id, owner_id=owner, reason=reason)
+        try:
+            reroute(breaches)
+        except Exception as exc:
+            log.error("alert.reroute_failed", leads=len(breaches), error=str(exc))
         return sent
 
     def send(self, alerts: Iterable[Alert]) -> list[Alert]:

@@ -78,7 +78,9 @@ class Service:
             self.worker = Queue(tasks)
         else:
             self.worker = Worker(tasks)
-        self.alerter = Alerter(settings, connector.store, self.budget)
+        self.alerter = Alerter(
+            settings, connector.store, self.budget, salesforce=lambda: _gateway(settings)
+        )
 
     @property
     def connector(self) -> Connector:
@@ -203,3 +205,10 @@ def create_app(service: Service, routes: list[Route] | None = None) -> Starlette
             *(routes or []),
         ]
     )
+
+
+def _gateway(settings: Settings) -> Any:
+    """A Salesforce gateway of the alert thread's own (a gateway serves one thread at a time)."""
+    from connector.salesforce.gateway import SalesforceGateway
+
+    return SalesforceGateway.connect(settings)

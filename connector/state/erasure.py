@@ -138,8 +138,8 @@ RULES: dict[str, Rule] = {
     "alerts_sent": Rule(
         "delete",
         "when an alert was last sent, per condition; a lead past its SLA is a condition of its "
-        "own (`sla:<Lead id>`, with the ids and owner in its details): the person's go, the "
-        "others (streams, budgets) name no one",
+        "own (`sla:<Lead id>`, with the ids and owner in its details), and so is its re-route "
+        "(`reroute:<Lead id>`): the person's go, the others (streams, budgets) name no one",
         who=("condition",),
         personal=("details",),
         plain=("sent_at",),
@@ -448,7 +448,7 @@ def _blank_failures(state: Any, ids: set[str]) -> Any:
 
 
 def _erase_alerts(connection: sa.Connection, person: Person, now: datetime) -> int:
-    conditions = [f"sla:{i}" for i in person.salesforce_ids]
+    conditions = [f"{kind}:{i}" for i in person.salesforce_ids for kind in ("sla", "reroute")]
     if not conditions:
         return 0
     statement = sa.delete(alerts_sent).where(alerts_sent.c.condition.in_(conditions))

@@ -105,6 +105,10 @@ _TRY_AGAIN = frozenset({"40P01", "40001"})
 RECORD_TRIES = 5
 
 
+#: The alert-claim key prefix of a Lead's re-route after an SLA breach (`reroute:<Lead id>`).
+REROUTE = "reroute:"
+
+
 class AuditEvent(NamedTuple):
     """One thing worth explaining later (a routing decision, a skip): recorded with run and time."""
 
@@ -541,6 +545,58 @@ class StateStore:
                 if connection.execute(upsert, row).first() is not None:
                     claimed.append(condition)
         return claimed
+
+    # -- re-routes after an SLA breach (`connector.service.reroute`) ---------------------------
+    # A Lead's re-route is claimed before Salesforce is asked to move it and finished (the
+    # routing decision recorded) after: a claim that never expires, kept with the alerts'
+    # (`reroute:<Lead id>`), so of several workers, or a check after a crash, none moves the
+    # Lead twice; a claim not finished is finished by the next check.
+
+    def reroutes(self, lead_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The re-route claims of these Leads (details, `done` once recorded), by Lead id."""
+        keys = {f"{REROUTE}{i}": i for i in lead_ids}
+        found: dict[str, dict[str, Any]] = {}
+        with self._read() as connection:
+            for chunk in _chunks(sorted(keys)):
+                query = sa.select(alerts_sent.c.condition, alerts_sent.c.details).where(
+                    alerts_sent.c.condition.in_(chunk)
+                )
+                for condition, details in connection.execute(query):
+                    found[keys[condition]] = dict(details)
+        return found
+
+    def claim_reroute(self, lead_id: str, details: Mapping[str, Any]) -> bool:
+        """Claim the re-route of `lead_id` with `details` (who from, who to, why): True for the
+        one caller that claimed it, False when it was claimed before (by anyone, ever)."""
+        now = _aware(self._clock(), "clock")
+        insert = (
+            self._insert(alerts_sent)
+            .on_conflict_do_nothing(index_elements=[alerts_sent.c.condition])
+            .returning(alerts_sent.c.condition)
+        )
+        row = {"condition": f"{REROUTE}{lead_id}", "sent_at": now, "details": dict(details)}
+        with self._write() as connection:
+            return connection.execute(insert, row).first() is not None
+
+    def finish_reroute(
+        self,
+        lead_id: str,
+        details: Mapping[str, Any],
+        decision: AuditEvent | None,
+        *,
+        run_id: str,
+    ) -> None:
+        """Mark the claimed re-route of `lead_id` done (`details`, its outcome) and record its
+        routing decision (`decision`, None when the Lead was not moved), in one transaction."""
+        now = _aware(self._clock(), "clock")
+        with self._write() as connection:
+            connection.execute(
+                sa.update(alerts_sent)
+                .where(alerts_sent.c.condition == f"{REROUTE}{lead_id}")
+                .values(details={**details, "done": True})
+            )
+            if decision is not None:
+                self._write_audit(connection, [decision], run_id, now)
 
     def owed_writebacks(self, *, after: str | None = None, limit: int = 100) -> list[OwedWriteBack]:
         """Write-backs owed to HubSpot contacts, in contact id order after `after` (keyset
@@ -1471,6 +1527,51 @@ class StateStore:
         now = _aware(self._clock(), "clock")
         with self._write() as connection:
             self._write_transitions(connection, list(batch), now)
+
+    def record_touches(self, batch: Iterable[Transition]) -> None:
+        """Record `touched` transitions (a first activity, `connector.service.touches`) where
+        they are the earliest: a journey's touch recorded later than one of these is moved
+        back to it, in one transaction. Transitions of other stages are refused."""
+        now = _aware(self._clock(), "clock")
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for t in batch:
+            if t.stage != "touched" or t.at is None:
+                msg = f"record_touches takes timed touched transitions, not {t.stage!r}"
+                raise ValueError(msg)
+            at = _aware(t.at, f"touched of {t.hubspot_id}")
+            kept = rows.get((t.hubspot_id, t.lead_id))
+            if kept is not None and kept["at"] <= at:
+                continue
+            rows[(t.hubspot_id, t.lead_id)] = {
+                "stage": t.stage,
+                "at": at,
+                "hubspot_id": t.hubspot_id,
+                "lead_id": t.lead_id,
+                "contact_id": t.contact_id,
+                "opportunity_id": t.opportunity_id,
+                "owner_id": t.owner_id,
+                "queue": t.queue,
+                "source": t.source,
+                "campaign": t.campaign,
+                "reason": t.reason,
+                "recorded_at": now,
+            }
+        if not rows:
+            return
+        insert = self._insert(transitions)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[transitions.c.hubspot_id, transitions.c.lead_id, transitions.c.stage],
+            set_={
+                "at": insert.excluded.at,
+                "owner_id": insert.excluded.owner_id,
+                "reason": insert.excluded.reason,
+                "recorded_at": insert.excluded.recorded_at,
+            },
+            where=insert.excluded.at < transitions.c.at,
+        )
+        with self._write() as connection:
+            connection.execute(upsert, list(rows.values()))
+            reporting.refresh_journeys(connection, list(rows))
 
     # reports (connector.state.reporting)
 

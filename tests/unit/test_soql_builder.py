@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -165,3 +166,22 @@ def test_field_lists_are_checked_names_joined_with_commas() -> None:
     for bad in ([], ["Id", "Name FROM Lead --"], "Id, Name", ["Id", "'x'"]):
         with pytest.raises(ValueError, match=r"\{:fields\} takes a non-empty list"):
             soql("SELECT {:fields} FROM Account", bad)
+
+
+def test_activity_reads_keep_lead_ids_values_and_the_object_a_name(org: Org) -> None:
+    """`queries.activities_on` quotes the Lead ids (a hostile one stays one value, which
+    Salesforce's grammar refuses as an id instead of widening the query) and takes only an
+    object name for the activity object."""
+    from connector.salesforce.queries import activities_on
+    from connector.sandbox.ids import to18
+    from connector.sandbox.salesforce.soql import SoqlError
+
+    since = datetime(2026, 12, 1, tzinfo=UTC)
+    lead = to18("00Q000000000001")
+    assert run(org, activities_on("Event", [lead], since)).records == []
+    hostile = activities_on("Task", [lead, "x') OR (WhoId != null"], since)
+    assert f"WhoId IN ('{lead}','x\\') OR (WhoId != null')" in hostile
+    with pytest.raises(SoqlError, match=re.escape("invalid ID field: x') OR (WhoId != null")):
+        run(org, hostile)
+    with pytest.raises(ValueError, match=r"\{:literal\} takes a field or object name"):
+        activities_on("Task WHERE Id != null OR Id", [lead], since)

@@ -195,6 +195,12 @@ def fill(store: StateStore, person: Person, *, duplicate_id: str) -> None:
         {f"sla:{person.lead_id}": {"lead_id": person.lead_id, "hubspot_id": h}},
         timedelta(hours=1),
     )
+    # Her Lead re-routed after that breach (`connector.service.reroute`): the claim keeps the
+    # routing decision's path, her company's name in it.
+    store.claim_reroute(
+        person.lead_id,
+        {"hubspot_id": h, "explain": {"lead": {"company": f"{person.name} Consulting"}}},
+    )
     # Rows changed and removed before the erasure: the rows' old text is free space in the file.
     store.record(
         Commit(
@@ -386,7 +392,7 @@ def test_erase_leaves_no_trace_of_the_person_and_keeps_the_others(
         "work": 3,  # pending conversion, resync, owed write-back (the hand-over was done)
         "audit": 6,  # five under her ids, and her duplicate's that quotes her name
         "checkpoints": 1,
-        "alerts_sent": 1,  # her Lead's SLA alert, not Grace's
+        "alerts_sent": 2,  # her Lead's SLA alert and its re-route, not Grace's
         "transitions": 5,  # her journey's stages, kept under a key of their own
         "journeys": 1,  # her journey's row, grouped again under that key
     }

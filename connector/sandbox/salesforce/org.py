@@ -691,6 +691,9 @@ class Org:
             record["OwnerId"] = user_id
         if obj.name == "Lead" and not record.get("Status"):
             record["Status"] = self.default_lead_status()
+        if obj.name == "Task":
+            record["Status"] = record.get("Status") or "Not Started"
+            record["Priority"] = record.get("Priority") or "Normal"
         stamp = self.stamp()
         record.update(
             CreatedById=user_id,

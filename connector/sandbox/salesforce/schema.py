@@ -213,6 +213,8 @@ OPPORTUNITY_STAGES = (
     "Closed Lost",
 )
 #: Salesforce's default Lead Status values: (label, is_converted, is_default).
+TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
+
 DEFAULT_LEAD_STATUSES = (
     ("Open - Not Contacted", False, True),
     ("Working - Contacted", False, False),
@@ -438,6 +440,44 @@ def build_schema(lead_statuses: tuple[str, ...]) -> dict[str, SObject]:
                 _OWNER,
             ],
         ),
+        # Activities: a Task (a call, an email, a to-do) or an Event (a meeting) on a Lead or
+        # Contact (`WhoId`). What leadbridge reads of them is when the first on a Lead was
+        # created: sales' first touch when it comes before the Lead's status changes.
+        "Task": _obj(
+            "Task",
+            "Task",
+            "Tasks",
+            "00T",
+            [
+                _ref("WhoId", ("Contact", "Lead"), "Who"),
+                _ref("WhatId", ("Account", "Opportunity"), "What"),
+                _s("Subject", 255),
+                Field("ActivityDate", "date"),
+                _pick("Status", TASK_STATUSES, nillable=False, default_on_create=True),
+                _pick(
+                    "Priority", ("High", "Normal", "Low"), nillable=False, default_on_create=True
+                ),
+                _pick("TaskSubtype", ("Task", "Email", "Call")),
+                Field("Description", "textarea", length=32000),
+                _ref("OwnerId", ("User",), "Owner", nillable=False, default_on_create=True),
+            ],
+        ),
+        "Event": _obj(
+            "Event",
+            "Event",
+            "Events",
+            "00U",
+            [
+                _ref("WhoId", ("Contact", "Lead"), "Who"),
+                _ref("WhatId", ("Account", "Opportunity"), "What"),
+                _s("Subject", 255),
+                Field("StartDateTime", "datetime"),
+                Field("EndDateTime", "datetime"),
+                Field("DurationInMinutes", "int", digits=8),
+                Field("Description", "textarea", length=32000),
+                _ref("OwnerId", ("User",), "Owner", nillable=False, default_on_create=True),
+            ],
+        ),
         "LeadStatus": _obj(
             "LeadStatus",
             "Lead Status Value",
@@ -455,4 +495,4 @@ def build_schema(lead_statuses: tuple[str, ...]) -> dict[str, SObject]:
 
 
 #: Objects the REST API lets a client write (LeadStatus, UserRole, Group are set-up data).
-WRITABLE = frozenset({"Account", "Contact", "Lead", "Opportunity", "User"})
+WRITABLE = frozenset({"Account", "Contact", "Event", "Lead", "Opportunity", "Task", "User"})
