@@ -123,6 +123,7 @@ class Contact:
     promoted: bool = False
     firstname: str = ""
     phone: str = ""
+    phone_edits: list[tuple[float, str]] = field(default_factory=list)  # (when, the rep's phone)
 
 
 def plan(contacts: int, rng: random.Random) -> list[Contact]:
@@ -249,6 +250,8 @@ class Write:
     # sandbox was still serving it) is one whose outcome the sender did not learn.
     confirmed: bool = False
     fields: dict[str, Any] = field(default_factory=dict)
+    # The record's phone when the write came (for the stale examples' timelines).
+    phone_before: Any = None
 
 
 @dataclass
@@ -408,7 +411,8 @@ class Observer:
                         self.writes.echoes.append(
                             f"{side} {key} {sorted(fields)}{self._context(side, key, now)}"
                         )
-                write = Write(started, digest[:6], noop, fields=fields)
+                held = None if now is None else now.get("Phone", now.get("phone"))
+                write = Write(started, digest[:6], noop, fields=fields, phone_before=held)
                 self.writes.last[ident] = write
                 self.writes.history.setdefault((side, key), []).append(write)
                 pending.append(write)
@@ -434,6 +438,31 @@ class Observer:
     def killed(self) -> None:
         with self.lock:
             self.writes.kills.append(time.monotonic())
+
+
+def print_phone_timeline(cid: str, edits: list[tuple[float, str]], writes: Writes) -> None:
+    """A stale contact's phone as it went: the rep's edits and every write of leadbridge's
+    naming a phone, with the value it found, and the kills around them."""
+    events = [(at, f"rep sets Phone {value!r}") for at, value in edits]
+    for (side, key), history in writes.history.items():
+        if not (key == cid or key.endswith(f"={cid}")):
+            continue
+        for w in history:
+            sent = w.fields.get("Phone", w.fields.get("phone"))
+            if sent is None:
+                continue
+            events.append(
+                (
+                    w.started,
+                    f"leadbridge writes {side} {key} phone {sent!r} over {w.phone_before!r} "
+                    f"(noop={w.noop} confirmed={w.confirmed}; fields {sorted(w.fields)})",
+                )
+            )
+    if events:
+        first, last = min(e[0] for e in events), max(e[0] for e in events)
+        events += [(k, "a worker killed") for k in writes.kills if first - 30 <= k <= last + 5]
+    for at, what in sorted(events):
+        print(f"    {at:.2f} {what}")
 
 
 def _same(held: Any, sent: Any) -> bool:
@@ -599,6 +628,7 @@ def drive(
         editable = [p for p in people if p.decided and not p.promoted and p.cid in leads]
         for p in rng.sample(editable, min(edits, len(editable))):
             p.phone = f"+46 70 {rng.randrange(10**6):06d}"
+            p.phone_edits.append((time.monotonic(), p.phone))
             lead_id = leads[p.cid]["Id"]
             decisions[lead_id] = {**decisions.get(lead_id, {}), "Phone": p.phone}
         if decisions:
@@ -638,6 +668,7 @@ def scenario_figures(people: list[Contact], actors: Actors) -> dict[str, Any]:
     leads, contacts = actors.leads(), actors.contacts()
     feedback_expected = feedback_present = stale = 0
     stale_examples: list[str] = []
+    phone_edits: dict[str, list[tuple[float, str]]] = {}
     unwritten: list[str] = []
     missing: list[str] = []
     # Where each Lead, conversion or feedback not done would be dead-lettered: (stream, id).
@@ -690,11 +721,13 @@ def scenario_figures(people: list[Contact], actors: Actors) -> dict[str, Any]:
             if wrong:
                 stale += 1
                 stale_examples.append(f"{p.cid}: {'; '.join(wrong)}")
+                phone_edits[p.cid] = p.phone_edits
     return {
         "feedback expected": feedback_expected,
         "feedback present": feedback_present,
         "stale": stale,
         "stale examples": stale_examples[:5],
+        "phone edits": phone_edits,
         "unwritten examples": unwritten[:5],
         "missing feedback": missing[:5],
         "undone": undone,
@@ -1041,6 +1074,9 @@ def print_table(
         print(f"  write-back missing: {example}")
     for example in mine["stale examples"]:
         print(f"  stale: {example}")
+        if os.environ.get("RELIABILITY_DEBUG"):
+            cid = example.split(":")[0]
+            print_phone_timeline(cid, mine["phone edits"].get(cid, []), writes)
     if any(code not in (0, None) for code in codes):
         print(f"  workers' exit codes at the end: {codes}")
     missed = sum(bool(m) for m in misses)
