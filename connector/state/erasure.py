@@ -20,7 +20,7 @@ from typing import Any, Literal, cast
 
 import sqlalchemy as sa
 
-from connector.state.keys import contact_fields_key, contact_key, lead_key
+from connector.state.keys import contact_fields_key, contact_key, contact_sending_key, lead_key
 from connector.state.privacy import ERASED, PERSON_COLUMNS, Erasure, Matcher, like_forms
 from connector.state.reporting import refresh_journeys
 from connector.state.schema import (
@@ -370,6 +370,7 @@ def _erase_hashes(connection: sa.Connection, person: Person, now: datetime) -> i
         keys += [
             contact_key(person.ids["hubspot_id"]),
             contact_fields_key(person.ids["hubspot_id"]),
+            contact_sending_key(person.ids["hubspot_id"]),
         ]
     statement = sa.delete(written_hashes).where(written_hashes.c.record_key.in_(keys))
     return connection.execute(statement).rowcount

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from connector.model import Link
-from connector.state.keys import contact_fields_key, contact_key
+from connector.state.keys import contact_fields_key, contact_key, contact_sending_key
 from connector.state.schema import dead_letters, links, work, written_hashes
 from connector.state.work import WRITEBACK, owe
 
@@ -124,6 +124,7 @@ def _move_hashes(
         pairs = {
             contact_key(kept_from): contact_key(survivor),
             contact_fields_key(kept_from): contact_fields_key(survivor),
+            contact_sending_key(kept_from): contact_sending_key(survivor),
         }
         rows = connection.execute(
             sa.select(written_hashes).where(written_hashes.c.record_key.in_(list(pairs)))
@@ -146,7 +147,9 @@ def _move_hashes(
                 ],
             )
             moved = len(rows)
-    keys = [k for h in others for k in (contact_key(h), contact_fields_key(h))]
+    keys = [
+        k for h in others for k in (contact_key(h), contact_fields_key(h), contact_sending_key(h))
+    ]
     connection.execute(sa.delete(written_hashes).where(written_hashes.c.record_key.in_(keys)))
     return moved
 

@@ -22,6 +22,15 @@ def contact_fields_key(hubspot_id: str) -> str:
     return f"hubspot:{hubspot_id}:fields"
 
 
+def contact_sending_key(hubspot_id: str) -> str:
+    """The per-field fingerprints of the values a stream was sending to one side when it last
+    wrote a contact's protected or two-way fields, noted before the write (JSON: field ->
+    digest). A run killed after the write and before its record leaves the agreement under
+    `contact_fields_key` behind; with this, a side still holding what was being sent has not
+    changed since (`connector.streams.contacts.decide.last_agreed`)."""
+    return f"hubspot:{hubspot_id}:sending"
+
+
 def lead_key(lead_id: str) -> str:
     """The hash of what a Lead's status last asked of its contact (the leads stream)."""
     return f"salesforce:{lead_id}"

@@ -1079,6 +1079,16 @@ class StateStore:
         log.info("state.link_closed", run_id=run_id, closed=bool(closed))
         return bool(closed)
 
+    def note_sending(self, stream: str, sending: Mapping[str, str], *, run_id: str) -> None:
+        """Note, before `stream` sends them, the fingerprints of the field values it is about
+        to write (`contact_sending_key` -> JSON), in a transaction of their own: the batch's
+        record, made after its writes, may never come."""
+        if sending:
+            self._record(
+                Commit(stream=stream, hashes=dict(sending), direction="to_salesforce"),
+                run_id=run_id,
+            )
+
     # the one write
 
     def record(self, commit: Commit, *, run_id: str) -> None:

@@ -186,9 +186,7 @@ def test_the_rep_phone_written_to_hubspot_under_a_contacts_page_in_flight(
     with open_connector(settings) as connector:
 
         def feedback_first(self, commit, *, run_id):
-            # The page's record (its links), not what the creation recorded before it was sent.
-            page = commit.stream == "hubspot.contacts" and commit.links
-            if page and not getattr(feedback_first, "ran", False):
+            if commit.stream == "hubspot.contacts" and not getattr(feedback_first, "ran", False):
                 feedback_first.ran = True
                 _rep_edits(server, {"Phone": "+1 555 0202"})
                 connector.leads.run_once()  # the other worker, while this page is in flight
@@ -252,9 +250,7 @@ def test_the_agreement_sales_feedback_recorded_under_a_contacts_page_in_flight_s
     with open_connector(settings) as connector:
 
         def feedback_first(self, commit, *, run_id):
-            # The page's record (its links), not what the creation recorded before it was sent.
-            page = commit.stream == "hubspot.contacts" and commit.links
-            if page and not getattr(feedback_first, "ran", False):
+            if commit.stream == "hubspot.contacts" and not getattr(feedback_first, "ran", False):
                 feedback_first.ran = True
                 _rep_edits(server, {"Phone": "+1 555 0202"})
                 connector.leads.run_once()  # the other worker, while this page is in flight
@@ -372,3 +368,39 @@ def test_a_rep_phone_after_a_creation_killed_before_its_record_survives_a_later_
     lead = _lead(server)
     assert (lead["Phone"], props["phone"]) == ("+1 555 0909", "+1 555 0909")
     assert lead["FirstName"] == "Amazing Grace"
+
+
+def test_a_rep_phone_after_feedback_killed_before_its_record_survives_a_later_marketing_edit(
+    settings, monkeypatch
+):
+    """Sales feedback writes the rep's phone to HubSpot and dies before recording the new
+    agreement. The rep changes the phone again, then marketing renames the contact (the contact
+    is the newer record). With the old agreement matching neither side, `newest_wins` weighed
+    record-level change times: feedback kept the rep's phone out of HubSpot and the contacts
+    stream then wrote HubSpot's older phone over it (the reliability proof's stale phones,
+    traced by the bench's phone timelines). What was being sent is noted before it is sent:
+    HubSpot still holding it, the rep's later phone is the change, on both sides."""
+    settings, server = settings
+    with open_connector(settings) as connector:
+        _passes(connector, 1)
+        _rep_edits(server, {"Phone": "+1 555 0404"})
+        record = StateStore.record
+
+        def dies(self, commit, *, run_id):
+            if commit.stream == "salesforce.leads":
+                raise Killed
+            return record(self, commit, run_id=run_id)
+
+        monkeypatch.setattr(StateStore, "record", dies)
+        with pytest.raises(Killed):
+            connector.leads.run_once()
+        monkeypatch.setattr(StateStore, "record", record)
+        assert _props(server)["phone"] == "+1 555 0404"  # written, not recorded
+
+        _rep_edits(server, {"Phone": "+1 555 0505"})
+        _marketing_edits(server, {"firstname": "Amazing Grace"})
+        _passes(connector)
+
+    lead, props = _lead(server), _props(server)
+    assert lead["FirstName"] == "Amazing Grace"
+    assert (lead["Phone"], props["phone"]) == ("+1 555 0505", "+1 555 0505")

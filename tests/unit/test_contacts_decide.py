@@ -8,9 +8,16 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.mapping.plan import same
+from connector.mapping.plan import NEVER_WRITTEN, same
 from connector.model import HubSpotContact, Link, SalesforceMatch
-from connector.streams.contacts.decide import Guard, decide, fingerprint, guard, needs_lookup
+from connector.streams.contacts.decide import (
+    Guard,
+    decide,
+    fingerprint,
+    guard,
+    last_agreed,
+    needs_lookup,
+)
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 CONTACT = HubSpotContact("101", {"email": "Ada@Acme.test"}, NOW)
@@ -285,3 +292,22 @@ def test_a_first_loss_to_salesforce_remembers_hubspots_value_as_the_older_one():
     assert outcome.written["Phone"] == fingerprint("+46 70 111")
     again = _guard({"Title": "VP Sales", "Phone": "+46 8 555"}, written=outcome.written)
     assert again.withheld["Phone"].endswith("only Salesforce changed since our last write")
+
+
+def test_what_was_being_sent_tells_which_side_changed_after_a_write_left_unrecorded():
+    """The agreement is "0"; a stream was sending "1" when it was killed before its record.
+    One side holds "1": either the write landed and the other side changed since (that side
+    wins), or it never landed and the other side still holds "0" (the value being carried over
+    wins). Neither side holding it leaves the agreement as it was."""
+    agreed, sent = fingerprint("0"), fingerprint("1")
+    # Landed in HubSpot, the rep changed the Lead since: Salesforce changed.
+    assert last_agreed(agreed, "1", "2", sent) == "1"
+    # Never landed in HubSpot: the Lead's "1" is the newer, HubSpot unchanged since "0".
+    assert last_agreed(agreed, "0", "1", sent) == "0"
+    # Landed on the Lead, marketing changed HubSpot since: HubSpot changed.
+    assert last_agreed(agreed, "3", "1", sent) == "1"
+    # Nothing agreed before (a creation killed before its record), the rep changed the Lead.
+    assert last_agreed(None, "1", "2", sent) == "1"
+    # Without a note, or with neither side holding it: as before.
+    assert last_agreed(agreed, "1", "2") is NEVER_WRITTEN
+    assert last_agreed(agreed, "0", "2", fingerprint("9")) == "0"

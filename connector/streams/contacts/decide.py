@@ -220,6 +220,7 @@ def guard(
     hubspot_changed_at: datetime | None,
     salesforce_changed_at: datetime | None,
     written: Mapping[str, str],
+    sending: Mapping[str, str] | None = None,
 ) -> Guard:
     """Resolve the protected fields (`rules`: Lead field -> its rule, `hubspot_wins` ones left
     out) of one write of the mapped `fields` against the Lead's current values.
@@ -231,7 +232,8 @@ def guard(
     the fingerprints of what we last wrote per field: a side still holding it has not changed
     since, so `resolve` lets the other side win. `newest_wins` weighs the contact's and the
     Lead's record-level change times (`updated_at`, `LastModifiedDate`), not the field's own:
-    per-property history would cost calls on both sides.
+    per-property history would cost calls on both sides. `sending`: the fingerprints of what
+    a stream was last sending per field (`last_agreed`).
     """
     withheld: dict[str, str] = {}
     agreeing: set[str] = set()
@@ -254,7 +256,7 @@ def guard(
             hubspot_changed_at,
             current,
             salesforce_changed_at,
-            last_agreed(written.get(name), value, current),
+            last_agreed(written.get(name), value, current, (sending or {}).get(name)),
         )
         if same(value, current):
             after[name] = fingerprint(value)  # both sides hold it already
@@ -272,10 +274,29 @@ def guard(
     return Guard(withheld, after, frozenset(agreeing))
 
 
-def last_agreed(digest: str | None, hubspot_value: Any, salesforce_value: Any) -> Any:
+def last_agreed(
+    digest: str | None, hubspot_value: Any, salesforce_value: Any, sending: str | None = None
+) -> Any:
     """What we last wrote to a field, as far as `resolve` needs it: the side whose value has the
     stored fingerprint has not changed since. Neither side (or no fingerprint): NEVER_WRITTEN,
-    which `resolve` treats as "both changed": the rule decides."""
+    which `resolve` treats as "both changed": the rule decides.
+
+    `sending`: the fingerprint of the value a stream was last sending to the field
+    (`contact_sending_key`), for a write whose record a kill may have stopped. When exactly one
+    side holds it, either the write landed and the other side changed after it, or it never
+    landed and the other side still holds the last agreement: in the first case the holder has
+    not changed since (the other side wins), in the second the holder's is the newer value
+    (the one being carried over; it wins)."""
+    if sending is not None:
+        on_hubspot = fingerprint(hubspot_value) == sending
+        on_salesforce = fingerprint(salesforce_value) == sending
+        if on_hubspot != on_salesforce:
+            holder, other = (
+                (hubspot_value, salesforce_value)
+                if on_hubspot
+                else (salesforce_value, hubspot_value)
+            )
+            return other if digest is not None and fingerprint(other) == digest else holder
     if digest is None:
         return NEVER_WRITTEN
     if fingerprint(salesforce_value) == digest:

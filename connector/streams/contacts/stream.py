@@ -35,13 +35,19 @@ from connector.model import (
     WriteResult,
     describe_errors,
 )
-from connector.state.keys import contact_fields_key, contact_key, fingerprints
+from connector.state.keys import (
+    contact_fields_key,
+    contact_key,
+    contact_sending_key,
+    fingerprints,
+)
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.state.work import NO_WORK, Work, as_read, hand_over
 from connector.streams.base import Due, Stream, Summary, pages
 from connector.streams.contacts.decide import (
     Decision,
     decide,
+    fingerprint,
     guard,
     handoff_transitions,
     needs_lookup,
@@ -414,7 +420,9 @@ class ContactsStream(Stream[ContactsSummary]):
         ids = [c.id for c in page]
         links = self.store.links(ids)
         keys = [contact_key(i) for i in ids] + (
-            [contact_fields_key(i) for i in ids] if self.protected else []
+            [k for i in ids for k in (contact_fields_key(i), contact_sending_key(i))]
+            if self.protected
+            else []
         )
         hashes = self.store.hashes(keys, "to_salesforce")
         removals = self.plan.mapping.salesforce_removals
@@ -561,7 +569,7 @@ class ContactsStream(Stream[ContactsSummary]):
         `update`: the transports of the Lead upserts and of the updates by Id, when not the
         gateway's sObject Collections (a backfill's, written for a whole job)."""
         decisions, commit, writeback = plan.decisions, plan.commit, plan.writeback
-        self._record_sent_first(plan, summary)
+        self._note_sending(plan, summary)
         results = self._push(
             decisions, routes, routed=router is not None, upsert=upsert, update=update
         )
@@ -583,34 +591,22 @@ class ContactsStream(Stream[ContactsSummary]):
         summary.written_back += self._write_back(writeback, commit, summary)
         return commit
 
-    def _record_sent_first(self, plan: PagePlan, summary: ContactsSummary) -> None:
-        """What the page's new Leads are created with, recorded before they are sent, for the
-        contacts nothing was recorded for: a run killed after the creation and before the
-        page's record leaves the next pass this agreement, so a protected field the rep has
-        changed since is the rep's change (`guard`, HubSpot still holding what was sent), not
-        decided by record-level change times that a later marketing edit of any property
-        moves. Only the fields' agreement: the values hash stays unrecorded, so a creation
-        that never happened is sent again."""
+    def _note_sending(self, plan: PagePlan, summary: ContactsSummary) -> None:
+        """The protected fields' values the page sends to Salesforce, noted before they are
+        sent (`StateStore.note_sending`): a run killed after the write and before the page's
+        record leaves the next pass knowing what was being sent, so a field the rep changed
+        since is the rep's change (`last_agreed`), not decided by record-level change times
+        that a later marketing edit of any property moves."""
         if not self.protected:
             return
-        first = {
-            contact_fields_key(d.contact.id): json.dumps(d.written, sort_keys=True)
-            for d in plan.decisions
-            if d.action == "upsert" and not d.known and d.written
-        }
-        first = {k: v for k, v in first.items() if plan.read.get(k) is None}
-        if not first:
-            return
-        commit = Commit(
-            stream=STREAM,
-            hashes=first,
-            direction="to_salesforce",
-            expected={"to_salesforce": dict.fromkeys(first)},
-        )
-        self.store.record(commit, run_id=summary.run_id)
-        # The page's own record replaces what it recorded here (or leaves what another
-        # stream recorded over it since).
-        plan.read.update(first)
+        sending = {}
+        for d in plan.decisions:
+            if d.action not in ("upsert", "link_lead", "update_contact"):
+                continue
+            sent = {k: fingerprint(v) for k, v in d.outgoing.items() if k in self.protected}
+            if sent:
+                sending[contact_sending_key(d.contact.id)] = json.dumps(sent, sort_keys=True)
+        self.store.note_sending(STREAM, sending, run_id=summary.run_id)
 
     @staticmethod
     def _record_handoffs(
@@ -857,6 +853,7 @@ class ContactsStream(Stream[ContactsSummary]):
                 hubspot_changed_at=decision.contact.updated_at,
                 salesforce_changed_at=lead.get("LastModifiedDate") if lead else None,
                 written=fingerprints(hashes.get(contact_fields_key(decision.contact.id))),
+                sending=fingerprints(hashes.get(contact_sending_key(decision.contact.id))),
             )
             guarded.append(
                 replace(

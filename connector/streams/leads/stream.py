@@ -33,7 +33,13 @@ import structlog
 from connector.mapping.plan import LeadPlan, MappingFailure, values_hash
 from connector.mapping.status import StatusMapping
 from connector.model import HubSpotContact, WriteResult
-from connector.state.keys import contact_fields_key, contact_key, fingerprints, lead_key
+from connector.state.keys import (
+    contact_fields_key,
+    contact_key,
+    contact_sending_key,
+    fingerprints,
+    lead_key,
+)
 from connector.state.store import AuditEvent, Commit, StateStore
 from connector.state.work import NO_WORK, Work, as_read, hand_over
 from connector.streams.base import Due, Stream, Summary, pages
@@ -132,6 +138,7 @@ class _Pending:
     target: Target | None  # None: the status part is unchanged (or there is no status.yaml)
     hash: str | None  # the status part's hash, to record once written
     agreed: dict[str, str]  # the contact's per-field fingerprints, as stored
+    sending: dict[str, str]  # what a stream was last sending per field (`contact_sending_key`)
     fields_changed: bool  # a returning Lead field changed since both sides last agreed
 
 
@@ -271,7 +278,7 @@ class LeadsStream(Stream[LeadsSummary]):
         self.erased.skipped(STREAM, len(erased))
         read, page = page, [lead for lead in page if str(lead["Id"]) not in erased]
         hashes = self.store.hashes([lead_key(lead["Id"]) for lead in page], DIRECTION)
-        agreed = self._agreed(page)
+        agreed, sending = self._agreed(page)
         pending: list[_Pending] = []
         handover: list[str] = []  # contacts whose Lead a person converted
         for lead in page:
@@ -310,7 +317,17 @@ class LeadsStream(Stream[LeadsSummary]):
                 summary.unchanged += 1
                 commit.resolved.append(lead_id)
                 continue
-            pending.append(_Pending(lead, contact_id, wanted, digest, fingerprints, moved))
+            pending.append(
+                _Pending(
+                    lead,
+                    contact_id,
+                    wanted,
+                    digest,
+                    fingerprints,
+                    sending.get(contact_id, {}),
+                    moved,
+                )
+            )
         self._write(pending, commit, summary, dead)
         self._hand_over(handover, commit)
         if moves_cursor:
@@ -342,14 +359,21 @@ class LeadsStream(Stream[LeadsSummary]):
                 )
             )
 
-    def _agreed(self, page: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    def _agreed(
+        self, page: list[dict[str, Any]]
+    ) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
         """Per contact of the page: Lead field -> fingerprint of the value both sides last
-        agreed on (one store read, only when lead.yaml sends fields back)."""
+        agreed on, and of the value a stream was last sending (one store read, only when
+        lead.yaml sends fields back)."""
         if not self.returning:
-            return {}
+            return {}, {}
         ids = {str(x.get(self.external_id_field) or "") for x in page} - {""}
-        stored = self.store.hashes([contact_fields_key(i) for i in ids], "to_salesforce")
-        return {i: fingerprints(stored.get(contact_fields_key(i))) for i in ids}
+        keys = [k for i in ids for k in (contact_fields_key(i), contact_sending_key(i))]
+        stored = self.store.hashes(keys, "to_salesforce")
+        return (
+            {i: fingerprints(stored.get(contact_fields_key(i))) for i in ids},
+            {i: fingerprints(stored.get(contact_sending_key(i))) for i in ids},
+        )
 
     def _write(
         self,
@@ -390,6 +414,7 @@ class LeadsStream(Stream[LeadsSummary]):
                     item.lead,
                     contact.properties,
                     item.agreed,
+                    sending=item.sending,
                     hubspot_changed_at=contact.updated_at,
                     salesforce_changed_at=item.lead.get("LastModifiedDate"),
                 )
@@ -452,7 +477,17 @@ class LeadsStream(Stream[LeadsSummary]):
         commit: Commit,
         summary: LeadsSummary,
     ) -> None:
-        """One batch update of the chosen contacts; each success settled."""
+        """One batch update of the chosen contacts; each success settled. The fields' values
+        sent back are noted first (`StateStore.note_sending`): a kill after the update and
+        before the page's record leaves the next pass knowing what was sent."""
+        sending = {
+            contact_sending_key(cid): json.dumps(
+                {name: back.agreed[name] for name in back.sent}, sort_keys=True
+            )
+            for cid, (_, _, back) in chosen.items()
+            if back.sent
+        }
+        self.store.note_sending(STREAM, sending, run_id=summary.run_id)
         results = self.hubspot.update_contacts(
             {cid: {**b.updates, **d.updates} for cid, (_, d, b) in chosen.items()}
         )

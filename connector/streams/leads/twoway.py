@@ -47,6 +47,7 @@ class BackDecision:
     agreed: dict[str, str] = field(default_factory=dict)
     kept: dict[str, str] = field(default_factory=dict)
     failure: tuple[str, str] | None = None
+    sent: tuple[str, ...] = ()  # Lead fields whose value `updates` carries to HubSpot
 
 
 def back_to_hubspot(
@@ -55,6 +56,7 @@ def back_to_hubspot(
     properties: Mapping[str, str | None],
     agreed: Mapping[str, str],
     *,
+    sending: Mapping[str, str] | None = None,
     hubspot_changed_at: datetime | None,
     salesforce_changed_at: datetime | None,
 ) -> BackDecision:
@@ -63,6 +65,7 @@ def back_to_hubspot(
     A `both` field is compared in Salesforce's terms (the contact's value through the field's
     transforms), with the fingerprint of the last agreement telling which side changed since;
     a `to_hubspot` field in HubSpot's terms, by its rule alone (`salesforce_wins` unless given).
+    `sending`: the fingerprints of what a stream was last sending per field (`last_agreed`).
     """
     decision = BackDecision()
     for spec in changed(fields, lead, agreed):
@@ -72,7 +75,9 @@ def back_to_hubspot(
             wanted = spec.hubspot_value(salesforce_value)
             if spec.spec.to_salesforce:
                 ours = spec.salesforce_value(properties)
-                last = last_agreed(agreed.get(name), ours, salesforce_value)
+                last = last_agreed(
+                    agreed.get(name), ours, salesforce_value, (sending or {}).get(name)
+                )
             else:
                 ours, last = properties.get(prop), NEVER_WRITTEN
         except MappingFailure as failure:
@@ -84,6 +89,7 @@ def back_to_hubspot(
         if outcome.winner == "salesforce":
             if not same(properties.get(prop), wanted):
                 decision.updates[prop] = wanted
+                decision.sent += (name,)
             decision.agreed[name] = fingerprint(salesforce_value)
         elif outcome.winner == "none" and same(ours, theirs):
             decision.agreed[name] = fingerprint(salesforce_value)
