@@ -3,11 +3,11 @@ open status, or sales accepted, rejected or converted them), per owner and queue
 missed their target (`mappings/sla.yaml`, counted in working hours in the owner's time zone);
 and the misses still open now (no touch yet, past the deadline).
 
-Deadlines are computed when a report reads, from the `sla.yaml` it was given, so an edited
-target counts at once. A report of counts (`period_rows`) lets the store count in SQL the
-Leads whose deadline it can bound (`Deadlines`: a Lead touched after the latest deadline a
-handoff on its UTC day can have missed it, one touched before the earliest did not), and
-computes the deadline of the few in between only."""
+Deadlines are computed when a report reads, from the `sla.yaml` it was given (nothing is
+stored), so an edited target counts at once. A report of counts (`period_rows`) lets the store
+count in SQL the breaches that the deadlines' pieces of time settle (`Deadlines`: inside
+working hours with time to spare, a handoff is due the target's minutes later; after hours, at
+the next hours' deadline), and computes the deadline of the few in between only."""
 
 from __future__ import annotations
 
@@ -325,7 +325,7 @@ def period_rows(
     until: datetime | None = None,
 ) -> list[SlaRow]:
     """The SLA rows of the cohort that entered in [since, until): `leadbridge report sla` and
-    the status page's SLA panel. The source may count the breaches it can bound itself
+    the status page's SLA panel. The source may count the breaches the pieces settle itself
     (`Deadlines`); the deadlines of the others are computed here."""
     found = source.sla_input(
         since=since,

@@ -4,8 +4,8 @@ reports' aggregates themselves (counts, `percentile_cont`), so a million transit
 are summed where they lie instead of travelling row by row. SQLite has no percentile
 aggregate: there the journeys are read and `connector.reports.inputs` aggregates them (the
 same figures; a test holds the two to it). The SLA's rows count on PostgreSQL the breaches
-that the deadlines' bounds per UTC day settle (`connector.reports.sla.Deadlines`), so only the
-Leads in between leave the database for their deadline."""
+that the deadlines' pieces settle (`connector.reports.sla.Deadlines`), so only the Leads no
+piece settles leave the database for their deadline."""
 
 from __future__ import annotations
 
@@ -204,7 +204,7 @@ def sla_input(
 ) -> SlaInput:
     """Per owner and queue: counts and percentiles of the minutes to first touch; and the
     journeys that may have missed a target (untouched, or touched after `shortest_minutes`).
-    With `deadlines`, the groups count the breaches their bounds settle, and only the
+    With `deadlines`, the groups count the breaches their pieces settle, and only the
     journeys they leave open are read."""
     j = _journeys(since, until, untouched=untouched)
     if deadlines is not None and shortest_minutes is not None:

@@ -1510,7 +1510,7 @@ class StateStore:
     ) -> SlaInput:
         """What the SLA report needs of the cohort (`untouched`: of the Leads handed over and
         not touched yet, whenever they entered). With `deadlines`, PostgreSQL counts the
-        breaches their bounds settle and leaves those Leads out (SQLite lists every Lead that
+        breaches their pieces settle and leaves those Leads out (SQLite lists every Lead that
         may have missed a target, as without)."""
         if not self._aggregates:
             found = self.journeys(since=since, until=until, untouched=untouched)

@@ -1,7 +1,7 @@
-"""The SLA's counts as the store settles them from deadline bounds (`Deadlines`) are the counts
-of a plain per-Lead check, on SQLite and PostgreSQL (LEADBRIDGE_TEST_DATABASE_URL): handoffs on
-weekends, at night and across daylight-saving changes, owners in three time zones, targets by
-queue and source, in working hours or not, touches right at their deadline."""
+"""The SLA's counts as the store settles them from the deadlines' pieces (`Deadlines`) are
+the counts of a plain per-Lead check, on SQLite and PostgreSQL (LEADBRIDGE_TEST_DATABASE_URL):
+handoffs on weekends, at night and across daylight-saving changes, owners in three time zones,
+targets by queue and source, in working hours or not, touches right at their deadline."""
 
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ def store(database_url: str) -> Iterator[StateStore]:
 
 
 @pytest.mark.parametrize("config", [CONFIG, EDITED], ids=["sla.yaml", "edited"])
-def test_sla_rows_settled_by_bounds_are_the_per_lead_counts(
+def test_sla_rows_settled_by_pieces_are_the_per_lead_counts(
     store: StateStore, config: SlaConfig
 ) -> None:
     """`report sla`'s breaches and open breaches per owner and queue are those of checking
@@ -141,8 +141,8 @@ def test_sla_rows_settled_by_bounds_are_the_per_lead_counts(
     assert sum(b for _, b, _ in expected.values()) > sum(o for _, _, o in expected.values()) > 0
 
 
-def test_postgresql_reads_only_the_leads_the_bounds_leave_open(database_url: str) -> None:
-    """On PostgreSQL the Leads whose breach the day's bounds settle stay in the database: far
+def test_postgresql_reads_only_the_leads_the_pieces_leave_open(database_url: str) -> None:
+    """On PostgreSQL the Leads whose breach their pieces settle stay in the database: far
     fewer are read than may have missed a target."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite reads every journey")
