@@ -270,7 +270,7 @@ def _bounded_sla_input(connection: sa.Connection, j: Any, deadlines: Deadlines) 
             j.c.queue,
             j.c.source,
             target.label("target"),
-            (sa.case(*whens, else_=sa.null()) if whens else sa.null()).label("piece"),
+            (sa.case(*whens) if whens else sa.cast(sa.null(), sa.Integer)).label("piece"),
         )
         .where(handed)
         .offset(0)  # computed once per journey, not inlined in every use below

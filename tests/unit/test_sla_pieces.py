@@ -52,6 +52,9 @@ EDITED = SlaConfig(
     ),
 )
 
+#: Only a target that counts every hour: no pieces at all.
+AROUND_THE_CLOCK = SlaConfig(targets=(Target(name="any hour", minutes=20, working_hours=False),))
+
 
 def _generated(seed: int = 18, count: int = 700) -> list[Transition]:
     """Journeys handed over at any moment of the five weeks; a third never touched, the
@@ -127,7 +130,9 @@ def store(database_url: str) -> Iterator[StateStore]:
         yield opened
 
 
-@pytest.mark.parametrize("config", [CONFIG, EDITED], ids=["sla.yaml", "edited"])
+@pytest.mark.parametrize(
+    "config", [CONFIG, EDITED, AROUND_THE_CLOCK], ids=["sla.yaml", "edited", "no working hours"]
+)
 def test_sla_rows_settled_by_pieces_are_the_per_lead_counts(
     store: StateStore, config: SlaConfig
 ) -> None:
