@@ -41,7 +41,7 @@ import transitions as generated
 from connector.reports.channels import channel_rows
 from connector.reports.config import SlaConfig, Target
 from connector.reports.funnel import funnel_rows
-from connector.reports.sla import shortest, sla_report
+from connector.reports.sla import open_breaches, period_rows
 from connector.salesforce.soql import MAX_IN_LIST_CHARS, in_chunks
 from connector.state.store import StateStore
 
@@ -94,7 +94,6 @@ def measure(name: str, url: str, made: Any, rounds: int) -> None:
         )
         del journeys
         outcomes = made.outcomes
-        minutes = shortest(SLA)
 
         def funnel(by: Any) -> Any:
             return funnel_rows(store.funnel_input(by=by), outcomes, by=by)
@@ -102,10 +101,8 @@ def measure(name: str, url: str, made: Any, rounds: int) -> None:
         reports = {
             "funnel (by month)": lambda: funnel("month"),
             "funnel (by source)": lambda: funnel("source"),
-            "sla": lambda: sla_report(store.sla_input(shortest_minutes=minutes), SLA, now=NOW),
-            "sla --open": lambda: sla_report(
-                store.sla_input(shortest_minutes=minutes, untouched=True), SLA, now=NOW
-            ),
+            "sla": lambda: period_rows(store, SLA, now=NOW),
+            "sla --open": lambda: open_breaches(store, SLA, now=NOW),
             "channels": lambda: channel_rows(store.channel_input(), outcomes),
         }
         query_wall, query_cpu = timed(store.journeys, 1)

@@ -31,7 +31,7 @@ from connector.reports.render import (
     render,
     sla_records,
 )
-from connector.reports.sla import open_breaches, period_report
+from connector.reports.sla import open_breaches, period_rows
 from connector.settings import Settings, load_offline_settings
 
 
@@ -138,7 +138,7 @@ def sla_command(since: datetime | None, until: datetime | None, fmt: Any, open_o
                 breaches = open_breaches(store, config, now=now)
                 _echo(render("open SLA breaches", breach_records(breaches), None, fmt))
                 return
-            rows = period_report(store, config, now=now, since=since, until=until).rows
+            rows = period_rows(store, config, now=now, since=since, until=until)
             _echo(render("sla", sla_records(rows), Cohort(since, until), fmt))
 
 

@@ -53,7 +53,9 @@ class FunnelInput:
 
 @dataclass(frozen=True)
 class SlaGroup:
-    """One owner and queue: Leads handed over, touched, (median, p90) minutes to first touch."""
+    """One owner and queue: Leads handed over, touched, (median, p90) minutes to first touch;
+    and the breaches the store counted without their deadlines (`connector.reports.sla.
+    Deadlines`), of which `open_breaches` untouched."""
 
     owner_id: str | None
     queue: str | None
@@ -61,6 +63,8 @@ class SlaGroup:
     touched: int
     median_minutes: float | None
     p90_minutes: float | None
+    breaches: int = 0
+    open_breaches: int = 0
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,8 @@ class SlaInput:
     groups: list[SlaGroup]
     #: The journeys that may have missed a target: untouched, or touched later than the
     #: shortest target's minutes after the handoff (working hours only make deadlines later),
-    #: as far as the SLA needs them (`late_journey`).
+    #: as far as the SLA needs them (`late_journey`); read with `Deadlines`, only those whose
+    #: breach the groups' counts do not settle.
     late: list[Journey]
 
 

@@ -2,15 +2,23 @@
 open status, or sales accepted, rejected or converted them, or logged a Task or Event on them:
 `connector.reports.touches`), per owner and queue; which
 missed their target (`mappings/sla.yaml`, counted in working hours in the owner's time zone);
-and the misses still open now (no touch yet, past the deadline)."""
+and the misses still open now (no touch yet, past the deadline).
+
+Deadlines are computed when a report reads, from the `sla.yaml` it was given (nothing is
+stored), so an edited target counts at once. A report of counts (`period_rows`) lets the store
+count in SQL the breaches that the deadlines' pieces of time settle (`Deadlines`: inside
+working hours with time to spare, a handoff is due the target's minutes later; after hours, at
+the next hours' deadline), and computes the deadline of the few in between only."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from itertools import pairwise
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -23,6 +31,9 @@ NONE = "(none)"
 #: How far ahead a deadline is looked for: a target longer than this many days of working
 #: hours never falls due.
 _HORIZON_DAYS = 3660
+#: The store bins handoffs by UTC day, counted from here (`Deadlines.days`).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,107 @@ class SlaReport:
     open_breaches: list[Breach]
 
 
+@dataclass(frozen=True)
+class Piece:
+    """Handoffs in [start, end) to a Lead with a given target and an owner in a given zone:
+    with `shift`, each is due the target's minutes after it (inside working hours, with time
+    to spare before they close); else due between `earliest` and `latest`, the deadlines of
+    a handoff at `start` and at `end` (a later handoff is never due sooner), exactly when the
+    two are equal (after hours, or on a day off: due when the next working hours allow)."""
+
+    start: datetime
+    end: datetime
+    earliest: datetime
+    latest: datetime
+    shift: bool
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """What a store needs to count, in SQL, the breaches it can tell without computing a
+    Lead's own deadline: each target's fit and minutes (the first that fits a Lead is its
+    target), the owners of each time zone, and the handoffs' deadlines by `pieces` of time
+    (targets in working hours only: the others are due their minutes after the handoff). A
+    Lead whose first touch (else `now`) came after the latest deadline of its piece missed
+    its target; at or before the earliest (or its minutes after the handoff, if later), it
+    did not; only the few in between need their deadline (`deadline`)."""
+
+    config: SlaConfig
+    now: datetime
+
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        return self.config.targets
+
+    @cached_property
+    def zones(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Each time zone and the owners in it; the first, the default, has every owner not
+        listed under `owners`."""
+        default = self.config.time_zone
+        others = sorted({z for z in self.config.owners.values() if z != default})
+        owners = self.config.owners
+        return (
+            (default, ()),
+            *((zone, tuple(sorted(o for o, z in owners.items() if z == zone))) for zone in others),
+        )
+
+    @staticmethod
+    def microseconds(target: Target) -> int:
+        """A target's minutes as `deadline` counts them (to the microsecond)."""
+        return timedelta(minutes=target.minutes) // timedelta(microseconds=1)
+
+    def pieces(self, first: int, last: int) -> dict[tuple[int, int], list[Piece]]:
+        """Per working-hours target and zone (their indexes in `targets` and `zones`), the
+        pieces of UTC days `first` to `last` (days since 1970-01-01), in order, end to end."""
+        hours = self.config.working_hours
+        return {
+            (index, number): _pieces(target, hours, ZoneInfo(name), first, last)
+            for index, target in enumerate(self.targets)
+            if target.working_hours
+            for number, (name, _) in enumerate(self.zones)
+        }
+
+
+def _pieces(
+    target: Target, hours: WorkingHours, zone: ZoneInfo, first: int, last: int
+) -> list[Piece]:
+    """Cut the days at each opening and closing, and at the target's minutes before closing:
+    from opening to there, a handoff is due its minutes later (the first working hours
+    `deadline` looks at are those of the handoff's own day, with room enough)."""
+    begin, end = EPOCH + first * DAY, EPOCH + (last + 1) * DAY
+    allowed = timedelta(minutes=target.minutes)
+    weekdays, opening, closing = _working(hours)
+    windows = []
+    day = (begin - DAY).astimezone(zone).date()
+    while day <= (end + DAY).astimezone(zone).date():
+        if day.weekday() in weekdays:
+            opens, closes = _window(day, zone, opening, closing)
+            if opens < closes:
+                windows.append((opens, closes))
+        day += timedelta(days=1)
+    shifted = [(opens, closes - allowed) for opens, closes in windows if closes - allowed > opens]
+    cuts = {begin, end}
+    cuts.update(moment for window in windows + shifted for moment in window)
+    ordered = sorted(moment for moment in cuts if begin <= moment <= end)
+    starts = [opens for opens, _ in shifted]
+    found = []
+    for start, stop in pairwise(ordered):
+        at = bisect_right(starts, start) - 1
+        if at >= 0 and stop <= shifted[at][1]:
+            found.append(Piece(start, stop, start + allowed, stop + allowed, shift=True))
+        else:
+            found.append(
+                Piece(
+                    start,
+                    stop,
+                    deadline(start, target, hours, zone),
+                    deadline(stop, target, hours, zone),
+                    shift=False,
+                )
+            )
+    return found
+
+
 class SlaSource(Protocol):
     """Where the SLA's input comes from (`StateStore.sla_input`)."""
 
@@ -77,6 +189,7 @@ class SlaSource(Protocol):
         until: datetime | None = None,
         shortest_minutes: float | None = None,
         untouched: bool = False,
+        deadlines: Deadlines | None = None,
     ) -> SlaInput: ...
 
 
@@ -127,7 +240,8 @@ def sla(journeys: Iterable[Journey], config: SlaConfig, *, now: datetime) -> Sla
 
 def sla_report(found: SlaInput, config: SlaConfig, *, now: datetime) -> SlaReport:
     """Per owner and queue (most Leads handed over first), and the open breaches. Only
-    journeys with a handoff count."""
+    journeys with a handoff count. Breaches the input counted already (`SlaGroup.breaches`)
+    count in the rows and are not listed."""
     missed: Counter[tuple[str | None, str | None]] = Counter()
     still: Counter[tuple[str | None, str | None]] = Counter()
     breaches: list[Breach] = []
@@ -148,9 +262,9 @@ def sla_report(found: SlaInput, config: SlaConfig, *, now: datetime) -> SlaRepor
             touched=g.touched,
             median_minutes=g.median_minutes,
             p90_minutes=g.p90_minutes,
-            breaches=missed[(g.owner_id, g.queue)],
-            breach_rate=rate(missed[(g.owner_id, g.queue)], g.handed_over),
-            open_breaches=still[(g.owner_id, g.queue)],
+            breaches=missed[(g.owner_id, g.queue)] + g.breaches,
+            breach_rate=rate(missed[(g.owner_id, g.queue)] + g.breaches, g.handed_over),
+            open_breaches=still[(g.owner_id, g.queue)] + g.open_breaches,
         )
         for g in found.groups
     ]
@@ -203,18 +317,24 @@ def _breach(
     )
 
 
-def period_report(
+def period_rows(
     source: SlaSource,
     config: SlaConfig,
     *,
     now: datetime,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> SlaReport:
-    """The SLA of the cohort that entered in [since, until): `leadbridge report sla` and the
-    status page's SLA panel."""
-    found = source.sla_input(since=since, until=until, shortest_minutes=shortest(config))
-    return sla_report(found, config, now=now)
+) -> list[SlaRow]:
+    """The SLA rows of the cohort that entered in [since, until): `leadbridge report sla` and
+    the status page's SLA panel. The source may count the breaches the pieces settle itself
+    (`Deadlines`); the deadlines of the others are computed here."""
+    found = source.sla_input(
+        since=since,
+        until=until,
+        shortest_minutes=shortest(config),
+        deadlines=Deadlines(config, now) if config.targets else None,
+    )
+    return sla_report(found, config, now=now).rows
 
 
 def open_breaches(source: SlaSource, config: SlaConfig, *, now: datetime) -> list[Breach]:

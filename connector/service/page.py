@@ -44,7 +44,7 @@ from connector.reports.config import FILE as SLA_FILE
 from connector.reports.config import load_sla
 from connector.reports.funnel import TOTAL, funnel_rows
 from connector.reports.render import Cohort
-from connector.reports.sla import NONE, open_breaches, period_report
+from connector.reports.sla import NONE, open_breaches, period_rows
 from connector.routing.explain import explain_lines
 from connector.service.app import Service
 from connector.service.panels import (
@@ -143,7 +143,6 @@ def report_panels(
     except MappingError as exc:
         note = f"No SLA panel: {SLA_FILE} is not valid ({clip(str(exc), REASON_LIMIT)})."
         return ReportPanels(cohort.describe(), since, funnel, None, sla_note=note)
-    report = period_report(store, config, now=now, since=since)
     sla = [
         SlaRow(
             r.owner_id,
@@ -153,7 +152,7 @@ def report_panels(
             breached=r.breaches,
             open_breaches=r.open_breaches,
         )
-        for r in report.rows
+        for r in period_rows(store, config, now=now, since=since)
     ]
     breaches = [
         OpenBreach(

@@ -3,16 +3,19 @@ in step with the transitions as they are recorded, and read by the reports; on P
 reports' aggregates themselves (counts, `percentile_cont`), so a million transitions' journeys
 are summed where they lie instead of travelling row by row. SQLite has no percentile
 aggregate: there the journeys are read and `connector.reports.inputs` aggregates them (the
-same figures; a test holds the two to it)."""
+same figures; a test holds the two to it). The SLA's rows count on PostgreSQL the breaches
+that the deadlines' pieces settle (`connector.reports.sla.Deadlines`), so only the Leads no
+piece settles leave the database for their deadline."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import Grouping
 
 from connector.model import Journey
 from connector.reports.inputs import (
@@ -26,6 +29,7 @@ from connector.reports.inputs import (
     SlaInput,
     late_journey,
 )
+from connector.reports.sla import DAY, EPOCH, Deadlines
 from connector.state.schema import journeys
 from connector.state.schema import transitions as t
 
@@ -196,10 +200,15 @@ def sla_input(
     shortest_minutes: float | None,
     *,
     untouched: bool = False,
+    deadlines: Deadlines | None = None,
 ) -> SlaInput:
     """Per owner and queue: counts and percentiles of the minutes to first touch; and the
-    journeys that may have missed a target (untouched, or touched after `shortest_minutes`)."""
+    journeys that may have missed a target (untouched, or touched after `shortest_minutes`).
+    With `deadlines`, the groups count the breaches their pieces settle, and only the
+    journeys they leave open are read."""
     j = _journeys(since, until, untouched=untouched)
+    if deadlines is not None and shortest_minutes is not None:
+        return _bounded_sla_input(connection, j, deadlines)
     touch = sa.func.least(*(j.c[s] for s in _TOUCHES))
     minutes = _seconds(j.c.handoff, touch) / 60
     handed = j.c.handoff.is_not(None)
@@ -228,6 +237,133 @@ def sla_input(
         ).where(handed, sa.or_(touch.is_(None), minutes > shortest_minutes))
         late = [late_journey(*row) for row in connection.execute(query)]
     return SlaInput(groups, late)
+
+
+def _bounded_sla_input(connection: sa.Connection, j: Any, deadlines: Deadlines) -> SlaInput:
+    """`sla_input` with the breaches counted that the deadlines' pieces settle, in one
+    statement: each handed-over journey gets its target (the first that fits), its owner's
+    zone, and the piece holding its handoff (`Deadlines.pieces`, bound as arrays: a binary
+    search of their starts, `width_bucket`); the journeys the piece leaves open come back
+    as arrays per group."""
+    handed = j.c.handoff.is_not(None)
+    lowest, highest = connection.execute(
+        sa.select(sa.func.min(j.c.handoff), sa.func.max(j.c.handoff)).where(handed)
+    ).one()
+    pieces = {} if lowest is None else deadlines.pieces(_day(lowest), _day(highest))
+    moment = j.c.handoff.type
+    touch = sa.type_coerce(sa.func.least(*(j.c[s] for s in _TOUCHES)), moment)
+    target, zone = _target_of(j, deadlines), _zone_of(j, deadlines)
+    whens, offset = [], 0
+    for (index, number), found in pieces.items():
+        starts = sa.bindparam(None, [p.start for p in found], type_=postgresql.ARRAY(moment))
+        bucket = sa.func.width_bucket(j.c.handoff, starts) + offset
+        whens.append((sa.and_(target == index, zone == number), bucket))
+        offset += len(found)
+    every = [p for found in pieces.values() for p in found]
+    k = (
+        sa.select(
+            j.c.hubspot_id,
+            j.c.lead_id,
+            j.c.handoff,
+            touch.label("touch"),
+            j.c.owner_id,
+            j.c.queue,
+            j.c.source,
+            target.label("target"),
+            (sa.case(*whens) if whens else sa.cast(sa.null(), sa.Integer)).label("piece"),
+        )
+        .where(handed)
+        .offset(0)  # computed once per journey, not inlined in every use below
+        .subquery("k")
+    )
+
+    def at(name: str, kind: Any) -> Any:
+        values = sa.bindparam(None, [getattr(p, name) for p in every], type_=postgresql.ARRAY(kind))
+        return sa.type_coerce(Grouping(values), postgresql.ARRAY(kind))[k.c.piece]
+
+    end = sa.func.coalesce(k.c.touch, sa.bindparam("now", deadlines.now, type_=moment))
+    allowed = k.c.handoff + _allowed(k.c.target, deadlines)
+    # a shift piece, or none (a target not in working hours): due `allowed`, exactly
+    exact = sa.or_(k.c.piece.is_(None), at("shift", sa.Boolean))
+    earliest = sa.case((exact, allowed), else_=sa.func.greatest(allowed, at("earliest", moment)))
+    latest = sa.case((exact, allowed), else_=at("latest", moment))
+    targeted = k.c.target.is_not(None)
+    m = (
+        sa.select(
+            *(k.c[name] for name in ("owner_id", "queue", *_LATE)),
+            sa.and_(targeted, end > latest).label("missed"),
+            sa.and_(targeted, end > earliest, end <= latest).label("maybe"),
+        )
+        .offset(0)
+        .subquery("m")
+    )
+    query = sa.select(
+        m.c.owner_id,
+        m.c.queue,
+        sa.func.count(),
+        sa.func.count(m.c.touch),
+        *_percentiles(_seconds(m.c.handoff, m.c.touch) / 60),
+        sa.func.count().filter(m.c.missed),
+        sa.func.count().filter(m.c.missed, m.c.touch.is_(None)),
+        *(sa.func.array_agg(m.c[name]).filter(m.c.maybe) for name in _LATE),
+    ).group_by(m.c.owner_id, m.c.queue)
+    groups, late = [], []
+    for row in connection.execute(query):
+        owner, queue = row[0], row[1]
+        groups.append(SlaGroup(*row[:8]))
+        ids, leads, handoffs, touches, sources = (values or [] for values in row[8:])
+        late += [
+            late_journey(i, lead, handoff.astimezone(UTC), _utc(touch), owner, queue, source)
+            for i, lead, handoff, touch, source in zip(
+                ids, leads, handoffs, touches, sources, strict=True
+            )
+        ]
+    return SlaInput(groups, late)
+
+
+#: A late journey's columns besides its group's owner and queue (`late_journey`'s order).
+_LATE = ("hubspot_id", "lead_id", "handoff", "touch", "source")
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A moment read from an array (which the column type does not convert), in UTC."""
+    return None if moment is None else moment.astimezone(UTC)
+
+
+def _day(moment: datetime) -> int:
+    """A moment's UTC day, counted from 1970-01-01."""
+    return (moment - EPOCH) // DAY
+
+
+def _target_of(j: Any, deadlines: Deadlines) -> Any:
+    """The index of a journey's target: the first whose queues and sources fit it."""
+    whens = []
+    for index, target in enumerate(deadlines.targets):
+        fits: list[sa.ColumnElement[bool]] = [sa.true()]
+        if target.queues:
+            fits.append(j.c.queue.in_(target.queues))
+        if target.sources:
+            fits.append(j.c.source.in_(target.sources))
+        whens.append((sa.and_(*fits), index))
+    return sa.case(*whens, else_=sa.null())
+
+
+def _zone_of(j: Any, deadlines: Deadlines) -> Any:
+    """The index of a journey's owner's zone (`Deadlines.zones`; 0, the default, else)."""
+    owner = sa.func.coalesce(j.c.owner_id, "")
+    whens = [
+        (owner.in_(owners), index) for index, (_, owners) in enumerate(deadlines.zones) if owners
+    ]
+    return sa.case(*whens, else_=0) if whens else sa.literal(0)
+
+
+def _allowed(target: Any, deadlines: Deadlines) -> Any:
+    """A target's minutes as an interval of microseconds (a `timedelta` would bind as days,
+    which PostgreSQL adds in the session's time zone)."""
+    micros = sa.case(
+        *((target == i, Deadlines.microseconds(t)) for i, t in enumerate(deadlines.targets))
+    )
+    return sa.type_coerce(sa.literal_column("INTERVAL '1 microsecond'") * micros, sa.Interval)
 
 
 def channel_input(

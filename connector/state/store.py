@@ -31,6 +31,7 @@ from connector.extras import POSTGRES, needs
 from connector.model import DeadLetter, Journey, Link, SalesforceObject, Transition
 from connector.reports import inputs
 from connector.reports.inputs import ChannelInput, FunnelInput, SlaInput
+from connector.reports.sla import Deadlines
 from connector.state import erasure, identity, migrate, reporting, verify
 from connector.state.hold import (
     QUEUE_SECONDS,
@@ -1616,15 +1617,20 @@ class StateStore:
         until: datetime | None = None,
         shortest_minutes: float | None = None,
         untouched: bool = False,
+        deadlines: Deadlines | None = None,
     ) -> SlaInput:
         """What the SLA report needs of the cohort (`untouched`: of the Leads handed over and
-        not touched yet, whenever they entered)."""
+        not touched yet, whenever they entered). With `deadlines`, PostgreSQL counts the
+        breaches their pieces settle and leaves those Leads out (SQLite lists every Lead that
+        may have missed a target, as without)."""
         if not self._aggregates:
             found = self.journeys(since=since, until=until, untouched=untouched)
             return inputs.sla_input(found, shortest_minutes)
         with self._read() as connection:
             period = self._period(since, until)
-            return reporting.sla_input(connection, *period, shortest_minutes, untouched=untouched)
+            return reporting.sla_input(
+                connection, *period, shortest_minutes, untouched=untouched, deadlines=deadlines
+            )
 
     def channel_input(
         self, *, since: datetime | None = None, until: datetime | None = None
