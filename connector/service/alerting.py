@@ -49,6 +49,7 @@ from connector.routing.config import load_routing
 from connector.service.reroute import LeadOwners, Rerouter
 from connector.service.touches import ActivitySource, record_first_activities
 from connector.settings import Settings
+from connector.state.erasure import ERASED_KEY_PREFIX
 from connector.state.store import StateStore
 from connector.streams.windows import is_settled_mark
 
@@ -181,6 +182,8 @@ class Alerter:
                 handoff=b.handoff,
             )
             for b in open_breaches(self.store, config, now=now)
+            # An erased person's journey stays counted, but no one can touch her Lead now.
+            if not b.lead_id.startswith(ERASED_KEY_PREFIX)
         ]
 
     def on_breaches(

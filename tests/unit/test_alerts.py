@@ -345,3 +345,26 @@ def test_the_checks_alert_the_sla_reports_open_breaches_once_per_period(
         "handed over, untouched (first touch) (owner 005A)"
     ]
     assert len(receiver.bodies) == 2
+
+
+def test_an_erased_persons_open_breach_is_not_alerted(
+    store: StateStore, clock: Clock, receiver: Receiver, tmp_path: Path
+) -> None:
+    """A person erased while her Lead waited keeps her journey counted in the reports, under a
+    key of its own; no alert names that key as a Lead to act on, another's breach still is."""
+    (tmp_path / "sla.yaml").write_text(
+        "targets:\n  - name: first touch\n    minutes: 30\n    working_hours: false\n"
+    )
+    settings = _settings(receiver.url).model_copy(update={"mappings_dir": tmp_path})
+    alerter = Alerter(settings, store, dict, now=clock)
+    handoffs = [
+        Transition("handoff", "101", "00Q1", T0, owner_id="005A"),
+        Transition("handoff", "102", "00Q2", T0, owner_id="005A"),
+    ]
+    store.record(Commit("hubspot.contacts", transitions=handoffs), run_id="t")
+    store.erase(hubspot_id="101", salesforce_ids=["00Q1"], reason="request", key="k" * 32)
+
+    clock.advance(minutes=60)
+    alerts = alerter.check()
+
+    assert [a.key for a in alerts] == ["sla:00Q2"]
