@@ -195,6 +195,24 @@ class Commit:
     transitions: list[Transition] = field(default_factory=list)
 
 
+def _transition_row(t: Transition, at: datetime, now: datetime) -> dict[str, Any]:
+    """A `transitions` row for `t`, entered `at`, recorded `now`."""
+    return {
+        "stage": t.stage,
+        "at": at,
+        "hubspot_id": t.hubspot_id,
+        "lead_id": t.lead_id,
+        "contact_id": t.contact_id,
+        "opportunity_id": t.opportunity_id,
+        "owner_id": t.owner_id,
+        "queue": t.queue,
+        "source": t.source,
+        "campaign": t.campaign,
+        "reason": t.reason,
+        "recorded_at": now,
+    }
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -1510,20 +1528,9 @@ class StateStore:
         if not batch:
             return
         rows = {
-            (t.hubspot_id, t.lead_id, t.stage): {
-                "stage": t.stage,
-                "at": now if t.at is None else _aware(t.at, f"{t.stage} of {t.hubspot_id}"),
-                "hubspot_id": t.hubspot_id,
-                "lead_id": t.lead_id,
-                "contact_id": t.contact_id,
-                "opportunity_id": t.opportunity_id,
-                "owner_id": t.owner_id,
-                "queue": t.queue,
-                "source": t.source,
-                "campaign": t.campaign,
-                "reason": t.reason,
-                "recorded_at": now,
-            }
+            (t.hubspot_id, t.lead_id, t.stage): _transition_row(
+                t, now if t.at is None else _aware(t.at, f"{t.stage} of {t.hubspot_id}"), now
+            )
             for t in reversed(batch)  # the first of a batch's repeats is kept
         }
         insert = self._insert(transitions).on_conflict_do_nothing(
@@ -1553,20 +1560,7 @@ class StateStore:
             kept = rows.get((t.hubspot_id, t.lead_id))
             if kept is not None and kept["at"] <= at:
                 continue
-            rows[(t.hubspot_id, t.lead_id)] = {
-                "stage": t.stage,
-                "at": at,
-                "hubspot_id": t.hubspot_id,
-                "lead_id": t.lead_id,
-                "contact_id": t.contact_id,
-                "opportunity_id": t.opportunity_id,
-                "owner_id": t.owner_id,
-                "queue": t.queue,
-                "source": t.source,
-                "campaign": t.campaign,
-                "reason": t.reason,
-                "recorded_at": now,
-            }
+            rows[(t.hubspot_id, t.lead_id)] = _transition_row(t, at, now)
         if not rows:
             return
         insert = self._insert(transitions)
