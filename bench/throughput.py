@@ -17,6 +17,15 @@ from another's GIL:
   first (any worker takes webhooks, the job runs on whichever is free);
 - the bench itself: the reader (simple-salesforce, every `--read-ms`) and the oracle.
 
+The sandbox answers every API request `--latency` milliseconds (default 100) after serving
+it, as Salesforce and HubSpot take about 100 to 300 ms a call: a worker runs one job at a time
+and its calls one after another, so it mostly waits, as in production, and more workers can
+do more. The delay is the sandbox's fault profile's `latency_ms`: slept after its lock is
+released, in the request's own thread (the server answers each connection in a thread of its
+own), so it holds up no other request; each row says how many requests the sandbox had in hand
+at once next to the share of the run its lock was held. `--latency 0` answers at once: the
+sandbox then takes microseconds, a worker never waits and is bound by CPU.
+
 Each worker count and rate is a run of its own: the sandbox reset to contacts whose Leads are
 linked and a day old, then `--seconds` of changes at the rate. Rates rise until the system
 falls behind (a change missing at the end, or changes synced per second under 85 % of the rate
@@ -24,7 +33,8 @@ offered) or the generator cannot offer the rate.
 
 Prints per worker count and rate: the rate offered (marketing's achieved rate), changes synced
 per second (from the first change seen in Salesforce to the last), p95 latency, changes
-missing, calls per 1,000 changes (the service's, from the journal), and what each resource
+missing, calls per 1,000 changes (the service's, from the journal), how long the service's
+calls took to answer (median and p95, from the journal: the delay included), and what each resource
 spent over the run, CPU in seconds per wall second (1.00 is one core: a Python process,
 one GIL, saturates there):
 
@@ -46,7 +56,7 @@ saturates: a process at 0.85 CPU/s or more, the sandbox's lock, PostgreSQL's bac
 of the cores, the machine at 85 % of its cores, the contacts stream.
 
     .venv/bin/python bench/throughput.py [--workers 1,2,4] [--rates 10,50,100,200,400]
-        [--seconds 10] [--database-url URL] [--generators 1] [--detail]
+        [--seconds 10] [--latency 100] [--database-url URL] [--generators 1] [--detail]
 
 It prints the sandbox's process id at the start: `py-spy record --pid N` profiles it.
 
@@ -84,6 +94,7 @@ from latency import (
     Reader,
     Service,
     fmt,
+    is_service,
     make_seed,
     parse_rates,
     percentile,
@@ -94,6 +105,7 @@ from latency import (
 from connector.logging import configure_logging
 from connector.sandbox.app import SandboxConfig
 from connector.sandbox.env import sandbox_salesforce
+from connector.sandbox.faults import FaultProfile
 from connector.sandbox.journal import Entry
 from connector.sandbox.server import HOST
 from connector.sandbox.tls import TlsFiles
@@ -109,6 +121,11 @@ SATURATED = 0.85
 KEEPING_UP = 0.85
 #: Processes of their own, started afresh (not forked from the bench's threads).
 SPAWN = multiprocessing.get_context("spawn")
+#: The delay of each API answer by default: Salesforce's REST and Composite calls and HubSpot's
+#: CRM calls answer in about 100 to 300 ms from a client near them, the low end here (a
+#: worker then waits on its calls most of the time, as in production, and no more than it
+#: would there).
+DEFAULT_LATENCY_MS = 100
 #: A leadbridge worker's hold connection renames itself "leadbridge pid N on HOST".
 HOLD_NAME = re.compile(r"leadbridge pid (\d+) ")
 
@@ -148,14 +165,17 @@ class TimedLock:
 
 
 # -- the sandbox's process --------------------------------------------------------------------
-def host_sandbox(control: Connection, tls_dir: str, ten_second_limit: int) -> None:
-    """The sandbox's process: serve it, and answer the bench's requests on `control` until told
-    to stop or the bench is gone."""
+def host_sandbox(control: Connection, tls_dir: str, ten_second_limit: int, latency_ms: int) -> None:
+    """The sandbox's process: serve it, every API request answered `latency_ms` after it was
+    served (its fault profile's latency, slept outside its lock, in the request's own thread),
+    and answer the bench's requests on `control` until told to stop or the bench is gone."""
     from connector.sandbox.server import SandboxServer
 
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
     configure_logging("json", level="error")
-    config = SandboxConfig(hubspot_ten_second_limit=ten_second_limit)
+    # Kept across resets: `Sandbox.reset` goes back to the profile it started with.
+    profile = FaultProfile(latency_ms=latency_ms, seed=0) if latency_ms else None
+    config = SandboxConfig(hubspot_ten_second_limit=ten_second_limit, fault_profile=profile)
     with SandboxServer({}, tls_dir=tls_dir, config=config) as server:
         lock = TimedLock(server.sandbox.lock)
         server.sandbox.lock = lock  # timed, same behaviour
@@ -184,11 +204,11 @@ class SandboxProcess:
     """The sandbox in a process of its own; what latency.py's pieces need of a server (`port`,
     `url`, `tls`, `ca_file`, `sandbox.config`), and the bench's requests over a pipe."""
 
-    def __init__(self, tls_dir: Path, ten_second_limit: int) -> None:
+    def __init__(self, tls_dir: Path, ten_second_limit: int, latency_ms: int = 0) -> None:
         self._control, child = SPAWN.Pipe()
         self.process = SPAWN.Process(
             target=host_sandbox,
-            args=(child, str(tls_dir), ten_second_limit),
+            args=(child, str(tls_dir), ten_second_limit, latency_ms),
             name="sandbox",
             daemon=True,
         )
@@ -484,6 +504,10 @@ class Step:
     share: dict[str, Any] = field(default_factory=dict)
     problem: str | None = None
     load: str = ""
+    #: How long the sandbox took over each of the service's calls (ms, its journal's
+    #: duration: the delay of `--latency` included), and over all API requests added up.
+    answers_ms: list[float] = field(default_factory=list)
+    all_answers_s: float = 0.0
 
     @property
     def latencies(self) -> list[float]:
@@ -540,6 +564,20 @@ class Step:
             f"{s['bench']:.2f}, workers {workers}, postgres backends {s['pg']:.2f} "
             f"({s['backends']}), machine {s['mach']:.2f} of {CORES} cores (other "
             f"{s['other']:.2f}); load {self.load}"
+        )
+
+    def answers(self) -> str:
+        """How long the service's calls took to answer, and how many requests the sandbox had
+        in hand at once on average (all requests' time in it over the run's, Little's law)
+        next to the share of the run its lock was held: more requests at once than the lock
+        was held means the delays were not served one after another."""
+        ms, s = sorted(self.answers_ms), self.share
+        in_hand = self.all_answers_s / s["wall"] if s.get("wall") else math.nan
+        return (
+            f"    API answers: the service's {len(ms)} calls took median "
+            f"{fmt(percentile(ms, 0.5))} ms, p95 {fmt(percentile(ms, 0.95))} ms; requests in the "
+            f"sandbox at once {in_hand:.2f} on average, its lock held {s.get('sbxlk', 0):.2f} "
+            "of the run"
         )
 
     def per_change(self) -> str:
@@ -640,8 +678,9 @@ def measure(server: SandboxProcess, work: Path, workers: int, rate: float, args:
             reader_id = server.ask("user", READER)
             subscribe(server, services[0])
             contacts = [str(FIRST_ID + i) for i in range(count)]
+            marketers = args.marketers or marketers_for(rate, args.generators, args.latency)
             generators = Generators(
-                server, contacts, rate, args.generators, args.marketers, step.changes
+                server, contacts, rate, args.generators, marketers, step.changes
             )
             run = Run(server, services, engine, app)
             before = run.usage()
@@ -663,6 +702,8 @@ def measure(server: SandboxProcess, work: Path, workers: int, rate: float, args:
                 step.problem = f"reader: {reader.error}"
             entries: list[Entry] = [e for e in server.ask("entries", mark) if e.seq <= end]
             calls, step.by_call, bench_calls = service_calls(entries, reader_id)
+            step.answers_ms = [e.duration_ms for e in entries if is_service(e, reader_id)]
+            step.all_answers_s = sum(e.duration_ms for e in entries) / 1000
             step.calls = sum(calls.values())
             step.share = spent(before, after, generators.spent)
             wall = after.at - before.at
@@ -696,10 +737,18 @@ class Args(argparse.Namespace):
     webhook_batch_ms: int
     read_ms: float
     generators: int
-    marketers: int
+    marketers: int | None
+    latency: int
     settle_seconds: float
     ready_timeout: float
     detail: bool
+
+
+def marketers_for(rate: float, generators: int, latency_ms: int) -> int:
+    """Threads per generator enough to offer `rate` when each change waits `latency_ms` for
+    its answer (about 10 ms of the generator's own time on top), twice over: 8 at least."""
+    per_thread = 1 / (latency_ms / 1000 + 0.01)
+    return max(8, math.ceil(2 * rate / max(1, generators) / per_thread))
 
 
 def parse_counts(text: str) -> list[int]:
@@ -730,9 +779,10 @@ HEADER = (
 )
 
 
-def report(steps: list[Step], detail: bool) -> None:
+def report(steps: list[Step], detail: bool, latency_ms: int) -> None:
     print(
-        f"several workers on one PostgreSQL, webhooks on; this machine has {CORES} cores, shared "
+        f"several workers on one PostgreSQL, webhooks on; the sandbox answers every API request "
+        f"{latency_ms} ms after serving it (--latency); this machine has {CORES} cores, shared "
         "by the sandbox, the generator, the bench, the workers and PostgreSQL (and whatever "
         "else runs on it: `other`); CPU in seconds per wall second, 1.00 = one core, where a "
         "Python process (one GIL) saturates"
@@ -742,6 +792,7 @@ def report(steps: list[Step], detail: bool) -> None:
         notes = [n for n, on in (("behind", step.behind), ("rate not offered", step.short)) if on]
         print(row(step) + (f"  ({', '.join(notes)})" if notes else ""))
         print(step.detail())
+        print(step.answers())
         print(step.per_change())
         if detail:
             for call, n in step.by_call.most_common():
@@ -776,7 +827,20 @@ def main() -> int:
     )
     parser.add_argument("--read-ms", type=float, default=100.0, help="Salesforce read interval")
     parser.add_argument("--generators", type=int, default=1, help="processes making changes")
-    parser.add_argument("--marketers", type=int, default=8, help="threads per generator")
+    parser.add_argument(
+        "--marketers",
+        type=int,
+        default=None,
+        help="threads per generator (default: enough for the rate at --latency, 8 at least)",
+    )
+    parser.add_argument(
+        "--latency",
+        type=int,
+        default=DEFAULT_LATENCY_MS,
+        metavar="MS",
+        help=f"the sandbox answers each API request MS after serving it (default "
+        f"{DEFAULT_LATENCY_MS}, as Salesforce and HubSpot do; 0: at once, the CPU-bound case)",
+    )
     parser.add_argument("--settle-seconds", type=float, default=30.0)
     parser.add_argument("--ready-timeout", type=float, default=180.0)
     parser.add_argument(
@@ -795,8 +859,12 @@ def main() -> int:
     started = time.monotonic()
     print(f"load average at the start (1, 5, 15 min): {load_average()}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        server = SandboxProcess(Path(tmp) / "tls", limit)
-        print(f"sandbox: {server.url}, process {server.pid}", flush=True)
+        server = SandboxProcess(Path(tmp) / "tls", limit, args.latency)
+        print(
+            f"sandbox: {server.url}, process {server.pid}, answering each API request "
+            f"{args.latency} ms after serving it",
+            flush=True,
+        )
         try:
             for workers in args.workers:
                 for rate in args.rates:
@@ -814,7 +882,7 @@ def main() -> int:
                         break  # rising further piles up a backlog, or offers no more
         finally:
             server.stop()
-    report(steps, args.detail)
+    report(steps, args.detail, args.latency)
     print(f"{time.monotonic() - started:.0f} s in all; load average at the end: {load_average()}")
     return 0
 
