@@ -17,14 +17,16 @@ from another's GIL:
   first (any worker takes webhooks, the job runs on whichever is free);
 - the bench itself: the reader (simple-salesforce, every `--read-ms`) and the oracle.
 
-The sandbox answers every API request `--latency` milliseconds (default 100) after serving
-it, as Salesforce and HubSpot take about 100 to 300 ms a call: a worker runs one job at a time
-and its calls one after another, so it mostly waits, as in production, and more workers can
-do more. The delay is the sandbox's fault profile's `latency_ms`: slept after its lock is
-released, in the request's own thread (the server answers each connection in a thread of its
-own), so it holds up no other request; each row says how many requests the sandbox had in hand
-at once next to the share of the run its lock was held. `--latency 0` answers at once: the
-sandbox then takes microseconds, a worker never waits and is bound by CPU.
+The sandbox answers every API request of the service `--latency` milliseconds (default 100)
+after serving it, as Salesforce and HubSpot take about 100 to 300 ms a call: a worker runs one
+job at a time and its calls one after another, so it waits on them, as in production. The
+delay is the sandbox's fault profile's `latency_ms`: slept after its lock is released, in the
+request's own thread (the server answers each connection in a thread of its own), so it holds
+up no other request; each row says how many of the service's calls the sandbox had in hand at
+once next to the share of the run its lock was held. The bench's own calls (marketing's
+changes, the reader's queries: its instruments) are answered at once (`Undelayed`).
+`--latency 0` answers everything at once: the sandbox then takes microseconds, a worker never
+waits and is bound by CPU.
 
 Each worker count and rate is a run of its own: the sandbox reset to contacts whose Leads are
 linked and a day old, then `--seconds` of changes at the rate. Rates rise until the system
@@ -79,7 +81,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import SimpleNamespace, TracebackType
@@ -103,7 +105,7 @@ from latency import (
 )
 
 from connector.logging import configure_logging
-from connector.sandbox.app import SandboxConfig
+from connector.sandbox.app import Sandbox, SandboxConfig
 from connector.sandbox.env import sandbox_salesforce
 from connector.sandbox.faults import FaultProfile
 from connector.sandbox.journal import Entry
@@ -126,6 +128,9 @@ SPAWN = multiprocessing.get_context("spawn")
 #: worker then waits on its calls most of the time, as in production, and no more than it
 #: would there).
 DEFAULT_LATENCY_MS = 100
+#: Marks the bench's own calls (marketing's, the reader's): `Undelayed` answers them at once.
+BENCH_HEADER = "X-Leadbridge-Bench"
+BENCH_ENVIRON = "HTTP_X_LEADBRIDGE_BENCH"
 #: A leadbridge worker's hold connection renames itself "leadbridge pid N on HOST".
 HOLD_NAME = re.compile(r"leadbridge pid (\d+) ")
 
@@ -165,10 +170,38 @@ class TimedLock:
 
 
 # -- the sandbox's process --------------------------------------------------------------------
+class Undelayed:
+    """WSGI middleware around the sandbox app: the bench's own calls (marked with
+    `BENCH_HEADER`: marketing's changes, the reader's queries) are answered as soon as they are
+    served, so only the service's calls wait `--latency`. The bench's calls are its
+    instruments: a change is timed when HubSpot answers it and seen when the reader's answer
+    comes, and a delay on them would blur both by a sweep of the reader (a query per 200
+    changes, one after another) and need a generator thread per change in flight."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not environ.get(BENCH_ENVIRON):
+            return self.sandbox(environ, start_response)
+        injector = self.sandbox.injector
+        # Under the lock (an RLock, taken again inside): no other request sees the profile
+        # without its delay meanwhile; without one, nothing is slept under it.
+        with self.sandbox.lock:
+            profile = injector.profile
+            if profile is not None:
+                injector.profile = replace(profile, latency_ms=0, jitter_ms=0)
+            try:
+                return self.sandbox(environ, start_response)
+            finally:
+                injector.profile = profile
+
+
 def host_sandbox(control: Connection, tls_dir: str, ten_second_limit: int, latency_ms: int) -> None:
-    """The sandbox's process: serve it, every API request answered `latency_ms` after it was
-    served (its fault profile's latency, slept outside its lock, in the request's own thread),
-    and answer the bench's requests on `control` until told to stop or the bench is gone."""
+    """The sandbox's process: serve it, each of the service's API requests answered
+    `latency_ms` after it was served (its fault profile's latency, slept outside its lock, in
+    the request's own thread; the bench's own calls at once: `Undelayed`), and answer the
+    bench's requests on `control` until told to stop or the bench is gone."""
     from connector.sandbox.server import SandboxServer
 
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
@@ -179,6 +212,7 @@ def host_sandbox(control: Connection, tls_dir: str, ten_second_limit: int, laten
     with SandboxServer({}, tls_dir=tls_dir, config=config) as server:
         lock = TimedLock(server.sandbox.lock)
         server.sandbox.lock = lock  # timed, same behaviour
+        server._server.app = Undelayed(server.sandbox)  # the bench's calls answered at once
         control.send(server.port)
         while True:
             try:
@@ -267,6 +301,8 @@ def generate(
         HubSpot(access_token=token, host=url, ssl_ca_cert=ca_file).crm.contacts.basic_api
         for _ in range(min(threads, len(contacts)))
     ]
+    for api in apis:
+        api.api_client.set_default_header(BENCH_HEADER, "1")
     out.put("ready")
     go.wait()
     # CLOCK_MONOTONIC is the machine's: the bench compares these times with its reader's
@@ -505,7 +541,7 @@ class Step:
     problem: str | None = None
     load: str = ""
     #: How long the sandbox took over each of the service's calls (ms, its journal's
-    #: duration: the delay of `--latency` included), and over all API requests added up.
+    #: duration: the delay of `--latency` included), and over all of them added up (s).
     answers_ms: list[float] = field(default_factory=list)
     all_answers_s: float = 0.0
 
@@ -567,16 +603,16 @@ class Step:
         )
 
     def answers(self) -> str:
-        """How long the service's calls took to answer, and how many requests the sandbox had
-        in hand at once on average (all requests' time in it over the run's, Little's law)
-        next to the share of the run its lock was held: more requests at once than the lock
-        was held means the delays were not served one after another."""
+        """How long the service's calls took to answer, and how many of them the sandbox had in
+        hand at once on average (their time in it over the run's, Little's law), next to the
+        share of the run its lock was held: had the delays been slept under the lock, it would
+        have been held at least that much."""
         ms, s = sorted(self.answers_ms), self.share
         in_hand = self.all_answers_s / s["wall"] if s.get("wall") else math.nan
         return (
             f"    API answers: the service's {len(ms)} calls took median "
-            f"{fmt(percentile(ms, 0.5))} ms, p95 {fmt(percentile(ms, 0.95))} ms; requests in the "
-            f"sandbox at once {in_hand:.2f} on average, its lock held {s.get('sbxlk', 0):.2f} "
+            f"{fmt(percentile(ms, 0.5))} ms, p95 {fmt(percentile(ms, 0.95))} ms, {in_hand:.2f} "
+            f"of them in the sandbox at once on average; its lock held {s.get('sbxlk', 0):.2f} "
             "of the run"
         )
 
@@ -675,12 +711,12 @@ def measure(server: SandboxProcess, work: Path, workers: int, rate: float, args:
             for service in services:
                 service.wait_ready(timeout=args.ready_timeout)
             reader_client = sandbox_salesforce(server, READER)
+            reader_client.session.headers[BENCH_HEADER] = "1"
             reader_id = server.ask("user", READER)
             subscribe(server, services[0])
             contacts = [str(FIRST_ID + i) for i in range(count)]
-            marketers = args.marketers or marketers_for(rate, args.generators, args.latency)
             generators = Generators(
-                server, contacts, rate, args.generators, marketers, step.changes
+                server, contacts, rate, args.generators, args.marketers, step.changes
             )
             run = Run(server, services, engine, app)
             before = run.usage()
@@ -703,7 +739,7 @@ def measure(server: SandboxProcess, work: Path, workers: int, rate: float, args:
             entries: list[Entry] = [e for e in server.ask("entries", mark) if e.seq <= end]
             calls, step.by_call, bench_calls = service_calls(entries, reader_id)
             step.answers_ms = [e.duration_ms for e in entries if is_service(e, reader_id)]
-            step.all_answers_s = sum(e.duration_ms for e in entries) / 1000
+            step.all_answers_s = sum(step.answers_ms) / 1000
             step.calls = sum(calls.values())
             step.share = spent(before, after, generators.spent)
             wall = after.at - before.at
@@ -737,18 +773,11 @@ class Args(argparse.Namespace):
     webhook_batch_ms: int
     read_ms: float
     generators: int
-    marketers: int | None
+    marketers: int
     latency: int
     settle_seconds: float
     ready_timeout: float
     detail: bool
-
-
-def marketers_for(rate: float, generators: int, latency_ms: int) -> int:
-    """Threads per generator enough to offer `rate` when each change waits `latency_ms` for
-    its answer (about 10 ms of the generator's own time on top), twice over: 8 at least."""
-    per_thread = 1 / (latency_ms / 1000 + 0.01)
-    return max(8, math.ceil(2 * rate / max(1, generators) / per_thread))
 
 
 def parse_counts(text: str) -> list[int]:
@@ -782,7 +811,8 @@ HEADER = (
 def report(steps: list[Step], detail: bool, latency_ms: int) -> None:
     print(
         f"several workers on one PostgreSQL, webhooks on; the sandbox answers every API request "
-        f"{latency_ms} ms after serving it (--latency); this machine has {CORES} cores, shared "
+        f"of the service {latency_ms} ms after serving it (--latency; the bench's own at once); "
+        f"this machine has {CORES} cores, shared "
         "by the sandbox, the generator, the bench, the workers and PostgreSQL (and whatever "
         "else runs on it: `other`); CPU in seconds per wall second, 1.00 = one core, where a "
         "Python process (one GIL) saturates"
@@ -827,19 +857,15 @@ def main() -> int:
     )
     parser.add_argument("--read-ms", type=float, default=100.0, help="Salesforce read interval")
     parser.add_argument("--generators", type=int, default=1, help="processes making changes")
-    parser.add_argument(
-        "--marketers",
-        type=int,
-        default=None,
-        help="threads per generator (default: enough for the rate at --latency, 8 at least)",
-    )
+    parser.add_argument("--marketers", type=int, default=8, help="threads per generator")
     parser.add_argument(
         "--latency",
         type=int,
         default=DEFAULT_LATENCY_MS,
         metavar="MS",
-        help=f"the sandbox answers each API request MS after serving it (default "
-        f"{DEFAULT_LATENCY_MS}, as Salesforce and HubSpot do; 0: at once, the CPU-bound case)",
+        help=f"the sandbox answers each of the service's API requests MS after serving it "
+        f"(default {DEFAULT_LATENCY_MS}, as Salesforce and HubSpot do; 0: at once, the CPU-bound "
+        "case)",
     )
     parser.add_argument("--settle-seconds", type=float, default=30.0)
     parser.add_argument("--ready-timeout", type=float, default=180.0)
@@ -861,8 +887,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         server = SandboxProcess(Path(tmp) / "tls", limit, args.latency)
         print(
-            f"sandbox: {server.url}, process {server.pid}, answering each API request "
-            f"{args.latency} ms after serving it",
+            f"sandbox: {server.url}, process {server.pid}, answering every API request of the "
+            f"service {args.latency} ms after serving it",
             flush=True,
         )
         try:

@@ -27,8 +27,8 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "throughput.py"
 
 
 ANSWERS = re.compile(
-    r"API answers: the service's (\d+) calls took median ([\d.]+) ms, p95 ([\d.]+) ms; "
-    r"requests in the sandbox at once ([\d.]+) on average, its lock held ([\d.]+) of the run"
+    r"API answers: the service's (\d+) calls took median ([\d.]+) ms, p95 ([\d.]+) ms, "
+    r"([\d.]+) of them in the sandbox at once on average; its lock held ([\d.]+) of the run"
 )
 
 
@@ -50,10 +50,10 @@ def test_the_bench_prints_its_table_for_one_and_two_workers() -> None:
     p95, calls per 1,000 changes, the CPU each process spent (the sandbox, the generator and
     the workers each in a process of its own, so each has a figure), and the CPU per change with
     the machine's cores named; the service's calls took 100 ms or more to answer, and the
-    sandbox had more requests in hand at once than the share of the run its lock was held (the
-    delays were not served one after another under its lock)."""
+    sandbox's lock was held for less of the run than they spent in it (their delays were not
+    slept under it, one after another)."""
     out = _bench("--workers", "1,2", "--rates", "5", "--seconds", "5")
-    assert "answers every API request 100 ms after serving it" in out, out
+    assert "answers every API request of the service 100 ms after serving it" in out, out
     assert "synced/s" in out and "all/1000" in out and "saturated" in out, out
     assert re.search(r"sandbox: https://127\.0\.0\.1:\d+, process \d+", out), out
     for workers in (1, 2):
@@ -77,14 +77,14 @@ def test_the_bench_prints_its_table_for_one_and_two_workers() -> None:
     assert len(answers) == 2, out
     for calls, median, p95, in_hand, lock in answers:
         assert calls > 0 and median >= 100 and p95 >= median, out
-        assert in_hand >= 1 and lock < in_hand / 2, out
+        assert 0 < lock < in_hand, out
 
 
 def test_latency_zero_answers_at_once() -> None:
     """`--latency 0`, the CPU-bound case: one worker at 5 changes a second keeps up, and the
     service's calls are answered as soon as they are served, well under the default 100 ms."""
     out = _bench("--workers", "1", "--rates", "5", "--seconds", "3", "--latency", "0")
-    assert "answers every API request 0 ms after serving it" in out, out
+    assert "answers every API request of the service 0 ms after serving it" in out, out
     assert re.search(r"^ +1 +5 +[\d.]+ +[\d.]+ +[\d.]+ +0 +\d+ ", out, re.M), out
     answers = [[float(v) for v in m.groups()] for m in ANSWERS.finditer(out)]
     assert len(answers) == 1, out
