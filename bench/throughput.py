@@ -107,7 +107,7 @@ from latency import (
 from connector.logging import configure_logging
 from connector.sandbox.app import Sandbox, SandboxConfig
 from connector.sandbox.env import sandbox_salesforce
-from connector.sandbox.faults import FaultProfile
+from connector.sandbox.faults import Decision, FaultProfile, Target
 from connector.sandbox.journal import Entry
 from connector.sandbox.server import HOST
 from connector.sandbox.tls import TlsFiles
@@ -176,25 +176,29 @@ class Undelayed:
     served, so only the service's calls wait `--latency`. The bench's calls are its
     instruments: a change is timed when HubSpot answers it and seen when the reader's answer
     comes, and a delay on them would blur both by a sweep of the reader (a query per 200
-    changes, one after another) and need a generator thread per change in flight."""
+    changes, one after another) and need a generator thread per change in flight. The fault
+    profile's decision for a marked call is taken without its delay, in the call's own thread
+    (the server answers each connection in a thread of its own): no lock is held for it."""
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
+        self._bench = threading.local()
+        decide = sandbox.injector.decide
+
+        def undelayed(target: Target) -> Decision | None:
+            decision = decide(target)
+            if decision is not None and getattr(self._bench, "call", False):
+                return replace(decision, latency_s=0.0)
+            return decision
+
+        setattr(sandbox.injector, "decide", undelayed)  # noqa: B010 - this instance only
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if not environ.get(BENCH_ENVIRON):
+        self._bench.call = bool(environ.get(BENCH_ENVIRON))
+        try:
             return self.sandbox(environ, start_response)
-        injector = self.sandbox.injector
-        # Under the lock (an RLock, taken again inside): no other request sees the profile
-        # without its delay meanwhile; without one, nothing is slept under it.
-        with self.sandbox.lock:
-            profile = injector.profile
-            if profile is not None:
-                injector.profile = replace(profile, latency_ms=0, jitter_ms=0)
-            try:
-                return self.sandbox(environ, start_response)
-            finally:
-                injector.profile = profile
+        finally:
+            self._bench.call = False
 
 
 def host_sandbox(control: Connection, tls_dir: str, ten_second_limit: int, latency_ms: int) -> None:
