@@ -363,20 +363,30 @@ def marketing(
         thread.join()
 
 
+def is_marketing(entry: Entry) -> bool:
+    """A change marketing made (the bench's own HubSpot call)."""
+    return (
+        entry.api == "hubspot"
+        and entry.method == "PATCH"
+        and MARKETING_CALL.fullmatch(entry.path) is not None
+    )
+
+
+def is_service(entry: Entry, reader_id: str) -> bool:
+    """A call the service made: neither the reader's nor marketing's."""
+    return not (entry.api == "salesforce" and entry.user == reader_id) and not is_marketing(entry)
+
+
 def service_calls(entries: list[Entry], reader_id: str) -> tuple[Counter[str], Counter[str], int]:
     """The service's calls per API and per endpoint, and marketing's calls, among `entries`."""
     per_api: Counter[str] = Counter()
     per_call: Counter[str] = Counter()
     bench = 0
     for entry in entries:
-        if entry.api == "salesforce" and entry.user == reader_id:
-            continue
-        if (
-            entry.api == "hubspot"
-            and entry.method == "PATCH"
-            and (MARKETING_CALL.fullmatch(entry.path))
-        ):
+        if is_marketing(entry):
             bench += 1
+            continue
+        if not is_service(entry, reader_id):
             continue
         per_api[entry.api] += 1
         path = re.sub(r"/(\d+|[a-zA-Z0-9]{18})(?=/|$)", "/{id}", entry.path)

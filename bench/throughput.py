@@ -17,6 +17,17 @@ from another's GIL:
   first (any worker takes webhooks, the job runs on whichever is free);
 - the bench itself: the reader (simple-salesforce, every `--read-ms`) and the oracle.
 
+The sandbox answers every API request of the service `--latency` milliseconds (default 100)
+after serving it, as Salesforce and HubSpot take about 100 to 300 ms a call: a worker runs one
+job at a time and its calls one after another, so it waits on them, as in production. The
+delay is the sandbox's fault profile's `latency_ms`: slept after its lock is released, in the
+request's own thread (the server answers each connection in a thread of its own), so it holds
+up no other request; each row says how many of the service's calls the sandbox had in hand at
+once next to the share of the run its lock was held. The bench's own calls (marketing's
+changes, the reader's queries: its instruments) are answered at once (`Undelayed`).
+`--latency 0` answers everything at once: the sandbox then takes microseconds, a worker never
+waits and is bound by CPU.
+
 Each worker count and rate is a run of its own: the sandbox reset to contacts whose Leads are
 linked and a day old, then `--seconds` of changes at the rate. Rates rise until the system
 falls behind (a change missing at the end, or changes synced per second under 85 % of the rate
@@ -24,7 +35,8 @@ offered) or the generator cannot offer the rate.
 
 Prints per worker count and rate: the rate offered (marketing's achieved rate), changes synced
 per second (from the first change seen in Salesforce to the last), p95 latency, changes
-missing, calls per 1,000 changes (the service's, from the journal), and what each resource
+missing, calls per 1,000 changes (the service's, from the journal), how long the service's
+calls took to answer (median and p95, from the journal: the delay included), and what each resource
 spent over the run, CPU in seconds per wall second (1.00 is one core: a Python process,
 one GIL, saturates there):
 
@@ -46,7 +58,7 @@ saturates: a process at 0.85 CPU/s or more, the sandbox's lock, PostgreSQL's bac
 of the cores, the machine at 85 % of its cores, the contacts stream.
 
     .venv/bin/python bench/throughput.py [--workers 1,2,4] [--rates 10,50,100,200,400]
-        [--seconds 10] [--database-url URL] [--generators 1] [--detail]
+        [--seconds 10] [--latency 100] [--database-url URL] [--generators 1] [--detail]
 
 It prints the sandbox's process id at the start: `py-spy record --pid N` profiles it.
 
@@ -69,7 +81,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import SimpleNamespace, TracebackType
@@ -84,6 +96,7 @@ from latency import (
     Reader,
     Service,
     fmt,
+    is_service,
     make_seed,
     parse_rates,
     percentile,
@@ -92,8 +105,9 @@ from latency import (
 )
 
 from connector.logging import configure_logging
-from connector.sandbox.app import SandboxConfig
+from connector.sandbox.app import Sandbox, SandboxConfig
 from connector.sandbox.env import sandbox_salesforce
+from connector.sandbox.faults import Decision, FaultProfile, Target
 from connector.sandbox.journal import Entry
 from connector.sandbox.server import HOST
 from connector.sandbox.tls import TlsFiles
@@ -109,6 +123,14 @@ SATURATED = 0.85
 KEEPING_UP = 0.85
 #: Processes of their own, started afresh (not forked from the bench's threads).
 SPAWN = multiprocessing.get_context("spawn")
+#: The delay of each API answer by default: Salesforce's REST and Composite calls and HubSpot's
+#: CRM calls answer in about 100 to 300 ms from a client near them, the low end here (a
+#: worker then waits on its calls most of the time, as in production, and no more than it
+#: would there).
+DEFAULT_LATENCY_MS = 100
+#: Marks the bench's own calls (marketing's, the reader's): `Undelayed` answers them at once.
+BENCH_HEADER = "X-Leadbridge-Bench"
+BENCH_ENVIRON = "HTTP_X_LEADBRIDGE_BENCH"
 #: A leadbridge worker's hold connection renames itself "leadbridge pid N on HOST".
 HOLD_NAME = re.compile(r"leadbridge pid (\d+) ")
 
@@ -148,17 +170,53 @@ class TimedLock:
 
 
 # -- the sandbox's process --------------------------------------------------------------------
-def host_sandbox(control: Connection, tls_dir: str, ten_second_limit: int) -> None:
-    """The sandbox's process: serve it, and answer the bench's requests on `control` until told
-    to stop or the bench is gone."""
+class Undelayed:
+    """WSGI middleware around the sandbox app: the bench's own calls (marked with
+    `BENCH_HEADER`: marketing's changes, the reader's queries) are answered as soon as they are
+    served, so only the service's calls wait `--latency`. The bench's calls are its
+    instruments: a change is timed when HubSpot answers it and seen when the reader's answer
+    comes, and a delay on them would blur both by a sweep of the reader (a query per 200
+    changes, one after another) and need a generator thread per change in flight. The fault
+    profile's decision for a marked call is taken without its delay, in the call's own thread
+    (the server answers each connection in a thread of its own): no lock is held for it."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self._bench = threading.local()
+        decide = sandbox.injector.decide
+
+        def undelayed(target: Target) -> Decision | None:
+            decision = decide(target)
+            if decision is not None and getattr(self._bench, "call", False):
+                return replace(decision, latency_s=0.0)
+            return decision
+
+        setattr(sandbox.injector, "decide", undelayed)  # noqa: B010 - this instance only
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        self._bench.call = bool(environ.get(BENCH_ENVIRON))
+        try:
+            return self.sandbox(environ, start_response)
+        finally:
+            self._bench.call = False
+
+
+def host_sandbox(control: Connection, tls_dir: str, ten_second_limit: int, latency_ms: int) -> None:
+    """The sandbox's process: serve it, each of the service's API requests answered
+    `latency_ms` after it was served (its fault profile's latency, slept outside its lock, in
+    the request's own thread; the bench's own calls at once: `Undelayed`), and answer the
+    bench's requests on `control` until told to stop or the bench is gone."""
     from connector.sandbox.server import SandboxServer
 
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
     configure_logging("json", level="error")
-    config = SandboxConfig(hubspot_ten_second_limit=ten_second_limit)
+    # Kept across resets: `Sandbox.reset` goes back to the profile it started with.
+    profile = FaultProfile(latency_ms=latency_ms, seed=0) if latency_ms else None
+    config = SandboxConfig(hubspot_ten_second_limit=ten_second_limit, fault_profile=profile)
     with SandboxServer({}, tls_dir=tls_dir, config=config) as server:
         lock = TimedLock(server.sandbox.lock)
         server.sandbox.lock = lock  # timed, same behaviour
+        server._server.app = Undelayed(server.sandbox)  # the bench's calls answered at once
         control.send(server.port)
         while True:
             try:
@@ -184,11 +242,11 @@ class SandboxProcess:
     """The sandbox in a process of its own; what latency.py's pieces need of a server (`port`,
     `url`, `tls`, `ca_file`, `sandbox.config`), and the bench's requests over a pipe."""
 
-    def __init__(self, tls_dir: Path, ten_second_limit: int) -> None:
+    def __init__(self, tls_dir: Path, ten_second_limit: int, latency_ms: int = 0) -> None:
         self._control, child = SPAWN.Pipe()
         self.process = SPAWN.Process(
             target=host_sandbox,
-            args=(child, str(tls_dir), ten_second_limit),
+            args=(child, str(tls_dir), ten_second_limit, latency_ms),
             name="sandbox",
             daemon=True,
         )
@@ -247,6 +305,8 @@ def generate(
         HubSpot(access_token=token, host=url, ssl_ca_cert=ca_file).crm.contacts.basic_api
         for _ in range(min(threads, len(contacts)))
     ]
+    for api in apis:
+        api.api_client.set_default_header(BENCH_HEADER, "1")
     out.put("ready")
     go.wait()
     # CLOCK_MONOTONIC is the machine's: the bench compares these times with its reader's
@@ -484,6 +544,10 @@ class Step:
     share: dict[str, Any] = field(default_factory=dict)
     problem: str | None = None
     load: str = ""
+    #: How long the sandbox took over each of the service's calls (ms, its journal's
+    #: duration: the delay of `--latency` included), and over all of them added up (s).
+    answers_ms: list[float] = field(default_factory=list)
+    all_answers_s: float = 0.0
 
     @property
     def latencies(self) -> list[float]:
@@ -540,6 +604,20 @@ class Step:
             f"{s['bench']:.2f}, workers {workers}, postgres backends {s['pg']:.2f} "
             f"({s['backends']}), machine {s['mach']:.2f} of {CORES} cores (other "
             f"{s['other']:.2f}); load {self.load}"
+        )
+
+    def answers(self) -> str:
+        """How long the service's calls took to answer, and how many of them the sandbox had in
+        hand at once on average (their time in it over the run's, Little's law), next to the
+        share of the run its lock was held: had the delays been slept under the lock, it would
+        have been held at least that much."""
+        ms, s = sorted(self.answers_ms), self.share
+        in_hand = self.all_answers_s / s["wall"] if s.get("wall") else math.nan
+        return (
+            f"    API answers: the service's {len(ms)} calls took median "
+            f"{fmt(percentile(ms, 0.5))} ms, p95 {fmt(percentile(ms, 0.95))} ms, {in_hand:.2f} "
+            f"of them in the sandbox at once on average; its lock held {s.get('sbxlk', 0):.2f} "
+            "of the run"
         )
 
     def per_change(self) -> str:
@@ -637,6 +715,7 @@ def measure(server: SandboxProcess, work: Path, workers: int, rate: float, args:
             for service in services:
                 service.wait_ready(timeout=args.ready_timeout)
             reader_client = sandbox_salesforce(server, READER)
+            reader_client.session.headers[BENCH_HEADER] = "1"
             reader_id = server.ask("user", READER)
             subscribe(server, services[0])
             contacts = [str(FIRST_ID + i) for i in range(count)]
@@ -663,6 +742,8 @@ def measure(server: SandboxProcess, work: Path, workers: int, rate: float, args:
                 step.problem = f"reader: {reader.error}"
             entries: list[Entry] = [e for e in server.ask("entries", mark) if e.seq <= end]
             calls, step.by_call, bench_calls = service_calls(entries, reader_id)
+            step.answers_ms = [e.duration_ms for e in entries if is_service(e, reader_id)]
+            step.all_answers_s = sum(step.answers_ms) / 1000
             step.calls = sum(calls.values())
             step.share = spent(before, after, generators.spent)
             wall = after.at - before.at
@@ -697,6 +778,7 @@ class Args(argparse.Namespace):
     read_ms: float
     generators: int
     marketers: int
+    latency: int
     settle_seconds: float
     ready_timeout: float
     detail: bool
@@ -730,9 +812,11 @@ HEADER = (
 )
 
 
-def report(steps: list[Step], detail: bool) -> None:
+def report(steps: list[Step], detail: bool, latency_ms: int) -> None:
     print(
-        f"several workers on one PostgreSQL, webhooks on; this machine has {CORES} cores, shared "
+        f"several workers on one PostgreSQL, webhooks on; the sandbox answers every API request "
+        f"of the service {latency_ms} ms after serving it (--latency; the bench's own at once); "
+        f"this machine has {CORES} cores, shared "
         "by the sandbox, the generator, the bench, the workers and PostgreSQL (and whatever "
         "else runs on it: `other`); CPU in seconds per wall second, 1.00 = one core, where a "
         "Python process (one GIL) saturates"
@@ -742,6 +826,7 @@ def report(steps: list[Step], detail: bool) -> None:
         notes = [n for n, on in (("behind", step.behind), ("rate not offered", step.short)) if on]
         print(row(step) + (f"  ({', '.join(notes)})" if notes else ""))
         print(step.detail())
+        print(step.answers())
         print(step.per_change())
         if detail:
             for call, n in step.by_call.most_common():
@@ -777,6 +862,15 @@ def main() -> int:
     parser.add_argument("--read-ms", type=float, default=100.0, help="Salesforce read interval")
     parser.add_argument("--generators", type=int, default=1, help="processes making changes")
     parser.add_argument("--marketers", type=int, default=8, help="threads per generator")
+    parser.add_argument(
+        "--latency",
+        type=int,
+        default=DEFAULT_LATENCY_MS,
+        metavar="MS",
+        help=f"the sandbox answers each of the service's API requests MS after serving it "
+        f"(default {DEFAULT_LATENCY_MS}, as Salesforce and HubSpot do; 0: at once, the CPU-bound "
+        "case)",
+    )
     parser.add_argument("--settle-seconds", type=float, default=30.0)
     parser.add_argument("--ready-timeout", type=float, default=180.0)
     parser.add_argument(
@@ -795,8 +889,12 @@ def main() -> int:
     started = time.monotonic()
     print(f"load average at the start (1, 5, 15 min): {load_average()}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        server = SandboxProcess(Path(tmp) / "tls", limit)
-        print(f"sandbox: {server.url}, process {server.pid}", flush=True)
+        server = SandboxProcess(Path(tmp) / "tls", limit, args.latency)
+        print(
+            f"sandbox: {server.url}, process {server.pid}, answering every API request of the "
+            f"service {args.latency} ms after serving it",
+            flush=True,
+        )
         try:
             for workers in args.workers:
                 for rate in args.rates:
@@ -814,7 +912,7 @@ def main() -> int:
                         break  # rising further piles up a backlog, or offers no more
         finally:
             server.stop()
-    report(steps, args.detail)
+    report(steps, args.detail, args.latency)
     print(f"{time.monotonic() - started:.0f} s in all; load average at the end: {load_average()}")
     return 0
 

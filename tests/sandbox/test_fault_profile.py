@@ -237,6 +237,28 @@ def test_a_slow_answer_holds_up_no_other_request(sandbox):
     assert time.monotonic() - started < 1.6
 
 
+def test_latency_holds_up_no_other_request(sandbox):
+    """Every answer's latency is slept in its own request's thread, outside the sandbox's
+    lock: eight requests at once, each delayed 400 ms, take about the time of one (what
+    bench/throughput.py's `--latency` relies on to make workers wait as in production)."""
+    server = sandbox(SEED)
+    _profile(server, seed=1, latency_ms=400)
+    answers: list[int] = []
+
+    def call() -> None:
+        answers.append(_get_contact(server).status_code)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [200] * 8
+    assert time.monotonic() - started < 8 * 0.4 / 2
+    assert all(e.duration_ms >= 400 for e in server.sandbox.journal.entries())
+
+
 # -- each kind, as the API answers ----------------------------------------------------------
 def test_hubspot_ten_second_limit_as_hubspot_answers_it(sandbox):
     """`hubspot_rate_limit`: 429 TEN_SECONDLY_ROLLING in the observed shape, with the
