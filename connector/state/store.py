@@ -1098,13 +1098,27 @@ class StateStore:
         log.info("state.link_closed", run_id=run_id, closed=bool(closed))
         return bool(closed)
 
-    def note_sending(self, stream: str, sending: Mapping[str, str], *, run_id: str) -> None:
+    def note_sending(
+        self,
+        stream: str,
+        sending: Mapping[str, str],
+        *,
+        first: Mapping[str, str] | None = None,
+        run_id: str,
+    ) -> None:
         """Note, before `stream` sends them, the fingerprints of the field values it is about
         to write (`contact_sending_key` -> JSON), in a transaction of their own: the batch's
-        record, made after its writes, may never come."""
-        if sending:
+        record, made after its writes, may never come. `first`: agreements (key -> JSON) to
+        record only where none is recorded yet (a new record's first values)."""
+        first = dict(first or {})
+        if sending or first:
             self._record(
-                Commit(stream=stream, hashes=dict(sending), direction="to_salesforce"),
+                Commit(
+                    stream=stream,
+                    hashes={**sending, **first},
+                    direction="to_salesforce",
+                    expected={"to_salesforce": dict.fromkeys(first)},
+                ),
                 run_id=run_id,
             )
 

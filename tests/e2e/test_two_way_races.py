@@ -404,3 +404,35 @@ def test_a_rep_phone_after_feedback_killed_before_its_record_survives_a_later_ma
     lead, props = _lead(server), _props(server)
     assert lead["FirstName"] == "Amazing Grace"
     assert (lead["Phone"], props["phone"]) == ("+1 555 0505", "+1 555 0505")
+
+
+def test_a_rep_phone_survives_a_creation_and_a_feedback_write_both_killed(settings, monkeypatch):
+    """The contacts stream creates the Lead and dies before its record; the rep changes the
+    phone; sales feedback dies sending it to HubSpot (nothing lands); the rep changes it again
+    and marketing renames the contact. Feedback's note of what it was sending replaced the
+    creation's, and with no agreement recorded `newest_wins` weighed record-level times (the
+    stale phones of the bench's third run). The creation records its values as the fields'
+    first agreement before it is sent: the rep's last phone is the change, on both sides."""
+    settings, server = settings
+    update_contacts = HubSpotGateway.update_contacts
+
+    def dies(*args, **kwargs):
+        raise Killed
+
+    monkeypatch.setattr(HubSpotGateway, "update_contacts", dies)
+    with open_connector(settings) as connector, pytest.raises(Killed):
+        connector.contacts.run_once()  # the Lead created; its id never written back
+    _rep_edits(server, {"Phone": "+1 555 0404"})
+    with open_connector(settings) as connector, pytest.raises(Killed):
+        connector.leads.run_once()  # dies before HubSpot gets the phone
+    monkeypatch.setattr(HubSpotGateway, "update_contacts", update_contacts)
+    assert _props(server)["phone"] == FIRST_PHONE
+
+    _rep_edits(server, {"Phone": "+1 555 0505"})
+    _marketing_edits(server, {"firstname": "Amazing Grace"})
+    with open_connector(settings) as connector:
+        _passes(connector)
+
+    lead, props = _lead(server), _props(server)
+    assert lead["FirstName"] == "Amazing Grace"
+    assert (lead["Phone"], props["phone"]) == ("+1 555 0505", "+1 555 0505")

@@ -596,17 +596,27 @@ class ContactsStream(Stream[ContactsSummary]):
         sent (`StateStore.note_sending`): a run killed after the write and before the page's
         record leaves the next pass knowing what was being sent, so a field the rep changed
         since is the rep's change (`last_agreed`), not decided by record-level change times
-        that a later marketing edit of any property moves."""
+        that a later marketing edit of any property moves.
+
+        A new Lead's values are also its fields' first agreement, recorded now where none was
+        (the Lead does not exist before this write, so nothing else can have been agreed): the
+        note alone is replaced by the next send to the contact, which may be sales feedback's
+        failing to reach HubSpot. The page's own record then replaces that agreement."""
         if not self.protected:
             return
-        sending = {}
+        sending: dict[str, str] = {}
+        first: dict[str, str] = {}
         for d in plan.decisions:
             if d.action not in ("upsert", "link_lead", "update_contact"):
                 continue
             sent = {k: fingerprint(v) for k, v in d.outgoing.items() if k in self.protected}
             if sent:
                 sending[contact_sending_key(d.contact.id)] = json.dumps(sent, sort_keys=True)
-        self.store.note_sending(STREAM, sending, run_id=summary.run_id)
+            key = contact_fields_key(d.contact.id)
+            if d.action == "upsert" and not d.known and d.written and plan.read.get(key) is None:
+                first[key] = json.dumps(d.written, sort_keys=True)
+        self.store.note_sending(STREAM, sending, first=first, run_id=summary.run_id)
+        plan.read.update(first)
 
     @staticmethod
     def _record_handoffs(
