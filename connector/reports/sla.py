@@ -8,7 +8,9 @@ Deadlines are computed when a report reads, from the `sla.yaml` it was given (no
 stored), so an edited target counts at once. A report of counts (`period_rows`) lets the store
 count in SQL the breaches that the deadlines' pieces of time settle (`Deadlines`: inside
 working hours with time to spare, a handoff is due the target's minutes later; after hours, at
-the next hours' deadline), and computes the deadline of the few in between only."""
+the next hours' deadline), and computes the deadline of the few in between only. The open
+breaches (`open_breaches`) use the same pieces: the store returns only the untouched Leads that
+may be past due, with the deadline their piece tells where it does."""
 
 from __future__ import annotations
 
