@@ -78,6 +78,16 @@ class SlaInput:
 
 
 @dataclass(frozen=True)
+class Overdue:
+    """A Lead handed over and not touched that may be past its target's deadline, as far as
+    the SLA needs it (`late_journey`); with its `deadline` when the store told it from its
+    piece of time (`connector.reports.sla.Deadlines`), else None (computed per Lead)."""
+
+    journey: Journey
+    deadline: datetime | None = None
+
+
+@dataclass(frozen=True)
 class ChannelGroup:
     """One source and campaign: handed over, accepted, rejected (by reason), converted."""
 

@@ -8,7 +8,9 @@ Deadlines are computed when a report reads, from the `sla.yaml` it was given (no
 stored), so an edited target counts at once. A report of counts (`period_rows`) lets the store
 count in SQL the breaches that the deadlines' pieces of time settle (`Deadlines`: inside
 working hours with time to spare, a handoff is due the target's minutes later; after hours, at
-the next hours' deadline), and computes the deadline of the few in between only."""
+the next hours' deadline), and computes the deadline of the few in between only. The open
+breaches (`open_breaches`) use the same pieces: the store returns only the untouched Leads that
+may be past due, with the deadline their piece tells where it does."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from connector.model import Journey
 from connector.reports.config import SlaConfig, Target, WorkingHours
-from connector.reports.inputs import SlaInput, first_touch, sla_input
+from connector.reports.inputs import Overdue, SlaInput, first_touch, sla_input
 from connector.reports.stats import rate
 
 NONE = "(none)"
@@ -192,6 +194,8 @@ class SlaSource(Protocol):
         deadlines: Deadlines | None = None,
     ) -> SlaInput: ...
 
+    def overdue(self, deadlines: Deadlines) -> list[Overdue]: ...
+
 
 def shortest(config: SlaConfig) -> float | None:
     """The fewest minutes any target allows (a Lead touched sooner missed none)."""
@@ -296,13 +300,20 @@ class _Memo:
 
 
 def _breach(
-    journey: Journey, touched: datetime | None, config: _Memo, now: datetime
+    journey: Journey,
+    touched: datetime | None,
+    config: _Memo,
+    now: datetime,
+    *,
+    due: datetime | None = None,
 ) -> Breach | None:
+    """The Lead's breach, if it missed its target (`due`: its deadline, when known)."""
     handoff = journey.handoff
     target = config.target(journey.queue, journey.source)
     if handoff is None or target is None:
         return None
-    due = deadline(handoff, target, config.working_hours, config.zone(journey.owner_id))
+    if due is None:
+        due = deadline(handoff, target, config.working_hours, config.zone(journey.owner_id))
     if (touched or now) <= due:
         return None
     return Breach(
@@ -340,6 +351,16 @@ def period_rows(
 def open_breaches(source: SlaSource, config: SlaConfig, *, now: datetime) -> list[Breach]:
     """The breaches open at `now` (handed over, untouched, past the target), whenever the Lead
     entered, oldest deadline first: `leadbridge report sla --open`, the status page and the
-    service's alert check."""
-    found = source.sla_input(shortest_minutes=shortest(config), untouched=True)
-    return sla_report(found, config, now=now).open_breaches
+    service's alert check. The source may leave out the Leads their pieces of time show
+    not due yet and tell the deadline of those their piece settles (`Deadlines`); the
+    deadlines of the others are computed here."""
+    if not config.targets:
+        return []
+    memo = _Memo(config)
+    breaches = []
+    for lead in source.overdue(Deadlines(config, now)):
+        breach = _breach(lead.journey, None, memo, now, due=lead.deadline)
+        if breach is not None:
+            breaches.append(breach)
+    breaches.sort(key=lambda b: (b.deadline, b.hubspot_id))
+    return breaches

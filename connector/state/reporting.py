@@ -25,6 +25,7 @@ from connector.reports.inputs import (
     FunnelGroup,
     FunnelInput,
     Opened,
+    Overdue,
     SlaGroup,
     SlaInput,
     late_journey,
@@ -241,58 +242,17 @@ def sla_input(
 
 def _bounded_sla_input(connection: sa.Connection, j: Any, deadlines: Deadlines) -> SlaInput:
     """`sla_input` with the breaches counted that the deadlines' pieces settle, in one
-    statement: each handed-over journey gets its target (the first that fits), its owner's
-    zone, and the piece holding its handoff (`Deadlines.pieces`, bound as arrays: a binary
-    search of their starts, `width_bucket`); the journeys the piece leaves open come back
-    as arrays per group."""
-    handed = j.c.handoff.is_not(None)
-    lowest, highest = connection.execute(
-        sa.select(sa.func.min(j.c.handoff), sa.func.max(j.c.handoff)).where(handed)
-    ).one()
-    pieces = {} if lowest is None else deadlines.pieces(_day(lowest), _day(highest))
-    moment = j.c.handoff.type
-    touch = sa.type_coerce(sa.func.least(*(j.c[s] for s in _TOUCHES)), moment)
-    target, zone = _target_of(j, deadlines), _zone_of(j, deadlines)
-    whens, offset = [], 0
-    for (index, number), found in pieces.items():
-        starts = sa.bindparam(None, [p.start for p in found], type_=postgresql.ARRAY(moment))
-        bucket = sa.func.width_bucket(j.c.handoff, starts) + offset
-        whens.append((sa.and_(target == index, zone == number), bucket))
-        offset += len(found)
-    every = [p for found in pieces.values() for p in found]
-    k = (
-        sa.select(
-            j.c.hubspot_id,
-            j.c.lead_id,
-            j.c.handoff,
-            touch.label("touch"),
-            j.c.owner_id,
-            j.c.queue,
-            j.c.source,
-            target.label("target"),
-            (sa.case(*whens) if whens else sa.cast(sa.null(), sa.Integer)).label("piece"),
-        )
-        .where(handed)
-        .offset(0)  # computed once per journey, not inlined in every use below
-        .subquery("k")
-    )
-
-    def at(name: str, kind: Any) -> Any:
-        values = sa.bindparam(None, [getattr(p, name) for p in every], type_=postgresql.ARRAY(kind))
-        return sa.type_coerce(Grouping(values), postgresql.ARRAY(kind))[k.c.piece]
-
-    end = sa.func.coalesce(k.c.touch, sa.bindparam("now", deadlines.now, type_=moment))
-    allowed = k.c.handoff + _allowed(k.c.target, deadlines)
-    # a shift piece, or none (a target not in working hours): due `allowed`, exactly
-    exact = sa.or_(k.c.piece.is_(None), at("shift", sa.Boolean))
-    earliest = sa.case((exact, allowed), else_=sa.func.greatest(allowed, at("earliest", moment)))
-    latest = sa.case((exact, allowed), else_=at("latest", moment))
+    statement (`_Pieced`); the journeys their piece leaves open come back as arrays per
+    group."""
+    p = _Pieced(connection, j, deadlines)
+    k = p.k
+    end = sa.func.coalesce(k.c.touch, sa.bindparam("now", deadlines.now, type_=p.moment))
     targeted = k.c.target.is_not(None)
     m = (
         sa.select(
             *(k.c[name] for name in ("owner_id", "queue", *_LATE)),
-            sa.and_(targeted, end > latest).label("missed"),
-            sa.and_(targeted, end > earliest, end <= latest).label("maybe"),
+            sa.and_(targeted, end > p.latest).label("missed"),
+            sa.and_(targeted, end > p.earliest, end <= p.latest).label("maybe"),
         )
         .offset(0)
         .subquery("m")
@@ -319,6 +279,87 @@ def _bounded_sla_input(connection: sa.Connection, j: Any, deadlines: Deadlines) 
             )
         ]
     return SlaInput(groups, late)
+
+
+def overdue(connection: sa.Connection, deadlines: Deadlines) -> list[Overdue]:
+    """The Leads handed over and not touched that may be past their target's deadline at
+    `deadlines.now`, in one statement (`_Pieced`): those whose piece tells their deadline
+    exactly (due the target's minutes after the handoff, or at the deadline their piece
+    shares) only when it has passed, with it; the others (handed over in a target's last
+    minutes before closing) when their earliest possible deadline has passed, without."""
+    j = _journeys(None, None, untouched=True)
+    p = _Pieced(connection, j, deadlines)
+    k = p.k
+    now = sa.bindparam("now", deadlines.now, type_=p.moment)
+    exact = sa.case((p.earliest == p.latest, p.earliest), else_=sa.null())
+    query = sa.select(
+        k.c.hubspot_id,
+        k.c.lead_id,
+        k.c.handoff,
+        k.c.owner_id,
+        k.c.queue,
+        k.c.source,
+        sa.type_coerce(exact, p.moment),
+    ).where(k.c.target.is_not(None), now > p.earliest)
+    return [
+        Overdue(late_journey(i, lead, handoff, None, owner, queue, source), due)
+        for i, lead, handoff, owner, queue, source, due in connection.execute(query)
+    ]
+
+
+class _Pieced:
+    """Each handed-over journey of `j` with its target (the first that fits), its owner's
+    zone, and the piece holding its handoff (`Deadlines.pieces`, bound as arrays: a binary
+    search of their starts, `width_bucket`), as the subquery `k`; and the `earliest` and
+    `latest` its deadline can be (equal when its piece tells it exactly: a `shift` piece,
+    or no piece, a target not in working hours, is due the target's minutes after the
+    handoff)."""
+
+    def __init__(self, connection: sa.Connection, j: Any, deadlines: Deadlines) -> None:
+        handed = j.c.handoff.is_not(None)
+        lowest, highest = connection.execute(
+            sa.select(sa.func.min(j.c.handoff), sa.func.max(j.c.handoff)).where(handed)
+        ).one()
+        pieces = {} if lowest is None else deadlines.pieces(_day(lowest), _day(highest))
+        self.moment = moment = j.c.handoff.type
+        touch = sa.type_coerce(sa.func.least(*(j.c[s] for s in _TOUCHES)), moment)
+        target, zone = _target_of(j, deadlines), _zone_of(j, deadlines)
+        whens, offset = [], 0
+        for (index, number), found in pieces.items():
+            starts = sa.bindparam(None, [p.start for p in found], type_=postgresql.ARRAY(moment))
+            bucket = sa.func.width_bucket(j.c.handoff, starts) + offset
+            whens.append((sa.and_(target == index, zone == number), bucket))
+            offset += len(found)
+        self.every = [p for found in pieces.values() for p in found]
+        self.k = k = (
+            sa.select(
+                j.c.hubspot_id,
+                j.c.lead_id,
+                j.c.handoff,
+                touch.label("touch"),
+                j.c.owner_id,
+                j.c.queue,
+                j.c.source,
+                target.label("target"),
+                (sa.case(*whens) if whens else sa.cast(sa.null(), sa.Integer)).label("piece"),
+            )
+            .where(handed)
+            .offset(0)  # computed once per journey, not inlined in every use below
+            .subquery("k")
+        )
+        allowed = k.c.handoff + _allowed(k.c.target, deadlines)
+        exact = sa.or_(k.c.piece.is_(None), self._at("shift", sa.Boolean))
+        self.earliest = sa.case(
+            (exact, allowed), else_=sa.func.greatest(allowed, self._at("earliest", moment))
+        )
+        self.latest = sa.case((exact, allowed), else_=self._at("latest", moment))
+
+    def _at(self, name: str, kind: Any) -> Any:
+        """The piece's `name`, from an array of every piece's."""
+        values = sa.bindparam(
+            None, [getattr(p, name) for p in self.every], type_=postgresql.ARRAY(kind)
+        )
+        return sa.type_coerce(Grouping(values), postgresql.ARRAY(kind))[self.k.c.piece]
 
 
 #: A late journey's columns besides its group's owner and queue (`late_journey`'s order).

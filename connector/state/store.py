@@ -30,8 +30,8 @@ from connector.errors import ConfigError
 from connector.extras import POSTGRES, needs
 from connector.model import DeadLetter, Journey, Link, SalesforceObject, Transition
 from connector.reports import inputs
-from connector.reports.inputs import ChannelInput, FunnelInput, SlaInput
-from connector.reports.sla import Deadlines
+from connector.reports.inputs import ChannelInput, FunnelInput, Overdue, SlaInput
+from connector.reports.sla import Deadlines, shortest
 from connector.state import erasure, identity, migrate, reporting, verify
 from connector.state.hold import (
     QUEUE_SECONDS,
@@ -1639,6 +1639,18 @@ class StateStore:
             return reporting.sla_input(
                 connection, *period, shortest_minutes, untouched=untouched, deadlines=deadlines
             )
+
+    def overdue(self, deadlines: Deadlines) -> list[Overdue]:
+        """The Leads handed over and not touched that may be past their target's deadline
+        at `deadlines.now`: on PostgreSQL only those their piece of time does not settle as
+        not due yet, with the deadline where their piece tells it; elsewhere every Lead
+        with a target, each deadline left to compute."""
+        if not self._aggregates:
+            found = self.journeys(untouched=True)
+            late = inputs.sla_input(found, shortest(deadlines.config)).late
+            return [Overdue(journey) for journey in late]
+        with self._read() as connection:
+            return reporting.overdue(connection, deadlines)
 
     def channel_input(
         self, *, since: datetime | None = None, until: datetime | None = None

@@ -1,7 +1,9 @@
 """The SLA's counts as the store settles them from the deadlines' pieces (`Deadlines`) are
-the counts of a plain per-Lead check, on SQLite and PostgreSQL (LEADBRIDGE_TEST_DATABASE_URL):
-handoffs on weekends, at night and across daylight-saving changes, owners in three time zones,
-targets by queue and source, in working hours or not, touches right at their deadline."""
+the counts of a plain per-Lead check, and its open breaches (`report sla --open`) the breaches
+of that check, deadlines and order included, on SQLite and PostgreSQL
+(LEADBRIDGE_TEST_DATABASE_URL): handoffs on weekends, at night and across daylight-saving
+changes, owners in three time zones, targets by queue and source, in working hours or not,
+touches right at their deadline, a report run right at a deadline or a microsecond after."""
 
 from __future__ import annotations
 
@@ -18,7 +20,14 @@ import pytest
 from connector.model import Journey, Transition
 from connector.reports.config import SlaConfig, Target, WorkingHours
 from connector.reports.inputs import first_touch
-from connector.reports.sla import NONE, Deadlines, deadline, period_rows
+from connector.reports.sla import (
+    NONE,
+    Breach,
+    Deadlines,
+    deadline,
+    open_breaches,
+    period_rows,
+)
 from connector.state import StateStore
 
 #: Five weeks over Europe's and the US's spring daylight-saving changes (8 and 29 March 2026).
@@ -103,6 +112,20 @@ def _due(
     return deadline(journey.handoff, target, config.working_hours, config.zone(journey.owner_id))
 
 
+def _open_per_lead(journeys: list[Journey], config: SlaConfig, now: datetime) -> list[Breach]:
+    """The breaches open at `now`, one Lead at a time, oldest deadline first."""
+    found = []
+    for j in journeys:
+        due = _due(j, j.queue, j.source, config)
+        target = config.target(j.queue, j.source)
+        if j.handoff is None or due is None or target is None or first_touch(j) or now <= due:
+            continue
+        found.append(
+            Breach(j.hubspot_id, j.lead_id, j.owner_id, j.queue, target.name, j.handoff, due, None)
+        )
+    return sorted(found, key=lambda b: (b.deadline, b.hubspot_id))
+
+
 def _per_lead(
     journeys: list[Journey], config: SlaConfig
 ) -> dict[tuple[str, str], tuple[int, int, int]]:
@@ -144,6 +167,56 @@ def test_sla_rows_settled_by_pieces_are_the_per_lead_counts(
     expected = _per_lead(store.journeys(since=since), config)
     assert found == expected
     assert sum(b for _, b, _ in expected.values()) > sum(o for _, _, o in expected.values()) > 0
+
+
+@pytest.mark.parametrize(
+    "config", [CONFIG, EDITED, AROUND_THE_CLOCK], ids=["sla.yaml", "edited", "no working hours"]
+)
+def test_open_breaches_told_by_pieces_are_the_per_lead_breaches(
+    store: StateStore, config: SlaConfig
+) -> None:
+    """`report sla --open` (the status page, the alert check) lists the breaches, deadlines
+    and order of checking every untouched Lead against its own deadline: at any moment, on a
+    weekend, at night, on the days the clocks change, right at a Lead's deadline (not yet
+    missed) and a microsecond after (missed), before the first handoffs and after the last."""
+    journeys = store.journeys()
+    rng = random.Random(3)
+    dues = sorted(
+        due
+        for j in journeys
+        if first_touch(j) is None and (due := _due(j, j.queue, j.source, config)) is not None
+    )
+    picked = rng.sample(dues, 12)
+    moments = [
+        NOW,
+        START - timedelta(days=1),
+        START + timedelta(weeks=WEEKS, days=30),
+        datetime(2026, 3, 14, 12, tzinfo=UTC),  # a Saturday
+        datetime(2026, 3, 8, 7, tzinfo=UTC),  # New York's clocks go forward
+        datetime(2026, 3, 29, 1, 0, 0, 1, tzinfo=UTC),  # Berlin's clocks go forward
+        datetime(2026, 3, 17, 16, 50, tzinfo=UTC),  # Berlin's last minutes before closing
+        *picked,
+        *(due + timedelta(microseconds=1) for due in picked),
+        *(due - timedelta(microseconds=1) for due in picked),
+    ]
+    for now in moments:
+        assert open_breaches(store, config, now=now) == _open_per_lead(journeys, config, now)
+    assert len(_open_per_lead(journeys, config, NOW)) > 20
+
+
+def test_postgresql_tells_most_open_deadlines_from_pieces(database_url: str) -> None:
+    """On PostgreSQL the untouched Leads their pieces show not due yet stay in the database,
+    and most of those read come with their deadline (no per-Lead computation)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite reads every journey")
+    with StateStore.open(database_url) as store:
+        store.record_transitions(_generated())
+        untouched = store.journeys(untouched=True)
+        read = store.overdue(Deadlines(CONFIG, NOW))
+    told = [lead for lead in read if lead.deadline is not None]
+    assert len(read) < len(untouched) * 0.8
+    assert len(told) > len(read) * 0.8
+    assert len(told) > 20
 
 
 def test_postgresql_reads_only_the_leads_the_pieces_leave_open(database_url: str) -> None:
