@@ -195,6 +195,18 @@ class Commit:
     transitions: list[Transition] = field(default_factory=list)
 
 
+def _audit_entry(row: Any) -> AuditEntry:
+    """An `audit` row as the entry the store returns."""
+    return AuditEntry(
+        id=row.id,
+        at=row.at,
+        run_id=row.run_id,
+        kind=row.kind,
+        record_id=row.record_id,
+        details=row.details,
+    )
+
+
 def _transition_row(t: Transition, at: datetime, now: datetime) -> dict[str, Any]:
     """A `transitions` row for `t`, entered `at`, recorded `now`."""
     return {
@@ -502,33 +514,13 @@ class StateStore:
         if since is not None:
             query = query.where(audit.c.at >= _aware(since, "since"))
         with self._read() as connection:
-            return [
-                AuditEntry(
-                    id=row.id,
-                    at=row.at,
-                    run_id=row.run_id,
-                    kind=row.kind,
-                    record_id=row.record_id,
-                    details=row.details,
-                )
-                for row in connection.execute(query)
-            ]
+            return [_audit_entry(row) for row in connection.execute(query)]
 
     def recent_audit(self, kind: str, *, limit: int = 50) -> list[AuditEntry]:
         """The newest `limit` audit events of `kind`, newest first (the status page's)."""
         query = sa.select(audit).where(audit.c.kind == kind).order_by(audit.c.id.desc())
         with self._read() as connection:
-            return [
-                AuditEntry(
-                    id=row.id,
-                    at=row.at,
-                    run_id=row.run_id,
-                    kind=row.kind,
-                    record_id=row.record_id,
-                    details=row.details,
-                )
-                for row in connection.execute(query.limit(limit))
-            ]
+            return [_audit_entry(row) for row in connection.execute(query.limit(limit))]
 
     def failures_since(self, since: datetime) -> dict[str, int]:
         """Open dead letters per stream whose first failure came at or after `since`."""

@@ -136,6 +136,21 @@ def _marketing_edits(server, properties: dict) -> None:
     )
 
 
+def _feedback_killed_before_its_record(connector, monkeypatch) -> None:
+    """One pass of sales feedback that writes HubSpot and dies before recording its page."""
+    record = StateStore.record
+
+    def dies(self, commit, *, run_id):
+        if commit.stream == "salesforce.leads":
+            raise Killed
+        return record(self, commit, run_id=run_id)
+
+    monkeypatch.setattr(StateStore, "record", dies)
+    with pytest.raises(Killed):
+        connector.leads.run_once()
+    monkeypatch.setattr(StateStore, "record", record)
+
+
 def _passes(connector, n: int = 2) -> None:
     for _ in range(n):
         for _summary in connector.run_pass():
@@ -215,17 +230,7 @@ def test_a_worker_killed_after_the_rep_phone_reached_hubspot_causes_no_echo(
     with open_connector(settings) as connector:
         _passes(connector, 1)
         _rep_edits(server, {"Phone": "+1 555 0404"})
-        record = StateStore.record
-
-        def dies(self, commit, *, run_id):
-            if commit.stream == "salesforce.leads":
-                raise Killed
-            return record(self, commit, run_id=run_id)
-
-        monkeypatch.setattr(StateStore, "record", dies)
-        with pytest.raises(Killed):
-            connector.leads.run_once()
-        monkeypatch.setattr(StateStore, "record", record)
+        _feedback_killed_before_its_record(connector, monkeypatch)
         assert _props(server)["phone"] == "+1 555 0404"  # written, not recorded
         lead_writes.clear()
 
@@ -384,17 +389,7 @@ def test_a_rep_phone_after_feedback_killed_before_its_record_survives_a_later_ma
     with open_connector(settings) as connector:
         _passes(connector, 1)
         _rep_edits(server, {"Phone": "+1 555 0404"})
-        record = StateStore.record
-
-        def dies(self, commit, *, run_id):
-            if commit.stream == "salesforce.leads":
-                raise Killed
-            return record(self, commit, run_id=run_id)
-
-        monkeypatch.setattr(StateStore, "record", dies)
-        with pytest.raises(Killed):
-            connector.leads.run_once()
-        monkeypatch.setattr(StateStore, "record", record)
+        _feedback_killed_before_its_record(connector, monkeypatch)
         assert _props(server)["phone"] == "+1 555 0404"  # written, not recorded
 
         _rep_edits(server, {"Phone": "+1 555 0505"})
